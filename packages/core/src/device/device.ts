@@ -1,0 +1,232 @@
+/**
+ * Device access: image files and Linux block devices behind one interface. Reads never throw: an I/O
+ * problem comes back as an IoError value naming the device. Writes exist only on an explicitly writable open.
+ */
+import { constants, promises as fs } from 'node:fs';
+import { basename } from 'node:path';
+import type { DeviceInfo } from '../model/raid.js';
+
+export const SECTOR = 512;
+
+export interface IoError {
+  readonly kind: 'io';
+  readonly path: string;
+  /** errno name: ENOENT, EINVAL, EIO, ... */
+  readonly code: string;
+  /** strerror text as C prints it: "Invalid argument". */
+  readonly message: string;
+}
+
+export const isIoError = (x: unknown): x is IoError =>
+  typeof x === 'object' && x !== null && (x as { kind?: unknown }).kind === 'io';
+
+const STRERROR: Record<string, string> = {
+  ENOENT: 'No such file or directory',
+  EINVAL: 'Invalid argument',
+  EIO: 'Input/output error',
+  EACCES: 'Permission denied',
+  EPERM: 'Operation not permitted',
+  EISDIR: 'Is a directory',
+  ENXIO: 'No such device or address',
+  EROFS: 'Read-only file system',
+  ENOSPC: 'No space left on device',
+  EBUSY: 'Device or resource busy',
+  EBADF: 'Bad file descriptor',
+};
+
+export function ioError(path: string, code: string, message?: string): IoError {
+  return { kind: 'io', path, code, message: message ?? STRERROR[code] ?? code };
+}
+
+function fromNodeError(path: string, e: unknown): IoError {
+  const code = (e as NodeJS.ErrnoException)?.code ?? 'EIO';
+  return ioError(path, code);
+}
+
+/** A readable device: what every format handler reads from. */
+export interface BlockDevice extends DeviceInfo {
+  /** Logical sector size in bytes (512 for images unless given). */
+  readonly sectorSize: number;
+  /** True for a Linux block device, false for an image file. */
+  readonly isBlockDevice: boolean;
+  /** Read `length` bytes at `byteOffset`; a read past the end or an error is an IoError. */
+  read(byteOffset: number, length: number): Promise<Uint8Array | IoError>;
+  close(): Promise<void>;
+}
+
+export interface WritableDevice extends BlockDevice {
+  write(byteOffset: number, data: Uint8Array): Promise<true | IoError>;
+  sync(): Promise<true | IoError>;
+}
+
+/** `PATH[:SERIAL]`: the serial is everything after the first colon, unless the whole text is a path. */
+export async function parseDeviceSpec(spec: string): Promise<{ path: string; serial?: string }> {
+  const colon = spec.indexOf(':');
+  if (colon < 0) return { path: spec };
+  try {
+    await fs.stat(spec);
+    return { path: spec };
+  } catch {
+    return { path: spec.slice(0, colon), serial: spec.slice(colon + 1).replace(/\s+/g, '') };
+  }
+}
+
+class FileDevice implements WritableDevice {
+  constructor(
+    readonly path: string,
+    readonly serial: string | undefined,
+    readonly sizeSectors: number,
+    readonly sectorSize: number,
+    readonly isBlockDevice: boolean,
+    private readonly handle: fs.FileHandle,
+    private readonly sizeBytes: number,
+  ) {}
+
+  async read(byteOffset: number, length: number): Promise<Uint8Array | IoError> {
+    if (byteOffset < 0 || byteOffset + length > this.sizeBytes) return ioError(this.path, 'EINVAL');
+    const buf = new Uint8Array(length);
+    let done = 0;
+    try {
+      while (done < length) {
+        const { bytesRead } = await this.handle.read(buf, done, length - done, byteOffset + done);
+        if (bytesRead === 0) return ioError(this.path, 'EINVAL');
+        done += bytesRead;
+      }
+    } catch (e) {
+      return fromNodeError(this.path, e);
+    }
+    return buf;
+  }
+
+  async write(byteOffset: number, data: Uint8Array): Promise<true | IoError> {
+    if (byteOffset < 0 || byteOffset + data.length > this.sizeBytes) return ioError(this.path, 'EINVAL');
+    try {
+      let done = 0;
+      while (done < data.length) {
+        const { bytesWritten } = await this.handle.write(data, done, data.length - done, byteOffset + done);
+        done += bytesWritten;
+      }
+      return true;
+    } catch (e) {
+      return fromNodeError(this.path, e);
+    }
+  }
+
+  async sync(): Promise<true | IoError> {
+    try {
+      await this.handle.sync();
+      return true;
+    } catch (e) {
+      return fromNodeError(this.path, e);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+  }
+}
+
+export interface OpenOptions {
+  readonly serial?: string;
+  readonly writable?: boolean;
+  /** Where sysfs is mounted (tests point it elsewhere). */
+  readonly sysfs?: string;
+}
+
+/**
+ * Open an image file or a block device. The size of an image is its length in whole sectors; a block
+ * device's size and serial come from sysfs/udev.
+ */
+export async function openDevice(path: string, options: OpenOptions = {}): Promise<WritableDevice | IoError> {
+  let st;
+  try {
+    st = await fs.stat(path);
+  } catch (e) {
+    return fromNodeError(path, e);
+  }
+  if (st.isDirectory()) return ioError(path, 'EISDIR');
+  if (!st.isFile() && !st.isBlockDevice()) return ioError(path, 'EINVAL', 'not a block device or image file');
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(path, options.writable ? constants.O_RDWR : constants.O_RDONLY);
+  } catch (e) {
+    return fromNodeError(path, e);
+  }
+  if (st.isFile()) {
+    const sizeSectors = Math.floor(st.size / SECTOR);
+    return new FileDevice(path, options.serial, sizeSectors, SECTOR, false, handle, sizeSectors * SECTOR);
+  }
+  const info = await blockDeviceInfo(st.rdev, options.sysfs ?? '/sys');
+  if (!info) {
+    await handle.close();
+    return ioError(path, 'ENXIO', 'cannot read the device size from sysfs');
+  }
+  const serial = options.serial ?? (await blockDeviceSerial(st.rdev, info.sysDir));
+  return new FileDevice(path, serial, info.sizeSectors, info.sectorSize, true, handle, info.sizeSectors * SECTOR);
+}
+
+const major = (rdev: number) => Math.floor(rdev / 256) & 0xfff;
+const minor = (rdev: number) => (rdev & 0xff) | ((Math.floor(rdev / 4096) >>> 0) & ~0xff);
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return (await fs.readFile(path, 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function blockDeviceInfo(rdev: number, sysfs: string) {
+  const sysDir = `${sysfs}/dev/block/${major(rdev)}:${minor(rdev)}`;
+  const size = await readText(`${sysDir}/size`);
+  if (size === undefined || !/^\d+$/.test(size)) return undefined;
+  const logical = Number((await readText(`${sysDir}/queue/logical_block_size`)) ?? SECTOR);
+  return { sysDir, sizeSectors: Number(size), sectorSize: logical || SECTOR };
+}
+
+/** The drive serial: udev's ID_SERIAL_SHORT, else the device's own sysfs serial, whitespace removed. */
+async function blockDeviceSerial(rdev: number, sysDir: string): Promise<string | undefined> {
+  const udev = await readText(`/run/udev/data/b${major(rdev)}:${minor(rdev)}`);
+  const fromUdev = udev?.split('\n').find((l) => l.startsWith('E:ID_SERIAL_SHORT='));
+  const raw = fromUdev?.slice('E:ID_SERIAL_SHORT='.length) ?? (await readText(`${sysDir}/device/serial`));
+  const serial = raw?.replace(/\s+/g, '');
+  return serial ? serial : undefined;
+}
+
+export interface ScanEntry {
+  readonly name: string;
+  readonly path: string;
+}
+
+export interface ScanResult {
+  readonly devices: ScanEntry[];
+  /** NOTICE-level lines (removable devices skipped), as dmraid prints them. */
+  readonly notices: string[];
+}
+
+/**
+ * Whole disks in /sys/block as dmraid picks them: sd*, hd*, vd* not ending in a digit, plus NVMe
+ * namespaces (nvme0n1) and Xen disks (xvd*); removable devices are skipped.
+ */
+export async function scanBlockDevices(sysfs = '/sys', dev = '/dev'): Promise<ScanResult> {
+  let names: string[];
+  try {
+    names = await fs.readdir(`${sysfs}/block`);
+  } catch {
+    return { devices: [], notices: [] };
+  }
+  const devices: ScanEntry[] = [];
+  const notices: string[] = [];
+  for (const name of names.sort()) {
+    const dmraidStyle = /^[shv]d[^/]*[^0-9]$/.test(name) || /^xvd[a-z]+$/.test(name);
+    const nvme = /^nvme\d+n\d+$/.test(name);
+    if (!dmraidStyle && !nvme) continue;
+    const path = `${dev}/${basename(name)}`;
+    if ((await readText(`${sysfs}/block/${name}/removable`)) === '1') {
+      notices.push(`skipping removable device ${path}`);
+      continue;
+    }
+    devices.push({ name, path });
+  }
+  return { devices, notices };
+}

@@ -1,0 +1,180 @@
+/**
+ * Discovery: every wanted handler probes every device (concurrently), then the RAID devices are grouped
+ * into sets, checked and named. Messages come out in dmraid's order whatever order the I/O finished in.
+ */
+import type { BlockDevice } from '../device/device.js';
+import { readContext, groupContext, checkContext } from '../format/context.js';
+import type { FormatHandler } from '../format/handler.js';
+import { bufferLog, replay, type Log, type LogLine } from '../format/log.js';
+import { findSet, setFormat, type RaidDevice, type RaidSet } from '../model/raid.js';
+
+/** Devices smaller than this are never probed (Debian's dmraid). */
+export const MIN_DEVICE_SECTORS = 8;
+
+/** Handlers whose name starts with `prefix` (dmraid's -f matching), in registration order. */
+export function handlersMatching(handlers: readonly FormatHandler[], prefix: string | undefined): FormatHandler[] {
+  return handlers.filter((h) => prefix === undefined || h.name.startsWith(prefix));
+}
+
+export interface DiscoverOptions {
+  readonly handlers: readonly FormatHandler[];
+  readonly devices: readonly BlockDevice[];
+  /** -f list: each entry a name prefix; the probing loop runs once per entry. */
+  readonly formats?: readonly string[];
+  /** Only probe devices whose path is one of these (dmraid's device arguments of -r, -n, -E). */
+  readonly paths?: readonly string[];
+  readonly log: Log;
+  /** How many devices are read at once. */
+  readonly concurrency?: number;
+}
+
+async function readWithHandler(handler: FormatHandler, device: BlockDevice): Promise<{ rds: RaidDevice[]; lines: LogLine[] }> {
+  const { log, lines } = bufferLog();
+  log('notice', `${device.path}: ${handler.name.padEnd(7)} discovering`);
+  let rds: RaidDevice[] = [];
+  try {
+    const found = await handler.read(device, readContext(handler.name, log));
+    if (!Array.isArray(found)) throw new Error('read did not return an array');
+    rds = found;
+  } catch (e) {
+    // A handler that throws is a bug in the handler, not a crash of the tool: report it and go on.
+    log('error', `${handler.name}: reading ${device.path} failed: ${(e as Error)?.message ?? String(e)}`);
+    rds = [];
+  }
+  if (rds.length > 0) log('notice', `${device.path}: ${handler.name} metadata discovered`);
+  return { rds, lines };
+}
+
+async function probeDevice(device: BlockDevice, passes: FormatHandler[][], log: Log): Promise<{ rds: RaidDevice[]; lines: LogLine[] }> {
+  const out = bufferLog();
+  const rds: RaidDevice[] = [];
+  for (const pass of passes) {
+    const results = await Promise.all(pass.map((h) => readWithHandler(h, device)));
+    let first: FormatHandler | undefined;
+    pass.forEach((handler, i) => {
+      const r = results[i]!;
+      replay(r.lines, out.log);
+      if (r.rds.length === 0) return;
+      if (first) {
+        out.log('print', `${device.path}: "${handler.name}" and "${first.name}" formats discovered (using ${first.name})!`);
+        return;
+      }
+      first = handler;
+      rds.push(...r.rds);
+    });
+  }
+  void log;
+  return { rds, lines: out.lines };
+}
+
+/**
+ * Probe the devices. Returns every RAID device found, per-disk devices and further volumes, in device
+ * order; the caller's log receives the messages in dmraid's order.
+ */
+export async function discoverRaidDevices(options: DiscoverOptions): Promise<RaidDevice[]> {
+  const passes = (options.formats && options.formats.length > 0 ? options.formats : [undefined]).map((f) =>
+    handlersMatching(options.handlers, f),
+  );
+  const wanted = options.devices.filter(
+    (d) => d.sizeSectors >= MIN_DEVICE_SECTORS && (!options.paths || options.paths.length === 0 || options.paths.includes(d.path)),
+  );
+  const limit = Math.max(1, options.concurrency ?? 64);
+  const results: { rds: RaidDevice[]; lines: LogLine[] }[] = new Array(wanted.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < wanted.length) {
+      const i = next++;
+      results[i] = await probeDevice(wanted[i]!, passes, options.log);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, wanted.length) }, worker));
+  const all: RaidDevice[] = [];
+  for (const r of results) {
+    replay(r.lines, options.log);
+    all.push(...r.rds);
+  }
+  return all;
+}
+
+/** The RAID devices -r, -n, -D and -E list: one per disk and format, not the extra volumes. */
+export const diskDevices = (rds: readonly RaidDevice[]) => rds.filter((rd) => !rd.volumeOf);
+
+function removeSet(sets: RaidSet[], target: RaidSet): boolean {
+  const i = sets.indexOf(target);
+  if (i >= 0) {
+    sets.splice(i, 1);
+    return true;
+  }
+  return sets.some((s) => removeSet(s.sets, target));
+}
+
+export interface BuildOptions {
+  readonly handlers: readonly FormatHandler[];
+  readonly log: Log;
+  /** Build only the set of this exact name (dmraid's first set-name argument). */
+  readonly name?: string;
+}
+
+/**
+ * Group RAID devices into sets in list order, drop unwanted sets as they appear, then check every
+ * top-level set and drop the broken ones (mirrors are kept). Returns the top-level sets.
+ */
+export function buildSets(rds: readonly RaidDevice[], options: BuildOptions): RaidSet[] {
+  const { log } = options;
+  const top: RaidSet[] = [];
+  const byName = new Map(options.handlers.map((h) => [h.name, h]));
+  const check = (set: RaidSet): boolean => {
+    const format = setFormat(set);
+    const handler = format ? byName.get(format) : undefined;
+    if (!handler) return true;
+    try {
+      return handler.check(set, checkContext(handler.name, log));
+    } catch (e) {
+      log('error', `${handler.name}: checking RAID set "${set.name}" failed: ${(e as Error)?.message ?? String(e)}`);
+      return false;
+    }
+  };
+  const wantSet = (set: RaidSet, container: RaidSet[]) => {
+    if (set.type === 'group') {
+      for (const sub of [...set.sets]) wantSet(sub, set.sets);
+      if (set.sets.length === 0) removeSet(top, set);
+    } else if (options.name !== undefined && set.name !== options.name) {
+      log('notice', `dropping unwanted RAID set "${set.name}"`);
+      check(set);
+      if (!removeSet(container, set)) removeSet(top, set);
+    }
+  };
+
+  for (const rd of rds) {
+    const handler = byName.get(rd.format);
+    if (!handler) continue;
+    let set: RaidSet | undefined;
+    try {
+      set = handler.group(rd, groupContext(handler.name, log, top));
+    } catch (e) {
+      log('error', `${handler.name}: grouping ${rd.device.path} failed: ${(e as Error)?.message ?? String(e)}`);
+      set = undefined;
+    }
+    if (set) {
+      log('notice', `added ${rd.device.path} to RAID set "${set.name}"`);
+      wantSet(set, top);
+      continue;
+    }
+    if (rd.type !== 'spare') log('error', `adding ${rd.device.path} to RAID set "${rd.name}"`);
+    const stale = findSet(top, rd.name, true);
+    if (stale) {
+      log('error', `removing RAID set "${stale.name}"`);
+      removeSet(top, stale);
+    }
+  }
+
+  for (const set of [...top]) {
+    if (check(set)) continue;
+    if (set.type === 'raid1') log('error', `keeping degraded mirror set "${set.name}"`);
+    else {
+      log('error', `removing inconsistent RAID set "${set.name}"`);
+      removeSet(top, set);
+    }
+  }
+  return top;
+}

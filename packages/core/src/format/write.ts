@@ -1,0 +1,21 @@
+/**
+ * Writing metadata areas. Callers above (the CLI) keep a backup of what is replaced and read back to
+ * verify; this is the one place that puts handler bytes on a device.
+ */
+import { isIoError, SECTOR, type WritableDevice } from '../device/device.js';
+import type { MetadataArea } from '../model/raid.js';
+import type { WriteContext } from './context.js';
+
+/** Write each area's bytes (zeros when erasing) at its sector offset. False after a reported error. */
+export async function writeAreas(device: WritableDevice, areas: readonly MetadataArea[], ctx: WriteContext, erase: boolean): Promise<boolean> {
+  for (const area of areas) {
+    const data = erase ? new Uint8Array(area.size) : area.data;
+    const result = await device.write(area.offsetSectors * SECTOR, data);
+    if (isIoError(result)) {
+      ctx.log('error', `writing metadata to ${device.path}, offset ${area.offsetSectors} sectors, size ${area.size} bytes: ${result.message}`);
+      return false;
+    }
+    ctx.log('debug', `writing metadata to ${device.path}, offset ${area.offsetSectors} sectors, size ${area.size} bytes returned ${area.size}`);
+  }
+  return true;
+}

@@ -1,0 +1,152 @@
+/**
+ * The abstract RAID model: RAID devices (one per member disk and volume) and RAID sets (leaf sets,
+ * supersets of stacked levels, groups of volumes), as dmraid models them.
+ */
+import { isParity, RAID_STATUSES, RAID_TYPES, type RaidStatus, type RaidType } from './types.js';
+
+/** A disk or image as discovery sees it. */
+export interface DeviceInfo {
+  /** The path the user knows the device by: `/dev/sda`, or an image path as given. */
+  readonly path: string;
+  /** Drive serial number, whitespace removed; undefined when unknown. */
+  readonly serial: string | undefined;
+  readonly sizeSectors: number;
+}
+
+/** Where a handler's metadata lives on a disk: what -D dumps and -E erases. */
+export interface MetadataArea {
+  /** Sector offset from the start of the device. */
+  readonly offsetSectors: number;
+  /** Bytes of metadata at that offset. */
+  readonly size: number;
+  /** The bytes read there (what a state write puts back). */
+  readonly data: Uint8Array;
+}
+
+/** One member of a RAID set on one disk: a whole disk, or one volume's segment of it. */
+export interface RaidDevice<M = unknown> {
+  readonly device: DeviceInfo;
+  /** Name of the format handler that read it. */
+  readonly format: string;
+  /** Name of the set this device belongs to (the leaf set). */
+  name: string;
+  type: RaidType;
+  status: RaidStatus;
+  /** Data start on the disk, in sectors. */
+  offset: number;
+  /** Data length on the disk, in sectors. */
+  sectors: number;
+  areas: MetadataArea[];
+  /** The handler's decoded native metadata. */
+  meta: M;
+  /** For a further volume on a disk: the disk's own RAID device (the one -r, -n, -D and -E list). */
+  volumeOf?: RaidDevice<M>;
+}
+
+export interface RaidSet {
+  name: string;
+  type: RaidType;
+  status: RaidStatus;
+  /** Stripe size in sectors (0 when not striped). */
+  stride: number;
+  /** Ordered subsets: halves of a stacked set, or the volumes of a group. */
+  sets: RaidSet[];
+  /** Ordered member devices (leaf sets; a group holds its per-disk devices here). */
+  devs: RaidDevice[];
+  /** Present / expected member counts, filled by the check. */
+  totalDevs: number;
+  foundDevs: number;
+  /** Set by activation when the kernel (or engine) has a mapping of this set. */
+  active?: boolean;
+}
+
+export function newRaidSet(name: string, type: RaidType = 'undef'): RaidSet {
+  return { name, type, status: 'setup', stride: 0, sets: [], devs: [], totalDevs: 0, foundDevs: 0 };
+}
+
+export const typeDisplay = (t: RaidType) => RAID_TYPES[t].display;
+export const statusDisplay = (s: RaidStatus) => RAID_STATUSES[s].display;
+
+/**
+ * How dmraid shows a set's type: a non-group set with subsets is "raid10" when it mirrors stripes and
+ * "raid01" when it stripes mirrors (dmraid's naming, the reverse of common usage).
+ */
+export function setTypeDisplay(set: RaidSet): string {
+  if (set.type !== 'group' && set.sets.length > 0) {
+    if (set.type === 'raid1') return 'raid10';
+    if (set.type === 'raid0' && set.sets[0]?.type === 'raid1') return 'raid01';
+  }
+  return typeDisplay(set.type);
+}
+
+export type CountKind = 'dev' | 'spare' | 'all';
+
+function counts(rd: RaidDevice, kind: CountKind): boolean {
+  return kind === 'all' || (kind === 'dev') === (rd.type !== 'spare');
+}
+
+/** Devices of a set, recursing into subsets (but not into a group's volumes). */
+export function countDevs(set: RaidSet, kind: CountKind): number {
+  let n = 0;
+  if (set.type !== 'group') for (const s of set.sets) n += countDevs(s, kind);
+  for (const rd of set.devs) if (counts(rd, kind)) n++;
+  return n;
+}
+
+/** Every device of a set and its subsets, depth first. */
+export function allDevices(set: RaidSet): RaidDevice[] {
+  return [...set.sets.flatMap(allDevices), ...set.devs];
+}
+
+function addSectors(set: RaidSet, sum: number, add: number): number {
+  // dmraid rounds with a bit mask, which is only right for power-of-two strides.
+  const rounded = set.stride ? roundDownMask(add, set.stride) : add;
+  if (set.type === 'raid1') return !sum || sum > rounded ? rounded : sum;
+  return sum + rounded;
+}
+
+/** `x & ~(stride-1)` on up to 53-bit values. */
+export function roundDownMask(x: number, stride: number): number {
+  return Number(BigInt(x) & ~BigInt(stride - 1) & 0xffffffffffffffffn);
+}
+
+/** The size dmraid reports for a set (`-s` size column), dmraid's total_sectors(). */
+export function totalSectors(set: RaidSet): number {
+  let sectors = 0;
+  if (set.type !== 'group') for (const s of set.sets) sectors = addSectors(set, sectors, totalSectors(s));
+  if (set.devs.length > 0) {
+    const smallest = Math.min(...set.devs.map((d) => d.sectors));
+    for (const rd of set.devs) if (rd.type !== 'spare') sectors = addSectors(set, sectors, smallest);
+  }
+  if (set.type === 'spare') for (const rd of set.devs) if (rd.type === 'spare') sectors = addSectors(set, sectors, rd.sectors);
+  if (isParity(set.type)) {
+    const parts = set.sets.length || countDevs(set, 'dev');
+    const sub = parts ? Math.floor(sectors / parts) : 0;
+    sectors -= sub;
+    if (set.type === 'raid6') sectors -= sub;
+  }
+  return sectors;
+}
+
+/** Find a set by exact name, at the top of `sets` only or anywhere below. */
+export function findSet(sets: readonly RaidSet[], name: string, anywhere: boolean): RaidSet | undefined {
+  const top = sets.find((s) => s.name === name);
+  if (top || !anywhere) return top;
+  for (const s of sets) {
+    const found = findSet(s.sets, name, true);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** The handler name of a set: that of its first leaf device. */
+export function setFormat(set: RaidSet): string | undefined {
+  let s = set;
+  while (s.sets.length > 0) s = s.sets[0]!;
+  return s.devs[0]?.format;
+}
+
+/** dmraid's mk_alpha: digits 0-9 become letters a-j, everything else stays. */
+export function mkAlpha(text: string): string {
+  return text.replace(/[0-9]/g, (d) => String.fromCharCode(0x61 + d.charCodeAt(0) - 0x30));
+}

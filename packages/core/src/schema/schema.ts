@@ -1,0 +1,154 @@
+/**
+ * JSON output of the model (`--json`) and its JSON Schema. The schema is the contract for scripts; tests
+ * validate every JSON document the CLI prints against it.
+ */
+import { countDevs, setTypeDisplay, statusDisplay, totalSectors, typeDisplay, type RaidDevice, type RaidSet } from '../model/raid.js';
+import type { BlockDevice } from '../device/device.js';
+
+export interface RaidDeviceJson {
+  path: string;
+  serial: string | null;
+  format: string;
+  set: string;
+  type: string;
+  status: string;
+  sectors: number;
+  offset: number;
+  deviceSectors: number;
+}
+
+export interface RaidSetJson {
+  name: string;
+  type: string;
+  status: string;
+  sizeSectors: number;
+  stride: number;
+  format: string | null;
+  active: boolean;
+  devices: RaidDeviceJson[];
+  spares: number;
+  sets: RaidSetJson[];
+}
+
+export interface BlockDeviceJson {
+  path: string;
+  serial: string | null;
+  sectors: number;
+  sectorSize: number;
+}
+
+export function raidDeviceToJson(rd: RaidDevice): RaidDeviceJson {
+  return {
+    path: rd.device.path,
+    serial: rd.device.serial ?? null,
+    format: rd.format,
+    set: rd.name,
+    type: typeDisplay(rd.type),
+    status: statusDisplay(rd.status),
+    sectors: rd.sectors,
+    offset: rd.offset,
+    deviceSectors: rd.device.sizeSectors,
+  };
+}
+
+export function raidSetToJson(set: RaidSet, format: string | null = null): RaidSetJson {
+  return {
+    name: set.name,
+    type: setTypeDisplay(set),
+    status: statusDisplay(set.status),
+    sizeSectors: totalSectors(set),
+    stride: set.stride,
+    format: format ?? set.devs[0]?.format ?? null,
+    active: set.active === true,
+    devices: set.devs.map(raidDeviceToJson),
+    spares: countDevs(set, 'spare'),
+    sets: set.sets.map((s) => raidSetToJson(s, format)),
+  };
+}
+
+export function blockDeviceToJson(d: BlockDevice): BlockDeviceJson {
+  return { path: d.path, serial: d.serial ?? null, sectors: d.sizeSectors, sectorSize: d.sectorSize };
+}
+
+const typeNames = ['unknown', 'GROUP', 'partition', 'spare', 'linear', 'stripe', 'mirror', 'raid4', 'raid5_ls', 'raid5_rs', 'raid5_la', 'raid5_ra', 'raid6', 'raid10', 'raid01'];
+const statusNames = ['unknown', 'broken', 'inconsistent', 'nosync', 'ok', 'setup'];
+
+export const SCHEMA_ID = 'https://dmraid.invalid/schema/v1.json';
+
+/** JSON Schema (draft-07) of the documents `dmraid --json` prints. */
+export const jsonSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: SCHEMA_ID,
+  title: 'dmraid JSON output',
+  definitions: {
+    raidDevice: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['path', 'serial', 'format', 'set', 'type', 'status', 'sectors', 'offset', 'deviceSectors'],
+      properties: {
+        path: { type: 'string', minLength: 1 },
+        serial: { type: ['string', 'null'] },
+        format: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' },
+        set: { type: 'string' },
+        type: { enum: typeNames },
+        status: { enum: statusNames },
+        sectors: { type: 'integer', minimum: 0 },
+        offset: { type: 'integer', minimum: 0 },
+        deviceSectors: { type: 'integer', minimum: 0 },
+      },
+    },
+    raidSet: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'type', 'status', 'sizeSectors', 'stride', 'format', 'active', 'devices', 'spares', 'sets'],
+      properties: {
+        name: { type: 'string', minLength: 1 },
+        type: { enum: typeNames },
+        status: { enum: statusNames },
+        sizeSectors: { type: 'integer', minimum: 0 },
+        stride: { type: 'integer', minimum: 0 },
+        format: { type: ['string', 'null'] },
+        active: { type: 'boolean' },
+        devices: { type: 'array', items: { $ref: '#/definitions/raidDevice' } },
+        spares: { type: 'integer', minimum: 0 },
+        sets: { type: 'array', items: { $ref: '#/definitions/raidSet' } },
+      },
+    },
+    blockDevice: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['path', 'serial', 'sectors', 'sectorSize'],
+      properties: {
+        path: { type: 'string', minLength: 1 },
+        serial: { type: ['string', 'null'] },
+        sectors: { type: 'integer', minimum: 0 },
+        sectorSize: { type: 'integer', minimum: 1 },
+      },
+    },
+    message: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['level', 'text'],
+      properties: { level: { enum: ['fatal', 'error', 'print', 'info', 'notice', 'warn', 'debug'] }, text: { type: 'string' } },
+    },
+  },
+  type: 'object',
+  additionalProperties: false,
+  required: ['command', 'messages'],
+  properties: {
+    command: { enum: ['raid_devices', 'sets', 'block_devices', 'formats'] },
+    raidDevices: { type: 'array', items: { $ref: '#/definitions/raidDevice' } },
+    sets: { type: 'array', items: { $ref: '#/definitions/raidSet' } },
+    blockDevices: { type: 'array', items: { $ref: '#/definitions/blockDevice' } },
+    formats: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'description', 'levels'],
+        properties: { name: { type: 'string' }, description: { type: 'string' }, levels: { type: 'array', items: { type: 'string' } }, package: { type: 'string' }, version: { type: 'string' } },
+      },
+    },
+    messages: { type: 'array', items: { $ref: '#/definitions/message' } },
+  },
+} as const;
