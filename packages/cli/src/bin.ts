@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+import { main } from './process.js';
+void main();

@@ -1,0 +1,4 @@
+export { run, cliVersion, type Io, type RunOptions } from './main.js';
+export { parseOptions, UsageError, type Options } from './options.js';
+export { loadHandlers, isHandlerPackageName, type LoadedHandler } from './plugins.js';
+export { main, processIo } from './process.js';

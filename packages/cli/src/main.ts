@@ -1,0 +1,297 @@
+/**
+ * The dmraid command: parse options, find handlers and devices, run one mode, print as dmraid does.
+ * `run` never throws and never exits; it returns the exit status.
+ */
+import {
+  blockDeviceToJson,
+  buildSets,
+  diskDevices,
+  discoverRaidDevices,
+  isIoError,
+  openDevice,
+  parseDeviceSpec,
+  raidDeviceToJson,
+  raidSetToJson,
+  scanBlockDevices,
+  setFormat,
+  type BlockDevice,
+  type FormatHandler,
+  type Log,
+  type LogLevel,
+  type WritableDevice,
+} from '@dmraid/core';
+import {
+  blockDeviceLine,
+  formatLine,
+  HELP_TEXT,
+  raidDeviceLine,
+  setLines,
+  VERSION_LINES,
+} from './display.js';
+import { parseOptions, UsageError, type Options } from './options.js';
+import { loadHandlers, type LoadedHandler } from './plugins.js';
+import { dumpMetadata, eraseMetadata } from './metadata-io.js';
+
+export interface Io {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Reads one line of standard input; null at end of input. */
+  readonly readLine: () => Promise<string | null>;
+  readonly cwd: string;
+}
+
+export interface RunOptions {
+  /** Handlers to use instead of the installed ones (tests). */
+  readonly handlers?: readonly LoadedHandler[];
+  /** sysfs and /dev roots for scanning (tests). */
+  readonly sysfs?: string;
+  readonly dev?: string;
+}
+
+const CLI_VERSION = '0.1.0';
+
+class Output {
+  readonly json: { level: LogLevel; text: string }[] = [];
+  constructor(
+    private readonly io: Io,
+    private readonly o: Pick<Options, 'verbose' | 'debug' | 'json'>,
+  ) {}
+  line(text: string) {
+    if (!this.o.json) this.io.stdout(`${text}\n`);
+  }
+  readonly log: Log = (level, text) => {
+    if (this.o.json) {
+      if (level !== 'debug' && level !== 'notice' && level !== 'info' && level !== 'warn') this.json.push({ level, text });
+      else if ((level === 'info' && this.o.verbose >= 1) || (level === 'notice' && this.o.verbose >= 2) || (level === 'warn' && this.o.verbose >= 3)) this.json.push({ level, text });
+      return;
+    }
+    switch (level) {
+      case 'error':
+        return this.io.stderr(`ERROR: ${text}\n`);
+      case 'fatal':
+        return this.io.stderr(`FATAL: ${text}\n`);
+      case 'print':
+        return this.io.stdout(`${text}\n`);
+      case 'info':
+        if (this.o.verbose >= 1) this.io.stdout(`INFO: ${text}\n`);
+        return;
+      case 'notice':
+        if (this.o.verbose >= 2) this.io.stdout(`NOTICE: ${text}\n`);
+        return;
+      case 'warn':
+        if (this.o.verbose >= 3) this.io.stdout(`WARN: ${text}\n`);
+        return;
+      case 'debug':
+        if (this.o.debug >= 1) this.io.stdout(`DEBUG: ${text}\n`);
+        return;
+    }
+  };
+  emitJson(doc: Record<string, unknown>) {
+    this.io.stdout(`${JSON.stringify({ ...doc, messages: this.json }, null, 2)}\n`);
+  }
+}
+
+export async function run(argv: readonly string[], io: Io, runOptions: RunOptions = {}): Promise<number> {
+  let options: Options;
+  try {
+    options = parseOptions(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(e.raw ? `${e.message}\n` : `ERROR: ${e.message}\n${e.trailer.map((l) => `${l}\n`).join('')}`);
+      return 1;
+    }
+    throw e;
+  }
+  const out = new Output(io, options);
+  try {
+    return await perform(options, io, out, runOptions);
+  } catch (e) {
+    // A bug must not end in a stack trace: one line, exit 1.
+    io.stderr(`ERROR: internal error: ${(e as Error)?.message ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions): Promise<number> {
+  if (o.mode === 'help') {
+    io.stdout(HELP_TEXT);
+    return 0;
+  }
+  const scan = runOptions.handlers ? { handlers: [...runOptions.handlers], problems: [] } : await loadHandlers();
+  for (const p of scan.problems) out.log('error', p);
+  const loaded = scan.handlers;
+  const handlers = loaded.map((l) => l.handler);
+
+  if (o.mode === 'version') {
+    for (const l of VERSION_LINES()) out.line(l);
+    out.line(`dmraid (TypeScript) cli:\t@dmraid/cli ${CLI_VERSION}`);
+    for (const l of loaded) out.line(`format handler ${l.handler.name}:\t${l.packageName} ${l.version}`);
+    if (o.json) out.emitJson({ command: 'formats', formats: formatsJson(loaded) });
+    return 0;
+  }
+  if (o.mode === 'list') {
+    out.log('info', 'supported metadata formats:');
+    for (const h of handlers) out.line(formatLine(h));
+    if (o.json) out.emitJson({ command: 'formats', formats: formatsJson(loaded) });
+    return 0;
+  }
+  if (o.formats && !o.formats.every((f) => handlers.some((h) => h.name.startsWith(f)))) {
+    out.log('error', 'invalid format for -f at (see -l)');
+    return 1;
+  }
+  if (o.mode === 'activate' || o.mode === 'create' || o.mode === 'rebuild' || o.mode === 'spare' || o.mode === 'remove') {
+    out.log('error', `${describeMode(o.mode)} is not available in this version`);
+    return 1;
+  }
+
+  const devices = await openDevices(o, out, runOptions, o.erase);
+  if (!devices) return 1;
+  try {
+    if (devices.length === 0) {
+      out.log('print', 'no block devices found');
+      return 1;
+    }
+    if (o.mode === 'block') {
+      const shown = o.devices ? filterByPaths(devices, o.operands) : devices;
+      out.log('info', `Block device${shown.length === 1 ? '' : 's'} discovered:\n`);
+      if (o.json) out.emitJson({ command: 'block_devices', blockDevices: shown.map(blockDeviceToJson) });
+      else for (const d of shown) out.line(blockDeviceLine(d, o));
+      return 0;
+    }
+    return await raidModes(o, io, out, devices, handlers);
+  } finally {
+    await Promise.all(devices.map((d) => d.close()));
+  }
+}
+
+function describeMode(mode: string): string {
+  return { activate: 'activation (-a)', create: 'creating sets (-C)', rebuild: 'rebuild (-R)', spare: 'hot spares (-S)', remove: 'removing sets (-x)' }[mode] ?? mode;
+}
+
+function formatsJson(loaded: readonly LoadedHandler[]) {
+  return loaded.map((l) => ({
+    name: l.handler.name,
+    description: l.handler.description,
+    levels: l.handler.levels ? l.handler.levels.split(',') : [],
+    package: l.packageName,
+    version: l.version,
+  }));
+}
+
+function filterByPaths<T extends { path: string }>(devices: readonly T[], paths: readonly string[]): T[] {
+  return paths.length === 0 ? [...devices] : devices.filter((d) => paths.includes(d.path));
+}
+
+/**
+ * The device list: --devices in the order given, else dmraid's /sys/block scan; for -b without
+ * --devices, the device arguments themselves in reverse order (as dmraid lists them).
+ */
+async function openDevices(o: Options, out: Output, runOptions: RunOptions, writable: boolean): Promise<BlockDevice[] | undefined> {
+  const opened: WritableDevice[] = [];
+  const fail = async (path: string, message: string) => {
+    out.log('error', `cannot open device "${path}": ${message}`);
+    await Promise.all(opened.map((d) => d.close()));
+    return undefined;
+  };
+  if (o.devices) {
+    for (const spec of o.devices) {
+      const { path, serial } = await parseDeviceSpec(spec);
+      const d = await openDevice(path, { serial, writable, sysfs: runOptions.sysfs });
+      if (isIoError(d)) return fail(path, d.message);
+      opened.push(d);
+    }
+    return opened;
+  }
+  if (o.mode === 'block' && o.operands.length > 0) {
+    for (const path of [...o.operands].reverse()) {
+      const d = await openDevice(path, { sysfs: runOptions.sysfs });
+      if (isIoError(d)) return fail(path, d.message);
+      opened.push(d);
+    }
+    return opened;
+  }
+  const scan = await scanBlockDevices(runOptions.sysfs, runOptions.dev);
+  for (const n of scan.notices) out.log('notice', n);
+  for (const entry of scan.devices) {
+    const d = await openDevice(entry.path, { writable, sysfs: runOptions.sysfs });
+    if (isIoError(d)) {
+      out.log('notice', `skipping ${entry.path}: ${d.message}`);
+      continue;
+    }
+    if (d.sectorSize !== 512) {
+      out.log('error', `unsupported sector size ${d.sectorSize} on ${d.path}.`);
+      await d.close();
+      continue;
+    }
+    opened.push(d);
+  }
+  // Device arguments name image files too: add those not found by the scan.
+  if (o.mode === 'raid' || o.mode === 'native') {
+    for (const path of o.operands) {
+      if (opened.some((d) => d.path === path)) continue;
+      const d = await openDevice(path, { writable, sysfs: runOptions.sysfs });
+      if (isIoError(d)) return fail(path, d.message);
+      opened.push(d);
+    }
+  }
+  return opened;
+}
+
+function formatError(o: Options, what: 'disks' | 'sets'): string {
+  let text = `no raid ${what}`;
+  if (o.formatText !== undefined) text += ` with format: "${o.formatText}"`;
+  if (o.operands.length > 0) text += ` and with names: "${o.operands.join(o.separator)}"`;
+  return text;
+}
+
+async function raidModes(o: Options, io: Io, out: Output, devices: BlockDevice[], handlers: FormatHandler[]): Promise<number> {
+  const pathFilter = o.mode === 'raid' || o.mode === 'native' ? o.operands : undefined;
+  const rds = await discoverRaidDevices({ handlers, devices, formats: o.formats, paths: pathFilter, log: out.log });
+  const disks = diskDevices(rds);
+  if (disks.length === 0) {
+    if (o.json) out.emitJson({ command: o.mode === 'sets' ? 'sets' : 'raid_devices', raidDevices: [], sets: [] });
+    else out.log('print', formatError(o, 'disks'));
+    return 1;
+  }
+  const byName = new Map(handlers.map((h) => [h.name, h]));
+
+  if (o.mode === 'native') {
+    for (const rd of disks) {
+      const h = byName.get(rd.format)!;
+      for (const l of h.log(rd)) out.line(l);
+      out.line('');
+    }
+    return 0;
+  }
+
+  if (o.mode === 'raid') {
+    if (o.dump) {
+      const ok = await dumpMetadata(disks, byName, io.cwd, out.log);
+      if (!ok) return 1;
+    }
+    if (o.erase) return eraseMetadata(disks, byName, io, out.log, o.yes);
+    out.log('info', `RAID device${disks.length === 1 ? '' : 's'} discovered:\n`);
+    if (o.json) out.emitJson({ command: 'raid_devices', raidDevices: disks.map(raidDeviceToJson) });
+    else for (const rd of disks) out.line(raidDeviceLine(rd, o));
+    return 0;
+  }
+
+  // -s
+  const name = o.operands[0];
+  const sets = buildSets(rds, { handlers, log: out.log, name });
+  if (sets.length === 0) {
+    if (name === undefined) out.log('error', 'no RAID set found');
+    else out.log('error', 'either the required RAID set not found or more options required');
+    if (o.json) out.emitJson({ command: 'sets', sets: [] });
+    else out.log('print', formatError(o, 'sets'));
+    return 1;
+  }
+  if (o.json) {
+    out.emitJson({ command: 'sets', sets: sets.map((s) => raidSetToJson(s, setFormat(s) ?? null)) });
+    return 0;
+  }
+  for (const set of sets) for (const l of setLines(set, o)) out.line(l);
+  return 0;
+}
+
+export const cliVersion = CLI_VERSION;

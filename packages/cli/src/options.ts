@@ -1,0 +1,378 @@
+/**
+ * Command-line parsing compatible with dmraid 1.0.0.rc16 (2009 tools/): getopt_long with the short string
+ * "a:hipP:bc::dDEf:glxM:nrR:s::tvVC:S::Z", unique-prefix long options, argument permutation, and dmraid's
+ * action table that decides which options combine. Ours beside them: --devices, --json, --yes.
+ */
+
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    /** Lines printed after the ERROR line (dmraid prints an empty one after some messages). */
+    readonly trailer: string[] = [],
+    /** getopt's own messages are not "ERROR:" lines. */
+    readonly raw = false,
+  ) {
+    super(message);
+  }
+}
+
+type ArgKind = 'none' | 'required' | 'optional';
+
+interface LongOption {
+  readonly name: string;
+  readonly arg: ArgKind;
+  readonly key: string;
+}
+
+const SHORT: Record<string, ArgKind> = {
+  a: 'required', h: 'none', i: 'none', p: 'none', P: 'required', b: 'none', c: 'optional', d: 'none', D: 'none',
+  E: 'none', f: 'required', g: 'none', l: 'none', x: 'none', M: 'required', n: 'none', r: 'none', R: 'required',
+  s: 'optional', t: 'none', v: 'none', V: 'none', C: 'required', S: 'optional', Z: 'none',
+};
+
+const LONG: LongOption[] = [
+  { name: 'activate', arg: 'required', key: 'a' },
+  { name: 'block_devices', arg: 'none', key: 'b' },
+  { name: 'create', arg: 'required', key: 'C' },
+  { name: 'debug', arg: 'none', key: 'd' },
+  { name: 'dump_metadata', arg: 'none', key: 'D' },
+  { name: 'display_columns', arg: 'optional', key: 'c' },
+  { name: 'display_group', arg: 'none', key: 'g' },
+  { name: 'erase_metadata', arg: 'none', key: 'E' },
+  { name: 'format', arg: 'required', key: 'f' },
+  { name: 'help', arg: 'none', key: 'h' },
+  { name: 'ignorelocking', arg: 'none', key: 'i' },
+  { name: 'list_formats', arg: 'none', key: 'l' },
+  { name: 'media', arg: 'required', key: 'M' },
+  { name: 'native_log', arg: 'none', key: 'n' },
+  { name: 'no_partitions', arg: 'none', key: 'p' },
+  { name: 'partchar', arg: 'required', key: 'P' },
+  { name: 'raid_devices', arg: 'none', key: 'r' },
+  { name: 'rebuild', arg: 'required', key: 'R' },
+  { name: 'remove', arg: 'none', key: 'x' },
+  { name: 'rm_partitions', arg: 'none', key: 'Z' },
+  { name: 'separator', arg: 'required', key: 'SEP' },
+  { name: 'sets', arg: 'optional', key: 's' },
+  { name: 'spare', arg: 'optional', key: 'S' },
+  { name: 'test', arg: 'none', key: 't' },
+  { name: 'verbose', arg: 'none', key: 'v' },
+  { name: 'version', arg: 'none', key: 'V' },
+  // Ours.
+  { name: 'devices', arg: 'required', key: 'DEVICES' },
+  { name: 'json', arg: 'none', key: 'JSON' },
+  { name: 'yes', arg: 'none', key: 'YES' },
+];
+
+interface Occurrence {
+  readonly key: string;
+  readonly arg: string | undefined;
+}
+
+/** getopt_long with GNU permutation: options anywhere, `--` ends them. */
+export function getopt(argv: readonly string[]): { options: Occurrence[]; operands: string[] } {
+  const options: Occurrence[] = [];
+  const operands: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      operands.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = a.slice(2, eq < 0 ? undefined : eq);
+      const exact = LONG.find((l) => l.name === name);
+      const matches = exact ? [exact] : LONG.filter((l) => l.name.startsWith(name));
+      if (matches.length === 0) throw new UsageError(`dmraid: unrecognized option '${a}'`, [], true);
+      if (matches.length > 1) throw new UsageError(`dmraid: option '${a}' is ambiguous`, [], true);
+      const opt = matches[0]!;
+      let arg: string | undefined = eq < 0 ? undefined : a.slice(eq + 1);
+      if (opt.arg === 'none' && arg !== undefined) {
+        throw new UsageError(`dmraid: option '--${opt.name}' doesn't allow an argument`, [], true);
+      }
+      if (opt.arg === 'required' && arg === undefined) {
+        if (i + 1 >= argv.length) throw new UsageError(`dmraid: option '--${opt.name}' requires an argument`, [], true);
+        arg = argv[++i];
+      }
+      options.push({ key: opt.key, arg });
+      continue;
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      for (let j = 1; j < a.length; j++) {
+        const c = a[j]!;
+        const kind = SHORT[c];
+        if (!kind) throw new UsageError(`dmraid: invalid option -- '${c}'`, [], true);
+        if (kind === 'none') {
+          options.push({ key: c, arg: undefined });
+          continue;
+        }
+        const rest = a.slice(j + 1);
+        if (kind === 'optional') options.push({ key: c, arg: rest || undefined });
+        else if (rest) options.push({ key: c, arg: rest });
+        else {
+          if (i + 1 >= argv.length) throw new UsageError(`dmraid: option requires an argument -- '${c}'`, [], true);
+          options.push({ key: c, arg: argv[++i] });
+        }
+        break;
+      }
+      continue;
+    }
+    operands.push(a);
+  }
+  return { options, operands };
+}
+
+/** dmraid's action flags. */
+const F = {
+  ACTIVATE: 1 << 0, DEACTIVATE: 1 << 1, FORMAT: 1 << 2, BLOCK_DEVICES: 1 << 3, COLUMN: 1 << 4, DBG: 1 << 5,
+  DUMP: 1 << 6, DMERASE: 1 << 7, GROUP: 1 << 8, HELP: 1 << 9, IGNORELOCKING: 1 << 10, LIST_FORMATS: 1 << 11,
+  NATIVE_LOG: 1 << 12, NOPARTITIONS: 1 << 13, RAID_DEVICES: 1 << 14, RAID_SETS: 1 << 15, TEST: 1 << 16,
+  VERBOSE: 1 << 17, ACTIVE: 1 << 18, INACTIVE: 1 << 19, SEPARATOR: 1 << 20, VERSION: 1 << 21, CREATE: 1 << 22,
+  REBUILD: 1 << 23, SPARE: 1 << 24, MEDIA: 1 << 25, DEL_SETS: 1 << 26, RMPARTITIONS: 1 << 27, PARTCHAR: 1 << 28,
+} as const;
+const ALL = (1 << 29) - 1;
+const COMMON = F.DBG | F.HELP | F.IGNORELOCKING | F.VERBOSE;
+
+interface Action {
+  readonly option: string;
+  readonly action: number;
+  readonly needed: number;
+  readonly allowed: number;
+  readonly noArgs?: boolean;
+}
+
+// The reference binary's table (2009 tools/commands.c), in its order.
+const ACTIONS: Action[] = [
+  { option: 'a', action: 0, needed: 0, allowed: F.ACTIVATE | F.DEACTIVATE | F.FORMAT | F.NOPARTITIONS | F.PARTCHAR | F.RMPARTITIONS | F.SEPARATOR | F.TEST | COMMON },
+  { option: 'b', action: F.BLOCK_DEVICES, needed: 0, allowed: F.COLUMN | F.SEPARATOR | COMMON },
+  { option: 'c', action: F.COLUMN, needed: F.BLOCK_DEVICES | F.RAID_DEVICES | F.RAID_SETS, allowed: F.ACTIVE | F.INACTIVE | F.DUMP | F.FORMAT | F.GROUP | F.SEPARATOR | COMMON },
+  { option: 'C', action: F.CREATE, needed: 0, allowed: COMMON, noArgs: true },
+  { option: 'd', action: F.DBG, needed: 0, allowed: ALL },
+  { option: 'D', action: F.DUMP, needed: F.RAID_DEVICES, allowed: F.COLUMN | F.FORMAT | F.SEPARATOR | COMMON },
+  { option: 'E', action: F.DMERASE, needed: F.RAID_DEVICES, allowed: F.COLUMN | F.FORMAT | F.SEPARATOR | COMMON },
+  { option: 'f', action: F.FORMAT, needed: F.ACTIVATE | F.DEACTIVATE | F.NATIVE_LOG | F.RAID_DEVICES | F.RAID_SETS, allowed: F.ACTIVE | F.INACTIVE | F.COLUMN | F.DUMP | F.DMERASE | F.GROUP | F.NOPARTITIONS | F.SEPARATOR | F.TEST | F.RMPARTITIONS | COMMON },
+  { option: 'g', action: F.GROUP, needed: F.RAID_SETS, allowed: F.ACTIVE | F.INACTIVE | F.COLUMN | F.FORMAT | F.SEPARATOR | COMMON },
+  { option: 'h', action: F.HELP, needed: 0, allowed: ALL },
+  { option: 'i', action: F.IGNORELOCKING, needed: 0, allowed: ALL },
+  { option: 'l', action: F.LIST_FORMATS, needed: 0, allowed: COMMON, noArgs: true },
+  { option: 'M', action: F.MEDIA, needed: 0, allowed: F.REBUILD | COMMON },
+  { option: 'n', action: F.NATIVE_LOG, needed: 0, allowed: F.FORMAT | F.SEPARATOR | COMMON },
+  { option: 'p', action: F.NOPARTITIONS, needed: F.ACTIVATE | F.DEACTIVATE, allowed: F.FORMAT | F.SEPARATOR | F.RMPARTITIONS | F.TEST | COMMON },
+  { option: 'P', action: F.PARTCHAR, needed: F.ACTIVATE | F.DEACTIVATE, allowed: F.FORMAT | F.SEPARATOR | F.RMPARTITIONS | F.TEST | COMMON },
+  { option: 'r', action: F.RAID_DEVICES, needed: 0, allowed: F.COLUMN | F.DUMP | F.DMERASE | F.FORMAT | F.SEPARATOR | COMMON },
+  { option: 'R', action: F.REBUILD, needed: 0, allowed: COMMON },
+  { option: 'S', action: F.SPARE, needed: 0, allowed: COMMON, noArgs: true },
+  { option: 's', action: F.RAID_SETS, needed: 0, allowed: F.ACTIVE | F.INACTIVE | F.COLUMN | F.FORMAT | F.GROUP | F.DEL_SETS | F.SEPARATOR | COMMON },
+  { option: '\0', action: F.SEPARATOR, needed: F.COLUMN | F.FORMAT, allowed: ALL },
+  { option: 't', action: F.TEST, needed: F.ACTIVATE | F.DEACTIVATE, allowed: F.ACTIVATE | F.DEACTIVATE | F.FORMAT | F.NOPARTITIONS | COMMON },
+  { option: 'v', action: F.VERBOSE, needed: 0, allowed: ALL },
+  { option: 'V', action: F.VERSION, needed: 0, allowed: COMMON, noArgs: true },
+  { option: 'x', action: F.DEL_SETS, needed: 0, allowed: F.RAID_SETS | F.INACTIVE | F.COLUMN | F.FORMAT | F.GROUP | F.SEPARATOR | COMMON },
+  { option: 'Z', action: F.RMPARTITIONS, needed: F.ACTIVATE, allowed: F.FORMAT | F.NOPARTITIONS | F.SEPARATOR | COMMON },
+];
+
+export type Mode = 'help' | 'version' | 'list' | 'block' | 'raid' | 'native' | 'sets' | 'activate' | 'create' | 'rebuild' | 'spare' | 'remove';
+
+export interface Options {
+  readonly mode: Mode;
+  readonly operands: string[];
+  /** -c count and the field list of an attached argument. */
+  readonly columns: number;
+  readonly columnFields: string | undefined;
+  readonly separator: string;
+  readonly formats: string[] | undefined;
+  readonly formatText: string | undefined;
+  readonly sets: number;
+  readonly active: 'active' | 'inactive' | undefined;
+  readonly group: boolean;
+  readonly dump: boolean;
+  readonly erase: boolean;
+  readonly verbose: number;
+  readonly debug: number;
+  readonly ignoreLocking: boolean;
+  readonly activate: 'yes' | 'no' | undefined;
+  readonly test: boolean;
+  readonly noPartitions: boolean;
+  readonly partChar: string;
+  readonly rmPartitions: boolean;
+  readonly createName: string | undefined;
+  readonly rebuildSet: string | undefined;
+  readonly spareSet: string | undefined;
+  readonly media: string | undefined;
+  /** Ours: --devices PATH[:SERIAL] (repeatable, comma lists). */
+  readonly devices: string[] | undefined;
+  readonly json: boolean;
+  readonly yes: boolean;
+}
+
+/** dmraid's check_optarg: a case-insensitive prefix of one of the words. */
+function optarg<T extends string>(option: string, value: string | undefined, words: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  const v = value.toLowerCase();
+  const hit = words.find((w) => w.startsWith(v));
+  if (!hit) throw new UsageError(`invalid option argument for -${option}`);
+  return hit;
+}
+
+export function parseOptions(argv: readonly string[]): Options {
+  if (argv.length === 0) throw new UsageError('no arguments/options given (-h for help)', ['']);
+  const { options, operands } = getopt(argv);
+  let action = 0;
+  const present = new Set<string>();
+  let columns = 0;
+  let columnFields: string | undefined;
+  let separator = ',';
+  let formatText: string | undefined;
+  let sets = 0;
+  let active: 'active' | 'inactive' | undefined;
+  let verbose = 0;
+  let debug = 0;
+  let activate: 'yes' | 'no' | undefined;
+  let partChar = 'p';
+  let createName: string | undefined;
+  let rebuildSet: string | undefined;
+  let spareSet: string | undefined;
+  let media: string | undefined;
+  let devices: string[] | undefined;
+  let json = false;
+  let yes = false;
+
+  for (const { key, arg } of options) {
+    if (key === 'DEVICES') {
+      devices = [...(devices ?? []), ...arg!.split(',').filter(Boolean)];
+      continue;
+    }
+    if (key === 'JSON') {
+      json = true;
+      continue;
+    }
+    if (key === 'YES') {
+      yes = true;
+      continue;
+    }
+    const optionChar = key === 'SEP' ? '\0' : key;
+    const entry = ACTIONS.find((a) => a.option === optionChar)!;
+    action |= entry.action;
+    present.add(optionChar);
+    switch (key) {
+      case 'h':
+        return { ...defaults(), mode: 'help', operands };
+      case 'a':
+        activate = optarg('a', arg, ['yes', 'no'] as const);
+        action |= activate === 'yes' ? F.ACTIVATE : F.DEACTIVATE;
+        break;
+      case 's': {
+        sets++;
+        const which = optarg('s', arg, ['active', 'inactive'] as const);
+        if (which) {
+          active = which;
+          action |= which === 'active' ? F.ACTIVE : F.INACTIVE;
+        }
+        break;
+      }
+      case 'c':
+        columns++;
+        if (arg !== undefined) columnFields = columnFields === undefined ? arg : `${columnFields}${separator}${arg}`;
+        break;
+      case 'f':
+        formatText = formatText === undefined ? arg! : `${formatText}${separator}${arg!}`;
+        break;
+      case 'SEP':
+        if ([...arg!].length !== 1) throw new UsageError(`invalid separator "${arg}"`);
+        separator = arg!;
+        break;
+      case 'v':
+        verbose++;
+        break;
+      case 'd':
+        debug++;
+        break;
+      case 'P':
+        partChar = arg!;
+        break;
+      case 'C':
+        if (arg!.startsWith('-')) throw new UsageError('the raid set name is missing');
+        createName = arg;
+        break;
+      case 'R':
+        rebuildSet = arg;
+        break;
+      case 'S':
+        spareSet = arg;
+        break;
+      case 'M':
+        media = arg;
+        break;
+    }
+  }
+
+  for (const entry of ACTIONS) {
+    if (!present.has(entry.option)) continue;
+    const allowed = entry.allowed | entry.action | entry.needed;
+    if (entry.needed && !(entry.needed & action)) {
+      throw new UsageError(`option missing/invalid option combination with -${entry.option}`);
+    }
+    if (~allowed & action) throw new UsageError('invalid option combination (-h for help)');
+    if (entry.noArgs && operands.length > 0 && !(entry.option === 'S' || entry.option === 'C')) {
+      throw new UsageError(`no arguments allowed with -${entry.option}`, ['']);
+    }
+  }
+  if (action === 0 && !json && !devices) throw new UsageError('options missing', ['']);
+  if (action !== 0 && (action & (F.DBG | F.VERBOSE)) === action) throw new UsageError('more options needed with -d/-v');
+
+  const mode: Mode =
+    action & F.VERSION ? 'version'
+    : action & F.LIST_FORMATS ? 'list'
+    : action & F.BLOCK_DEVICES ? 'block'
+    : action & F.NATIVE_LOG ? 'native'
+    : action & F.RAID_DEVICES ? 'raid'
+    : action & F.CREATE ? 'create'
+    : action & F.REBUILD ? 'rebuild'
+    : action & F.SPARE ? 'spare'
+    : action & F.DEL_SETS ? 'remove'
+    : action & F.RAID_SETS ? 'sets'
+    : action & (F.ACTIVATE | F.DEACTIVATE) ? 'activate'
+    : (() => {
+        throw new UsageError('options missing', ['']);
+      })();
+
+  return {
+    mode,
+    operands,
+    columns,
+    columnFields,
+    separator,
+    formats: formatText === undefined ? undefined : formatText.split(separator),
+    formatText,
+    sets,
+    active,
+    group: present.has('g'),
+    dump: present.has('D') || present.has('E'),
+    erase: present.has('E'),
+    verbose,
+    debug,
+    ignoreLocking: present.has('i'),
+    activate,
+    test: present.has('t'),
+    noPartitions: present.has('p'),
+    partChar,
+    rmPartitions: present.has('Z'),
+    createName,
+    rebuildSet,
+    spareSet,
+    media,
+    devices,
+    json,
+    yes,
+  };
+}
+
+function defaults(): Omit<Options, 'mode' | 'operands'> {
+  return {
+    columns: 0, columnFields: undefined, separator: ',', formats: undefined, formatText: undefined, sets: 0,
+    active: undefined, group: false, dump: false, erase: false, verbose: 0, debug: 0, ignoreLocking: false,
+    activate: undefined, test: false, noPartitions: false, partChar: 'p', rmPartitions: false,
+    createName: undefined, rebuildSet: undefined, spareSet: undefined, media: undefined, devices: undefined,
+    json: false, yes: false,
+  };
+}

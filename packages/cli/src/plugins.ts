@@ -1,0 +1,112 @@
+/**
+ * Finding the installed format handlers. The CLI names no handler package: it reads the package.json files
+ * in the node_modules folders on its own resolution path, keeps the packages that declare a dmraid handler
+ * manifest, imports them and sorts them by format name (dmraid's registration order is alphabetical).
+ */
+import { promises as fs } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { validateFormat, type FormatHandler } from '@dmraid/core';
+
+export const API_VERSION = 1;
+
+/** Package names a handler may have: @dmraid/format-x, dmraid-format-x, @scope/dmraid-format-x. */
+export const isHandlerPackageName = (name: string) =>
+  /^@dmraid\/format-[a-z0-9_.-]+$/.test(name) || /^(@[a-z0-9_.-]+\/)?dmraid-format-[a-z0-9_.-]+$/.test(name);
+
+export interface LoadedHandler {
+  readonly handler: FormatHandler;
+  readonly packageName: string;
+  readonly version: string;
+}
+
+export interface PluginScan {
+  readonly handlers: LoadedHandler[];
+  /** One line per package that could not be used (without the `ERROR: ` prefix). */
+  readonly problems: string[];
+}
+
+interface Manifest {
+  name: string;
+  version?: string;
+  dmraid?: { apiVersion?: unknown; format?: unknown };
+}
+
+async function readManifest(dir: string): Promise<Manifest | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(join(dir, 'package.json'), 'utf8')) as Manifest;
+  } catch {
+    return undefined;
+  }
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** node_modules folders from `start` up to the root, nearest first. */
+function resolutionPath(start: string): string[] {
+  const dirs: string[] = [];
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (!dir.endsWith('/node_modules')) dirs.push(join(dir, 'node_modules'));
+    if (dirname(dir) === dir) break;
+  }
+  return dirs;
+}
+
+async function candidates(nodeModules: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await listDir(nodeModules)) {
+    if (entry.startsWith('@')) {
+      for (const sub of await listDir(join(nodeModules, entry))) {
+        if (isHandlerPackageName(`${entry}/${sub}`)) found.push(`${entry}/${sub}`);
+      }
+    } else if (isHandlerPackageName(entry)) found.push(entry);
+  }
+  return found.sort();
+}
+
+const here = () => dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Find, import and validate every installed handler. A package that fails (bad manifest, wrong apiVersion,
+ * a throw on import, a handler that fails validation) becomes one problem line; the rest keep working.
+ */
+export async function loadHandlers(start = here()): Promise<PluginScan> {
+  const seen = new Set<string>();
+  const handlers: LoadedHandler[] = [];
+  const problems: string[] = [];
+  for (const nodeModules of resolutionPath(start)) {
+    for (const name of await candidates(nodeModules)) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const manifest = await readManifest(join(nodeModules, name));
+      if (!manifest?.dmraid) continue;
+      if (manifest.dmraid.apiVersion !== API_VERSION) {
+        problems.push(`${name}: handler API version ${String(manifest.dmraid.apiVersion)} is not supported (this dmraid supports ${API_VERSION})`);
+        continue;
+      }
+      try {
+        const mod = (await import(name)) as { default?: unknown };
+        validateFormat(mod.default);
+        if (typeof manifest.dmraid.format === 'string' && manifest.dmraid.format !== mod.default.name) {
+          throw new Error(`manifest names format "${manifest.dmraid.format}" but the handler is "${mod.default.name}"`);
+        }
+        handlers.push({ handler: mod.default, packageName: name, version: manifest.version ?? 'unknown' });
+      } catch (e) {
+        problems.push(`${name}: cannot load format handler: ${(e as Error)?.message ?? String(e)}`);
+      }
+    }
+  }
+  const byFormat = new Map<string, LoadedHandler>();
+  for (const h of handlers) {
+    if (byFormat.has(h.handler.name)) {
+      problems.push(`${h.packageName}: format "${h.handler.name}" is already provided by ${byFormat.get(h.handler.name)!.packageName}`);
+    } else byFormat.set(h.handler.name, h);
+  }
+  return { handlers: [...byFormat.values()].sort((a, b) => (a.handler.name < b.handler.name ? -1 : 1)), problems };
+}
