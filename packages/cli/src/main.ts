@@ -144,7 +144,7 @@ async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions):
     return 1;
   }
 
-  const devices = await openDevices(o, out, runOptions, o.erase);
+  const devices = await openDevices(o, out, runOptions, o.erase, io.cwd);
   if (!devices) return 1;
   try {
     if (devices.length === 0) {
@@ -186,7 +186,7 @@ function filterByPaths<T extends { path: string }>(devices: readonly T[], paths:
  * The device list: --devices in the order given, else dmraid's /sys/block scan; for -b without
  * --devices, the device arguments themselves in reverse order (as dmraid lists them).
  */
-async function openDevices(o: Options, out: Output, runOptions: RunOptions, writable: boolean): Promise<BlockDevice[] | undefined> {
+async function openDevices(o: Options, out: Output, runOptions: RunOptions, writable: boolean, cwd: string): Promise<BlockDevice[] | undefined> {
   const opened: WritableDevice[] = [];
   const fail = async (path: string, message: string) => {
     out.log('error', `cannot open device "${path}": ${message}`);
@@ -195,8 +195,8 @@ async function openDevices(o: Options, out: Output, runOptions: RunOptions, writ
   };
   if (o.devices) {
     for (const spec of o.devices) {
-      const { path, serial } = await parseDeviceSpec(spec);
-      const d = await openDevice(path, { serial, writable, sysfs: runOptions.sysfs });
+      const { path, serial } = await parseDeviceSpec(spec, cwd);
+      const d = await openDevice(path, { serial, writable, sysfs: runOptions.sysfs, cwd });
       if (isIoError(d)) return fail(path, d.message);
       opened.push(d);
     }
@@ -204,7 +204,7 @@ async function openDevices(o: Options, out: Output, runOptions: RunOptions, writ
   }
   if (o.mode === 'block' && o.operands.length > 0) {
     for (const path of [...o.operands].reverse()) {
-      const d = await openDevice(path, { sysfs: runOptions.sysfs });
+      const d = await openDevice(path, { sysfs: runOptions.sysfs, cwd });
       if (isIoError(d)) return fail(path, d.message);
       opened.push(d);
     }
@@ -229,7 +229,7 @@ async function openDevices(o: Options, out: Output, runOptions: RunOptions, writ
   if (o.mode === 'raid' || o.mode === 'native') {
     for (const path of o.operands) {
       if (opened.some((d) => d.path === path)) continue;
-      const d = await openDevice(path, { writable, sysfs: runOptions.sysfs });
+      const d = await openDevice(path, { writable, sysfs: runOptions.sysfs, cwd });
       if (isIoError(d)) return fail(path, d.message);
       opened.push(d);
     }

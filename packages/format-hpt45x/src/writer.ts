@@ -57,3 +57,43 @@ export function buildHpt45xSet(spec: Hpt45xSetSpec): MemberImage[] {
   }
   return members;
 }
+
+/** A testbed set: member disks (device names in order) as the testbed generator writes them. */
+export interface TestbedSetDefinition {
+  readonly config: string;
+  readonly description: string;
+  readonly members: { name: string; serial: string; sizeSectors: number; areas: { offsetBytes: number; data: Uint8Array }[] }[];
+}
+
+const DISK = 65536;
+
+function testbedSet(config: string, description: string, spec: Hpt45xSetSpec, missing: readonly number[] = []): TestbedSetDefinition {
+  const images = buildHpt45xSet(spec).filter((_, i) => !missing.includes(i));
+  return {
+    config,
+    description,
+    members: images.map((m, i) => ({
+      name: `sd${String.fromCharCode(97 + i)}`,
+      serial: `HPT45X${config.replace(/[^a-z0-9]/gi, '').toUpperCase().slice(0, 10)}${i}`,
+      sizeSectors: m.sizeSectors,
+      areas: [{ offsetBytes: m.offsetBytes, data: m.data }],
+    })),
+  };
+}
+
+/** Every layout hpt45x supports, healthy and with a member missing. */
+export function testbedSets(): TestbedSetDefinition[] {
+  return [
+    testbedSet('span-2', 'JBOD span over two disks', { level: 'span', id: 0x1111, disks: 2, diskSectors: DISK }),
+    testbedSet('span-2-degraded', 'span with its second disk missing', { level: 'span', id: 0x1112, disks: 2, diskSectors: DISK }, [1]),
+    testbedSet('raid0-2', 'RAID0 over two disks, 64 KiB stripes', { level: 'raid0', id: 0x2221, disks: 2, diskSectors: DISK }),
+    testbedSet('raid0-3', 'RAID0 over three disks, 32 KiB stripes', { level: 'raid0', id: 0x2222, disks: 3, diskSectors: DISK, shift: 6 }),
+    testbedSet('raid0-2-degraded', 'RAID0 with a member missing (removed as broken)', { level: 'raid0', id: 0x2223, disks: 2, diskSectors: DISK }, [0]),
+    testbedSet('raid0-2-spare', 'RAID0 with a hot spare (spares are never grouped)', { level: 'raid0', id: 0x2224, disks: 2, diskSectors: DISK, spares: 1 }),
+    testbedSet('raid0-2-bad', 'RAID0 with one member marked bad in its metadata', { level: 'raid0', id: 0x2225, disks: 2, diskSectors: DISK, bad: [1] }),
+    testbedSet('raid1-2', 'RAID1 over two disks', { level: 'raid1', id: 0x3331, disks: 2, diskSectors: DISK }),
+    testbedSet('raid1-2-degraded', 'RAID1 with a member missing (kept, inconsistent)', { level: 'raid1', id: 0x3332, disks: 2, diskSectors: DISK }, [1]),
+    testbedSet('raid10-4', 'RAID10: a mirror of two 2-disk stripe sets', { level: 'raid10', id: 0x4441, disks: 4, diskSectors: DISK }),
+    testbedSet('raid10-4-degraded', 'RAID10 with one member of the second stripe set missing', { level: 'raid10', id: 0x4442, disks: 4, diskSectors: DISK }, [3]),
+  ];
+}

@@ -1,1 +1,6 @@
-export {};
+export * from './env.js';
+export * from './fuzz.js';
+export * from './roundtrip.js';
+export * from './reference.js';
+export * from './testbed.js';
+export * from './tester.js';

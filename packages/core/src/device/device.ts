@@ -3,7 +3,7 @@
  * problem comes back as an IoError value naming the device. Writes exist only on an explicitly writable open.
  */
 import { constants, promises as fs } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { DeviceInfo } from '../model/raid.js';
 
 export const SECTOR = 512;
@@ -60,11 +60,11 @@ export interface WritableDevice extends BlockDevice {
 }
 
 /** `PATH[:SERIAL]`: the serial is everything after the first colon, unless the whole text is a path. */
-export async function parseDeviceSpec(spec: string): Promise<{ path: string; serial?: string }> {
+export async function parseDeviceSpec(spec: string, cwd?: string): Promise<{ path: string; serial?: string }> {
   const colon = spec.indexOf(':');
   if (colon < 0) return { path: spec };
   try {
-    await fs.stat(spec);
+    await fs.stat(cwd ? resolve(cwd, spec) : spec);
     return { path: spec };
   } catch {
     return { path: spec.slice(0, colon), serial: spec.slice(colon + 1).replace(/\s+/g, '') };
@@ -131,6 +131,8 @@ export interface OpenOptions {
   readonly writable?: boolean;
   /** Where sysfs is mounted (tests point it elsewhere). */
   readonly sysfs?: string;
+  /** Folder a relative path is relative to (default: the process's); the device keeps the path as given. */
+  readonly cwd?: string;
 }
 
 /**
@@ -138,9 +140,10 @@ export interface OpenOptions {
  * device's size and serial come from sysfs/udev.
  */
 export async function openDevice(path: string, options: OpenOptions = {}): Promise<WritableDevice | IoError> {
+  const where = options.cwd ? resolve(options.cwd, path) : path;
   let st;
   try {
-    st = await fs.stat(path);
+    st = await fs.stat(where);
   } catch (e) {
     return fromNodeError(path, e);
   }
@@ -148,7 +151,7 @@ export async function openDevice(path: string, options: OpenOptions = {}): Promi
   if (!st.isFile() && !st.isBlockDevice()) return ioError(path, 'EINVAL', 'not a block device or image file');
   let handle: fs.FileHandle;
   try {
-    handle = await fs.open(path, options.writable ? constants.O_RDWR : constants.O_RDONLY);
+    handle = await fs.open(where, options.writable ? constants.O_RDWR : constants.O_RDONLY);
   } catch (e) {
     return fromNodeError(path, e);
   }
@@ -229,4 +232,81 @@ export async function scanBlockDevices(sysfs = '/sys', dev = '/dev'): Promise<Sc
     devices.push({ name, path });
   }
   return { devices, notices };
+}
+
+/**
+ * A device held in memory: tests, fuzzing and building images. Reads past the end are errors as on disk.
+ */
+export function memoryDevice(path: string, bytes: Uint8Array, serial?: string, sectorSize = SECTOR): WritableDevice {
+  const sizeSectors = Math.floor(bytes.length / SECTOR);
+  const limit = sizeSectors * SECTOR;
+  return {
+    path,
+    serial,
+    sizeSectors,
+    sectorSize,
+    isBlockDevice: false,
+    async read(byteOffset, length) {
+      if (byteOffset < 0 || length < 0 || byteOffset + length > limit) return ioError(path, 'EINVAL');
+      return bytes.slice(byteOffset, byteOffset + length);
+    },
+    async write(byteOffset, data) {
+      if (byteOffset < 0 || byteOffset + data.length > limit) return ioError(path, 'EINVAL');
+      bytes.set(data, byteOffset);
+      return true;
+    },
+    async sync() {
+      return true;
+    },
+    async close() {},
+  };
+}
+
+/**
+ * A large device of which only some sectors hold data (the rest read as zeros): member disks of any size
+ * for tests and fuzzing without allocating them.
+ */
+export function sparseDevice(path: string, sizeSectors: number, serial?: string): WritableDevice & { readonly sectors: Map<number, Uint8Array> } {
+  const sectors = new Map<number, Uint8Array>();
+  const limit = sizeSectors * SECTOR;
+  return {
+    path,
+    serial,
+    sizeSectors,
+    sectorSize: SECTOR,
+    isBlockDevice: false,
+    sectors,
+    async read(byteOffset, length) {
+      if (byteOffset < 0 || length < 0 || byteOffset + length > limit) return ioError(path, 'EINVAL');
+      const out = new Uint8Array(length);
+      const first = Math.floor(byteOffset / SECTOR);
+      const last = Math.floor((byteOffset + length - 1) / SECTOR);
+      for (let s = first; s <= last && length > 0; s++) {
+        const data = sectors.get(s);
+        if (!data) continue;
+        const from = Math.max(byteOffset, s * SECTOR);
+        const to = Math.min(byteOffset + length, (s + 1) * SECTOR);
+        out.set(data.subarray(from - s * SECTOR, to - s * SECTOR), from - byteOffset);
+      }
+      return out;
+    },
+    async write(byteOffset, data) {
+      if (byteOffset < 0 || byteOffset + data.length > limit) return ioError(path, 'EINVAL');
+      for (let i = 0; i < data.length; ) {
+        const pos = byteOffset + i;
+        const s = Math.floor(pos / SECTOR);
+        const within = pos - s * SECTOR;
+        const n = Math.min(SECTOR - within, data.length - i);
+        let sector = sectors.get(s);
+        if (!sector) sectors.set(s, (sector = new Uint8Array(SECTOR)));
+        sector.set(data.subarray(i, i + n), within);
+        i += n;
+      }
+      return true;
+    },
+    async sync() {
+      return true;
+    },
+    async close() {},
+  };
 }

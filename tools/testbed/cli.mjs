@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Testbed maintenance (needs `npm run build` first):
+//   npm run testbed -- generate [FORMAT...]   write member dumps from each handler's testbedSets()
+//   npm run testbed -- record [FORMAT...]     record expected outputs from the reference dmraid (root, dmraid)
+//   npm run testbed -- build FORMAT/CONFIG DIR   build the member images of one set into DIR
+import { mkdtempSync, promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  buildTestbedImages,
+  COMPARED_COMMANDS,
+  listTestbedSets,
+  runReference,
+  testbedDir,
+  writeExpected,
+  writeTestbedSet,
+} from '@dmraid/testkit';
+
+const [command, ...rest] = process.argv.slice(2);
+
+async function handlerPackages(wanted) {
+  const names = (await fs.readdir(new URL('../../packages', import.meta.url))).filter((n) => n.startsWith('format-'));
+  const out = [];
+  for (const dir of names) {
+    const format = dir.slice('format-'.length);
+    const mod = await import(`@dmraid/${dir}`);
+    if (typeof mod.testbedSets !== 'function') continue;
+    const name = mod.default.name;
+    if (wanted.length && !wanted.includes(name)) continue;
+    out.push({ name, format, sets: mod.testbedSets() });
+  }
+  return out;
+}
+
+if (command === 'generate') {
+  for (const { name, sets } of await handlerPackages(rest)) {
+    for (const set of sets) {
+      await writeTestbedSet(join(testbedDir, name, set.config), { description: set.description, members: set.members.map((m) => ({ name: m.name, serial: m.serial })) }, set.members);
+      console.log(`generated ${name}/${set.config}`);
+    }
+  }
+} else if (command === 'record') {
+  const sets = (await listTestbedSets(testbedDir)).filter((s) => !rest.length || rest.includes(s.format));
+  for (const set of sets) {
+    const dir = mkdtempSync(join(tmpdir(), 'dmraid-record-'));
+    const images = await buildTestbedImages(set, dir);
+    for (const args of COMPARED_COMMANDS) {
+      await writeExpected(set, args, await runReference(images, args, { cwd: dir }));
+    }
+    await fs.rm(dir, { recursive: true, force: true });
+    console.log(`recorded ${set.format}/${set.config}`);
+  }
+} else if (command === 'build') {
+  const [which, out] = rest;
+  const [format, config] = which.split('/');
+  const set = (await listTestbedSets(testbedDir, format)).find((s) => s.config === config);
+  if (!set) {
+    console.error(`no testbed set ${which}`);
+    process.exit(1);
+  }
+  console.log((await buildTestbedImages(set, out)).join(' '));
+} else {
+  console.error('usage: testbed generate|record [FORMAT...] | build FORMAT/CONFIG DIR');
+  process.exit(2);
+}
