@@ -3,7 +3,7 @@
  * stderr and exit status kept apart, so outputs compare byte for byte.
  */
 import { spawn } from 'node:child_process';
-import { run, type LoadedHandler } from '@dmraid/cli';
+import { loadHandlers, run, type LoadedHandler } from '@dmraid/cli';
 import { referenceTool } from './env.js';
 
 export interface CommandResult {
@@ -53,6 +53,17 @@ export function runReference(images: readonly string[], args: readonly string[],
   });
 }
 
+let installed: Promise<LoadedHandler[]> | undefined;
+
+/**
+ * The installed handlers that load; packages that fail to load are left out here (the plugin tests cover
+ * their error lines), so one broken package in the workspace does not change every other format's output.
+ */
+export function installedHandlers(): Promise<LoadedHandler[]> {
+  installed ??= loadHandlers().then((scan) => scan.handlers);
+  return installed;
+}
+
 /** Run our CLI in-process with `--devices` for the images. */
 export async function runOurs(
   images: readonly string[],
@@ -72,7 +83,7 @@ export async function runOurs(
       readLine: async () => (hasInput && next < input.length - (options.stdin!.endsWith('\n') ? 1 : 0) ? input[next++]! : null),
       cwd: options.cwd,
     },
-    options.handlers ? { handlers: options.handlers } : {},
+    { handlers: options.handlers ?? (await installedHandlers()) },
   );
   return { stdout, stderr, status };
 }
