@@ -3,6 +3,9 @@
 //   npm run testbed -- generate [FORMAT...]   write member dumps from each handler's testbedSets()
 //   npm run testbed -- record [FORMAT...]     record expected outputs from the reference dmraid (root, dmraid)
 //   npm run testbed -- build FORMAT/CONFIG DIR   build the member images of one set into DIR
+//   npm run testbed -- deviate FORMAT/CONFIG...  record OUR output as expected/<cmd>.ours.txt wherever it
+//                                                differs from the reference's recording (a deliberate fix;
+//                                                list it in docs/deviations.md)
 import { mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +13,11 @@ import {
   buildTestbedImages,
   COMPARED_COMMANDS,
   listTestbedSets,
+  readExpected,
+  runOurs,
   runReference,
   testbedDir,
+  writeDeviation,
   writeExpected,
   writeTestbedSet,
 } from '@dmraid/testkit';
@@ -49,6 +55,23 @@ if (command === 'generate') {
     }
     await fs.rm(dir, { recursive: true, force: true });
     console.log(`recorded ${set.format}/${set.config}`);
+  }
+} else if (command === 'deviate') {
+  for (const which of rest) {
+    const [format, config] = which.split('/');
+    const set = (await listTestbedSets(testbedDir, format)).find((s) => s.config === config);
+    if (!set) throw new Error(`no testbed set ${which}`);
+    const dir = mkdtempSync(join(tmpdir(), 'dmraid-deviate-'));
+    const images = await buildTestbedImages(set, dir);
+    for (const args of COMPARED_COMMANDS) {
+      const ours = await runOurs(images, args, { cwd: dir });
+      const recorded = await readExpected(set, args);
+      if (JSON.stringify(ours) !== JSON.stringify(recorded)) {
+        await writeDeviation(set, args, ours);
+        console.log(`deviation ${which}: dmraid ${args.join(' ')}`);
+      }
+    }
+    await fs.rm(dir, { recursive: true, force: true });
   }
 } else if (command === 'build') {
   const [which, out] = rest;

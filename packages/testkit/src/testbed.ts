@@ -108,6 +108,25 @@ export function parseExpected(text: string): { args: string[]; result: CommandRe
 
 export const expectedPath = (set: TestbedSet, args: readonly string[]) => join(set.dir, 'expected', `${commandSlug(args)}.txt`);
 
+/**
+ * Where the reference is wrong and we are right on purpose, `expected/<command>.ours.txt` holds our output;
+ * the reference's own recording stays beside it, and docs/deviations.md names the difference.
+ */
+export const deviationPath = (set: TestbedSet, args: readonly string[]) => join(set.dir, 'expected', `${commandSlug(args)}.ours.txt`);
+
+export async function readDeviation(set: TestbedSet, args: readonly string[]): Promise<CommandResult | undefined> {
+  try {
+    return parseExpected(await fs.readFile(deviationPath(set, args), 'latin1')).result;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeDeviation(set: TestbedSet, args: readonly string[], r: CommandResult): Promise<void> {
+  await fs.mkdir(join(set.dir, 'expected'), { recursive: true });
+  await fs.writeFile(deviationPath(set, args), formatExpected(args, r), 'latin1');
+}
+
 export async function readExpected(set: TestbedSet, args: readonly string[]): Promise<CommandResult | undefined> {
   try {
     return parseExpected(await fs.readFile(expectedPath(set, args), 'latin1')).result;
