@@ -26,14 +26,20 @@ export interface DiscoverOptions {
   readonly log: Log;
   /** How many devices are read at once. */
   readonly concurrency?: number;
+  /** Per-format handler options (format name → key → value). */
+  readonly handlerOptions?: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
-async function readWithHandler(handler: FormatHandler, device: BlockDevice): Promise<{ rds: RaidDevice[]; lines: LogLine[] }> {
+async function readWithHandler(
+  handler: FormatHandler,
+  device: BlockDevice,
+  options: ReadonlyMap<string, string> | undefined,
+): Promise<{ rds: RaidDevice[]; lines: LogLine[] }> {
   const { log, lines } = bufferLog();
   log('notice', `${device.path}: ${handler.name.padEnd(7)} discovering`);
   let rds: RaidDevice[] = [];
   try {
-    const found = await handler.read(device, readContext(handler.name, log));
+    const found = await handler.read(device, readContext(handler.name, log, options));
     if (!Array.isArray(found)) throw new Error('read did not return an array');
     rds = found;
   } catch (e) {
@@ -45,11 +51,15 @@ async function readWithHandler(handler: FormatHandler, device: BlockDevice): Pro
   return { rds, lines };
 }
 
-async function probeDevice(device: BlockDevice, passes: FormatHandler[][], log: Log): Promise<{ rds: RaidDevice[]; lines: LogLine[] }> {
+async function probeDevice(
+  device: BlockDevice,
+  passes: FormatHandler[][],
+  handlerOptions: DiscoverOptions['handlerOptions'],
+): Promise<{ rds: RaidDevice[]; lines: LogLine[] }> {
   const out = bufferLog();
   const rds: RaidDevice[] = [];
   for (const pass of passes) {
-    const results = await Promise.all(pass.map((h) => readWithHandler(h, device)));
+    const results = await Promise.all(pass.map((h) => readWithHandler(h, device, handlerOptions?.get(h.name))));
     let first: FormatHandler | undefined;
     pass.forEach((handler, i) => {
       const r = results[i]!;
@@ -63,7 +73,6 @@ async function probeDevice(device: BlockDevice, passes: FormatHandler[][], log: 
       rds.push(...r.rds);
     });
   }
-  void log;
   return { rds, lines: out.lines };
 }
 
@@ -84,7 +93,7 @@ export async function discoverRaidDevices(options: DiscoverOptions): Promise<Rai
   const worker = async () => {
     while (next < wanted.length) {
       const i = next++;
-      results[i] = await probeDevice(wanted[i]!, passes, options.log);
+      results[i] = await probeDevice(wanted[i]!, passes, options.handlerOptions);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, wanted.length) }, worker));

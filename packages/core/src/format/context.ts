@@ -20,6 +20,8 @@ const unsigned64 = (x: number) => (x < 0 ? (BigInt.asUintN(64, BigInt(x))).toStr
 export interface ReadContext {
   readonly format: string;
   readonly log: Log;
+  /** Handler options given on the command line (`--<format>-<key>=<value>`, e.g. isw's `match`). */
+  readonly options: ReadonlyMap<string, string>;
   /** `ERROR: <format>: <text>` */
   error(text: string): void;
   /** Read bytes; on failure prints dmraid's seek/read error for this handler and returns undefined. */
@@ -28,11 +30,12 @@ export interface ReadContext {
   setupFailed(device: BlockDevice): void;
 }
 
-export function readContext(format: string, log: Log): ReadContext {
+export function readContext(format: string, log: Log, options: ReadonlyMap<string, string> = new Map()): ReadContext {
   const error = (text: string) => log('error', `${format}: ${text}`);
   return {
     format,
     log,
+    options,
     error,
     async read(device, byteOffset, length) {
       if (byteOffset < 0) {
