@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import SummaryReporter from './tools/vitest-summary.js';
+
 export default defineConfig({
   test: {
     projects: ['packages/*/vitest.config.ts'],
+    reporters: ['default', new SummaryReporter()],
   },
 });

@@ -281,6 +281,7 @@ async function raidModes(o: Options, io: Io, out: Output, devices: BlockDevice[]
   const sets = buildSets(rds, { handlers, log: out.log, name });
   if (sets.length === 0) {
     if (name === undefined) out.log('error', 'no RAID set found');
+    else if (o.operands.length > 1 && !o.operands[1]!.startsWith('-')) out.log('error', 'only one argument allowed for this option');
     else out.log('error', 'either the required RAID set not found or more options required');
     if (o.json) out.emitJson({ command: 'sets', sets: [] });
     else out.log('print', formatError(o, 'sets'));

@@ -317,7 +317,8 @@ export function parseOptions(argv: readonly string[]): Options {
       throw new UsageError(`no arguments allowed with -${entry.option}`, ['']);
     }
   }
-  if (action === 0 && !json && !devices) throw new UsageError('options missing', ['']);
+  // Our own options (--devices, --json, --yes) alone are no command: answer as dmraid does to none.
+  if (action === 0) throw new UsageError('no arguments/options given (-h for help)', ['']);
   if (action !== 0 && (action & (F.DBG | F.VERBOSE)) === action) throw new UsageError('more options needed with -d/-v');
 
   const mode: Mode =

@@ -79,7 +79,7 @@ export function defineFormat<M>(handler: FormatHandlerV1<M>): FormatHandlerV1<M>
 }
 
 export function validateFormat(handler: unknown): asserts handler is FormatHandlerV1 {
-  if (typeof handler !== 'object' || handler === null) throw new FormatDefinitionError('handler is not an object');
+  if (typeof handler !== 'object' || handler === null) throw new FormatDefinitionError('the package exports no format handler as its default export');
   const h = handler as Record<string, unknown>;
   const label = typeof h.name === 'string' ? h.name : '(unnamed)';
   if (h.apiVersion !== 1) throw new FormatDefinitionError(`${label}: unsupported apiVersion ${String(h.apiVersion)} (this dmraid supports 1)`);

@@ -1,0 +1,5 @@
+import { hpt37x } from './handler.js';
+export * from './layout.js';
+export { setName } from './handler.js';
+export * from './writer.js';
+export default hpt37x;
