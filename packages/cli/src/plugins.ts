@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { validateFormat, type FormatHandler } from '@dmraid/core';
 
 export const API_VERSION = 1;
@@ -29,7 +29,20 @@ export interface PluginScan {
 interface Manifest {
   name: string;
   version?: string;
+  main?: string;
+  exports?: unknown;
   dmraid?: { apiVersion?: unknown; format?: unknown };
+}
+
+/** The ESM entry of a package from its `exports` (import/default conditions) or `main`. */
+function entryOf(m: Manifest): string {
+  let e: unknown = m.exports;
+  if (e && typeof e === 'object' && '.' in (e as Record<string, unknown>)) e = (e as Record<string, unknown>)['.'];
+  while (e && typeof e === 'object') {
+    const c = e as Record<string, unknown>;
+    e = c.import ?? c.default ?? c.node;
+  }
+  return typeof e === 'string' ? e : (m.main ?? 'index.js');
 }
 
 async function readManifest(dir: string): Promise<Manifest | undefined> {
@@ -77,6 +90,9 @@ const here = () => dirname(fileURLToPath(import.meta.url));
  * a throw on import, a handler that fails validation) becomes one problem line; the rest keep working.
  */
 export async function loadHandlers(start = here()): Promise<PluginScan> {
+  // From the CLI's own folder a package name resolves to the package found here; from elsewhere (a
+  // test's folder) the entry file is imported directly.
+  const byName = start === here();
   const seen = new Set<string>();
   const handlers: LoadedHandler[] = [];
   const problems: string[] = [];
@@ -91,7 +107,7 @@ export async function loadHandlers(start = here()): Promise<PluginScan> {
         continue;
       }
       try {
-        const mod = (await import(name)) as { default?: unknown };
+        const mod = (await import(byName ? name : pathToFileURL(join(nodeModules, name, entryOf(manifest))).href)) as { default?: unknown };
         validateFormat(mod.default);
         if (typeof manifest.dmraid.format === 'string' && manifest.dmraid.format !== mod.default.name) {
           throw new Error(`manifest names format "${manifest.dmraid.format}" but the handler is "${mod.default.name}"`);

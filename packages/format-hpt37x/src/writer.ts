@@ -133,6 +133,8 @@ export function testbedSets(): TestbedSetDefinition[] {
     testbedSet('raid10-4', 'RAID10: a mirror of two 2-disk stripe sets (type 2)', { level: 'raid10', id: 0x4441, disks: 4, diskSectors: DISK }),
     testbedSet('raid10-4-degraded', 'RAID10 with one member of the second stripe set missing', { level: 'raid10', id: 0x4442, disks: 4, diskSectors: DISK }, [3]),
     testbedSet('raid01-4', 'RAID01: a stripe over two 2-disk mirror sets (type 7)', { level: 'raid01', id: 0x5551, disks: 4, diskSectors: DISK }),
+    testbedSet('raid10-4-half', 'RAID10 with its second stripe set missing (kept, broken)', { level: 'raid10', id: 0x4443, disks: 4, diskSectors: DISK }, [2, 3]),
     testbedSet('raid01-4-degraded', 'RAID01 with one member of the second mirror set missing', { level: 'raid01', id: 0x5552, disks: 4, diskSectors: DISK }, [3]),
+    testbedSet('raid01-4-half', 'RAID01 with its second mirror set missing (removed)', { level: 'raid01', id: 0x5553, disks: 4, diskSectors: DISK }, [2, 3]),
   ];
 }

@@ -1,1 +1,5 @@
-export {};
+import { nvidia } from './handler.js';
+export * from './layout.js';
+export { dataWidth, expectedDevices, setName, status } from './handler.js';
+export * from './writer.js';
+export default nvidia;

@@ -1,1 +1,5 @@
-export {};
+import { via } from './handler.js';
+export * from './layout.js';
+export { expectedDevices, setName } from './handler.js';
+export * from './writer.js';
+export default via;

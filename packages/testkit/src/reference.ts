@@ -38,8 +38,15 @@ export function runReference(images: readonly string[], args: readonly string[],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('latin1').on('data', (d) => (stdout += d));
-    child.stderr.setEncoding('latin1').on('data', (d) => (stderr += d));
+    // The reference can loop forever printing (its -E prompt at end of input): cap what is kept.
+    const LIMIT = 4 << 20;
+    const keep = (d: string, into: 'out' | 'err') => {
+      if (into === 'out') stdout += d;
+      else stderr += d;
+      if (stdout.length + stderr.length > LIMIT) child.kill('SIGKILL');
+    };
+    child.stdout.setEncoding('latin1').on('data', (d: string) => keep(d, 'out'));
+    child.stderr.setEncoding('latin1').on('data', (d: string) => keep(d, 'err'));
     child.on('error', reject);
     child.stdin.end(options.stdin ?? '');
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);

@@ -1,0 +1,37 @@
+// --json: every document validates against the published JSON Schema, and says what the text output says.
+import Ajv from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { jsonSchema } from '@dmraid/core';
+import { runOurs } from '@dmraid/testkit';
+import { imagesOf, tmp } from './helpers.js';
+
+const validate = new Ajv({ allErrors: true, strict: true }).compile(jsonSchema);
+
+describe('--json', () => {
+  it('-r, -s, -b and -l print schema-valid documents that agree with the text output', async () => {
+    const dir = tmp('json');
+    const images = await imagesOf(dir, 'hpt45x/raid10-4', 'hpt45x/raid1-2-degraded', 'hpt45x/raid0-2-spare');
+    const docs: Record<string, any> = {};
+    for (const args of [['-r'], ['-s'], ['-b'], ['-l']]) {
+      const r = await runOurs(images, ['--json', ...args], { cwd: dir });
+      expect(r.stderr).toBe('');
+      const doc = JSON.parse(r.stdout);
+      expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+      docs[args[0]!] = doc;
+    }
+    expect(docs['-r'].raidDevices.map((d: any) => [d.path, d.set, d.type])).toContainEqual(['hpt45x-raid0-2-spare/sdc.img', 'hpt45x_SPARE', 'spare']);
+    const raid10 = docs['-s'].sets.find((s: any) => s.name === 'hpt45x_bhehd');
+    expect(raid10).toMatchObject({ type: 'raid10', status: 'ok', sizeSectors: 130816, stride: 128, format: 'hpt45x' });
+    expect(raid10.sets.map((s: any) => [s.name, s.devices.length])).toEqual([['hpt45x_bhehd-0', 2], ['hpt45x_bhehd-1', 2]]);
+    const mirror = docs['-s'].sets.find((s: any) => s.type === 'mirror');
+    expect(mirror.status).toBe('inconsistent');
+    expect(docs['-s'].messages).toContainEqual({ level: 'error', text: expect.stringMatching(/wrong # of devices/) });
+    expect(docs['-b'].blockDevices).toHaveLength(images.length);
+    expect(docs['-l'].formats.map((f: any) => f.name)).toContain('hpt45x');
+  });
+
+  it('the schema rejects documents that break it', () => {
+    expect(validate({ command: 'sets', messages: [], sets: [{ name: 'x' }] })).toBe(false);
+    expect(validate({ command: 'nope', messages: [] })).toBe(false);
+  });
+});
