@@ -5,8 +5,9 @@ import { run, type Io } from './main.js';
 export function processIo(): Io {
   let lines: AsyncIterator<string> | undefined;
   return {
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
+    // Output strings carry one character per byte (metadata strings are raw bytes, as C prints them).
+    stdout: (t) => process.stdout.write(Buffer.from(t, 'latin1')),
+    stderr: (t) => process.stderr.write(Buffer.from(t, 'latin1')),
     readLine: async () => {
       lines ??= createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator]();
       const next = await lines.next();

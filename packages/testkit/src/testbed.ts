@@ -83,8 +83,9 @@ export async function writeTestbedSet(
   info: TestbedSetInfo,
   members: readonly { name: string; sizeSectors: number; areas: readonly { offsetBytes: number; data: Uint8Array }[] }[],
 ): Promise<void> {
-  await fs.rm(dir, { recursive: true, force: true });
+  // Member dumps are rewritten; expected/ (recordings and deliberate deviations) is kept.
   await fs.mkdir(dir, { recursive: true });
+  for (const f of await fs.readdir(dir)) if (f !== 'expected') await fs.rm(join(dir, f), { recursive: true, force: true });
   await fs.writeFile(join(dir, 'set.json'), `${JSON.stringify(info, null, 2)}\n`);
   for (const m of members) {
     await fs.writeFile(join(dir, `${m.name}.size`), `${m.sizeSectors}\n`);

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildSets,
+  bufferLog,
+  defineFormat,
+  discoverRaidDevices,
+  FormatDefinitionError,
+  ioError,
+  memoryDevice,
+  placeMember,
+  validateFormat,
+  type BlockDevice,
+  type FormatHandler,
+} from '../src/index.js';
+
+/** A toy format: byte 0 of sector 1 is 0xAB, byte 1 the set id, byte 2 the member index, byte 3 the count. */
+function toy(name: string, marker = 0xab): FormatHandler {
+  return defineFormat({
+    apiVersion: 1,
+    name,
+    description: `toy ${name}`,
+    levels: '0',
+    async read(device, ctx) {
+      const b = await ctx.read(device, 512, 4);
+      if (!b || b[0] !== marker) return [];
+      return [{ device, format: name, name: `${name}_${b[1]}`, type: 'raid0', status: 'ok', offset: 0, sectors: device.sizeSectors - 2, areas: [], meta: { index: b[2], count: b[3] } }];
+    },
+    group: (rd, ctx) => placeMember(ctx, rd, { stride: 8, before: (a, b) => (a.meta as any).index < (b.meta as any).index }),
+    check: (set, ctx) => ctx.checkRaidSet(set, { devices: (rd) => (rd.meta as any).count }),
+    log: (rd) => [`${rd.device.path} (${name}):`],
+  });
+}
+
+function disk(path: string, id: number, index: number, count: number, marker = 0xab) {
+  const bytes = new Uint8Array(64 * 512);
+  bytes.set([marker, id, index, count], 512);
+  return memoryDevice(path, bytes);
+}
+
+describe('discovery', () => {
+  it('groups members in handler order and keeps device order for -r', async () => {
+    const { log, lines } = bufferLog();
+    const devices = [disk('/dev/b', 1, 1, 2), disk('/dev/a', 1, 0, 2)];
+    const rds = await discoverRaidDevices({ handlers: [toy('toy')], devices, log });
+    expect(rds.map((r) => r.device.path)).toEqual(['/dev/b', '/dev/a']);
+    const sets = buildSets(rds, { handlers: [toy('toy')], log });
+    expect(sets.map((s) => [s.name, s.status, s.devs.map((d) => d.device.path)])).toEqual([['toy_1', 'ok', ['/dev/a', '/dev/b']]]);
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  it('a device that cannot be read is reported by the handler that tried, and the others go on', async () => {
+    const broken: BlockDevice = { ...disk('/dev/bad', 1, 0, 1), read: async () => ioError('/dev/bad', 'EIO') };
+    const { log, lines } = bufferLog();
+    const rds = await discoverRaidDevices({ handlers: [toy('toy')], devices: [broken, disk('/dev/ok', 2, 0, 1)], log });
+    expect(rds.map((r) => r.device.path)).toEqual(['/dev/ok']);
+    expect(lines).toContainEqual({ level: 'error', text: 'toy: reading /dev/bad[Input/output error]' });
+  });
+
+  it('a handler that throws costs one error line, not the run', async () => {
+    const thrower = { ...toy('boom'), read: async () => { throw new Error('bug'); } } as FormatHandler;
+    const { log, lines } = bufferLog();
+    const rds = await discoverRaidDevices({ handlers: [thrower, toy('toy')], devices: [disk('/dev/a', 1, 0, 1)], log });
+    expect(rds).toHaveLength(1);
+    expect(lines).toContainEqual({ level: 'error', text: 'boom: reading /dev/a failed: bug' });
+  });
+
+  it('two formats on one disk: the first wins and the second is named', async () => {
+    const { log, lines } = bufferLog();
+    const rds = await discoverRaidDevices({ handlers: [toy('aaa'), toy('bbb')], devices: [disk('/dev/a', 1, 0, 1)], log });
+    expect(rds.map((r) => r.format)).toEqual(['aaa']);
+    expect(lines).toContainEqual({ level: 'print', text: '/dev/a: "bbb" and "aaa" formats discovered (using aaa)!' });
+  });
+
+  it('a stripe missing a member is removed; devices under 8 sectors are never probed', async () => {
+    const { log, lines } = bufferLog();
+    const tiny = memoryDevice('/dev/tiny', new Uint8Array(7 * 512));
+    const rds = await discoverRaidDevices({ handlers: [toy('toy')], devices: [tiny, disk('/dev/a', 1, 0, 2)], log });
+    const sets = buildSets(rds, { handlers: [toy('toy')], log });
+    expect(sets).toEqual([]);
+    expect(lines.filter((l) => l.level === 'error').map((l) => l.text)).toEqual([
+      'toy: wrong # of devices in RAID set "toy_1" [1/2] on /dev/a',
+      'removing inconsistent RAID set "toy_1"',
+    ]);
+  });
+
+  it('reads 1,000 devices with bounded concurrency and in order', async () => {
+    const devices = Array.from({ length: 1000 }, (_, i) => disk(`/dev/d${i}`, i % 200, Math.floor(i / 200), 5));
+    const { log } = bufferLog();
+    const rds = await discoverRaidDevices({ handlers: [toy('toy')], devices, log, concurrency: 16 });
+    expect(rds.map((r) => r.device.path)).toEqual(devices.map((d) => d.path));
+    expect(buildSets(rds, { handlers: [toy('toy')], log }).every((s) => s.status === 'ok' && s.devs.length === 5)).toBe(true);
+  });
+
+  it('defineFormat rejects a broken handler with a reason', () => {
+    expect(() => validateFormat({ apiVersion: 2, name: 'x' })).toThrow(FormatDefinitionError);
+    expect(() => validateFormat({ apiVersion: 1, name: 'x', description: 'd', levels: '', read() {}, group() {}, check() {} })).toThrow(/missing metadata format handler log method/);
+    expect(() => validateFormat({ apiVersion: 1, name: 'Bad Name', description: 'd', levels: '' })).toThrow(/name must be/);
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { countDevs, mkAlpha, newRaidSet, setTypeDisplay, totalSectors, type RaidDevice, type RaidSet } from '../src/index.js';
+
+const dev = (sectors: number, type: RaidDevice['type'] = 'raid0'): RaidDevice => ({
+  device: { path: '/dev/x', serial: undefined, sizeSectors: sectors + 100 },
+  format: 'test', name: 's', type, status: 'ok', offset: 0, sectors, areas: [], meta: undefined,
+});
+const set = (type: RaidSet['type'], stride: number, devs: RaidDevice[], sets: RaidSet[] = []): RaidSet => ({ ...newRaidSet('s', type), stride, devs, sets });
+
+describe('model', () => {
+  it('sizes sets as dmraid does (smallest member × members, stride mask, mirrors the minimum, parity)', () => {
+    // A linear set counts n × the smallest member, not the members' own lengths (dmraid, verified).
+    expect(totalSectors(set('linear', 0, [dev(131061, 'linear'), dev(132061, 'linear')]))).toBe(262122);
+    expect(totalSectors(set('raid0', 128, [dev(1000), dev(1100)]))).toBe(2 * 896);
+    expect(totalSectors(set('raid1', 0, [dev(1000, 'raid1'), dev(900, 'raid1')]))).toBe(900);
+    expect(totalSectors(set('raid5_ls', 64, [dev(1000, 'raid5_ls'), dev(1000, 'raid5_ls'), dev(1000, 'raid5_ls')]))).toBe(1920);
+    const halves = [set('raid0', 128, [dev(65408), dev(65408)]), set('raid0', 128, [dev(65408), dev(65408)])];
+    expect(totalSectors(set('raid1', 128, [], halves))).toBe(130816);
+    expect(totalSectors(set('spare', 0, [dev(500, 'spare'), dev(700, 'spare')]))).toBe(1200);
+  });
+
+  it('counts spares apart and recurses into stacked sets but not into groups', () => {
+    const s = set('raid0', 128, [dev(1), dev(1), dev(1, 'spare')]);
+    expect([countDevs(s, 'dev'), countDevs(s, 'spare'), countDevs(s, 'all')]).toEqual([2, 1, 3]);
+    const g = set('group', 0, [dev(1, 'group')], [s]);
+    expect(countDevs(g, 'all')).toBe(1);
+  });
+
+  it('names stacked types as dmraid prints them', () => {
+    const stripe = set('raid0', 128, [dev(1)]);
+    const mirror = set('raid1', 0, [dev(1, 'raid1')]);
+    expect(setTypeDisplay(set('raid1', 128, [], [stripe, stripe]))).toBe('raid10');
+    expect(setTypeDisplay(set('raid0', 128, [], [mirror, mirror]))).toBe('raid01');
+    expect(setTypeDisplay(stripe)).toBe('stripe');
+    expect(setTypeDisplay(set('group', 0, [], [stripe]))).toBe('GROUP');
+  });
+
+  it('mk_alpha turns digits into letters and leaves the rest', () => {
+    expect(mkAlpha('3467773618')).toBe('deghhhdgbi');
+    expect(mkAlpha('9d4378c7')).toBe('jdedhich');
+  });
+});

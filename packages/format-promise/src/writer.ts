@@ -1,0 +1,188 @@
+/**
+ * Builds Promise FastTrak member metadata for any layout (testbed sets and tests): one 2048-byte block per
+ * array a disk belongs to, at N-s, N-s+14, ... with valid checksums, as the FastTrak BIOS lays them out.
+ */
+import { toBytes } from '@dmraid/core';
+import {
+  PDC_BLOCK_SIZE,
+  PDC_F_ASSIGNED,
+  PDC_F_DOWN,
+  PDC_F_ONLINE,
+  PDC_F_VALID,
+  PDC_MAGIC,
+  PDC_META_OFFSET,
+  PDC_T_RAID0,
+  PDC_T_RAID1,
+  PDC_T_RAID10,
+  PDC_T_SPAN,
+  pdcChecksum,
+  pdcLayout,
+} from './layout.js';
+
+export type PdcLevel = 'span' | 'raid0' | 'raid1' | 'raid10';
+
+export interface PdcArraySpec {
+  readonly level: PdcLevel;
+  /** Set id (raid.magic_1): the set name is pdc_ + its decimal digits as letters. */
+  readonly id: number;
+  /** Member disks (raid10: an even number, four or more). */
+  readonly disks: number;
+  /** Stripe size as a power of two in sectors (default 7: 64 KiB). */
+  readonly shift?: number;
+  /** Data start on every member (raid.start); the first array on a disk starts at 0. */
+  readonly start?: number;
+  /** Data sectors per member (default: from the start up to the metadata). */
+  readonly sectorsPerMember?: number;
+  /** Store RAID10 as dmraid's own type 2 instead of Promise's RAID1 over four disks. */
+  readonly raid10AsType2?: boolean;
+}
+
+export interface PdcSetSpec {
+  /** Size of every member disk in sectors. */
+  readonly diskSectors: number;
+  /** Sectors from the end to the first block (one of dmraid's end offsets; default 63). */
+  readonly endOffset?: number;
+  /** The arrays every disk belongs to, in block order. */
+  readonly arrays: readonly PdcArraySpec[];
+  /** Disks (by index) whose first block gets a wrong checksum. */
+  readonly badChecksum?: readonly number[];
+  /** Disks (by index) whose own flags say "down". */
+  readonly down?: readonly number[];
+}
+
+export interface MemberImage {
+  readonly sizeSectors: number;
+  readonly areas: { offsetBytes: number; data: Uint8Array }[];
+}
+
+function arrayGeometry(a: PdcArraySpec, metaSector: number) {
+  const stripe = 1 << (a.shift ?? 7);
+  const room = a.sectorsPerMember ?? metaSector - (a.start ?? 0);
+  const perMember = a.level === 'span' ? room : Math.floor(room / stripe) * stripe;
+  const total =
+    a.level === 'raid1' ? perMember : a.level === 'raid10' ? perMember * (a.disks / 2) : perMember * a.disks;
+  const type =
+    a.level === 'span' ? PDC_T_SPAN : a.level === 'raid0' ? PDC_T_RAID0 : a.level === 'raid10' && a.raid10AsType2 ? PDC_T_RAID10 : PDC_T_RAID1;
+  return { perMember, total, type };
+}
+
+/** One block: array `a` as seen from disk `disk`. */
+export function buildPdcBlock(a: PdcArraySpec, arrayNumber: number, disk: number, metaSector: number, flags: number): Uint8Array {
+  const { total, type } = arrayGeometry(a, metaSector);
+  const diskMagic = (i: number) => (0x71000000 | ((i & 0xff) << 16) | (a.id & 0xffff)) >>> 0;
+  const p = pdcLayout.zero();
+  p.promise_id = toBytes(PDC_MAGIC, 24);
+  p.unknown_0 = 0x20000;
+  p.magic_0 = diskMagic(disk);
+  p.unknown_1 = 9;
+  p.magic_1 = (a.id ^ 0x00010000) >>> 0;
+  p.unknown_2 = 9;
+  const r = p.raid;
+  r.flags = 0x80;
+  r.unknown_0 = flags;
+  r.disk_number = disk;
+  r.channel = disk;
+  r.device = 0;
+  r.magic_0 = p.magic_0;
+  r.unknown_1 = 9;
+  r.start = a.start ?? 0;
+  r.disk_secs = metaSector;
+  r.unknown_3 = 0xffffffff;
+  r.unknown_4 = 0x11;
+  r.status = 0x8f;
+  r.type = type;
+  r.total_disks = a.disks;
+  r.raid0_shift = a.level === 'raid0' || a.level === 'raid10' ? (a.shift ?? 7) : 0;
+  r.raid0_disks = a.level === 'raid10' ? a.disks / 2 : a.level === 'raid0' ? a.disks : 1;
+  r.array_number = arrayNumber;
+  r.total_secs = total;
+  r.heads = 0xfe;
+  r.sectors = 0x3f;
+  r.cylinders = Math.min(0xffff, Math.floor(total / (0xff * 0x3f)));
+  r.magic_1 = a.id;
+  r.disk = r.disk.map((d, i) =>
+    i < a.disks ? { ...d, unknown_0: PDC_F_VALID | PDC_F_ONLINE | PDC_F_ASSIGNED, channel: i, device: 0, magic_0: diskMagic(i), disk_number: i } : d,
+  );
+  const block = pdcLayout.encodeToBytes(p);
+  const view = new DataView(block.buffer);
+  view.setUint32(pdcLayout.offsetOf('checksum'), pdcChecksum(block), true);
+  return block;
+}
+
+export function buildPdcSet(spec: PdcSetSpec): MemberImage[] {
+  const s = spec.endOffset ?? 63;
+  const metaSector = spec.diskSectors - s;
+  const disks = Math.max(...spec.arrays.map((a) => a.disks));
+  const members: MemberImage[] = [];
+  for (let i = 0; i < disks; i++) {
+    const flags = PDC_F_VALID | PDC_F_ONLINE | PDC_F_ASSIGNED | (spec.down?.includes(i) ? PDC_F_DOWN : 0);
+    const areas = spec.arrays.map((a, k) => {
+      const data = buildPdcBlock(a, k, i, metaSector, flags);
+      if (k === 0 && spec.badChecksum?.includes(i)) data[PDC_BLOCK_SIZE - 1] = data[PDC_BLOCK_SIZE - 1]! ^ 0x5a;
+      return { offsetBytes: (metaSector + k * PDC_META_OFFSET) * 512, data };
+    });
+    members.push({ sizeSectors: spec.diskSectors, areas });
+  }
+  return members;
+}
+
+/** A testbed set: member disks (device names in order) as the testbed generator writes them. */
+export interface TestbedSetDefinition {
+  readonly config: string;
+  readonly description: string;
+  readonly members: { name: string; serial: string; sizeSectors: number; areas: { offsetBytes: number; data: Uint8Array }[] }[];
+}
+
+const DISK = 65536;
+
+function testbedSet(config: string, description: string, spec: PdcSetSpec, missing: readonly number[] = []): TestbedSetDefinition {
+  const images = buildPdcSet(spec)
+    .map((m, i) => ({ m, i }))
+    .filter(({ i }) => !missing.includes(i));
+  return {
+    config,
+    description,
+    members: images.map(({ m, i }, k) => ({
+      name: `sd${String.fromCharCode(97 + k)}`,
+      serial: `PDC${config.replace(/[^a-z0-9]/gi, '').toUpperCase().slice(0, 12)}${i}`,
+      sizeSectors: m.sizeSectors,
+      areas: m.areas,
+    })),
+  };
+}
+
+const one = (a: PdcArraySpec, more: Omit<PdcSetSpec, 'arrays' | 'diskSectors'> = {}): PdcSetSpec => ({ diskSectors: DISK, arrays: [a], ...more });
+
+/** Every layout pdc supports: healthy, degraded, with a damaged block, two arrays on a disk. */
+export function testbedSets(): TestbedSetDefinition[] {
+  return [
+    testbedSet('span-2', 'span over two disks', one({ level: 'span', id: 11111, disks: 2 })),
+    testbedSet('span-2-degraded', 'span with its second disk missing (removed as broken)', one({ level: 'span', id: 11112, disks: 2 }), [1]),
+    testbedSet('raid0-2', 'RAID0 over two disks, 64 KiB stripes', one({ level: 'raid0', id: 22221, disks: 2 })),
+    testbedSet('raid0-3', 'RAID0 over three disks, 32 KiB stripes, block at N-255', one({ level: 'raid0', id: 22222, disks: 3, shift: 6 }, { endOffset: 255 })),
+    testbedSet('raid0-2-degraded', 'RAID0 with a member missing (removed as broken, count error once)', one({ level: 'raid0', id: 22223, disks: 2 }), [0]),
+    testbedSet('raid0-2-badsum', 'RAID0 whose second member has a bad checksum (not a member; set removed)', one({ level: 'raid0', id: 22224, disks: 2 }, { badChecksum: [1] })),
+    testbedSet('raid1-2', 'RAID1 over two disks, block at N-974', one({ level: 'raid1', id: 33331, disks: 2 }, { endOffset: 974 })),
+    testbedSet('raid1-2-degraded', 'RAID1 with a member missing (kept inconsistent, count error twice)', one({ level: 'raid1', id: 33332, disks: 2 }), [1]),
+    testbedSet('raid1-2-badsum', 'RAID1 whose first member has a bad checksum', one({ level: 'raid1', id: 33333, disks: 2 }, { badChecksum: [0] })),
+    testbedSet('raid1-2-down', 'RAID1 whose second member is flagged down in its own block (deviation: broken member)', one({ level: 'raid1', id: 33334, disks: 2 }, { down: [1] })),
+    testbedSet('raid1-2-end16', 'RAID1 with blocks at N-16: the second block would cross the end (read error)', one({ level: 'raid1', id: 33335, disks: 2 }, { endOffset: 16 })),
+    testbedSet('raid10-4', 'RAID10 as Promise stores it: RAID1 over four disks (two stripe halves)', one({ level: 'raid10', id: 44441, disks: 4 })),
+    testbedSet('raid10-4-type2', "RAID10 stored with dmraid's own type 2", one({ level: 'raid10', id: 44442, disks: 4, raid10AsType2: true })),
+    testbedSet('raid10-4-degraded', 'RAID10 with one member of the second half missing', one({ level: 'raid10', id: 44443, disks: 4 }), [3]),
+    testbedSet('two-arrays', 'two disks carrying two arrays: RAID0 then RAID1 from sector 30000 (second block 14 sectors on)', {
+      diskSectors: DISK,
+      arrays: [
+        { level: 'raid0', id: 55551, disks: 2, sectorsPerMember: 30000 },
+        { level: 'raid1', id: 55552, disks: 2, start: 30000, sectorsPerMember: 30000 },
+      ],
+    }),
+    testbedSet('two-arrays-degraded', 'the two-array disks with the second disk missing', {
+      diskSectors: DISK,
+      arrays: [
+        { level: 'raid1', id: 55553, disks: 2, sectorsPerMember: 30000 },
+        { level: 'raid0', id: 55554, disks: 2, start: 30000, sectorsPerMember: 30000 },
+      ],
+    }, [1]),
+  ];
+}

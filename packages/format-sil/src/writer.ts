@@ -1,0 +1,192 @@
+/**
+ * Builds Silicon Image Medley member metadata for any layout (testbed sets and tests): the block with a
+ * valid checksum, written in all four copies, as the Medley BIOS does; copies can be damaged on purpose.
+ */
+import { toBytes } from '@dmraid/core';
+import {
+  SIL_AREAS,
+  SIL_AREA_STEP,
+  SIL_T_JBOD,
+  SIL_T_RAID0,
+  SIL_T_RAID1,
+  SIL_T_RAID10,
+  SIL_T_RAID5,
+  SIL_T_SPARE,
+  silChecksum1,
+  silLayout,
+  type Sil,
+} from './layout.js';
+
+export type SilLevel = 'raid0' | 'raid1' | 'raid10' | 'jbod' | 'raid5';
+
+/** What is wrong with a damaged copy. */
+export type SilDamage = 'checksum' | 'disksize' | 'gone';
+
+export interface SilSetSpec {
+  readonly level: SilLevel;
+  /** Creation time: year (2 digits), month, day, hour, minutes, seconds; the set name comes from it. */
+  readonly created: readonly [number, number, number, number, number, number];
+  /** Data disks (raid10: an even number). */
+  readonly disks: number;
+  /** Size of every member disk in sectors. */
+  readonly diskSectors: number;
+  /** Stripe size in sectors (default 128 for striped levels). */
+  readonly stride?: number;
+  /** Extra spare disks. */
+  readonly spares?: number;
+  /** Disks (by index) whose member_status says "not ready". */
+  readonly notReady?: readonly number[];
+  /** Damaged copies: disk index → copy index (0..3) → damage. */
+  readonly damaged?: Readonly<Record<number, Readonly<Record<number, SilDamage>>>>;
+}
+
+export interface MemberImage {
+  readonly sizeSectors: number;
+  readonly areas: { offsetBytes: number; data: Uint8Array }[];
+}
+
+const TEXT: Record<SilLevel, string> = {
+  raid0: 'SiI Striped',
+  raid1: 'SiI Mirrored',
+  raid10: 'SiI Striped Mirror',
+  jbod: 'SiI Concatenation',
+  raid5: 'SiI RAID5',
+};
+
+const TYPE: Record<SilLevel, number> = {
+  raid0: SIL_T_RAID0,
+  raid1: SIL_T_RAID1,
+  raid10: SIL_T_RAID10,
+  jbod: SIL_T_JBOD,
+  raid5: SIL_T_RAID5,
+};
+
+/** Sectors below the four copies, as dmraid counts them for spares and JBOD members. */
+export const usableSectors = (n: number) => n - (SIL_AREAS - 1) * SIL_AREA_STEP - (n % 2 ? 1 : 2);
+
+export function sealSil(value: Sil): Uint8Array {
+  const block = silLayout.encodeToBytes(value);
+  new DataView(block.buffer).setUint16(silLayout.offsetOf('checksum1'), silChecksum1(block), true);
+  return block;
+}
+
+export function buildSilBlock(spec: SilSetSpec, disk: number): Sil {
+  const striped = spec.level === 'raid0' || spec.level === 'raid10' || spec.level === 'raid5';
+  const stride = spec.stride ?? (striped ? 128 : 0);
+  const usable = usableSectors(spec.diskSectors);
+  const perMember = stride ? Math.floor(usable / stride) * stride : usable;
+  const width = spec.level === 'raid10' ? spec.disks / 2 : spec.disks;
+  const array =
+    spec.level === 'raid1' ? perMember : spec.level === 'raid5' ? perMember * (spec.disks - 1) : perMember * width;
+  const spare = disk >= spec.disks;
+  const half = spec.level === 'raid10' ? Math.floor(disk / width) : 0;
+  const s = silLayout.zero();
+  s.ascii_version = toBytes('2.10', 8, 0x20);
+  s.diskname = toBytes(`ST3160827AS`, 32, 0x20);
+  s.magic = 0x2f000000;
+  s.array_sectors_low = array >>> 0;
+  s.array_sectors_high = Math.floor(array / 2 ** 32);
+  s.thisdisk_sectors = spec.diskSectors;
+  s.product_id = 0x3114;
+  s.vendor_id = 0x1095;
+  s.minor_ver = 3;
+  s.major_ver = 2;
+  const [year, month, day, hour, minutes, seconds] = spec.created;
+  Object.assign(s, { year, month, day, hour, minutes, seconds });
+  s.raid0_stride = stride;
+  s.disk_number = disk;
+  s.type = spare ? SIL_T_SPARE : TYPE[spec.level];
+  s.drives_per_striped_set = spec.level === 'raid1' ? -1 : width;
+  s.striped_set_number = spec.level === 'raid1' ? -1 : half;
+  s.drives_per_mirrored_set = spec.level === 'raid1' ? spec.disks : spec.level === 'raid10' ? 2 : -1;
+  s.mirrored_set_number = spec.level === 'raid1' ? 0 : spec.level === 'raid10' ? half : -1;
+  s.incarnation_no = 1;
+  s.member_status = spec.notReady?.includes(disk) ? 0 : 1;
+  s.text_type = toBytes(TEXT[spec.level], 16);
+  return s;
+}
+
+export function buildSilSet(spec: SilSetSpec): MemberImage[] {
+  const n = spec.diskSectors;
+  const members: MemberImage[] = [];
+  for (let i = 0; i < spec.disks + (spec.spares ?? 0); i++) {
+    const good = sealSil(buildSilBlock(spec, i));
+    const areas = Array.from({ length: SIL_AREAS }, (_, k) => {
+      let data = good;
+      switch (spec.damaged?.[i]?.[k]) {
+        case 'checksum':
+          data = new Uint8Array(good);
+          data[0x36] = data[0x36]! ^ 0x01;
+          break;
+        case 'disksize': {
+          const s = buildSilBlock(spec, i);
+          s.thisdisk_sectors = n + 1;
+          data = sealSil(s);
+          break;
+        }
+        case 'gone':
+          data = new Uint8Array(good.length);
+          break;
+      }
+      return { offsetBytes: (n - 1 - SIL_AREA_STEP * k) * 512, data };
+    });
+    members.push({ sizeSectors: n, areas });
+  }
+  return members;
+}
+
+/** A testbed set: member disks (device names in order) as the testbed generator writes them. */
+export interface TestbedSetDefinition {
+  readonly config: string;
+  readonly description: string;
+  readonly members: { name: string; serial: string; sizeSectors: number; areas: { offsetBytes: number; data: Uint8Array }[] }[];
+}
+
+const DISK = 65536;
+
+function testbedSet(config: string, description: string, spec: Omit<SilSetSpec, 'diskSectors'>, missing: readonly number[] = []): TestbedSetDefinition {
+  const images = buildSilSet({ diskSectors: DISK, ...spec })
+    .map((m, i) => ({ m, i }))
+    .filter(({ i }) => !missing.includes(i));
+  return {
+    config,
+    description,
+    members: images.map(({ m, i }, k) => ({
+      name: `sd${String.fromCharCode(97 + k)}`,
+      serial: `SIL${config.replace(/[^a-z0-9]/gi, '').toUpperCase().slice(0, 12)}${i}`,
+      sizeSectors: m.sizeSectors,
+      areas: m.areas,
+    })),
+  };
+}
+
+/** Every layout sil supports: healthy, degraded, with damaged copies, and the cases dmraid gets wrong. */
+export function testbedSets(): TestbedSetDefinition[] {
+  return [
+    testbedSet('raid0-2', 'RAID0 over two disks, 64 KiB stripes', { level: 'raid0', created: [9, 12, 31, 23, 59, 58], disks: 2 }),
+    testbedSet('raid0-3', 'RAID0 over three disks, 32 KiB stripes', { level: 'raid0', created: [10, 1, 2, 3, 4, 5], disks: 3, stride: 64 }),
+    testbedSet('raid0-2-degraded', 'RAID0 with a member missing (removed as broken)', { level: 'raid0', created: [10, 1, 2, 3, 4, 6], disks: 2 }, [0]),
+    testbedSet('raid0-2-onecopy', 'RAID0 whose second disk keeps one good copy of four (bad checksum, bad disk size, zeroed)', {
+      level: 'raid0',
+      created: [10, 1, 2, 3, 4, 7],
+      disks: 2,
+      damaged: { 1: { 0: 'checksum', 1: 'disksize', 2: 'gone' } },
+    }),
+    testbedSet('raid1-2', 'RAID1 over two disks', { level: 'raid1', created: [11, 2, 3, 4, 5, 6], disks: 2 }),
+    testbedSet('raid1-2-degraded', 'RAID1 with a member missing (kept, inconsistent)', { level: 'raid1', created: [11, 2, 3, 4, 5, 7], disks: 2 }, [1]),
+    testbedSet('raid1-2-badcopy', 'RAID1 whose first disk has a bad checksum in its first copy (read from the second)', {
+      level: 'raid1',
+      created: [11, 2, 3, 4, 5, 8],
+      disks: 2,
+      damaged: { 0: { 0: 'checksum' } },
+    }),
+    testbedSet('raid1-2-spare', 'RAID1 with a spare disk after the members (spares are not grouped)', { level: 'raid1', created: [11, 2, 3, 4, 5, 9], disks: 2, spares: 1 }),
+    testbedSet('raid1-2-notready', 'RAID1 whose second member is not ready (deviation: broken member)', { level: 'raid1', created: [11, 2, 3, 4, 6, 0], disks: 2, notReady: [1] }),
+    testbedSet('raid10-4', 'RAID10: a mirror of two 2-disk stripe sets (deviation: member length)', { level: 'raid10', created: [12, 3, 4, 5, 6, 7], disks: 4 }),
+    testbedSet('raid10-4-degraded', 'RAID10 with one member of the second stripe set missing (deviation: member length)', { level: 'raid10', created: [12, 3, 4, 5, 6, 8], disks: 4 }, [3]),
+    testbedSet('jbod-2', 'JBOD concatenation of two disks (deviation: dmraid expects 0 members)', { level: 'jbod', created: [13, 4, 5, 6, 7, 8], disks: 2 }),
+    testbedSet('jbod-2-degraded', 'JBOD with its second disk missing (removed either way; the counts differ)', { level: 'jbod', created: [13, 4, 5, 6, 7, 9], disks: 2 }, [1]),
+    testbedSet('raid5-3', 'RAID5 over three disks (deviation: dmraid expects 0 members)', { level: 'raid5', created: [14, 5, 6, 7, 8, 9], disks: 3 }),
+    testbedSet('raid5-3-degraded', 'RAID5 with one disk missing (deviation: degraded, not removed)', { level: 'raid5', created: [14, 5, 6, 7, 8, 10], disks: 3 }, [2]),
+  ];
+}
