@@ -1,0 +1,99 @@
+/**
+ * Creating a DDF container with one VD on the given disks (dmraid cannot create DDF; this follows what a
+ * DDF controller writes: tables at the end of each disk, big-endian, data from sector 0).
+ */
+import type { CreateRequest, WriteContext } from '@dmraid/core';
+import { buildDdf1Container, dataSectors, type Ddf1Level } from './writer.js';
+
+const LEVELS: Record<string, Ddf1Level> = {
+  '0': 'raid0',
+  '1': 'raid1',
+  '4': 'raid4',
+  '5': 'raid5',
+  '6': 'raid6',
+  '10': 'raid10',
+  '01': 'raid10',
+  '1e': 'raid1e',
+  linear: 'concat',
+  concat: 'concat',
+  jbod: 'jbod',
+};
+
+/** Data disks' worth of a level over n members (how much of --size each member carries). */
+function dataMembers(level: Ddf1Level, n: number): number {
+  switch (level) {
+    case 'raid1':
+      return 1;
+    case 'raid4':
+    case 'raid5':
+      return n - 1;
+    case 'raid6':
+      return n - 2;
+    case 'raid10':
+    case 'raid1e':
+      return n / 2;
+    default:
+      return n;
+  }
+}
+
+const MIN_MEMBERS: Record<Ddf1Level, number> = { raid0: 2, raid1: 2, raid4: 3, raid5: 3, raid6: 4, raid10: 4, raid1e: 3, concat: 1, jbod: 1 };
+
+export interface CreatePlan {
+  readonly level: Ddf1Level;
+  readonly stripeShift: number;
+  readonly memberSectors: number;
+}
+
+/** Check a request and work out the layout; an error text when it cannot be done. */
+export function planCreate(request: CreateRequest): CreatePlan | string {
+  const level = LEVELS[request.level.toLowerCase()];
+  if (!level) return `unsupported RAID level "${request.level}"`;
+  const n = request.devices.length;
+  if (n < MIN_MEMBERS[level] || (level === 'raid10' && n % 2) || (level === 'jbod' && n !== 1)) return `wrong number of disks (${n}) for RAID level ${request.level}`;
+  if (request.name.length === 0 || request.name.length > 16) return `invalid RAID set name "${request.name}"`;
+  const strip = request.stripSectors ?? 128;
+  if (strip < 1 || (strip & (strip - 1)) !== 0) return `stripe size ${strip} is not a power of two`;
+  const stripeShift = Math.log2(strip);
+  const smallest = Math.min(...request.devices.map((d) => d.sizeSectors));
+  const room = dataSectors(smallest);
+  if (room <= strip) return 'disks too small';
+  let memberSectors = request.sizeSectors ? Math.ceil(request.sizeSectors / dataMembers(level, n)) : room;
+  if (level !== 'concat' && level !== 'jbod') memberSectors -= memberSectors % strip;
+  if (memberSectors > room) return `size ${request.sizeSectors} does not fit on the disks`;
+  if (memberSectors <= 0) return 'size too small';
+  return { level, stripeShift, memberSectors };
+}
+
+export async function createDdf1(request: CreateRequest, ctx: WriteContext): Promise<boolean> {
+  const plan = planCreate(request);
+  if (typeof plan === 'string') {
+    ctx.error(plan);
+    return false;
+  }
+  const n = request.devices.length;
+  const seed = Math.floor(Date.now() / 1000) & 0xffff;
+  // Every disk gets the same tables; they sit at the end of each disk, so each is built for its own size.
+  for (const [i, device] of request.devices.entries()) {
+    const [image] = buildDdf1Container({
+      endian: 'be',
+      disks: n,
+      diskSectors: device.sizeSectors,
+      seed,
+      vds: [{ name: request.name, level: plan.level, members: Array.from({ length: n }, (_, k) => k), sectors: plan.memberSectors, offset: 0, stripeShift: plan.stripeShift }],
+    }).slice(i, i + 1);
+    const target = await ctx.openWritable(device.path);
+    if (!target || !image) {
+      ctx.error(`cannot open ${device.path} for writing`);
+      return false;
+    }
+    for (const area of image.areas) {
+      const result = await target.write(area.offsetBytes, area.data);
+      if (result !== true) {
+        ctx.error(`writing metadata to ${device.path}: ${result.message}`);
+        return false;
+      }
+    }
+  }
+  return true;
+}

@@ -1,0 +1,160 @@
+/**
+ * SNIA DDF 1.x (ddf1): every DDF disk joins the group `.ddf1_disks`; each virtual disk it is part of is a
+ * set `ddf1_<VD name>` inside that group (dmraid's ddf1.c model). Facts: formats.md §9.
+ */
+import {
+  byName,
+  defineFormat,
+  newRaidSet,
+  writeAreas,
+  type DumpFile,
+  type GroupContext,
+  type MetadataArea,
+  type RaidDevice,
+  type RaidSet,
+} from '@dmraid/core';
+import { BLOCK } from './layout.js';
+import { ddf1Log } from './log.js';
+import { encodeTables, pdSize, readDdf1, thisDisk, type Ddf1 } from './metadata.js';
+import { DDF1_DISKS, diskStatus, volumesOf, type Volume } from './volumes.js';
+import { createDdf1 } from './create.js';
+
+const NAME = 'ddf1';
+
+export interface Ddf1Meta {
+  readonly ddf: Ddf1;
+  /** Set on a volume's RAID device: which record and position it stands for. */
+  readonly volume?: Volume;
+  /** On the disk's RAID device: its volumes, grouped together with it (dmraid's group_rd). */
+  volumes?: RaidDevice<Ddf1Meta>[];
+}
+
+const meta = (rd: RaidDevice) => rd.meta as Ddf1Meta;
+
+/** Where the tables are, in dmraid's order: what -E erases and a write puts back. */
+export function metadataAreas(d: Ddf1): MetadataArea[] {
+  const areas: MetadataArea[] = [{ offsetSectors: d.anchor.lba, size: BLOCK, data: d.anchor.raw }];
+  if (d.primaryAt && d.primaryAt !== d.header) areas.push({ offsetSectors: d.primaryAt.lba, size: BLOCK, data: d.primaryAt.raw });
+  areas.push({ offsetSectors: d.header.lba, size: BLOCK, data: d.header.raw });
+  if (d.secondary) areas.push({ offsetSectors: d.secondary.lba, size: BLOCK, data: d.secondary.raw });
+  for (const t of [d.adapter, d.diskData, d.pdHeader, d.vdHeader]) if (t) areas.push({ offsetSectors: t.lba, size: t.raw.length, data: t.raw });
+  areas.push({ offsetSectors: d.cfg.lba, size: d.cfg.raw.length, data: d.cfg.raw });
+  return areas;
+}
+
+/** Position of a volume's member in its record: the order of members in a set. */
+const position = (rd: RaidDevice) => meta(rd).volume?.position ?? -1;
+
+function groupVolume(rd: RaidDevice<Ddf1Meta>, group: RaidSet, ctx: GroupContext): RaidSet {
+  const v = rd.meta.volume!;
+  if (!rd.sectors) {
+    ctx.log('error', `${NAME}: zero sectors on ${rd.device.path}`);
+    return group;
+  }
+  if (!v.name) {
+    ctx.error(`cannot find virtual drive record on ${rd.device.path}`);
+    return group;
+  }
+  const set = ctx.findOrCreateSet(v.name, rd);
+  set.stride = v.stride;
+  set.type = v.type;
+  set.status = 'ok';
+  ctx.addDevice(set, rd, (a, b) => position(a) < position(b));
+  if (!v.stack) {
+    ctx.linkSubset(group, set, byName);
+    return group;
+  }
+  let top = ctx.findSet(v.stack.name);
+  if (!top) {
+    top = newRaidSet(v.stack.name, v.stack.type);
+    top.stride = v.stride;
+    top.status = 'ok';
+    ctx.linkSubset(group, top, byName);
+  }
+  const index = (s: RaidSet) => (s.devs[0] ? meta(s.devs[0]).volume?.stack?.index ?? 0 : 0);
+  ctx.linkSubset(top, set, (a, b) => index(a) < index(b));
+  return group;
+}
+
+export const ddf1 = defineFormat<Ddf1Meta>({
+  apiVersion: 1,
+  name: NAME,
+  description: 'SNIA DDF1',
+  levels: '0,1,4,5,linear',
+
+  async read(device, ctx) {
+    const ddf = await readDdf1(device, ctx);
+    if (!ddf) return [];
+    const pd = thisDisk(ddf);
+    const sectors = Number(pdSize(pd));
+    if (!sectors) {
+      ctx.error(`zero sectors on ${device.path}`);
+      ctx.setupFailed(device);
+      return [];
+    }
+    const disk: RaidDevice<Ddf1Meta> = {
+      device,
+      format: NAME,
+      name: DDF1_DISKS,
+      type: 'group',
+      status: diskStatus(pd),
+      offset: 0,
+      sectors,
+      areas: metadataAreas(ddf),
+      meta: { ddf },
+    };
+    const volumes: RaidDevice<Ddf1Meta>[] = volumesOf(ddf).map((volume) => ({
+      device,
+      format: NAME,
+      name: volume.name ?? DDF1_DISKS,
+      type: volume.type,
+      status: 'setup',
+      offset: volume.offset,
+      sectors: volume.sectors,
+      areas: [],
+      meta: { ddf, volume },
+      volumeOf: disk,
+    }));
+    disk.meta.volumes = volumes;
+    return [disk, ...volumes];
+  },
+
+  group(rd, ctx) {
+    // A volume was placed with its disk: an empty group would be dropped as soon as it is built.
+    if (rd.meta.volume) return ctx.findSet(DDF1_DISKS, false);
+    let group = ctx.findSet(DDF1_DISKS, false);
+    if (!group) {
+      group = newRaidSet(DDF1_DISKS, 'group');
+      ctx.addTopLevelSorted(group);
+    }
+    group.type = 'group';
+    ctx.addDevice(group, rd, () => false);
+    for (const v of rd.meta.volumes ?? []) groupVolume(v, group, ctx);
+    return group;
+  },
+
+  check(set, ctx) {
+    return ctx.checkRaidSet(set, {
+      devices: (rd) => meta(rd).volume?.expected ?? 0,
+      member: () => true,
+    });
+  },
+
+  log(rd) {
+    return ddf1Log(rd.device.path, rd.meta.ddf);
+  },
+
+  dump(rd): DumpFile[] {
+    const { chunk } = rd.meta.ddf;
+    if (chunk) return [{ suffix: '', data: chunk.data, offsetBytes: chunk.lba * BLOCK }];
+    return rd.areas.map((a, k) => ({ suffix: `_${k}`, data: a.data, offsetBytes: a.offsetSectors * BLOCK }));
+  },
+
+  async write(rd, device, ctx, erase) {
+    const ddf = rd.meta.ddf;
+    if (!erase) encodeTables(ddf);
+    return writeAreas(device, metadataAreas(ddf), ctx, erase);
+  },
+
+  create: createDdf1,
+});

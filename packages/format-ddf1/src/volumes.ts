@@ -1,0 +1,152 @@
+/**
+ * From a disk's DDF tables to dmraid's model: the disk's place in the `.ddf1_disks` group and one volume
+ * per config record that lists it. Unlike dmraid, the record of a volume is found by its index (dmraid mixes
+ * up "index of the record" and "n-th record of this disk"), and secondary RAID levels (mdadm's RAID10 as
+ * several basic VDs) and RAID6 are understood.
+ */
+import { cString, type RaidStatus, type RaidType } from '@dmraid/core';
+import {
+  DDF1_2CONCAT,
+  DDF1_2MIRRORED,
+  DDF1_CONCAT,
+  DDF1_JBOD,
+  DDF1_RAID0,
+  DDF1_RAID1,
+  DDF1_RAID1E,
+  DDF1_RAID4,
+  DDF1_RAID5,
+  DDF1_RAID5_LA,
+  DDF1_RAID5_LS,
+  DDF1_RAID5_RS,
+  DDF1_RAID6,
+  DDF1_RAID6_DMRAID,
+  type Ddf1ConfigRecord,
+  type Ddf1PhysDrive,
+  type Ddf1VirtDrive,
+} from './layout.js';
+import { pdSize, type Ddf1, type VdConfig } from './metadata.js';
+
+export const DDF1_DISKS = '.ddf1_disks';
+
+/** PD state bits to a status, first match (dmraid's disk_status). */
+export function diskStatus(pd: Ddf1PhysDrive | undefined): RaidStatus {
+  if (!pd) return 'undef';
+  if (pd.state & 0x72) return 'broken';
+  if (pd.state & 0x04) return 'nosync';
+  if (pd.state & 0x08) return 'setup';
+  if (pd.state & 0x01) return 'ok';
+  return 'undef';
+}
+
+export const stride = (cr: Ddf1ConfigRecord) => (1 << (cr.stripe_size & 31)) >>> 0;
+
+/** RAID1E with an even number of elements, adjacent copies: a stripe over mirrored pairs. */
+const isRaid1eAsPairs = (cr: Ddf1ConfigRecord) => cr.raid_level === DDF1_RAID1E && cr.primary_element_count % 2 === 0 && cr.primary_element_count >= 2;
+
+export function volumeType(d: Ddf1, cr: Ddf1ConfigRecord): RaidType {
+  switch (cr.raid_level) {
+    case DDF1_RAID0:
+      return 'raid0';
+    case DDF1_RAID1:
+      return 'raid1';
+    case DDF1_RAID4:
+      return 'raid4';
+    case DDF1_CONCAT:
+    case DDF1_JBOD:
+      return 'linear';
+    case DDF1_RAID5:
+      if (d.adaptec) return 'raid5_la';
+      return cr.raid_qualifier === DDF1_RAID5_RS
+        ? 'raid5_rs'
+        : cr.raid_qualifier === DDF1_RAID5_LA
+          ? 'raid5_la'
+          : cr.raid_qualifier === DDF1_RAID5_LS
+            ? 'raid5_ls'
+            : 'undef';
+    case DDF1_RAID6:
+    case DDF1_RAID6_DMRAID:
+      return 'raid6';
+    case DDF1_RAID1E:
+      return isRaid1eAsPairs(cr) ? 'raid1' : 'undef';
+    default:
+      return 'undef';
+  }
+}
+
+/** How the parts of a VD made of several basic VDs (or RAID1E pairs) are joined. */
+function supersetType(cr: Ddf1ConfigRecord): RaidType {
+  if (cr.raid_level === DDF1_RAID1E) return 'raid0';
+  if (cr.secondary_element_raid_level === DDF1_2MIRRORED) return 'raid1';
+  if (cr.secondary_element_raid_level === DDF1_2CONCAT) return 'linear';
+  return 'raid0';
+}
+
+const isGraph = (c: number) => c > 0x20 && c < 0x7f;
+
+/** `ddf1_` + the VD name (trailing non-graphic bytes cut), or + its GUID in hex (LSI: timestamp neutralised). */
+export function vdName(vd: Ddf1VirtDrive): string {
+  const prefix = 'ddf1_';
+  if (vd.name[0]) {
+    let end = vd.name.length;
+    while (end > 0 && !isGraph(vd.name[end - 1]!)) end--;
+    return prefix + cString(vd.name.subarray(0, end));
+  }
+  let hex = [...vd.guid].map((b) => b.toString(16).padStart(2, '0')).join('');
+  if (vd.guid[0] === 0x4c && vd.guid[1] === 0x53 && vd.guid[2] === 0x49) hex = `${hex.slice(0, 32)}47114711${hex.slice(40)}`;
+  return prefix + hex;
+}
+
+const sameGuid = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+export function findVd(d: Ddf1, cr: Ddf1ConfigRecord): Ddf1VirtDrive | undefined {
+  for (let i = d.vds.length - 1; i >= 0; i--) if (sameGuid(d.vds[i]!.guid, cr.guid)) return d.vds[i];
+  return undefined;
+}
+
+/** A volume of this disk: the record and the disk's position in it, with its place in a stacked VD. */
+export interface Volume {
+  readonly record: VdConfig;
+  /** The disk's position in the record's member arrays. */
+  readonly position: number;
+  readonly type: RaidType;
+  readonly stride: number;
+  readonly sectors: number;
+  readonly offset: number;
+  /** Set name, undefined when the VD record is missing (dmraid skips the volume then). */
+  readonly name: string | undefined;
+  /** Members the leaf set should have. */
+  readonly expected: number;
+  /** For a part of a stacked VD: the superset, its type and this part's index. */
+  readonly stack?: { readonly name: string; readonly type: RaidType; readonly index: number };
+}
+
+export function volumesOf(d: Ddf1): Volume[] {
+  const pd = d.pds[d.pdIndex]!;
+  const out: Volume[] = [];
+  for (const record of d.records) {
+    if (record.kind !== 'vd') continue;
+    const cr = record.cr;
+    record.ids.forEach((id, position) => {
+      if (id !== pd.reference) return;
+      const type = volumeType(d, cr);
+      const s = stride(cr);
+      const sectors = cr.sectors ? Number(type === 'raid0' ? cr.sectors - (cr.sectors % BigInt(s)) : cr.sectors) : Number(pdSize(pd));
+      const vd = findVd(d, cr);
+      const base = vd ? vdName(vd) : undefined;
+      let name = base;
+      let expected = cr.primary_element_count;
+      let stack: Volume['stack'];
+      if (base && isRaid1eAsPairs(cr)) {
+        const index = Math.floor(position / 2);
+        name = `${base}-${index}`;
+        expected = 2;
+        stack = { name: base, type: supersetType(cr), index };
+      } else if (base && cr.secondary_element_count > 1) {
+        name = `${base}-${cr.secondary_element_number}`;
+        stack = { name: base, type: supersetType(cr), index: cr.secondary_element_number };
+      }
+      out.push({ record, position, type, stride: s, sectors, offset: Number(record.offsets[position] ?? pdSize(pd)), name, expected, stack });
+    });
+  }
+  return out;
+}
