@@ -1,1 +1,7 @@
-export {};
+import { isw } from './handler.js';
+export * from './layout.js';
+export * from './mpb.js';
+export { diskIndexBySerial, groupName, isRaid10, serialToIsw, volumeName, type IswMeta } from './handler.js';
+export * from './writer.js';
+export { createSet, makeSpare, rebuildSet, removeSet } from './ops.js';
+export default isw;

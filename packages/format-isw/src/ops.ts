@@ -1,0 +1,174 @@
+/**
+ * The writing commands, handler side: create (-C), spare (-S), rebuild (-R), delete (-x). Each builds the
+ * new MPB with the pure functions of writer.ts and writes it to every disk of the group.
+ */
+import {
+  allDevices,
+  isIoError,
+  readContext,
+  writeAreas,
+  type BlockDevice,
+  type CreateRequest,
+  type FormatHandlerV1,
+  type RaidDevice,
+  type RaidSet,
+  type WriteContext,
+} from '@dmraid/core';
+import { diskIndexBySerial, serialToIsw, volumeName, type IswMeta } from './handler.js';
+import { cString } from '@dmraid/core';
+import { decodeMpb, type Mpb } from './mpb.js';
+import { createMpb, mpbArea, removeVolume, startRebuild, type IswLevel } from './writer.js';
+
+const meta = (rd: RaidDevice) => rd.meta as IswMeta;
+
+async function writeMpb(ctx: WriteContext, device: BlockDevice, mpb: Uint8Array): Promise<boolean> {
+  const dev = await ctx.openWritable(device.path);
+  if (!dev) return false;
+  const unit = device.sectorSize > 512 && device.sectorSize % 512 === 0 ? device.sectorSize : 512;
+  const area = mpbArea(mpb, device.sizeSectors, unit);
+  const result = await dev.write(area.offsetBytes, area.data);
+  if (isIoError(result)) {
+    ctx.error(`writing metadata to ${device.path}: ${result.message}`);
+    return false;
+  }
+  return true;
+}
+
+async function erase(ctx: WriteContext, rds: readonly RaidDevice[]): Promise<boolean> {
+  for (const rd of rds) {
+    const dev = await ctx.openWritable(rd.device.path);
+    if (!dev || !(await writeAreas(dev, rd.areas, ctx, true))) return false;
+  }
+  return true;
+}
+
+/** The isw disks already on the devices (per-disk RAID devices), read with the handler. */
+async function existingDisks(handler: FormatHandlerV1, devices: readonly BlockDevice[], ctx: WriteContext): Promise<(RaidDevice | undefined)[]> {
+  const out: (RaidDevice | undefined)[] = [];
+  for (const d of devices) {
+    const rds = await handler.read(d, readContext(handler.name, () => undefined));
+    out.push(rds.find((r) => !r.volumeOf));
+  }
+  void ctx;
+  return out;
+}
+
+export async function createSet(handler: FormatHandlerV1, request: CreateRequest, ctx: WriteContext, time = Math.floor(Date.now() / 1000)): Promise<boolean> {
+  const level = request.level as IswLevel;
+  if (!['0', '1', '5', '01'].includes(level)) {
+    ctx.error('unsupported raid level');
+    return false;
+  }
+  const found = await existingDisks(handler, request.devices, ctx);
+  let existing: Mpb | undefined;
+  if (found.some(Boolean)) {
+    const first = found[0];
+    const fam = first && meta(first).mpb.header.family_num;
+    const same = found.every((rd) => rd && meta(rd).mpb.header.family_num === fam);
+    if (!first || !same || meta(first).mpb.header.num_disks !== request.devices.length) {
+      ctx.error('second volume must use all drives on the existing array');
+      return false;
+    }
+    existing = meta(first).mpb;
+    const taken = existing.volumes.map((v) => volumeName(existing!, v));
+    if (taken.includes(request.name)) {
+      ctx.error(`the name ${request.name} is already in use, please try another name`);
+      return false;
+    }
+  }
+  // A second volume uses the group's disk order, the first one the order given.
+  const devices = existing
+    ? [...request.devices].sort((a, b) => diskIndexBySerial(existing!, a.serial) - diskIndexBySerial(existing!, b.serial))
+    : request.devices;
+  const built = createMpb({
+    name: request.name,
+    level,
+    sizeSectors: request.sizeSectors,
+    stripSectors: request.stripSectors,
+    disks: devices.map((d) => ({ serial: d.serial ?? '', sizeSectors: d.sizeSectors })),
+    time,
+    existing,
+  });
+  if (built.error !== undefined) {
+    ctx.error(built.error);
+    return false;
+  }
+  for (const d of devices) if (!(await writeMpb(ctx, d, built.bytes))) return false;
+  return true;
+}
+
+export async function makeSpare(device: BlockDevice, ctx: WriteContext, time = Math.floor(Date.now() / 1000)): Promise<boolean> {
+  const built = createMpb({ name: '', level: 'spare', disks: [{ serial: device.serial ?? '', sizeSectors: device.sizeSectors }], time });
+  if (built.error !== undefined) {
+    ctx.error(built.error);
+    return false;
+  }
+  return writeMpb(ctx, device, built.bytes);
+}
+
+/** The group a set belongs to is not reachable from a volume set: its disks are the volume's disks. */
+const diskDevicesOf = (set: RaidSet): RaidDevice[] => {
+  const disks = new Map<string, RaidDevice>();
+  for (const rd of allDevices(set)) {
+    const disk = rd.volumeOf ?? rd;
+    disks.set(disk.device.path, disk);
+  }
+  return [...disks.values()];
+};
+
+/**
+ * Delete (-x): a group with all its volumes (or a spare-only group) is erased from every disk; one volume
+ * of two leaves an MPB with the other one on every disk.
+ */
+export async function removeSet(set: RaidSet, ctx: WriteContext): Promise<boolean> {
+  const disks = diskDevicesOf(set);
+  const first = disks[0];
+  if (!first) {
+    ctx.error(`failed to find a raid device in RS ${set.name}`);
+    return false;
+  }
+  const { mpb } = meta(first);
+  const volumes = set.type === 'group' ? set.sets : [set];
+  const prefix = `isw_${set.name.split('_')[1] ?? ''}_`;
+  const named = volumes.map((s) => mpb.volumes.findIndex((v) => prefix + volumeName(mpb, v) === s.name.replace(/-\d+$/, '')));
+  if (mpb.header.num_raid_devs < 2 || volumes.length > 1) {
+    if (mpb.header.num_raid_devs >= 1 && named.some((i) => i < 0)) {
+      ctx.error('failed to find all of the RAID sets to be deleted');
+      return false;
+    }
+    return erase(ctx, disks);
+  }
+  const gone = named[0]!;
+  if (gone < 0) {
+    ctx.error(`failed to find the volume ${set.name}`);
+    return false;
+  }
+  const bytes = removeVolume(mpb, gone === 0 ? 1 : 0);
+  for (const d of disks) if (!(await writeMpb(ctx, d.device as BlockDevice, bytes))) return false;
+  return true;
+}
+
+/**
+ * Rebuild (-R SET DEV): the one disk of the table that is missing from the set is replaced by DEV and the
+ * volumes start rebuilding; the new MPB goes to every present member and to DEV.
+ */
+export async function rebuildSet(set: RaidSet, device: BlockDevice | undefined, ctx: WriteContext): Promise<boolean> {
+  const disks = diskDevicesOf(set);
+  const first = disks[0];
+  if (!first) return false;
+  const { mpb } = meta(first);
+  const present = new Set(disks.map((d) => serialToIsw(d.device.serial ?? '')));
+  const missing = mpb.disks.flatMap((d, i) => (present.has(cString(d.disk.serial)) ? [] : [i]));
+  if (missing.length !== 1) {
+    ctx.error('only one failed disk supported');
+    return false;
+  }
+  if (!device) {
+    ctx.error('no drive to rebuild');
+    return false;
+  }
+  const bytes = startRebuild(mpb, missing[0]!, { serial: device.serial ?? '', sizeSectors: device.sizeSectors });
+  for (const d of [...disks.map((r) => r.device as BlockDevice), device]) if (!(await writeMpb(ctx, d, bytes))) return false;
+  return true;
+}
+

@@ -1,0 +1,483 @@
+/**
+ * Building isw metadata: new MPBs as dmraid's create writes them (formats.md §8 Create), the edits of
+ * delete, spare and rebuild, and whole groups in any state for the testbed. All pure: parts in, bytes out.
+ */
+import { iswDevLayout, iswDiskLayout, iswHeaderLayout, iswMapLayout } from './layout.js';
+import {
+  CLAIMED_DISK,
+  CONFIGURED_DISK,
+  CONFIG_ON_DISK,
+  DETECTED_DISK,
+  DISK_RESERVED_BLOCKS,
+  DISK_SMART_EVENT_SUPPORTED,
+  FAILED_DISK,
+  ISW_DEV_NONE_FAILED,
+  ISW_DEV_READ_COALESCING,
+  ISW_DEV_WRITE_COALESCING,
+  ISW_T_MIGR_STATE_MIGRATING,
+  ISW_T_MIGR_TYPE_REBUILDING,
+  ISW_T_RAID0,
+  ISW_T_RAID1,
+  ISW_T_RAID10,
+  ISW_T_RAID5,
+  ISW_T_STATE_DEGRADED,
+  ISW_T_STATE_FAILED,
+  ISW_T_STATE_NORMAL,
+  ISW_T_STATE_UNINITIALIZED,
+  MIGR_OPT_SPACE,
+  MPB_ATTRIB_CHECKSUM_VERIFY,
+  MPB_VERSIONS,
+  RAID_DS_JOURNAL,
+  SPARE_DISK,
+  UNKNOWN_SCSI_ID,
+  USABLE_DISK,
+  type IswDev,
+  type IswDisk,
+  type IswMap,
+} from './layout.js';
+import {
+  blocksPerMember,
+  cloneValue,
+  encodeMpb,
+  mapSize,
+  mpbBlocks,
+  mpbChecksum,
+  mpbVersion,
+  partsOf,
+  pbaOfLba0,
+  setDiskTotalBlocks,
+  setMapSizes,
+  setVolumeSize,
+  signatureBytes,
+  toDiskOrder,
+  type Mpb,
+  type MpbParts,
+} from './mpb.js';
+import { toBytes } from '@dmraid/core';
+
+/** dmraid's serial mapping (duplicated from the handler to keep this module free of it). */
+const iswSerial = (serial: string) => {
+  const s = serial.replace(/\s+/g, '').replace(/:/g, ';');
+  return s.length > 16 ? s.slice(-16) : s;
+};
+
+/** The smallest volume dmraid creates (100 MB). */
+export const MIN_VOLUME_SIZE = 204800;
+
+export type IswLevel = '0' | '1' | '5' | '01' | 'spare';
+
+interface LevelFacts {
+  readonly raidLevel: number;
+  readonly min: number;
+  readonly max: number;
+  /** Stripe sizes offered: the first is the default, the rest the choices (dmraid's _get_stride_size). */
+  readonly strips: readonly number[];
+  /** blocks_per_member factor and parity members (dmraid's _find_factors). */
+  readonly div: number;
+  readonly sub: number;
+}
+
+const LEVELS: Record<Exclude<IswLevel, 'spare'>, LevelFacts> = {
+  '0': { raidLevel: ISW_T_RAID0, min: 2, max: 6, strips: [256, 8, 16, 32, 64, 128, 256], div: 1, sub: 0 },
+  '1': { raidLevel: ISW_T_RAID1, min: 2, max: 2, strips: [128, 128], div: 2, sub: 0 },
+  '01': { raidLevel: ISW_T_RAID10, min: 4, max: 4, strips: [128, 8, 16, 32, 64, 128, 256], div: 2, sub: 0 },
+  '5': { raidLevel: ISW_T_RAID5, min: 3, max: 6, strips: [128, 32, 64, 128, 256], div: 1, sub: 1 },
+};
+
+/** A requested stripe size rounds up to the next offered one (the largest if beyond). */
+export function stripFor(level: Exclude<IswLevel, 'spare'>, requested?: number): number {
+  const s = LEVELS[level].strips;
+  if (!requested) return s[0]!;
+  let i = 1;
+  while (i + 1 < s.length && requested > s[i]!) i++;
+  return s[i]!;
+}
+
+export interface NewDisk {
+  readonly serial: string;
+  readonly sizeSectors: number;
+}
+
+export interface CreateSpec {
+  readonly name: string;
+  readonly level: IswLevel;
+  readonly sizeSectors?: number;
+  readonly stripSectors?: number;
+  readonly disks: readonly NewDisk[];
+  /** time(NULL) of the create; the family number is the MPB checksum plus this. */
+  readonly time: number;
+  /** The group's MPB when adding a second volume to it. */
+  readonly existing?: Mpb;
+}
+
+export type Built = { readonly bytes: Uint8Array; readonly error?: undefined } | { readonly bytes?: undefined; readonly error: string };
+
+const fail = (error: string): Built => ({ error });
+
+/** Usable blocks per member for a new volume (dmraid's _cal_array_size): 1 means "no room". */
+function maxVolumeSize(disks: readonly NewDisk[], f: LevelFacts, first?: IswMap): number {
+  let min = Math.min(...disks.map((d) => d.sizeSectors));
+  if (min < DISK_RESERVED_BLOCKS) return 0;
+  min -= DISK_RESERVED_BLOCKS;
+  if (first) {
+    if (pbaOfLba0(first) === 0) {
+      const used = blocksPerMember(first) + DISK_RESERVED_BLOCKS;
+      if (min > used) min -= used;
+      else return 1;
+    } else if (pbaOfLba0(first) >= RAID_DS_JOURNAL + MIGR_OPT_SPACE) min = pbaOfLba0(first) - (RAID_DS_JOURNAL + MIGR_OPT_SPACE);
+    else return 1;
+  } else if (min > DISK_RESERVED_BLOCKS) min -= DISK_RESERVED_BLOCKS;
+  else return 1;
+  return Math.floor((min * (disks.length - f.sub)) / f.div);
+}
+
+function newMap(f: LevelFacts, members: number, size: number, first: number, strip: number): { map: IswMap; ord: number[] } {
+  const map = iswMapLayout.zero();
+  const stripes = Math.floor((Math.floor(size / strip) + members - f.sub - 1) / (members - f.sub));
+  setMapSizes(map, first, strip * stripes * f.div + RAID_DS_JOURNAL, stripes);
+  map.blocks_per_strip = strip;
+  map.map_state = ISW_T_STATE_NORMAL;
+  // dmraid writes its RAID10 as a 4-member RAID1 with two domains.
+  map.raid_level = f.raidLevel === ISW_T_RAID10 ? ISW_T_RAID1 : f.raidLevel;
+  map.num_members = members;
+  map.num_domains = f.raidLevel === ISW_T_RAID1 || f.raidLevel === ISW_T_RAID10 ? 2 : 1;
+  map.failed_disk_num = ISW_DEV_NONE_FAILED;
+  map.ddf = 1;
+  return { map, ord: Array.from({ length: members }, (_, i) => i) };
+}
+
+function newVolume(spec: CreateSpec, f: LevelFacts, size: number, first: number) {
+  const dev = iswDevLayout.zero();
+  dev.volume = toBytes(spec.name, 16);
+  setVolumeSize(dev, size);
+  dev.status = ISW_DEV_READ_COALESCING | ISW_DEV_WRITE_COALESCING;
+  const n = spec.disks.length;
+  const strip = stripFor(spec.level as Exclude<IswLevel, 'spare'>, spec.stripSectors);
+  const maps = [newMap(f, n, size, first, strip)];
+  // RAID5 over more than four disks starts out initialising, with a second (uninitialised) map.
+  if (n > 4 && f.raidLevel === ISW_T_RAID5) {
+    dev.vol.migr_state = ISW_T_MIGR_STATE_MIGRATING;
+    const second = newMap(f, n, size, 0, strip);
+    second.map.map_state = ISW_T_STATE_UNINITIALIZED;
+    maps.push(second);
+  }
+  return { dev, maps };
+}
+
+/** dmraid's _isw_get_version for a new volume. */
+function versionFor(level: IswLevel, disks: number, second: boolean): string {
+  if (disks === 5 || disks === 6) return MPB_VERSIONS.fiveOrSixDisks;
+  if (level === '5') return MPB_VERSIONS.raid5;
+  if (disks === 3 || disks === 4) return MPB_VERSIONS.threeOrFourDisks;
+  if (second) return MPB_VERSIONS.multipleVolumes;
+  if (level === '1') return MPB_VERSIONS.raid1;
+  return MPB_VERSIONS.raid0;
+}
+
+/** Names dmraid accepts: 1-15 characters, a letter or digit first, then letters, digits, '_' or '-'. */
+export const validVolumeName = (name: string) => /^[A-Za-z0-9][A-Za-z0-9_-]{0,14}$/.test(name);
+
+export function newDiskEntry(d: NewDisk, spare: boolean): IswDisk {
+  const disk = iswDiskLayout.zero();
+  disk.serial = toBytes(iswSerial(d.serial), 16);
+  setDiskTotalBlocks(disk, d.sizeSectors);
+  disk.scsiId = UNKNOWN_SCSI_ID;
+  disk.status = CLAIMED_DISK | CONFIG_ON_DISK | DETECTED_DISK | USABLE_DISK | DISK_SMART_EVENT_SUPPORTED | (spare ? SPARE_DISK : CONFIGURED_DISK);
+  return disk;
+}
+
+/**
+ * A new MPB for `-C` (first volume, or a second one in `existing`) or for a spare (`level: 'spare'`, one
+ * disk, no volume). Errors carry dmraid's messages (without the `isw: ` prefix).
+ */
+export function createMpb(spec: CreateSpec): Built {
+  const spare = spec.level === 'spare';
+  const f = spare ? undefined : LEVELS[spec.level as Exclude<IswLevel, 'spare'>];
+  if (!spare && !f) return fail('unsupported raid level');
+  const n = spec.disks.length;
+  const [min, max] = f ? [f.min, f.max] : [1, 1];
+  if (n < min) return fail(`the RAID set cannot have less than ${min} hard drives`);
+  if (n > max) return fail(`the RAID set cannot have more than ${max} hard drives`);
+  if (!spare && !validVolumeName(spec.name)) return fail(`invalid RAID set name "${spec.name}"`);
+
+  if (spec.existing) {
+    if (spare) return fail('SPARE disk must use all space on the disk');
+    const old = spec.existing;
+    if (old.header.num_raid_devs >= 2) return fail('only two volumes allowed per array');
+    const first = old.volumes[0];
+    if (!first) return fail('failed to get the first volume info');
+    const total = maxVolumeSize(spec.disks, f!, first.maps[0]!.map);
+    if (total < MIN_VOLUME_SIZE) return fail('either not enough disk space or the requested volume size is too small');
+    const start = pbaOfLba0(first.maps[0]!.map) === 0 ? blocksPerMember(first.maps[0]!.map) + MIGR_OPT_SPACE : 0;
+    const vol = newVolume(spec, f!, total, start);
+    if (start === 0 && blocksPerMember(vol.maps[0]!.map) + MIGR_OPT_SPACE > pbaOfLba0(first.maps[0]!.map)) {
+      return fail('not enough space to create requested volume');
+    }
+    const parts = partsOf(old);
+    const version = versionFor(spec.level, n, true);
+    if (mpbVersion(old.bytes) < version) parts.header.sig = signatureBytes(version);
+    parts.header.generation_num = (parts.header.generation_num + 1) >>> 0;
+    parts.header.attributes = MPB_ATTRIB_CHECKSUM_VERIFY;
+    parts.header.bbm_log_size = 0;
+    parts.volumes.push(vol);
+    return { bytes: encodeMpb(parts) };
+  }
+
+  const total = f ? maxVolumeSize(spec.disks, f) : 0;
+  const size = spec.sizeSectors ? Math.max(spec.sizeSectors, MIN_VOLUME_SIZE) : total;
+  if (f && size > total) return fail(`the size exceeds the max ${Math.floor(total / 2048 / 1024)}G (${total} blocks)`);
+  const header = iswHeaderLayout.zero();
+  header.sig = signatureBytes(versionFor(spec.level, n, false));
+  header.attributes = MPB_ATTRIB_CHECKSUM_VERIFY;
+  const parts: MpbParts = {
+    header,
+    disks: spec.disks.map((d) => newDiskEntry(d, spare)),
+    volumes: f ? [newVolume(spec, f, size, 0)] : [],
+  };
+  // family_num = orig_family_num = checksum of the new MPB (family 0) + time(NULL).
+  const family = (mpbChecksum(encodeMpb(parts)) + spec.time) >>> 0;
+  header.family_num = family;
+  header.orig_family_num = family;
+  return { bytes: encodeMpb(parts) };
+}
+
+/**
+ * Delete one of two volumes (`-x` of a Matrix volume): the MPB keeps only `keep`; the version drops to
+ * 1.1.00 for a remaining RAID1, 1.0.00 for a remaining RAID0 of fewer than 3 disks (isw_remove_dev).
+ */
+export function removeVolume(mpb: Mpb, keep: number): Uint8Array {
+  const parts = partsOf(mpb);
+  const vol = parts.volumes[keep]!;
+  const map = vol.maps[0]!.map;
+  if (map.raid_level === ISW_T_RAID1) parts.header.sig = signatureBytes(MPB_VERSIONS.raid1);
+  if (map.raid_level === ISW_T_RAID0 && map.num_members < 3) parts.header.sig = signatureBytes(MPB_VERSIONS.raid0);
+  parts.volumes = [vol];
+  return encodeMpb(parts);
+}
+
+/**
+ * Start a rebuild onto a new disk (dmraid's update_metadata): the missing disk `failed` is replaced in the
+ * table by the new one and appended at the end marked failed; every volume migrates (rebuilding) with a
+ * second map, degraded (failed for RAID0) — dmraid means to write that state but its pointer arithmetic
+ * misses the field; we write it.
+ */
+export function startRebuild(mpb: Mpb, failed: number, replacement: NewDisk): Uint8Array {
+  const parts = partsOf(mpb);
+  const old = parts.disks[failed]!;
+  old.scsiId = UNKNOWN_SCSI_ID;
+  old.status = ((old.status & ~USABLE_DISK) | FAILED_DISK) >>> 0;
+  const fresh = newDiskEntry(replacement, false);
+  fresh.scsiId = UNKNOWN_SCSI_ID;
+  const gone = cloneValue(old);
+  gone.status = CONFIGURED_DISK;
+  parts.disks[failed] = fresh;
+  parts.disks.push(gone);
+  for (const v of parts.volumes) {
+    v.dev.vol.migr_state = ISW_T_MIGR_STATE_MIGRATING;
+    v.dev.vol.migr_type = ISW_T_MIGR_TYPE_REBUILDING;
+    const m0 = v.maps[0]!;
+    m0.map.map_state = ISW_T_STATE_NORMAL;
+    m0.map.failed_disk_num = failed;
+    m0.ord = m0.ord.map((_, i) => i);
+    const m1 = { map: cloneValue(m0.map), ord: [...m0.ord] };
+    m1.map.map_state = m0.map.raid_level === ISW_T_RAID0 ? ISW_T_STATE_FAILED : ISW_T_STATE_DEGRADED;
+    v.maps = [m0, m1];
+  }
+  parts.header.generation_num = (parts.header.generation_num + 1) >>> 0;
+  return encodeMpb(parts);
+}
+
+/**
+ * End a rebuild of volume `index` (dmraid's update_metadata_after_rebuild): its migration ends, no disk is
+ * failed, and once no volume migrates any more the failed disk appended at the end of the table goes.
+ */
+export function finishRebuild(mpb: Mpb, index: number): Uint8Array {
+  const parts = partsOf(mpb);
+  const v = parts.volumes[index]!;
+  v.dev.vol.migr_type = 0;
+  v.dev.vol.migr_state = 0;
+  v.maps[0]!.map.failed_disk_num = ISW_DEV_NONE_FAILED;
+  v.maps = v.maps.slice(0, 1);
+  const [v0, v1] = parts.volumes;
+  const removeDisk = v0 && !v0.dev.vol.migr_type && v1 ? !v1.dev.vol.migr_type : true;
+  if (removeDisk) parts.disks.pop();
+  parts.header.generation_num = (parts.header.generation_num + 1) >>> 0;
+  return encodeMpb(parts);
+}
+
+/** Where an MPB goes on a disk: header block at N-2, extension blocks before it. */
+export function mpbArea(mpb: Uint8Array, sizeSectors: number, unit = 512): { offsetBytes: number; data: Uint8Array } {
+  const blocks = mpbBlocks(mpb.length, unit);
+  const last = Math.floor((sizeSectors * 512) / unit);
+  return { offsetBytes: (last - 1 - blocks) * unit, data: toDiskOrder(mpb, unit) };
+}
+
+// ---- whole groups in any state, for the testbed and tests ----
+
+export interface VolumeSpec {
+  readonly name: string;
+  readonly level: Exclude<IswLevel, 'spare'>;
+  /** Blocks per member (default: what fits in the disks after the previous volume). */
+  readonly perMember?: number;
+  readonly strip?: number;
+  readonly mapState?: number;
+  readonly migrating?: { readonly type: number; readonly secondMapState?: number };
+  readonly failedDisk?: number;
+  /** raid_level 2 instead of dmraid's RAID1-with-4-members for RAID10. */
+  readonly raid10Level2?: boolean;
+}
+
+export interface GroupSpec {
+  readonly family: number;
+  readonly version?: string;
+  readonly disks: readonly (NewDisk & { readonly status?: number })[];
+  readonly volumes: readonly VolumeSpec[];
+  readonly generation?: number;
+  readonly bbmLogSize?: number;
+}
+
+/** An MPB for a whole group as the Intel option ROM would leave it. */
+export function buildGroupMpb(spec: GroupSpec): Uint8Array {
+  const header = iswHeaderLayout.zero();
+  header.sig = signatureBytes(spec.version ?? (spec.volumes.length > 1 ? MPB_VERSIONS.multipleVolumes : MPB_VERSIONS.raid0));
+  header.family_num = spec.family;
+  header.orig_family_num = spec.family;
+  header.generation_num = spec.generation ?? 7;
+  header.attributes = MPB_ATTRIB_CHECKSUM_VERIFY;
+  header.bbm_log_size = spec.bbmLogSize ?? 0;
+  const disks = spec.disks.map((d) => {
+    const e = newDiskEntry(d, false);
+    if (d.status !== undefined) e.status = d.status;
+    return e;
+  });
+  const smallest = Math.min(...spec.disks.map((d) => d.sizeSectors));
+  let start = 0;
+  const volumes = spec.volumes.map((v) => {
+    const f = LEVELS[v.level];
+    const strip = v.strip ?? f.strips[0]!;
+    const n = spec.disks.length;
+    const room = smallest - DISK_RESERVED_BLOCKS - start;
+    const perMember = v.perMember ?? Math.floor(room / strip) * strip;
+    const dataMembers = (n - f.sub) / f.div;
+    const dev = iswDevLayout.zero();
+    dev.volume = toBytes(v.name, 16);
+    setVolumeSize(dev, perMember * dataMembers);
+    dev.status = ISW_DEV_READ_COALESCING | ISW_DEV_WRITE_COALESCING;
+    dev.tid = 1;
+    const map = iswMapLayout.zero();
+    setMapSizes(map, start, perMember, Math.floor(perMember / strip));
+    map.blocks_per_strip = strip;
+    map.map_state = v.mapState ?? ISW_T_STATE_NORMAL;
+    map.raid_level = v.level === '01' ? (v.raid10Level2 ? ISW_T_RAID10 : ISW_T_RAID1) : f.raidLevel;
+    map.num_members = n;
+    map.num_domains = v.level === '1' || v.level === '01' ? 2 : 1;
+    map.failed_disk_num = v.failedDisk ?? ISW_DEV_NONE_FAILED;
+    map.ddf = 1;
+    const ord = Array.from({ length: n }, (_, i) => i);
+    const maps = [{ map, ord }];
+    if (v.migrating) {
+      dev.vol.migr_state = ISW_T_MIGR_STATE_MIGRATING;
+      dev.vol.migr_type = v.migrating.type;
+      const second = { map: cloneValue(map), ord: [...ord] };
+      second.map.map_state = v.migrating.secondMapState ?? ISW_T_STATE_DEGRADED;
+      maps.push(second);
+    }
+    start += perMember + MIGR_OPT_SPACE;
+    return { dev, maps };
+  });
+  return encodeMpb({ header, disks, volumes });
+}
+
+/** A testbed set: member disks (device names in order) as the testbed generator writes them. */
+export interface TestbedSetDefinition {
+  readonly config: string;
+  readonly description: string;
+  readonly members: { name: string; serial: string; sizeSectors: number; areas: { offsetBytes: number; data: Uint8Array }[] }[];
+}
+
+const DISK = 1 << 20; // 512 MiB members: room for two volumes and dmraid's reserved blocks
+
+const serial = (config: string, i: number) => `ISW${config.replace(/[^a-z0-9]/gi, '').toUpperCase().slice(0, 10)}${i}`;
+
+function members(config: string, disks: readonly NewDisk[], mpbFor: (i: number) => Uint8Array | undefined, present?: readonly number[]) {
+  const keep = present ?? disks.map((_, i) => i);
+  return keep.map((i, k) => {
+    const mpb = mpbFor(i);
+    return {
+      name: `sd${String.fromCharCode(97 + k)}`,
+      serial: disks[i]!.serial,
+      sizeSectors: disks[i]!.sizeSectors,
+      areas: mpb ? [mpbArea(mpb, disks[i]!.sizeSectors)] : [],
+    };
+  });
+}
+
+function groupSet(config: string, description: string, n: number, spec: Omit<GroupSpec, 'disks'>, present?: readonly number[], sizes?: readonly number[]): TestbedSetDefinition {
+  const disks = Array.from({ length: n }, (_, i) => ({ serial: serial(config, i), sizeSectors: sizes?.[i] ?? DISK }));
+  const mpb = buildGroupMpb({ ...spec, disks });
+  return { config, description, members: members(config, disks, () => mpb, present) };
+}
+
+/** Every layout isw supports, healthy, degraded, rebuilding, with spares and with members missing. */
+export function testbedSets(): TestbedSetDefinition[] {
+  const sets: TestbedSetDefinition[] = [
+    groupSet('raid0-2', 'RAID0 over two disks, 128 KiB strips', 2, { family: 0x1a2b3c01, volumes: [{ name: 'Volume0', level: '0' }] }),
+    groupSet('raid0-3', 'RAID0 over three disks, 64 KiB strips', 3, { family: 0x1a2b3c02, version: MPB_VERSIONS.threeOrFourDisks, volumes: [{ name: 'Stripe3', level: '0', strip: 128 }] }),
+    groupSet('raid0-2-missing', 'RAID0 with its second member missing (broken)', 2, { family: 0x1a2b3c03, volumes: [{ name: 'Volume0', level: '0' }] }, [0]),
+    groupSet('raid1-2', 'RAID1 over two disks', 2, { family: 0x2a2b3c01, version: MPB_VERSIONS.raid1, volumes: [{ name: 'Mirror', level: '1', strip: 128 }] }),
+    groupSet('raid1-2-degraded', 'RAID1, one member missing, map state degraded', 2, {
+      family: 0x2a2b3c02, version: MPB_VERSIONS.raid1, volumes: [{ name: 'Mirror', level: '1', strip: 128, mapState: ISW_T_STATE_DEGRADED, failedDisk: 1 }],
+    }, [0]),
+    groupSet('raid1-2-rebuilding', 'RAID1 rebuilding onto its second disk (nosync)', 2, {
+      family: 0x2a2b3c03, version: MPB_VERSIONS.raid1, volumes: [{ name: 'Mirror', level: '1', strip: 128, failedDisk: 1, migrating: { type: ISW_T_MIGR_TYPE_REBUILDING } }],
+    }),
+    groupSet('raid1-2-degraded-both', 'RAID1 with both members present but the map degraded (inconsistent)', 2, {
+      family: 0x2a2b3c04, version: MPB_VERSIONS.raid1, volumes: [{ name: 'Mirror', level: '1', strip: 128, mapState: ISW_T_STATE_DEGRADED }],
+    }),
+    groupSet('raid5-3', 'RAID5 (left asymmetric) over three disks', 3, { family: 0x3a2b3c01, version: MPB_VERSIONS.raid5, volumes: [{ name: 'Parity', level: '5', strip: 128 }] }),
+    groupSet('raid5-3-missing', 'RAID5 with one of three members missing', 3, {
+      family: 0x3a2b3c02, version: MPB_VERSIONS.raid5, volumes: [{ name: 'Parity', level: '5', strip: 128, mapState: ISW_T_STATE_DEGRADED, failedDisk: 2 }],
+    }, [0, 1]),
+    groupSet('raid5-3-initialising', 'RAID5 initialising (migrating, type 0): ok to dmraid', 3, {
+      family: 0x3a2b3c03, version: MPB_VERSIONS.raid5, volumes: [{ name: 'Parity', level: '5', strip: 128, migrating: { type: 0, secondMapState: 1 } }],
+    }),
+    groupSet('raid10-4', 'RAID10 as dmraid writes it: RAID1 with four members (shown raid01)', 4, { family: 0x4a2b3c01, version: MPB_VERSIONS.threeOrFourDisks, volumes: [{ name: 'Raid10', level: '01', strip: 128 }] }),
+    groupSet('raid10-4-level2', 'RAID10 with raid_level 2', 4, { family: 0x4a2b3c02, version: MPB_VERSIONS.threeOrFourDisks, volumes: [{ name: 'R10', level: '01', strip: 64, raid10Level2: true }] }),
+    groupSet('raid10-4-missing', 'RAID10 with its last member missing', 4, {
+      family: 0x4a2b3c03, version: MPB_VERSIONS.threeOrFourDisks, volumes: [{ name: 'Raid10', level: '01', strip: 128, mapState: ISW_T_STATE_DEGRADED, failedDisk: 3 }],
+    }, [0, 1, 2]),
+    groupSet('matrix-raid0-raid1', 'Matrix: RAID0 and RAID1 volumes on the same two disks', 2, {
+      family: 0x5a2b3c01, version: MPB_VERSIONS.multipleVolumes, volumes: [{ name: 'Fast', level: '0', perMember: 262144 }, { name: 'Safe', level: '1', strip: 128 }],
+    }),
+    groupSet('matrix-raid1-raid0', 'Matrix: RAID1 first, RAID0 second', 2, {
+      family: 0x5a2b3c02, version: MPB_VERSIONS.multipleVolumes, volumes: [{ name: 'Safe', level: '1', strip: 128, perMember: 262144 }, { name: 'Fast', level: '0', strip: 64 }],
+    }),
+    groupSet('matrix-3-missing', 'Matrix RAID0 + RAID5 on three disks, one missing', 3, {
+      family: 0x5a2b3c03, version: MPB_VERSIONS.raid5, volumes: [{ name: 'Fast', level: '0', perMember: 262144 }, { name: 'Parity', level: '5', strip: 128, mapState: ISW_T_STATE_DEGRADED, failedDisk: 1 }],
+    }, [0, 2]),
+    groupSet('raid1-2-bbm', 'RAID1 with bad-block-management log entries (activation refused)', 2, {
+      family: 0x6a2b3c01, version: MPB_VERSIONS.raid1, bbmLogSize: 24, volumes: [{ name: 'Mirror', level: '1', strip: 128 }],
+    }),
+    groupSet('raid0-2-sizes', 'RAID0 over disks of different sizes', 2, { family: 0x1a2b3c04, volumes: [{ name: 'Volume0', level: '0' }] }, undefined, [DISK, DISK + 4096]),
+    groupSet('raid1-2-newer', 'RAID1 with an untested (newer) metadata version', 2, { family: 0x2a2b3c05, version: '1.3.01', volumes: [{ name: 'Mirror', level: '1', strip: 128 }] }),
+  ];
+  // A group with a hot spare: the spare carries its own spare-only MPB.
+  const spareDisk = { serial: serial('raid1-2-spare', 2), sizeSectors: DISK };
+  const spareMpb = createMpb({ name: '', level: 'spare', disks: [spareDisk], time: 0x12345 }).bytes!;
+  const withSpare = groupSet('raid1-2-spare', 'RAID1 plus a spare disk (its own spare-only MPB)', 2, {
+    family: 0x7a2b3c01, version: MPB_VERSIONS.raid1, volumes: [{ name: 'Mirror', level: '1', strip: 128 }],
+  });
+  sets.push({ ...withSpare, members: [...withSpare.members, { name: 'sdc', serial: spareDisk.serial, sizeSectors: DISK, areas: [mpbArea(spareMpb, DISK)] }] });
+  // dmraid's own create, reproduced: RAID0 over two disks with a fixed time.
+  const created = [0, 1].map((i) => ({ serial: serial('created-raid0', i), sizeSectors: DISK }));
+  const c = createMpb({ name: 'Vol0', level: '0', disks: created, time: 1_262_304_000 }).bytes!;
+  sets.push({ config: 'created-raid0', description: 'RAID0 as our create writes it', members: members('created-raid0', created, () => c) });
+  const created1 = [0, 1].map((i) => ({ serial: serial('created-raid1', i), sizeSectors: DISK }));
+  const c1 = createMpb({ name: 'Mirror1', level: '1', disks: created1, time: 1_262_304_001 }).bytes!;
+  sets.push({ config: 'created-raid1', description: 'RAID1 as our create writes it', members: members('created-raid1', created1, () => c1) });
+  // A multi-sector MPB: six disks, two volumes.
+  sets.push(groupSet('raid5-6-two-sector', 'RAID0 + RAID5 on six disks: a two-sector MPB', 6, {
+    family: 0x3a2b3c04, version: MPB_VERSIONS.fiveOrSixDisks, volumes: [{ name: 'Fast', level: '0', perMember: 131072 }, { name: 'Parity', level: '5', strip: 128, migrating: { type: 0, secondMapState: 1 } }],
+  }));
+  return sets;
+}

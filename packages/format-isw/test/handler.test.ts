@@ -1,0 +1,331 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  buildSets,
+  bufferLog,
+  readContext,
+  sparseDevice,
+  totalSectors,
+  type BlockDevice,
+  type RaidDevice,
+  type WritableDevice,
+  type WriteContext,
+} from '@dmraid/core';
+import isw, {
+  buildGroupMpb,
+  createMpb,
+  decodeMpb,
+  encodeMpb,
+  iswDevLayout,
+  iswDiskLayout,
+  iswHeaderLayout,
+  iswMapLayout,
+  mpbArea,
+  mpbChecksum,
+  partsOf,
+  removeVolume,
+  startRebuild,
+  finishRebuild,
+  serialToIsw,
+  toDiskOrder,
+  toMemoryOrder,
+  ISW_T_MIGR_TYPE_REBUILDING,
+  type GroupSpec,
+} from '../src/index.js';
+
+const DISK = 1 << 20;
+
+async function disk(path: string, mpb: Uint8Array | undefined, serial: string | undefined, sizeSectors = DISK, unit = 512) {
+  const dev = sparseDevice(path, sizeSectors, serial);
+  if (mpb) {
+    const a = mpbArea(mpb, sizeSectors, unit);
+    await dev.write(a.offsetBytes, a.data);
+  }
+  return unit === 512 ? dev : Object.assign(Object.create(dev), { sectorSize: unit, read: dev.read, write: dev.write });
+}
+
+async function readAll(devs: BlockDevice[], options?: Map<string, string>) {
+  const { log, lines } = bufferLog();
+  const rds: RaidDevice[] = [];
+  for (const d of devs) rds.push(...(await isw.read(d, readContext('isw', log, options))));
+  return { rds, lines: lines.map((l) => `${l.level}: ${l.text}`), log };
+}
+
+async function sets(devs: BlockDevice[], options?: Map<string, string>) {
+  const { rds, lines, log } = await readAll(devs, options);
+  const all = bufferLog();
+  const top = buildSets(rds, { handlers: [isw], log: all.log });
+  return { top, rds, lines: [...lines, ...all.lines.map((l) => `${l.level}: ${l.text}`)] };
+}
+
+const spec = (n: number, extra: Partial<GroupSpec> = {}): GroupSpec => ({
+  family: 123456789,
+  disks: Array.from({ length: n }, (_, i) => ({ serial: `NEWDISK${i}`, sizeSectors: DISK })),
+  volumes: [{ name: 'Vol0', level: '0' }],
+  ...extra,
+});
+
+function writeCtx(devices: Map<string, WritableDevice>): WriteContext & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    format: 'isw',
+    lines,
+    log: (level, text) => lines.push(`${level}: ${text}`),
+    error: (text) => lines.push(`error: isw: ${text}`),
+    openWritable: async (path) => devices.get(path),
+  };
+}
+
+describe('isw layout', () => {
+  it('places the structures as isw.h does', () => {
+    expect(iswHeaderLayout.size).toBe(0xd8);
+    expect(iswHeaderLayout.offsetOf('bbm_log_size')).toBe(0x48);
+    expect(iswDiskLayout.size).toBe(48);
+    expect(iswDevLayout.offsetOf('vol')).toBe(0x50);
+    expect(iswMapLayout.offsetOf('filler')).toBe(0x14);
+  });
+
+  it('decodes and encodes any bytes of each fixed structure back to the same bytes', () => {
+    for (const layout of [iswHeaderLayout, iswDiskLayout, iswDevLayout, iswMapLayout] as const) {
+      fc.assert(
+        fc.property(fc.uint8Array({ minLength: layout.size, maxLength: layout.size }), (b) => {
+          expect((layout as typeof iswMapLayout).encodeToBytes((layout as typeof iswMapLayout).decodeFrom(b))).toEqual(b);
+        }),
+        { numRuns: 200 },
+      );
+    }
+  });
+
+  it('re-encodes every MPB it builds from its parts byte for byte, volumes and maps at their offsets', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 6 }), fc.boolean(), fc.boolean(), fc.integer({ min: 0, max: 2 ** 32 - 1 }), (n, two, migrating, family) => {
+        const level = n >= 3 ? '5' : '1';
+        const mpb = buildGroupMpb(spec(n, { family, volumes: [{ name: 'A', level: '0', perMember: 65536 }, ...(two ? [{ name: 'B', level, strip: 128, migrating: migrating ? { type: 1 } : undefined } as const] : [])] }));
+        const d = decodeMpb(mpb);
+        expect(d.header.mpb_size).toBe(mpb.length);
+        expect(d.volumes[0]!.offset).toBe(0xd8 + 48 * n);
+        if (two) expect(d.volumes[1]!.offset).toBe(0xd8 + 48 * n + 0xa4 + 4 * (n - 1));
+        expect(encodeMpb(partsOf(d))).toEqual(mpb);
+        expect(d.header.check_sum).toBe(mpbChecksum(mpb));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('keeps the header block last on disk and first in memory', () => {
+    const mem = Uint8Array.from({ length: 1536 }, (_, i) => i >> 9);
+    const onDisk = toDiskOrder(mem, 512);
+    expect([onDisk[0], onDisk[512], onDisk[1024]]).toEqual([1, 2, 0]);
+    expect(toMemoryOrder(onDisk, 512)).toEqual(mem);
+  });
+
+  it('maps serials as dmraid does: no whitespace, ":" → ";", the last 16 characters', () => {
+    expect(serialToIsw(' WD-WMAZA 1234:5 ')).toBe('WD-WMAZA1234;5');
+    expect(serialToIsw('ABCDEFGHIJKLMNOPQRSTUV')).toBe('GHIJKLMNOPQRSTUV');
+  });
+});
+
+describe('isw reading', () => {
+  it('reports a wrong checksum with dmraid\'s two lines', async () => {
+    const mpb = buildGroupMpb(spec(2));
+    mpb[0x20] = mpb[0x20]! ^ 1;
+    const { rds, lines } = await readAll([await disk('/dev/sda', mpb, 'NEWDISK0')]);
+    expect(rds).toEqual([]);
+    expect(lines).toEqual(['error: isw: extended superblock for /dev/sda has wrong checksum', 'error: isw: setting up RAID device /dev/sda']);
+  });
+
+  it('says "Could not find disk" for a serial not in the table, and nothing without a signature', async () => {
+    const { lines } = await readAll([await disk('/dev/sda', buildGroupMpb(spec(2)), 'OTHER'), await disk('/dev/sdb', undefined, 'NEWDISK1')]);
+    expect(lines).toEqual(['error: isw: Could not find disk /dev/sda in the metadata']);
+  });
+
+  it('with match=position matches disks without serials by table order and size, and says so', async () => {
+    const mpb = buildGroupMpb(spec(2, { volumes: [{ name: 'Mirror', level: '1', strip: 128 }] }));
+    const devs = [await disk('/dev/sda', mpb, undefined), await disk('/dev/sdb', mpb, 'WRONG')];
+    const { top, lines } = await sets(devs, new Map([['match', 'position']]));
+    expect(lines.filter((l) => !l.startsWith('notice'))).toEqual([
+      'print: isw: matching /dev/sda by position to disk[0] "NEWDISK0" of isw_bcdefghij',
+      'print: isw: matching /dev/sdb by position to disk[0] "NEWDISK0" of isw_bcdefghij',
+    ]);
+    const vol = top[0]!.sets[0]!;
+    expect(vol.name).toBe('isw_bcdefghij_Mirror');
+    expect(vol.status).toBe('ok');
+    expect(top[0]!.devs.map((d) => (d.meta as { diskIndex: number }).diskIndex)).toEqual([0, 1]);
+  });
+
+  it('finds the MPB through the $GAFR pointer and at N-2115', async () => {
+    const mpb = buildGroupMpb(spec(1, { volumes: [] }));
+    const hpa = sparseDevice('/dev/sda', DISK, 'NEWDISK0');
+    const a = mpbArea(mpb, DISK - 100);
+    await hpa.write(a.offsetBytes, a.data);
+    await hpa.write((DISK - 1) * 512, Uint8Array.from([0x24, 0x47, 0x41, 0x46, 0x52, 0x10, 100, 0, 0, 0]));
+    const low = sparseDevice('/dev/sdb', DISK, 'NEWDISK0');
+    const b = mpbArea(mpb, DISK - 2113);
+    await low.write(b.offsetBytes, b.data);
+    const { rds } = await readAll([hpa, low]);
+    expect(rds.map((r) => r.sectors)).toEqual([DISK - 102, DISK - 2115]);
+  });
+
+  it('prints the untested-version line for versions above 1.3.00', async () => {
+    const { lines } = await readAll([await disk('/dev/sda', buildGroupMpb(spec(1, { version: '1.4.00' })), 'NEWDISK0')]);
+    expect(lines).toContain('print: isw: untested metadata version 1.4.00 found on /dev/sda');
+  });
+
+  it('locates the MPB by the logical sector size on 4096-byte-sector disks', async () => {
+    const mpb = buildGroupMpb(spec(2));
+    const devs = [await disk('/dev/sda', mpb, 'NEWDISK0', DISK, 4096), await disk('/dev/sdb', mpb, 'NEWDISK1', DISK, 4096)];
+    const { top, rds } = await sets(devs);
+    expect(rds[0]!.sectors).toBe(DISK - 16);
+    expect(top[0]!.sets[0]!.status).toBe('ok');
+  });
+
+  it('reads members and volumes of 2 TiB and more through the *_hi words', async () => {
+    const big = 6 * 2 ** 31; // 6 TiB in sectors
+    const perMember = 5 * 2 ** 31;
+    const mpb = buildGroupMpb({ family: 42, disks: [{ serial: 'BIG0', sizeSectors: big }, { serial: 'BIG1', sizeSectors: big }], volumes: [{ name: 'Huge', level: '0', perMember, strip: 256 }] });
+    const d = decodeMpb(mpb);
+    expect(d.disks[0]!.disk.filler[0]).toBe(3);
+    const devs = [sparseDevice('/dev/sda', big, 'BIG0'), sparseDevice('/dev/sdb', big, 'BIG1')];
+    for (const dev of devs) {
+      const a = mpbArea(mpb, big);
+      await dev.write(a.offsetBytes, a.data);
+    }
+    const { top } = await sets(devs);
+    const vol = top[0]!.sets[0]!;
+    expect(vol.devs.map((r) => r.sectors)).toEqual([perMember, perMember]);
+    expect(totalSectors(vol)).toBe(2 * perMember);
+  });
+
+  it('blocks activation of a group with bad-block-log entries', async () => {
+    const mpb = buildGroupMpb(spec(2, { bbmLogSize: 16 }));
+    const { top } = await sets([await disk('/dev/sda', mpb, 'NEWDISK0'), await disk('/dev/sdb', mpb, 'NEWDISK1')]);
+    const lines: string[] = [];
+    const ctx = { format: 'isw', log: (_l: string, t: string) => lines.push(t), error: () => undefined, checkRaidSet: () => true };
+    expect(isw.canActivate!(top[0]!, ctx as never)).toBe(false);
+    expect(lines).toEqual(['BBM entries detected!']);
+  });
+
+  it('dumps the whole MPB where it starts (dmraid dumps one sector too high and from the wrong buffer offset)', async () => {
+    const mpb = buildGroupMpb(spec(6, { volumes: [{ name: 'A', level: '0', perMember: 65536 }, { name: 'B', level: '5', strip: 128 }] }));
+    expect(mpb.length).toBeGreaterThan(512);
+    const dev = await disk('/dev/sda', mpb, 'NEWDISK0');
+    const { rds } = await readAll([dev]);
+    const [file] = isw.dump!(rds[0]! as never);
+    expect(file!.offsetBytes).toBe((DISK - 3) * 512);
+    expect(file!.data).toEqual(toDiskOrder(mpb, 512));
+  });
+});
+
+describe('isw writing', () => {
+  async function blank(n: number, size = DISK) {
+    const devs = new Map<string, WritableDevice>();
+    for (let i = 0; i < n; i++) devs.set(`/dev/sd${String.fromCharCode(97 + i)}`, sparseDevice(`/dev/sd${String.fromCharCode(97 + i)}`, size, `NEWDISK${i}`));
+    return devs;
+  }
+
+  for (const [level, n, type] of [['0', 2, 'stripe'], ['1', 2, 'mirror'], ['5', 3, 'raid5_la'], ['01', 4, 'raid01']] as const) {
+    it(`creates a RAID ${level} that reads back as an ok ${type} set`, async () => {
+      const devs = await blank(n);
+      const ctx = writeCtx(devs);
+      expect(await isw.create!({ name: 'New', level, devices: [...devs.values()] }, ctx)).toBe(true);
+      const { top, lines } = await sets([...devs.values()]);
+      expect(lines.filter((l) => l.startsWith('error'))).toEqual([]);
+      const vol = top[0]!.sets[0]!;
+      expect(vol.name).toMatch(/^isw_[a-j]+_New$/);
+      expect(vol.status).toBe('ok');
+    });
+  }
+
+  it('adds a second volume after the first and rewrites the group with both', async () => {
+    const devs = await blank(2);
+    const ctx = writeCtx(devs);
+    expect(await isw.create!({ name: 'First', level: '0', sizeSectors: 409600, devices: [...devs.values()] }, ctx)).toBe(true);
+    expect(await isw.create!({ name: 'Second', level: '1', devices: [...devs.values()] }, ctx)).toBe(true);
+    const { top, rds } = await sets([...devs.values()]);
+    expect(top[0]!.sets.map((s) => `${s.name.replace(/^isw_[a-j]+_/, '')}:${s.type}:${s.status}`)).toEqual(['First:raid0:ok', 'Second:raid1:ok']);
+    const second = rds.find((r) => r.name.endsWith('_Second'))!;
+    const first = rds.find((r) => r.name.endsWith('_First'))!;
+    expect(second.offset).toBe(first.sectors + 4096);
+    expect(ctx.lines).toEqual([]);
+  });
+
+  it('rejects a size beyond the disks and a second volume on other disks, with dmraid\'s messages', async () => {
+    const devs = await blank(3);
+    const ctx = writeCtx(devs);
+    const [a, b, c] = [...devs.values()];
+    expect(await isw.create!({ name: 'Big', level: '0', sizeSectors: 4 * DISK, devices: [a!, b!] }, ctx)).toBe(false);
+    expect(ctx.lines[0]).toMatch(/^error: isw: the size exceeds the max 0G \(\d+ blocks\)$/);
+    expect(await isw.create!({ name: 'V', level: '0', sizeSectors: 409600, devices: [a!, b!] }, ctx)).toBe(true);
+    expect(await isw.create!({ name: 'W', level: '0', devices: [a!, c!] }, ctx)).toBe(false);
+    expect(ctx.lines.at(-1)).toBe('error: isw: second volume must use all drives on the existing array');
+  });
+
+  it('removes one volume of two, keeping the other byte-identical in a smaller MPB', async () => {
+    const mpb = decodeMpb(buildGroupMpb(spec(2, { version: '1.2.00', volumes: [{ name: 'A', level: '0', perMember: 262144 }, { name: 'B', level: '1', strip: 128 }] })));
+    const kept = decodeMpb(removeVolume(mpb, 1));
+    expect(kept.header.num_raid_devs).toBe(1);
+    expect(kept.bytes.subarray(0xd8 + 96)).toEqual(mpb.bytes.subarray(mpb.volumes[1]!.offset, mpb.volumes[1]!.offset + mpb.volumes[1]!.size));
+    expect(String.fromCharCode(...kept.bytes.subarray(24, 30))).toBe('1.1.00');
+    expect(kept.header.check_sum).toBe(mpbChecksum(kept.bytes));
+    const devs = await blank(2);
+    const [a, b] = [...devs.values()];
+    for (const d of [a!, b!]) {
+      const area = mpbArea(mpb.bytes, DISK);
+      await d.write(area.offsetBytes, area.data);
+    }
+    const { top } = await sets([a!, b!], undefined);
+    const group = top[0]!;
+    group.sets.splice(0, 1); // -x isw_..._A: dmraid passes the group holding only the wanted volume
+    expect(await isw.remove!(group, writeCtx(devs))).toBe(true);
+    const again = await sets([a!, b!]);
+    expect(again.top[0]!.sets.map((s) => s.name)).toEqual(['isw_bcdefghij_A']);
+  });
+
+  it('erases every disk of a group when its only volume is removed', async () => {
+    const mpb = buildGroupMpb(spec(2));
+    const devs = await blank(2);
+    for (const d of devs.values()) {
+      const area = mpbArea(mpb, DISK);
+      await d.write(area.offsetBytes, area.data);
+    }
+    const { top } = await sets([...devs.values()]);
+    expect(await isw.remove!(top[0]!, writeCtx(devs))).toBe(true);
+    const { rds } = await readAll([...devs.values()]);
+    expect(rds).toEqual([]);
+  });
+
+  it('makes a spare: a spare-only MPB, version 1.0.00, disk status 0x539', async () => {
+    const devs = await blank(1);
+    const dev = devs.get('/dev/sda')!;
+    expect(await isw.spare!(dev, undefined, writeCtx(devs))).toBe(true);
+    const { top, rds } = await sets([dev]);
+    expect(rds.map((r) => `${r.type}:${r.name}`)).toEqual([expect.stringMatching(/^spare:isw_[a-j]+$/), expect.stringMatching(/^spare:isw_[a-j]+_\/dev\/sda$/)]);
+    const m = (rds[0]!.meta as { mpb: ReturnType<typeof decodeMpb> }).mpb;
+    expect(m.disks[0]!.disk.status).toBe(0x539);
+    expect(top[0]!.sets[0]!.type).toBe('spare');
+    expect(createMpb({ name: '', level: 'spare', disks: [{ serial: 'X', sizeSectors: DISK }], time: 0 }).bytes!.length).toBe(0xd8 + 48);
+  });
+
+  it('starts a rebuild onto a new disk (nosync), and ends it dropping the failed disk', async () => {
+    const degraded = buildGroupMpb(spec(2, { volumes: [{ name: 'Mirror', level: '1', strip: 128, mapState: 2, failedDisk: 1 }] }));
+    const devs = await blank(2);
+    const [a, fresh] = [...devs.values()];
+    const area = mpbArea(degraded, DISK);
+    await a!.write(area.offsetBytes, area.data);
+    const before = await sets([a!]);
+    const vol = before.top[0]!.sets[0]!;
+    expect(vol.status).toBe('inconsistent');
+    expect(await isw.rebuild!(vol, fresh, writeCtx(devs))).toBe(true);
+    const after = await sets([a!, fresh!]);
+    const rebuilt = after.top[0]!.sets[0]!;
+    expect(rebuilt.status).toBe('nosync');
+    expect(rebuilt.devs.map((d) => d.device.path)).toEqual(['/dev/sda', '/dev/sdb']);
+    const m = decodeMpb(startRebuild(decodeMpb(degraded), 1, { serial: 'NEWDISK1', sizeSectors: DISK }));
+    expect(m.header.num_disks).toBe(3);
+    expect(m.volumes[0]!.dev.vol.migr_type).toBe(ISW_T_MIGR_TYPE_REBUILDING);
+    const done = decodeMpb(finishRebuild(m, 0));
+    expect(done.header.num_disks).toBe(2);
+    expect(done.volumes[0]!.maps).toHaveLength(1);
+    expect(done.header.generation_num).toBe(m.header.generation_num + 1);
+  });
+});
