@@ -18,6 +18,8 @@ import {
   type FormatHandler,
   type Log,
   type LogLevel,
+  type RaidDevice,
+  type RaidSet,
   type WritableDevice,
 } from '@dmraid/core';
 import {
@@ -50,7 +52,8 @@ export interface RunOptions {
 
 const CLI_VERSION = '0.1.0';
 
-class Output {
+/** Where a command prints: dmraid's plain lines and log levels, or one JSON document with --json. */
+export class Output {
   readonly json: { level: LogLevel; text: string }[] = [];
   constructor(
     private readonly io: Io,
@@ -139,9 +142,19 @@ async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions):
     out.log('error', 'invalid format for -f at (see -l)');
     return 1;
   }
-  if (o.mode === 'activate' || o.mode === 'create' || o.mode === 'rebuild' || o.mode === 'spare' || o.mode === 'remove') {
-    out.log('error', `${describeMode(o.mode)} is not available in this version`);
-    return 1;
+  const command = COMMANDS[o.mode];
+  if (command) {
+    const ctx: CommandContext = {
+      o,
+      io,
+      out,
+      handlers,
+      loaded,
+      openDevices: (writable) => openDevices(o, out, runOptions, writable, io.cwd),
+      discover: (devices, discoverOptions = {}) => discoverSets(o, out, devices, handlers, discoverOptions),
+    };
+    const module = await command();
+    return module.default(ctx);
   }
 
   const devices = await openDevices(o, out, runOptions, o.erase, io.cwd);
@@ -164,8 +177,54 @@ async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions):
   }
 }
 
-function describeMode(mode: string): string {
-  return { activate: 'activation (-a)', create: 'creating sets (-C)', rebuild: 'rebuild (-R)', spare: 'hot spares (-S)', remove: 'removing sets (-x)' }[mode] ?? mode;
+/**
+ * The commands beyond listing and display live in their own modules under commands/, loaded only when
+ * used (start-up stays small). Each gets the parsed options, the output and the handlers.
+ */
+const COMMANDS: Partial<Record<Options['mode'], () => Promise<{ default: (ctx: CommandContext) => Promise<number> }>>> = {
+  activate: () => import('./commands/activate.js'),
+  create: () => import('./commands/write.js'),
+  rebuild: () => import('./commands/write.js'),
+  spare: () => import('./commands/write.js'),
+  remove: () => import('./commands/write.js'),
+  extract: () => import('./commands/userspace.js'),
+  serve: () => import('./commands/userspace.js'),
+  'check-data': () => import('./commands/userspace.js'),
+};
+
+/** What a command module gets from main. */
+export interface CommandContext {
+  readonly o: Options;
+  readonly io: Io;
+  readonly out: Output;
+  readonly handlers: readonly FormatHandler[];
+  readonly loaded: readonly LoadedHandler[];
+  /** The devices of --devices, or dmraid's scan; undefined after an error already printed. Close them. */
+  openDevices(writable: boolean): Promise<BlockDevice[] | undefined>;
+  /** Discovery, grouping and checking on opened devices: RAID devices and the (named) sets. */
+  discover(devices: BlockDevice[], options?: { name?: string; paths?: readonly string[] }): Promise<Discovered>;
+}
+
+export interface Discovered {
+  /** Every RAID device read (per-disk and per-volume). */
+  readonly raidDevices: RaidDevice[];
+  /** The per-disk RAID devices (what -r lists). */
+  readonly disks: RaidDevice[];
+  /** The top-level sets, as -s lists them (only the named one when a name was given). */
+  readonly sets: RaidSet[];
+}
+
+async function discoverSets(
+  o: Options,
+  out: Output,
+  devices: BlockDevice[],
+  handlers: readonly FormatHandler[],
+  options: { name?: string; paths?: readonly string[] },
+): Promise<Discovered> {
+  const raidDevices = await discoverRaidDevices({ handlers: [...handlers], devices, formats: o.formats, paths: options.paths, log: out.log });
+  const disks = diskDevices(raidDevices);
+  const sets = disks.length === 0 ? [] : buildSets(raidDevices, { handlers: [...handlers], log: out.log, name: options.name });
+  return { raidDevices, disks, sets };
 }
 
 function formatsJson(loaded: readonly LoadedHandler[]) {

@@ -171,7 +171,10 @@ const ACTIONS: Action[] = [
   { option: 'Z', action: F.RMPARTITIONS, needed: F.ACTIVATE, allowed: F.FORMAT | F.NOPARTITIONS | F.SEPARATOR | COMMON },
 ];
 
-export type Mode = 'help' | 'version' | 'list' | 'block' | 'raid' | 'native' | 'sets' | 'activate' | 'create' | 'rebuild' | 'spare' | 'remove';
+export type Mode =
+  | 'help' | 'version' | 'list' | 'block' | 'raid' | 'native' | 'sets' | 'activate' | 'create' | 'rebuild' | 'spare' | 'remove'
+  // Ours: the userspace engine's commands.
+  | 'extract' | 'serve' | 'check-data';
 
 export interface Options {
   readonly mode: Mode;

@@ -19,8 +19,11 @@ const GOOD = `export default { apiVersion: 1, name: 'zzfake', description: 'A fa
 
 describe('handler discovery', () => {
   it('the CLI sources name no handler package', async () => {
-    for (const f of await fs.readdir(cliSrc)) {
-      const text = await fs.readFile(new URL(f, cliSrc), 'utf8');
+    const files = (await fs.readdir(cliSrc, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+    expect(files.length).toBeGreaterThan(5);
+    for (const e of files) {
+      const f = `${e.parentPath}/${e.name}`;
+      const text = await fs.readFile(f, 'utf8');
       expect(text, f).not.toMatch(/['"`]@dmraid\/format-[a-z0-9]+['"`/]/);
     }
   });
