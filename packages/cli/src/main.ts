@@ -138,6 +138,12 @@ async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions):
     if (o.json) out.emitJson({ command: 'formats', formats: formatsJson(loaded) });
     return 0;
   }
+  for (const format of o.handlerOptions.keys()) {
+    if (!handlers.some((h) => h.name === format)) {
+      io.stderr(`dmraid: unrecognized option '--${format}-${[...o.handlerOptions.get(format)!.keys()][0]}' (no format handler "${format}" is installed)\n`);
+      return 1;
+    }
+  }
   if (o.formats && !o.formats.every((f) => handlers.some((h) => h.name.startsWith(f)))) {
     out.log('error', 'invalid format for -f at (see -l)');
     return 1;
@@ -221,7 +227,7 @@ async function discoverSets(
   handlers: readonly FormatHandler[],
   options: { name?: string; paths?: readonly string[] },
 ): Promise<Discovered> {
-  const raidDevices = await discoverRaidDevices({ handlers: [...handlers], devices, formats: o.formats, paths: options.paths, log: out.log });
+  const raidDevices = await discoverRaidDevices({ handlers: [...handlers], devices, formats: o.formats, paths: options.paths, log: out.log, handlerOptions: o.handlerOptions });
   const disks = diskDevices(raidDevices);
   const sets = disks.length === 0 ? [] : buildSets(raidDevices, { handlers: [...handlers], log: out.log, name: options.name });
   return { raidDevices, disks, sets };
@@ -305,7 +311,7 @@ function formatError(o: Options, what: 'disks' | 'sets'): string {
 
 async function raidModes(o: Options, io: Io, out: Output, devices: BlockDevice[], handlers: FormatHandler[]): Promise<number> {
   const pathFilter = o.mode === 'raid' || o.mode === 'native' ? o.operands : undefined;
-  const rds = await discoverRaidDevices({ handlers, devices, formats: o.formats, paths: pathFilter, log: out.log });
+  const rds = await discoverRaidDevices({ handlers, devices, formats: o.formats, paths: pathFilter, log: out.log, handlerOptions: o.handlerOptions });
   const disks = diskDevices(rds);
   if (disks.length === 0) {
     if (o.json) out.emitJson({ command: o.mode === 'sets' ? 'sets' : 'raid_devices', raidDevices: [], sets: [] });

@@ -83,6 +83,12 @@ export function getopt(argv: readonly string[]): { options: Occurrence[]; operan
       const name = a.slice(2, eq < 0 ? undefined : eq);
       const exact = LONG.find((l) => l.name === name);
       const matches = exact ? [exact] : LONG.filter((l) => l.name.startsWith(name));
+      // Ours: a handler option `--<format>-<key>=<value>` (e.g. --isw-match=position); main checks the format.
+      const handlerOption = /^([a-z][a-z0-9_]*)-([a-z][a-z0-9_-]*)$/.exec(name);
+      if (matches.length === 0 && handlerOption && eq >= 0) {
+        options.push({ key: 'HANDLER_OPTION', arg: `${handlerOption[1]}\0${handlerOption[2]}\0${a.slice(eq + 1)}` });
+        continue;
+      }
       if (matches.length === 0) throw new UsageError(`dmraid: unrecognized option '${a}'`, [], true);
       if (matches.length > 1) throw new UsageError(`dmraid: option '${a}' is ambiguous`, [], true);
       const opt = matches[0]!;
@@ -206,6 +212,8 @@ export interface Options {
   readonly devices: string[] | undefined;
   readonly json: boolean;
   readonly yes: boolean;
+  /** Ours: handler options `--<format>-<key>=<value>`: format → key → value. */
+  readonly handlerOptions: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
 /** dmraid's check_optarg: a case-insensitive prefix of one of the words. */
@@ -239,8 +247,15 @@ export function parseOptions(argv: readonly string[]): Options {
   let devices: string[] | undefined;
   let json = false;
   let yes = false;
+  const handlerOptions = new Map<string, Map<string, string>>();
 
   for (const { key, arg } of options) {
+    if (key === 'HANDLER_OPTION') {
+      const [format, name, value] = arg!.split('\0') as [string, string, string];
+      if (!handlerOptions.has(format)) handlerOptions.set(format, new Map());
+      handlerOptions.get(format)!.set(name, value);
+      continue;
+    }
     if (key === 'DEVICES') {
       devices = [...(devices ?? []), ...arg!.split(',').filter(Boolean)];
       continue;
@@ -368,6 +383,7 @@ export function parseOptions(argv: readonly string[]): Options {
     devices,
     json,
     yes,
+    handlerOptions,
   };
 }
 
@@ -377,6 +393,6 @@ function defaults(): Omit<Options, 'mode' | 'operands'> {
     active: undefined, group: false, dump: false, erase: false, verbose: 0, debug: 0, ignoreLocking: false,
     activate: undefined, test: false, noPartitions: false, partChar: 'p', rmPartitions: false,
     createName: undefined, rebuildSet: undefined, spareSet: undefined, media: undefined, devices: undefined,
-    json: false, yes: false,
+    json: false, yes: false, handlerOptions: new Map(),
   };
 }
