@@ -1,1 +1,1 @@
-export {};
+export type { ActivationPlan, DmDevice } from './plan.js';
