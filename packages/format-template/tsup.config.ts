@@ -1,0 +1,2 @@
+import { packageConfig } from '../../tools/tsup.base.js';
+export default packageConfig();
