@@ -290,7 +290,10 @@ export function parseOptions(argv: readonly string[]): Options {
       }
       case 'c':
         columns++;
-        if (arg !== undefined) columnFields = columnFields === undefined ? arg : `${columnFields}${separator}${arg}`;
+        // `-cc`, `-ccc` mean -c -c, -c -c -c as dmraid's man page promises (its getopt takes "c" as a field list
+        // and prints *ERR* columns instead).
+        if (arg !== undefined && /^c+$/.test(arg)) columns += arg.length;
+        else if (arg !== undefined) columnFields = columnFields === undefined ? arg : `${columnFields}${separator}${arg}`;
         break;
       case 'f':
         formatText = formatText === undefined ? arg! : `${formatText}${separator}${arg!}`;

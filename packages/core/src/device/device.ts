@@ -2,7 +2,7 @@
  * Device access: image files and Linux block devices behind one interface. Reads never throw: an I/O
  * problem comes back as an IoError value naming the device. Writes exist only on an explicitly writable open.
  */
-import { constants, promises as fs } from 'node:fs';
+import { constants, promises as fs, readSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { DeviceInfo } from '../model/raid.js';
 
@@ -88,7 +88,11 @@ class FileDevice implements WritableDevice {
     let done = 0;
     try {
       while (done < length) {
-        const { bytesRead } = await this.handle.read(buf, done, length - done, byteOffset + done);
+        // Image files: a synchronous read of the page cache costs a few microseconds, an asynchronous one
+        // tens (a thread-pool round trip): discovery of 1,000 images makes 25,000 small reads.
+        const bytesRead = this.isBlockDevice
+          ? (await this.handle.read(buf, done, length - done, byteOffset + done)).bytesRead
+          : readSync(this.handle.fd, buf, done, length - done, byteOffset + done);
         if (bytesRead === 0) return ioError(this.path, 'EINVAL');
         done += bytesRead;
       }

@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+// `npm run bench`: the cost of discovery (`dmraid -r`) as the number of member images grows, ours against
+// the reference dmraid in the same run, ours alone over 1,000 images, and the CLI's start-up beside Node's
+// own floor. Results go to stdout as a Markdown table (docs/benchmarks.md keeps a copy with the machine).
+//
+// Options: --runs N (repetitions per point, the median is reported; default 5), --json.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, openSync, ftruncateSync, closeSync, readFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildTestbedImages, listTestbedSets, testbedDir } from '@dmraid/testkit';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = join(root, 'packages', 'cli', 'dist', 'bin.js');
+const reference = join(root, '..', 'shared', 'tools', 'dmraid-ref', 'dmraid-ref');
+const args = process.argv.slice(2);
+const runs = Number(args[args.indexOf('--runs') + 1]) || 5;
+const asJson = args.includes('--json');
+
+function timeOnce(command, argv, cwd) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(command, argv, { cwd, encoding: 'latin1', maxBuffer: 64 << 20, env: { ...process.env, PATH: cleanPath() } });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.error) throw r.error;
+  return { ms, status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The reference must not find our own `dmraid` (node_modules/.bin) first on PATH. */
+function cleanPath() {
+  return (process.env.PATH ?? '').split(':').filter((p) => !p.includes('node_modules')).join(':');
+}
+
+function median(values) {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
+function timeMedian(command, argv, cwd) {
+  timeOnce(command, argv, cwd); // warm the page cache and the loader
+  const samples = [];
+  let last;
+  for (let i = 0; i < runs; i++) {
+    last = timeOnce(command, argv, cwd);
+    samples.push(last.ms);
+  }
+  return { ms: median(samples), last };
+}
+
+/** N member images: whole testbed sets of every format in turn, then blank images to fill up. */
+async function makeImages(dir, n) {
+  const sets = (await listTestbedSets(testbedDir)).filter((s) => !/missing|degraded|bad|broken/.test(s.config));
+  const specs = [];
+  let k = 0;
+  // Round-robin over formats so each count has a mix of them.
+  const byFormat = new Map();
+  for (const s of sets) byFormat.set(s.format, [...(byFormat.get(s.format) ?? []), s]);
+  const queues = [...byFormat.values()];
+  for (let round = 0; specs.length < n && queues.some((q) => q.length > round); round++) {
+    for (const q of queues) {
+      const set = q[round];
+      if (!set || specs.length + set.members.length > n) continue;
+      const sub = join(dir, `set${k++}`);
+      for (const spec of await buildTestbedImages(set, sub)) specs.push(join(sub, spec));
+    }
+  }
+  while (specs.length < n) {
+    const file = join(dir, `blank${specs.length}.img`);
+    const fd = openSync(file, 'w');
+    ftruncateSync(fd, 64 << 20);
+    closeSync(fd);
+    specs.push(file);
+  }
+  return specs;
+}
+
+const oursArgs = (specs, mode) => [cli, ...specs.flatMap((s) => ['--devices', s]), mode];
+const refArgs = (specs, mode) => [...specs, '--', mode];
+
+const dir = mkdtempSync(join(tmpdir(), 'dmraid-bench-'));
+const haveReference = spawnSync('sh', ['-c', 'command -v dmraid'], { env: { ...process.env, PATH: cleanPath() } }).status === 0;
+const results = { date: new Date().toISOString(), machine: machine(), runs, discovery: [], thousand: undefined, startup: undefined };
+try {
+  for (const n of [1, 8, 26]) {
+    const specs = await makeImages(join(dir, `n${n}`), n);
+    const ours = timeMedian(process.execPath, oursArgs(specs, '-r'), dir);
+    const oursBase = timeMedian(process.execPath, oursArgs(specs, '-V'), dir);
+    const row = { images: n, oursMs: ours.ms, oursBaseMs: oursBase.ms, oursRaidDevices: countLines(ours.last.stdout) };
+    if (haveReference) {
+      const ref = timeMedian(reference, refArgs(specs, '-r'), dir);
+      const refBase = timeMedian(reference, refArgs(specs, '-V'), dir);
+      Object.assign(row, { refMs: ref.ms, refBaseMs: refBase.ms, refRaidDevices: countLines(ref.last.stdout) });
+    }
+    results.discovery.push(row);
+  }
+  const specs = await makeImages(join(dir, 'n1000'), 1000);
+  const t = timeMedian(process.execPath, oursArgs(specs, '-r'), dir);
+  const base = timeMedian(process.execPath, oursArgs(specs, '-V'), dir);
+  results.thousand = { images: 1000, ms: t.ms, baseMs: base.ms, raidDevices: countLines(t.last.stdout) };
+  results.startup = {
+    nodeFloorMs: timeMedian(process.execPath, ['-e', '0'], dir).ms,
+    versionMs: timeMedian(process.execPath, [cli, '-V'], dir).ms,
+    listMs: timeMedian(process.execPath, [cli, '-l'], dir).ms,
+    helpMs: timeMedian(process.execPath, [cli, '-h'], dir).ms,
+  };
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+if (asJson) console.log(JSON.stringify(results, null, 2));
+else console.log(report(results));
+
+function countLines(text) {
+  return text.split('\n').filter((l) => l.startsWith('/')).length;
+}
+
+function machine() {
+  const c = cpus();
+  let os = process.platform;
+  try {
+    os = /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? os;
+  } catch {}
+  return `${c.length} × ${c[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${os}, Node ${process.version}`;
+}
+
+function report(r) {
+  const f = (ms) => (ms === undefined ? '–' : ms.toFixed(0));
+  const lines = [
+    `Date: ${r.date.slice(0, 10)} · machine: ${r.machine} · median of ${r.runs} runs, milliseconds, wall clock`,
+    '',
+    '| images | ours `-r` | ours `-V` (same args) | ours discovery | reference `-r` | reference `-V` | reference discovery | RAID devices (ours/ref) |',
+    '|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const d of r.discovery) {
+    lines.push(`| ${d.images} | ${f(d.oursMs)} | ${f(d.oursBaseMs)} | ${f(d.oursMs - d.oursBaseMs)} | ${f(d.refMs)} | ${f(d.refBaseMs)} | ${f(d.refMs === undefined ? undefined : d.refMs - d.refBaseMs)} | ${d.oursRaidDevices}/${d.refRaidDevices ?? '–'} |`);
+  }
+  const first = r.discovery[0];
+  const last = r.discovery.at(-1);
+  const span = last.images - first.images;
+  const perOurs = (last.oursMs - last.oursBaseMs - (first.oursMs - first.oursBaseMs)) / span;
+  lines.push('');
+  lines.push(`Cost of each extra disk (discovery, ${first.images} → ${last.images} images): ours ${perOurs.toFixed(2)} ms`);
+  if (last.refMs !== undefined) {
+    const perRef = (last.refMs - last.refBaseMs - (first.refMs - first.refBaseMs)) / span;
+    lines.push(`, reference ${perRef.toFixed(2)} ms: ratio ours/reference ${(perOurs / perRef).toFixed(2)}`);
+  }
+  lines.push('');
+  lines.push(`1,000 images (${r.thousand.raidDevices} RAID devices): ours \`-r\` ${f(r.thousand.ms)} ms, of which start-up and opening (\`-V\` with the same arguments) ${f(r.thousand.baseMs)} ms`);
+  lines.push('');
+  lines.push(`Start-up: \`node -e 0\` ${f(r.startup.nodeFloorMs)} ms (the floor) · \`dmraid -V\` ${f(r.startup.versionMs)} ms · \`dmraid -l\` ${f(r.startup.listMs)} ms · \`dmraid -h\` ${f(r.startup.helpMs)} ms`);
+  return lines.join('\n').replace(' ms\n, reference', ' ms, reference');
+}
