@@ -67,6 +67,7 @@ import {
   versionNewer,
   type Mpb,
   type MpbVolume,
+  mpbSizeOf,
 } from './mpb.js';
 
 import { createSet, makeSpare, rebuildSet, removeSet } from './ops.js';
@@ -116,8 +117,8 @@ export function diskIndexBySerial(mpb: Mpb, serial: string | undefined): number 
 const diskUsable = (status: number) => (status & (CONFIGURED_DISK | USABLE_DISK)) !== 0 && (status & FAILED_DISK) === 0;
 
 /** match=position: entries of this disk's size in table order that are usable; the first not yet taken. */
-function positionCandidates(mpb: Mpb, sizeSectors: number): number[] {
-  return mpb.disks.flatMap((d, i) => (diskTotalBlocks(d.disk) === sizeSectors && diskUsable(d.disk.status) ? [i] : []));
+function positionCandidates(mpb: Mpb, sizeSectors: number, unit: number): number[] {
+  return mpb.disks.flatMap((d, i) => (diskTotalBlocks(d.disk) * (unit / 512) === sizeSectors && diskUsable(d.disk.status) ? [i] : []));
 }
 
 export const groupName = (mpb: Mpb) => `isw_${mkAlpha(String(mpb.header.family_num))}`;
@@ -168,7 +169,7 @@ async function probeAt(device: BlockDevice, ctx: ReadContext, offset: number, un
   if (versionNewer(first, MPB_VERSION_LAST)) {
     ctx.log('print', `${NAME}: untested metadata version ${cStringAt(first, 24)} found on ${device.path}`);
   }
-  const mpbSize = new DataView(first.buffer, first.byteOffset).getUint32(0x24, true);
+  const mpbSize = mpbSizeOf(first);
   const blocks = mpbBlocks(mpbSize, unit);
   let bytes = first;
   if (blocks > 1) {
@@ -186,7 +187,7 @@ async function probeAt(device: BlockDevice, ctx: ReadContext, offset: number, un
   let diskIndex = diskIndexBySerial(mpb, device.serial);
   let byPosition = false;
   if (diskIndex < 0 && ctx.options.get('match') === 'position') {
-    diskIndex = positionCandidates(mpb, device.sizeSectors)[0] ?? -1;
+    diskIndex = positionCandidates(mpb, device.sizeSectors, unit)[0] ?? -1;
     byPosition = diskIndex >= 0;
   }
   if (diskIndex < 0) {
@@ -247,7 +248,9 @@ function volumeDevices(disk: RaidDevice<IswMeta>): RaidDevice<IswMeta>[] {
       m.failure = failure;
       return [];
     }
-    out.push({ ...base, name: name!, type, offset: pbaOfLba0(map), sectors: blocksPerMember(map), meta: { ...m, volume: i }, volumeOf: disk });
+    // On 4096-byte-sector disks the MPB counts 4 KiB blocks (mdadm's convert_to_4k); the model counts 512.
+    const scale = m.unit / 512;
+    out.push({ ...base, name: name!, type, offset: pbaOfLba0(map) * scale, sectors: blocksPerMember(map) * scale, meta: { ...m, volume: i }, volumeOf: disk });
   }
   return out;
 }
@@ -313,7 +316,7 @@ function checkTree(set: RaidSet, error: (text: string) => void): void {
 /** Reassign a position-matched disk to the first entry of its size no earlier member took. */
 function claimPosition(rd: RaidDevice<IswMeta>, group: RaidSet): void {
   const taken = new Set(group.devs.map((d) => meta(d).diskIndex));
-  const free = positionCandidates(rd.meta.mpb, rd.device.sizeSectors).find((i) => !taken.has(i));
+  const free = positionCandidates(rd.meta.mpb, rd.device.sizeSectors, rd.meta.unit).find((i) => !taken.has(i));
   if (free !== undefined) rd.meta.diskIndex = free;
 }
 
@@ -336,7 +339,7 @@ function placeVolume(rd: RaidDevice<IswMeta>, group: RaidSet, ctx: GroupContext)
     if (name === undefined) return false;
     rd.name = name;
   }
-  const stride = v ? v.maps[0]!.map.blocks_per_strip : 0;
+  const stride = v ? v.maps[0]!.map.blocks_per_strip * (m.unit / 512) : 0;
   let parent = group;
   if (v && isRaid10(v)) {
     const superName = `${gname}_${volumeName(m.mpb, v)}`;
@@ -424,8 +427,9 @@ export const isw: FormatHandlerV1<IswMeta> = defineFormat<IswMeta>({
     if (!probe) return [];
     const { mpb } = probe;
     if (probe.byPosition) {
-      const serial = cString(mpb.disks[probe.diskIndex]!.disk.serial);
-      ctx.log('print', `${NAME}: matching ${device.path} by position to disk[${probe.diskIndex}] "${serial}" of ${groupName(mpb)}`);
+      // Core has no warning level shown by default (warn is -vvv); a plain line the user sees, worded as one.
+      const serial = device.serial === undefined ? 'no serial' : `serial "${serialToIsw(device.serial)}"`;
+      ctx.log('print', `WARNING: ${NAME}: ${device.path} (${serial}) is not in the disk table of ${groupName(mpb)}: matched by position and size (--isw-match=position)`);
     }
     if (mpb.header.check_sum !== mpbChecksum(mpb.bytes, mpb.header.mpb_size)) {
       ctx.error(`extended superblock for ${device.path} has wrong checksum`);
@@ -471,7 +475,10 @@ export const isw: FormatHandlerV1<IswMeta> = defineFormat<IswMeta>({
       ctx.addTopLevelSorted(group);
     }
     group.type = 'group';
-    if (m.byPosition) claimPosition(rd as RaidDevice<IswMeta>, group);
+    if (m.byPosition) {
+      claimPosition(rd as RaidDevice<IswMeta>, group);
+      ctx.log('notice', `${NAME}: ${rd.device.path} takes the place of disk[${m.diskIndex}] "${cString(m.mpb.disks[m.diskIndex]!.disk.serial)}"`);
+    }
     ctx.addDevice(group, rd, devSort);
     for (const v of volumesOf.get(rd) ?? []) if (!placeVolume(v, group, ctx)) return undefined;
     return group;

@@ -96,14 +96,18 @@ export function decodeMpb(bytes: Uint8Array): Mpb {
 }
 
 /** Wrapping sum of the first mpb_size/4 dwords, minus the check_sum dword (dmraid's _checksum). */
-export function mpbChecksum(bytes: Uint8Array, mpbSize = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0x24, true)): number {
+export function mpbChecksum(bytes: Uint8Array, mpbSize = mpbSizeOf(bytes)): number {
   const words = Math.floor(mpbSize / 4);
   const data = bytesAt(bytes, 0, words * 4);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   let sum = 0;
   for (let i = 0; i < words; i++) sum = (sum + view.getUint32(4 * i, true)) >>> 0;
-  const cs = bytesAt(bytes, 0x20, 4);
-  return (sum - new DataView(cs.buffer, cs.byteOffset, 4).getUint32(0, true)) >>> 0;
+  return (sum - iswHeaderLayout.decodeFrom(bytesAt(bytes, 0, iswHeaderLayout.size)).check_sum) >>> 0;
+}
+
+/** The MPB's `mpb_size` field, read from its first sector. */
+export function mpbSizeOf(bytes: Uint8Array): number {
+  return iswHeaderLayout.decodeFrom(bytesAt(bytes, 0, iswHeaderLayout.size)).mpb_size;
 }
 
 /** The 6-character version after the signature. */
@@ -189,7 +193,7 @@ export function encodeMpb(parts: MpbParts): Uint8Array {
     bytes.set(r, at);
     at += r.length;
   }
-  new DataView(bytes.buffer).setUint32(0x20, mpbChecksum(bytes, size), true);
+  new DataView(bytes.buffer).setUint32(iswHeaderLayout.offsetOf('check_sum'), mpbChecksum(bytes, size), true);
   return bytes;
 }
 
@@ -240,4 +244,25 @@ export function toMemoryOrder(disk: Uint8Array, unit: number): Uint8Array {
   out.set(disk.subarray((blocks - 1) * unit), 0);
   out.set(disk.subarray(0, (blocks - 1) * unit), unit);
   return out;
+}
+
+/**
+ * The MPB with its sizes counted in blocks of `to` bytes instead of `from` (mdadm's convert_to_4k and
+ * convert_from_4k): disk totalBlocks, volume size, curr_migr_unit, and each map's pba_of_lba0,
+ * blocks_per_member and blocks_per_strip. num_data_stripes counts strips and stays.
+ */
+export function rescaleMpb(bytes: Uint8Array, from: number, to: number): Uint8Array {
+  if (from === to) return bytes;
+  const scale = (x: number) => Math.floor((x * from) / to);
+  const parts = partsOf(decodeMpb(bytes));
+  for (const d of parts.disks) setDiskTotalBlocks(d, scale(diskTotalBlocks(d)));
+  for (const v of parts.volumes) {
+    setVolumeSize(v.dev, scale(volumeSize(v.dev)));
+    v.dev.vol.curr_migr_unit = scale(v.dev.vol.curr_migr_unit);
+    for (const { map } of v.maps) {
+      setMapSizes(map, scale(pbaOfLba0(map)), scale(blocksPerMember(map)), numDataStripes(map));
+      map.blocks_per_strip = scale(map.blocks_per_strip);
+    }
+  }
+  return encodeMpb(parts);
 }
