@@ -29,7 +29,13 @@ async function handlerPackages(wanted) {
   const out = [];
   for (const dir of names) {
     const format = dir.slice('format-'.length);
-    const mod = await import(`@dmraid/${dir}`);
+    let mod;
+    try {
+      mod = await import(`@dmraid/${dir}`);
+    } catch (e) {
+      console.error(`skipping @dmraid/${dir}: ${e.message.split('\n')[0]} (build it: cd packages/${dir} && npx tsup)`);
+      continue;
+    }
     if (typeof mod.testbedSets !== 'function') continue;
     const name = mod.default.name;
     if (wanted.length && !wanted.includes(name)) continue;

@@ -2,6 +2,7 @@
  * Builds HPT37x member metadata for any layout (testbed sets and tests): what the Highpoint BIOS writes,
  * as far as dmraid reads it.
  */
+import { serialStem, testbedSet as makeTestbedSet, type MemberImage, type TestbedSetDefinition } from '@dmraid/core';
 import {
   HPT37X_CONFIG_SECTOR,
   HPT37X_DATA_OFFSET,
@@ -37,12 +38,6 @@ export interface Hpt37xSetSpec {
   readonly bad?: readonly number[];
   /** Error log entries written on every member (error_log_entries is set to their count). */
   readonly errorLog?: readonly Partial<Hpt37xErrorLog>[];
-}
-
-export interface MemberImage {
-  readonly sizeSectors: number;
-  readonly offsetBytes: number;
-  readonly data: Uint8Array;
 }
 
 const TYPES: Record<Hpt37xLevel, number> = {
@@ -93,30 +88,15 @@ export function buildHpt37xSet(spec: Hpt37xSetSpec): MemberImage[] {
   return members;
 }
 
-/** A testbed set: member disks (device names in order) as the testbed generator writes them. */
-export interface TestbedSetDefinition {
-  readonly config: string;
-  readonly description: string;
-  readonly members: { name: string; serial: string; sizeSectors: number; areas: { offsetBytes: number; data: Uint8Array }[] }[];
-}
-
 const DISK = 65536;
 
 function testbedSet(config: string, description: string, spec: Hpt37xSetSpec, missing: readonly number[] = []): TestbedSetDefinition {
-  const images = buildHpt37xSet(spec).filter((_, i) => !missing.includes(i));
-  return {
-    config,
-    description,
-    members: images.map((m, i) => ({
-      name: `sd${String.fromCharCode(97 + i)}`,
-      serial: `HPT37X${config.replace(/[^a-z0-9]/gi, '').toUpperCase().slice(0, 10)}${i}`,
-      sizeSectors: m.sizeSectors,
-      areas: [{ offsetBytes: m.offsetBytes, data: m.data }],
-    })),
-  };
+  return makeTestbedSet(config, description, buildHpt37xSet(spec), { missing, serial: (i) => `HPT37X${serialStem(config, 10)}${i}` });
 }
 
 /** Every layout hpt37x supports, healthy and with a member missing. */
+export type { MemberImage, TestbedSetDefinition };
+
 export function testbedSets(): TestbedSetDefinition[] {
   return [
     testbedSet('single-1', 'a single disk', { level: 'single', id: 0x1110, disks: 1, diskSectors: DISK }),

@@ -1,6 +1,7 @@
 /**
  * Builds HPT45x member metadata for any layout (testbed sets and tests): what the Highpoint BIOS writes.
  */
+import { serialStem, testbedSet as makeTestbedSet, type MemberImage, type TestbedSetDefinition } from '@dmraid/core';
 import { HPT45X_END_OFFSET, HPT45X_MAGIC_BAD, HPT45X_MAGIC_OK, HPT45X_T_RAID0, HPT45X_T_RAID1, HPT45X_T_SPAN, hpt45xLayout } from './layout.js';
 
 export type Hpt45xLevel = 'span' | 'raid0' | 'raid1' | 'raid10';
@@ -19,12 +20,6 @@ export interface Hpt45xSetSpec {
   readonly spares?: number;
   /** Member indexes whose magic says "bad". */
   readonly bad?: readonly number[];
-}
-
-export interface MemberImage {
-  readonly sizeSectors: number;
-  readonly offsetBytes: number;
-  readonly data: Uint8Array;
 }
 
 export function buildHpt45xSet(spec: Hpt45xSetSpec): MemberImage[] {
@@ -58,30 +53,15 @@ export function buildHpt45xSet(spec: Hpt45xSetSpec): MemberImage[] {
   return members;
 }
 
-/** A testbed set: member disks (device names in order) as the testbed generator writes them. */
-export interface TestbedSetDefinition {
-  readonly config: string;
-  readonly description: string;
-  readonly members: { name: string; serial: string; sizeSectors: number; areas: { offsetBytes: number; data: Uint8Array }[] }[];
-}
-
 const DISK = 65536;
 
 function testbedSet(config: string, description: string, spec: Hpt45xSetSpec, missing: readonly number[] = []): TestbedSetDefinition {
-  const images = buildHpt45xSet(spec).filter((_, i) => !missing.includes(i));
-  return {
-    config,
-    description,
-    members: images.map((m, i) => ({
-      name: `sd${String.fromCharCode(97 + i)}`,
-      serial: `HPT45X${config.replace(/[^a-z0-9]/gi, '').toUpperCase().slice(0, 10)}${i}`,
-      sizeSectors: m.sizeSectors,
-      areas: [{ offsetBytes: m.offsetBytes, data: m.data }],
-    })),
-  };
+  return makeTestbedSet(config, description, buildHpt45xSet(spec), { missing, serial: (i) => `HPT45X${serialStem(config, 10)}${i}` });
 }
 
 /** Every layout hpt45x supports, healthy and with a member missing. */
+export type { MemberImage, TestbedSetDefinition };
+
 export function testbedSets(): TestbedSetDefinition[] {
   return [
     testbedSet('span-2', 'JBOD span over two disks', { level: 'span', id: 0x1111, disks: 2, diskSectors: DISK }),

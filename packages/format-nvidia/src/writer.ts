@@ -3,6 +3,7 @@
  * BIOS fills it (compare the util-linux fixture: "NVIDIA  " padded with spaces, reserved 0xff, array
  * version 0x640000 + the array block's size).
  */
+import { serialStem, testbedSet as makeTestbedSet, type MemberImage, type TestbedSetDefinition } from '@dmraid/core';
 import { toBytes } from '@dmraid/core';
 import {
   NV_END_OFFSET,
@@ -41,12 +42,6 @@ export interface NvidiaSetSpec {
   readonly corrupt?: readonly number[];
   /** array.raidLevel written instead of the level's own (levels dmraid cannot assemble). */
   readonly rawLevel?: number;
-}
-
-export interface MemberImage {
-  readonly sizeSectors: number;
-  readonly offsetBytes: number;
-  readonly data: Uint8Array;
 }
 
 const LEVELS: Record<NvidiaLevel, number> = {
@@ -129,30 +124,15 @@ export function buildNvidiaSet(spec: NvidiaSetSpec): MemberImage[] {
   return members;
 }
 
-/** A testbed set: member disks (device names in order) as the testbed generator writes them. */
-export interface TestbedSetDefinition {
-  readonly config: string;
-  readonly description: string;
-  readonly members: { name: string; serial: string; sizeSectors: number; areas: { offsetBytes: number; data: Uint8Array }[] }[];
-}
-
 const DISK = 65536;
 
 function testbedSet(config: string, description: string, spec: NvidiaSetSpec, missing: readonly number[] = []): TestbedSetDefinition {
-  const images = buildNvidiaSet(spec).filter((_, i) => !missing.includes(i));
-  return {
-    config,
-    description,
-    members: images.map((m, i) => ({
-      name: `sd${String.fromCharCode(97 + i)}`,
-      serial: `NV${config.replace(/[^a-z0-9]/gi, '').toUpperCase().slice(0, 12)}${i}`,
-      sizeSectors: m.sizeSectors,
-      areas: [{ offsetBytes: m.offsetBytes, data: m.data }],
-    })),
-  };
+  return makeTestbedSet(config, description, buildNvidiaSet(spec), { missing, serial: (i) => `NV${serialStem(config, 12)}${i}` });
 }
 
 /** Every layout nvidia supports: healthy, with a member missing, with a corrupted copy; spares; job states. */
+export type { MemberImage, TestbedSetDefinition };
+
 export function testbedSets(): TestbedSetDefinition[] {
   const set = (level: NvidiaLevel, id: number, disks: number, extra: Partial<NvidiaSetSpec> = {}) => ({
     level,

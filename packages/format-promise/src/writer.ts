@@ -2,6 +2,7 @@
  * Builds Promise FastTrak member metadata for any layout (testbed sets and tests): one 2048-byte block per
  * array a disk belongs to, at N-s, N-s+14, ... with valid checksums, as the FastTrak BIOS lays them out.
  */
+import { serialStem, testbedSet as makeTestbedSet, type MultiAreaMemberImage as MemberImage, type TestbedSetDefinition } from '@dmraid/core';
 import { toBytes } from '@dmraid/core';
 import {
   PDC_BLOCK_SIZE,
@@ -48,11 +49,6 @@ export interface PdcSetSpec {
   readonly badChecksum?: readonly number[];
   /** Disks (by index) whose own flags say "down". */
   readonly down?: readonly number[];
-}
-
-export interface MemberImage {
-  readonly sizeSectors: number;
-  readonly areas: { offsetBytes: number; data: Uint8Array }[];
 }
 
 function arrayGeometry(a: PdcArraySpec, metaSector: number) {
@@ -126,34 +122,17 @@ export function buildPdcSet(spec: PdcSetSpec): MemberImage[] {
   return members;
 }
 
-/** A testbed set: member disks (device names in order) as the testbed generator writes them. */
-export interface TestbedSetDefinition {
-  readonly config: string;
-  readonly description: string;
-  readonly members: { name: string; serial: string; sizeSectors: number; areas: { offsetBytes: number; data: Uint8Array }[] }[];
-}
-
 const DISK = 65536;
 
 function testbedSet(config: string, description: string, spec: PdcSetSpec, missing: readonly number[] = []): TestbedSetDefinition {
-  const images = buildPdcSet(spec)
-    .map((m, i) => ({ m, i }))
-    .filter(({ i }) => !missing.includes(i));
-  return {
-    config,
-    description,
-    members: images.map(({ m, i }, k) => ({
-      name: `sd${String.fromCharCode(97 + k)}`,
-      serial: `PDC${config.replace(/[^a-z0-9]/gi, '').toUpperCase().slice(0, 12)}${i}`,
-      sizeSectors: m.sizeSectors,
-      areas: m.areas,
-    })),
-  };
+  return makeTestbedSet(config, description, buildPdcSet(spec), { missing, serial: (i) => `PDC${serialStem(config, 12)}${i}`, serialIndex: 'original' });
 }
 
 const one = (a: PdcArraySpec, more: Omit<PdcSetSpec, 'arrays' | 'diskSectors'> = {}): PdcSetSpec => ({ diskSectors: DISK, arrays: [a], ...more });
 
 /** Every layout pdc supports: healthy, degraded, with a damaged block, two arrays on a disk. */
+export type { MemberImage, TestbedSetDefinition };
+
 export function testbedSets(): TestbedSetDefinition[] {
   return [
     testbedSet('span-2', 'span over two disks', one({ level: 'span', id: 11111, disks: 2 })),

@@ -2,6 +2,7 @@
  * Builds Silicon Image Medley member metadata for any layout (testbed sets and tests): the block with a
  * valid checksum, written in all four copies, as the Medley BIOS does; copies can be damaged on purpose.
  */
+import { serialStem, testbedSet as makeTestbedSet, type MultiAreaMemberImage as MemberImage, type TestbedSetDefinition } from '@dmraid/core';
 import { toBytes } from '@dmraid/core';
 import {
   SIL_AREAS,
@@ -38,11 +39,6 @@ export interface SilSetSpec {
   readonly notReady?: readonly number[];
   /** Damaged copies: disk index → copy index (0..3) → damage. */
   readonly damaged?: Readonly<Record<number, Readonly<Record<number, SilDamage>>>>;
-}
-
-export interface MemberImage {
-  readonly sizeSectors: number;
-  readonly areas: { offsetBytes: number; data: Uint8Array }[];
 }
 
 const TEXT: Record<SilLevel, string> = {
@@ -135,32 +131,15 @@ export function buildSilSet(spec: SilSetSpec): MemberImage[] {
   return members;
 }
 
-/** A testbed set: member disks (device names in order) as the testbed generator writes them. */
-export interface TestbedSetDefinition {
-  readonly config: string;
-  readonly description: string;
-  readonly members: { name: string; serial: string; sizeSectors: number; areas: { offsetBytes: number; data: Uint8Array }[] }[];
-}
-
 const DISK = 65536;
 
 function testbedSet(config: string, description: string, spec: Omit<SilSetSpec, 'diskSectors'>, missing: readonly number[] = []): TestbedSetDefinition {
-  const images = buildSilSet({ diskSectors: DISK, ...spec })
-    .map((m, i) => ({ m, i }))
-    .filter(({ i }) => !missing.includes(i));
-  return {
-    config,
-    description,
-    members: images.map(({ m, i }, k) => ({
-      name: `sd${String.fromCharCode(97 + k)}`,
-      serial: `SIL${config.replace(/[^a-z0-9]/gi, '').toUpperCase().slice(0, 12)}${i}`,
-      sizeSectors: m.sizeSectors,
-      areas: m.areas,
-    })),
-  };
+  return makeTestbedSet(config, description, buildSilSet({ diskSectors: DISK, ...spec }), { missing, serial: (i) => `SIL${serialStem(config, 12)}${i}`, serialIndex: 'original' });
 }
 
 /** Every layout sil supports: healthy, degraded, with damaged copies, and the cases dmraid gets wrong. */
+export type { MemberImage, TestbedSetDefinition };
+
 export function testbedSets(): TestbedSetDefinition[] {
   return [
     testbedSet('raid0-2', 'RAID0 over two disks, 64 KiB stripes', { level: 'raid0', created: [9, 12, 31, 23, 59, 58], disks: 2 }),

@@ -3,6 +3,7 @@
  * fills it (compare the util-linux fixture: version 1, the first member bootable, array.serial_checksum =
  * the member's own entry of serial_checksum[]).
  */
+import { serialStem, testbedSet as makeTestbedSet, type MemberImage, type TestbedSetDefinition } from '@dmraid/core';
 import {
   VIA_END_OFFSET,
   VIA_SIGNATURE,
@@ -37,12 +38,6 @@ export interface ViaSetSpec {
   readonly roles?: readonly number[];
   /** Members with another array_index than the set's (a disk from a different array). */
   readonly foreign?: readonly number[];
-}
-
-export interface MemberImage {
-  readonly sizeSectors: number;
-  readonly offsetBytes: number;
-  readonly data: Uint8Array;
 }
 
 const TYPES: Record<ViaLevel, number> = { span: VIA_T_SPAN, raid0: VIA_T_RAID0, raid1: VIA_T_RAID1, raid01: VIA_T_RAID01 };
@@ -83,30 +78,15 @@ export function buildViaSet(spec: ViaSetSpec): MemberImage[] {
   return members;
 }
 
-/** A testbed set: member disks (device names in order) as the testbed generator writes them. */
-export interface TestbedSetDefinition {
-  readonly config: string;
-  readonly description: string;
-  readonly members: { name: string; serial: string; sizeSectors: number; areas: { offsetBytes: number; data: Uint8Array }[] }[];
-}
-
 const DISK = 65536;
 
 function testbedSet(config: string, description: string, spec: ViaSetSpec, missing: readonly number[] = []): TestbedSetDefinition {
-  const images = buildViaSet(spec).filter((_, i) => !missing.includes(i));
-  return {
-    config,
-    description,
-    members: images.map((m, i) => ({
-      name: `sd${String.fromCharCode(97 + i)}`,
-      serial: `VIA${config.replace(/[^a-z0-9]/gi, '').toUpperCase().slice(0, 12)}${i}`,
-      sizeSectors: m.sizeSectors,
-      areas: [{ offsetBytes: m.offsetBytes, data: m.data }],
-    })),
-  };
+  return makeTestbedSet(config, description, buildViaSet(spec), { missing, serial: (i) => `VIA${serialStem(config, 12)}${i}` });
 }
 
 /** Every layout via supports: healthy, with a member missing, with a corrupted copy. */
+export type { MemberImage, TestbedSetDefinition };
+
 export function testbedSets(): TestbedSetDefinition[] {
   const set = (level: ViaLevel, id: number, disks: number, extra: Partial<ViaSetSpec> = {}) => ({
     level,
