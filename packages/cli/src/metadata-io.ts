@@ -31,7 +31,8 @@ export async function dumpMetadata(rds: readonly RaidDevice[], handlers: Readonl
   return true;
 }
 
-async function confirm(io: Io, question: string): Promise<boolean> {
+/** dmraid's yes_no_prompt: asks until a line holds y or n; end of input is "no". */
+export async function confirm(io: Io, question: string): Promise<boolean> {
   for (;;) {
     io.stdout(question);
     const line = await io.readLine();
@@ -80,4 +81,20 @@ export async function eraseMetadata(rds: readonly RaidDevice[], handlers: Readon
     }
   }
   return status;
+}
+
+/**
+ * Backup before a metadata write: the bytes about to be replaced on `path`, at `offsetBytes`, as
+ * `<dir>/<device basename>-<offset>.dat` with a `.offset` file (restore: dd seek=offset/512).
+ */
+export async function backupRange(dir: string, path: string, offsetBytes: number, data: Uint8Array): Promise<string | undefined> {
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const base = join(dir, `${basename(path)}-${offsetBytes}`);
+    await fs.writeFile(`${base}.dat`, data, { mode: 0o600 });
+    await fs.writeFile(`${base}.offset`, `${offsetBytes}\n`, { mode: 0o600 });
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }

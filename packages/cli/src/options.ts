@@ -28,6 +28,8 @@ const SHORT: Record<string, ArgKind> = {
   a: 'required', h: 'none', i: 'none', p: 'none', P: 'required', b: 'none', c: 'optional', d: 'none', D: 'none',
   E: 'none', f: 'required', g: 'none', l: 'none', x: 'none', M: 'required', n: 'none', r: 'none', R: 'required',
   s: 'optional', t: 'none', v: 'none', V: 'none', C: 'required', S: 'optional', Z: 'none',
+  // Ours: --output of --extract.
+  o: 'required',
 };
 
 const LONG: LongOption[] = [
@@ -61,6 +63,15 @@ const LONG: LongOption[] = [
   { name: 'devices', arg: 'required', key: 'DEVICES' },
   { name: 'json', arg: 'none', key: 'JSON' },
   { name: 'yes', arg: 'none', key: 'YES' },
+  // Ours: the userspace engine (@dmraid/engine).
+  { name: 'extract', arg: 'required', key: 'EXTRACT' },
+  { name: 'output', arg: 'required', key: 'o' },
+  { name: 'resume', arg: 'none', key: 'RESUME' },
+  { name: 'serve', arg: 'none', key: 'SERVE' },
+  { name: 'writable', arg: 'none', key: 'WRITABLE' },
+  { name: 'listen', arg: 'required', key: 'LISTEN' },
+  { name: 'check-data', arg: 'required', key: 'CHECK_DATA' },
+  { name: 'tables', arg: 'required', key: 'TABLES' },
 ];
 
 interface Occurrence {
@@ -101,6 +112,11 @@ export function getopt(argv: readonly string[]): { options: Occurrence[]; operan
         arg = argv[++i];
       }
       options.push({ key: opt.key, arg });
+      // dmraid stops at -C NAME: the rest (--type, --size, --strip, --disk) is the create request's.
+      if (opt.key === 'C') {
+        operands.push(...argv.slice(i + 1));
+        break;
+      }
       continue;
     }
     if (a.startsWith('-') && a.length > 1) {
@@ -119,6 +135,10 @@ export function getopt(argv: readonly string[]): { options: Occurrence[]; operan
           if (i + 1 >= argv.length) throw new UsageError(`dmraid: option requires an argument -- '${c}'`, [], true);
           options.push({ key: c, arg: argv[++i] });
         }
+        break;
+      }
+      if (options.at(-1)?.key === 'C') {
+        operands.push(...argv.slice(i + 1));
         break;
       }
       continue;
@@ -214,7 +234,23 @@ export interface Options {
   readonly yes: boolean;
   /** Ours: handler options `--<format>-<key>=<value>`: format → key → value. */
   readonly handlerOptions: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** Ours, the userspace engine: --extract/--check-data SET, -o FILE, --resume, --writable, --listen, --tables FILE. */
+  readonly engine: EngineOptions;
 }
+
+export interface EngineOptions {
+  /** The set of --extract or --check-data (--serve takes its sets as operands). */
+  readonly set: string | undefined;
+  readonly output: string | undefined;
+  readonly resume: boolean;
+  readonly writable: boolean;
+  /** A unix socket path (contains '/') or [HOST:]PORT; default 127.0.0.1:10809, NBD's port. */
+  readonly listen: string;
+  /** Tables as `dmraid -tay` prints them (`NAME: TABLE LINE`), instead of discovery and activation. */
+  readonly tables: string | undefined;
+}
+
+const ENGINE_DEFAULTS: EngineOptions = { set: undefined, output: undefined, resume: false, writable: false, listen: '127.0.0.1:10809', tables: undefined };
 
 /** dmraid's check_optarg: a case-insensitive prefix of one of the words. */
 function optarg<T extends string>(option: string, value: string | undefined, words: readonly T[]): T | undefined {
@@ -248,8 +284,30 @@ export function parseOptions(argv: readonly string[]): Options {
   let json = false;
   let yes = false;
   const handlerOptions = new Map<string, Map<string, string>>();
+  let engineMode: 'extract' | 'serve' | 'check-data' | undefined;
+  const engine = { ...ENGINE_DEFAULTS };
+  const engineKeys: Record<string, (arg: string | undefined) => void> = {
+    EXTRACT: (a) => ((engineMode = 'extract'), (engine.set = a)),
+    CHECK_DATA: (a) => ((engineMode = 'check-data'), (engine.set = a)),
+    SERVE: () => (engineMode = 'serve'),
+    o: (a) => (engine.output = a),
+    RESUME: () => (engine.resume = true),
+    WRITABLE: () => (engine.writable = true),
+    LISTEN: (a) => (engine.listen = a!),
+    TABLES: (a) => (engine.tables = a),
+  };
 
   for (const { key, arg } of options) {
+    const engineKey = engineKeys[key];
+    if (engineKey) {
+      if (key === 'EXTRACT' || key === 'CHECK_DATA' || key === 'SERVE') {
+        if (engineMode !== undefined && engineMode !== { EXTRACT: 'extract', CHECK_DATA: 'check-data', SERVE: 'serve' }[key]) {
+          throw new UsageError('invalid option combination (-h for help)');
+        }
+      }
+      engineKey(arg);
+      continue;
+    }
     if (key === 'HANDLER_OPTION') {
       const [format, name, value] = arg!.split('\0') as [string, string, string];
       if (!handlerOptions.has(format)) handlerOptions.set(format, new Map());
@@ -327,8 +385,23 @@ export function parseOptions(argv: readonly string[]): Options {
     }
   }
 
+  // Ours: the engine's commands take -d, -v, -i and -f beside their own options, nothing of dmraid's else.
+  if (engineMode !== undefined) {
+    if (action & ~(F.DBG | F.VERBOSE | F.IGNORELOCKING | F.FORMAT)) throw new UsageError('invalid option combination (-h for help)');
+    if (engineMode === 'extract' && engine.output === undefined) throw new UsageError('--extract needs -o/--output FILE');
+    return {
+      ...defaults(), mode: engineMode, operands, formats: formatText === undefined ? undefined : formatText.split(separator),
+      formatText, verbose, debug, ignoreLocking: present.has('i'), devices, json, yes, handlerOptions, engine,
+    };
+  }
+  if (engine.output !== undefined || engine.resume || engine.writable || engine.tables !== undefined || engine.listen !== ENGINE_DEFAULTS.listen) {
+    throw new UsageError('-o/--output, --resume, --writable, --listen and --tables go with --extract, --serve or --check-data');
+  }
+
+  // dmraid returns from its option loop at -C, and at -M after -S, before checking combinations.
+  const unchecked = present.has('C') || (present.has('S') && present.has('M'));
   for (const entry of ACTIONS) {
-    if (!present.has(entry.option)) continue;
+    if (!present.has(entry.option) || unchecked) continue;
     const allowed = entry.allowed | entry.action | entry.needed;
     if (entry.needed && !(entry.needed & action)) {
       throw new UsageError(`option missing/invalid option combination with -${entry.option}`);
@@ -387,6 +460,7 @@ export function parseOptions(argv: readonly string[]): Options {
     json,
     yes,
     handlerOptions,
+    engine,
   };
 }
 
@@ -396,6 +470,6 @@ function defaults(): Omit<Options, 'mode' | 'operands'> {
     active: undefined, group: false, dump: false, erase: false, verbose: 0, debug: 0, ignoreLocking: false,
     activate: undefined, test: false, noPartitions: false, partChar: 'p', rmPartitions: false,
     createName: undefined, rebuildSet: undefined, spareSet: undefined, media: undefined, devices: undefined,
-    json: false, yes: false, handlerOptions: new Map(),
+    json: false, yes: false, handlerOptions: new Map(), engine: ENGINE_DEFAULTS,
   };
 }

@@ -14,18 +14,56 @@ import {
   type RaidSet,
   type WriteContext,
 } from '@dmraid/core';
-import { diskIndexBySerial, serialToIsw, volumeName, type IswMeta } from './handler.js';
+import { diskIndexBySerial, isRaid10, serialToIsw, volumeName, type IswMeta } from './handler.js';
 import { cString } from '@dmraid/core';
-import { decodeMpb, type Mpb } from './mpb.js';
+import { decodeMpb, rescaleMpb, volumeSize, type Mpb } from './mpb.js';
 import { createMpb, mpbArea, removeVolume, startRebuild, type IswLevel } from './writer.js';
 
 const meta = (rd: RaidDevice) => rd.meta as IswMeta;
 
-async function writeMpb(ctx: WriteContext, device: BlockDevice, mpb: Uint8Array): Promise<boolean> {
+/**
+ * A write context that can ask the user (dmraid's yes_no_prompt). Core's WriteContext has no prompt yet:
+ * the CLI passes one with `confirm`; without it (library use) the answer is yes.
+ */
+export interface ConfirmingWriteContext extends WriteContext {
+  confirm?(question: string): Promise<boolean>;
+}
+
+const confirm = (ctx: WriteContext, question: string) => (ctx as ConfirmingWriteContext).confirm?.(question) ?? Promise.resolve(true);
+
+/** dmraid's GB_DIV: blocks / 1024 / 1024 / 2. */
+const gigabytes = (blocks: number) => Math.floor(blocks / 2 ** 21);
+
+/** dmraid's display_new_volume: the summary printed before the create prompt. */
+function summaryLines(mpb: Mpb, volume: number, paths: readonly string[]): string[] {
+  const v = mpb.volumes[volume]!;
+  const map = v.maps[0]!.map;
+  const raid1 = isRaid10(v) || map.raid_level === 1;
+  const typeName = isRaid10(v) ? 'RAID01 (isw RAID10)' : map.raid_level === 0 ? 'RAID0' : raid1 ? 'RAID1' : 'RAID5';
+  const size = volumeSize(v.dev);
+  return [
+    '',
+    '',
+    '     Create a RAID set with ISW metadata format     ',
+    '',
+    `RAID name:      ${volumeName(mpb, v)}`,
+    `RAID type:      ${typeName}`,
+    `RAID size:      ${gigabytes(size)}G (${size} blocks)`,
+    ...(raid1 ? [] : [`RAID strip:     ${map.blocks_per_strip / 2}k (${map.blocks_per_strip} blocks)`]),
+    `DISKS:     ${paths.map((p) => `${p}, `).join('')}`,
+    '',
+    '',
+  ];
+}
+
+const unitOf = (device: BlockDevice) => (device.sectorSize > 512 && device.sectorSize % 512 === 0 ? device.sectorSize : 512);
+
+/** Write an MPB at the end of a device; `counted512` MPBs are first rescaled to the device's block size. */
+async function writeMpb(ctx: WriteContext, device: BlockDevice, mpb: Uint8Array, counted512 = false): Promise<boolean> {
   const dev = await ctx.openWritable(device.path);
   if (!dev) return false;
-  const unit = device.sectorSize > 512 && device.sectorSize % 512 === 0 ? device.sectorSize : 512;
-  const area = mpbArea(mpb, device.sizeSectors, unit);
+  const unit = unitOf(device);
+  const area = mpbArea(counted512 ? rescaleMpb(mpb, 512, unit) : mpb, device.sizeSectors, unit);
   const result = await dev.write(area.offsetBytes, area.data);
   if (isIoError(result)) {
     ctx.error(`writing metadata to ${device.path}: ${result.message}`);
@@ -70,6 +108,7 @@ export async function createSet(handler: FormatHandlerV1, request: CreateRequest
       return false;
     }
     existing = meta(first).mpb;
+    if (meta(first).unit !== 512) existing = decodeMpb(rescaleMpb(existing.bytes.subarray(0, existing.header.mpb_size), meta(first).unit, 512));
     const taken = existing.volumes.map((v) => volumeName(existing!, v));
     if (taken.includes(request.name)) {
       ctx.error(`the name ${request.name} is already in use, please try another name`);
@@ -93,7 +132,10 @@ export async function createSet(handler: FormatHandlerV1, request: CreateRequest
     ctx.error(built.error);
     return false;
   }
-  for (const d of devices) if (!(await writeMpb(ctx, d, built.bytes))) return false;
+  const created = decodeMpb(built.bytes);
+  for (const l of summaryLines(created, created.volumes.length - 1, request.devices.map((d) => d.path))) ctx.log('print', l);
+  if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
+  for (const d of devices) if (!(await writeMpb(ctx, d, built.bytes, true))) return false;
   return true;
 }
 
@@ -103,7 +145,9 @@ export async function makeSpare(device: BlockDevice, ctx: WriteContext, time = M
     ctx.error(built.error);
     return false;
   }
-  return writeMpb(ctx, device, built.bytes);
+  for (const l of ['', '', '     Create a SPARE DISK with ISW metadata format     ', '', `DISK:     ${device.path} `, '', '']) ctx.log('print', l);
+  if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
+  return writeMpb(ctx, device, built.bytes, true);
 }
 
 /** The group a set belongs to is not reachable from a volume set: its disks are the volume's disks. */
@@ -167,7 +211,8 @@ export async function rebuildSet(set: RaidSet, device: BlockDevice | undefined, 
     ctx.error('no drive to rebuild');
     return false;
   }
-  const bytes = startRebuild(mpb, missing[0]!, { serial: device.serial ?? '', sizeSectors: device.sizeSectors });
+  ctx.log('print', `isw: drive to rebuild: ${device.path}\n`);
+  const bytes = startRebuild(mpb, missing[0]!, { serial: device.serial ?? '', sizeSectors: device.sizeSectors / (meta(first).unit / 512) });
   for (const d of [...disks.map((r) => r.device as BlockDevice), device]) if (!(await writeMpb(ctx, d, bytes))) return false;
   return true;
 }

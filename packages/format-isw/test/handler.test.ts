@@ -26,6 +26,8 @@ import isw, {
   removeVolume,
   startRebuild,
   finishRebuild,
+  createSet,
+  rescaleMpb,
   serialToIsw,
   toDiskOrder,
   toMemoryOrder,
@@ -143,9 +145,11 @@ describe('isw reading', () => {
     const mpb = buildGroupMpb(spec(2, { volumes: [{ name: 'Mirror', level: '1', strip: 128 }] }));
     const devs = [await disk('/dev/sda', mpb, undefined), await disk('/dev/sdb', mpb, 'WRONG')];
     const { top, lines } = await sets(devs, new Map([['match', 'position']]));
-    expect(lines.filter((l) => !l.startsWith('notice'))).toEqual([
-      'print: isw: matching /dev/sda by position to disk[0] "NEWDISK0" of isw_bcdefghij',
-      'print: isw: matching /dev/sdb by position to disk[0] "NEWDISK0" of isw_bcdefghij',
+    expect(lines.filter((l) => !l.startsWith('notice: added'))).toEqual([
+      'print: WARNING: isw: /dev/sda (no serial) is not in the disk table of isw_bcdefghij: matched by position and size (--isw-match=position)',
+      'print: WARNING: isw: /dev/sdb (serial "WRONG") is not in the disk table of isw_bcdefghij: matched by position and size (--isw-match=position)',
+      'notice: isw: /dev/sda takes the place of disk[0] "NEWDISK0"',
+      'notice: isw: /dev/sdb takes the place of disk[1] "NEWDISK1"',
     ]);
     const vol = top[0]!.sets[0]!;
     expect(vol.name).toBe('isw_bcdefghij_Mirror');
@@ -171,12 +175,36 @@ describe('isw reading', () => {
     expect(lines).toContain('print: isw: untested metadata version 1.4.00 found on /dev/sda');
   });
 
-  it('locates the MPB by the logical sector size on 4096-byte-sector disks', async () => {
-    const mpb = buildGroupMpb(spec(2));
+  it('locates the MPB by the logical sector size on 4096-byte-sector disks, its sizes in 4 KiB blocks', async () => {
+    const mpb512 = buildGroupMpb(spec(2, { volumes: [{ name: 'A', level: '0', perMember: 262144 }, { name: 'B', level: '1', strip: 128 }] }));
+    const mpb = rescaleMpb(mpb512, 512, 4096);
+    expect(decodeMpb(mpb).volumes[1]!.maps[0]!.map.pba_of_lba0).toBe((262144 + 4096) / 8);
     const devs = [await disk('/dev/sda', mpb, 'NEWDISK0', DISK, 4096), await disk('/dev/sdb', mpb, 'NEWDISK1', DISK, 4096)];
     const { top, rds } = await sets(devs);
     expect(rds[0]!.sectors).toBe(DISK - 16);
-    expect(top[0]!.sets[0]!.status).toBe('ok');
+    const on512 = await readAll([await disk('/dev/sda', mpb512, 'NEWDISK0')]);
+    expect(rds.slice(1, 3).map((r) => [r.name, r.offset, r.sectors])).toEqual(on512.rds.slice(1).map((r) => [r.name, r.offset, r.sectors]));
+    expect(top[0]!.sets.map((s) => [s.status, s.stride])).toEqual([['ok', 256], ['ok', 128]]);
+    expect(rescaleMpb(mpb, 4096, 512)).toEqual(mpb512);
+  });
+
+  it('creates on 4096-byte-sector disks what it creates on 512-byte ones, counted in 4 KiB blocks', async () => {
+    const make = async (unit: number) => {
+      const devs = new Map<string, WritableDevice>();
+      for (const n of ['a', 'b']) devs.set(`/dev/sd${n}`, await disk(`/dev/sd${n}`, undefined, `NEWDISK${n}`, DISK, unit));
+      const ctx = writeCtx(devs);
+      expect(await createSet(isw, { name: 'First', level: '0', sizeSectors: 409600, devices: [...devs.values()] }, ctx, 1000)).toBe(true);
+      expect(await createSet(isw, { name: 'Second', level: '1', devices: [...devs.values()] }, ctx, 1000)).toBe(true);
+      const { top, rds } = await sets([...devs.values()]);
+      return { top, rds: rds.map((r) => [r.name, r.offset, r.sectors, r.type]), mpb: (rds[0]!.meta as { mpb: ReturnType<typeof decodeMpb> }).mpb };
+    };
+    const small = await make(512);
+    const big = await make(4096);
+    const volumes = (rds: unknown[][]) => rds.filter((r) => r[3] !== 'group');
+    expect(volumes(big.rds)).toEqual(volumes(small.rds));
+    expect(big.top[0]!.sets.map((s) => `${s.name}:${s.status}`)).toEqual(small.top[0]!.sets.map((s) => `${s.name}:${s.status}`));
+    expect(big.mpb.disks[0]!.disk.totalBlocks).toBe(DISK / 8);
+    expect(big.mpb.volumes[1]!.maps[0]!.map.blocks_per_member).toBe(small.mpb.volumes[1]!.maps[0]!.map.blocks_per_member / 8);
   });
 
   it('reads members and volumes of 2 TiB and more through the *_hi words', async () => {
@@ -246,7 +274,7 @@ describe('isw writing', () => {
     const second = rds.find((r) => r.name.endsWith('_Second'))!;
     const first = rds.find((r) => r.name.endsWith('_First'))!;
     expect(second.offset).toBe(first.sectors + 4096);
-    expect(ctx.lines).toEqual([]);
+    expect(ctx.lines.filter((l) => !l.startsWith('print: '))).toEqual([]);
   });
 
   it('rejects a size beyond the disks and a second volume on other disks, with dmraid\'s messages', async () => {

@@ -1,7 +1,7 @@
 import { formatTester } from '@dmraid/testkit';
-import isw, { testbedSets } from '../src/index.js';
+import isw, { largeTestbedSets, testbedSets } from '../src/index.js';
 
-const seeds = testbedSets().map((s) => s.members.map((m) => ({ sizeSectors: m.sizeSectors, serial: m.serial, areas: m.areas })));
+const seeds = [...testbedSets(), ...largeTestbedSets()].map((s) => s.members.map((m) => ({ sizeSectors: m.sizeSectors, serial: m.serial, areas: m.areas })));
 
 formatTester.run(isw, {
   seeds,
