@@ -2,6 +2,7 @@
  * The dmraid command: parse options, find handlers and devices, run one mode, print as dmraid does.
  * `run` never throws and never exits; it returns the exit status.
  */
+import { createRequire } from 'node:module';
 import {
   blockDeviceToJson,
   buildSets,
@@ -50,7 +51,8 @@ export interface RunOptions {
   readonly dev?: string;
 }
 
-const CLI_VERSION = '0.1.0';
+// The version changesets wrote into package.json (src/ and dist/ both sit one level below it).
+const CLI_VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** Where a command prints: dmraid's plain lines and log levels, or one JSON document with --json. */
 export class Output {
@@ -73,6 +75,8 @@ export class Output {
         return this.io.stderr(`ERROR: ${text}\n`);
       case 'fatal':
         return this.io.stderr(`FATAL: ${text}\n`);
+      case 'warning':
+        return this.io.stderr(`WARNING: ${text}\n`);
       case 'print':
         return this.io.stdout(`${text}\n`);
       case 'info':
@@ -120,10 +124,13 @@ async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions):
     io.stdout(HELP_TEXT);
     return 0;
   }
-  const scan = runOptions.handlers ? { handlers: [...runOptions.handlers], problems: [] } : await loadHandlers();
+  const scan = runOptions.handlers ? { handlers: [...runOptions.handlers], problems: [] } : await loadHandlers(undefined, { report: (text) => out.log('error', text) });
   for (const p of scan.problems) out.log('error', p);
   const loaded = scan.handlers;
   const handlers = loaded.map((l) => l.handler);
+  // Scanned disks of another logical sector size than 512 are dmraid's "unsupported sector size" unless a
+  // handler takes them.
+  const sectorSizes = new Set([512, ...handlers.flatMap((h) => h.sectorSizes ?? [])]);
 
   if (o.mode === 'version') {
     for (const l of VERSION_LINES()) out.line(l);
@@ -156,14 +163,14 @@ async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions):
       out,
       handlers,
       loaded,
-      openDevices: (writable) => openDevices(o, out, runOptions, writable, io.cwd),
+      openDevices: (writable) => openDevices(o, out, runOptions, writable, io.cwd, sectorSizes),
       discover: (devices, discoverOptions = {}) => discoverSets(o, out, devices, handlers, discoverOptions),
     };
     const module = await command();
     return module.default(ctx);
   }
 
-  const devices = await openDevices(o, out, runOptions, o.erase, io.cwd);
+  const devices = await openDevices(o, out, runOptions, o.erase, io.cwd, sectorSizes);
   if (!devices) return 1;
   try {
     if (devices.length === 0) {
@@ -251,7 +258,14 @@ function filterByPaths<T extends { path: string }>(devices: readonly T[], paths:
  * The device list: --devices in the order given, else dmraid's /sys/block scan; for -b without
  * --devices, the device arguments themselves in reverse order (as dmraid lists them).
  */
-async function openDevices(o: Options, out: Output, runOptions: RunOptions, writable: boolean, cwd: string): Promise<BlockDevice[] | undefined> {
+async function openDevices(
+  o: Options,
+  out: Output,
+  runOptions: RunOptions,
+  writable: boolean,
+  cwd: string,
+  sectorSizes: ReadonlySet<number>,
+): Promise<BlockDevice[] | undefined> {
   const opened: WritableDevice[] = [];
   const fail = async (path: string, message: string) => {
     out.log('error', `cannot open device "${path}": ${message}`);
@@ -283,7 +297,7 @@ async function openDevices(o: Options, out: Output, runOptions: RunOptions, writ
       out.log('notice', `skipping ${entry.path}: ${d.message}`);
       continue;
     }
-    if (d.sectorSize !== 512) {
+    if (!sectorSizes.has(d.sectorSize)) {
       out.log('error', `unsupported sector size ${d.sectorSize} on ${d.path}.`);
       await d.close();
       continue;

@@ -31,7 +31,8 @@ interface Manifest {
   version?: string;
   main?: string;
   exports?: unknown;
-  dmraid?: { apiVersion?: unknown; format?: unknown };
+  /** `template: true` marks the format-template package, which is copied, never used. */
+  dmraid?: { apiVersion?: unknown; format?: unknown; template?: unknown };
 }
 
 /** The ESM entry of a package from its `exports` (import/default conditions) or `main`. */
@@ -85,11 +86,81 @@ async function candidates(nodeModules: string): Promise<string[]> {
 
 const here = () => dirname(fileURLToPath(import.meta.url));
 
+export interface LoadOptions {
+  /** Where a failure of a handler's log() is reported (one line, no `ERROR: ` prefix); else it throws. */
+  readonly report?: (text: string) => void;
+}
+
+const messageOf = (e: unknown) => (e as Error)?.message ?? String(e);
+
+/**
+ * The handler as the CLI uses it: a throw (or a non-array from read) inside a third-party handler becomes
+ * one error line naming its package, and the device or set is skipped as if the handler had found nothing.
+ * Optional methods are left alone except that their errors name the package.
+ */
+function guarded(h: FormatHandler, packageName: string, report?: (text: string) => void): FormatHandler {
+  const tag = `${packageName}: ${h.name}`;
+  const named =
+    <A extends unknown[], R>(what: string, f: (...a: A) => R) =>
+    (...a: A): R => {
+      try {
+        const r = f.apply(h, a);
+        return (r instanceof Promise ? r.catch((e: unknown) => Promise.reject(new Error(`${tag}: ${what} failed: ${messageOf(e)}`))) : r) as R;
+      } catch (e) {
+        throw new Error(`${tag}: ${what} failed: ${messageOf(e)}`);
+      }
+    };
+  const wrapped: FormatHandler = {
+    ...h,
+    async read(device, ctx) {
+      try {
+        const found: unknown = await h.read(device, ctx);
+        if (!Array.isArray(found)) throw new Error('read did not return an array');
+        return found;
+      } catch (e) {
+        ctx.log('error', `${tag}: reading ${device.path} failed: ${messageOf(e)}`);
+        return [];
+      }
+    },
+    group(rd, ctx) {
+      try {
+        return h.group(rd, ctx);
+      } catch (e) {
+        ctx.log('error', `${tag}: grouping ${rd.device.path} failed: ${messageOf(e)}`);
+        return undefined;
+      }
+    },
+    check(set, ctx) {
+      try {
+        return h.check(set, ctx);
+      } catch (e) {
+        ctx.log('error', `${tag}: checking RAID set "${set.name}" failed: ${messageOf(e)}`);
+        return false;
+      }
+    },
+    log(rd) {
+      try {
+        return h.log(rd);
+      } catch (e) {
+        const text = `${tag}: native log of ${rd.device.path} failed: ${messageOf(e)}`;
+        if (!report) throw new Error(text);
+        report(text);
+        return [];
+      }
+    },
+  };
+  for (const m of ['dump', 'write', 'create', 'remove', 'rebuild', 'spare', 'canActivate'] as const) {
+    const f = h[m] as ((...a: unknown[]) => unknown) | undefined;
+    if (f) (wrapped as unknown as Record<string, unknown>)[m] = named(m, f);
+  }
+  return wrapped;
+}
+
 /**
  * Find, import and validate every installed handler. A package that fails (bad manifest, wrong apiVersion,
  * a throw on import, a handler that fails validation) becomes one problem line; the rest keep working.
  */
-export async function loadHandlers(start = here()): Promise<PluginScan> {
+export async function loadHandlers(start = here(), options: LoadOptions = {}): Promise<PluginScan> {
   // From the CLI's own folder a package name resolves to the package found here; from elsewhere (a
   // test's folder) the entry file is imported directly.
   const byName = start === here();
@@ -101,7 +172,7 @@ export async function loadHandlers(start = here()): Promise<PluginScan> {
       if (seen.has(name)) continue;
       seen.add(name);
       const manifest = await readManifest(join(nodeModules, name));
-      if (!manifest?.dmraid) continue;
+      if (!manifest?.dmraid || manifest.dmraid.template === true) continue;
       if (manifest.dmraid.apiVersion !== API_VERSION) {
         problems.push(`${name}: handler API version ${String(manifest.dmraid.apiVersion)} is not supported (this dmraid supports ${API_VERSION})`);
         continue;
@@ -112,7 +183,7 @@ export async function loadHandlers(start = here()): Promise<PluginScan> {
         if (typeof manifest.dmraid.format === 'string' && manifest.dmraid.format !== mod.default.name) {
           throw new Error(`manifest names format "${manifest.dmraid.format}" but the handler is "${mod.default.name}"`);
         }
-        handlers.push({ handler: mod.default, packageName: name, version: manifest.version ?? 'unknown' });
+        handlers.push({ handler: guarded(mod.default, name, options.report), packageName: name, version: manifest.version ?? 'unknown' });
       } catch (e) {
         problems.push(`${name}: cannot load format handler: ${(e as Error)?.message ?? String(e)}`);
       }

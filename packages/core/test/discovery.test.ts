@@ -64,6 +64,19 @@ describe('discovery', () => {
     expect(lines).toContainEqual({ level: 'error', text: 'boom: reading /dev/a failed: bug' });
   });
 
+  it('a device of another logical sector size reaches only the handlers that take it', async () => {
+    const bytes = new Uint8Array(64 * 4096);
+    bytes.set([0xab, 7, 0, 1], 512);
+    const device = memoryDevice('/dev/4kn', bytes, undefined, 4096);
+    const reads: string[] = [];
+    const spy = (h: FormatHandler, sectorSizes?: number[]) =>
+      ({ ...h, sectorSizes, read: async (d: BlockDevice, c: any) => (reads.push(h.name), h.read(d, c)) }) as FormatHandler;
+    const rds = await discoverRaidDevices({ handlers: [spy(toy('old')), spy(toy('new'), [512, 4096])], devices: [device], log: bufferLog().log });
+    expect(reads).toEqual(['new']);
+    expect(rds.map((r) => r.format)).toEqual(['new']);
+    expect(() => validateFormat({ ...toy('bad'), sectorSizes: [100] })).toThrow(FormatDefinitionError);
+  });
+
   it('two formats on one disk: the first wins and the second is named', async () => {
     const { log, lines } = bufferLog();
     const rds = await discoverRaidDevices({ handlers: [toy('aaa'), toy('bbb')], devices: [disk('/dev/a', 1, 0, 1)], log });

@@ -420,6 +420,7 @@ export const isw: FormatHandlerV1<IswMeta> = defineFormat<IswMeta>({
   name: NAME,
   description: 'Intel Software RAID',
   levels: '0,1,5,01',
+  sectorSizes: [512, 4096],
 
   async read(device, ctx) {
     const unit = device.sectorSize > 512 && device.sectorSize % 512 === 0 ? device.sectorSize : 512;
@@ -429,7 +430,7 @@ export const isw: FormatHandlerV1<IswMeta> = defineFormat<IswMeta>({
     if (probe.byPosition) {
       // Core has no warning level shown by default (warn is -vvv); a plain line the user sees, worded as one.
       const serial = device.serial === undefined ? 'no serial' : `serial "${serialToIsw(device.serial)}"`;
-      ctx.log('print', `WARNING: ${NAME}: ${device.path} (${serial}) is not in the disk table of ${groupName(mpb)}: matched by position and size (--isw-match=position)`);
+      ctx.log('warning', `${NAME}: ${device.path} (${serial}) is not in the disk table of ${groupName(mpb)}: matched by position and size (--isw-match=position)`);
     }
     if (mpb.header.check_sum !== mpbChecksum(mpb.bytes, mpb.header.mpb_size)) {
       ctx.error(`extended superblock for ${device.path} has wrong checksum`);

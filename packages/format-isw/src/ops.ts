@@ -21,15 +21,8 @@ import { createMpb, mpbArea, removeVolume, startRebuild, type IswLevel } from '.
 
 const meta = (rd: RaidDevice) => rd.meta as IswMeta;
 
-/**
- * A write context that can ask the user (dmraid's yes_no_prompt). Core's WriteContext has no prompt yet:
- * the CLI passes one with `confirm`; without it (library use) the answer is yes.
- */
-export interface ConfirmingWriteContext extends WriteContext {
-  confirm?(question: string): Promise<boolean>;
-}
-
-const confirm = (ctx: WriteContext, question: string) => (ctx as ConfirmingWriteContext).confirm?.(question) ?? Promise.resolve(true);
+/** dmraid's yes_no_prompt; without a prompt (library use) the answer is yes. */
+const confirm = (ctx: WriteContext, question: string) => ctx.confirm?.(question) ?? Promise.resolve(true);
 
 /** dmraid's GB_DIV: blocks / 1024 / 1024 / 2. */
 const gigabytes = (blocks: number) => Math.floor(blocks / 2 ** 21);

@@ -146,8 +146,8 @@ describe('isw reading', () => {
     const devs = [await disk('/dev/sda', mpb, undefined), await disk('/dev/sdb', mpb, 'WRONG')];
     const { top, lines } = await sets(devs, new Map([['match', 'position']]));
     expect(lines.filter((l) => !l.startsWith('notice: added'))).toEqual([
-      'print: WARNING: isw: /dev/sda (no serial) is not in the disk table of isw_bcdefghij: matched by position and size (--isw-match=position)',
-      'print: WARNING: isw: /dev/sdb (serial "WRONG") is not in the disk table of isw_bcdefghij: matched by position and size (--isw-match=position)',
+      'warning: isw: /dev/sda (no serial) is not in the disk table of isw_bcdefghij: matched by position and size (--isw-match=position)',
+      'warning: isw: /dev/sdb (serial "WRONG") is not in the disk table of isw_bcdefghij: matched by position and size (--isw-match=position)',
       'notice: isw: /dev/sda takes the place of disk[0] "NEWDISK0"',
       'notice: isw: /dev/sdb takes the place of disk[1] "NEWDISK1"',
     ]);

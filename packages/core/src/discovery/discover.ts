@@ -2,6 +2,7 @@
  * Discovery: every wanted handler probes every device (concurrently), then the RAID devices are grouped
  * into sets, checked and named. Messages come out in dmraid's order whatever order the I/O finished in.
  */
+import { takesSectorSize } from '../format/handler.js';
 import type { BlockDevice } from '../device/device.js';
 import { readContext, groupContext, checkContext } from '../format/context.js';
 import type { FormatHandler } from '../format/handler.js';
@@ -58,7 +59,8 @@ async function probeDevice(
 ): Promise<{ rds: RaidDevice[]; lines: LogLine[] }> {
   const out = bufferLog();
   const rds: RaidDevice[] = [];
-  for (const pass of passes) {
+  for (const all of passes) {
+    const pass = all.filter((h) => takesSectorSize(h, device.sectorSize));
     const results = await Promise.all(pass.map((h) => readWithHandler(h, device, handlerOptions?.get(h.name))));
     let first: FormatHandler | undefined;
     pass.forEach((handler, i) => {

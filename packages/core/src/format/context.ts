@@ -293,4 +293,9 @@ export interface WriteContext {
   error(text: string): void;
   /** Open a device for writing (the caller keeps backups and verifies). */
   openWritable(path: string): Promise<WritableDevice | undefined>;
+  /**
+   * Ask the user (dmraid's `[y/n]` prompts); true to go on. The CLI answers from stdin or --yes; without it
+   * (library use) the answer is yes.
+   */
+  confirm?(question: string): Promise<boolean>;
 }

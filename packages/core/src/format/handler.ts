@@ -36,6 +36,11 @@ export interface FormatHandlerV1<M = any> {
   /** `-l` capabilities, comma separated, as dmraid prints them: `S,0,1,10`. Empty for none. */
   readonly levels: string;
   /**
+   * Logical sector sizes the handler reads (default 512 only, as dmraid). Discovery gives a device only to
+   * the handlers that take its sector size; isw also reads 4096-byte-sector disks.
+   */
+  readonly sectorSizes?: readonly number[];
+  /**
    * Read one device. Returns the RAID devices found: none (not this format, or a reported problem), the
    * per-disk device first, then one per further volume on the disk (with `volumeOf` set to the first).
    */
@@ -64,6 +69,9 @@ export interface FormatHandlerV1<M = any> {
 
 export type FormatHandler = FormatHandlerV1;
 
+/** Whether a handler reads devices of this logical sector size. */
+export const takesSectorSize = (handler: FormatHandlerV1, sectorSize: number) => (handler.sectorSizes ?? [512]).includes(sectorSize);
+
 export class FormatDefinitionError extends Error {}
 
 const REQUIRED = ['read', 'group', 'check', 'log'] as const;
@@ -88,6 +96,9 @@ export function validateFormat(handler: unknown): asserts handler is FormatHandl
   }
   if (typeof h.description !== 'string' || !h.description) throw new FormatDefinitionError(`${label}: missing description`);
   if (typeof h.levels !== 'string') throw new FormatDefinitionError(`${label}: missing levels`);
+  if (h.sectorSizes !== undefined && !(Array.isArray(h.sectorSizes) && h.sectorSizes.every((n) => Number.isInteger(n) && n >= 512))) {
+    throw new FormatDefinitionError(`${label}: sectorSizes must be a list of sector sizes`);
+  }
   for (const m of REQUIRED) {
     if (typeof h[m] !== 'function') throw new FormatDefinitionError(`${label}: missing metadata format handler ${m} method`);
   }

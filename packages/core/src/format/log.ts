@@ -1,9 +1,11 @@
 /**
  * Messages: everything below the CLI reports through a Log instead of printing. The levels are dmraid's:
  * `error`/`fatal` lines go to stderr as `ERROR: ...`/`FATAL: ...`; `print` lines are plain stdout; `info`,
- * `notice`, `warn` and `debug` are stdout lines shown at -v, -vv, -vvv and -d.
+ * `notice`, `warn` and `debug` are stdout lines shown at -v, -vv, -vvv and -d. Ours beside them: `warning`, a
+ * stderr line `WARNING: ...` shown always, for what a user must know although nothing failed (dmraid has no
+ * such level; it is used only where dmraid would have failed, so it never changes dmraid's output).
  */
-export type LogLevel = 'fatal' | 'error' | 'print' | 'info' | 'notice' | 'warn' | 'debug';
+export type LogLevel = 'fatal' | 'error' | 'warning' | 'print' | 'info' | 'notice' | 'warn' | 'debug';
 
 export interface LogLine {
   readonly level: LogLevel;

@@ -129,7 +129,7 @@ export const jsonSchema = {
       type: 'object',
       additionalProperties: false,
       required: ['level', 'text'],
-      properties: { level: { enum: ['fatal', 'error', 'print', 'info', 'notice', 'warn', 'debug'] }, text: { type: 'string' } },
+      properties: { level: { enum: ['fatal', 'error', 'warning', 'print', 'info', 'notice', 'warn', 'debug'] }, text: { type: 'string' } },
     },
   },
   type: 'object',
