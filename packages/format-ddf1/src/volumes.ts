@@ -38,7 +38,14 @@ export function diskStatus(pd: Ddf1PhysDrive | undefined): RaidStatus {
   return 'undef';
 }
 
-export const stride = (cr: Ddf1ConfigRecord) => (1 << (cr.stripe_size & 31)) >>> 0;
+/**
+ * 1 << stripe_size sectors, as dmraid computes it: a 64-bit shift (count taken mod 64) cut to 32 bits, so
+ * that 32..63 give 0. mdadm writes stripe_size 0xFF for RAID1 (no chunk): dmraid prints stride 0.
+ */
+export function stride(cr: Ddf1ConfigRecord): number {
+  const shift = cr.stripe_size & 63;
+  return shift < 32 ? 2 ** shift : 0;
+}
 
 /** RAID1E with an even number of elements, adjacent copies: a stripe over mirrored pairs. */
 const isRaid1eAsPairs = (cr: Ddf1ConfigRecord) => cr.raid_level === DDF1_RAID1E && cr.primary_element_count % 2 === 0 && cr.primary_element_count >= 2;
@@ -130,7 +137,8 @@ export function volumesOf(d: Ddf1): Volume[] {
       if (id !== pd.reference) return;
       const type = volumeType(d, cr);
       const s = stride(cr);
-      const sectors = cr.sectors ? Number(type === 'raid0' ? cr.sectors - (cr.sectors % BigInt(s)) : cr.sectors) : Number(pdSize(pd));
+      // RAID0 is cut to whole stripes; a stride of 0 (dmraid would divide by zero) leaves it as it is.
+      const sectors = cr.sectors ? Number(type === 'raid0' && s ? cr.sectors - (cr.sectors % BigInt(s)) : cr.sectors) : Number(pdSize(pd));
       const vd = findVd(d, cr);
       const base = vd ? vdName(vd) : undefined;
       let name = base;
