@@ -3,8 +3,7 @@
 // testbed/ddf1/mdadm-*/ keep the metadata and the examine text (scripts/mdadm-testbed.mjs made them; the
 // generic testbed comparison in ddf1.test.ts compares them with the reference). One VM run checks the
 // same on a container created now (skipped when dm-vm cannot run here, required under CI).
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -23,11 +22,11 @@ import {
 import {
   buildTestbedImages,
   listTestbedSets,
+  dmVm,
   roundTrip,
-  sharedDir,
+  runDmVm,
   testbedDir,
   testIf,
-  type Requirement,
   type TestbedSet,
 } from '@dmraid/testkit';
 import ddf1, { type Ddf1Meta } from '../src/index.js';
@@ -371,41 +370,10 @@ describe('ddf1 reads DDF written by mdadm 4.2 as mdadm --examine describes it', 
 
 // ---- one VM run: mdadm creates, mdadm examines, we read the same disks afterwards
 
-const dmVm = join(sharedDir, 'tools', 'dm-vm', 'dm-vm');
-
-function vm(): Requirement {
-  const name = 'dm-vm (qemu VM with mdadm)';
-  if (!existsSync(dmVm)) return { name, available: false, reason: `${dmVm} is missing` };
-  try {
-    execFileSync('sh', ['-c', 'command -v qemu-system-x86_64'], {
-      stdio: 'ignore',
-    });
-  } catch {
-    return {
-      name,
-      available: false,
-      reason: 'qemu-system-x86_64 is not installed (dm-vm build installs it)',
-    };
-  }
-  if (!existsSync('/dev/kvm') && process.getuid?.() !== 0) return { name, available: false, reason: 'dm-vm needs root here' };
-  return { name, available: true, reason: '' };
-}
-
-function runVm(disks: readonly string[], script: string): Promise<{ status: number; stdout: string; stderr: string }> {
-  const args = ['run', '--timeout', '240', ...disks.flatMap((d) => ['--disk', d]), '--', script];
-  return new Promise((resolve) => {
-    execFile(dmVm, args, { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      resolve({
-        status: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
-        stdout,
-        stderr,
-      });
-    });
-  });
-}
+const runVm = (disks: readonly string[], script: string) => runDmVm(disks, script);
 
 describe('ddf1 against mdadm in the VM', () => {
-  testIf(it, vm())(
+  testIf(it, dmVm())(
     'a RAID5 volume mdadm creates now reads as mdadm --examine describes it',
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'ddf1-vm-'));

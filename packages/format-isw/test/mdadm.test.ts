@@ -1,43 +1,13 @@
 // An independent reader for what we write: mdadm (IMSM) in the dm-vm VM examines and assembles the sets our
 // create writes. Skipped with the reason when the VM tool cannot run here; required under CI.
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runOurs, sharedDir, testIf, type Requirement } from '@dmraid/testkit';
+import { dmVm, runDmVm, runOurs, testIf } from '@dmraid/testkit';
 
-const dmVm = join(sharedDir, 'tools', 'dm-vm', 'dm-vm');
-
-function vm(): Requirement {
-  const name = 'dm-vm (qemu VM with mdadm)';
-  if (!existsSync(dmVm)) return { name, available: false, reason: `${dmVm} is missing` };
-  try {
-    execFileSync('sh', ['-c', 'command -v qemu-system-x86_64'], { stdio: 'ignore' });
-  } catch {
-    return { name, available: false, reason: 'qemu-system-x86_64 is not installed (dm-vm build installs it)' };
-  }
-  if (!existsSync('/dev/kvm') && process.getuid?.() !== 0) return { name, available: false, reason: 'dm-vm needs root here' };
-  return { name, available: true, reason: '' };
-}
-
-const itVm = testIf(it, vm());
-
-/** One VM run; a VM that failed to boot (125: under load its timer check can panic) is started once more. */
-async function runVm(disks: readonly string[], script: string): Promise<{ status: number; stdout: string; stderr: string }> {
-  const first = await runVmOnce(disks, script);
-  return first.status === 125 ? runVmOnce(disks, script) : first;
-}
-
-function runVmOnce(disks: readonly string[], script: string): Promise<{ status: number; stdout: string; stderr: string }> {
-  const args = ['run', '--snapshot', '--timeout', '240', ...disks.flatMap((d) => ['--disk', d]), '--', script];
-  return new Promise((resolve) => {
-    execFile(dmVm, args, { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      const status = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const itVm = testIf(it, dmVm());
+const runVm = (disks: readonly string[], script: string) => runDmVm(disks, script, { snapshot: true });
 
 const SIZE = 256 << 20;
 

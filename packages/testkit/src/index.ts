@@ -4,3 +4,4 @@ export * from './roundtrip.js';
 export * from './reference.js';
 export * from './testbed.js';
 export * from './tester.js';
+export * from './vm.js';
