@@ -18,4 +18,9 @@ export interface DmDevice {
 export interface ActivationPlan {
   /** In creation order: every device after the devices it depends on. Removal is the reverse. */
   readonly devices: readonly DmDevice[];
+  /**
+   * What `-t` prints, in dmraid's order: one entry per set it would activate, with the set's table, or
+   * undefined where dmraid has none to show (it prints `(null)`). Helper devices are not listed.
+   */
+  readonly shown: readonly { readonly name: string; readonly table: string | undefined }[];
 }

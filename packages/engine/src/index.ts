@@ -1,1 +1,10 @@
-export {};
+export * from './source.js';
+export * from './target.js';
+export * from './gather.js';
+export * from './table.js';
+export * from './engine.js';
+export * from './extract.js';
+export * from './check.js';
+export * from './nbd.js';
+export { raid5Place } from './targets/raid.js';
+export { stripePieces } from './targets/striped.js';

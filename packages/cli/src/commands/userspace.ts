@@ -1,7 +1,301 @@
+/**
+ * Ours: the set's volume without the kernel. `--extract SET -o FILE`, `--serve [SET...]` (NBD) and
+ * `--check-data SET` build the sets' device-mapper tables (the activation plan, or `--tables FILE` as
+ * `dmraid -tay` prints them) and run them in @dmraid/engine over the member devices or image files.
+ */
+import { promises as fs } from 'node:fs';
+import { resolve } from 'node:path';
+import { buildSets, diskDevices, discoverRaidDevices, isIoError, openDevice, type BlockDevice, type RaidSet } from '@dmraid/core';
+import { planActivation, type DmDevice } from '@dmraid/activation';
+import {
+  checkData,
+  createEngine,
+  deviceSource,
+  extract,
+  fileSource,
+  isTableError,
+  NbdServer,
+  SECTOR,
+  type Engine,
+  type Source,
+} from '@dmraid/engine';
 import type { CommandContext } from '../main.js';
 
-/** Placeholder until the command lands: one clear line, exit 1. */
+interface Run {
+  readonly engine: Engine;
+  /** Devices a client sees: the sets (and their partitions), by name. */
+  readonly exports: string[];
+  close(): Promise<void>;
+}
+
+/** `NAME: START LENGTH TARGET ARGS...` lines, as `dmraid -tay` prints them, in creation order. */
+export function parseTestTables(text: string): DmDevice[] | string {
+  const order: string[] = [];
+  const lines = new Map<string, string[]>();
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line) continue;
+    const m = /^(\S+?):\s+(\d.*)$/.exec(line);
+    if (!m) return `not a table line: "${line}"`;
+    if (!lines.has(m[1]!)) {
+      order.push(m[1]!);
+      lines.set(m[1]!, []);
+    }
+    lines.get(m[1]!)!.push(m[2]!);
+  }
+  return order.map((name) => {
+    const table = lines.get(name)!.join('\n');
+    const dependsOn = [...table.matchAll(/\/dev\/mapper\/(\S+)/g)].map((x) => x[1]!);
+    return { name, table, dependsOn, set: name, role: 'set' as const };
+  });
+}
+
+/** Devices no other device of the run stacks on: what `dmraid -tay` activates as the sets. */
+function topLevel(devices: readonly DmDevice[]): string[] {
+  const used = new Set(devices.flatMap((d) => d.dependsOn));
+  return devices.filter((d) => !used.has(d.name)).map((d) => d.name);
+}
+
+async function planFromDiscovery(ctx: CommandContext, wanted: readonly string[]): Promise<{ devices: readonly DmDevice[]; members: BlockDevice[] } | undefined> {
+  const members = await ctx.openDevices(ctx.o.engine.writable);
+  if (!members) return undefined;
+  // Recovery wants the sets dmraid drops as inconsistent (a RAID5 with a member missing): the handlers'
+  // checks still run (status, messages), but no set is removed for failing one.
+  const keeping = ctx.handlers.map((h) => ({
+    ...h,
+    check: (set: RaidSet, c: Parameters<typeof h.check>[1]) => {
+      if (!h.check(set, c) && set.type !== 'raid1') ctx.out.log('info', `keeping inconsistent RAID set "${set.name}" for the userspace engine`);
+      return true;
+    },
+  }));
+  const rds = await discoverRaidDevices({ handlers: keeping, devices: members, formats: ctx.o.formats, log: ctx.out.log, handlerOptions: ctx.o.handlerOptions });
+  const sets = diskDevices(rds).length === 0 ? [] : buildSets(rds, { handlers: keeping, log: ctx.out.log });
+  const chosen = wanted.length === 0 ? sets : sets.filter((s) => wanted.includes(s.name));
+  const close = () => Promise.all(members.map((d) => d.close()));
+  if (chosen.length === 0) {
+    ctx.out.log('error', wanted.length === 0 ? 'no RAID set found' : `no RAID set "${wanted.join(', ')}" found`);
+    await close();
+    return undefined;
+  }
+  const planned = planActivation(chosen, { partitions: false });
+  for (const p of planned.problems) ctx.out.log('error', p.text);
+  if (planned.plan.devices.length === 0) {
+    ctx.out.log('error', `cannot map ${chosen.map((s) => `"${s.name}"`).join(', ')} (give the tables with --tables FILE)`);
+    await close();
+    return undefined;
+  }
+  return { devices: planned.plan.devices, members };
+}
+
+/** The run's tables in the engine, over member Sources found by path. */
+async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise<Run | undefined> {
+  const writable = ctx.o.engine.writable;
+  let devices: readonly DmDevice[];
+  let members: BlockDevice[];
+  if (ctx.o.engine.tables !== undefined) {
+    const text = await fs.readFile(resolve(ctx.io.cwd, ctx.o.engine.tables), 'utf8').catch((e: Error) => e);
+    if (text instanceof Error) {
+      ctx.out.log('error', `cannot read tables "${ctx.o.engine.tables}": ${text.message}`);
+      return undefined;
+    }
+    const parsed = parseTestTables(text);
+    if (typeof parsed === 'string') {
+      ctx.out.log('error', parsed);
+      return undefined;
+    }
+    devices = parsed;
+    members = [];
+    // Device arguments are the words that name an existing file or block device (not /dev/mapper/, /dev/zero).
+    const words = new Set(parsed.flatMap((d) => d.table.split(/\s+/).filter((t) => !/^\d+$/.test(t) && t !== '-' && !t.startsWith('/dev/mapper/') && t !== '/dev/zero')));
+    const paths: string[] = [];
+    for (const w of words) {
+      const st = await fs.stat(resolve(ctx.io.cwd, w)).catch(() => undefined);
+      if (st && (st.isFile() || st.isBlockDevice())) paths.push(w);
+    }
+    for (const path of paths) {
+      const d = await openDevice(path, { writable, cwd: ctx.io.cwd });
+      if (isIoError(d)) {
+        ctx.out.log('error', `cannot open device "${path}": ${d.message}`);
+        await Promise.all(members.map((m) => m.close()));
+        return undefined;
+      }
+      members.push(d);
+    }
+  } else {
+    const planned = await planFromDiscovery(ctx, wanted);
+    if (!planned) return undefined;
+    ({ devices, members } = planned);
+  }
+  // Members are read by path with pread into the engine's buffers (fileSource); a device that cannot be
+  // reopened that way is read through its BlockDevice.
+  const byPath = new Map<string, Source>();
+  const reopened: { close(): void }[] = [];
+  for (const m of members) {
+    let source: Source;
+    try {
+      const f = fileSource(resolve(ctx.io.cwd, m.path), m.sizeSectors, writable);
+      reopened.push(f);
+      source = f;
+    } catch {
+      source = deviceSource(m, writable);
+    }
+    byPath.set(m.path, source);
+    byPath.set(resolve(ctx.io.cwd, m.path), source);
+  }
+  const engine = createEngine(devices, (p) => byPath.get(p) ?? byPath.get(resolve(ctx.io.cwd, p)), (m) => ctx.io.stderr(`NOTICE: ${m}\n`));
+  const close = async () => {
+    for (const f of reopened) f.close();
+    await Promise.all(members.map((m) => m.close()));
+  };
+  if (isTableError(engine)) {
+    ctx.out.log('error', `table of "${engine.device}": ${engine.message}`);
+    await close();
+    return undefined;
+  }
+  const named = devices.some((d) => d.role !== 'set') ? devices.filter((d) => d.role === 'set' || d.role === 'partition').map((d) => d.name) : topLevel(devices);
+  const exports = wanted.length === 0 || ctx.o.engine.tables === undefined ? named : named.filter((n) => wanted.some((w) => n === w || n.startsWith(w)));
+  if (exports.length === 0) {
+    ctx.out.log('error', `no RAID set "${wanted.join(', ')}" in the tables`);
+    engine.destroy();
+    await close();
+    return undefined;
+  }
+  return {
+    engine,
+    exports,
+    close: async () => {
+      engine.destroy();
+      await close();
+    },
+  };
+}
+
+const mib = (sectors: number) => `${(sectors * SECTOR / 1048576).toFixed(1)} MiB`;
+
+/** Resolves on the first SIGINT or SIGTERM; the handlers go away once it has. */
+function stopSignal(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+  };
+}
+
+async function extractCommand(ctx: CommandContext, set: string): Promise<number> {
+  const run = await startRun(ctx, [set]);
+  if (!run) return 1;
+  const stop = stopSignal();
+  try {
+    const name = run.exports.find((n) => n === set) ?? run.exports[0]!;
+    const volume = run.engine.get(name)!;
+    const output = resolve(ctx.io.cwd, ctx.o.engine.output!);
+    const tty = !!process.stderr.isTTY && !ctx.o.json;
+    let shown = -1;
+    const r = await extract(volume, output, {
+      resume: ctx.o.engine.resume,
+      signal: stop.signal,
+      progress: tty
+        ? (done, total) => {
+            const pct = Math.floor((done * 100) / total);
+            if (pct === shown) return;
+            shown = pct;
+            const bar = '#'.repeat(Math.floor(pct / 4)).padEnd(25, '.');
+            process.stderr.write(`\r${name} [${bar}] ${String(pct).padStart(3)}% ${mib(done)} / ${mib(total)}`);
+          }
+        : undefined,
+    });
+    if (tty) process.stderr.write('\n');
+    if (isIoError(r)) {
+      ctx.out.log('error', `extract of "${name}" failed: ${r.path}: ${r.message}`);
+      return 1;
+    }
+    if (!r.complete) {
+      ctx.out.log('error', `extract of "${name}" interrupted; run again with --resume to continue`);
+      return 1;
+    }
+    const from = r.startedAt > 0 ? ` (resumed at sector ${r.startedAt})` : '';
+    ctx.out.line(`${name}: ${r.sectors} sectors (${mib(r.sectors)}) written to ${ctx.o.engine.output}${from}, ${mib(r.holes)} left as holes`);
+    return 0;
+  } finally {
+    stop.dispose();
+    await run.close();
+  }
+}
+
+async function serveCommand(ctx: CommandContext): Promise<number> {
+  const run = await startRun(ctx, ctx.o.operands);
+  if (!run) return 1;
+  const stop = stopSignal();
+  const server = new NbdServer({
+    exports: run.exports.map((name) => ({ name, source: run.engine.get(name)! })),
+    writable: ctx.o.engine.writable,
+    onEvent: (m) => ctx.out.log('info', m),
+  });
+  try {
+    const where = ctx.o.engine.listen;
+    let address: string;
+    try {
+      address = await server.listen(where);
+    } catch (e) {
+      ctx.out.log('error', `cannot listen on ${where}: ${(e as Error).message}`);
+      return 1;
+    }
+    const mode = ctx.o.engine.writable ? 'read-write' : 'read-only';
+    for (const name of run.exports) {
+      const url = where.includes('/') ? `nbd+unix:///${name}?socket=${address}` : `nbd://${address}/${name}`;
+      ctx.out.line(`serving ${url} (${run.engine.get(name)!.sizeSectors * SECTOR} bytes, ${mode})`);
+    }
+    await new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }));
+    await server.close();
+    if (where.includes('/')) await fs.rm(resolve(ctx.io.cwd, where), { force: true });
+    return 0;
+  } finally {
+    stop.dispose();
+    await run.close();
+  }
+}
+
+async function checkCommand(ctx: CommandContext, set: string): Promise<number> {
+  const run = await startRun(ctx, [set]);
+  if (!run) return 1;
+  try {
+    const names = [...run.engine.devices.keys()];
+    const report = await checkData(run.engine, names);
+    if (isIoError(report)) {
+      ctx.out.log('error', `check of "${set}" failed: ${report.path}: ${report.message}`);
+      return 1;
+    }
+    if (report.checked.length === 0) {
+      ctx.out.log('error', `"${set}" has no redundancy to check (or a member is missing)`);
+      return 1;
+    }
+    for (const r of report.ranges) {
+      ctx.out.line(`${r.device}: ${r.kind} mismatch at sectors ${r.start}-${r.start + r.length - 1} (${r.length} sectors)`);
+    }
+    ctx.out.line(`${set}: mismatch_cnt ${report.mismatches} (${report.checked.join(', ')} checked, ${mib(report.sectors)})`);
+    // cmp's convention beside dmraid's 1 for errors: 2 when the data itself disagrees.
+    return report.mismatches === 0 ? 0 : 2;
+  } finally {
+    await run.close();
+  }
+}
+
 export default async function command(ctx: CommandContext): Promise<number> {
-  ctx.out.log('error', `${ctx.o.mode} is not available in this version`);
-  return 1;
+  switch (ctx.o.mode) {
+    case 'extract':
+      return extractCommand(ctx, ctx.o.engine.set!);
+    case 'serve':
+      return serveCommand(ctx);
+    case 'check-data':
+      return checkCommand(ctx, ctx.o.engine.set!);
+    default:
+      ctx.out.log('error', `${ctx.o.mode} is not a userspace engine command`);
+      return 1;
+  }
 }

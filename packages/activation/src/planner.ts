@@ -1,0 +1,73 @@
+/**
+ * The activation walk of dmraid (activate_set): for each top-level set, its subsets first (recursively),
+ * then the set itself; a group yields no table; a subset that cannot be mapped stops its superset.
+ */
+import type { RaidSet } from '@dmraid/core';
+import type { ActivationPlan, DmDevice } from './plan.js';
+import { partitionDevices, type Partition } from './partitions.js';
+import { mapperPath, setTable, type Problem, type TableOptions } from './tables.js';
+
+export interface PlanOptions extends TableOptions {
+  /** Partitions found on sets (by set name), added as partition devices; dmraid reads them after activation. */
+  readonly partitions?: boolean | ReadonlyMap<string, readonly Partition[]>;
+  /** `-P CHAR` (default `p`). */
+  readonly partChar?: string;
+  /** The handler's activation gate for a group (isw's bbm_log check); false blocks the group. */
+  readonly canActivate?: (set: RaidSet) => boolean;
+  /** Sets already present in the device-mapper: left as they are (their subsets too). */
+  readonly active?: (name: string) => boolean;
+}
+
+export interface PlanResult {
+  readonly plan: ActivationPlan;
+  /** Errors in dmraid's words and order (`ERROR: <text>`). */
+  readonly problems: readonly Problem[];
+  /** Names of top-level sets found already active (`RAID set "<name>" already active`). */
+  readonly alreadyActive: readonly string[];
+}
+
+export function planActivation(sets: readonly RaidSet[], options: PlanOptions = {}): PlanResult {
+  const devices: DmDevice[] = [];
+  const shown: { name: string; table: string | undefined }[] = [];
+  const problems: Problem[] = [];
+  const alreadyActive: string[] = [];
+
+  const activate = (rs: RaidSet, role: DmDevice['role']): boolean => {
+    if (options.active?.(rs.name)) {
+      alreadyActive.push(rs.name);
+      return true;
+    }
+    if (rs.type === 'group' && options.canActivate && !options.canActivate(rs)) {
+      problems.push({ level: 'error', text: `RAID set "${rs.name}" can't be activated`, set: rs.name });
+      return false;
+    }
+    for (const r of rs.sets) {
+      if (!activate(r, rs.type === 'group' ? 'set' : 'subset') && rs.type !== 'group') return false;
+    }
+    if (rs.type === 'group') return true;
+    const t = setTable(rs, options);
+    problems.push(...t.problems);
+    if (!t.ok) return false;
+    for (const h of t.helpers) shown.push({ name: h.name, table: h.table });
+    shown.push({ name: rs.name, table: t.table });
+    if (t.table === undefined) return true;
+    devices.push(...t.helpers);
+    const dependsOn = [...rs.sets.map((r) => r.name), ...t.helpers.map((h) => h.name)].filter((n) => t.table!.includes(mapperPath(n)));
+    devices.push({ name: rs.name, table: t.table, dependsOn, set: rs.name, role });
+    return true;
+  };
+  for (const rs of sets) activate(rs, 'set');
+
+  if (options.partitions instanceof Map) {
+    for (const d of [...devices]) {
+      const parts = options.partitions.get(d.name);
+      if (parts) devices.push(...partitionDevices(d.name, parts, options.partChar));
+    }
+  }
+  return { plan: { devices, shown }, problems, alreadyActive };
+}
+
+/** `-t` output: `<set>: <table line>` for every line of every table (dmraid's display_table). */
+export function tableLines(plan: ActivationPlan): string[] {
+  return plan.shown.flatMap((s) => (s.table === undefined ? [`${s.name}: (null)`] : s.table.split('\n').map((l) => `${s.name}: ${l}`)));
+}

@@ -1,0 +1,171 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { newRaidSet, type RaidDevice, type RaidSet, type RaidType } from '@dmraid/core';
+import { acquireLock, KernelActivator, planActivation, readPartitions, partitionDevices, tableLines, type DmsetupRunner } from '../src/index.js';
+
+const dev = (path: string, sectors: number, offset = 0, type: RaidType = 'raid0', status: RaidDevice['status'] = 'ok'): RaidDevice =>
+  ({ device: { path, serial: undefined, sizeSectors: sectors + offset }, format: 'x', name: 's', type, status, offset, sectors, areas: [], meta: undefined }) as RaidDevice;
+const set = (name: string, type: RaidType, devs: RaidDevice[], stride = 128, extra: Partial<RaidSet> = {}): RaidSet =>
+  ({ ...newRaidSet(name, type), status: 'ok', stride, devs, totalDevs: devs.length, foundDevs: devs.length, ...extra });
+
+describe('tables as dmraid prints them under -t', () => {
+  it('stripes over members at their data offsets, rounded to the stride', () => {
+    const { plan } = planActivation([set('s0', 'raid0', [dev('/dev/sda', 1000, 10), dev('/dev/sdb', 1100)])]);
+    expect(tableLines(plan)).toEqual(['s0: 0 1792 striped 2 128 /dev/sda 10 /dev/sdb 0']);
+  });
+  it('mirrors with a region from the length, and stacks subsets before the superset', () => {
+    const a = set('m-0', 'raid0', [dev('/dev/sda', 65536), dev('/dev/sdb', 65536)]);
+    const b = set('m-1', 'raid0', [dev('/dev/sdc', 65536), dev('/dev/sdd', 65536)]);
+    const { plan } = planActivation([{ ...set('m', 'raid1', []), sets: [a, b] }]);
+    expect(tableLines(plan)).toEqual([
+      'm-0: 0 131072 striped 2 128 /dev/sda 0 /dev/sdb 0',
+      'm-1: 0 131072 striped 2 128 /dev/sdc 0 /dev/sdd 0',
+      'm: 0 131072 mirror core 2 64 nosync 2 /dev/mapper/m-0 0 /dev/mapper/m-1 0 1 handle_errors',
+    ]);
+    expect(plan.devices.map((d) => [d.name, d.role, d.dependsOn])).toEqual([['m-0', 'subset', []], ['m-1', 'subset', []], ['m', 'set', ['m-0', 'm-1']]]);
+  });
+  it('keeps a raid5 region at least the chunk and puts linear devices under members with an offset', () => {
+    const { plan, problems } = planActivation([set('r5', 'raid5_la', [dev('/dev/sda', 65536, 2048), dev('/dev/sdb', 65536, 2048), dev('/dev/sdc', 65536, 2048)])]);
+    expect(problems).toEqual([]);
+    expect(tableLines(plan)).toEqual([
+      'r5-d0: 0 65536 linear /dev/sda 2048',
+      'r5-d1: 0 65536 linear /dev/sdb 2048',
+      'r5-d2: 0 65536 linear /dev/sdc 2048',
+      'r5: 0 131072 raid raid5_la 4 128 nosync region_size 128 3 - /dev/mapper/r5-d0 - /dev/mapper/r5-d1 - /dev/mapper/r5-d2',
+    ]);
+  });
+  it('maps a degraded raid5 with `- -` where the member positions are known', () => {
+    const devs = [dev('/dev/sda', 65536), dev('/dev/sdc', 65536)];
+    const { plan } = planActivation([set('r5', 'raid5_ls', devs, 128, { status: 'inconsistent', foundDevs: 3 })], { memberIndex: (rd) => (rd.device.path === '/dev/sda' ? 0 : 2) });
+    expect(tableLines(plan)).toEqual(['r5: 0 131072 raid raid5_ls 4 128 sync region_size 128 3 - /dev/sda - - - /dev/sdc']);
+  });
+  it('reports a spare set as dmraid does', () => {
+    const { problems, plan } = planActivation([set('sp', 'spare', [dev('/dev/sda', 100, 0, 'spare')])]);
+    expect(problems.map((p) => p.text)).toEqual(['spare set "sp" cannot be activated', 'no mapping possible for RAID set sp']);
+    expect(plan.devices).toEqual([]);
+  });
+});
+
+describe('partitions', () => {
+  const disk = (size: number) => new Uint8Array(size * 512);
+  const entry = (b: Uint8Array, sector: number, slot: number, type: number, start: number, len: number) => {
+    const at = sector * 512 + 446 + 16 * slot;
+    b[at + 4] = type;
+    new DataView(b.buffer).setUint32(at + 8, start, true);
+    new DataView(b.buffer).setUint32(at + 12, len, true);
+    b[sector * 512 + 510] = 0x55;
+    b[sector * 512 + 511] = 0xaa;
+  };
+  const reader = (b: Uint8Array) => async (s: number, n: number) => b.slice(s * 512, (s + n) * 512);
+  it('reads MBR primaries and the logical chain, named after dmraid', async () => {
+    const b = disk(4096);
+    entry(b, 0, 0, 0x83, 2048, 1000);
+    entry(b, 0, 1, 0x05, 3072, 1024);
+    entry(b, 3072, 0, 0x83, 63, 500);
+    const parts = await readPartitions(reader(b), 4096);
+    expect(parts).toEqual([{ number: 1, start: 2048, sectors: 1000 }, { number: 5, start: 3135, sectors: 500 }]);
+    expect(partitionDevices('isw_x_Volume0', parts).map((d) => `${d.name}: ${d.table}`)).toEqual([
+      'isw_x_Volume0p1: 0 1000 linear /dev/mapper/isw_x_Volume0 2048',
+      'isw_x_Volume0p5: 0 500 linear /dev/mapper/isw_x_Volume0 3135',
+    ]);
+    expect(partitionDevices('pdc_abc', parts, 'X')[0]!.name).toBe('pdc_abc1');
+  });
+  it('reads GPT entries behind a protective MBR', async () => {
+    const b = disk(4096);
+    entry(b, 0, 0, 0xee, 1, 4095);
+    b.set(new TextEncoder().encode('EFI PART'), 512);
+    const v = new DataView(b.buffer);
+    v.setUint32(512 + 72, 2, true);
+    v.setUint32(512 + 80, 4, true);
+    v.setUint32(512 + 84, 128, true);
+    b[1024 + 128] = 1; // type GUID of entry 2
+    v.setUint32(1024 + 128 + 32, 2048, true);
+    v.setUint32(1024 + 128 + 40, 4000, true);
+    expect(await readPartitions(reader(b), 4096)).toEqual([{ number: 2, start: 2048, sectors: 1953 }]);
+  });
+});
+
+/** A fake device-mapper: dmsetup's create/remove/ls/info over a map, with injectable failures. */
+function fakeDm(options: { failCreate?: string; open?: Record<string, number> } = {}) {
+  const devices = new Map<string, string>();
+  const calls: string[] = [];
+  const run: DmsetupRunner = async (args, stdin) => {
+    calls.push(args.join(' '));
+    const [cmd, ...rest] = args;
+    if (cmd === 'ls') return { code: 0, stdout: devices.size ? [...devices.keys()].map((n) => `${n}\t(254:0)\n`).join('') : 'No devices found\n', stderr: '' };
+    if (cmd === 'info') {
+      const name = rest[rest.length - 1]!;
+      return devices.has(name) ? { code: 0, stdout: `${options.open?.[name] ?? 0}\n`, stderr: '' } : { code: 1, stdout: '', stderr: `Device ${name} not found\n` };
+    }
+    if (cmd === 'create') {
+      const name = rest[0]!;
+      if (devices.has(name)) return { code: 1, stdout: '', stderr: `device-mapper: create ioctl on ${name} failed: Device or resource busy\n` };
+      if (name === options.failCreate) return { code: 1, stdout: '', stderr: `device-mapper: reload ioctl on ${name} failed: Invalid argument\n` };
+      devices.set(name, stdin ?? '');
+      return { code: 0, stdout: '', stderr: '' };
+    }
+    if (cmd === 'remove') return devices.delete(rest[0]!) ? { code: 0, stdout: '', stderr: '' } : { code: 1, stdout: '', stderr: 'not found\n' };
+    return { code: 1, stdout: '', stderr: 'unknown\n' };
+  };
+  return { devices, calls, run };
+}
+
+describe('kernel activation through dmsetup', () => {
+  const stacked = () => {
+    const a = set('m-0', 'raid0', [dev('/dev/sda', 65536), dev('/dev/sdb', 65536)]);
+    const b = set('m-1', 'raid0', [dev('/dev/sdc', 65536), dev('/dev/sdd', 65536)]);
+    return [{ ...set('m', 'raid1', []), sets: [a, b] }];
+  };
+  it('creates lower devices first with the table on stdin and dmraid uuids', async () => {
+    const dm = fakeDm();
+    const r = await new KernelActivator(dm.run).activate(planActivation(stacked()).plan);
+    expect(r.ok).toBe(true);
+    expect(dm.calls.filter((c) => c.startsWith('create'))).toEqual(['create m-0 -u DMRAID-m-0', 'create m-1 -u DMRAID-m-1', 'create m -u DMRAID-m']);
+    expect(dm.devices.get('m')).toBe('0 131072 mirror core 2 64 nosync 2 /dev/mapper/m-0 0 /dev/mapper/m-1 0 1 handle_errors\n');
+    expect(r.reports.map((x) => x.text)).toEqual(['RAID set "m-0" was activated', 'RAID set "m-1" was activated', 'RAID set "m" was activated']);
+  });
+  it('removes what it created when a step fails half-way', async () => {
+    const dm = fakeDm({ failCreate: 'm' });
+    dm.devices.set('other', '0 8 zero\n');
+    const r = await new KernelActivator(dm.run).activate(planActivation(stacked()).plan);
+    expect(r.ok).toBe(false);
+    expect([...dm.devices.keys()]).toEqual(['other']);
+    expect(r.reports.map((x) => x.text)).toContain('RAID set "m" was not activated');
+  });
+  it('fails on a name in use and leaves the existing device alone', async () => {
+    const dm = fakeDm();
+    dm.devices.set('m-1', 'theirs');
+    const r = await new KernelActivator(dm.run).activate(planActivation(stacked()).plan);
+    expect(r.ok).toBe(false);
+    expect([...dm.devices]).toEqual([['m-1', 'theirs']]);
+  });
+  it('leaves already active sets as they are', async () => {
+    const dm = fakeDm();
+    dm.devices.set('m', 'x');
+    const { plan, alreadyActive } = planActivation(stacked(), { active: (n) => dm.devices.has(n) });
+    expect(alreadyActive).toEqual(['m']);
+    expect(plan.devices).toEqual([]);
+  });
+  it('refuses to remove a device in use', async () => {
+    const dm = fakeDm({ open: { m: 1 } });
+    await new KernelActivator(dm.run).activate(planActivation(stacked()).plan);
+    const r = await new KernelActivator(dm.run).deactivate(['m', 'm-0', 'm-1']);
+    expect(r.ok).toBe(false);
+    expect(r.reports[0]!.text).toBe('RAID set "m" is in use (open count 1): not deactivated');
+    expect(dm.devices.size).toBe(3);
+  });
+});
+
+describe('locking', () => {
+  it('lets one run at a time hold the lock', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'dmraid-lock-')), 'd', '.lock');
+    const first = await acquireLock(file);
+    expect(typeof first).not.toBe('string');
+    expect(await acquireLock(file, 200)).toMatch(/^flock lockfile .*held by process/);
+    await (first as { release(): Promise<void> }).release();
+    const again = await acquireLock(file, 200);
+    expect(typeof again).not.toBe('string');
+  });
+});

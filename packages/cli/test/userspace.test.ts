@@ -1,0 +1,178 @@
+// Ours: --extract, --serve and --check-data run the sets' tables in the userspace engine (@dmraid/engine).
+import { execFile } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { testIf } from '@dmraid/testkit';
+import { run } from '../src/main.js';
+import { parseOptions } from '../src/options.js';
+import { imagesOf, tmp } from './helpers.js';
+
+const exec = promisify(execFile);
+const nbdinfo = await exec('sh', ['-c', 'command -v nbdinfo']).then(() => true, () => false);
+const itNbd = testIf(it, { name: 'nbdinfo', available: nbdinfo, reason: 'apt-get install -y libnbd-bin' });
+
+const SECTORS = 2048; // 1 MiB members
+
+async function members(dir: string, n: number): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (let m = 0; m < n; m++) {
+    const b = Buffer.alloc(SECTORS * 512);
+    for (let i = 0; i < b.length; i++) b[i] = ((i >>> 9) * 17 + (i & 511) + m * 89) & 0xff;
+    // A zero stretch, to be left as a hole.
+    b.fill(0, 256 * 512, 1024 * 512);
+    await fs.writeFile(join(dir, `m${m}.img`), b);
+    out.push(b);
+  }
+  return out;
+}
+
+function striped(ms: Buffer[], chunk: number): Buffer {
+  const c = chunk * 512;
+  const out = Buffer.alloc(ms.length * SECTORS * 512);
+  for (let k = 0; k < out.length / c; k++) ms[k % ms.length]!.copy(out, k * c, Math.floor(k / ms.length) * c, (Math.floor(k / ms.length) + 1) * c);
+  return out;
+}
+
+/** Our dmraid in-process; no format handlers unless `installed` (the --tables runs need none). */
+async function dmraid(dir: string, args: string[], installed = false) {
+  let stdout = '';
+  let stderr = '';
+  const status = await run(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), readLine: async () => null, cwd: dir }, installed ? {} : { handlers: [] });
+  return { status, stdout, stderr };
+}
+
+describe('options of the engine commands', () => {
+  it('parses --extract/-o/--resume, --serve with sets and --listen, --check-data, --tables', () => {
+    const x = parseOptions(['--extract', 'set1', '-o', 'out.img', '--resume', '--tables', 't']);
+    expect([x.mode, x.engine.set, x.engine.output, x.engine.resume, x.engine.tables]).toEqual(['extract', 'set1', 'out.img', true, 't']);
+    const s = parseOptions(['--serve', 'a', 'b', '--writable', '--listen', '/run/x.sock']);
+    expect([s.mode, s.operands, s.engine.writable, s.engine.listen]).toEqual(['serve', ['a', 'b'], true, '/run/x.sock']);
+    expect(parseOptions(['--serve']).engine.listen).toBe('127.0.0.1:10809');
+    expect(parseOptions(['--check-data', 'set1']).mode).toBe('check-data');
+  });
+
+  it('refuses an extract without -o, engine options without an engine command, and mixing with dmraid modes', () => {
+    expect(() => parseOptions(['--extract', 'set1'])).toThrow('--extract needs -o/--output FILE');
+    expect(() => parseOptions(['-r', '-o', 'x'])).toThrow('go with --extract');
+    expect(() => parseOptions(['--serve', '-r'])).toThrow('invalid option combination');
+    expect(() => parseOptions(['--serve', '--extract', 'x', '-o', 'y'])).toThrow('invalid option combination');
+  });
+});
+
+describe('--extract, --check-data and --serve over tables', () => {
+  it('extracts a RAID0 volume byte for byte with holes where it is zero, and resumes an interrupted copy', async () => {
+    const dir = tmp('extract');
+    const ms = await members(dir, 2);
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
+    const r = await dmraid(dir, ['--extract', 'r0', '-o', 'out.img', '--tables', 't.txt']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^r0: 4096 sectors \(2\.0 MiB\) written to out\.img, 0\.\d MiB left as holes\n$/);
+    const want = striped(ms, 128);
+    expect((await fs.readFile(join(dir, 'out.img'))).equals(want)).toBe(true);
+    // Interrupted at 1 MiB: the state file records it; --resume writes the rest only.
+    const part = Buffer.alloc(want.length);
+    want.copy(part, 0, 0, 2048 * 512);
+    await fs.writeFile(join(dir, 'res.img'), part.subarray(0, 2048 * 512));
+    await fs.writeFile(join(dir, 'res.img.dmraid-extract'), JSON.stringify({ volume: '/dev/mapper/r0', sizeSectors: 4096, done: 2048 }));
+    const again = await dmraid(dir, ['--extract', 'r0', '-o', 'res.img', '--tables', 't.txt', '--resume']);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain('(resumed at sector 2048)');
+    expect((await fs.readFile(join(dir, 'res.img'))).equals(want)).toBe(true);
+    expect(existsSync(join(dir, 'res.img.dmraid-extract'))).toBe(false);
+  });
+
+  it('reports a table the engine cannot build, naming device and target', async () => {
+    const dir = tmp('badtable');
+    await members(dir, 1);
+    await fs.writeFile(join(dir, 't.txt'), 'x: 0 99999 linear m0.img 0\n');
+    const r = await dmraid(dir, ['--extract', 'x', '-o', 'o.img', '--tables', 't.txt']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('ERROR: table of "x": linear: Device m0.img too small for the target\n');
+  });
+
+  it('check-data: a clean RAID5 gives mismatch_cnt 0, a flipped byte gives the range and exit 2', async () => {
+    const dir = tmp('check');
+    await members(dir, 3);
+    // Parity made consistent through the engine: write the volume back through it (writable).
+    await fs.writeFile(join(dir, 't.txt'), `r5: 0 ${2 * SECTORS} raid raid5_ls 1 128 3 - m0.img - m1.img - m2.img\n`);
+    expect((await dmraid(dir, ['--extract', 'r5', '-o', 'v.img', '--tables', 't.txt'])).status).toBe(0);
+    const mismatched = await dmraid(dir, ['--check-data', 'r5', '--tables', 't.txt']);
+    expect(mismatched.status).toBe(2);
+    expect(mismatched.stdout).toMatch(/r5: parity mismatch at sectors 0-\d+/);
+    expect(mismatched.stdout).toMatch(/r5: mismatch_cnt [1-9]\d* \(r5 checked, 2\.0 MiB\)\n$/);
+
+    // Rewrite the volume through a writable serve-less path: a parity-updating write of every row.
+    const { createEngine, deviceSource, isTableError } = await import('@dmraid/engine');
+    const { openDevice, isIoError } = await import('@dmraid/core');
+    const opened = await Promise.all([0, 1, 2].map((m) => openDevice(join(dir, `m${m}.img`), { writable: true })));
+    const byPath = new Map(opened.map((d, m) => { if (isIoError(d)) throw new Error(d.message); return [`m${m}.img`, deviceSource(d, true)]; }));
+    const e = createEngine([{ name: 'r5', table: `0 ${2 * SECTORS} raid raid5_ls 1 128 3 - m0.img - m1.img - m2.img` }], (p) => byPath.get(p));
+    if (isTableError(e)) throw new Error(e.message);
+    expect(await e.get('r5')!.write(0, new Uint8Array(await fs.readFile(join(dir, 'v.img'))))).toBe(true);
+    for (const d of opened) if (!isIoError(d)) await d.close();
+    const clean = await dmraid(dir, ['--check-data', 'r5', '--tables', 't.txt']);
+    expect(clean).toEqual({ status: 0, stdout: 'r5: mismatch_cnt 0 (r5 checked, 2.0 MiB)\n', stderr: '' });
+    const m1 = await fs.open(join(dir, 'm1.img'), 'r+');
+    await m1.write(Buffer.from([0xff]), 0, 1, 300 * 512 + 3);
+    await m1.close();
+    const one = await dmraid(dir, ['--check-data', 'r5', '--tables', 't.txt']);
+    expect(one.status).toBe(2);
+    expect(one.stdout).toBe('r5: parity mismatch at sectors 512-767 (256 sectors)\nr5: mismatch_cnt 1 (r5 checked, 2.0 MiB)\n');
+  });
+
+  it('without --tables: discovery and the activation plan give the set; a RAID0 testbed set extracts as its stripes', async () => {
+    const dir = tmp('discover');
+    const specs = await imagesOf(dir, 'hpt45x/raid0-2');
+    // A pattern in the first MiB of each member (the hpt45x metadata is at sector 9, kept as it is).
+    const heads: Buffer[] = [];
+    for (const [m, spec] of specs.entries()) {
+      const path = join(dir, spec.split(':')[0]!);
+      const h = await fs.open(path, 'r+');
+      const b = Buffer.alloc(1 << 20);
+      await h.read(b, 0, b.length, 0);
+      for (let i = 16 * 512; i < b.length; i++) b[i] = (i * 13 + m * 7) & 0xff;
+      await h.write(b, 0, b.length, 0);
+      await h.close();
+      heads.push(b);
+    }
+    const devices = specs.flatMap((s) => ['--devices', s]);
+    const sets = await dmraid(dir, [...devices, '-s', '-c'], true);
+    const name = sets.stdout.trim();
+    expect(name).toMatch(/^hpt45x_/);
+    const r = await dmraid(dir, [...devices, '--extract', name, '-o', 'v.img'], true);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const v = await fs.readFile(join(dir, 'v.img'));
+    // The reference's table for this set: striped 2 128 (64 KiB chunks) from sector 0 of both members.
+    const want = Buffer.alloc(2 << 20);
+    for (let k = 0; k < 32; k++) heads[k % 2]!.copy(want, k * 65536, Math.floor(k / 2) * 65536, (Math.floor(k / 2) + 1) * 65536);
+    expect(v.subarray(0, 2 << 20).equals(want)).toBe(true);
+  });
+
+  itNbd('--serve listens on a unix socket, serves every set by name and ends on SIGINT', async () => {
+    const dir = tmp('serve');
+    const ms = await members(dir, 2);
+    await fs.writeFile(join(dir, 't.txt'), [
+      `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0`,
+      `lin: 0 ${SECTORS} linear m1.img 0`,
+    ].join('\n'));
+    const sock = join(dir, 'nbd.sock');
+    let stdout = '';
+    const done = run(['--serve', '--tables', 't.txt', '--listen', sock], { stdout: (t) => (stdout += t), stderr: (t) => (stdout += t), readLine: async () => null, cwd: dir }, { handlers: [] });
+    const deadline = Date.now() + 10_000;
+    while (!stdout.includes('lin') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(stdout).toBe(
+      `serving nbd+unix:///r0?socket=${sock} (2097152 bytes, read-only)\nserving nbd+unix:///lin?socket=${sock} (1048576 bytes, read-only)\n`,
+    );
+    const list = await exec('nbdinfo', ['--list', '--json', `nbd+unix://?socket=${sock}`]);
+    expect((JSON.parse(list.stdout) as { exports: { 'export-name': string }[] }).exports.map((e) => e['export-name'])).toEqual(['r0', 'lin']);
+    await exec('nbdcopy', [`nbd+unix:///r0?socket=${sock}`, join(dir, 'copy.img')]);
+    expect((await fs.readFile(join(dir, 'copy.img'))).equals(striped(ms, 128))).toBe(true);
+    process.emit('SIGINT');
+    expect(await done).toBe(0);
+    expect(existsSync(sock)).toBe(false);
+  });
+});

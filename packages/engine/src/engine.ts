@@ -1,0 +1,68 @@
+/**
+ * A run of mapped devices built from an activation plan's tables (in creation order), over member Sources
+ * found by path: the userspace counterpart of `dmsetup create` for each device, then `dmsetup remove` in
+ * reverse. Nothing here touches the kernel.
+ */
+import { SECTOR, type Source } from './source.js';
+
+const DEV_ZERO: Source = {
+  name: '/dev/zero',
+  sizeSectors: Number.MAX_SAFE_INTEGER,
+  read: async (_sector, count) => new Uint8Array(count * SECTOR),
+  write: async () => true,
+};
+import { createMappedDevice, isTableError, type MappedDevice, type TableError } from './table.js';
+
+/** What the engine needs of @dmraid/activation's DmDevice. */
+export interface TableSpec {
+  readonly name: string;
+  readonly table: string;
+}
+
+export interface Engine {
+  /** Every mapped device, by name. */
+  readonly devices: ReadonlyMap<string, MappedDevice>;
+  /** Events reported by targets (missing members, failed legs), in order. */
+  readonly events: readonly string[];
+  get(name: string): MappedDevice | undefined;
+  destroy(): void;
+}
+
+/**
+ * Build every table. `members` resolves a device argument that is not `/dev/mapper/<name>` (a member path
+ * as the plan wrote it). A table that does not construct ends the run: the error names device and target.
+ */
+export function createEngine(
+  tables: readonly TableSpec[],
+  members: (path: string) => Source | undefined,
+  onEvent?: (message: string) => void,
+): Engine | TableError {
+  const devices = new Map<string, MappedDevice>();
+  const events: string[] = [];
+  const destroy = () => {
+    for (const d of [...devices.values()].reverse()) d.destroy();
+    devices.clear();
+  };
+  for (const spec of tables) {
+    const md = createMappedDevice(spec.name, spec.table, {
+      lookup: (path) => {
+        if (path.startsWith('/dev/mapper/')) return devices.get(path.slice('/dev/mapper/'.length));
+        // dmraid 1.0.0.rc16 maps the piece of a missing member to /dev/zero (the kernel refuses a character
+        // device; we read it as the zero target, so the rest of the volume stays readable).
+        if (path === '/dev/zero') return DEV_ZERO;
+        return members(path);
+      },
+      report: (message) => {
+        const text = `${spec.name}: ${message}`;
+        events.push(text);
+        onEvent?.(text);
+      },
+    });
+    if (isTableError(md)) {
+      destroy();
+      return md;
+    }
+    devices.set(spec.name, md);
+  }
+  return { devices, events, get: (name) => devices.get(name), destroy };
+}

@@ -1,0 +1,160 @@
+/**
+ * What the engine reads and writes: a run of 512-byte sectors. Member files, member devices and mapped
+ * devices (tables) all present this one interface, so tables nest as they do in the kernel.
+ */
+import { closeSync, openSync, readSync, readvSync, writeSync } from 'node:fs';
+import { ioError, isIoError, type BlockDevice, type IoError, type WritableDevice } from '@dmraid/core';
+
+export const SECTOR = 512;
+
+export interface Source {
+  /** Name in messages: a member path or /dev/mapper/<name>. */
+  readonly name: string;
+  readonly sizeSectors: number;
+  read(sector: number, count: number): Promise<Uint8Array | IoError>;
+  write(sector: number, data: Uint8Array): Promise<true | IoError>;
+  /**
+   * Read `out.length` bytes at `sector` into `out` (optional): large copies then need no fresh buffers,
+   * whose page faults cost more than the copy itself.
+   */
+  readInto?(sector: number, out: Uint8Array): Promise<true | IoError>;
+  /** Read consecutive sectors from `sector` into several buffers in turn (preadv; optional). */
+  readvInto?(sector: number, outs: readonly Uint8Array[]): Promise<true | IoError>;
+}
+
+/** `readInto` for any Source: its own, or a read and a copy. */
+export async function readInto(source: Source, sector: number, out: Uint8Array): Promise<true | IoError> {
+  if (source.readInto) return source.readInto(sector, out);
+  const r = await source.read(sector, out.length / SECTOR);
+  if (isIoError(r)) return r;
+  out.set(r);
+  return true;
+}
+
+/**
+ * A member image file or block device opened by path, read with pread(2) straight into the caller's
+ * buffer (page-cache reads of image files are microseconds: synchronous, as discovery reads them).
+ */
+export function fileSource(path: string, sizeSectors: number, writable = false): Source & { close(): void } {
+  const fd = openSync(path, writable ? 'r+' : 'r');
+  const inRange = (s: number, n: number) => Number.isInteger(s) && Number.isInteger(n) && s >= 0 && n >= 0 && s + n <= sizeSectors;
+  const fail = (e: unknown) => ioError(path, (e as NodeJS.ErrnoException)?.code ?? 'EIO');
+  const readIntoFile = async (sector: number, out: Uint8Array): Promise<true | IoError> => {
+    if (!inRange(sector, out.length / SECTOR)) return ioError(path, 'EINVAL');
+    try {
+      let done = 0;
+      while (done < out.length) {
+        const n = readSync(fd, out, done, out.length - done, sector * SECTOR + done);
+        if (n === 0) return ioError(path, 'EINVAL');
+        done += n;
+      }
+      return true;
+    } catch (e) {
+      return fail(e);
+    }
+  };
+  const readvIntoFile = async (sector: number, outs: readonly Uint8Array[]): Promise<true | IoError> => {
+    const bytes = outs.reduce((n, o) => n + o.length, 0);
+    if (!inRange(sector, bytes / SECTOR)) return ioError(path, 'EINVAL');
+    try {
+      const n = readvSync(fd, outs as Uint8Array[], sector * SECTOR);
+      if (n === bytes) return true;
+    } catch (e) {
+      return fail(e);
+    }
+    // A short read (rare): finish piece by piece.
+    let at = sector;
+    for (const o of outs) {
+      const r = await readIntoFile(at, o);
+      if (r !== true) return r;
+      at += o.length / SECTOR;
+    }
+    return true;
+  };
+  return {
+    name: path,
+    sizeSectors,
+    readInto: readIntoFile,
+    readvInto: readvIntoFile,
+    async read(sector, count) {
+      const out = new Uint8Array(count * SECTOR);
+      const r = await readIntoFile(sector, out);
+      return r === true ? out : r;
+    },
+    async write(sector, data) {
+      if (!writable) return ioError(path, 'EROFS');
+      if (!inRange(sector, data.length / SECTOR)) return ioError(path, 'EINVAL');
+      try {
+        let done = 0;
+        while (done < data.length) done += writeSync(fd, data, done, data.length - done, sector * SECTOR + done);
+        return true;
+      } catch (e) {
+        return fail(e);
+      }
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+export { ioError, isIoError, type IoError };
+
+const isWritable = (d: BlockDevice): d is WritableDevice => typeof (d as Partial<WritableDevice>).write === 'function';
+
+/** A member device or image file as a Source; writes only through a writable open. */
+export function deviceSource(device: BlockDevice, writable = false): Source {
+  return {
+    name: device.path,
+    sizeSectors: device.sizeSectors,
+    read: (sector, count) => device.read(sector * SECTOR, count * SECTOR),
+    write: async (sector, data) => {
+      if (!writable || !isWritable(device)) return ioError(device.path, 'EROFS');
+      return device.write(sector * SECTOR, data);
+    },
+  };
+}
+
+/** A Source held in memory (tests, the naive model). */
+export function memorySource(name: string, bytes: Uint8Array): Source {
+  const sizeSectors = Math.floor(bytes.length / SECTOR);
+  const inRange = (s: number, n: number) => Number.isInteger(s) && Number.isInteger(n) && s >= 0 && n >= 0 && s + n <= sizeSectors;
+  return {
+    name,
+    sizeSectors,
+    read: async (sector, count) => (inRange(sector, count) ? bytes.slice(sector * SECTOR, (sector + count) * SECTOR) : ioError(name, 'EINVAL')),
+    readInto: async (sector, out) => {
+      if (!inRange(sector, out.length / SECTOR)) return ioError(name, 'EINVAL');
+      out.set(bytes.subarray(sector * SECTOR, sector * SECTOR + out.length));
+      return true;
+    },
+    write: async (sector, data) => {
+      if (!inRange(sector, data.length / SECTOR)) return ioError(name, 'EINVAL');
+      bytes.set(data, sector * SECTOR);
+      return true;
+    },
+  };
+}
+
+/** XOR `src` into `dst` (same length): parity arithmetic, 32 bits at a time where aligned. */
+export function xorInto(dst: Uint8Array, src: Uint8Array): void {
+  const n = dst.length;
+  if (dst.byteOffset % 4 === 0 && src.byteOffset % 4 === 0) {
+    const words = n >>> 2;
+    const d32 = new Uint32Array(dst.buffer, dst.byteOffset, words);
+    const s32 = new Uint32Array(src.buffer, src.byteOffset, words);
+    for (let i = 0; i < words; i++) d32[i]! ^= s32[i]!;
+    for (let i = words << 2; i < n; i++) dst[i]! ^= src[i]!;
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[i]! ^= src[i]!;
+}
+
+const ZEROS = new Uint8Array(1 << 20);
+
+/** True when every byte is zero (memcmp against a zero block, megabyte by megabyte). */
+export function isZero(b: Uint8Array): boolean {
+  for (let at = 0; at < b.length; at += ZEROS.length) {
+    const part = b.subarray(at, Math.min(b.length, at + ZEROS.length));
+    if (Buffer.compare(Buffer.from(part.buffer, part.byteOffset, part.length), Buffer.from(ZEROS.buffer, 0, part.length)) !== 0) return false;
+  }
+  return true;
+}

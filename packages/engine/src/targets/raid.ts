@@ -1,0 +1,229 @@
+/**
+ * `raid <type> <#params> <chunk> [params...] <#devs> (<meta> <data>)...`: dm-raid (md's RAID4/5 under a
+ * device-mapper table), as Debian's dmraid 1.0.0.rc16 loads RAID4/5 sets. Data starts at sector 0 of each
+ * data device (no metadata devices: `-`). A data device `-` is missing: reads rebuild it from parity, writes
+ * keep parity so that the member would rebuild to the written data.
+ */
+import { gather, type Piece } from '../gather.js';
+import { isIoError, SECTOR, xorInto, type IoError, type Source } from '../source.js';
+import { uint, type TargetType } from '../target.js';
+
+type Algorithm = 'left-asymmetric' | 'right-asymmetric' | 'left-symmetric' | 'right-symmetric' | 'parity-0' | 'parity-n';
+
+/**
+ * dm-raid's raid types (kernel 6.1 dm-raid.c raid_types[]): `raid4` is md's RAID4 with the parity on the
+ * FIRST device (ALGORITHM_PARITY_0, as raid5_0) — measured against the kernel in test/kernel.test.ts.
+ */
+const TYPES: Record<string, Algorithm> = {
+  raid4: 'parity-0',
+  raid5_n: 'parity-n',
+  raid5_0: 'parity-0',
+  raid5_la: 'left-asymmetric',
+  raid5_ra: 'right-asymmetric',
+  raid5_ls: 'left-symmetric',
+  raid5_rs: 'right-symmetric',
+};
+
+/** Parameters after the chunk size that take a value (dm-raid.c parse_raid_params). */
+const VALUED = new Set([
+  'rebuild', 'daemon_sleep', 'min_recovery_rate', 'max_recovery_rate', 'write_mostly', 'max_write_behind',
+  'stripe_cache', 'region_size', 'raid10_copies', 'raid10_format', 'data_offset', 'delta_disks',
+  'journal_dev', 'journal_mode',
+]);
+
+/** md's raid5_compute_sector: the device of data chunk `ddIdx` and the parity device of `row`. */
+export function raid5Place(algorithm: Algorithm, disks: number, row: number, ddIdx: number): { dev: number; parity: number } {
+  const data = disks - 1;
+  switch (algorithm) {
+    case 'left-asymmetric': {
+      const parity = data - (row % disks);
+      return { dev: ddIdx >= parity ? ddIdx + 1 : ddIdx, parity };
+    }
+    case 'right-asymmetric': {
+      const parity = row % disks;
+      return { dev: ddIdx >= parity ? ddIdx + 1 : ddIdx, parity };
+    }
+    case 'left-symmetric': {
+      const parity = data - (row % disks);
+      return { dev: (parity + 1 + ddIdx) % disks, parity };
+    }
+    case 'right-symmetric': {
+      const parity = row % disks;
+      return { dev: (parity + 1 + ddIdx) % disks, parity };
+    }
+    case 'parity-0':
+      return { dev: ddIdx + 1, parity: 0 };
+    case 'parity-n':
+      return { dev: ddIdx, parity: data };
+  }
+}
+
+export const raid: TargetType = {
+  name: 'raid',
+  construct(ctx, length, args) {
+    const type = args[0] ?? '';
+    const algorithm = TYPES[type];
+    if (!algorithm) return `Unsupported raid type ${type} (the userspace engine does RAID4 and RAID5)`;
+    const nParams = uint(args[1]);
+    if (nParams === undefined || nParams < 1) return 'Invalid number of raid parameters';
+    const chunk = uint(args[2]);
+    if (chunk === undefined || chunk < 8) return 'Bad chunk size';
+    const params = args.slice(3, 2 + nParams);
+    for (let p = 0; p < params.length; p++) if (VALUED.has(params[p]!)) p++;
+    let i = 2 + nParams;
+    const disks = uint(args[i]);
+    if (disks === undefined || disks < 3) return 'Invalid number of raid devices';
+    i++;
+    if (args.length !== i + 2 * disks) return 'Wrong number of raid device arguments';
+    const devs: { source: Source | undefined; offset: number }[] = [];
+    const missing: number[] = [];
+    for (let d = 0; d < disks; d++) {
+      const data = args[i + 2 * d + 1]!;
+      if (data === '-') {
+        devs.push({ source: undefined, offset: 0 });
+        missing.push(d);
+        continue;
+      }
+      const source = ctx.lookup(data);
+      if (!source) return 'Device lookup failure';
+      devs.push({ source, offset: 0 });
+    }
+    if (missing.length > 1) return 'Insufficient redundancy to activate array';
+    const dataDisks = disks - 1;
+    if (length % dataDisks !== 0) return 'Target length not divisible by number of data devices';
+    const devSectors = length / dataDisks;
+    // md uses whole chunks of each member; dmraid's tables always give whole rows.
+    if (devSectors % chunk !== 0) return 'Device length is not a multiple of the chunk size';
+    for (const d of devs) if (d.source && d.source.sizeSectors < devSectors) return `Device ${d.source.name} too small for the array`;
+    const lost = missing[0];
+    if (lost !== undefined) ctx.report(`${type}: member #${lost} is missing; its data is rebuilt from parity`);
+
+    const pieces = (sector: number, count: number): Piece[] => {
+      const out: Piece[] = [];
+      let at = 0;
+      while (at < count) {
+        const s = sector + at;
+        const chunkNo = Math.floor(s / chunk);
+        const inChunk = s - chunkNo * chunk;
+        const n = Math.min(chunk - inChunk, count - at);
+        const row = Math.floor(chunkNo / dataDisks);
+        const { dev } = raid5Place(algorithm, disks, row, chunkNo % dataDisks);
+        out.push({ dev, devSector: row * chunk + inChunk, count: n, at });
+        at += n;
+      }
+      return out;
+    };
+
+    const read = async (sector: number, count: number): Promise<Uint8Array | IoError> => {
+      const out = new Uint8Array(count * SECTOR);
+      const all = pieces(sector, count);
+      const direct = all.filter((p) => p.dev !== lost);
+      const lostPieces = all.filter((p) => p.dev === lost);
+      // A lost piece is the XOR of the same sectors on every other device: gather those side by side.
+      const peers: Piece[] = [];
+      let scratchSectors = 0;
+      for (const p of lostPieces) {
+        for (let d = 0; d < disks; d++) {
+          if (d === lost) continue;
+          peers.push({ dev: d, devSector: p.devSector, count: p.count, at: scratchSectors });
+          scratchSectors += p.count;
+        }
+      }
+      const scratch = new Uint8Array(scratchSectors * SECTOR);
+      const [a, b] = await Promise.all([gather(devs, direct, out), peers.length ? gather(devs, peers, scratch) : (true as const)]);
+      if (a !== true) return a;
+      if (b !== true) return b;
+      let k = 0;
+      for (const p of lostPieces) {
+        const dst = out.subarray(p.at * SECTOR, (p.at + p.count) * SECTOR);
+        for (let d = 0; d < disks - 1; d++, k++) {
+          const peer = peers[k]!;
+          xorInto(dst, scratch.subarray(peer.at * SECTOR, (peer.at + peer.count) * SECTOR));
+        }
+      }
+      return out;
+    };
+
+    /** The rows [r0, r1] of every device (a lost one rebuilt), sector 0 = row r0's start. */
+    const readRows = async (r0: number, r1: number): Promise<(Uint8Array | undefined)[] | IoError> => {
+      const n = (r1 - r0 + 1) * chunk;
+      const reads = await Promise.all(devs.map((d) => (d.source ? d.source.read(r0 * chunk, n) : Promise.resolve(undefined))));
+      for (const r of reads) if (r && isIoError(r)) return r;
+      return reads as (Uint8Array | undefined)[];
+    };
+
+    // Parity-updating writes are read-modify-write of whole rows: one at a time, so rows never interleave.
+    let queue: Promise<unknown> = Promise.resolve();
+    const write = (sector: number, data: Uint8Array): Promise<true | IoError> => {
+      const run = async (): Promise<true | IoError> => {
+        const count = data.length / SECTOR;
+        const all = pieces(sector, count);
+        const rowOf = (p: Piece) => Math.floor(p.devSector / chunk);
+        const r0 = rowOf(all[0]!);
+        const r1 = rowOf(all[all.length - 1]!);
+        const rows = await readRows(r0, r1);
+        if (isIoError(rows)) return rows;
+        const bytes = (r1 - r0 + 1) * chunk * SECTOR;
+        if (lost !== undefined) {
+          const rebuilt = new Uint8Array(bytes);
+          for (const r of rows) if (r) xorInto(rebuilt, r);
+          rows[lost] = rebuilt;
+        }
+        for (const p of all) {
+          rows[p.dev]!.set(data.subarray(p.at * SECTOR, (p.at + p.count) * SECTOR), (p.devSector - r0 * chunk) * SECTOR);
+        }
+        const chunkBytes = chunk * SECTOR;
+        for (let row = r0; row <= r1; row++) {
+          const { parity } = raid5Place(algorithm, disks, row, 0);
+          const off = (row - r0) * chunkBytes;
+          const pchunk = rows[parity]!.subarray(off, off + chunkBytes);
+          pchunk.fill(0);
+          for (let d = 0; d < disks; d++) if (d !== parity) xorInto(pchunk, rows[d]!.subarray(off, off + chunkBytes));
+        }
+        const results = await Promise.all(devs.map((d, n) => (d.source ? d.source.write(r0 * chunk, rows[n]!) : Promise.resolve(true as const))));
+        for (const r of results) if (isIoError(r)) return r;
+        return true;
+      };
+      const p = queue.then(run, run);
+      queue = p;
+      return p;
+    };
+
+    const rowSectors = chunk * dataDisks;
+    return {
+      length,
+      read,
+      write,
+      status: () => `${type} ${disks} ${devs.map((d) => (d.source ? 'A' : 'D')).join('')}`,
+      check: {
+        kind: 'parity',
+        unit: rowSectors,
+        async verify(sector, count) {
+          const r0 = Math.floor(sector / rowSectors);
+          const r1 = Math.floor((sector + count - 1) / rowSectors);
+          if (lost !== undefined) return { ranges: [], mismatches: 0 };
+          const rows = await readRows(r0, r1);
+          if (isIoError(rows)) return rows;
+          const sum = new Uint8Array((r1 - r0 + 1) * chunk * SECTOR);
+          for (const r of rows) xorInto(sum, r!);
+          const ranges: { start: number; length: number }[] = [];
+          let mismatches = 0;
+          for (let row = r0; row <= r1; row++) {
+            let bad = 0;
+            for (let s = 0; s < chunk; s++) {
+              const off = ((row - r0) * chunk + s) * SECTOR;
+              const sec = sum.subarray(off, off + SECTOR);
+              if (!sec.every((x) => x === 0)) bad++;
+            }
+            if (!bad) continue;
+            mismatches += bad;
+            const prev = ranges[ranges.length - 1];
+            if (prev && prev.start + prev.length === row * rowSectors) prev.length += rowSectors;
+            else ranges.push({ start: row * rowSectors, length: rowSectors });
+          }
+          return { ranges, mismatches };
+        },
+      },
+    };
+  },
+};

@@ -1,0 +1,52 @@
+/** `striped <#stripes> <chunk> (<dev> <offset>)...`: dm-stripe (RAID0). */
+import { gatherInto, scatter, type Piece } from '../gather.js';
+import { SECTOR, type Source } from '../source.js';
+import { uint, type TargetType } from '../target.js';
+
+/** Pieces of [sector, sector+count) over `stripes` devices with `chunk`-sector chunks (dm-stripe's map). */
+export function stripePieces(stripes: number, chunk: number, sector: number, count: number): Piece[] {
+  const pieces: Piece[] = [];
+  let at = 0;
+  while (at < count) {
+    const s = sector + at;
+    const chunkNo = Math.floor(s / chunk);
+    const inChunk = s - chunkNo * chunk;
+    const n = Math.min(chunk - inChunk, count - at);
+    pieces.push({ dev: chunkNo % stripes, devSector: Math.floor(chunkNo / stripes) * chunk + inChunk, count: n, at });
+    at += n;
+  }
+  return pieces;
+}
+
+export const striped: TargetType = {
+  name: 'striped',
+  construct(ctx, length, args) {
+    const stripes = uint(args[0]);
+    const chunk = uint(args[1]);
+    if (stripes === undefined || stripes < 1) return 'Invalid stripe count';
+    if (chunk === undefined || chunk < 1) return 'Invalid chunk_size';
+    if (args.length !== 2 + 2 * stripes) return 'Not enough destinations specified';
+    if (length % stripes !== 0) return 'Target length not divisible by number of stripes';
+    const devs: { source: Source; offset: number }[] = [];
+    for (let i = 0; i < stripes; i++) {
+      const source = ctx.lookup(args[2 + 2 * i]!);
+      const offset = uint(args[3 + 2 * i]);
+      if (!source) return 'Couldn\'t parse stripe destination';
+      if (offset === undefined) return 'Invalid device sector';
+      // dm-table's device_area_is_invalid: every stripe must lie inside its device.
+      if (offset + length / stripes > source.sizeSectors) return `Device ${args[2 + 2 * i]} too small for the target`;
+      devs.push({ source, offset });
+    }
+    return {
+      length,
+      async read(sector, count) {
+        const out = new Uint8Array(count * SECTOR);
+        const r = await gatherInto(devs, stripePieces(stripes, chunk, sector, count), out);
+        return r === true ? out : r;
+      },
+      readInto: (sector, out) => gatherInto(devs, stripePieces(stripes, chunk, sector, out.length / SECTOR), out),
+      write: (sector, data) => scatter(devs, stripePieces(stripes, chunk, sector, data.length / SECTOR), data),
+      status: () => `${stripes} ${chunk} ${devs.map((d) => d.source.name).join(' ')}`,
+    };
+  },
+};

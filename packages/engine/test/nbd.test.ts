@@ -1,0 +1,234 @@
+/**
+ * The NBD server with real clients (nbdinfo, nbdcopy, qemu-img, nbdfuse + mount of ext4) and with
+ * malformed traffic from a raw socket: errors are replies or clean disconnects, never a crash.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testIf } from '@dmraid/testkit';
+import { createEngine, isTableError, memorySource, NbdServer, SECTOR, type Engine } from '../src/index.js';
+import { handshake, option, RawConnection, reply, request } from './nbd-client.js';
+
+const run = promisify(execFile);
+const has = async (cmd: string) => run('sh', ['-c', `command -v ${cmd}`]).then(() => true, () => false);
+const clients = {
+  name: 'libnbd-bin and qemu-utils',
+  available: (await has('nbdinfo')) && (await has('nbdcopy')) && (await has('qemu-img')),
+  reason: 'apt-get install -y libnbd-bin qemu-utils',
+};
+const fuse = {
+  name: 'nbdfuse, e2fsprogs, FUSE and root',
+  available: (await has('nbdfuse')) && (await has('mke2fs')) && existsSync('/dev/fuse') && process.getuid?.() === 0,
+  reason: 'nbdfuse + mount need nbdfuse, mke2fs, /dev/fuse and root',
+};
+const clientIt = testIf(it, clients);
+const fuseIt = testIf(it, fuse);
+
+function patterned(m: number, sectors: number): Uint8Array {
+  const b = new Uint8Array(sectors * SECTOR);
+  for (let i = 0; i < b.length; i++) b[i] = ((i >>> 9) * 29 + (i & 511) * 3 + m * 53) & 0xff;
+  return b;
+}
+
+const CHUNK = 128;
+const MEMBER_SECTORS = 4096; // 2 MiB members
+let dir: string;
+let engine: Engine;
+let members: Uint8Array[];
+let server: NbdServer;
+let sock: string;
+let volume: Uint8Array;
+
+function volumeBytes(): Uint8Array {
+  // RAID0 over two members, 64 KiB chunks: the expected export.
+  const out = new Uint8Array(2 * MEMBER_SECTORS * SECTOR);
+  const c = CHUNK * SECTOR;
+  for (let k = 0; k < out.length / c; k++) out.set(members[k % 2]!.subarray(Math.floor(k / 2) * c, (Math.floor(k / 2) + 1) * c), k * c);
+  return out;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'engine-nbd-'));
+  members = [patterned(0, MEMBER_SECTORS), patterned(1, MEMBER_SECTORS)];
+  const sources = new Map(members.map((m, i) => [`m${i}`, memorySource(`m${i}`, m)]));
+  const e = createEngine([
+    { name: 'r0', table: `0 ${2 * MEMBER_SECTORS} striped 2 ${CHUNK} m0 0 m1 0` },
+    { name: 'small', table: '0 8 zero' },
+  ], (p) => sources.get(p));
+  if (isTableError(e)) throw new Error(e.message);
+  engine = e;
+  volume = volumeBytes();
+  server = new NbdServer({ exports: [{ name: 'r0', source: engine.get('r0')! }, { name: 'small', source: engine.get('small')! }] });
+  sock = join(dir, 'nbd.sock');
+  await server.listen(sock);
+});
+
+afterAll(async () => {
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const uri = (name: string) => `nbd+unix:///${name}?socket=${sock}`;
+
+describe('real NBD clients', () => {
+  clientIt('nbdinfo lists the exports and reads size and read-only flag', async () => {
+    const list = await run('nbdinfo', ['--list', '--json', `nbd+unix://?socket=${sock}`]);
+    const names = (JSON.parse(list.stdout) as { exports: { 'export-name': string }[] }).exports.map((e) => e['export-name']);
+    expect(names).toEqual(['r0', 'small']);
+    const info = JSON.parse((await run('nbdinfo', ['--json', uri('r0')])).stdout) as { exports: { 'export-size': number; 'is_read_only': boolean }[] };
+    expect(info.exports[0]!['export-size']).toBe(volume.length);
+    expect(info.exports[0]!.is_read_only).toBe(true);
+  });
+
+  clientIt('nbdcopy and qemu-img copy the export byte for byte', async () => {
+    await run('nbdcopy', [uri('r0'), join(dir, 'a.raw')]);
+    expect(Buffer.from(await fs.readFile(join(dir, 'a.raw'))).equals(Buffer.from(volume))).toBe(true);
+    const info = await run('qemu-img', ['info', '--output=json', uri('r0')]);
+    expect((JSON.parse(info.stdout) as { 'virtual-size': number })['virtual-size']).toBe(volume.length);
+    await run('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', uri('r0'), join(dir, 'b.raw')]);
+    expect(Buffer.from(await fs.readFile(join(dir, 'b.raw'))).equals(Buffer.from(volume))).toBe(true);
+  });
+
+  clientIt('a writable server takes nbdcopy writes into the members, a read-only one refuses them', async () => {
+    const mem = [new Uint8Array(64 * SECTOR), new Uint8Array(64 * SECTOR)];
+    const sources = new Map(mem.map((m, i) => [`w${i}`, memorySource(`w${i}`, m)]));
+    const e = createEngine([{ name: 'w', table: '0 128 striped 2 8 w0 0 w1 0' }], (p) => sources.get(p));
+    if (isTableError(e)) throw new Error(e.message);
+    const data = patterned(7, 128);
+    await fs.writeFile(join(dir, 'in.raw'), data);
+    const wsock = join(dir, 'w.sock');
+    const ro = new NbdServer({ exports: [{ name: 'w', source: e.get('w')! }] });
+    await ro.listen(wsock);
+    await expect(run('nbdcopy', [join(dir, 'in.raw'), `nbd+unix:///w?socket=${wsock}`])).rejects.toThrow();
+    await ro.close();
+    await fs.rm(wsock, { force: true });
+    const rw = new NbdServer({ exports: [{ name: 'w', source: e.get('w')! }], writable: true });
+    await rw.listen(wsock);
+    await run('nbdcopy', [join(dir, 'in.raw'), `nbd+unix:///w?socket=${wsock}`]);
+    await rw.close();
+    const back = await e.get('w')!.read(0, 128);
+    expect(Buffer.from(back as Uint8Array).equals(Buffer.from(data))).toBe(true);
+    expect(Buffer.from(mem[0]!.subarray(0, 8 * SECTOR)).equals(Buffer.from(data.subarray(0, 8 * SECTOR)))).toBe(true);
+  });
+
+  fuseIt('nbdfuse exposes the export as a file and an ext4 filesystem on a RAID0 set mounts from it', async () => {
+    // ext4 made with mke2fs -d (no root needed for that), striped into two member images by the engine.
+    const tree = join(dir, 'tree');
+    await fs.mkdir(tree, { recursive: true });
+    await fs.writeFile(join(tree, 'hello.txt'), 'recovered from a dead controller\n');
+    const fsImage = join(dir, 'fs.img');
+    await run('mke2fs', ['-q', '-F', '-t', 'ext4', '-d', tree, fsImage, '8M']);
+    const fsBytes = new Uint8Array(await fs.readFile(fsImage));
+    const mem = [new Uint8Array(fsBytes.length / 2), new Uint8Array(fsBytes.length / 2)];
+    const sources = new Map(mem.map((m, i) => [`f${i}`, memorySource(`f${i}`, m)]));
+    const e = createEngine([{ name: 'fs', table: `0 ${fsBytes.length / SECTOR} striped 2 128 f0 0 f1 0` }], (p) => sources.get(p));
+    if (isTableError(e)) throw new Error(e.message);
+    expect(await e.get('fs')!.write(0, fsBytes)).toBe(true);
+    const fsock = join(dir, 'fs.sock');
+    const srv = new NbdServer({ exports: [{ name: 'fs', source: e.get('fs')! }] });
+    await srv.listen(fsock);
+    const fuseDir = join(dir, 'fuse');
+    const mnt = join(dir, 'mnt');
+    await fs.mkdir(fuseDir);
+    await fs.mkdir(mnt);
+    // nbdfuse serves in the foreground until its mount point is unmounted.
+    const child = spawn('nbdfuse', ['--readonly', fuseDir, `nbd+unix:///fs?socket=${fsock}`], { stdio: 'ignore' });
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!existsSync(join(fuseDir, 'nbd')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      await run('mount', ['-o', 'ro,loop', join(fuseDir, 'nbd'), mnt]);
+      try {
+        expect(await fs.readFile(join(mnt, 'hello.txt'), 'utf8')).toBe('recovered from a dead controller\n');
+      } finally {
+        await run('umount', [mnt]);
+      }
+    } finally {
+      await run('umount', [fuseDir]).catch(() => child.kill());
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+      await srv.close();
+    }
+  });
+});
+
+describe('misuse of the protocol', () => {
+  it('an out-of-range, oversized or unknown request gets an error reply; the connection goes on', async () => {
+    const c = await RawConnection.open(sock);
+    expect(await handshake(c, 'r0')).toBe(BigInt(volume.length));
+    c.write(request(0, 1, volume.length - 512, 1024));
+    expect((await reply(c, 1024))!.error).toBe(22);
+    c.write(request(0, 2, 2n ** 63n, 512));
+    expect((await reply(c, 512))!.error).toBe(22);
+    c.write(request(0, 3, 0, 64 * 1024 * 1024));
+    expect((await reply(c, 0))!.error).toBe(22);
+    c.write(request(99, 4, 0, 512));
+    expect((await reply(c, 0))!.error).toBe(22);
+    c.write(Buffer.concat([request(1, 5, 0, 512), Buffer.alloc(512)]));
+    expect((await reply(c, 0))!.error).toBe(1); // read-only: EPERM
+    c.write(request(0, 6, 1000, 700)); // unaligned bytes are fine
+    const r = await reply(c, 700);
+    expect(r!.error).toBe(0);
+    expect(r!.data!.equals(Buffer.from(volume.subarray(1000, 1700)))).toBe(true);
+    c.write(request(2, 7, 0, 0)); // NBD_CMD_DISC
+    expect(await c.read(1)).toBeNull();
+  });
+
+  it('garbage, a bad magic or an unknown export ends the connection cleanly and the server keeps serving', async () => {
+    const bad = [
+      async (c: RawConnection) => (await c.read(18), c.write(Buffer.from('GET / HTTP/1.0\r\n\r\n'))),
+      async (c: RawConnection) => (await c.read(18), c.write(Buffer.from([0, 0, 0, 3])), c.write(option(1, Buffer.from('nope')))),
+      async (c: RawConnection) => (await c.read(18), c.write(Buffer.from([0, 0, 0, 3])), c.write(Buffer.alloc(16, 0xff))),
+      async (c: RawConnection) => (await c.read(18), c.write(Buffer.from([0, 0, 0, 3])), c.write(option(7, Buffer.alloc(4, 0xff).fill(0xff)))),
+      async (c: RawConnection) => (await handshake(c, 'r0'), c.write(request(0, 1, 0, 512, 0xdeadbeef))),
+      async (c: RawConnection) => (await handshake(c, 'r0'), c.write(request(1, 1, 0, 0xffffffff))),
+      async (c: RawConnection) => (await handshake(c, 'small'), c.write(request(0, 1, 0, 4096).subarray(0, 13)), c.close()),
+    ];
+    for (const step of bad) {
+      const c = await RawConnection.open(sock);
+      await step(c);
+      // The server either answers with an error or closes; it must not hang on us forever nor crash.
+      const deadline = Date.now() + 2000;
+      while (!c.closed && Date.now() < deadline) {
+        const r = await Promise.race([c.read(1 << 20), new Promise((r) => setTimeout(() => r('timeout'), 200))]);
+        if (r === 'timeout') break;
+      }
+      c.close();
+    }
+    // An unknown export in NBD_OPT_GO is an error reply, not a disconnect.
+    const c = await RawConnection.open(sock);
+    expect(await handshake(c, 'no-such-set')).toBe('error reply 80000006');
+    c.close();
+    const ok = await RawConnection.open(sock);
+    expect(await handshake(ok, 'small')).toBe(4096n);
+    ok.close();
+  });
+
+  it('64 clients at once read correct data', async () => {
+    const conns = await Promise.all([...Array(64).keys()].map(() => RawConnection.open(sock)));
+    const results = await Promise.all(
+      conns.map(async (c, i) => {
+        expect(await handshake(c, 'r0')).toBe(BigInt(volume.length));
+        // Each client pipelines 8 reads at different offsets.
+        const reqs = [...Array(8).keys()].map((k) => {
+          const off = ((i * 8 + k) * 40_960 + i * 512) % (volume.length - 65536);
+          return { off, len: 65536 - (k % 2) * 4096, handle: k };
+        });
+        for (const q of reqs) c.write(request(0, q.handle, q.off, q.len));
+        let good = 0;
+        const byHandle = new Map(reqs.map((q) => [q.handle, q]));
+        for (let n = 0; n < reqs.length; n++) {
+          const h = await c.read(16);
+          const q = byHandle.get(Number(h!.readBigUInt64BE(8)))!;
+          expect(h!.readUInt32BE(4)).toBe(0);
+          const data = await c.read(q.len);
+          if (data!.equals(Buffer.from(volume.subarray(q.off, q.off + q.len)))) good++;
+        }
+        c.close();
+        return good;
+      }),
+    );
+    expect(results.reduce((a, b) => a + b, 0)).toBe(64 * 8);
+  });
+});

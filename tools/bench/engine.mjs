@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+// Benchmarks of the userspace engine (docs/benchmarks.md, "Userspace engine"), all ratios from one run:
+//   1. --extract of a RAID0 of 4 members vs `cat` of the members into one file     (target ≥ 0.8×)
+//   2. RAID5 read with a member missing vs healthy (extract to /dev/null)           (target ≥ 0.5×)
+//   3. nbdcopy from `dmraid --serve` (the RAID0) vs from nbdkit's file plugin serving the same volume as
+//      one flat file                                                                 (target ≥ 1.0×)
+//   4. peak memory (max RSS) of each of ours                                         (target < 200 MiB)
+// Usage: node tools/bench/engine.mjs [--member-mib 512] [--keep]. Needs the built CLI (npm run build),
+// nbdcopy (libnbd-bin), nbdkit and /usr/bin/time (package `time`). The member files stay in the page
+// cache (nothing is dropped: other people share the machine), so this measures the engine, not the disk.
+import { spawn } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { existsSync, mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = join(root, 'packages', 'cli', 'dist', 'bin.js');
+const argv = process.argv.slice(2);
+const memberMiB = Number(argv[argv.indexOf('--member-mib') + 1] || 0) || 512;
+const keep = argv.includes('--keep');
+
+for (const [what, path] of [['the built CLI (npm run build)', bin], ['/usr/bin/time', '/usr/bin/time']]) {
+  if (!existsSync(path)) {
+    console.error(`bench: ${what} is missing (${path})`);
+    process.exit(1);
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'dmraid-bench-engine-'));
+const MiB = 1 << 20;
+
+/** Run under /usr/bin/time: wall seconds and max RSS (MiB). */
+function timed(cmd, args) {
+  return new Promise((resolvePromise, reject) => {
+    const out = join(dir, `time-${Math.random().toString(36).slice(2)}.txt`);
+    const child = spawn('/usr/bin/time', ['-f', '%e %M', '-o', out, cmd, ...args], { stdio: ['ignore', 'ignore', 'inherit'], cwd: dir });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const [secs, kib] = readFileSync(out, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+      resolvePromise({ code, seconds: secs, rssMiB: kib / 1024 });
+    });
+  });
+}
+
+/**
+ * A server started directly (GNU time does not pass signals on): `during` runs while it is up; its peak
+ * RSS is read from /proc before it is stopped.
+ */
+function served(cmd, args, ready, during, stop = 'SIGINT') {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: dir });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.on('error', reject);
+    const exited = new Promise((r) => child.on('exit', r));
+    (async () => {
+      await waitFor(() => ready(stdout), cmd);
+      const extra = await during();
+      const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      child.kill(stop);
+      await exited;
+      resolvePromise({ extra, rssMiB: hwm ? Number(hwm[1]) / 1024 : NaN });
+    })().catch((e) => {
+      child.kill('SIGKILL');
+      reject(e);
+    });
+  });
+}
+
+async function waitFor(check, what) {
+  const until = Date.now() + 30_000;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function makeMember(path, mib, seed) {
+  const h = await fs.open(path, 'w');
+  const block = Buffer.alloc(4 * MiB);
+  randomFillSync(block);
+  for (let i = 0; i < mib / 4; i++) {
+    block.writeUInt32LE(seed * 1_000_003 + i, 0);
+    await h.write(block, 0, block.length, i * block.length);
+  }
+  await h.close();
+}
+
+const dmraid = (args) => ['node', [bin, ...args]];
+
+try {
+  console.log(`bench/engine: ${memberMiB} MiB members in ${dir}`);
+  const sectors = (memberMiB * MiB) / 512;
+  for (let m = 0; m < 4; m++) await makeMember(join(dir, `m${m}.img`), memberMiB, m);
+  await fs.writeFile(join(dir, 'r0.txt'), `r0: 0 ${4 * sectors} striped 4 128 m0.img 0 m1.img 0 m2.img 0 m3.img 0\n`);
+  await fs.writeFile(join(dir, 'r5.txt'), `r5: 0 ${2 * sectors} raid raid5_ls 4 128 nosync region_size 1024 3 - m0.img - m1.img - m2.img\n`);
+  await fs.writeFile(join(dir, 'r5d.txt'), `r5: 0 ${2 * sectors} raid raid5_ls 4 128 nosync region_size 1024 3 - m0.img - - - m2.img\n`);
+  const volumeMiB = 4 * memberMiB;
+
+  await timed('sync', []);
+  // Warm the page cache for both sides alike, then the median of 3 runs of each, in turns.
+  await timed('sh', ['-c', 'cat m0.img m1.img m2.img m3.img > /dev/null']);
+  const median = (xs) => [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)];
+  const runs = { cat: [], ex: [], r5: [], r5d: [], ours: [], kit: [] };
+  const copy = (uri) => timed('nbdcopy', [uri, 'null:']);
+  const sock = join(dir, 'ours.sock');
+  const ksock = join(dir, 'nbdkit.sock');
+  for (let round = 0; round < 3; round++) {
+    // Both writers start with no dirty pages of the other's (write-back throttling would favour the first).
+    await timed('sync', []);
+    runs.cat.push(await timed('sh', ['-c', 'cat m0.img m1.img m2.img m3.img > cat.out']));
+    await fs.rm(join(dir, 'cat.out'));
+    await fs.rm(join(dir, 'r0.out'), { force: true });
+    await timed('sync', []);
+    const ex = await timed(...dmraid(['--extract', 'r0', '-o', 'r0.out', '--tables', 'r0.txt']));
+    if (ex.code !== 0) throw new Error('extract failed');
+    runs.ex.push(ex);
+    runs.r5.push(await timed(...dmraid(['--extract', 'r5', '-o', '/dev/null', '--tables', 'r5.txt'])));
+    runs.r5d.push(await timed(...dmraid(['--extract', 'r5', '-o', '/dev/null', '--tables', 'r5d.txt'])));
+    await fs.rm(sock, { force: true });
+    await fs.rm(ksock, { force: true });
+    const o = await served('node', [bin, '--serve', '--tables', 'r0.txt', '--listen', sock], (out) => out.includes('serving'), () => copy(`nbd+unix:///r0?socket=${sock}`));
+    runs.ours.push({ seconds: o.extra.seconds, rssMiB: o.rssMiB });
+    const k = await served('nbdkit', ['-f', '-U', ksock, 'file', join(dir, 'r0.out')], () => existsSync(ksock), () => copy(`nbd+unix:///?socket=${ksock}`), 'SIGTERM');
+    runs.kit.push({ seconds: k.extra.seconds, rssMiB: k.rssMiB });
+  }
+  const peak = (xs) => Math.max(...xs.map((x) => x.rssMiB));
+  const [cat, ex, r5, r5d, ours, kit] = [runs.cat, runs.ex, runs.r5, runs.r5d, runs.ours, runs.kit].map(median);
+  ex.rssMiB = peak(runs.ex);
+  r5.rssMiB = Math.max(peak(runs.r5), peak(runs.r5d));
+  r5d.rssMiB = r5.rssMiB;
+  ours.rssMiB = peak(runs.ours);
+  kit.rssMiB = peak(runs.kit);
+
+  const mbps = (mib, s) => (mib / s).toFixed(0);
+  const rows = [
+    ['extract RAID0 4 × ' + memberMiB + ' MiB', `${ex.seconds.toFixed(2)} s (${mbps(volumeMiB, ex.seconds)} MiB/s)`, `cat of the members: ${cat.seconds.toFixed(2)} s`, (cat.seconds / ex.seconds).toFixed(2), '≥ 0.8', ex.rssMiB],
+    ['read RAID5 3 × ' + memberMiB + ' MiB, member missing', `${r5d.seconds.toFixed(2)} s (${mbps(2 * memberMiB, r5d.seconds)} MiB/s)`, `healthy: ${r5.seconds.toFixed(2)} s`, (r5.seconds / r5d.seconds).toFixed(2), '≥ 0.5', Math.max(r5.rssMiB, r5d.rssMiB)],
+    ['nbdcopy from --serve (RAID0)', `${ours.seconds.toFixed(2)} s (${mbps(volumeMiB, ours.seconds)} MiB/s)`, `nbdkit file: ${kit.seconds.toFixed(2)} s`, (kit.seconds / ours.seconds).toFixed(2), '≥ 1.0', ours.rssMiB],
+  ];
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`\nMachine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+  console.log(`nbdkit peak memory: ${kit.rssMiB.toFixed(0)} MiB\n`);
+  console.log('| measure | ours | baseline | ratio | target | our peak RSS |');
+  console.log('|---|---|---|---|---|---|');
+  for (const [m, o, b, r, t, rss] of rows) console.log(`| ${m} | ${o} | ${b} | ${r}× | ${t} | ${rss.toFixed(0)} MiB |`);
+  const failed = rows.filter(([, , , r, t]) => Number(r) < Number(t.slice(2)));
+  if (failed.length) console.log(`\nbelow target: ${failed.map((r) => r[0]).join('; ')}`);
+} finally {
+  if (!keep) rmSync(dir, { recursive: true, force: true });
+}
