@@ -59,9 +59,9 @@ async function engineDemo() {
     console.log(`(skipping the userspace engine demo: ${missingTools.join(', ')} missing; apt-get install -y libnbd-bin e2fsprogs)`);
     return;
   }
-  const raid5 = (await listTestbedSets(testbedDir, 'nvidia')).find((s) => s.config === 'raid5-3');
+  const raid5 = (await listTestbedSets(testbedDir, 'isw')).find((s) => s.config === 'raid5-3');
   if (!raid5) {
-    console.error('demo: the sample set testbed/nvidia/raid5-3 is missing');
+    console.error('demo: the sample set testbed/isw/raid5-3 is missing');
     process.exitCode = 1;
     return;
   }
@@ -73,33 +73,21 @@ async function engineDemo() {
     readLine: async () => null,
     cwd: work,
   };
-  // The reference dmraid's table for this set (`dmraid -tay` on the healthy members), for when discovery
-  // cannot map the set itself.
-  const referenceTable = (members) => `nvidia_fedjajde: 0 130816 raid raid5_ls 4 128 nosync region_size 64 3 ${members.map((m) => (m ? `- ${m}` : '- -')).join(' ')}\n`;
   const sock = join(work, 'nbd.sock');
   /** `dmraid --serve` in the background while `client` runs; SIGINT ends it, as a user's Ctrl-C would. */
-  const serving = async (devices, members, extra, client) => {
+  const serving = async (devices, extra, client) => {
     out.length = 0;
-    let args = [...devices, '--serve', '--listen', sock, ...extra];
+    const args = [...devices, '--serve', '--listen', sock, ...extra];
     const show = () => console.log(`$ dmraid ${args.join(' ').replaceAll(work + '/', '')} &`);
     show();
-    let server = run(args, { ...io, stderr: (t) => out.push(t) });
+    const server = run(args, { ...io, stderr: (t) => out.push(t) });
     let ended = false;
     void server.then(() => (ended = true));
     const until = Date.now() + 10_000;
     while (!out.join('').includes('serving') && Date.now() < until) {
       if (ended) {
-        // dmraid cannot map this set itself (a RAID5 needs each member's position to place the missing one):
-        // give it the reference dmraid's table for the set, with `- -` where the member is missing.
         process.stdout.write(out.join(''));
-        console.log("(no mapping from discovery: serving the reference dmraid's table with --tables)");
-        writeFileSync(join(work, 'tables.txt'), referenceTable(members));
-        out.length = 0;
-        args = [...args, '--tables', 'tables.txt'];
-        show();
-        ended = false;
-        server = run(args, io);
-        void server.then(() => (ended = true));
+        throw new Error('dmraid --serve ended before serving');
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -119,9 +107,13 @@ async function engineDemo() {
     mkdirSync(tree);
     writeFileSync(join(tree, 'README.txt'), 'These bytes came back from a RAID5 set with a member missing.\n');
     execFileSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-d', tree, join(work, 'fs.img'), '16M']);
-    const url = `nbd+unix:///nvidia_fedjajde?socket=${sock}`;
+    // The set's name, as discovery gives it (the export is named after the set).
+    out.length = 0;
+    await run([...devices, '-s', '-c'], { ...io, stdout: (t) => out.push(t) });
+    const name = out.join('').trim().split('\n')[0];
+    const url = `nbd+unix:///${name}?socket=${sock}`;
     console.log('\nWrite the filesystem onto the healthy set, through the engine (parity kept):');
-    await serving(devices, specs.map((s) => s.split(':')[0]), ['--writable'], async () => {
+    await serving(devices, ['--writable'], async () => {
       console.log(`$ nbdcopy fs.img '${url.replace(work + '/', '')}'`);
       await exec('nbdcopy', [join(work, 'fs.img'), url]);
     });
@@ -134,7 +126,7 @@ async function engineDemo() {
     console.log(`$ dmraid ${leftDevices.join(' ')} -s`);
     await run([...leftDevices, '-s'], io);
     console.log('\nServe the set anyway: the missing member is rebuilt from parity on every read.');
-    const text = await serving(leftDevices, specs.map((s, i) => (i === 1 ? undefined : s.split(':')[0])), [], async () => {
+    const text = await serving(leftDevices, [], async () => {
       console.log(`$ nbdcopy '${url.replace(work + '/', '')}' volume.img && debugfs -R 'cat /README.txt' volume.img`);
       await exec('nbdcopy', [url, join(work, 'volume.img')]);
       return (await exec('debugfs', ['-R', 'cat /README.txt', join(work, 'volume.img')])).stdout;

@@ -25,7 +25,8 @@ export interface Problem {
 export interface TableOptions {
   /**
    * The member's position (0-based) in its set, where the format knows it; used to place `- -` for
-   * missing raid4/5 members. Without it a degraded raid4/5 cannot be mapped.
+   * missing raid4/5 members. By default the RAID device's own `position`; without either a degraded
+   * raid4/5 cannot be mapped.
    */
   readonly memberIndex?: (rd: RaidDevice, set: RaidSet) => number | undefined;
   /** Byte-identical reference behaviour for raid4/5 (region below chunk, no offset helpers, no degraded). */
@@ -135,7 +136,7 @@ function raid45Table(rs: RaidSet, options: TableOptions, problems: Problem[], he
   // foundDevs is the count the metadata expects (dmraid's found_devs).
   if (slots.length !== rs.foundDevs && rs.sets.length === 0) {
     if (options.reference) return null;
-    const positions = rs.devs.map((rd) => options.memberIndex?.(rd, rs));
+    const positions = rs.devs.map((rd) => (options.memberIndex ? options.memberIndex(rd, rs) : rd.position));
     const expected = rs.foundDevs;
     if (slots.length > expected || positions.some((p) => p === undefined || p < 0 || p >= expected) || new Set(positions).size !== positions.length) {
       problems.push({ level: 'error', text: `cannot tell the positions of the members of degraded RAID set "${rs.name}"`, set: rs.name });

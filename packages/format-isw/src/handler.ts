@@ -250,7 +250,18 @@ function volumeDevices(disk: RaidDevice<IswMeta>): RaidDevice<IswMeta>[] {
     }
     // On 4096-byte-sector disks the MPB counts 4 KiB blocks (mdadm's convert_to_4k); the model counts 512.
     const scale = m.unit / 512;
-    out.push({ ...base, name: name!, type, offset: pbaOfLba0(map) * scale, sectors: blocksPerMember(map) * scale, meta: { ...m, volume: i }, volumeOf: disk });
+    // The disk's place in the volume: its entry in the map's disk order table (low 24 bits: the disk index).
+    const slot = v.maps[0]!.ord.findIndex((o) => (o & 0xffffff) === m.diskIndex);
+    out.push({
+      ...base,
+      name: name!,
+      type,
+      offset: pbaOfLba0(map) * scale,
+      sectors: blocksPerMember(map) * scale,
+      meta: { ...m, volume: i },
+      volumeOf: disk,
+      ...(slot >= 0 ? { position: slot } : {}),
+    });
   }
   return out;
 }

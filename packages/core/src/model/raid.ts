@@ -41,6 +41,11 @@ export interface RaidDevice<M = unknown> {
   meta: M;
   /** For a further volume on a disk: the disk's own RAID device (the one -r, -n, -D and -E list). */
   volumeOf?: RaidDevice<M>;
+  /**
+   * The member's place (0-based) in its set's data layout, where the metadata records it (isw's disk order
+   * table, ...). Activation needs it to map a parity set with a member missing.
+   */
+  position?: number;
 }
 
 export interface RaidSet {
