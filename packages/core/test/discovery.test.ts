@@ -7,6 +7,7 @@ import {
   FormatDefinitionError,
   ioError,
   memoryDevice,
+  parseVpdSerial,
   placeMember,
   validateFormat,
   type BlockDevice,
@@ -75,6 +76,15 @@ describe('discovery', () => {
     expect(reads).toEqual(['new']);
     expect(rds.map((r) => r.format)).toEqual(['new']);
     expect(() => validateFormat({ ...toy('bad'), sectorSizes: [100] })).toThrow(FormatDefinitionError);
+  });
+
+  it('reads a drive serial from a VPD page 0x80 as sysfs gives it (no udev in a VM or an initramfs)', () => {
+    const page = (serial: string, code = 0x80) => Uint8Array.from([0, code, 0, serial.length, ...Buffer.from(serial, 'latin1')]);
+    expect(parseVpdSerial(page('  WD-WCAV12345 '))).toBe('WD-WCAV12345');
+    expect(parseVpdSerial(page('DMVM0001'))).toBe('DMVM0001');
+    expect(parseVpdSerial(page('X', 0x83))).toBeUndefined();
+    expect(parseVpdSerial(page(''))).toBeUndefined();
+    expect(parseVpdSerial(Uint8Array.from([0, 0x80]))).toBeUndefined();
   });
 
   it('two formats on one disk: the first wins and the second is named', async () => {

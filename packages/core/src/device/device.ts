@@ -183,6 +183,26 @@ async function readText(path: string): Promise<string | undefined> {
   }
 }
 
+/** A disk's unit serial number page as sysfs exposes it (device/vpd_pg80); undefined when there is none. */
+async function vpdSerial(sysDir: string): Promise<string | undefined> {
+  try {
+    return parseVpdSerial(await fs.readFile(`${sysDir}/device/vpd_pg80`));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The serial in a SCSI VPD page 0x80 (what dmraid asks the drive for; there is no udev in an initramfs or a
+ * VM): a 4-byte header, byte 1 the page code, byte 3 the length, then the serial, space padded.
+ */
+export function parseVpdSerial(page: Uint8Array): string | undefined {
+  if (page.length < 4 || page[1] !== 0x80) return undefined;
+  return latin1Of(page.subarray(4, 4 + page[3]!)).replace(/\0+$/, '').trim() || undefined;
+}
+
+const latin1Of = (bytes: Uint8Array) => Array.from(bytes, (b) => String.fromCharCode(b)).join('');
+
 async function blockDeviceInfo(rdev: number, sysfs: string) {
   const sysDir = `${sysfs}/dev/block/${major(rdev)}:${minor(rdev)}`;
   const size = await readText(`${sysDir}/size`);
@@ -195,7 +215,7 @@ async function blockDeviceInfo(rdev: number, sysfs: string) {
 async function blockDeviceSerial(rdev: number, sysDir: string): Promise<string | undefined> {
   const udev = await readText(`/run/udev/data/b${major(rdev)}:${minor(rdev)}`);
   const fromUdev = udev?.split('\n').find((l) => l.startsWith('E:ID_SERIAL_SHORT='));
-  const raw = fromUdev?.slice('E:ID_SERIAL_SHORT='.length) ?? (await readText(`${sysDir}/device/serial`));
+  const raw = fromUdev?.slice('E:ID_SERIAL_SHORT='.length) ?? (await readText(`${sysDir}/device/serial`)) ?? (await vpdSerial(sysDir));
   const serial = raw?.replace(/\s+/g, '');
   return serial ? serial : undefined;
 }
