@@ -13,7 +13,7 @@ export async function dumpMetadata(rds: readonly RaidDevice[], handlers: Readonl
     const handler = handlers.get(rd.format)!;
     const dir = join(cwd, `dmraid.${rd.format}`);
     const files = handler.dump
-      ? handler.dump(rd)
+      ? await handler.dump(rd)
       : rd.areas.slice(0, 1).map((a) => ({ suffix: '', data: a.data, offsetBytes: a.offsetSectors * SECTOR }));
     try {
       await fs.mkdir(dir, { recursive: true, mode: 0o700 });

@@ -7,6 +7,7 @@ import {
   defineFormat,
   newRaidSet,
   writeAreas,
+  type BlockDevice,
   type DumpFile,
   type GroupContext,
   type MetadataArea,
@@ -144,9 +145,10 @@ export const ddf1 = defineFormat<Ddf1Meta>({
     return ddf1Log(rd.device.path, rd.meta.ddf);
   },
 
-  dump(rd): DumpFile[] {
+  async dump(rd): Promise<DumpFile[]> {
     const { chunk } = rd.meta.ddf;
-    if (chunk) return [{ suffix: '', data: chunk.data, offsetBytes: chunk.lba * BLOCK }];
+    const data = chunk && (await (rd.device as BlockDevice).read(chunk.lba * BLOCK, chunk.bytes));
+    if (chunk && data instanceof Uint8Array) return [{ suffix: '', data, offsetBytes: chunk.lba * BLOCK }];
     return rd.areas.map((a, k) => ({ suffix: `_${k}`, data: a.data, offsetBytes: a.offsetSectors * BLOCK }));
   },
 

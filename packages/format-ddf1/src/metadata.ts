@@ -99,7 +99,8 @@ export interface Ddf1 {
   /** This disk's entry in pds. */
   pdIndex: number;
   /** From min(anchor, primary, secondary LBA) to the end of the disk, what -D dumps. */
-  chunk: { lba: number; data: Uint8Array } | undefined;
+  /** The metadata region from the first table to the end of the disk (what -D dumps). */
+  chunk: { lba: number; bytes: number } | undefined;
 }
 
 const num = (x: bigint) => (x > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(x));
@@ -312,12 +313,11 @@ export async function readDdf1(device: BlockDevice, ctx: ReadContext): Promise<D
   };
   if (adaptec) for (const line of crcMismatches(d)) ctx.log('print', `ddf1: ${line} on ${path}`);
 
+  // The whole metadata region (what -D dumps, as dmraid does) is read only when a dump asks for it: mdadm
+  // reserves 32 MiB, and discovery needs none of it beyond the tables.
   const start = Math.min(anchor.lba, num(a.primary_table_lba), num(a.secondary_table_lba));
   const chunkBytes = (device.sizeSectors - start) * BLOCK;
-  if (chunkBytes > 0 && chunkBytes <= MAX_CHUNK_BYTES) {
-    const data = await device.read(start * BLOCK, chunkBytes);
-    if (data instanceof Uint8Array) d.chunk = { lba: start, data };
-  }
+  if (chunkBytes > 0 && chunkBytes <= MAX_CHUNK_BYTES) d.chunk = { lba: start, bytes: chunkBytes };
 
   d.pdIndex = findPd(pds, diskData.value.reference);
   if (d.pdIndex < 0) {

@@ -51,8 +51,11 @@ export interface FormatHandlerV1<M = any> {
   check(set: RaidSet, ctx: CheckContext): boolean;
   /** Native log (-n): every line for this device, headline included, no trailing blank line. */
   log(rd: RaidDevice<M>): string[];
-  /** Files of a -D dump; by default one `.dat` of the first metadata area. */
-  dump?(rd: RaidDevice<M>): DumpFile[];
+  /**
+   * Files of a -D dump; by default one `.dat` of the first metadata area. May read the device (a dump can
+   * be larger than what discovery needs, as ddf1's whole metadata region).
+   */
+  dump?(rd: RaidDevice<M>): DumpFile[] | Promise<DumpFile[]>;
   /** Write the metadata back (or zeros with erase). By default every area's buffer is written. */
   write?(rd: RaidDevice<M>, device: WritableDevice, ctx: WriteContext, erase: boolean): Promise<boolean>;
   /** Build member metadata for a new set. */
