@@ -238,7 +238,7 @@ describe('isw reading', () => {
     expect(mpb.length).toBeGreaterThan(512);
     const dev = await disk('/dev/sda', mpb, 'NEWDISK0');
     const { rds } = await readAll([dev]);
-    const [file] = isw.dump!(rds[0]! as never);
+    const [file] = await isw.dump!(rds[0]! as never);
     expect(file!.offsetBytes).toBe((DISK - 3) * 512);
     expect(file!.data).toEqual(toDiskOrder(mpb, 512));
   });

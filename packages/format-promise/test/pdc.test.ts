@@ -116,7 +116,7 @@ describe('pdc reading', () => {
       ['pdc_c', 'ok', 2],
     ]);
     expect(pdc.log(rds[0]!).filter((l) => l.endsWith('(pdc):'))).toHaveLength(2);
-    expect(pdc.dump!(rds[0]!)[0]!.data.length).toBe(2 * PDC_BLOCK_SIZE);
+    expect((await pdc.dump!(rds[0]!))[0]!.data.length).toBe(2 * PDC_BLOCK_SIZE);
   });
 
   it('reports an invalid total_disks with both magic pairs', async () => {
@@ -142,7 +142,7 @@ describe('pdc reading', () => {
     const rds = await pdc.read(await disk('/dev/x', image!), readContext('pdc', log));
     expect(lines.map((l) => l.text)).toEqual(['pdc: reading /dev/x[Invalid argument]']);
     expect(rds).toHaveLength(1);
-    const [file] = pdc.dump!(rds[0]!);
+    const [file] = await pdc.dump!(rds[0]!);
     expect([file!.data.length, file!.offsetBytes]).toEqual([2 * PDC_BLOCK_SIZE, (20000 - 16) * 512]);
   });
 

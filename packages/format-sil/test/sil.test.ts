@@ -161,7 +161,7 @@ describe('sil reading', () => {
   it('dumps the i-th valid copy under position i, leaving missing ones empty (as dmraid)', async () => {
     const [image] = buildSilSet({ level: 'raid0', created: [9, 1, 1, 1, 1, 1], disks: 2, diskSectors: 4000, damaged: { 0: { 1: 'gone' } } });
     const [rd] = await sil.read(await disk('/dev/x', image!), readContext('sil', () => undefined));
-    const files = sil.dump!(rd!);
+    const files = await sil.dump!(rd!);
     expect(files.map((f) => [f.suffix, f.data.length, f.offsetBytes])).toEqual([
       ['_0', 512, 3999 * 512],
       ['_1', 512, 3487 * 512],
