@@ -227,6 +227,12 @@ export interface Discovered {
   readonly sets: RaidSet[];
 }
 
+/** Every handler probes the devices (-f and handler options applied): all RAID devices, and the per-disk ones. */
+async function probe(o: Options, out: Output, devices: BlockDevice[], handlers: readonly FormatHandler[], paths: readonly string[] | undefined) {
+  const raidDevices = await discoverRaidDevices({ handlers, devices, formats: o.formats, paths, log: out.log, handlerOptions: o.handlerOptions });
+  return { raidDevices, disks: diskDevices(raidDevices) };
+}
+
 async function discoverSets(
   o: Options,
   out: Output,
@@ -234,8 +240,7 @@ async function discoverSets(
   handlers: readonly FormatHandler[],
   options: { name?: string; paths?: readonly string[] },
 ): Promise<Discovered> {
-  const raidDevices = await discoverRaidDevices({ handlers: [...handlers], devices, formats: o.formats, paths: options.paths, log: out.log, handlerOptions: o.handlerOptions });
-  const disks = diskDevices(raidDevices);
+  const { raidDevices, disks } = await probe(o, out, devices, handlers, options.paths);
   const sets = disks.length === 0 ? [] : buildSets(raidDevices, { handlers: [...handlers], log: out.log, name: options.name });
   return { raidDevices, disks, sets };
 }
@@ -325,8 +330,7 @@ function formatError(o: Options, what: 'disks' | 'sets'): string {
 
 async function raidModes(o: Options, io: Io, out: Output, devices: BlockDevice[], handlers: FormatHandler[]): Promise<number> {
   const pathFilter = o.mode === 'raid' || o.mode === 'native' ? o.operands : undefined;
-  const rds = await discoverRaidDevices({ handlers, devices, formats: o.formats, paths: pathFilter, log: out.log, handlerOptions: o.handlerOptions });
-  const disks = diskDevices(rds);
+  const { raidDevices: rds, disks } = await probe(o, out, devices, handlers, pathFilter);
   if (disks.length === 0) {
     if (o.json) out.emitJson({ command: o.mode === 'sets' ? 'sets' : 'raid_devices', raidDevices: [], sets: [] });
     else out.log('print', formatError(o, 'disks'));

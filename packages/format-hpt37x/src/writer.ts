@@ -94,9 +94,9 @@ function testbedSet(config: string, description: string, spec: Hpt37xSetSpec, mi
   return makeTestbedSet(config, description, buildHpt37xSet(spec), { missing, serial: (i) => `HPT37X${serialStem(config, 10)}${i}` });
 }
 
-/** Every layout hpt37x supports, healthy and with a member missing. */
 export type { MemberImage, TestbedSetDefinition };
 
+/** Every layout hpt37x supports, healthy and with a member missing. */
 export function testbedSets(): TestbedSetDefinition[] {
   return [
     testbedSet('single-1', 'a single disk', { level: 'single', id: 0x1110, disks: 1, diskSectors: DISK }),

@@ -59,9 +59,9 @@ function testbedSet(config: string, description: string, spec: Hpt45xSetSpec, mi
   return makeTestbedSet(config, description, buildHpt45xSet(spec), { missing, serial: (i) => `HPT45X${serialStem(config, 10)}${i}` });
 }
 
-/** Every layout hpt45x supports, healthy and with a member missing. */
 export type { MemberImage, TestbedSetDefinition };
 
+/** Every layout hpt45x supports, healthy and with a member missing. */
 export function testbedSets(): TestbedSetDefinition[] {
   return [
     testbedSet('span-2', 'JBOD span over two disks', { level: 'span', id: 0x1111, disks: 2, diskSectors: DISK }),

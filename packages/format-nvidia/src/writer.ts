@@ -130,9 +130,9 @@ function testbedSet(config: string, description: string, spec: NvidiaSetSpec, mi
   return makeTestbedSet(config, description, buildNvidiaSet(spec), { missing, serial: (i) => `NV${serialStem(config, 12)}${i}` });
 }
 
-/** Every layout nvidia supports: healthy, with a member missing, with a corrupted copy; spares; job states. */
 export type { MemberImage, TestbedSetDefinition };
 
+/** Every layout nvidia supports: healthy, with a member missing, with a corrupted copy; spares; job states. */
 export function testbedSets(): TestbedSetDefinition[] {
   const set = (level: NvidiaLevel, id: number, disks: number, extra: Partial<NvidiaSetSpec> = {}) => ({
     level,

@@ -130,9 +130,9 @@ function testbedSet(config: string, description: string, spec: PdcSetSpec, missi
 
 const one = (a: PdcArraySpec, more: Omit<PdcSetSpec, 'arrays' | 'diskSectors'> = {}): PdcSetSpec => ({ diskSectors: DISK, arrays: [a], ...more });
 
-/** Every layout pdc supports: healthy, degraded, with a damaged block, two arrays on a disk. */
 export type { MemberImage, TestbedSetDefinition };
 
+/** Every layout pdc supports: healthy, degraded, with a damaged block, two arrays on a disk. */
 export function testbedSets(): TestbedSetDefinition[] {
   return [
     testbedSet('span-2', 'span over two disks', one({ level: 'span', id: 11111, disks: 2 })),

@@ -137,9 +137,9 @@ function testbedSet(config: string, description: string, spec: Omit<SilSetSpec, 
   return makeTestbedSet(config, description, buildSilSet({ diskSectors: DISK, ...spec }), { missing, serial: (i) => `SIL${serialStem(config, 12)}${i}`, serialIndex: 'original' });
 }
 
-/** Every layout sil supports: healthy, degraded, with damaged copies, and the cases dmraid gets wrong. */
 export type { MemberImage, TestbedSetDefinition };
 
+/** Every layout sil supports: healthy, degraded, with damaged copies, and the cases dmraid gets wrong. */
 export function testbedSets(): TestbedSetDefinition[] {
   return [
     testbedSet('raid0-2', 'RAID0 over two disks, 64 KiB stripes', { level: 'raid0', created: [9, 12, 31, 23, 59, 58], disks: 2 }),

@@ -84,9 +84,9 @@ function testbedSet(config: string, description: string, spec: ViaSetSpec, missi
   return makeTestbedSet(config, description, buildViaSet(spec), { missing, serial: (i) => `VIA${serialStem(config, 12)}${i}` });
 }
 
-/** Every layout via supports: healthy, with a member missing, with a corrupted copy. */
 export type { MemberImage, TestbedSetDefinition };
 
+/** Every layout via supports: healthy, with a member missing, with a corrupted copy. */
 export function testbedSets(): TestbedSetDefinition[] {
   const set = (level: ViaLevel, id: number, disks: number, extra: Partial<ViaSetSpec> = {}) => ({
     level,
