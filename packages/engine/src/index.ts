@@ -6,5 +6,6 @@ export * from './engine.js';
 export * from './extract.js';
 export * from './check.js';
 export * from './nbd.js';
+export * from './nbd-workers.js';
 export { raid5Place } from './targets/raid.js';
 export { stripePieces } from './targets/striped.js';

@@ -4,7 +4,7 @@
  * the protocol does not allow gets an error reply, or a clean disconnect when the stream cannot be trusted.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { isIoError, SECTOR, type IoError, type Source } from './source.js';
+import { isIoError, readInto, SECTOR, type IoError, type Source } from './source.js';
 
 const NBDMAGIC = 0x4e42444d41474943n;
 const IHAVEOPT = 0x49484156454f5054n;
@@ -30,6 +30,8 @@ export const MAX_REQUEST = 32 * 1024 * 1024;
 /** Requests one connection may have in flight before the server stops reading from it. */
 const IN_FLIGHT = 16;
 const MAX_OPTION = 64 * 1024;
+/** Reply buffers kept for reuse, per server. */
+const MAX_POOLED = 64 * 1024 * 1024;
 
 export interface Export {
   readonly name: string;
@@ -42,6 +44,8 @@ export interface NbdServerOptions {
   readonly writable?: boolean;
   /** Problems with a connection (malformed requests): logged, never thrown. */
   readonly onEvent?: (message: string) => void;
+  /** Given each accepted socket first (not yet read from): true when it took it (serving in other processes). */
+  readonly handOff?: (socket: Socket) => boolean;
 }
 
 /** Buffered exact reads from a socket; null once the peer has gone. */
@@ -113,14 +117,52 @@ function simpleReply(handle: Buffer, error: number): Buffer {
 
 const errno = (e: IoError) => (e.code === 'EINVAL' ? ERR.EINVAL : e.code === 'EROFS' || e.code === 'EPERM' ? ERR.EPERM : e.code === 'ENOSPC' ? ERR.ENOSPC : ERR.EIO);
 
-/** Read [offset, offset+length) in bytes from a sector Source (unaligned ends read the whole sectors). */
-async function readBytes(source: Source, offset: number, length: number): Promise<Uint8Array | IoError> {
+/**
+ * Reply buffers, reused: a fresh buffer per read costs more (zero-fill, then the kernel's page faults) than
+ * the read itself. Sizes round up to a power of two from 64 KiB; at most `MAX_POOLED` bytes wait here.
+ */
+export class BufferPool {
+  private readonly free = new Map<number, Uint8Array[]>();
+  private pooled = 0;
+  constructor(private readonly limit = MAX_POOLED) {}
+  static classOf(bytes: number): number {
+    let c = 64 * 1024;
+    while (c < bytes) c *= 2;
+    return c;
+  }
+  /** A buffer of at least `bytes` (its contents are whatever the last user left). */
+  take(bytes: number): Uint8Array {
+    const size = BufferPool.classOf(bytes);
+    const b = this.free.get(size)?.pop();
+    if (!b) return new Uint8Array(size);
+    this.pooled -= size;
+    return b;
+  }
+  /** Hand a buffer from `take` back once nothing refers to it. */
+  give(b: Uint8Array): void {
+    if (this.pooled + b.length > this.limit || BufferPool.classOf(b.length) !== b.length) return;
+    const list = this.free.get(b.length) ?? [];
+    list.push(b);
+    this.free.set(b.length, list);
+    this.pooled += b.length;
+  }
+}
+
+/**
+ * Read [offset, offset+length) in bytes from a sector Source into a pooled buffer (unaligned ends read the
+ * whole sectors): the bytes, and the buffer to give back once they are sent.
+ */
+async function readBytes(source: Source, offset: number, length: number, pool: BufferPool): Promise<{ bytes: Uint8Array; buffer: Uint8Array } | IoError> {
   const first = Math.floor(offset / SECTOR);
   const last = Math.ceil((offset + length) / SECTOR);
-  const r = await source.read(first, last - first);
-  if (isIoError(r)) return r;
+  const buffer = pool.take((last - first) * SECTOR);
+  const r = await readInto(source, first, buffer.subarray(0, (last - first) * SECTOR));
+  if (isIoError(r)) {
+    pool.give(buffer);
+    return r;
+  }
   const skip = offset - first * SECTOR;
-  return skip === 0 && r.length === length ? r : r.subarray(skip, skip + length);
+  return { bytes: buffer.subarray(skip, skip + length), buffer };
 }
 
 async function writeBytes(source: Source, offset: number, data: Uint8Array): Promise<true | IoError> {
@@ -133,22 +175,33 @@ async function writeBytes(source: Source, offset: number, data: Uint8Array): Pro
   return source.write(first, old);
 }
 
+/** A listen address that is not [HOST:]PORT is a unix socket path. */
+export const isUnixSocketPath = (where: string): boolean => !/^(?:.*:)?\d+$/.test(where);
+
 export class NbdServer {
   readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly exports: Map<string, Export>;
+  private readonly pool = new BufferPool();
 
   constructor(private readonly options: NbdServerOptions) {
     this.exports = new Map(options.exports.map((e) => [e.name, e]));
-    this.server = createServer((socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-      socket.on('error', () => undefined);
-      socket.setNoDelay(true);
-      this.session(socket).catch((e: unknown) => {
-        this.event(`connection ended on an internal error: ${(e as Error)?.message ?? String(e)}`);
-        socket.destroy();
-      });
+    this.server = createServer({ pauseOnConnect: true }, (socket) => {
+      if (options.handOff?.(socket)) return;
+      this.serve(socket);
+    });
+  }
+
+  /** Run the protocol on a connected socket (one accepted here, or handed over by another process). */
+  serve(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.setNoDelay(true);
+    socket.resume();
+    this.session(socket).catch((e: unknown) => {
+      this.event(`connection ended on an internal error: ${(e as Error)?.message ?? String(e)}`);
+      socket.destroy();
     });
   }
 
@@ -165,7 +218,7 @@ export class NbdServer {
         const a = this.server.address();
         resolve(typeof a === 'string' || a === null ? where : `${a.address}:${a.port}`);
       };
-      if (where.includes('/')) this.server.listen(where, done);
+      if (isUnixSocketPath(where)) this.server.listen(where, done);
       else {
         const colon = where.lastIndexOf(':');
         const host = colon < 0 ? '127.0.0.1' : where.slice(0, colon).replace(/^\[|\]$/g, '');
@@ -298,10 +351,11 @@ export class NbdServer {
     const size = exp.source.sizeSectors * SECTOR;
     const inflight = new Set<Promise<void>>();
     const writes = new Set<Promise<void>>();
-    const send = (chunks: Uint8Array[]) => {
-      if (socket.destroyed) return;
+    /** Write a reply; `done` runs once the kernel has the bytes (or the connection is gone). */
+    const send = (chunks: Uint8Array[], done?: () => void) => {
+      if (socket.destroyed) return done?.();
       socket.cork();
-      for (const c of chunks) socket.write(c);
+      for (let i = 0; i < chunks.length; i++) socket.write(chunks[i]!, i === chunks.length - 1 ? done : undefined);
       socket.uncork();
     };
     const track = (p: Promise<void>, write: boolean) => {
@@ -372,9 +426,10 @@ export class NbdServer {
           continue;
         }
         track(
-          readBytes(exp.source, offset, length).then((r) =>
-            send(isIoError(r) ? [simpleReply(handle, errno(r))] : [simpleReply(handle, 0), r]),
-          ),
+          readBytes(exp.source, offset, length, this.pool).then((r) => {
+            if (isIoError(r)) send([simpleReply(handle, errno(r))]);
+            else send([simpleReply(handle, 0), r.bytes], () => this.pool.give(r.buffer));
+          }),
           false,
         );
         continue;

@@ -9,8 +9,17 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testIf } from '@dmraid/testkit';
-import { createEngine, isTableError, memorySource, NbdServer, SECTOR, type Engine } from '../src/index.js';
+import { createEngine, isTableError, memorySource, NbdServer, NbdWorkers, SECTOR, type Engine } from '../src/index.js';
 import { handshake, option, RawConnection, reply, request } from './nbd-client.js';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 const run = promisify(execFile);
 const has = async (cmd: string) => run('sh', ['-c', `command -v ${cmd}`]).then(() => true, () => false);
@@ -232,3 +241,65 @@ describe('misuse of the protocol', () => {
     expect(results.reduce((a, b) => a + b, 0)).toBe(64 * 8);
   });
 });
+
+describe('serving from worker processes (read-only, one engine per process)', () => {
+  it('connections are handed to the workers in turn and read the same bytes; stop ends the workers', async () => {
+    await fs.writeFile(join(dir, 'm0.img'), members[0]!);
+    await fs.writeFile(join(dir, 'm1.img'), members[1]!);
+    const spec = {
+      tables: [{ name: 'r0', table: `0 ${2 * MEMBER_SECTORS} striped 2 ${CHUNK} m0.img 0 m1.img 0` }],
+      members: [{ path: 'm0.img', sizeSectors: MEMBER_SECTORS }, { path: 'm1.img', sizeSectors: MEMBER_SECTORS }],
+      cwd: dir,
+      exports: ['r0'],
+    };
+    const workers = await NbdWorkers.start(spec, 2, () => undefined);
+    if (typeof workers === 'string') throw new Error(workers);
+    expect(workers.pids).toHaveLength(2);
+    let handed = 0;
+    const wsock = join(dir, 'workers.sock');
+    const srv = new NbdServer({
+      exports: [{ name: 'r0', source: engine.get('r0')! }],
+      handOff: (s) => {
+        const took = workers.handOff(s);
+        if (took) handed++;
+        return took;
+      },
+    });
+    await srv.listen(wsock);
+    try {
+      const conns = await Promise.all(Array.from({ length: 4 }, () => RawConnection.open(wsock)));
+      for (const [i, c] of conns.entries()) {
+        expect(await handshake(c, 'r0')).toBe(BigInt(volume.length));
+        const at = i * 3 * CHUNK * SECTOR + 512;
+        c.write(request(0, i, at, 2 * CHUNK * SECTOR));
+        const r = await reply(c, 2 * CHUNK * SECTOR);
+        expect(r?.error).toBe(0);
+        expect(Buffer.from(r!.data!).equals(Buffer.from(volume.subarray(at, at + 2 * CHUNK * SECTOR)))).toBe(true);
+        c.close();
+      }
+      expect(handed).toBe(4);
+      if (clients.available) {
+        await run('nbdcopy', ['--connections=4', `nbd+unix:///r0?socket=${wsock}`, join(dir, 'w.raw')]);
+        expect(Buffer.from(await fs.readFile(join(dir, 'w.raw'))).equals(Buffer.from(volume))).toBe(true);
+      }
+    } finally {
+      await srv.close();
+      await workers.stop();
+    }
+    expect(workers.pids.filter(alive)).toEqual([]);
+  });
+
+  it('a worker that cannot open a member: start says which file, and no worker is left running', async () => {
+    const spec = {
+      tables: [{ name: 'r0', table: `0 ${2 * MEMBER_SECTORS} striped 2 ${CHUNK} gone.img 0 m1.img 0` }],
+      members: [{ path: 'gone.img', sizeSectors: MEMBER_SECTORS }, { path: 'm1.img', sizeSectors: MEMBER_SECTORS }],
+      cwd: dir,
+      exports: ['r0'],
+    };
+    const r = await NbdWorkers.start(spec, 2, () => undefined);
+    expect(r).toMatch(/gone\.img/);
+    const left = await run('pgrep', ['-P', String(process.pid), '-f', 'nbd-worker']).then((x) => x.stdout, () => '');
+    expect(left).toBe('');
+  });
+});
+

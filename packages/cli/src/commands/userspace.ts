@@ -4,6 +4,7 @@
  * `dmraid -tay` prints them) and run them in @dmraid/engine over the member devices or image files.
  */
 import { promises as fs } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { buildSets, diskDevices, discoverRaidDevices, isIoError, openDevice, type BlockDevice, type RaidSet } from '@dmraid/core';
 import { planActivation, type DmDevice } from '@dmraid/activation';
@@ -14,10 +15,13 @@ import {
   extract,
   fileSource,
   isTableError,
+  isUnixSocketPath,
   NbdServer,
+  NbdWorkers,
   SECTOR,
   type Engine,
   type Source,
+  type WorkerSpec,
 } from '@dmraid/engine';
 import type { CommandContext } from '../main.js';
 
@@ -25,6 +29,8 @@ interface Run {
   readonly engine: Engine;
   /** Devices a client sees: the sets (and their partitions), by name. */
   readonly exports: string[];
+  /** What serving processes need to build the same engine; undefined when a member is not a file by path. */
+  readonly spec: WorkerSpec | undefined;
   close(): Promise<void>;
 }
 
@@ -130,6 +136,7 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
   // reopened that way is read through its BlockDevice.
   const byPath = new Map<string, Source>();
   const reopened: { close(): void }[] = [];
+  let byFile = true;
   for (const m of members) {
     let source: Source;
     try {
@@ -138,6 +145,7 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
       source = f;
     } catch {
       source = deviceSource(m, writable);
+      byFile = false;
     }
     byPath.set(m.path, source);
     byPath.set(resolve(ctx.io.cwd, m.path), source);
@@ -160,15 +168,22 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
     await close();
     return undefined;
   }
+  const spec: WorkerSpec | undefined = byFile
+    ? { tables: devices.map((d) => ({ name: d.name, table: d.table })), members: members.map((m) => ({ path: m.path, sizeSectors: m.sizeSectors })), cwd: ctx.io.cwd, exports }
+    : undefined;
   return {
     engine,
     exports,
+    spec,
     close: async () => {
       engine.destroy();
       await close();
     },
   };
 }
+
+/** Serving processes at most, whatever the cores (each is a Node process of ~40 MiB). */
+const MAX_SERVING_PROCESSES = 4;
 
 const mib = (sectors: number) => `${(sectors * SECTOR / 1048576).toFixed(1)} MiB`;
 
@@ -232,13 +247,20 @@ async function serveCommand(ctx: CommandContext): Promise<number> {
   const run = await startRun(ctx, ctx.o.operands);
   if (!run) return 1;
   const stop = stopSignal();
+  const onEvent = (m: string) => ctx.out.log('info', m);
+  // Read-only exports are served from one process per core (writes stay in one engine, which orders them).
+  const count = Math.min(availableParallelism(), MAX_SERVING_PROCESSES);
+  const workers = !ctx.o.engine.writable && run.spec && count > 1 ? await NbdWorkers.start(run.spec, count, onEvent) : undefined;
+  if (typeof workers === 'string') ctx.out.log('info', `serving from this process only: ${workers}`);
   const server = new NbdServer({
     exports: run.exports.map((name) => ({ name, source: run.engine.get(name)! })),
     writable: ctx.o.engine.writable,
-    onEvent: (m) => ctx.out.log('info', m),
+    onEvent,
+    handOff: workers instanceof NbdWorkers ? (socket) => workers.handOff(socket) : undefined,
   });
   try {
-    const where = ctx.o.engine.listen;
+    const unix = isUnixSocketPath(ctx.o.engine.listen);
+    const where = unix ? resolve(ctx.io.cwd, ctx.o.engine.listen) : ctx.o.engine.listen;
     let address: string;
     try {
       address = await server.listen(where);
@@ -248,12 +270,13 @@ async function serveCommand(ctx: CommandContext): Promise<number> {
     }
     const mode = ctx.o.engine.writable ? 'read-write' : 'read-only';
     for (const name of run.exports) {
-      const url = where.includes('/') ? `nbd+unix:///${name}?socket=${address}` : `nbd://${address}/${name}`;
+      const url = unix ? `nbd+unix:///${name}?socket=${address}` : `nbd://${address}/${name}`;
       ctx.out.line(`serving ${url} (${run.engine.get(name)!.sizeSectors * SECTOR} bytes, ${mode})`);
     }
     await new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }));
     await server.close();
-    if (where.includes('/')) await fs.rm(resolve(ctx.io.cwd, where), { force: true });
+    if (workers instanceof NbdWorkers) await workers.stop();
+    if (unix) await fs.rm(where, { force: true });
     return 0;
   } finally {
     stop.dispose();
