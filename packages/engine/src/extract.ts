@@ -1,16 +1,18 @@
 /**
- * Copy a volume into a file: large sequential reads a few at a time (bounded memory), holes where the data
- * is zero, and a small state file beside the output so an interrupted copy resumes where it stopped.
+ * Copy a volume into a file: large sequential reads into a few chunk buffers (bounded memory) while a
+ * thread of its own writes the chunks before them, holes where the data is zero, and a small state file
+ * beside the output so an interrupted copy resumes where it stopped.
  */
 import { promises as fs } from 'node:fs';
-import { isIoError, isZero, SECTOR, type IoError, type Source } from './source.js';
+import { OutputWriter } from './output-writer.js';
+import { isIoError, isZero, readInto, SECTOR, type IoError, type Source } from './source.js';
 
 export interface ExtractOptions {
   /** Continue from the state file of an earlier, interrupted run (its volume size must match). */
   readonly resume?: boolean;
   /** Sectors per read (default 8192 = 4 MiB). */
   readonly chunkSectors?: number;
-  /** Reads in flight (default 4). */
+  /** Chunk buffers shared with the writing thread (default 4): reads run this far ahead of the writes. */
   readonly parallel?: number;
   readonly progress?: (doneSectors: number, totalSectors: number) => void;
   /** Stop early (SIGINT): the state file then records how far the copy got. */
@@ -38,7 +40,6 @@ interface State {
 
 export async function extract(volume: Source, output: string, options: ExtractOptions = {}): Promise<ExtractResult | IoError> {
   const chunk = options.chunkSectors ?? 8192;
-  const parallel = options.parallel ?? 4;
   const total = volume.sizeSectors;
   const statePath = stateFile(output);
   let start = 0;
@@ -61,60 +62,53 @@ export async function extract(volume: Source, output: string, options: ExtractOp
   let holes = 0;
   let done = start;
   const saveState = () => fs.writeFile(statePath, JSON.stringify({ volume: volume.name, sizeSectors: total, done } satisfies State));
+  const writer = new OutputWriter(handle.fd, chunk * SECTOR, options.parallel ?? 4);
   try {
     const regular = (await handle.stat()).isFile();
     if (regular) await handle.truncate(total * SECTOR);
     let lastSave = Date.now();
     await saveState();
-    // Two long-lived buffers when the volume reads into it (fresh buffers cost more in page faults than
-    // the copy): chunk n+1 is read while chunk n is written. Else reads run ahead a few at a time.
-    const staging = volume.readInto ? [new Uint8Array(chunk * SECTOR), new Uint8Array(chunk * SECTOR)] : [];
-    const depth = volume.readInto ? 1 : parallel;
-    const pending: Promise<Uint8Array | IoError>[] = [];
-    let next = start;
-    let turn = 0;
-    const fill = () => {
-      while (pending.length < depth && next < total) {
-        const n = Math.min(chunk, total - next);
-        if (volume.readInto) {
-          const into = staging[turn++ % 2]!.subarray(0, n * SECTOR);
-          pending.push(volume.readInto(next, into).then((r) => (r === true ? into : r)));
-        } else pending.push(volume.read(next, n));
-        next += n;
-      }
-    };
-    const writeAll = async (data: Uint8Array, at: number) => {
-      let off = 0;
-      while (off < data.length) {
-        const { bytesWritten } = await handle.write(data, off, data.length - off, at * SECTOR + off);
-        off += bytesWritten;
-      }
-    };
-    fill();
-    while (pending.length > 0) {
-      if (options.signal?.aborted) break;
-      const data = await pending.shift()!;
-      if (isIoError(data)) return data;
-      const writing = regular && isZero(data) ? undefined : writeAll(data, done);
-      if (!writing) holes += data.length / SECTOR;
-      fill();
-      await writing;
-      done += data.length / SECTOR;
+    // Chunks in the order they were read: the state may only move past one once it is on disk (or a hole).
+    const order: { end: number; seq: number | undefined }[] = [];
+    const advance = () => {
+      const written = writer.written();
+      while (order.length > 0 && (order[0]!.seq === undefined || order[0]!.seq < written)) done = order.shift()!.end;
       options.progress?.(done, total);
-      // The state only ever advances past data already on disk, so a resume after a crash is safe; syncing
-      // seldom keeps the copy at the speed of the page cache.
+    };
+    for (let next = start; next < total; ) {
+      if (options.signal?.aborted) break;
+      const n = Math.min(chunk, total - next);
+      const slot = await writer.acquire();
+      if (isIoError(slot)) return { ...slot, path: output };
+      advance();
+      const into = slot.buffer.subarray(0, n * SECTOR);
+      const r = await readInto(volume, next, into);
+      if (isIoError(r)) return r;
+      if (regular && isZero(into)) {
+        holes += n;
+        order.push({ end: next + n, seq: undefined });
+      } else order.push({ end: next + n, seq: writer.submit(slot, n * SECTOR, next * SECTOR) });
+      next += n;
+      // Syncing seldom keeps the copy at the speed of the page cache; a resume after a crash redoes at
+      // most the chunks since.
       if (Date.now() - lastSave > SYNC_EVERY_MS) {
+        advance();
+        const at = done;
         await handle.datasync();
-        await saveState();
+        await fs.writeFile(statePath, JSON.stringify({ volume: volume.name, sizeSectors: total, done: at } satisfies State));
         lastSave = Date.now();
       }
     }
+    const flushed = await writer.finish();
+    if (isIoError(flushed)) return { ...flushed, path: output };
+    advance();
     if (done === total) await fs.rm(statePath, { force: true });
     else await saveState();
     return { sectors: total, startedAt: start, holes, complete: done === total };
   } catch (e) {
     return { kind: 'io', path: output, code: (e as NodeJS.ErrnoException).code ?? 'EIO', message: (e as Error).message };
   } finally {
+    await writer.finish();
     await handle.close();
   }
 }
