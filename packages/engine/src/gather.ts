@@ -13,6 +13,25 @@ export interface Piece {
   readonly at: number;
 }
 
+/**
+ * Cut [sector, sector+count) of a chunked layout into pieces, one per chunk touched: `place` says which
+ * device holds chunk number k and at which chunk of that device (the walk of dm-stripe and md's RAID5).
+ */
+export function chunkPieces(chunk: number, sector: number, count: number, place: (k: number) => { dev: number; devChunk: number }): Piece[] {
+  const pieces: Piece[] = [];
+  let at = 0;
+  while (at < count) {
+    const s = sector + at;
+    const k = Math.floor(s / chunk);
+    const inChunk = s - k * chunk;
+    const n = Math.min(chunk - inChunk, count - at);
+    const { dev, devChunk } = place(k);
+    pieces.push({ dev, devSector: devChunk * chunk + inChunk, count: n, at });
+    at += n;
+  }
+  return pieces;
+}
+
 interface Span {
   start: number;
   end: number;

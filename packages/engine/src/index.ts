@@ -1,6 +1,7 @@
 export * from './source.js';
 export * from './target.js';
 export * from './gather.js';
+export * from './pool.js';
 export * from './table.js';
 export * from './engine.js';
 export * from './extract.js';

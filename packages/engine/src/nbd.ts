@@ -4,6 +4,7 @@
  * the protocol does not allow gets an error reply, or a clean disconnect when the stream cannot be trusted.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { BufferPool } from './pool.js';
 import { isIoError, readInto, SECTOR, type IoError, type Source } from './source.js';
 
 const NBDMAGIC = 0x4e42444d41474943n;
@@ -118,37 +119,6 @@ function simpleReply(handle: Buffer, error: number): Buffer {
 const errno = (e: IoError) => (e.code === 'EINVAL' ? ERR.EINVAL : e.code === 'EROFS' || e.code === 'EPERM' ? ERR.EPERM : e.code === 'ENOSPC' ? ERR.ENOSPC : ERR.EIO);
 
 /**
- * Reply buffers, reused: a fresh buffer per read costs more (zero-fill, then the kernel's page faults) than
- * the read itself. Sizes round up to a power of two from 64 KiB; at most `MAX_POOLED` bytes wait here.
- */
-export class BufferPool {
-  private readonly free = new Map<number, Uint8Array[]>();
-  private pooled = 0;
-  constructor(private readonly limit = MAX_POOLED) {}
-  static classOf(bytes: number): number {
-    let c = 64 * 1024;
-    while (c < bytes) c *= 2;
-    return c;
-  }
-  /** A buffer of at least `bytes` (its contents are whatever the last user left). */
-  take(bytes: number): Uint8Array {
-    const size = BufferPool.classOf(bytes);
-    const b = this.free.get(size)?.pop();
-    if (!b) return new Uint8Array(size);
-    this.pooled -= size;
-    return b;
-  }
-  /** Hand a buffer from `take` back once nothing refers to it. */
-  give(b: Uint8Array): void {
-    if (this.pooled + b.length > this.limit || BufferPool.classOf(b.length) !== b.length) return;
-    const list = this.free.get(b.length) ?? [];
-    list.push(b);
-    this.free.set(b.length, list);
-    this.pooled += b.length;
-  }
-}
-
-/**
  * Read [offset, offset+length) in bytes from a sector Source into a pooled buffer (unaligned ends read the
  * whole sectors): the bytes, and the buffer to give back once they are sent.
  */
@@ -182,7 +152,7 @@ export class NbdServer {
   readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly exports: Map<string, Export>;
-  private readonly pool = new BufferPool();
+  private readonly pool = new BufferPool(MAX_POOLED);
 
   constructor(private readonly options: NbdServerOptions) {
     this.exports = new Map(options.exports.map((e) => [e.name, e]));

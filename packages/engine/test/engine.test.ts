@@ -180,6 +180,10 @@ describe('targets against the naive model', () => {
           const table = `0 ${length} raid ${layout} 4 ${chunk} nosync region_size 64 ${n} ${devs}`;
           const v = engineOf([{ name: 'r', table }], names).get('r')!;
           expectSame(await readAll(v, start, count), model.subarray(start * SECTOR, (start + count) * SECTOR));
+          // Into a reused buffer (extract, NBD replies): nothing of what it held may show through.
+          const reused = new Uint8Array(count * SECTOR).fill(0xa5);
+          expect(await v.readInto!(start, reused)).toBe(true);
+          expectSame(reused, model.subarray(start * SECTOR, (start + count) * SECTOR));
         },
       ),
       { numRuns: 200 },

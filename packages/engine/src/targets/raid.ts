@@ -4,7 +4,8 @@
  * data device (no metadata devices: `-`). A data device `-` is missing: reads rebuild it from parity, writes
  * keep parity so that the member would rebuild to the written data.
  */
-import { gather, type Piece } from '../gather.js';
+import { chunkPieces, gatherInto, type Piece } from '../gather.js';
+import { BufferPool } from '../pool.js';
 import { isIoError, SECTOR, xorInto, type IoError, type Source } from '../source.js';
 import { uint, type TargetType } from '../target.js';
 
@@ -58,6 +59,9 @@ export function raid5Place(algorithm: Algorithm, disks: number, row: number, ddI
   }
 }
 
+/** Buffers for the peers of a lost member's chunks, reused across reads. */
+const scratchPool = new BufferPool(16 * 1024 * 1024);
+
 export const raid: TargetType = {
   name: 'raid',
   construct(ctx, length, args) {
@@ -98,25 +102,14 @@ export const raid: TargetType = {
     const lost = missing[0];
     if (lost !== undefined) ctx.report(`${type}: member #${lost} is missing; its data is rebuilt from parity`);
 
-    const pieces = (sector: number, count: number): Piece[] => {
-      const out: Piece[] = [];
-      let at = 0;
-      while (at < count) {
-        const s = sector + at;
-        const chunkNo = Math.floor(s / chunk);
-        const inChunk = s - chunkNo * chunk;
-        const n = Math.min(chunk - inChunk, count - at);
-        const row = Math.floor(chunkNo / dataDisks);
-        const { dev } = raid5Place(algorithm, disks, row, chunkNo % dataDisks);
-        out.push({ dev, devSector: row * chunk + inChunk, count: n, at });
-        at += n;
-      }
-      return out;
-    };
+    const pieces = (sector: number, count: number): Piece[] =>
+      chunkPieces(chunk, sector, count, (k) => {
+        const row = Math.floor(k / dataDisks);
+        return { dev: raid5Place(algorithm, disks, row, k % dataDisks).dev, devChunk: row };
+      });
 
-    const read = async (sector: number, count: number): Promise<Uint8Array | IoError> => {
-      const out = new Uint8Array(count * SECTOR);
-      const all = pieces(sector, count);
+    const readInto = async (sector: number, out: Uint8Array): Promise<true | IoError> => {
+      const all = pieces(sector, out.length / SECTOR);
       const direct = all.filter((p) => p.dev !== lost);
       const lostPieces = all.filter((p) => p.dev === lost);
       // A lost piece is the XOR of the same sectors on every other device: gather those side by side.
@@ -129,19 +122,30 @@ export const raid: TargetType = {
           scratchSectors += p.count;
         }
       }
-      const scratch = new Uint8Array(scratchSectors * SECTOR);
-      const [a, b] = await Promise.all([gather(devs, direct, out), peers.length ? gather(devs, peers, scratch) : (true as const)]);
-      if (a !== true) return a;
-      if (b !== true) return b;
-      let k = 0;
-      for (const p of lostPieces) {
-        const dst = out.subarray(p.at * SECTOR, (p.at + p.count) * SECTOR);
-        for (let d = 0; d < disks - 1; d++, k++) {
-          const peer = peers[k]!;
-          xorInto(dst, scratch.subarray(peer.at * SECTOR, (peer.at + peer.count) * SECTOR));
+      const scratch = peers.length ? scratchPool.take(scratchSectors * SECTOR) : undefined;
+      try {
+        const [a, b] = await Promise.all([gatherInto(devs, direct, out), scratch ? gatherInto(devs, peers, scratch) : (true as const)]);
+        if (a !== true) return a;
+        if (b !== true) return b;
+        let k = 0;
+        for (const p of lostPieces) {
+          const dst = out.subarray(p.at * SECTOR, (p.at + p.count) * SECTOR);
+          for (let d = 0; d < disks - 1; d++, k++) {
+            const peer = scratch!.subarray(peers[k]!.at * SECTOR, (peers[k]!.at + peers[k]!.count) * SECTOR);
+            if (d === 0) dst.set(peer);
+            else xorInto(dst, peer);
+          }
         }
+        return true;
+      } finally {
+        if (scratch) scratchPool.give(scratch);
       }
-      return out;
+    };
+
+    const read = async (sector: number, count: number): Promise<Uint8Array | IoError> => {
+      const out = new Uint8Array(count * SECTOR);
+      const r = await readInto(sector, out);
+      return r === true ? out : r;
     };
 
     /** The rows [r0, r1] of every device (a lost one rebuilt), sector 0 = row r0's start. */
@@ -193,6 +197,7 @@ export const raid: TargetType = {
     return {
       length,
       read,
+      readInto,
       write,
       status: () => `${type} ${disks} ${devs.map((d) => (d.source ? 'A' : 'D')).join('')}`,
       check: {

@@ -1,21 +1,11 @@
 /** `striped <#stripes> <chunk> (<dev> <offset>)...`: dm-stripe (RAID0). */
-import { gatherInto, scatter, type Piece } from '../gather.js';
+import { chunkPieces, gatherInto, scatter, type Piece } from '../gather.js';
 import { SECTOR, type Source } from '../source.js';
 import { uint, type TargetType } from '../target.js';
 
 /** Pieces of [sector, sector+count) over `stripes` devices with `chunk`-sector chunks (dm-stripe's map). */
 export function stripePieces(stripes: number, chunk: number, sector: number, count: number): Piece[] {
-  const pieces: Piece[] = [];
-  let at = 0;
-  while (at < count) {
-    const s = sector + at;
-    const chunkNo = Math.floor(s / chunk);
-    const inChunk = s - chunkNo * chunk;
-    const n = Math.min(chunk - inChunk, count - at);
-    pieces.push({ dev: chunkNo % stripes, devSector: Math.floor(chunkNo / stripes) * chunk + inChunk, count: n, at });
-    at += n;
-  }
-  return pieces;
+  return chunkPieces(chunk, sector, count, (k) => ({ dev: k % stripes, devChunk: Math.floor(k / stripes) }));
 }
 
 export const striped: TargetType = {
