@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildTestbedImages, listTestbedSets, runOurs, testbedDir, testIf } from '@dmraid/testkit';
 import { runInVm, vmAvailable, type VmDisk } from './vm.js';
 
-const vmIt = testIf(it, vmAvailable());
+const vmIt = testIf(it, await vmAvailable());
 const work = mkdtempSync(join(tmpdir(), 'dmraid-vm-'));
 afterAll(() => fs.rm(work, { recursive: true, force: true }));
 
@@ -132,7 +132,7 @@ describe('kernel activation in dm-vm equals the reference', () => {
         const devs = disks.map((d, i) => `--devices /dev/sd${'abcdefghijklmnopqrstuvwxyz'[i]}${d.serial ? `:${d.serial}` : ''}`).join(' ');
         const r = await runInVm({ disks, commands: `${PASS}\n${FILL}\npass dmraid ref\npass "$DMRAID ${devs}" ours\nDMRAID="$DMRAID ${devs}"\n${INJECT}`, timeoutSeconds: 500 });
         if (process.env.DMRAID_VM_LOG) await fs.writeFile(join(process.env.DMRAID_VM_LOG, `${format}-${k}.log`), `${r.stdout}\n--- stderr\n${r.stderr}`);
-        expect(r.code, r.stderr).toBe(0);
+        expect(r.status, r.stderr).toBe(0);
         const s = sections(r.stdout);
         // The reference activates only the first partition 1 of a run (its partition uuids collide, see
         // docs/activation.md): set tables compare equal, and ours has each set's partition.
@@ -177,7 +177,7 @@ echo "=== second"; for n in $NAMES; do sha256sum /dev/mapper/$n; done
 $O -an; echo "=== left"; dmsetup ls`,
     });
     if (process.env.DMRAID_VM_LOG) await fs.writeFile(join(process.env.DMRAID_VM_LOG, 'raid5.log'), `${r.stdout}\n--- stderr\n${r.stderr}`);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.status, r.stderr).toBe(0);
     const s = sections(r.stdout);
     expect(s.get('ref')).toMatch(/was not activated/);
     expect(s.get('ours')!.trim().split('\n')).toEqual(['RAID set "ddf1_R5LA" was activated', 'RAID set "nvidia_fedjajde" was activated']);

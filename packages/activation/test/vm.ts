@@ -5,29 +5,16 @@
  * as node_modules so the CLI finds its handlers. Inside, `$DMRAID` runs our CLI:
  * `/share/lib/ld-linux-x86-64.so.2 --library-path /share/lib /share/node /share/app/node_modules/@dmraid/cli/dist/bin.js`.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { repoRoot, sharedDir, type Requirement } from '@dmraid/testkit';
+import { dmVmBoots, repoRoot, runDmVm, type Requirement, type VmResult } from '@dmraid/testkit';
 
-export const dmVm = join(sharedDir, 'tools', 'dm-vm', 'dm-vm');
-
-let checked: Requirement | undefined;
-/** Whether dm-vm can boot here (qemu installed, cache built): one `dm-vm run -- true`, remembered. */
-export function vmAvailable(): Requirement {
-  if (checked) return checked;
-  const name = 'dm-vm';
-  if (!existsSync(dmVm)) return (checked = { name, available: false, reason: `${dmVm} is missing` });
-  if (process.getuid?.() !== 0) return (checked = { name, available: false, reason: 'dm-vm needs root' });
-  if (!existsSync('/usr/bin/node')) return (checked = { name, available: false, reason: '/usr/bin/node is missing (the VM runs it)' });
-  try {
-    execFileSync(dmVm, ['run', '--timeout', '120', '--', 'true'], { stdio: 'ignore', timeout: 180_000 });
-    checked = { name, available: true, reason: '' };
-  } catch (e) {
-    checked = { name, available: false, reason: `dm-vm does not boot here: ${(e as Error).message.split('\n')[0]}` };
-  }
-  return checked;
+/** dm-vm boots here (testkit's probe), and this machine's node is there to share into the VM. */
+export async function vmAvailable(): Promise<Requirement> {
+  if (!existsSync('/usr/bin/node')) return { name: 'dm-vm', available: false, reason: '/usr/bin/node is missing (the VM runs it)' };
+  return dmVmBoots();
 }
 
 async function linkOrCopy(from: string, to: string) {
@@ -77,29 +64,15 @@ export interface VmDisk {
   readonly serial?: string;
 }
 
-export interface VmResult {
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly code: number;
-}
-
 /**
  * Boot the VM with `disks` (sda, sdb, ... in order), the bundle at /share (or `share`), `$DMRAID` set to our
  * CLI, and run `commands` in bash.
  */
 export async function runInVm(options: { disks: readonly VmDisk[]; commands: string; share?: string; timeoutSeconds?: number; snapshot?: boolean }): Promise<VmResult> {
-  const share = options.share ?? (await vmBundle());
-  const args = ['run', '--timeout', String(options.timeoutSeconds ?? 300), '--share', share];
-  if (options.snapshot) args.push('--snapshot');
-  for (const d of options.disks) args.push('--disk', d.serial ? `${d.file}:${d.serial}` : d.file);
-  args.push('--', `export DMRAID="${VM_DMRAID}"\n${options.commands}`);
-  return new Promise((resolve) => {
-    let stdout = '';
-    let stderr = '';
-    const child = spawn(dmVm, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (e) => resolve({ stdout, stderr: stderr + e.message, code: 127 }));
-    child.on('close', (code) => resolve({ stdout, stderr, code: code ?? 128 }));
+  const disks = options.disks.map((d) => (d.serial ? `${d.file}:${d.serial}` : d.file));
+  return runDmVm(disks, `export DMRAID="${VM_DMRAID}"\n${options.commands}`, {
+    share: options.share ?? (await vmBundle()),
+    timeout: options.timeoutSeconds ?? 300,
+    snapshot: options.snapshot,
   });
 }

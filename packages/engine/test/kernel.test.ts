@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { isIoError, openDevice, type WritableDevice } from '@dmraid/core';
-import { dmVm, inCI, listTestbedSets, reference, testbedDir, testIf } from '@dmraid/testkit';
+import { dmVmBoots, inCI, listTestbedSets, reference, testbedDir, testIf } from '@dmraid/testkit';
 import { createEngine, extract, fileSource, isTableError, NbdServer, type Source } from '../src/index.js';
-import { buildPatternedMembers, kernelHashes, referenceTables, sha, topLevel, vmUsable, windows, withoutMember, type Case } from './kernel.js';
+import { buildPatternedMembers, kernelHashes, referenceTables, sha, topLevel, windows, withoutMember, type Case } from './kernel.js';
 
 const run = promisify(execFile);
 /** Cases whose tables the engine refused: `caseId top` → why. */
@@ -21,9 +21,7 @@ const refused = new Map<string, string>();
 const SMALL = 64 * 1024 * 1024;
 
 const ref = reference();
-const vmReq = dmVm();
-// testkit's requirement says whether dm-vm can run here; one boot says whether it does.
-const vm = !ref.available ? { available: false, reason: ref.reason } : !vmReq.available ? vmReq : await vmUsable();
+const vm = ref.available ? await dmVmBoots() : ref;
 const nbdcopy = await run('sh', ['-c', 'command -v nbdcopy']).then(() => true, () => false);
 const requirement = {
   name: 'dm-vm, the reference dmraid and nbdcopy',

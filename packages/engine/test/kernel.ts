@@ -3,16 +3,11 @@
  * metadata, the reference dmraid's tables for them (`dmraid-ref -tay`), the same tables with one member
  * gone (as the level allows), and the bytes /dev/mapper/<name> gives in ../shared/tools/dm-vm.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
-import { buildTestbedImages, runReference, sharedDir, type TestbedSet } from '@dmraid/testkit';
+import { buildTestbedImages, runDmVm, runReference, type TestbedSet } from '@dmraid/testkit';
 import { parseTable, isTableError } from '../src/index.js';
-
-const run = promisify(execFile);
-export const dmVm = join(sharedDir, 'tools', 'dm-vm', 'dm-vm');
 
 /** Bytes read at the head and at the tail of every volume (the whole volume when it is smaller). */
 export const WINDOW = 512 * 1024;
@@ -191,14 +186,14 @@ export async function kernelHashes(cases: readonly Case[], sizes: Map<string, nu
   let disks = 0;
   const flush = async () => {
     if (batch.length === 0) return;
-    const args: string[] = ['run', '--snapshot', '--timeout', '600'];
+    const images: string[] = [];
     const script: string[] = [];
     const devOf = new Map<string, string>();
     for (const c of batch) {
       for (const m of c.members) {
         if (!devOf.has(m.path)) {
           devOf.set(m.path, `/dev/sd${String.fromCharCode(97 + devOf.size)}`);
-          args.push('--disk', m.serial ? `${m.path}:${m.serial}` : m.path);
+          images.push(m.serial ? `${m.path}:${m.serial}` : m.path);
         }
       }
     }
@@ -223,9 +218,8 @@ export async function kernelHashes(cases: readonly Case[], sizes: Map<string, nu
       for (const t of [...c.tables].reverse()) script.push(`dmsetup remove ${prefix}${t.name}`);
       script.push(`dmsetup remove ${prefix}zero`);
     }
-    args.push('--', script.join('\n'));
-    const r = await run(dmVm, args, { maxBuffer: 1 << 26, timeout: 900_000 }).catch((e: { stdout?: string; stderr?: string; code?: number }) => e);
-    for (const line of (r.stdout ?? '').split('\n')) {
+    const r = await runDmVm(images, script.join('\n'), { snapshot: true, timeout: 600 });
+    for (const line of r.stdout.split('\n')) {
       const h = /^HASH (\S+) (\S+) (\d+) ([0-9a-f]{64})$/.exec(line);
       if (h) result.set(`${h[1]} ${h[2]} ${h[3]}`, h[4]!);
       const s = /^SIZE (\S+) (\S+) (\d+)$/.exec(line);
@@ -233,7 +227,7 @@ export async function kernelHashes(cases: readonly Case[], sizes: Map<string, nu
       const f = /^FAIL (\S+) (\S+)$/.exec(line);
       if (f) result.set(`${f[1]} ${f[2]} fail`, 'fail');
     }
-    if (!('stdout' in r) || !r.stdout) result.set(`batch-error ${batch[0]!.id}`, String((r as { stderr?: string }).stderr ?? '').slice(-2000));
+    if (!r.stdout) result.set(`batch-error ${batch[0]!.id}`, r.stderr.slice(-2000));
     batch = [];
     disks = 0;
   };
@@ -244,12 +238,4 @@ export async function kernelHashes(cases: readonly Case[], sizes: Map<string, nu
   }
   await flush();
   return result;
-}
-
-/** dm-vm usable: present, and qemu can boot it (checked once with `true`). */
-export async function vmUsable(): Promise<{ available: boolean; reason: string }> {
-  if (!existsSync(dmVm)) return { available: false, reason: `${dmVm} is missing` };
-  if (process.getuid?.() !== 0) return { available: false, reason: 'the reference dmraid runs only as root' };
-  const r = await run(dmVm, ['run', '--timeout', '120', '--', 'true']).then(() => true, () => false);
-  return r ? { available: true, reason: '' } : { available: false, reason: 'dm-vm cannot boot here' };
 }

@@ -1,6 +1,6 @@
 /**
  * The real kernel's device-mapper and md, through ../shared/tools/dm-vm (a qemu VM with dmsetup, the reference
- * dmraid and mdadm): the requirement for tests that use it, and one call to run commands there.
+ * dmraid and mdadm): the requirements for tests that use it, and the one call that runs commands there.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,6 +20,20 @@ export function dmVm(): Requirement {
   }
   if (!existsSync('/dev/kvm') && process.getuid?.() !== 0) return { name, available: false, reason: 'dm-vm needs root here' };
   return { name, available: true, reason: '' };
+}
+
+let boots: Promise<Requirement> | undefined;
+/** dmVm(), and the VM boots here: one `dm-vm run -- true` per process, remembered. */
+export function dmVmBoots(): Promise<Requirement> {
+  boots ??= (async () => {
+    const req = dmVm();
+    if (!req.available) return req;
+    const r = await runDmVm([], 'true', { timeout: 120 });
+    if (r.status === 0) return req;
+    const said = r.stderr.split('\n').find((l) => l.startsWith('dm-vm: ')) ?? `exit ${r.status}`;
+    return { ...req, available: false, reason: `the VM does not boot here (${said})` };
+  })();
+  return boots;
 }
 
 export interface VmResult {
@@ -60,8 +74,10 @@ function runOnce(disks: readonly string[], script: string, options: VmOptions): 
   ];
   return new Promise((resolve) => {
     execFile(dmVmTool, args, { maxBuffer: 64 << 20, encoding: 'latin1' }, (error, stdout, stderr) => {
-      const status = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ status, stdout, stderr });
+      if (!error) return resolve({ status: 0, stdout, stderr });
+      // No exit status: dm-vm did not start, or its output outgrew maxBuffer.
+      if (typeof error.code !== 'number') return resolve({ status: 1, stdout, stderr: `${stderr}${error.message}\n` });
+      resolve({ status: error.code, stdout, stderr });
     });
   });
 }
