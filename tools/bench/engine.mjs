@@ -5,12 +5,12 @@
 //   3. nbdcopy from `dmraid --serve` (the RAID0) vs from nbdkit's file plugin serving the same volume as
 //      one flat file                                                                 (target ≥ 1.0×)
 //   4. peak memory (max RSS) of each of ours                                         (target < 200 MiB)
-// Usage: node tools/bench/engine.mjs [--member-mib 512] [--keep]. Needs the built CLI (npm run build),
+// Usage: node tools/bench/engine.mjs [--member-mib 512] [--rounds 5] [--keep]. Needs the built CLI (npm run build),
 // nbdcopy (libnbd-bin), nbdkit and /usr/bin/time (package `time`). The member files stay in the page
 // cache (nothing is dropped: other people share the machine), so this measures the engine, not the disk.
 import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { existsSync, mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, promises as fs, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ const bin = join(root, 'packages', 'cli', 'dist', 'bin.js');
 const argv = process.argv.slice(2);
 const memberMiB = Number(argv[argv.indexOf('--member-mib') + 1] || 0) || 512;
 const keep = argv.includes('--keep');
+const rounds = Number(argv[argv.indexOf('--rounds') + 1] || 0) || 5;
 
 for (const [what, path] of [['the built CLI (npm run build)', bin], ['/usr/bin/time', '/usr/bin/time']]) {
   if (!existsSync(path)) {
@@ -58,15 +59,23 @@ function served(cmd, args, ready, during, stop = 'SIGINT') {
     (async () => {
       await waitFor(() => ready(stdout), cmd);
       const extra = await during();
-      const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      // The server and the processes it serves from: their peaks added up.
+      const pids = [child.pid, ...childrenOf(child.pid)];
+      const kib = pids.reduce((sum, pid) => sum + Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN), 0);
       child.kill(stop);
       await exited;
-      resolvePromise({ extra, rssMiB: hwm ? Number(hwm[1]) / 1024 : NaN });
+      resolvePromise({ extra, rssMiB: kib / 1024, processes: pids.length });
     })().catch((e) => {
       child.kill('SIGKILL');
       reject(e);
     });
   });
+}
+
+/** Child process ids of `pid` (every thread's children list). */
+function childrenOf(pid) {
+  const tasks = readdirSync(`/proc/${pid}/task`);
+  return tasks.flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
 }
 
 async function waitFor(check, what) {
@@ -100,14 +109,14 @@ try {
   const volumeMiB = 4 * memberMiB;
 
   await timed('sync', []);
-  // Warm the page cache for both sides alike, then the median of 3 runs of each, in turns.
+  // Warm the page cache for both sides alike, then the median of `rounds` runs of each, in turns.
   await timed('sh', ['-c', 'cat m0.img m1.img m2.img m3.img > /dev/null']);
   const median = (xs) => [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)];
   const runs = { cat: [], ex: [], r5: [], r5d: [], ours: [], kit: [] };
   const copy = (uri) => timed('nbdcopy', [uri, 'null:']);
   const sock = join(dir, 'ours.sock');
   const ksock = join(dir, 'nbdkit.sock');
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < rounds; round++) {
     // Both writers start with no dirty pages of the other's (write-back throttling would favour the first).
     await timed('sync', []);
     runs.cat.push(await timed('sh', ['-c', 'cat m0.img m1.img m2.img m3.img > cat.out']));
@@ -122,7 +131,7 @@ try {
     await fs.rm(sock, { force: true });
     await fs.rm(ksock, { force: true });
     const o = await served('node', [bin, '--serve', '--tables', 'r0.txt', '--listen', sock], (out) => out.includes('serving'), () => copy(`nbd+unix:///r0?socket=${sock}`));
-    runs.ours.push({ seconds: o.extra.seconds, rssMiB: o.rssMiB });
+    runs.ours.push({ seconds: o.extra.seconds, rssMiB: o.rssMiB, processes: o.processes });
     const k = await served('nbdkit', ['-f', '-U', ksock, 'file', join(dir, 'r0.out')], () => existsSync(ksock), () => copy(`nbd+unix:///?socket=${ksock}`), 'SIGTERM');
     runs.kit.push({ seconds: k.extra.seconds, rssMiB: k.rssMiB });
   }
@@ -134,11 +143,18 @@ try {
   ours.rssMiB = peak(runs.ours);
   kit.rssMiB = peak(runs.kit);
 
+  // Each round's baseline and ours ran one after the other: the ratio is the median of the rounds' ratios
+  // (load that changes between rounds then moves both sides of a ratio alike).
+  const paired = (base, mine) => base.map((b, i) => b.seconds / mine[i].seconds).sort((x, y) => x - y);
+  const ratio = (base, mine) => paired(base, mine)[Math.floor(base.length / 2)].toFixed(2);
+  const spread = (base, mine) => paired(base, mine).map((r) => r.toFixed(2)).join(' ');
+  console.log(`\nper-round ratios: extract ${spread(runs.cat, runs.ex)}; RAID5 degraded ${spread(runs.r5, runs.r5d)}; nbdcopy ${spread(runs.kit, runs.ours)}`);
+  console.log(`serving processes: ${runs.ours[0].processes}`);
   const mbps = (mib, s) => (mib / s).toFixed(0);
   const rows = [
-    ['extract RAID0 4 × ' + memberMiB + ' MiB', `${ex.seconds.toFixed(2)} s (${mbps(volumeMiB, ex.seconds)} MiB/s)`, `cat of the members: ${cat.seconds.toFixed(2)} s`, (cat.seconds / ex.seconds).toFixed(2), '≥ 0.8', ex.rssMiB],
-    ['read RAID5 3 × ' + memberMiB + ' MiB, member missing', `${r5d.seconds.toFixed(2)} s (${mbps(2 * memberMiB, r5d.seconds)} MiB/s)`, `healthy: ${r5.seconds.toFixed(2)} s`, (r5.seconds / r5d.seconds).toFixed(2), '≥ 0.5', Math.max(r5.rssMiB, r5d.rssMiB)],
-    ['nbdcopy from --serve (RAID0)', `${ours.seconds.toFixed(2)} s (${mbps(volumeMiB, ours.seconds)} MiB/s)`, `nbdkit file: ${kit.seconds.toFixed(2)} s`, (kit.seconds / ours.seconds).toFixed(2), '≥ 1.0', ours.rssMiB],
+    ['extract RAID0 4 × ' + memberMiB + ' MiB', `${ex.seconds.toFixed(2)} s (${mbps(volumeMiB, ex.seconds)} MiB/s)`, `cat of the members: ${cat.seconds.toFixed(2)} s`, ratio(runs.cat, runs.ex), '≥ 0.8', ex.rssMiB],
+    ['read RAID5 3 × ' + memberMiB + ' MiB, member missing', `${r5d.seconds.toFixed(2)} s (${mbps(2 * memberMiB, r5d.seconds)} MiB/s)`, `healthy: ${r5.seconds.toFixed(2)} s`, ratio(runs.r5, runs.r5d), '≥ 0.5', Math.max(r5.rssMiB, r5d.rssMiB)],
+    ['nbdcopy from --serve (RAID0)', `${ours.seconds.toFixed(2)} s (${mbps(volumeMiB, ours.seconds)} MiB/s)`, `nbdkit file: ${kit.seconds.toFixed(2)} s`, ratio(runs.kit, runs.ours), '≥ 1.0', ours.rssMiB],
   ];
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`\nMachine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`);
