@@ -1,7 +1,7 @@
 /**
  * Serving read-only exports from several processes: the listening process accepts each connection and
- * hands the socket to one of a few worker processes, each with its own engine over the same tables and
- * member files. Reads then run on every core (one JS thread per process), as nbdkit's threads do.
+ * serves it itself or hands the socket to one of a few worker processes, in turn, each worker with its own
+ * engine over the same tables and member files. Reads then run on every core (one JS thread per process), as nbdkit's threads do.
  * Only for read-only serving: parity and mirror writes need one engine to order them.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -89,10 +89,16 @@ export class NbdWorkers {
     return workers;
   }
 
-  /** Give a just-accepted socket to the next worker in turn; false when none can take it. */
+  /**
+   * Give a just-accepted socket to the next worker in turn; false when it is the listening process's own
+   * turn (it serves as one of the processes) or no worker can take it.
+   */
   handOff(socket: Socket): boolean {
-    for (let tries = 0; tries < this.children.length; tries++) {
-      const child = this.children[this.next++ % this.children.length]!;
+    const turns = this.children.length + 1;
+    for (let tries = 0; tries < turns; tries++) {
+      const turn = this.next++ % turns;
+      if (turn === this.children.length) return false;
+      const child = this.children[turn]!;
       if (!child.connected) continue;
       child.send({ kind: 'socket' } satisfies ToWorker, socket, { keepOpen: false });
       return true;

@@ -32,7 +32,7 @@ export const MAX_REQUEST = 32 * 1024 * 1024;
 const IN_FLIGHT = 16;
 const MAX_OPTION = 64 * 1024;
 /** Reply buffers kept for reuse, per server. */
-const MAX_POOLED = 64 * 1024 * 1024;
+const MAX_POOLED = 32 * 1024 * 1024;
 
 export interface Export {
   readonly name: string;

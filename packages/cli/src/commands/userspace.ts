@@ -248,9 +248,10 @@ async function serveCommand(ctx: CommandContext): Promise<number> {
   if (!run) return 1;
   const stop = stopSignal();
   const onEvent = (m: string) => ctx.out.log('info', m);
-  // Read-only exports are served from one process per core (writes stay in one engine, which orders them).
-  const count = Math.min(availableParallelism(), MAX_SERVING_PROCESSES);
-  const workers = !ctx.o.engine.writable && run.spec && count > 1 ? await NbdWorkers.start(run.spec, count, onEvent) : undefined;
+  // Read-only exports are served from one process per core, this one included (writes stay in one engine,
+  // which orders them).
+  const extra = Math.min(availableParallelism(), MAX_SERVING_PROCESSES) - 1;
+  const workers = !ctx.o.engine.writable && run.spec && extra > 0 ? await NbdWorkers.start(run.spec, extra, onEvent) : undefined;
   if (typeof workers === 'string') ctx.out.log('info', `serving from this process only: ${workers}`);
   const server = new NbdServer({
     exports: run.exports.map((name) => ({ name, source: run.engine.get(name)! })),
