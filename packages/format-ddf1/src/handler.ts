@@ -115,6 +115,8 @@ export const ddf1 = defineFormat<Ddf1Meta>({
       areas: [],
       meta: { ddf, volume },
       volumeOf: disk,
+      // Per volume: the member's entry in this VD's config record (a disk holds one entry per VD).
+      position: volume.setPosition,
     }));
     disk.meta.volumes = volumes;
     return [disk, ...volumes];

@@ -115,6 +115,8 @@ export interface Volume {
   readonly record: VdConfig;
   /** The disk's position in the record's member arrays. */
   readonly position: number;
+  /** The disk's place (0-based) in its leaf set: its position, or within a RAID1E pair its place in the pair. */
+  readonly setPosition: number;
   readonly type: RaidType;
   readonly stride: number;
   readonly sectors: number;
@@ -144,16 +146,18 @@ export function volumesOf(d: Ddf1): Volume[] {
       let name = base;
       let expected = cr.primary_element_count;
       let stack: Volume['stack'];
+      let setPosition = position;
       if (base && isRaid1eAsPairs(cr)) {
         const index = Math.floor(position / 2);
         name = `${base}-${index}`;
         expected = 2;
+        setPosition = position % 2;
         stack = { name: base, type: supersetType(cr), index };
       } else if (base && cr.secondary_element_count > 1) {
         name = `${base}-${cr.secondary_element_number}`;
         stack = { name: base, type: supersetType(cr), index: cr.secondary_element_number };
       }
-      out.push({ record, position, type, stride: s, sectors, offset: Number(record.offsets[position] ?? pdSize(pd)), name, expected, stack });
+      out.push({ record, position, setPosition, type, stride: s, sectors, offset: Number(record.offsets[position] ?? pdSize(pd)), name, expected, stack });
     });
   }
   return out;

@@ -223,6 +223,8 @@ function compareWithExamine(read: Read, examine: Map<string, Examine>, present: 
       const v = rd.meta.volume!;
       const position = vd.members.findIndex((m) => m.pd === own.number);
       expect(v.position).toBe(position);
+      // The model's position (what maps a degraded RAID5) is the member's place in mdadm's own list.
+      expect(rd.position).toBe(position);
       expect(v.expected).toBe(vd.members.length);
       expect(rd.offset).toBe(vd.members[position]!.offsetKiB * 2);
       expect(rd.sectors).toBe(vd.deviceKiB * 2);

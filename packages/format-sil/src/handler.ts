@@ -114,6 +114,15 @@ function dataSectors(sil: Sil, sizeSectors: number): number {
  */
 const memberStatus = (sil: Sil): RaidStatus => (sil.member_status & SIL_MEMBER_READY ? 'ok' : 'broken');
 
+/**
+ * The member's place in its set: disk_number (0x116) for RAID0, RAID1 and RAID5, the order dmraid sorts
+ * members by and FreeBSD's sii_meta_disk_pos. Not for RAID10, whose disk_number counts across both stripe
+ * sets, nor JBOD (FreeBSD: every JBOD disk is its own volume at position 0) or spares.
+ */
+function position(sil: Sil): number | undefined {
+  return sil.type === SIL_T_RAID0 || sil.type === SIL_T_RAID1 || sil.type === SIL_T_RAID5 ? sil.disk_number : undefined;
+}
+
 /** Members the set should have according to this member (dmraid prints it unsigned). */
 function expectedMembers(rd: RaidDevice): number {
   const sil = meta(rd).sil;
@@ -171,6 +180,7 @@ async function readSil(device: BlockDevice, ctx: ReadContext): Promise<RaidDevic
     ctx.setupFailed(device);
     return [];
   }
+  const place = position(sil);
   return [
     {
       device,
@@ -183,6 +193,7 @@ async function readSil(device: BlockDevice, ctx: ReadContext): Promise<RaidDevic
       // A write puts the copy in use at all four places.
       areas: Array.from({ length: SIL_AREAS }, (_, i) => ({ offsetSectors: areaSector(n, i), size: SIL_BLOCK_SIZE, data: chosen })),
       meta: { sil, copies },
+      ...(place === undefined ? {} : { position: place }),
     },
   ];
 }
