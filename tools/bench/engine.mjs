@@ -113,7 +113,7 @@ try {
   // Warm the page cache for both sides alike, then the median of `rounds` runs of each, in turns.
   await timed('sh', ['-c', 'cat m0.img m1.img m2.img m3.img > /dev/null']);
   const median = (xs) => [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)];
-  const runs = { cat: [], dd: [], ex: [], r5: [], r5d: [], ours: [], kit: [] };
+  const runs = { cat: [], dd: [], ex: [], r5: [], r5d: [], ours: [], kit: [], oursCold: [], kitCold: [] };
   const copy = (uri) => timed('nbdcopy', [uri, 'null:']);
   const sock = join(dir, 'ours.sock');
   const ksock = join(dir, 'nbdkit.sock');
@@ -140,10 +140,15 @@ try {
     runs.r5d.push(await timed(...dmraid(['--extract', 'r5', '-o', '/dev/null', '--tables', 'r5d.txt'])));
     await fs.rm(sock, { force: true });
     await fs.rm(ksock, { force: true });
-    const o = await served('node', [bin, '--serve', '--tables', 'r0.txt', '--listen', sock], (out) => out.includes('serving'), () => copy(`nbd+unix:///r0?socket=${sock}`));
-    runs.ours.push({ seconds: o.extra.seconds, rssMiB: o.rssMiB, processes: o.processes });
-    const k = await served('nbdkit', ['-f', '-U', ksock, 'file', join(dir, 'r0.out')], () => existsSync(ksock), () => copy(`nbd+unix:///?socket=${ksock}`), 'SIGTERM');
-    runs.kit.push({ seconds: k.extra.seconds, rssMiB: k.rssMiB });
+    // Each server copied twice: the first copy right after start (cold: our JIT and buffer pool warm up,
+    // nbdkit has next to nothing to warm), the second as a server runs most of its life (the row).
+    const twice = (uri) => async () => [await copy(uri), await copy(uri)];
+    const o = await served('node', [bin, '--serve', '--tables', 'r0.txt', '--listen', sock], (out) => out.includes('serving'), twice(`nbd+unix:///r0?socket=${sock}`));
+    runs.oursCold.push(o.extra[0]);
+    runs.ours.push({ seconds: o.extra[1].seconds, rssMiB: o.rssMiB, processes: o.processes });
+    const k = await served('nbdkit', ['-f', '-U', ksock, 'file', join(dir, 'r0.out')], () => existsSync(ksock), twice(`nbd+unix:///?socket=${ksock}`), 'SIGTERM');
+    runs.kitCold.push(k.extra[0]);
+    runs.kit.push({ seconds: k.extra[1].seconds, rssMiB: k.rssMiB });
   }
   const peak = (xs) => Math.max(...xs.map((x) => x.rssMiB));
   const [cat, ex, r5, r5d, ours, kit] = [runs.cat, runs.ex, runs.r5, runs.r5d, runs.ours, runs.kit].map(median);
@@ -162,11 +167,12 @@ try {
   console.log(`\nextract vs dd bs=128K of the members (userspace copies): dd ${dd.seconds.toFixed(2)} s, ratio ${ratio(runs.dd, runs.ex)}× (rounds: ${spread(runs.dd, runs.ex)})`);
   console.log(`per-round ratios: extract ${spread(runs.cat, runs.ex)}; RAID5 degraded ${spread(runs.r5, runs.r5d)}; nbdcopy ${spread(runs.kit, runs.ours)}`);
   console.log(`serving processes: ${runs.ours[0].processes}`);
+  console.log(`nbdcopy, first copy after the server started: ours ${median(runs.oursCold).seconds.toFixed(2)} s, nbdkit ${median(runs.kitCold).seconds.toFixed(2)} s, ratio ${ratio(runs.kitCold, runs.oursCold)}× (rounds: ${spread(runs.kitCold, runs.oursCold)})`);
   const mbps = (mib, s) => (mib / s).toFixed(0);
   const rows = [
     ['extract RAID0 4 × ' + memberMiB + ' MiB', `${ex.seconds.toFixed(2)} s (${mbps(volumeMiB, ex.seconds)} MiB/s)`, `cat of the members: ${cat.seconds.toFixed(2)} s`, ratio(runs.cat, runs.ex), '≥ 0.8', ex.rssMiB],
     ['read RAID5 3 × ' + memberMiB + ' MiB, member missing', `${r5d.seconds.toFixed(2)} s (${mbps(2 * memberMiB, r5d.seconds)} MiB/s)`, `healthy: ${r5.seconds.toFixed(2)} s`, ratio(runs.r5, runs.r5d), '≥ 0.5', Math.max(r5.rssMiB, r5d.rssMiB)],
-    ['nbdcopy from --serve (RAID0)', `${ours.seconds.toFixed(2)} s (${mbps(volumeMiB, ours.seconds)} MiB/s)`, `nbdkit file: ${kit.seconds.toFixed(2)} s`, ratio(runs.kit, runs.ours), '≥ 1.0', ours.rssMiB],
+    ['nbdcopy from --serve (RAID0), second copy', `${ours.seconds.toFixed(2)} s (${mbps(volumeMiB, ours.seconds)} MiB/s)`, `nbdkit file: ${kit.seconds.toFixed(2)} s`, ratio(runs.kit, runs.ours), '≥ 1.0', ours.rssMiB],
   ];
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`\nMachine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`);
