@@ -80,7 +80,19 @@ export class OutputWriter {
     this.thread.on('message', (m: { code: string; message: string }) => {
       this.error ??= { kind: 'io', path: `fd ${fd}`, code: m.code, message: m.message };
     });
-    this.exited = new Promise((resolve) => this.thread.once('exit', () => resolve()));
+    // A thread that dies otherwise (out of memory...) fails the copy instead of leaving acquire() waiting.
+    this.thread.on('error', (e) => {
+      this.error ??= { kind: 'io', path: `fd ${fd}`, code: 'EIO', message: `writing thread failed: ${e.message}` };
+    });
+    this.exited = new Promise((resolve) =>
+      this.thread.once('exit', () => {
+        if (!this.ended) {
+          Atomics.store(this.counters, FAILED, 1);
+          for (let i = 0; i < slots; i++) Atomics.notify(this.state, i);
+        }
+        resolve();
+      }),
+    );
   }
 
   /** Data chunks on disk so far (in submission order: every chunk before this count is written). */
