@@ -87,7 +87,11 @@ export async function gatherInto(
   if (pieces.every((p) => devs[p.dev]?.source?.readvInto)) {
     // One preadv per device: its pieces are consecutive on it (a striped or RAID run of rows).
     const byDev = new Map<number, Piece[]>();
-    for (const p of pieces) byDev.set(p.dev, [...(byDev.get(p.dev) ?? []), p]);
+    for (const p of pieces) {
+      const list = byDev.get(p.dev);
+      if (list) list.push(p);
+      else byDev.set(p.dev, [p]);
+    }
     const runs = [...byDev].map(([dev, ps]) => {
       ps.sort((a, b) => a.devSector - b.devSector);
       const consecutive = ps.every((p, i) => i === 0 || ps[i - 1]!.devSector + ps[i - 1]!.count === p.devSector);
