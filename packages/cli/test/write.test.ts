@@ -140,6 +140,31 @@ describe('-S, -x, -R', () => {
     }
   }, 120_000);
 
+  itRef('-f isw -S SET -M DEV: the spare the reference makes with -S -M, and a note that it serves every set', async () => {
+    // The reference reads SET as a name for the spare and drops it ("Name <SET> will lost"), refusing the
+    // names -s prints (over 15 characters): docs/deviations.md.
+    const ours = tmp('setspare-ours');
+    const theirs = tmp('setspare-ref');
+    const a = await blanks(ours, 3);
+    const b = await blanks(theirs, 3);
+    await runOurs(a, ['-f', 'isw', '-C', 'Vol0', '--type', '1', '--disk', paths(a).slice(0, 2).join(',')], { cwd: ours, stdin: 'y\n' });
+    await copyImages(ours, theirs, a);
+    const name = (await runOurs(a, ['-s', '-c'], { cwd: ours })).stdout.trim();
+    expect(name).toMatch(/^isw_[a-j]+_Vol0$/);
+    const refused = await runReference(b, ['-f', 'isw', '-S', name, '-M', '/dev/sdc'], { cwd: theirs, stdin: 'y\n' });
+    expect(refused.stderr).toBe(`ERROR: name ${name} is longer than 15 chars\n`);
+    const o = await runOurs(a, ['-f', 'isw', '-S', name, '-M', paths(a)[2]!], { cwd: ours, stdin: 'y\n' });
+    const t = await runReference(b, ['-f', 'isw', '-S', '-M', '/dev/sdc'], { cwd: theirs, stdin: 'y\n' });
+    expect(o.status).toBe(t.status);
+    expect(o.stdout).toBe(t.stdout.replace('/dev/sdc', paths(a)[2]!).replace(
+      'About to create',
+      `A spare serves every RAID set with ISW metadata, "${name}" among them.\nAbout to create`,
+    ));
+    for (const args of [['-s'], ['-r'], ['-n']]) {
+      expect(normalise(await runOurs(a, args, { cwd: ours }))).toEqual(normalise(await runReference(b, args, { cwd: theirs })));
+    }
+  }, 120_000);
+
   itRef('-x SET asks as the reference does and erases the same bytes; the backup holds what was there', async () => {
     const ours = tmp('remove-ours');
     const theirs = tmp('remove-ref');

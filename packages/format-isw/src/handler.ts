@@ -514,7 +514,7 @@ export const isw: FormatHandlerV1<IswMeta> = defineFormat<IswMeta>({
   },
 
   create: (request, ctx): Promise<boolean> => createSet(isw, request, ctx),
-  spare: (device, _set, ctx) => makeSpare(device, ctx),
+  spare: (device, set, ctx) => makeSpare(device, set, ctx),
   rebuild: (set, device, ctx) => rebuildSet(set, device, ctx),
   remove: (set, ctx) => removeSet(set, ctx),
 

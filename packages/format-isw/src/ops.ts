@@ -132,13 +132,19 @@ export async function createSet(handler: FormatHandlerV1, request: CreateRequest
   return true;
 }
 
-export async function makeSpare(device: BlockDevice, ctx: WriteContext, time = Math.floor(Date.now() / 1000)): Promise<boolean> {
+/**
+ * Spare (-S [SET] -M DEV): a spare-only group of its own on the disk. IMSM has no spare tied to one volume:
+ * a spare serves every set (the option ROM and mdadm take it for whichever set degrades), so a SET given
+ * is named in a note and nothing else changes.
+ */
+export async function makeSpare(device: BlockDevice, set: RaidSet | undefined, ctx: WriteContext, time = Math.floor(Date.now() / 1000)): Promise<boolean> {
   const built = createMpb({ name: '', level: 'spare', disks: [{ serial: device.serial ?? '', sizeSectors: device.sizeSectors }], time });
   if (built.error !== undefined) {
     ctx.error(built.error);
     return false;
   }
   for (const l of ['', '', '     Create a SPARE DISK with ISW metadata format     ', '', `DISK:     ${device.path} `, '', '']) ctx.log('print', l);
+  if (set) ctx.log('print', `A spare serves every RAID set with ISW metadata, "${set.name}" among them.`);
   if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
   return writeMpb(ctx, device, built.bytes, true);
 }
