@@ -49,6 +49,8 @@ export interface RunOptions {
   /** sysfs and /dev roots for scanning (tests). */
   readonly sysfs?: string;
   readonly dev?: string;
+  /** Stops a long-running command (--extract, --serve) as SIGINT does: for callers that embed the CLI. */
+  readonly signal?: AbortSignal;
 }
 
 // The version changesets wrote into package.json (src/ and dist/ both sit one level below it).
@@ -163,6 +165,7 @@ async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions):
       out,
       handlers,
       loaded,
+      signal: runOptions.signal,
       openDevices: (writable) => openDevices(o, out, runOptions, writable, io.cwd, sectorSizes),
       discover: (devices, discoverOptions = {}) => discoverSets(o, out, devices, handlers, discoverOptions),
     };
@@ -212,6 +215,8 @@ export interface CommandContext {
   readonly out: Output;
   readonly handlers: readonly FormatHandler[];
   readonly loaded: readonly LoadedHandler[];
+  /** The caller's stop signal, beside SIGINT/SIGTERM (RunOptions.signal). */
+  readonly signal?: AbortSignal;
   /** The devices of --devices, or dmraid's scan; undefined after an error already printed. Close them. */
   openDevices(writable: boolean): Promise<BlockDevice[] | undefined>;
   /** Discovery, grouping and checking on opened devices: RAID devices and the (named) sets. */

@@ -85,6 +85,28 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect(existsSync(join(dir, 'res.img.dmraid-extract'))).toBe(false);
   });
 
+  it('stopped by the caller\'s signal (RunOptions.signal, as SIGINT): extract says how to resume and --resume finishes it; serve ends', async () => {
+    const dir = tmp('signal');
+    const ms = await members(dir, 2);
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
+    const io = () => {
+      const r = { stdout: '', stderr: '' };
+      return { r, io: { stdout: (t: string) => (r.stdout += t), stderr: (t: string) => (r.stderr += t), readLine: async () => null, cwd: dir } };
+    };
+    const stopped = AbortSignal.abort();
+    const a = io();
+    expect(await run(['--extract', 'r0', '-o', 'out.img', '--tables', 't.txt'], a.io, { handlers: [], signal: stopped })).toBe(1);
+    expect(a.r.stderr).toBe('ERROR: extract of "r0" interrupted; run again with --resume to continue\n');
+    expect(JSON.parse(await fs.readFile(join(dir, 'out.img.dmraid-extract'), 'utf8'))).toMatchObject({ done: 0 });
+    const again = await dmraid(dir, ['--extract', 'r0', '-o', 'out.img', '--tables', 't.txt', '--resume']);
+    expect(again.status).toBe(0);
+    expect((await fs.readFile(join(dir, 'out.img'))).equals(striped(ms, 128))).toBe(true);
+    const b = io();
+    expect(await run(['--serve', '--tables', 't.txt', '--listen', 'nbd.sock'], b.io, { handlers: [], signal: stopped })).toBe(0);
+    expect(b.r.stdout).toBe(`serving nbd+unix:///r0?socket=${join(dir, 'nbd.sock')} (2097152 bytes, read-only)\n`);
+    expect(existsSync(join(dir, 'nbd.sock'))).toBe(false);
+  });
+
   it('reports a table the engine cannot build, naming device and target', async () => {
     const dir = tmp('badtable');
     await members(dir, 1);

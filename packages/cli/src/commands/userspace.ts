@@ -187,17 +187,20 @@ const MAX_SERVING_PROCESSES = 4;
 
 const mib = (sectors: number) => `${(sectors * SECTOR / 1048576).toFixed(1)} MiB`;
 
-/** Resolves on the first SIGINT or SIGTERM; the handlers go away once it has. */
-function stopSignal(): { signal: AbortSignal; dispose(): void } {
+/** Aborts on the first SIGINT or SIGTERM, or when the caller's signal does; dispose() detaches it all. */
+function stopSignal(caller?: AbortSignal): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  if (caller?.aborted) stop();
+  caller?.addEventListener('abort', stop, { once: true });
   return {
     signal: controller.signal,
     dispose: () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      caller?.removeEventListener('abort', stop);
     },
   };
 }
@@ -205,7 +208,7 @@ function stopSignal(): { signal: AbortSignal; dispose(): void } {
 async function extractCommand(ctx: CommandContext, set: string): Promise<number> {
   const run = await startRun(ctx, [set]);
   if (!run) return 1;
-  const stop = stopSignal();
+  const stop = stopSignal(ctx.signal);
   try {
     const name = run.exports.find((n) => n === set) ?? run.exports[0]!;
     const volume = run.engine.get(name)!;
@@ -246,7 +249,7 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
 async function serveCommand(ctx: CommandContext): Promise<number> {
   const run = await startRun(ctx, ctx.o.operands);
   if (!run) return 1;
-  const stop = stopSignal();
+  const stop = stopSignal(ctx.signal);
   const onEvent = (m: string) => ctx.out.log('info', m);
   // Read-only exports are served from one process per core, this one included (writes stay in one engine,
   // which orders them).
@@ -274,7 +277,7 @@ async function serveCommand(ctx: CommandContext): Promise<number> {
       const url = unix ? `nbd+unix:///${name}?socket=${address}` : `nbd://${address}/${name}`;
       ctx.out.line(`serving ${url} (${run.engine.get(name)!.sizeSectors * SECTOR} bytes, ${mode})`);
     }
-    await new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }));
+    if (!stop.signal.aborted) await new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }));
     await server.close();
     if (workers instanceof NbdWorkers) await workers.stop();
     if (unix) await fs.rm(where, { force: true });
