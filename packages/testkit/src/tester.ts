@@ -4,7 +4,8 @@
  * dmraid on the testbed and on real member images.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -60,12 +61,14 @@ export function fixtureImage(file: string): { dir: string; image: string } {
   return { dir, image };
 }
 
+/** One digest of every file's name and bytes, streamed (images may be larger than a Buffer can hold). */
 async function hashFiles(dir: string): Promise<string> {
-  const { createHash } = await import('node:crypto');
   const h = createHash('sha256');
   for (const f of (await fs.readdir(dir)).sort()) {
     const st = await fs.stat(join(dir, f));
-    if (st.isFile()) h.update(f).update(await fs.readFile(join(dir, f)));
+    if (!st.isFile()) continue;
+    h.update(f);
+    for await (const chunk of createReadStream(join(dir, f), { highWaterMark: 4 << 20 })) h.update(chunk as Buffer);
   }
   return h.digest('hex');
 }
