@@ -7,24 +7,13 @@ import { mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildSets, isIoError, openDevice, readContext, type RaidDevice, type RaidSet } from '@dmraid/core';
-import { buildTestbedImages, listTestbedSets, readDeviation, readExpected, reference, runOurs, runReference, testbedDir, testIf, type TestbedSet } from '@dmraid/testkit';
+import type { RaidDevice, RaidSet } from '@dmraid/core';
+import { buildTestbedImages, listTestbedSets, raidTargetLine, readDeviation, readExpected, reference, runOurs, runReference, setsOfImages, testbedDir, testIf, type TestbedSet } from '@dmraid/testkit';
 import ddf1, { buildDdf1Container, type Ddf1ContainerSpec } from '../src/index.js';
 
 const TAY = ['-tay'];
 const work = mkdtempSync(join(tmpdir(), 'ddf1-position-'));
 afterAll(() => fs.rm(work, { recursive: true, force: true }));
-
-/** A `raid` target line: its set name, the words before the members, and the members' data devices ('-' missing). */
-function raidLine(stdout: string): { name: string; head: string[]; members: string[] } | undefined {
-  const m = /^(.*): (0 \d+ raid \S+ .*)$/m.exec(stdout);
-  if (!m) return undefined;
-  const words = m[2]!.split(' ');
-  const count = Number(words[9]);
-  const pairs = words.slice(10);
-  expect(pairs.length).toBe(2 * count);
-  return { name: m[1]!, head: words.slice(0, 10), members: pairs.filter((_, i) => i % 2 === 1) };
-}
 
 /** Per disk (image name), the reference's `-n`: the disk's own PD reference and each drive map it prints. */
 async function referenceDriveMaps(set: TestbedSet): Promise<Map<string, { ref: string; maps: string[][] }>> {
@@ -49,34 +38,21 @@ async function referenceDriveMaps(set: TestbedSet): Promise<Map<string, { ref: s
 
 /** Our model of the images: the RAID4/5 leaf set and each member's image name. */
 async function leafOf(dir: string, specs: readonly string[]): Promise<{ leaf: RaidSet; image: (rd: RaidDevice) => string }> {
-  const rds: RaidDevice[] = [];
-  const byDevice = new Map<unknown, string>();
-  for (const spec of specs) {
-    const [file, serial] = spec.split(':');
-    const device = await openDevice(join(dir, file!), { serial });
-    if (isIoError(device)) throw new Error(`${file}: ${device.message}`);
-    byDevice.set(device, file!);
-    try {
-      rds.push(...(await ddf1.read(device, readContext('ddf1', () => undefined))));
-    } finally {
-      await device.close();
-    }
-  }
-  const sets = buildSets(rds, { handlers: [ddf1], log: () => undefined });
+  const { sets, image } = await setsOfImages(ddf1, dir, specs);
   const leaves = sets.flatMap((s) => s.sets).filter((s) => /^raid[45]/.test(s.type));
   expect(leaves).toHaveLength(1);
-  return { leaf: leaves[0]!, image: (rd) => byDevice.get(rd.device)! };
+  return { leaf: leaves[0]!, image };
 }
 
 const byPosition = (leaf: RaidSet, image: (rd: RaidDevice) => string) =>
   [...leaf.devs].sort((a, b) => a.position! - b.position!).map(image);
 
 // Every ddf1 set the reference maps as one healthy RAID4/5: the member order of its table is its own truth.
-const sets: { set: TestbedSet; table: NonNullable<ReturnType<typeof raidLine>> }[] = [];
+const sets: { set: TestbedSet; table: NonNullable<ReturnType<typeof raidTargetLine>> }[] = [];
 for (const set of await listTestbedSets(testbedDir, 'ddf1')) {
   const ref = await readExpected(set, TAY);
   const r = await readExpected(set, ['-r']);
-  const table = ref && raidLine(ref.stdout);
+  const table = ref && raidTargetLine(ref.stdout);
   if (table && !/broken/.test(r?.stdout ?? '')) sets.push({ set, table });
 }
 
@@ -110,7 +86,7 @@ describe('ddf1 position: the member entry of the VD config record', () => {
         const want = (await readDeviation(set, TAY)) ?? (await readExpected(set, TAY))!;
         expect(await runOurs(specs, TAY, { cwd: dir })).toEqual(want);
         expect(await runOurs([...specs].reverse(), TAY, { cwd: dir })).toEqual(want);
-        expect(raidLine(want.stdout)!.members).toEqual(table.members);
+        expect(raidTargetLine(want.stdout)!.members).toEqual(table.members);
       });
 
       for (const [k, missing] of table.members.entries()) {
@@ -118,7 +94,7 @@ describe('ddf1 position: the member entry of the VD config record', () => {
           const specs = (await images).filter((s) => !s.startsWith(`${missing}:`) && s !== missing);
           const ours = await runOurs(specs, TAY, { cwd: dir });
           expect(ours.status).toBe(0);
-          const got = raidLine(ours.stdout);
+          const got = raidTargetLine(ours.stdout);
           expect(got, ours.stderr).toBeDefined();
           expect(got!.name).toBe(table.name);
           expect(got!.members).toEqual(table.members.map((m) => (m === missing ? '-' : m)));
@@ -159,7 +135,7 @@ describe('ddf1 position: the recorded degraded RAID5', async () => {
     const want = map!.map((ref) => present.get(ref) ?? '-');
     expect(want.filter((m) => m === '-')).toHaveLength(1);
     const ours = await runOurs(specs, TAY, { cwd: dir });
-    expect(raidLine(ours.stdout)?.members, ours.stderr).toEqual(want);
+    expect(raidTargetLine(ours.stdout)?.members, ours.stderr).toEqual(want);
     expect(ours.stderr).not.toMatch(/cannot tell the positions|no mapping possible/);
   });
 });
@@ -189,14 +165,7 @@ describe('ddf1 position: per VD when a disk is in several', () => {
 
   it("gives each of a disk's volumes its own entry of that VD's record", async () => {
     await written;
-    const rds: RaidDevice[] = [];
-    for (const name of names) {
-      const device = await openDevice(join(dir, name));
-      if (isIoError(device)) throw new Error(device.message);
-      rds.push(...(await ddf1.read(device, readContext('ddf1', () => undefined))));
-      await device.close();
-    }
-    const sets = buildSets(rds, { handlers: [ddf1], log: () => undefined }).flatMap((g) => g.sets);
+    const sets = (await setsOfImages(ddf1, dir, names)).sets.flatMap((g) => g.sets);
     const members = (name: string) => sets.find((s) => s.name === name)!.devs.map((rd) => [rd.device.path, rd.position]);
     expect(members('ddf1_Parity')).toEqual([[join(dir, 'sdc.img'), 0], [join(dir, 'sda.img'), 1], [join(dir, 'sdb.img'), 2]]);
     expect(members('ddf1_Mirror')).toEqual([[join(dir, 'sdb.img'), 0], [join(dir, 'sdc.img'), 1]]);
@@ -205,7 +174,7 @@ describe('ddf1 position: per VD when a disk is in several', () => {
   it('maps the RAID5 without the disk of two VDs with `- -` at its entry of the RAID5', async () => {
     await written;
     const ours = await runOurs(['sda.img', 'sdb.img'], TAY, { cwd: dir });
-    expect(raidLine(ours.stdout)?.members, ours.stderr).toEqual(['-', 'sda.img', 'sdb.img']);
+    expect(raidTargetLine(ours.stdout)?.members, ours.stderr).toEqual(['-', 'sda.img', 'sdb.img']);
     expect(ours.stdout).toMatch(/^ddf1_Mirror: 0 4096 linear sdb\.img 4096$/m);
   });
 });

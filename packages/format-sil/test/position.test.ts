@@ -7,25 +7,14 @@ import { mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildSets, isIoError, openDevice, readContext, type RaidDevice, type RaidSet } from '@dmraid/core';
-import { buildTestbedImages, listTestbedSets, readDeviation, readExpected, reference, runOurs, runReference, testbedDir, testIf, type TestbedSet } from '@dmraid/testkit';
+import type { RaidDevice, RaidSet } from '@dmraid/core';
+import { buildTestbedImages, listTestbedSets, raidTargetLine, readImages, readDeviation, readExpected, reference, runOurs, runReference, setsOfImages, testbedDir, testIf, type TestbedSet } from '@dmraid/testkit';
 import sil from '../src/index.js';
 
 const TAY = ['-tay'];
 const SETS = ['-s', '-c', '-c', '-c'];
 const work = mkdtempSync(join(tmpdir(), 'sil-position-'));
 afterAll(() => fs.rm(work, { recursive: true, force: true }));
-
-/** A `raid` target line: its set name, the words before the members, and the members' data devices ('-' missing). */
-function raidLine(stdout: string): { name: string; head: string[]; members: string[] } | undefined {
-  const m = /^(.*): (0 \d+ raid \S+ .*)$/m.exec(stdout);
-  if (!m) return undefined;
-  const words = m[2]!.split(' ');
-  const count = Number(words[9]);
-  const pairs = words.slice(10);
-  expect(pairs.length).toBe(2 * count);
-  return { name: m[1]!, head: words.slice(0, 10), members: pairs.filter((_, i) => i % 2 === 1) };
-}
 
 /** The member devices of a `striped`/`mirror` table line, in table order. */
 const tableDevices = (stdout: string) => [...stdout.matchAll(/(\S+\.img) \d+/g)].map((m) => m[1]!);
@@ -49,22 +38,9 @@ async function referenceDiskNumbers(set: TestbedSet): Promise<Map<string, number
 
 /** Our model of the images: the one leaf set and each member's image name. */
 async function leafOf(dir: string, specs: readonly string[]): Promise<{ leaf: RaidSet; image: (rd: RaidDevice) => string }> {
-  const rds: RaidDevice[] = [];
-  const byDevice = new Map<unknown, string>();
-  for (const spec of specs) {
-    const [file, serial] = spec.split(':');
-    const device = await openDevice(join(dir, file!), { serial });
-    if (isIoError(device)) throw new Error(`${file}: ${device.message}`);
-    byDevice.set(device, file!);
-    try {
-      rds.push(...(await sil.read(device, readContext('sil', () => undefined))));
-    } finally {
-      await device.close();
-    }
-  }
-  const sets = buildSets(rds, { handlers: [sil], log: () => undefined });
+  const { sets, image } = await setsOfImages(sil, dir, specs);
   expect(sets).toHaveLength(1);
-  return { leaf: sets[0]!, image: (rd) => byDevice.get(rd.device)! };
+  return { leaf: sets[0]!, image };
 }
 
 const byPosition = (leaf: RaidSet, image: (rd: RaidDevice) => string) => [...leaf.devs].sort((a, b) => a.position! - b.position!).map(image);
@@ -101,13 +77,7 @@ describe('sil position: disk_number', () => {
     for (const config of ['raid10-4', 'jbod-2', 'raid1-2-spare']) {
       const set = named(config);
       const dir = join(work, config);
-      const rds: RaidDevice[] = [];
-      for (const spec of await buildTestbedImages(set, dir)) {
-        const device = await openDevice(join(dir, spec.split(':')[0]!));
-        if (isIoError(device)) throw new Error(device.message);
-        rds.push(...(await sil.read(device, readContext('sil', () => undefined))));
-        await device.close();
-      }
+      const { rds } = await readImages(sil, dir, await buildTestbedImages(set, dir));
       const expected = config === 'raid1-2-spare' ? [0, 1, undefined] : rds.map(() => undefined);
       expect(rds.map((rd) => rd.position), config).toEqual(expected);
     }
@@ -119,7 +89,7 @@ describe('sil position: a RAID5 one member short', () => {
   const dir = join(work, 'raid5-3-drop');
   const images = buildTestbedImages(set, dir);
   // The reference maps no sil RAID5 (it expects 0 members): our recording of the healthy set is the truth.
-  const healthy = readDeviation(set, TAY).then((r) => raidLine(r!.stdout)!);
+  const healthy = readDeviation(set, TAY).then((r) => raidTargetLine(r!.stdout)!);
 
   it('keeps the healthy table as recorded, whatever order the disks are given in', async () => {
     const specs = await images;
@@ -135,7 +105,7 @@ describe('sil position: a RAID5 one member short', () => {
       const specs = (await images).filter((s) => !s.startsWith(`${missing}:`));
       const ours = await runOurs(specs, TAY, { cwd: dir });
       expect(ours.status).toBe(0);
-      const got = raidLine(ours.stdout);
+      const got = raidTargetLine(ours.stdout);
       expect(got, ours.stderr).toBeDefined();
       expect(got!.members).toEqual(table.members.map((m) => (m === missing ? '-' : m)));
       expect([...got!.head.slice(0, 6), got!.head[9]]).toEqual([...table.head.slice(0, 6), table.head[9]]);
@@ -165,7 +135,7 @@ describe('sil position: a RAID5 one member short', () => {
     const want = Array.from({ length: 3 }, (_, k) => [...numbers].find(([, n]) => n === k)?.[0] ?? '-');
     expect(want).toEqual(['sda.img', 'sdb.img', '-']);
     const ours = await runOurs(specs, TAY, { cwd: ddir });
-    expect(raidLine(ours.stdout)?.members, ours.stderr).toEqual(want);
+    expect(raidTargetLine(ours.stdout)?.members, ours.stderr).toEqual(want);
     expect(ours.stderr).not.toMatch(/cannot tell the positions|no mapping possible/);
   });
 });

@@ -5,3 +5,4 @@ export * from './reference.js';
 export * from './testbed.js';
 export * from './tester.js';
 export * from './vm.js';
+export * from './model.js';
