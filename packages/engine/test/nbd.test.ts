@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testIf } from '@dmraid/testkit';
-import { createEngine, isTableError, memorySource, NbdServer, NbdWorkers, SECTOR, type Engine } from '../src/index.js';
+import { createEngine, isTableError, memorySource, NbdServer, NbdWorkers, SECTOR, type Engine, type WorkerSpec } from '../src/index.js';
 import { handshake, option, RawConnection, reply, request } from './nbd-client.js';
 
 const alive = (pid: number) => {
@@ -242,17 +242,19 @@ describe('misuse of the protocol', () => {
   });
 });
 
+/** The RAID0 of the suite over two member files in `dir`, as the workers build it. */
+const r0Spec = (...files: string[]): WorkerSpec => ({
+  tables: [{ name: 'r0', table: `0 ${2 * MEMBER_SECTORS} striped 2 ${CHUNK} ${files.map((f) => `${f} 0`).join(' ')}` }],
+  members: files.map((path) => ({ path, sizeSectors: MEMBER_SECTORS })),
+  cwd: dir,
+  exports: ['r0'],
+});
+
 describe('serving from worker processes (read-only, one engine per process)', () => {
   it('connections go to the workers and the listening process in turn and read the same bytes; stop ends the workers', async () => {
     await fs.writeFile(join(dir, 'm0.img'), members[0]!);
     await fs.writeFile(join(dir, 'm1.img'), members[1]!);
-    const spec = {
-      tables: [{ name: 'r0', table: `0 ${2 * MEMBER_SECTORS} striped 2 ${CHUNK} m0.img 0 m1.img 0` }],
-      members: [{ path: 'm0.img', sizeSectors: MEMBER_SECTORS }, { path: 'm1.img', sizeSectors: MEMBER_SECTORS }],
-      cwd: dir,
-      exports: ['r0'],
-    };
-    const workers = await NbdWorkers.start(spec, 2, () => undefined);
+    const workers = await NbdWorkers.start(r0Spec('m0.img', 'm1.img'), 2, () => undefined);
     if (typeof workers === 'string') throw new Error(workers);
     expect(workers.pids).toHaveLength(2);
     let handed = 0;
@@ -291,13 +293,7 @@ describe('serving from worker processes (read-only, one engine per process)', ()
   });
 
   it('a worker that cannot open a member: start says which file, and no worker is left running', async () => {
-    const spec = {
-      tables: [{ name: 'r0', table: `0 ${2 * MEMBER_SECTORS} striped 2 ${CHUNK} gone.img 0 m1.img 0` }],
-      members: [{ path: 'gone.img', sizeSectors: MEMBER_SECTORS }, { path: 'm1.img', sizeSectors: MEMBER_SECTORS }],
-      cwd: dir,
-      exports: ['r0'],
-    };
-    const r = await NbdWorkers.start(spec, 2, () => undefined);
+    const r = await NbdWorkers.start(r0Spec('gone.img', 'm1.img'), 2, () => undefined);
     expect(r).toMatch(/gone\.img/);
     const left = await run('pgrep', ['-P', String(process.pid), '-f', 'nbd-worker']).then((x) => x.stdout, () => '');
     expect(left).toBe('');
