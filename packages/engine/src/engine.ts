@@ -3,6 +3,7 @@
  * found by path: the userspace counterpart of `dmsetup create` for each device, then `dmsetup remove` in
  * reverse. Nothing here touches the kernel.
  */
+import { resolve } from 'node:path';
 import { SECTOR, type Source } from './source.js';
 
 const DEV_ZERO: Source = {
@@ -12,6 +13,21 @@ const DEV_ZERO: Source = {
   write: async () => true,
 };
 import { createMappedDevice, isTableError, type MappedDevice, type TableError } from './table.js';
+
+/**
+ * Member Sources by path, for `createEngine`'s lookup: a table names a member as the plan wrote its path
+ * (relative to `cwd` or absolute); either form finds it.
+ */
+export function memberLookup(cwd: string): { add(path: string, source: Source): void; get(path: string): Source | undefined } {
+  const byPath = new Map<string, Source>();
+  return {
+    add(path, source) {
+      byPath.set(path, source);
+      byPath.set(resolve(cwd, path), source);
+    },
+    get: (path) => byPath.get(path) ?? byPath.get(resolve(cwd, path)),
+  };
+}
 
 /** What the engine needs of @dmraid/activation's DmDevice. */
 export interface TableSpec {

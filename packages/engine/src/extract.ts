@@ -93,9 +93,8 @@ export async function extract(volume: Source, output: string, options: ExtractOp
       // most the chunks since.
       if (Date.now() - lastSave > SYNC_EVERY_MS) {
         advance();
-        const at = done;
         await handle.datasync();
-        await fs.writeFile(statePath, JSON.stringify({ volume: volume.name, sizeSectors: total, done: at } satisfies State));
+        await saveState();
         lastSave = Date.now();
       }
     }

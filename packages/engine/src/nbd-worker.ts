@@ -4,10 +4,10 @@
  */
 import type { Socket } from 'node:net';
 import { resolve } from 'node:path';
-import { createEngine } from './engine.js';
+import { createEngine, memberLookup } from './engine.js';
 import { NbdServer } from './nbd.js';
 import type { FromWorker, ToWorker } from './nbd-workers.js';
-import { fileSource, type Source } from './source.js';
+import { fileSource } from './source.js';
 import { isTableError } from './table.js';
 
 const say = (m: FromWorker) => process.send?.(m);
@@ -32,19 +32,18 @@ process.on('message', (m: ToWorker, handle?: Socket) => {
     return;
   }
   const { spec } = m;
-  const byPath = new Map<string, Source>();
+  const members = memberLookup(spec.cwd);
   try {
     for (const member of spec.members) {
       const f = fileSource(resolve(spec.cwd, member.path), member.sizeSectors);
       opened.push(f);
-      byPath.set(member.path, f);
-      byPath.set(resolve(spec.cwd, member.path), f);
+      members.add(member.path, f);
     }
   } catch (e) {
     return say({ kind: 'failed', message: (e as Error).message });
   }
   // Member events (a missing member) were reported once by the listening process.
-  const engine = createEngine(spec.tables, (p) => byPath.get(p) ?? byPath.get(resolve(spec.cwd, p)));
+  const engine = createEngine(spec.tables, members.get);
   if (isTableError(engine)) return say({ kind: 'failed', message: `table of "${engine.device}": ${engine.message}` });
   server = new NbdServer({
     exports: spec.exports.map((name) => ({ name, source: engine.get(name)! })),

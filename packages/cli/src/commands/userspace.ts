@@ -16,6 +16,7 @@ import {
   fileSource,
   isTableError,
   isUnixSocketPath,
+  memberLookup,
   NbdServer,
   NbdWorkers,
   SECTOR,
@@ -134,7 +135,7 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
   }
   // Members are read by path with pread into the engine's buffers (fileSource); a device that cannot be
   // reopened that way is read through its BlockDevice.
-  const byPath = new Map<string, Source>();
+  const byPath = memberLookup(ctx.io.cwd);
   const reopened: { close(): void }[] = [];
   let byFile = true;
   for (const m of members) {
@@ -147,10 +148,9 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
       source = deviceSource(m, writable);
       byFile = false;
     }
-    byPath.set(m.path, source);
-    byPath.set(resolve(ctx.io.cwd, m.path), source);
+    byPath.add(m.path, source);
   }
-  const engine = createEngine(devices, (p) => byPath.get(p) ?? byPath.get(resolve(ctx.io.cwd, p)), (m) => ctx.io.stderr(`NOTICE: ${m}\n`));
+  const engine = createEngine(devices, byPath.get, (m) => ctx.io.stderr(`NOTICE: ${m}\n`));
   const close = async () => {
     for (const f of reopened) f.close();
     await Promise.all(members.map((m) => m.close()));
