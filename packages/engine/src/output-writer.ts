@@ -4,7 +4,12 @@
  * ring of shared buffers; the thread takes them in order and writes each in slices of `SLICE` bytes: one
  * large write(2) makes the page cache allocate large folios, which costs more than the copy on a machine
  * short of free contiguous memory (4 MiB writes took 2-3 times as long as 128 KiB ones here).
+ *
+ * A thread takes tens of milliseconds to start (a V8 isolate and Node's bootstrap). Until it says it is
+ * ready, the caller writes each chunk itself as it submits it; the first submit after that hands the thread
+ * the sequence number to go on from, so the chunks still reach the file, and the count, in order.
  */
+import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { IoError } from './source.js';
 
@@ -19,9 +24,14 @@ const waitAsync = (Atomics as unknown as {
 const FREE = 0;
 const FULL = 1;
 const END = 2;
-/** Control words after the per-slot states: data chunks written so far, and an error flag. */
+/** Control words after the per-slot states: data chunks written so far, an error flag, the thread's start. */
 const WRITTEN = 0;
 const FAILED = 1;
+/** Set by the thread once it runs; then by the caller when it hands over, with the sequence to start at. */
+const READY = 2;
+const HANDED = 3;
+const START = 4;
+const CONTROL_WORDS = 5;
 
 // The thread's code (CommonJS, as `eval` workers are): wait for slot n % slots to fill, write it, free it.
 const THREAD = `
@@ -29,10 +39,12 @@ const { workerData, parentPort } = require('node:worker_threads');
 const { writeSync } = require('node:fs');
 const { fd, slots, slotBytes, slice, control, meta, data } = workerData;
 const state = new Int32Array(control, 0, slots);
-const counters = new Int32Array(control, slots * 4, 2);
+const counters = new Int32Array(control, slots * 4, ${CONTROL_WORDS});
 const where = new Float64Array(meta);
 const bytes = new Uint8Array(data);
-for (let n = 0; ; n++) {
+Atomics.store(counters, ${READY}, 1);
+while (Atomics.load(counters, ${HANDED}) === 0) Atomics.wait(counters, ${HANDED}, 0);
+for (let n = Atomics.load(counters, ${START}); ; n++) {
   const k = n % slots;
   while (Atomics.load(state, k) === ${FREE}) Atomics.wait(state, k, ${FREE});
   if (Atomics.load(state, k) === ${END}) break;
@@ -64,19 +76,24 @@ export class OutputWriter {
   private readonly data: SharedArrayBuffer;
   private readonly thread: Worker;
   private readonly exited: Promise<void>;
+  private readonly fd: number;
   private error: IoError | undefined;
   private submitted = 0;
   private ended = false;
+  private handed = false;
+  /** Chunks the caller wrote itself while the thread was starting. */
+  writtenBeforeThread = 0;
 
   /** Write to `fd` (left open) from `slots` buffers of `slotBytes` each. */
   constructor(fd: number, private readonly slotBytes: number, private readonly slots = 4) {
-    const control = new SharedArrayBuffer(4 * (slots + 2));
+    const control = new SharedArrayBuffer(4 * (slots + CONTROL_WORDS));
     const meta = new SharedArrayBuffer(16 * slots);
     this.data = new SharedArrayBuffer(slotBytes * slots);
     this.state = new Int32Array(control, 0, slots);
-    this.counters = new Int32Array(control, slots * 4, 2);
+    this.counters = new Int32Array(control, slots * 4, CONTROL_WORDS);
     this.where = new Float64Array(meta);
     this.thread = new Worker(THREAD, { eval: true, workerData: { fd, slots, slotBytes, slice: SLICE, control, meta, data: this.data } });
+    this.fd = fd;
     this.thread.on('message', (m: { code: string; message: string }) => {
       this.error ??= { kind: 'io', path: `fd ${fd}`, code: m.code, message: m.message };
     });
@@ -95,6 +112,11 @@ export class OutputWriter {
     );
   }
 
+  /** Whether the thread has started (from then on, it writes what is submitted). */
+  threadStarted(): boolean {
+    return Atomics.load(this.counters, READY) === 1;
+  }
+
   /** Data chunks on disk so far (in submission order: every chunk before this count is written). */
   written(): number {
     return Atomics.load(this.counters, WRITTEN);
@@ -110,6 +132,10 @@ export class OutputWriter {
 
   /** Hand a filled buffer to the thread: `length` bytes at `position` of the output. Its sequence number. */
   submit(slot: Slot, length: number, position: number): number {
+    if (!this.handed && !this.handOver()) {
+      this.writeHere(slot, length, position);
+      return this.submitted++;
+    }
     this.where[2 * slot.index] = length;
     this.where[2 * slot.index + 1] = position;
     Atomics.store(this.state, slot.index, FULL);
@@ -121,6 +147,12 @@ export class OutputWriter {
   async finish(): Promise<true | IoError> {
     if (!this.ended) {
       this.ended = true;
+      if (!this.handed) {
+        // Everything was written here: the thread need not finish starting only to be told to end.
+        await this.thread.terminate();
+        await this.exited;
+        return Atomics.load(this.counters, FAILED) ? this.failure() : true;
+      }
       const index = this.submitted % this.slots;
       await this.free(index);
       Atomics.store(this.state, index, END);
@@ -128,6 +160,31 @@ export class OutputWriter {
       await this.exited;
     }
     return Atomics.load(this.counters, FAILED) ? this.failure() : true;
+  }
+
+  /** Give the thread the writing once it runs (or, `now`, to let it end): whether it has it. */
+  private handOver(now = false): boolean {
+    if (!now && Atomics.load(this.counters, READY) === 0) return false;
+    Atomics.store(this.counters, START, this.submitted);
+    Atomics.store(this.counters, HANDED, 1);
+    Atomics.notify(this.counters, HANDED);
+    this.handed = true;
+    return true;
+  }
+
+  /** Before the hand-over: write the chunk here, as the thread would. */
+  private writeHere(slot: Slot, length: number, position: number): void {
+    if (Atomics.load(this.counters, FAILED)) return;
+    try {
+      for (let off = 0; off < length; ) off += writeSync(this.fd, slot.buffer, off, Math.min(SLICE, length - off), position + off);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      this.error ??= { kind: 'io', path: `fd ${this.fd}`, code: err.code ?? 'EIO', message: err.message };
+      Atomics.store(this.counters, FAILED, 1);
+      return;
+    }
+    Atomics.add(this.counters, WRITTEN, 1);
+    this.writtenBeforeThread++;
   }
 
   private async free(index: number): Promise<void> {
@@ -139,6 +196,7 @@ export class OutputWriter {
   }
 
   private async failure(): Promise<IoError> {
+    if (this.error) return this.error;
     // The thread posts the error before it sets the flag; the message may still be on its way.
     await Promise.race([this.exited, new Promise((r) => setTimeout(r, 1000))]);
     return this.error ?? { kind: 'io', path: 'output', code: 'EIO', message: 'write failed' };

@@ -11,7 +11,7 @@ import { createEngine, extract, ioError, isIoError, isTableError, memorySource, 
 const dir = mkdtempSync(join(tmpdir(), 'engine-extract-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const CHUNK = 8192; // extract's default read: 4 MiB
+const CHUNK = 8192; // 4 MiB: four of extract's default reads (1 MiB)
 
 /** A RAID0 of two 6 MiB members; the second 4 MiB of the volume is zero. */
 async function volume(): Promise<{ source: Source; bytes: Uint8Array }> {

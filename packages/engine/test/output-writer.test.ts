@@ -1,0 +1,91 @@
+/**
+ * OutputWriter on its own: the caller writes while the thread starts, the thread takes over at the right
+ * chunk, the count of written chunks only ever covers chunks that are on disk, and a failing write is an
+ * error on either side of the hand-over.
+ */
+import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isIoError } from '../src/index.js';
+import { OutputWriter } from '../src/output-writer.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'engine-writer-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const SLOT = 256 * 1024;
+
+/** Chunk `n`: its bytes all n + 1 (so a chunk written at the wrong place or twice shows). */
+const fill = (buffer: Uint8Array, n: number) => buffer.fill((n % 250) + 1);
+
+async function until(check: () => boolean) {
+  const end = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** Submit chunks `from`..`to` - 1 in turn, checking that written() never counts a chunk not yet on disk. */
+async function submit(writer: OutputWriter, path: string, from: number, to: number) {
+  for (let n = from; n < to; n++) {
+    const slot = await writer.acquire();
+    if (isIoError(slot)) throw new Error(slot.message);
+    fill(slot.buffer, n);
+    writer.submit(slot, SLOT, n * SLOT);
+    const written = writer.written();
+    const onDisk = await fs.readFile(path);
+    for (let k = 0; k < written; k++) expect(onDisk[k * SLOT + SLOT - 1], `chunk ${k} counted as written`).toBe((k % 250) + 1);
+  }
+}
+
+describe('OutputWriter', () => {
+  it('writes in the caller until the thread runs, then in the thread from the next chunk on, in order', async () => {
+    const path = join(dir, 'a.out');
+    const handle = await fs.open(path, 'w');
+    const writer = new OutputWriter(handle.fd, SLOT, 3);
+    // A thread needs milliseconds to start: these first chunks are submitted long before.
+    await submit(writer, path, 0, 4);
+    expect(writer.writtenBeforeThread).toBe(4);
+    expect(writer.written()).toBe(4);
+    await until(() => writer.threadStarted());
+    await submit(writer, path, 4, 20);
+    expect(await writer.finish()).toBe(true);
+    await handle.close();
+    // Only the first four went through the caller; the file holds every chunk at its place.
+    expect(writer.writtenBeforeThread).toBe(4);
+    expect(writer.written()).toBe(20);
+    const bytes = await fs.readFile(path);
+    expect(bytes.length).toBe(20 * SLOT);
+    for (let n = 0; n < 20; n++) expect(bytes.subarray(n * SLOT, (n + 1) * SLOT).every((b) => b === (n % 250) + 1), `chunk ${n}`).toBe(true);
+  });
+
+  it('finishing before the thread has started ends it (no chunk lost, no hang)', async () => {
+    const path = join(dir, 'b.out');
+    const handle = await fs.open(path, 'w');
+    const writer = new OutputWriter(handle.fd, SLOT, 2);
+    await submit(writer, path, 0, 3);
+    expect(await writer.finish()).toBe(true);
+    await handle.close();
+    expect(writer.written()).toBe(3);
+    expect((await fs.readFile(path)).length).toBe(3 * SLOT);
+  });
+
+  for (const side of ['caller', 'thread'] as const) {
+    it(`a write that fails in the ${side} is an error from finish and from any acquire after it`, async () => {
+      const handle = await fs.open('/dev/full', 'w');
+      const writer = new OutputWriter(handle.fd, SLOT, 2);
+      if (side === 'thread') await until(() => writer.threadStarted());
+      const slot = await writer.acquire();
+      if (isIoError(slot)) throw new Error(slot.message);
+      writer.submit(slot, SLOT, 0);
+      const finished = await writer.finish();
+      const after = await writer.acquire();
+      const fd = handle.fd;
+      await handle.close();
+      for (const r of [finished, after]) expect(isIoError(r) && [r.code, r.path]).toEqual(['ENOSPC', `fd ${fd}`]);
+      expect(writer.writtenBeforeThread).toBe(0);
+      expect(writer.written()).toBe(0);
+    });
+  }
+});
