@@ -2,11 +2,11 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot, sh, tmp } from './helpers.js';
+import { repoRoot, sh, testTmp } from './helpers.js';
 
 describe('new-format', () => {
   it('copies the template into a renamed package that type-checks, builds and passes its own tests', async () => {
-    const dir = tmp('new-format');
+    const dir = testTmp('new-format');
     // Outside the repository the new package finds the workspace's packages through this link.
     await fs.symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
     const pkgDir = join(dir, 'format-acme_raid');
@@ -30,11 +30,10 @@ describe('new-format', () => {
     const test = await sh(join(bin, 'vitest'), ['run', '--config', 'vitest.config.ts', '--root', pkgDir], pkgDir, { NO_COLOR: '1' });
     expect(test.status, test.stdout + test.stderr).toBe(0);
     expect(test.stdout.replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/Tests\s+\d+ passed \(\d+\)/);
-    await fs.rm(dir, { recursive: true, force: true });
   });
 
   it('refuses a name a handler cannot have', async () => {
-    const r = await sh(process.execPath, [join(repoRoot, 'tools', 'new-format.mjs'), 'Bad-Name', '--dest', join(tmp('new-format-bad'), 'x')], repoRoot);
+    const r = await sh(process.execPath, [join(repoRoot, 'tools', 'new-format.mjs'), 'Bad-Name', '--dest', join(testTmp('new-format-bad'), 'x')], repoRoot);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('the name must be 1-16 lowercase letters');
   });

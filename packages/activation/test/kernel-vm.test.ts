@@ -10,11 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildTestbedImages, listTestbedSets, runOurs, testbedDir, testIf } from '@dmraid/testkit';
-import { runInVm, vmAvailable, type VmDisk } from './vm.js';
+import { removeVmBundle, runInVm, vmAvailable, type VmDisk } from './vm.js';
 
 const vmIt = testIf(it, await vmAvailable());
 const work = mkdtempSync(join(tmpdir(), 'dmraid-vm-'));
-afterAll(() => fs.rm(work, { recursive: true, force: true }));
+afterAll(async () => {
+  await fs.rm(work, { recursive: true, force: true });
+  await removeVmBundle();
+});
 
 /**
  * Non-degraded layouts whose tables the reference's kernel load accepts (no raid5: its region is refused).

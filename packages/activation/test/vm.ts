@@ -56,6 +56,13 @@ export function vmBundle(): Promise<string> {
   return bundle;
 }
 
+/** Remove the shared directory (the test file's afterAll). */
+export async function removeVmBundle(): Promise<void> {
+  const dir = await bundle?.catch(() => undefined);
+  bundle = undefined;
+  if (dir) await fs.rm(dir, { recursive: true, force: true });
+}
+
 /** The command line that runs our CLI inside the VM (the bundle shared at /share). */
 export const VM_DMRAID = '/share/lib/ld-linux-x86-64.so.2 --library-path /share/lib /share/node /share/app/node_modules/@dmraid/cli/dist/bin.js';
 

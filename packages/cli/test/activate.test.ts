@@ -5,7 +5,7 @@
 import { chmodSync, mkdtempSync, promises as fs, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildTestbedImages, listTestbedSets, runOurs, testbedDir } from '@dmraid/testkit';
 
 const FAKE = `#!/bin/sh
@@ -24,6 +24,7 @@ esac
 `;
 
 const work = mkdtempSync(join(tmpdir(), 'dmraid-activate-'));
+afterAll(() => fs.rm(work, { recursive: true, force: true }));
 const state = join(work, 'state');
 let images: string[] = [];
 const saved = { ...process.env };

@@ -1,7 +1,7 @@
 import { promises as fs, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import fc from 'fast-check';
 import { buildTestbedImages, formatTester, runOurs, writeTestbedSet } from '@dmraid/testkit';
 import handler, { buildTemplateSet, sampleSets, templateLayout } from '../src/index.js';
@@ -21,11 +21,10 @@ formatTester.run(handler, { seeds, testbed: false, handlers });
 async function dmraid(config: string, ...args: string[]) {
   const def = sampleSets().find((s) => s.config === config)!;
   const dir = mkdtempSync(join(tmpdir(), `dmraid-${F}-`));
+  onTestFinished(() => fs.rm(dir, { recursive: true, force: true }));
   await writeTestbedSet(join(dir, 'set'), { description: def.description, members: def.members }, def.members);
   const images = await buildTestbedImages({ ...def, format: F, dir: join(dir, 'set') }, dir);
-  const r = await runOurs(images, args, { cwd: dir, handlers });
-  await fs.rm(dir, { recursive: true, force: true });
-  return r;
+  return runOurs(images, args, { cwd: dir, handlers });
 }
 
 describe(`${F}: what dmraid prints`, () => {
@@ -65,6 +64,7 @@ describe(`${F}: what dmraid prints`, () => {
     const data = member!.data.slice();
     data[0x30] = data[0x30]! ^ 1;
     const dir = mkdtempSync(join(tmpdir(), `dmraid-${F}-`));
+    onTestFinished(() => fs.rm(dir, { recursive: true, force: true }));
     const image = join(dir, 'sda.img');
     const bytes = new Uint8Array(64 * 512);
     bytes.set(data, member!.offsetBytes);

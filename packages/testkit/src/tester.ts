@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { readContext, type FormatHandler } from '@dmraid/core';
 import type { LoadedHandler } from '@dmraid/cli';
 import { fixturesDir, reference, sharedFixtures, testbedDir, testIf } from './env.js';
@@ -51,9 +51,14 @@ export interface FormatCases {
   readonly commands?: readonly (readonly string[])[];
 }
 
-const tmp = (label: string) => mkdtempSync(join(tmpdir(), `dmraid-${label}-`));
+/** A fresh folder, removed when the test that made it ends, pass or fail. */
+function tmp(label: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `dmraid-${label}-`));
+  onTestFinished(() => fs.rm(dir, { recursive: true, force: true }));
+  return dir;
+}
 
-/** Decompress a shared fixture into a fresh temporary folder; returns the folder and image name. */
+/** Decompress a shared fixture into a fresh temporary folder (removed when the test ends); returns the folder and image name. */
 export function fixtureImage(file: string): { dir: string; image: string } {
   const dir = tmp('fixture');
   const image = file.replace(/\.xz$/, '');
