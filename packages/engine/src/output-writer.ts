@@ -81,8 +81,7 @@ export class OutputWriter {
   private submitted = 0;
   private ended = false;
   private handed = false;
-  /** Chunks the caller wrote itself while the thread was starting. */
-  writtenBeforeThread = 0;
+  private here = 0;
 
   /** Write to `fd` (left open) from `slots` buffers of `slotBytes` each. */
   constructor(fd: number, private readonly slotBytes: number, private readonly slots = 4) {
@@ -110,6 +109,11 @@ export class OutputWriter {
         resolve();
       }),
     );
+  }
+
+  /** Chunks the caller wrote itself while the thread was starting. */
+  get writtenBeforeThread(): number {
+    return this.here;
   }
 
   /** Whether the thread has started (from then on, it writes what is submitted). */
@@ -184,7 +188,7 @@ export class OutputWriter {
       return;
     }
     Atomics.add(this.counters, WRITTEN, 1);
-    this.writtenBeforeThread++;
+    this.here++;
   }
 
   private async free(index: number): Promise<void> {
