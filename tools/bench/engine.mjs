@@ -118,7 +118,10 @@ try {
   const copy = (uri) => timed('nbdcopy', [uri, 'null:']);
   const sock = join(dir, 'ours.sock');
   const ksock = join(dir, 'nbdkit.sock');
-  // The volume for nbdkit, and the output the first round's `cat` replaces.
+  // The volume as one flat file for nbdkit, written right after the members: both servers then read
+  // page-cache data of the same age (the rounds below rewrite their outputs many times over).
+  await timed(...dmraid(['--extract', 'r0', '-o', 'flat.img', '--tables', 'r0.txt']));
+  // The output the first round's `cat` replaces.
   await timed(...dmraid(['--extract', 'r0', '-o', 'r0.out', '--tables', 'r0.txt']));
   for (let round = 0; round < rounds; round++) {
     // Both writers start alike: no dirty pages of the other's (write-back throttling would favour the
@@ -148,7 +151,7 @@ try {
   const servers = [];
   try {
     servers.push(await serve('node', [bin, '--serve', '--tables', 'r0.txt', '--listen', sock], (out) => out.includes('serving')));
-    servers.push(await serve('nbdkit', ['-f', '-U', ksock, 'file', join(dir, 'r0.out')], () => existsSync(ksock), 'SIGTERM'));
+    servers.push(await serve('nbdkit', ['-f', '-U', ksock, 'file', join(dir, 'flat.img')], () => existsSync(ksock), 'SIGTERM'));
     const [oursUri, kitUri] = [`nbd+unix:///r0?socket=${sock}`, `nbd+unix:///?socket=${ksock}`];
     runs.oursCold.push(await copy(oursUri));
     runs.kitCold.push(await copy(kitUri));
