@@ -1,8 +1,9 @@
 // Ours: --extract, --serve and --check-data run the sets' tables in the userspace engine (@dmraid/engine).
 import { execFile } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { testIf } from '@dmraid/testkit';
@@ -96,7 +97,7 @@ describe('--extract, --check-data and --serve over tables', () => {
     const stopped = AbortSignal.abort();
     const a = io();
     expect(await run(['--extract', 'r0', '-o', 'out.img', '--tables', 't.txt'], a.io, { handlers: [], signal: stopped })).toBe(1);
-    expect(a.r.stderr).toBe('ERROR: extract of "r0" interrupted; run again with --resume to continue\n');
+    expect(a.r.stderr).toBe(`ERROR: extract of "r0" interrupted; run again with --resume to continue (state in ${join(dir, 'out.img.dmraid-extract')})\n`);
     expect(JSON.parse(await fs.readFile(join(dir, 'out.img.dmraid-extract'), 'utf8'))).toMatchObject({ done: 0 });
     const again = await dmraid(dir, ['--extract', 'r0', '-o', 'out.img', '--tables', 't.txt', '--resume']);
     expect(again.status).toBe(0);
@@ -105,6 +106,22 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect(await run(['--serve', '--tables', 't.txt', '--listen', 'nbd.sock'], b.io, { handlers: [], signal: stopped })).toBe(0);
     expect(b.r.stdout).toBe(`serving nbd+unix:///r0?socket=${join(dir, 'nbd.sock')} (2097152 bytes, read-only)\n`);
     expect(existsSync(join(dir, 'nbd.sock'))).toBe(false);
+  });
+
+  it('-o - writes the volume to standard output and the summary to standard error; no state file anywhere', async () => {
+    const dir = tmp('stdout');
+    const ms = await members(dir, 2);
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
+    rmSync('/dev/stdout.dmraid-extract', { force: true }); // left by versions before this test
+    const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+    const r = await exec(process.execPath, [bin, '--extract', 'r0', '-o', '-', '--tables', 't.txt'], { cwd: dir, encoding: 'buffer', maxBuffer: 64 << 20 });
+    expect(r.stdout.equals(striped(ms, 128))).toBe(true);
+    expect(r.stderr.toString()).toBe('r0: 4096 sectors (2.0 MiB) written to standard output, 0.0 MiB left as holes\n');
+    expect((await fs.readdir(dir)).filter((f) => f.includes('dmraid-extract'))).toEqual([]);
+    expect(existsSync('/dev/stdout.dmraid-extract')).toBe(false);
+    // Nothing to resume onto a pipe: said, not attempted.
+    const again = await exec(process.execPath, [bin, '--extract', 'r0', '-o', '-', '--tables', 't.txt', '--resume'], { cwd: dir, encoding: 'buffer' }).catch((e: { code: number; stdout: Buffer; stderr: Buffer }) => e);
+    expect([(again as { code?: number }).code, again.stdout.length, again.stderr.toString()]).toEqual([1, 0, 'ERROR: extract of "r0" failed: standard output: cannot resume: no state is kept for a device or a pipe\n']);
   });
 
   it('reports a table the engine cannot build, naming device and target', async () => {

@@ -3,7 +3,8 @@
  * thread of its own writes the chunks before them, holes where the data is zero, and a small state file
  * beside the output so an interrupted copy resumes where it stopped.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, fdatasync as fdatasyncCb, fstat as fstatCb, ftruncate as ftruncateCb } from 'node:fs';
+import { promisify } from 'node:util';
 import { OutputWriter } from './output-writer.js';
 import { isIoError, isZero, readInto, SECTOR, type IoError, type Source } from './source.js';
 
@@ -20,6 +21,13 @@ export interface ExtractOptions {
   readonly progress?: (doneSectors: number, totalSectors: number) => void;
   /** Stop early (SIGINT): the state file then records how far the copy got. */
   readonly signal?: AbortSignal;
+  /**
+   * Where to keep the state for --resume. Default: beside the output (`stateFile(output)`) when that is a
+   * regular file (or does not exist yet); none for a device or a pipe, which then cannot resume.
+   */
+  readonly stateFile?: string;
+  /** How errors name an output given as a file descriptor (default `fd N`). */
+  readonly outputName?: string;
 }
 
 export interface ExtractResult {
@@ -29,9 +37,14 @@ export interface ExtractResult {
   /** Sectors left as holes. */
   readonly holes: number;
   readonly complete: boolean;
+  /** The state file that records an incomplete copy (none for an output without one). */
+  readonly state?: string;
 }
 
 const SYNC_EVERY_MS = 10_000;
+const fstat = promisify(fstatCb);
+const ftruncate = promisify(ftruncateCb);
+const fdatasync = promisify(fdatasyncCb);
 
 export const stateFile = (output: string) => `${output}.dmraid-extract`;
 
@@ -41,34 +54,57 @@ interface State {
   readonly done: number;
 }
 
-export async function extract(volume: Source, output: string, options: ExtractOptions = {}): Promise<ExtractResult | IoError> {
+/**
+ * Copy `volume` to `output`: a path, or an open file descriptor (left open; standard output for `-o -`),
+ * named `options.outputName` in errors.
+ */
+export async function extract(volume: Source, output: string | number, options: ExtractOptions = {}): Promise<ExtractResult | IoError> {
   const chunk = options.chunkSectors ?? 2048;
   const total = volume.sizeSectors;
-  const statePath = stateFile(output);
+  const name = typeof output === 'number' ? (options.outputName ?? `fd ${output}`) : output;
+  // A device or a pipe gets no state file beside it (that would be a file in /dev) unless the caller names
+  // one; a pipe, a socket or a character device is written in order, without positions or holes.
+  const existing = typeof output === 'number' ? await fstat(output).catch(() => undefined) : await fs.stat(output).catch(() => undefined);
+  const regularPath = typeof output === 'string' && (!existing || existing.isFile());
+  // A descriptor is written in order whatever it is (it may be a file opened for appending).
+  const sequential = typeof output === 'number' || (!!existing && !existing.isFile() && !existing.isBlockDevice());
+  const statePath = options.stateFile ?? (regularPath ? stateFile(output as string) : undefined);
   let start = 0;
   if (options.resume) {
+    if (statePath === undefined || sequential) {
+      return { kind: 'io', path: name, code: 'EINVAL', message: 'cannot resume: no state is kept for a device or a pipe' };
+    }
     const text = await fs.readFile(statePath, 'utf8').catch(() => undefined);
     if (text !== undefined) {
-      const state = JSON.parse(text) as State;
+      let state: State;
+      try {
+        state = JSON.parse(text) as State;
+        if (!Number.isSafeInteger(state.done) || state.done < 0 || state.done > total) throw new Error('bad');
+      } catch {
+        return { kind: 'io', path: statePath, code: 'EINVAL', message: 'state file is damaged (remove it to start over)' };
+      }
       if (state.volume !== volume.name || state.sizeSectors !== total) {
         return { kind: 'io', path: statePath, code: 'EINVAL', message: `state file is for ${state.volume} (${state.sizeSectors} sectors), not this volume` };
       }
       start = state.done;
     }
   }
-  let handle: fs.FileHandle;
+  let handle: fs.FileHandle | undefined;
   try {
-    handle = await fs.open(output, start > 0 ? 'r+' : 'w');
+    if (typeof output === 'string') handle = await fs.open(output, start > 0 ? 'r+' : 'w');
   } catch (e) {
-    return { kind: 'io', path: output, code: (e as NodeJS.ErrnoException).code ?? 'EIO', message: (e as Error).message };
+    return { kind: 'io', path: name, code: (e as NodeJS.ErrnoException).code ?? 'EIO', message: (e as Error).message };
   }
+  const fd = handle?.fd ?? (output as number);
   let holes = 0;
   let done = start;
-  const saveState = () => fs.writeFile(statePath, JSON.stringify({ volume: volume.name, sizeSectors: total, done } satisfies State));
-  const writer = new OutputWriter(handle.fd, chunk * SECTOR, options.parallel ?? 4);
+  const saveState = async () => {
+    if (statePath !== undefined) await fs.writeFile(statePath, JSON.stringify({ volume: volume.name, sizeSectors: total, done } satisfies State));
+  };
+  const writer = new OutputWriter(fd, chunk * SECTOR, options.parallel ?? 4);
   try {
-    const regular = (await handle.stat()).isFile();
-    if (regular) await handle.truncate(total * SECTOR);
+    const regular = !sequential && (await fstat(fd)).isFile();
+    if (regular) await ftruncate(fd, total * SECTOR);
     let lastSave = Date.now();
     await saveState();
     // Chunks in the order they were read: the state may only move past one once it is on disk (or a hole).
@@ -82,7 +118,7 @@ export async function extract(volume: Source, output: string, options: ExtractOp
       if (options.signal?.aborted) break;
       const n = Math.min(chunk, total - next);
       const slot = await writer.acquire();
-      if (isIoError(slot)) return { ...slot, path: output };
+      if (isIoError(slot)) return { ...slot, path: name };
       advance();
       const into = slot.buffer.subarray(0, n * SECTOR);
       const r = await readInto(volume, next, into);
@@ -90,27 +126,28 @@ export async function extract(volume: Source, output: string, options: ExtractOp
       if (regular && isZero(into)) {
         holes += n;
         order.push({ end: next + n, seq: undefined });
-      } else order.push({ end: next + n, seq: writer.submit(slot, n * SECTOR, next * SECTOR) });
+      } else order.push({ end: next + n, seq: writer.submit(slot, n * SECTOR, sequential ? -1 : next * SECTOR) });
       next += n;
       // Syncing seldom keeps the copy at the speed of the page cache; a resume after a crash redoes at
       // most the chunks since.
-      if (Date.now() - lastSave > SYNC_EVERY_MS) {
+      if (statePath !== undefined && Date.now() - lastSave > SYNC_EVERY_MS) {
         advance();
-        await handle.datasync();
+        await fdatasync(fd);
         await saveState();
         lastSave = Date.now();
       }
     }
     const flushed = await writer.finish();
-    if (isIoError(flushed)) return { ...flushed, path: output };
+    if (isIoError(flushed)) return { ...flushed, path: name };
     advance();
-    if (done === total) await fs.rm(statePath, { force: true });
-    else await saveState();
-    return { sectors: total, startedAt: start, holes, complete: done === total };
+    if (done === total) {
+      if (statePath !== undefined) await fs.rm(statePath, { force: true });
+    } else await saveState();
+    return { sectors: total, startedAt: start, holes, complete: done === total, ...(done < total && statePath !== undefined ? { state: statePath } : {}) };
   } catch (e) {
-    return { kind: 'io', path: output, code: (e as NodeJS.ErrnoException).code ?? 'EIO', message: (e as Error).message };
+    return { kind: 'io', path: name, code: (e as NodeJS.ErrnoException).code ?? 'EIO', message: (e as Error).message };
   } finally {
     await writer.finish();
-    await handle.close();
+    await handle?.close();
   }
 }

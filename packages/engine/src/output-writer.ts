@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import type { IoError } from './source.js';
 
 const SLICE = 128 * 1024;
+const NAP = new Int32Array(new SharedArrayBuffer(4));
 
 /** Atomics.waitAsync (in Node since 16; TypeScript declares it from lib es2024 on). */
 const waitAsync = (Atomics as unknown as {
@@ -42,6 +43,18 @@ const state = new Int32Array(control, 0, slots);
 const counters = new Int32Array(control, slots * 4, ${CONTROL_WORDS});
 const where = new Float64Array(meta);
 const bytes = new Uint8Array(data);
+const nap = new Int32Array(new SharedArrayBuffer(4));
+// A pipe or socket may be non-blocking (standard output of a Node parent): wait for room and retry.
+function put(buffer, offset, length, position) {
+  for (;;) {
+    try {
+      return writeSync(fd, buffer, offset, length, position);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') throw e;
+      Atomics.wait(nap, 0, 0, 1);
+    }
+  }
+}
 Atomics.store(counters, ${READY}, 1);
 while (Atomics.load(counters, ${HANDED}) === 0) Atomics.wait(counters, ${HANDED}, 0);
 for (let n = Atomics.load(counters, ${START}); ; n++) {
@@ -50,7 +63,7 @@ for (let n = Atomics.load(counters, ${START}); ; n++) {
   if (Atomics.load(state, k) === ${END}) break;
   const length = where[2 * k], position = where[2 * k + 1];
   try {
-    for (let off = 0; off < length; ) off += writeSync(fd, bytes, k * slotBytes + off, Math.min(slice, length - off), position + off);
+    for (let off = 0; off < length; ) off += put(bytes, k * slotBytes + off, Math.min(slice, length - off), position < 0 ? null : position + off);
   } catch (e) {
     parentPort.postMessage({ code: e.code || 'EIO', message: e.message });
     Atomics.store(counters, ${FAILED}, 1);
@@ -134,7 +147,10 @@ export class OutputWriter {
     return { index, buffer: new Uint8Array(this.data, index * this.slotBytes, this.slotBytes) };
   }
 
-  /** Hand a filled buffer to the thread: `length` bytes at `position` of the output. Its sequence number. */
+  /**
+   * Hand a filled buffer to the thread: `length` bytes at `position` of the output (-1: at the output's
+   * current offset, for a pipe; chunks are written in submission order either way). Its sequence number.
+   */
   submit(slot: Slot, length: number, position: number): number {
     if (!this.handed && !this.handOver()) {
       this.writeHere(slot, length, position);
@@ -176,11 +192,23 @@ export class OutputWriter {
     return true;
   }
 
+  /** One write(2), waiting for room on a non-blocking pipe (EAGAIN) as the thread does. */
+  private put(buffer: Uint8Array, offset: number, length: number, position: number | null): number {
+    for (;;) {
+      try {
+        return writeSync(this.fd, buffer, offset, length, position);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        Atomics.wait(NAP, 0, 0, 1);
+      }
+    }
+  }
+
   /** Before the hand-over: write the chunk here, as the thread would. */
   private writeHere(slot: Slot, length: number, position: number): void {
     if (Atomics.load(this.counters, FAILED)) return;
     try {
-      for (let off = 0; off < length; ) off += writeSync(this.fd, slot.buffer, off, Math.min(SLICE, length - off), position + off);
+      for (let off = 0; off < length; ) off += this.put(slot.buffer, off, Math.min(SLICE, length - off), position < 0 ? null : position + off);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       this.error ??= { kind: 'io', path: `fd ${this.fd}`, code: err.code ?? 'EIO', message: err.message };

@@ -2,6 +2,7 @@
  * extract(): the bytes, the holes, a failing output, a failing member, and an interrupted copy that
  * resumes; the output is written on its own thread, so each of these also shows the thread ends.
  */
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, promises as fs, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,10 +44,37 @@ describe('extract', () => {
     expect(existsSync(stateFile(out))).toBe(false);
   });
 
-  it('a write that fails (ENOSPC on /dev/full) is an error naming the output, not a hang', async () => {
+  it('a write that fails (ENOSPC on /dev/full) is an error naming the output, not a hang; no state file in /dev', async () => {
     const { source } = await volume();
+    rmSync(stateFile('/dev/full'), { force: true }); // left by versions before this test
     const r = await extract(source, '/dev/full');
     expect(isIoError(r) && [r.path, r.code]).toEqual(['/dev/full', 'ENOSPC']);
+    expect(existsSync(stateFile('/dev/full'))).toBe(false);
+  });
+
+  it('into a pipe: the volume in order, no holes, no state file; --resume onto it is refused', async () => {
+    const { source, bytes } = await volume();
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    // The reader is another process, as `| zstd` would be (a pipe is written with blocking writes).
+    const copy = join(dir, 'from-fifo.img');
+    const reader = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', fifo, copy]);
+    const drained = new Promise((resolve) => reader.on('exit', resolve));
+    const r = await extract(source, fifo);
+    expect(await drained).toBe(0);
+    expect(r).toEqual({ sectors: source.sizeSectors, startedAt: 0, holes: 0, complete: true });
+    expect((await fs.readFile(copy)).equals(Buffer.from(bytes))).toBe(true);
+    expect(existsSync(stateFile(fifo))).toBe(false);
+    const again = await extract(source, fifo, { resume: true });
+    expect(isIoError(again) && [again.path, again.code, again.message]).toEqual([fifo, 'EINVAL', 'cannot resume: no state is kept for a device or a pipe']);
+  });
+
+  it('a damaged state file is an error naming it, not a crash', async () => {
+    const { source } = await volume();
+    const out = join(dir, 'e.img');
+    await fs.writeFile(stateFile(out), '{"volume": "v", "sizeSect');
+    const r = await extract(source, out, { resume: true });
+    expect(isIoError(r) && [r.path, r.code, r.message]).toEqual([stateFile(out), 'EINVAL', 'state file is damaged (remove it to start over)']);
   });
 
   it('a member that fails part-way is its error; what came before is on disk', async () => {

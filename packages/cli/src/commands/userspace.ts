@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { buildSets, diskDevices, discoverRaidDevices, isIoError, openDevice, type BlockDevice, type RaidSet } from '@dmraid/core';
 import { planActivation, type DmDevice } from '@dmraid/activation';
 import {
@@ -212,11 +212,18 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
   try {
     const name = run.exports.find((n) => n === set) ?? run.exports[0]!;
     const volume = run.engine.get(name)!;
-    const output = resolve(ctx.io.cwd, ctx.o.engine.output!);
+    // `-o -` is standard output (a pipe, in order, no holes); the summary then goes to standard error.
+    const toStdout = ctx.o.engine.output === '-';
+    const output = toStdout ? 1 : resolve(ctx.io.cwd, ctx.o.engine.output!);
+    // A disk as the output keeps its --resume state in the current folder (not beside it in /dev).
+    const device = typeof output === 'string' ? await fs.stat(output).catch(() => undefined) : undefined;
+    const stateFile = device?.isBlockDevice() ? resolve(ctx.io.cwd, `${basename(output as string)}.dmraid-extract`) : undefined;
     const tty = !!process.stderr.isTTY && !ctx.o.json;
     let shown = -1;
     const r = await extract(volume, output, {
       resume: ctx.o.engine.resume,
+      stateFile,
+      outputName: 'standard output',
       signal: stop.signal,
       progress: tty
         ? (done, total) => {
@@ -234,11 +241,13 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
       return 1;
     }
     if (!r.complete) {
-      ctx.out.log('error', `extract of "${name}" interrupted; run again with --resume to continue`);
+      ctx.out.log('error', r.state ? `extract of "${name}" interrupted; run again with --resume to continue (state in ${r.state})` : `extract of "${name}" interrupted`);
       return 1;
     }
     const from = r.startedAt > 0 ? ` (resumed at sector ${r.startedAt})` : '';
-    ctx.out.line(`${name}: ${r.sectors} sectors (${mib(r.sectors)}) written to ${ctx.o.engine.output}${from}, ${mib(r.holes)} left as holes`);
+    const summary = `${name}: ${r.sectors} sectors (${mib(r.sectors)}) written to ${toStdout ? 'standard output' : ctx.o.engine.output}${from}, ${mib(r.holes)} left as holes`;
+    if (toStdout) ctx.io.stderr(`${summary}\n`);
+    else ctx.out.line(summary);
     return 0;
   } finally {
     stop.dispose();
