@@ -2,10 +2,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync, promises as fs, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { testIf } from '@dmraid/testkit';
 import { run } from '../src/main.js';
 import { parseOptions } from '../src/options.js';
@@ -14,6 +14,8 @@ import { imagesOf, tmp } from './helpers.js';
 const exec = promisify(execFile);
 const nbdinfo = await exec('sh', ['-c', 'command -v nbdinfo']).then(() => true, () => false);
 const itNbd = testIf(it, { name: 'nbdinfo', available: nbdinfo, reason: 'apt-get install -y libnbd-bin' });
+const loops = process.getuid?.() === 0 && (await exec('losetup', ['-f']).then(() => true, () => false));
+const itLoop = testIf(it, { name: 'a loop device', available: loops, reason: 'needs root and a free loop device (losetup -f)' });
 
 const SECTORS = 2048; // 1 MiB members
 
@@ -122,6 +124,30 @@ describe('--extract, --check-data and --serve over tables', () => {
     // Nothing to resume onto a pipe: said, not attempted.
     const again = await exec(process.execPath, [bin, '--extract', 'r0', '-o', '-', '--tables', 't.txt', '--resume'], { cwd: dir, encoding: 'buffer' }).catch((e: { code: number; stdout: Buffer; stderr: Buffer }) => e);
     expect([(again as { code?: number }).code, again.stdout.length, again.stderr.toString()]).toEqual([1, 0, 'ERROR: extract of "r0" failed: standard output: cannot resume: no state is kept for a device or a pipe\n']);
+  });
+
+  itLoop('onto a disk (a loop device): the --resume state is kept in the current folder, not in /dev', async () => {
+    const dir = tmp('disk');
+    const ms = await members(dir, 2);
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
+    await fs.writeFile(join(dir, 'disk.img'), Buffer.alloc(2 * SECTORS * 512));
+    const loop = (await exec('losetup', ['-f', '--show', join(dir, 'disk.img')])).stdout.trim();
+    onTestFinished(() => exec('losetup', ['-d', loop]).then(() => undefined));
+    const state = join(dir, `${basename(loop)}.dmraid-extract`);
+    const r = { stdout: '', stderr: '' };
+    const io = { stdout: (t: string) => (r.stdout += t), stderr: (t: string) => (r.stderr += t), readLine: async () => null, cwd: dir };
+    expect(await run(['--extract', 'r0', '-o', loop, '--tables', 't.txt'], io, { handlers: [], signal: AbortSignal.abort() })).toBe(1);
+    expect(r.stderr).toBe(`ERROR: extract of "r0" interrupted; run again with --resume to continue (state in ${state})\n`);
+    expect(existsSync(`${loop}.dmraid-extract`)).toBe(false);
+    const again = await dmraid(dir, ['--extract', 'r0', '-o', loop, '--tables', 't.txt', '--resume']);
+    expect(again.status).toBe(0);
+    expect(existsSync(state)).toBe(false);
+    await exec('sync', []);
+    const onDisk = Buffer.alloc(2 * SECTORS * 512);
+    const h = await fs.open(loop, 'r');
+    await h.read(onDisk, 0, onDisk.length, 0);
+    await h.close();
+    expect(onDisk.equals(striped(ms, 128))).toBe(true);
   });
 
   it('reports a table the engine cannot build, naming device and target', async () => {
