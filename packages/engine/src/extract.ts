@@ -65,10 +65,11 @@ export async function extract(volume: Source, output: string | number, options: 
   // A device or a pipe gets no state file beside it (that would be a file in /dev) unless the caller names
   // one; a pipe, a socket or a character device is written in order, without positions or holes.
   const existing = typeof output === 'number' ? await fstat(output).catch(() => undefined) : await fs.stat(output).catch(() => undefined);
-  const regularPath = typeof output === 'string' && (!existing || existing.isFile());
+  // A regular file (one this open creates is): holes where the volume is zero, its size set first.
+  const regular = typeof output === 'string' && (!existing || existing.isFile());
   // A descriptor is written in order whatever it is (it may be a file opened for appending).
   const sequential = typeof output === 'number' || (!!existing && !existing.isFile() && !existing.isBlockDevice());
-  const statePath = options.stateFile ?? (regularPath ? stateFile(output as string) : undefined);
+  const statePath = options.stateFile ?? (regular ? stateFile(output as string) : undefined);
   let start = 0;
   if (options.resume) {
     if (statePath === undefined || sequential) {
@@ -103,7 +104,6 @@ export async function extract(volume: Source, output: string | number, options: 
   };
   const writer = new OutputWriter(fd, chunk * SECTOR, options.parallel ?? 4);
   try {
-    const regular = !sequential && (await fstat(fd)).isFile();
     if (regular) await ftruncate(fd, total * SECTOR);
     let lastSave = Date.now();
     await saveState();

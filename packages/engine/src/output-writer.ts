@@ -14,7 +14,23 @@ import { Worker } from 'node:worker_threads';
 import type { IoError } from './source.js';
 
 const SLICE = 128 * 1024;
-const NAP = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Write `length` bytes of `buffer` from `offset` to `fd` at `position` (-1: at its current offset) in
+ * write(2)s of at most `slice` bytes, waiting for room on a non-blocking pipe (EAGAIN: a Node parent hands
+ * its children non-blocking sockets). The caller and the thread both run this (the thread its source), so
+ * it refers to nothing outside itself.
+ */
+function writeChunk(write: typeof writeSync, fd: number, buffer: Uint8Array, offset: number, length: number, position: number, slice: number): void {
+  for (let off = 0; off < length; ) {
+    try {
+      off += write(fd, buffer, offset + off, Math.min(slice, length - off), position < 0 ? null : position + off);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EAGAIN') throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
+}
 
 /** Atomics.waitAsync (in Node since 16; TypeScript declares it from lib es2024 on). */
 const waitAsync = (Atomics as unknown as {
@@ -43,18 +59,7 @@ const state = new Int32Array(control, 0, slots);
 const counters = new Int32Array(control, slots * 4, ${CONTROL_WORDS});
 const where = new Float64Array(meta);
 const bytes = new Uint8Array(data);
-const nap = new Int32Array(new SharedArrayBuffer(4));
-// A pipe or socket may be non-blocking (standard output of a Node parent): wait for room and retry.
-function put(buffer, offset, length, position) {
-  for (;;) {
-    try {
-      return writeSync(fd, buffer, offset, length, position);
-    } catch (e) {
-      if (e.code !== 'EAGAIN') throw e;
-      Atomics.wait(nap, 0, 0, 1);
-    }
-  }
-}
+const writeChunk = ${writeChunk.toString()};
 Atomics.store(counters, ${READY}, 1);
 while (Atomics.load(counters, ${HANDED}) === 0) Atomics.wait(counters, ${HANDED}, 0);
 for (let n = Atomics.load(counters, ${START}); ; n++) {
@@ -63,7 +68,7 @@ for (let n = Atomics.load(counters, ${START}); ; n++) {
   if (Atomics.load(state, k) === ${END}) break;
   const length = where[2 * k], position = where[2 * k + 1];
   try {
-    for (let off = 0; off < length; ) off += put(bytes, k * slotBytes + off, Math.min(slice, length - off), position < 0 ? null : position + off);
+    writeChunk(writeSync, fd, bytes, k * slotBytes, length, position, slice);
   } catch (e) {
     parentPort.postMessage({ code: e.code || 'EIO', message: e.message });
     Atomics.store(counters, ${FAILED}, 1);
@@ -192,23 +197,11 @@ export class OutputWriter {
     return true;
   }
 
-  /** One write(2), waiting for room on a non-blocking pipe (EAGAIN) as the thread does. */
-  private put(buffer: Uint8Array, offset: number, length: number, position: number | null): number {
-    for (;;) {
-      try {
-        return writeSync(this.fd, buffer, offset, length, position);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-        Atomics.wait(NAP, 0, 0, 1);
-      }
-    }
-  }
-
   /** Before the hand-over: write the chunk here, as the thread would. */
   private writeHere(slot: Slot, length: number, position: number): void {
     if (Atomics.load(this.counters, FAILED)) return;
     try {
-      for (let off = 0; off < length; ) off += this.put(slot.buffer, off, Math.min(SLICE, length - off), position < 0 ? null : position + off);
+      writeChunk(writeSync, this.fd, slot.buffer, 0, length, position, SLICE);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       this.error ??= { kind: 'io', path: `fd ${this.fd}`, code: err.code ?? 'EIO', message: err.message };
