@@ -1,20 +1,12 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { onTestFinished } from 'vitest';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 export const tmp = (label: string) => mkdtempSync(join(tmpdir(), `dmraid-${label}-`));
 
-/** A fresh folder, removed when the test that made it ends, pass or fail (call it inside a test). */
-export function testTmp(label: string): string {
-  const dir = tmp(label);
-  onTestFinished(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 export interface Ran {
   readonly stdout: string;

@@ -2,11 +2,12 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot, sh, testTmp } from './helpers.js';
+import { testDir } from '@dmraid/testkit';
+import { repoRoot, sh } from './helpers.js';
 
 describe('new-format', () => {
   it('copies the template into a renamed package that type-checks, builds and passes its own tests', async () => {
-    const dir = testTmp('new-format');
+    const dir = testDir('new-format');
     // Outside the repository the new package finds the workspace's packages through this link.
     await fs.symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
     const pkgDir = join(dir, 'format-acme_raid');
@@ -33,7 +34,7 @@ describe('new-format', () => {
   });
 
   it('refuses a name a handler cannot have', async () => {
-    const r = await sh(process.execPath, [join(repoRoot, 'tools', 'new-format.mjs'), 'Bad-Name', '--dest', join(testTmp('new-format-bad'), 'x')], repoRoot);
+    const r = await sh(process.execPath, [join(repoRoot, 'tools', 'new-format.mjs'), 'Bad-Name', '--dest', join(testDir('new-format-bad'), 'x')], repoRoot);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('the name must be 1-16 lowercase letters');
   });

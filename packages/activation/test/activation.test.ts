@@ -1,7 +1,6 @@
-import { mkdtempSync, promises as fs } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { testDir } from '@dmraid/testkit';
 import { newRaidSet, type RaidDevice, type RaidSet, type RaidType } from '@dmraid/core';
 import { acquireLock, KernelActivator, planActivation, readPartitions, partitionDevices, tableLines, type DmsetupRunner } from '../src/index.js';
 
@@ -160,9 +159,7 @@ describe('kernel activation through dmsetup', () => {
 
 describe('locking', () => {
   it('lets one run at a time hold the lock', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dmraid-lock-'));
-    onTestFinished(() => fs.rm(dir, { recursive: true, force: true }));
-    const file = join(dir, 'd', '.lock');
+    const file = join(testDir('lock'), 'd', '.lock');
     const first = await acquireLock(file);
     expect(typeof first).not.toBe('string');
     expect(await acquireLock(file, 200)).toMatch(/^flock lockfile .*held by process/);

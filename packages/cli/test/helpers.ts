@@ -1,18 +1,14 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, promises as fs } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { onTestFinished } from 'vitest';
-import { buildTestbedImages, listTestbedSets, testbedDir } from '@dmraid/testkit';
+import { buildTestbedImages, listTestbedSets, testbedDir, testDir } from '@dmraid/testkit';
 
 /**
  * A fresh folder, removed when the test that made it ends (pass or fail): the write tests copy member
  * images of hundreds of MiB, which piled up in /tmp until the disk was full.
  */
 export function tmp(label: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `dmraid-cli-${label}-`));
-  onTestFinished(() => fs.rm(dir, { recursive: true, force: true }));
-  return dir;
+  return testDir(`cli-${label}`);
 }
 
 /** Member images of testbed sets, side by side in one folder (device names renumbered). */

@@ -1,9 +1,8 @@
-import { promises as fs, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { buildTestbedImages, formatTester, runOurs, writeTestbedSet } from '@dmraid/testkit';
+import { buildTestbedImages, formatTester, runOurs, testDir, writeTestbedSet } from '@dmraid/testkit';
 import handler, { buildTemplateSet, sampleSets, templateLayout } from '../src/index.js';
 
 const F = handler.name;
@@ -20,8 +19,7 @@ formatTester.run(handler, { seeds, testbed: false, handlers });
 /** Our CLI on the member images of one sample set. */
 async function dmraid(config: string, ...args: string[]) {
   const def = sampleSets().find((s) => s.config === config)!;
-  const dir = mkdtempSync(join(tmpdir(), `dmraid-${F}-`));
-  onTestFinished(() => fs.rm(dir, { recursive: true, force: true }));
+  const dir = testDir(F);
   await writeTestbedSet(join(dir, 'set'), { description: def.description, members: def.members }, def.members);
   const images = await buildTestbedImages({ ...def, format: F, dir: join(dir, 'set') }, dir);
   return runOurs(images, args, { cwd: dir, handlers });
@@ -63,8 +61,7 @@ describe(`${F}: what dmraid prints`, () => {
     const [member] = buildTemplateSet({ level: 'raid0', id: 1, disks: 1, diskSectors: 64 });
     const data = member!.data.slice();
     data[0x30] = data[0x30]! ^ 1;
-    const dir = mkdtempSync(join(tmpdir(), `dmraid-${F}-`));
-    onTestFinished(() => fs.rm(dir, { recursive: true, force: true }));
+    const dir = testDir(F);
     const image = join(dir, 'sda.img');
     const bytes = new Uint8Array(64 * 512);
     bytes.set(data, member!.offsetBytes);

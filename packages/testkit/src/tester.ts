@@ -51,8 +51,8 @@ export interface FormatCases {
   readonly commands?: readonly (readonly string[])[];
 }
 
-/** A fresh folder, removed when the test that made it ends, pass or fail. */
-function tmp(label: string): string {
+/** A fresh folder `dmraid-LABEL-...`, removed when the test that made it ends, pass or fail (call it in a test). */
+export function testDir(label: string): string {
   const dir = mkdtempSync(join(tmpdir(), `dmraid-${label}-`));
   onTestFinished(() => fs.rm(dir, { recursive: true, force: true }));
   return dir;
@@ -60,7 +60,7 @@ function tmp(label: string): string {
 
 /** Decompress a shared fixture into a fresh temporary folder (removed when the test ends); returns the folder and image name. */
 export function fixtureImage(file: string): { dir: string; image: string } {
-  const dir = tmp('fixture');
+  const dir = testDir('fixture');
   const image = file.replace(/\.xz$/, '');
   execFileSync('sh', ['-c', `xz -dc "$1" > "$2"`, 'sh', join(fixturesDir, file), join(dir, image)]);
   return { dir, image };
@@ -119,7 +119,7 @@ export const formatTester = {
               const recorded = await readExpected(set, args);
               expect(recorded, `no recording for ${set.config} ${label(args)}`).toBeDefined();
               const expected = (await readDeviation(set, args)) ?? recorded;
-              const dir = tmp(set.config);
+              const dir = testDir(set.config);
               const images = await buildTestbedImages(set, dir);
               const ours = await runOurs(images, args, { cwd: dir, handlers: cases.handlers });
               expect(ours).toEqual(expected);
@@ -135,7 +135,7 @@ export const formatTester = {
         const itRef = testIf(it, ref);
         for (const set of sets) {
           itRef(`${set.config}: every compared command prints what the reference prints, and nothing is written`, async () => {
-            const dir = tmp(set.config);
+            const dir = testDir(set.config);
             const images = await buildTestbedImages(set, dir);
             const before = await hashFiles(dir);
             for (const args of commands) {
