@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, openSync, ftruncateSync, closeSync, readFileSync }
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { commandEnv, extraCerts } from './common.mjs';
 import { buildTestbedImages, listTestbedSets, testbedDir } from '@dmraid/testkit';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -18,9 +19,9 @@ const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 5;
 const asJson = args.includes('--json');
 
-function timeOnce(command, argv, cwd) {
+function timeOnce(command, argv, cwd, env = commandEnv({ PATH: cleanPath() })) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(command, argv, { cwd, encoding: 'latin1', maxBuffer: 64 << 20, env: { ...process.env, PATH: cleanPath() } });
+  const r = spawnSync(command, argv, { cwd, encoding: 'latin1', maxBuffer: 64 << 20, env });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.error) throw r.error;
   return { ms, status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -36,12 +37,12 @@ function median(values) {
   return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
 
-function timeMedian(command, argv, cwd) {
-  timeOnce(command, argv, cwd); // warm the page cache and the loader
+function timeMedian(command, argv, cwd, env) {
+  timeOnce(command, argv, cwd, env); // warm the page cache and the loader
   const samples = [];
   let last;
   for (let i = 0; i < runs; i++) {
-    last = timeOnce(command, argv, cwd);
+    last = timeOnce(command, argv, cwd, env);
     samples.push(last.ms);
   }
   return { ms: median(samples), last };
@@ -78,7 +79,7 @@ const oursArgs = (specs, mode) => [cli, ...specs.flatMap((s) => ['--devices', s]
 const refArgs = (specs, mode) => [...specs, '--', mode];
 
 const dir = mkdtempSync(join(tmpdir(), 'dmraid-bench-'));
-const haveReference = spawnSync('sh', ['-c', 'command -v dmraid'], { env: { ...process.env, PATH: cleanPath() } }).status === 0;
+const haveReference = spawnSync('sh', ['-c', 'command -v dmraid'], { env: commandEnv({ PATH: cleanPath() }) }).status === 0;
 const results = { date: new Date().toISOString(), machine: machine(), runs, discovery: [], thousand: undefined, startup: undefined };
 try {
   for (const n of [1, 8, 26]) {
@@ -99,6 +100,7 @@ try {
   results.thousand = { images: 1000, ms: t.ms, baseMs: base.ms, raidDevices: countLines(t.last.stdout) };
   results.startup = {
     nodeFloorMs: timeMedian(process.execPath, ['-e', '0'], dir).ms,
+    ...(extraCerts === undefined ? {} : { nodeWithExtraCertsMs: timeMedian(process.execPath, ['-e', '0'], dir, { ...process.env, PATH: cleanPath() }).ms }),
     versionMs: timeMedian(process.execPath, [cli, '-V'], dir).ms,
     listMs: timeMedian(process.execPath, [cli, '-l'], dir).ms,
     helpMs: timeMedian(process.execPath, [cli, '-h'], dir).ms,
@@ -148,5 +150,9 @@ function report(r) {
   lines.push(`1,000 images (${r.thousand.raidDevices} RAID devices): ours \`-r\` ${f(r.thousand.ms)} ms, of which start-up and opening (\`-V\` with the same arguments) ${f(r.thousand.baseMs)} ms`);
   lines.push('');
   lines.push(`Start-up: \`node -e 0\` ${f(r.startup.nodeFloorMs)} ms (the floor) · \`dmraid -V\` ${f(r.startup.versionMs)} ms · \`dmraid -l\` ${f(r.startup.listMs)} ms · \`dmraid -h\` ${f(r.startup.helpMs)} ms`);
+  if (r.startup.nodeWithExtraCertsMs !== undefined) {
+    lines.push('');
+    lines.push(`NODE_EXTRA_CA_CERTS is set here: every command ran without it (\`node -e 0\` with it: ${f(r.startup.nodeWithExtraCertsMs)} ms)`);
+  }
   return lines.join('\n').replace(' ms\n, reference', ' ms, reference');
 }

@@ -15,6 +15,7 @@ import { existsSync, mkdtempSync, promises as fs, readdirSync, readFileSync, rmS
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { commandEnv, extraCerts } from './common.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(root, 'packages', 'cli', 'dist', 'bin.js');
@@ -31,13 +32,14 @@ for (const [what, path] of [['the built CLI (npm run build)', bin], ['/usr/bin/t
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'dmraid-bench-engine-'));
+const env = commandEnv();
 const MiB = 1 << 20;
 
 /** Run under /usr/bin/time: wall seconds and max RSS (MiB). */
-function timed(cmd, args) {
+function timed(cmd, args, options = {}) {
   return new Promise((resolvePromise, reject) => {
     const out = join(dir, `time-${Math.random().toString(36).slice(2)}.txt`);
-    const child = spawn('/usr/bin/time', ['-f', '%e %M', '-o', out, cmd, ...args], { stdio: ['ignore', 'ignore', 'inherit'], cwd: dir });
+    const child = spawn('/usr/bin/time', ['-f', '%e %M', '-o', out, cmd, ...args], { stdio: ['ignore', 'ignore', 'inherit'], cwd: dir, env: options.env ?? env });
     child.on('error', reject);
     child.on('exit', (code) => {
       const [secs, kib] = readFileSync(out, 'utf8').trim().split('\n').pop().split(' ').map(Number);
@@ -52,7 +54,7 @@ function timed(cmd, args) {
  */
 function serve(cmd, args, ready, signal = 'SIGINT') {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: dir });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: dir, env });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.on('error', reject);
@@ -197,6 +199,15 @@ try {
     ['read RAID5 3 × ' + memberMiB + ' MiB, member missing', `${r5d.seconds.toFixed(2)} s (${mbps(2 * memberMiB, r5d.seconds)} MiB/s)`, `healthy: ${r5.seconds.toFixed(2)} s`, ratio(runs.r5, runs.r5d), '≥ 0.5', Math.max(r5.rssMiB, r5d.rssMiB)],
     ['nbdcopy from --serve (RAID0), server warm', `${ours.seconds.toFixed(2)} s (${mbps(volumeMiB, ours.seconds)} MiB/s)`, `nbdkit file: ${kit.seconds.toFixed(2)} s`, ratio(runs.kit, runs.ours), '≥ 1.0', ours.rssMiB],
   ];
+  if (extraCerts !== undefined) {
+    const start = async (e) => {
+      const xs = [];
+      for (let i = 0; i < 7; i++) xs.push((await timed('node', ['-e', '0'], { env: e })).seconds);
+      return xs.sort((a, b) => a - b)[3];
+    };
+    const [without, withCerts] = [await start(env), await start(process.env)];
+    console.log(`NODE_EXTRA_CA_CERTS=${extraCerts} is set here: every command ran without it (\`node -e 0\`: ${(without * 1000).toFixed(0)} ms without, ${(withCerts * 1000).toFixed(0)} ms with it)`);
+  }
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`\nMachine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`);
   console.log(`nbdkit peak memory: ${kit.rssMiB.toFixed(0)} MiB\n`);

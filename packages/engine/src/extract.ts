@@ -3,7 +3,7 @@
  * thread of its own writes the chunks before them, holes where the data is zero, and a small state file
  * beside the output so an interrupted copy resumes where it stopped.
  */
-import { promises as fs, fdatasync as fdatasyncCb, fstat as fstatCb, ftruncate as ftruncateCb } from 'node:fs';
+import { closeSync, fdatasync as fdatasyncCb, fstatSync, ftruncateSync, open as openCb, openSync, readFileSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import { OutputWriter } from './output-writer.js';
 import { isIoError, isZero, readInto, SECTOR, type IoError, type Source } from './source.js';
@@ -42,9 +42,8 @@ export interface ExtractResult {
 }
 
 const SYNC_EVERY_MS = 10_000;
-const fstat = promisify(fstatCb);
-const ftruncate = promisify(ftruncateCb);
 const fdatasync = promisify(fdatasyncCb);
+const open = promisify(openCb);
 
 export const stateFile = (output: string) => `${output}.dmraid-extract`;
 
@@ -64,7 +63,14 @@ export async function extract(volume: Source, output: string | number, options: 
   const name = typeof output === 'number' ? (options.outputName ?? `fd ${output}`) : output;
   // A device or a pipe gets no state file beside it (that would be a file in /dev) unless the caller names
   // one; a pipe, a socket or a character device is written in order, without positions or holes.
-  const existing = typeof output === 'number' ? await fstat(output).catch(() => undefined) : await fs.stat(output).catch(() => undefined);
+  // The set-up below is a few system calls on local files: synchronous, as each trip through the thread pool
+  // costs more than the call itself while the process is starting (only opening a pipe may wait).
+  let existing: Stats | undefined;
+  try {
+    existing = typeof output === 'number' ? fstatSync(output) : statSync(output);
+  } catch {
+    existing = undefined;
+  }
   // A regular file (one this open creates is): holes where the volume is zero, its size set first.
   const regular = typeof output === 'string' && (!existing || existing.isFile());
   // A descriptor is written in order whatever it is (it may be a file opened for appending).
@@ -75,7 +81,12 @@ export async function extract(volume: Source, output: string | number, options: 
     if (statePath === undefined || sequential) {
       return { kind: 'io', path: name, code: 'EINVAL', message: 'cannot resume: no state is kept for a device or a pipe' };
     }
-    const text = await fs.readFile(statePath, 'utf8').catch(() => undefined);
+    let text: string | undefined;
+    try {
+      text = readFileSync(statePath, 'utf8');
+    } catch {
+      text = undefined;
+    }
     if (text !== undefined) {
       let state: State;
       try {
@@ -90,23 +101,24 @@ export async function extract(volume: Source, output: string | number, options: 
       start = state.done;
     }
   }
-  let handle: fs.FileHandle | undefined;
+  // Opening a pipe waits for its reader, so that open (and a device's) stays off the main thread.
+  let opened: number | undefined;
   try {
-    if (typeof output === 'string') handle = await fs.open(output, start > 0 ? 'r+' : 'w');
+    if (typeof output === 'string') opened = regular ? openSync(output, start > 0 ? 'r+' : 'w') : await open(output, start > 0 ? 'r+' : 'w');
   } catch (e) {
     return { kind: 'io', path: name, code: (e as NodeJS.ErrnoException).code ?? 'EIO', message: (e as Error).message };
   }
-  const fd = handle?.fd ?? (output as number);
+  const fd = opened ?? (output as number);
   let holes = 0;
   let done = start;
-  const saveState = async () => {
-    if (statePath !== undefined) await fs.writeFile(statePath, JSON.stringify({ volume: volume.name, sizeSectors: total, done } satisfies State));
+  const saveState = () => {
+    if (statePath !== undefined) writeFileSync(statePath, JSON.stringify({ volume: volume.name, sizeSectors: total, done } satisfies State));
   };
   const writer = new OutputWriter(fd, chunk * SECTOR, options.parallel ?? 4);
   try {
-    if (regular) await ftruncate(fd, total * SECTOR);
+    if (regular) ftruncateSync(fd, total * SECTOR);
     let lastSave = Date.now();
-    await saveState();
+    saveState();
     // Chunks in the order they were read: the state may only move past one once it is on disk (or a hole).
     const order: { end: number; seq: number | undefined }[] = [];
     const advance = () => {
@@ -133,7 +145,7 @@ export async function extract(volume: Source, output: string | number, options: 
       if (statePath !== undefined && Date.now() - lastSave > SYNC_EVERY_MS) {
         advance();
         await fdatasync(fd);
-        await saveState();
+        saveState();
         lastSave = Date.now();
       }
     }
@@ -141,13 +153,13 @@ export async function extract(volume: Source, output: string | number, options: 
     if (isIoError(flushed)) return { ...flushed, path: name };
     advance();
     if (done === total) {
-      if (statePath !== undefined) await fs.rm(statePath, { force: true });
-    } else await saveState();
+      if (statePath !== undefined) rmSync(statePath, { force: true });
+    } else saveState();
     return { sectors: total, startedAt: start, holes, complete: done === total, ...(done < total && statePath !== undefined ? { state: statePath } : {}) };
   } catch (e) {
     return { kind: 'io', path: name, code: (e as NodeJS.ErrnoException).code ?? 'EIO', message: (e as Error).message };
   } finally {
     await writer.finish();
-    await handle?.close();
+    if (opened !== undefined) closeSync(opened);
   }
 }
