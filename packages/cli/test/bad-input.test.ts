@@ -2,8 +2,8 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runOurs } from '@dmraid/testkit';
-import { hashTree, imagesOf, tmp } from './helpers.js';
+import { hashFiles, runOurs } from '@dmraid/testkit';
+import { imagesOf, tmp } from './helpers.js';
 
 async function inDir(setup: (dir: string) => Promise<void>) {
   const dir = tmp('bad');
@@ -27,14 +27,14 @@ describe('bad input', () => {
     it(`${c.name}: one clear line, exit 1, nothing written`, async () => {
       const dir = await inDir(c.setup);
       const images = await imagesOf(dir, 'hpt45x/raid0-2');
-      const before = await hashTree(dir);
+      const before = await hashFiles(dir, { recursive: true });
       const devices = c.devices.length ? c.devices : images;
       const r = await runOurs(devices, c.args, { cwd: dir });
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(c.stderr);
       expect(r.stderr).not.toMatch(/\n\s+at /);
       if (c.stdout !== undefined) expect(r.stdout).toBe(c.stdout);
-      expect(await hashTree(dir)).toBe(before);
+      expect(await hashFiles(dir, { recursive: true })).toBe(before);
     });
   }
 

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { buildTestbedImages, listTestbedSets, testbedDir, testDir } from '@dmraid/testkit';
 
@@ -22,17 +20,4 @@ export async function imagesOf(dir: string, ...which: string[]): Promise<string[
     for (const spec of await buildTestbedImages(set, sub)) specs.push(`${format}-${config}/${spec}`);
   }
   return specs;
-}
-
-export async function hashTree(dir: string): Promise<string> {
-  const h = createHash('sha256');
-  const walk = async (d: string) => {
-    for (const e of (await fs.readdir(d, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) h.update(p).update(await fs.readFile(p));
-    }
-  };
-  await walk(dir);
-  return h.digest('hex');
 }

@@ -4,8 +4,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { reference, runOurs, runReference, testIf, type CommandResult } from '@dmraid/testkit';
-import { hashTree, tmp } from './helpers.js';
+import { hashFiles, reference, runOurs, runReference, testIf, type CommandResult } from '@dmraid/testkit';
+import { tmp } from './helpers.js';
 
 const SIZE = 512 << 20;
 const itRef = testIf(it, reference());
@@ -100,11 +100,11 @@ describe('-f isw -C: create', () => {
     const theirs = tmp('create-no-ref');
     const a = await blanks(ours, 2);
     const b = await blanks(theirs, 2);
-    const before = await hashTree(ours);
+    const before = await hashFiles(ours, { recursive: true });
     const o = await runOurs(a, ['-f', 'isw', '-C', 'Vol0', '--type', '0', '--disk', paths(a).join(',')], { cwd: ours, stdin: 'n\n' });
     const t = await runReference(b, ['-f', 'isw', '-C', 'Vol0', '--type', '0', '--disk', refPaths(b).join(',')], { cwd: theirs, stdin: 'n\n' });
     expect(o).toEqual(t);
-    expect(await hashTree(ours)).toBe(before);
+    expect(await hashFiles(ours, { recursive: true })).toBe(before);
     const bad: string[][] = [
       ['-C', 'Vol0', '--type', '1'],
       ['-C', 'Vol0', '--type', 'x', '--disk', 'D0'],
@@ -122,7 +122,7 @@ describe('-f isw -C: create', () => {
       expect(ro.stderr, args.join(' ')).toBe(rt.stderr.replace(/\/dev\/sd([a-z])/g, (_, l: string) => paths(a)['abcdefghijklmnopqrstuvwxyz'.indexOf(l)]!));
       expect(ro.stdout, args.join(' ')).toBe(rt.stdout);
     }
-    expect(await hashTree(ours)).toBe(before);
+    expect(await hashFiles(ours, { recursive: true })).toBe(before);
   }, 180_000);
 });
 
@@ -233,11 +233,11 @@ describe('-S, -x, -R', () => {
   it('refuses -C without -f and with a format that cannot create, writing nothing', async () => {
     const dir = tmp('create-bad');
     const a = await blanks(dir, 2);
-    const before = await hashTree(dir);
+    const before = await hashFiles(dir, { recursive: true });
     const none = await runOurs(a, ['-C', 'Vol0', '--type', '1', '--disk', paths(a).join(',')], { cwd: dir });
     expect(none).toEqual({ status: 1, stdout: '', stderr: 'ERROR: format handler string is NULL\nERROR: unknown format type: (null)\n' });
     const hpt = await runOurs(a, ['-f', 'hpt45x', '-C', 'Vol0', '--type', '1', '--disk', paths(a).join(',')], { cwd: dir });
     expect(hpt).toEqual({ status: 1, stdout: '', stderr: 'ERROR: metadata creation isn\'t supported in "hpt45x" format\n' });
-    expect(await hashTree(dir)).toBe(before);
+    expect(await hashFiles(dir, { recursive: true })).toBe(before);
   });
 });

@@ -66,15 +66,23 @@ export function fixtureImage(file: string): { dir: string; image: string } {
   return { dir, image };
 }
 
-/** One digest of every file's name and bytes, streamed (images may be larger than a Buffer can hold). */
-async function hashFiles(dir: string): Promise<string> {
+/**
+ * One digest of the names and bytes of the files in `dir`, streamed (images may be larger than a Buffer can
+ * hold): a test's "nothing was written". `recursive` takes in the files of its subfolders too; without it a
+ * folder is left out (a dump run's dmraid.<format>/ is new output, not a change to the images).
+ */
+export async function hashFiles(dir: string, options: { readonly recursive?: boolean } = {}): Promise<string> {
   const h = createHash('sha256');
-  for (const f of (await fs.readdir(dir)).sort()) {
-    const st = await fs.stat(join(dir, f));
-    if (!st.isFile()) continue;
-    h.update(f);
-    for await (const chunk of createReadStream(join(dir, f), { highWaterMark: 4 << 20 })) h.update(chunk as Buffer);
-  }
+  const walk = async (sub: string) => {
+    for (const e of (await fs.readdir(join(dir, sub), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const name = join(sub, e.name);
+      if (e.isDirectory() && options.recursive) await walk(name);
+      if (!e.isFile()) continue;
+      h.update(`${name}\0`);
+      for await (const chunk of createReadStream(join(dir, name), { highWaterMark: 4 << 20 })) h.update(chunk as Buffer);
+    }
+  };
+  await walk('');
   return h.digest('hex');
 }
 
