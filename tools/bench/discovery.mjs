@@ -148,6 +148,11 @@ function report(r) {
   }
   lines.push('');
   lines.push(`1,000 images (${r.thousand.raidDevices} RAID devices): ours \`-r\` ${f(r.thousand.ms)} ms, of which start-up and opening (\`-V\` with the same arguments) ${f(r.thousand.baseMs)} ms`);
+  // From 1 image up, the slope also pays for compiling each format's code the first time it runs; from the
+  // largest compared count to 1,000 it is the cost of a disk alone (the reference cannot go that far here).
+  const perAtScale = (r.thousand.ms - r.thousand.baseMs - (last.oursMs - last.oursBaseMs)) / (r.thousand.images - last.images);
+  lines.push('');
+  lines.push(`Cost of each extra disk at scale (ours, discovery, ${last.images} → ${r.thousand.images} images): ${perAtScale.toFixed(2)} ms`);
   lines.push('');
   lines.push(`Start-up: \`node -e 0\` ${f(r.startup.nodeFloorMs)} ms (the floor) · \`dmraid -V\` ${f(r.startup.versionMs)} ms · \`dmraid -l\` ${f(r.startup.listMs)} ms · \`dmraid -h\` ${f(r.startup.helpMs)} ms`);
   if (r.startup.nodeWithExtraCertsMs !== undefined) {
