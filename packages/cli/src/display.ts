@@ -237,4 +237,10 @@ Beyond dmraid:
 \t--devices PATH[:SERIAL][,...]   work on these devices or image files instead of scanning
 \t--json                          machine-readable output of -r, -s, -b and -l
 \t--yes                           answer yes to the -E prompt (for scripts)
+\t--extract RAID-set {-o|--output} FILE [--resume]
+\t                                copy the set's volume into FILE (- for standard output) without the kernel
+\t--serve [RAID-set...] [--writable] [--listen [HOST:]PORT|SOCKET]
+\t                                serve the sets over NBD (default 127.0.0.1:10809), read-only unless --writable
+\t--check-data RAID-set            check that mirror legs agree and RAID4/5 parity matches the data
+\t--tables FILE                   with the three above: the sets' tables as -tay prints them, no discovery
 `;

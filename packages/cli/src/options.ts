@@ -22,6 +22,8 @@ interface LongOption {
   readonly name: string;
   readonly arg: ArgKind;
   readonly key: string;
+  /** Not dmraid's: -h lists it under "Beyond dmraid". */
+  readonly ours?: true;
 }
 
 const SHORT: Record<string, ArgKind> = {
@@ -60,19 +62,22 @@ const LONG: LongOption[] = [
   { name: 'verbose', arg: 'none', key: 'v' },
   { name: 'version', arg: 'none', key: 'V' },
   // Ours.
-  { name: 'devices', arg: 'required', key: 'DEVICES' },
-  { name: 'json', arg: 'none', key: 'JSON' },
-  { name: 'yes', arg: 'none', key: 'YES' },
+  { name: 'devices', arg: 'required', key: 'DEVICES', ours: true },
+  { name: 'json', arg: 'none', key: 'JSON', ours: true },
+  { name: 'yes', arg: 'none', key: 'YES', ours: true },
   // Ours: the userspace engine (@dmraid/engine).
-  { name: 'extract', arg: 'required', key: 'EXTRACT' },
-  { name: 'output', arg: 'required', key: 'o' },
-  { name: 'resume', arg: 'none', key: 'RESUME' },
-  { name: 'serve', arg: 'none', key: 'SERVE' },
-  { name: 'writable', arg: 'none', key: 'WRITABLE' },
-  { name: 'listen', arg: 'required', key: 'LISTEN' },
-  { name: 'check-data', arg: 'required', key: 'CHECK_DATA' },
-  { name: 'tables', arg: 'required', key: 'TABLES' },
+  { name: 'extract', arg: 'required', key: 'EXTRACT', ours: true },
+  { name: 'output', arg: 'required', key: 'o', ours: true },
+  { name: 'resume', arg: 'none', key: 'RESUME', ours: true },
+  { name: 'serve', arg: 'none', key: 'SERVE', ours: true },
+  { name: 'writable', arg: 'none', key: 'WRITABLE', ours: true },
+  { name: 'listen', arg: 'required', key: 'LISTEN', ours: true },
+  { name: 'check-data', arg: 'required', key: 'CHECK_DATA', ours: true },
+  { name: 'tables', arg: 'required', key: 'TABLES', ours: true },
 ];
+
+/** Our long options, beyond dmraid's (the help must name each). */
+export const OUR_LONG_OPTIONS: readonly string[] = LONG.filter((l) => l.ours).map((l) => l.name);
 
 interface Occurrence {
   readonly key: string;
@@ -253,6 +258,16 @@ export interface EngineOptions {
 const ENGINE_DEFAULTS: EngineOptions = { set: undefined, output: undefined, resume: false, writable: false, listen: '127.0.0.1:10809', tables: undefined };
 
 /** dmraid's check_optarg: a case-insensitive prefix of one of the words. */
+/**
+ * Whether `--listen` names something to listen on: [HOST:]PORT with a port of 0-65535 (0: any free one), or
+ * else a socket path (the engine's isUnixSocketPath draws the same line; it is not imported here, since the
+ * engine loads only with an engine command).
+ */
+function isListenAddress(where: string): boolean {
+  const tcp = /^(?:.*:)?(\d+)$/.exec(where);
+  return tcp ? Number(tcp[1]) <= 65535 : where.length > 0;
+}
+
 function optarg<T extends string>(option: string, value: string | undefined, words: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
   const v = value.toLowerCase();
@@ -286,9 +301,14 @@ export function parseOptions(argv: readonly string[]): Options {
   const handlerOptions = new Map<string, Map<string, string>>();
   let engineMode: 'extract' | 'serve' | 'check-data' | undefined;
   const engine = { ...ENGINE_DEFAULTS };
+  // A set name never starts with a dash: `--extract -o FILE` has lost its SET, not named one "-o".
+  const setOf = (option: string, a: string | undefined) => {
+    if (a === undefined || a === '' || a.startsWith('-')) throw new UsageError(`${option} needs a RAID set name (-h for help)`);
+    return a;
+  };
   const engineKeys: Record<string, (arg: string | undefined) => void> = {
-    EXTRACT: (a) => ((engineMode = 'extract'), (engine.set = a)),
-    CHECK_DATA: (a) => ((engineMode = 'check-data'), (engine.set = a)),
+    EXTRACT: (a) => ((engineMode = 'extract'), (engine.set = setOf('--extract', a))),
+    CHECK_DATA: (a) => ((engineMode = 'check-data'), (engine.set = setOf('--check-data', a))),
     SERVE: () => (engineMode = 'serve'),
     o: (a) => (engine.output = a),
     RESUME: () => (engine.resume = true),
@@ -389,6 +409,20 @@ export function parseOptions(argv: readonly string[]): Options {
   if (engineMode !== undefined) {
     if (action & ~(F.DBG | F.VERBOSE | F.IGNORELOCKING | F.FORMAT)) throw new UsageError('invalid option combination (-h for help)');
     if (engineMode === 'extract' && engine.output === undefined) throw new UsageError('--extract needs -o/--output FILE');
+    // Each command's own options; another command's would be silently ignored otherwise.
+    const foreign = [
+      engineMode !== 'extract' && engine.output !== undefined && '-o/--output',
+      engineMode !== 'extract' && engine.resume && '--resume',
+      engineMode !== 'serve' && engine.writable && '--writable',
+      engineMode !== 'serve' && engine.listen !== ENGINE_DEFAULTS.listen && '--listen',
+    ].filter((x): x is string => typeof x === 'string');
+    if (foreign.length > 0) {
+      const owner = (o: string) => (o === '-o/--output' || o === '--resume' ? '--extract' : '--serve');
+      throw new UsageError(`${foreign.join(', ')} ${foreign.length > 1 ? 'go' : 'goes'} with ${[...new Set(foreign.map(owner))].join(' and ')}, not --${engineMode}`);
+    }
+    if (engineMode === 'serve' && !isListenAddress(engine.listen)) {
+      throw new UsageError(`--listen ${engine.listen}: not a port (0-65535), HOST:PORT or a socket path`);
+    }
     return {
       ...defaults(), mode: engineMode, operands, formats: formatText === undefined ? undefined : formatText.split(separator),
       formatText, verbose, debug, ignoreLocking: present.has('i'), devices, json, yes, handlerOptions, engine,

@@ -2,6 +2,7 @@
 // messages and exit status byte for byte, and nothing written by any of them.
 import { describe, expect, it } from 'vitest';
 import { hashFiles, reference, runOurs, runReference, testIf } from '@dmraid/testkit';
+import { OUR_LONG_OPTIONS } from '../src/options.js';
 import { imagesOf, tmp } from './helpers.js';
 
 const CASES: string[][] = [
@@ -55,4 +56,18 @@ describe('command line against the reference dmraid', () => {
       expect((await runReference(images, short, { cwd: dir })).stdout).toContain('*ERR*');
     }
   }, 120_000);
+
+  // A deliberate deviation (docs/deviations.md): our help is the reference's, then what we add.
+  itRef('-h prints the reference\'s help, then a "Beyond dmraid" block naming every option of ours', async () => {
+    const dir = tmp('options-help');
+    const images = await imagesOf(dir, 'hpt45x/raid1-2');
+    const theirs = await runReference(images, ['-h'], { cwd: dir });
+    const ours = await runOurs(images, ['-h'], { cwd: dir });
+    expect([ours.status, ours.stderr]).toEqual([theirs.status, theirs.stderr]);
+    expect(ours.stdout.slice(0, theirs.stdout.length)).toBe(theirs.stdout);
+    const beyond = ours.stdout.slice(theirs.stdout.length);
+    expect(beyond.startsWith('Beyond dmraid:\n')).toBe(true);
+    expect(OUR_LONG_OPTIONS.length).toBeGreaterThan(10);
+    expect(OUR_LONG_OPTIONS.filter((name) => !new RegExp(`--${name}\\b`).test(beyond))).toEqual([]);
+  }, 60_000);
 });
