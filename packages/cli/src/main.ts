@@ -41,6 +41,8 @@ export interface Io {
   /** Reads one line of standard input; null at end of input. */
   readonly readLine: () => Promise<string | null>;
   readonly cwd: string;
+  /** Standard error is a terminal: long work draws a progress bar there (else plain lines now and then). */
+  readonly terminal?: boolean;
 }
 
 export interface RunOptions {
@@ -51,6 +53,8 @@ export interface RunOptions {
   readonly dev?: string;
   /** Stops a long-running command (--extract, --serve) as SIGINT does: for callers that embed the CLI. */
   readonly signal?: AbortSignal;
+  /** Milliseconds between plain progress lines when standard error is no terminal (default 10 s; tests). */
+  readonly progressEveryMs?: number;
 }
 
 // The version changesets wrote into package.json (src/ and dist/ both sit one level below it).
@@ -172,6 +176,7 @@ async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions):
       handlers,
       loaded,
       signal: runOptions.signal,
+      progressEveryMs: runOptions.progressEveryMs,
       openDevices: (writable) => openDevices(o, out, runOptions, writable, io.cwd, sectorSizes),
       discover: (devices, discoverOptions = {}) => discoverSets(o, out, devices, handlers, discoverOptions),
     };
@@ -225,6 +230,8 @@ export interface CommandContext {
   readonly loaded: readonly LoadedHandler[];
   /** The caller's stop signal, beside SIGINT/SIGTERM (RunOptions.signal). */
   readonly signal?: AbortSignal;
+  /** RunOptions.progressEveryMs. */
+  readonly progressEveryMs?: number;
   /** The devices of --devices, or dmraid's scan; undefined after an error already printed. Close them. */
   openDevices(writable: boolean): Promise<BlockDevice[] | undefined>;
   /** Discovery, grouping and checking on opened devices: RAID devices and the (named) sets. */

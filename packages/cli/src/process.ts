@@ -14,6 +14,7 @@ export function processIo(): Io {
       return next.done ? null : next.value;
     },
     cwd: process.cwd(),
+    terminal: !!process.stderr.isTTY,
   };
 }
 

@@ -200,6 +200,38 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect(one.stdout).toBe('r5: parity mismatch at sectors 512-767 (256 sectors)\nr5: mismatch_cnt 1 (r5 checked, 2.0 MiB)\n');
   });
 
+  it('long work shows progress on standard error: a bar on a terminal, plain lines elsewhere, none with --json', async () => {
+    const dir = tmp('progress');
+    await members(dir, 3);
+    await fs.writeFile(join(dir, 't.txt'), `r5: 0 ${2 * SECTORS} raid raid5_ls 1 128 3 - m0.img - m1.img - m2.img\n`);
+    const dmraidOn = async (args: string[], terminal: boolean, progressEveryMs?: number) => {
+      let stdout = '';
+      let stderr = '';
+      const io = { stdout: (t: string) => (stdout += t), stderr: (t: string) => (stderr += t), readLine: async () => null, cwd: dir, terminal };
+      const status = await run(args, io, { handlers: [], progressEveryMs });
+      return { status, stdout, stderr };
+    };
+    const extract = ['--extract', 'r5', '-o', 'v.img', '--tables', 't.txt'];
+    const check = ['--check-data', 'r5', '--tables', 't.txt'];
+    // A terminal: one line redrawn with \r up to 100 %, ended by a newline; the summary stays on stdout.
+    const bar = await dmraidOn(extract, true);
+    expect(bar.status).toBe(0);
+    expect(bar.stderr).toMatch(/^\rr5 \[[#.]{25}\] +\d+% /);
+    expect(bar.stderr.endsWith('\rr5 [#########################] 100% 2.0 MiB / 2.0 MiB\n')).toBe(true);
+    expect(bar.stderr.split('\n')).toHaveLength(2);
+    expect(bar.stdout).toMatch(/^r5: 4096 sectors/);
+    const checked = await dmraidOn(check, true);
+    expect(checked.stderr.endsWith('\rcheck r5 [#########################] 100% 2.0 MiB / 2.0 MiB\n')).toBe(true);
+    // No terminal: plain lines, at most one per interval (10 s by default: none for a short run).
+    expect((await dmraidOn(extract, false)).stderr).toBe('');
+    const lines = await dmraidOn(extract, false, 0);
+    expect(lines.stderr).not.toContain('\r');
+    expect(lines.stderr.endsWith('r5: 100% (2.0 MiB of 2.0 MiB)\n')).toBe(true);
+    expect((await dmraidOn(check, false, 0)).stderr).toBe('check r5: 100% (2.0 MiB of 2.0 MiB)\n');
+    // --json: nothing on standard error, terminal or not.
+    expect((await dmraidOn([...extract, '--json'], true)).stderr).toBe('');
+  });
+
   it('without --tables: discovery and the activation plan give the set; a RAID0 testbed set extracts as its stripes', async () => {
     const dir = tmp('discover');
     const specs = await imagesOf(dir, 'hpt45x/raid0-2');

@@ -25,6 +25,7 @@ import {
   type WorkerSpec,
 } from '@dmraid/engine';
 import type { CommandContext } from '../main.js';
+import { mib, progress } from '../progress.js';
 
 interface Run {
   readonly engine: Engine;
@@ -185,8 +186,6 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
 /** Serving processes at most, whatever the cores (each is a Node process of ~40 MiB). */
 const MAX_SERVING_PROCESSES = 4;
 
-const mib = (sectors: number) => `${(sectors * SECTOR / 1048576).toFixed(1)} MiB`;
-
 /** Aborts on the first SIGINT or SIGTERM, or when the caller's signal does; dispose() detaches it all. */
 function stopSignal(caller?: AbortSignal): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
@@ -218,24 +217,15 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
     // A disk as the output keeps its --resume state in the current folder (not beside it in /dev).
     const device = typeof output === 'string' ? await fs.stat(output).catch(() => undefined) : undefined;
     const stateFile = device?.isBlockDevice() ? resolve(ctx.io.cwd, `${basename(output as string)}.dmraid-extract`) : undefined;
-    const tty = !!process.stderr.isTTY && !ctx.o.json;
-    let shown = -1;
+    const shown = progress(ctx.io, name, { json: ctx.o.json, everyMs: ctx.progressEveryMs });
     const r = await extract(volume, output, {
       resume: ctx.o.engine.resume,
       stateFile,
       outputName: 'standard output',
       signal: stop.signal,
-      progress: tty
-        ? (done, total) => {
-            const pct = Math.floor((done * 100) / total);
-            if (pct === shown) return;
-            shown = pct;
-            const bar = '#'.repeat(Math.floor(pct / 4)).padEnd(25, '.');
-            process.stderr.write(`\r${name} [${bar}] ${String(pct).padStart(3)}% ${mib(done)} / ${mib(total)}`);
-          }
-        : undefined,
+      progress: (done, total) => shown.update(done, total),
     });
-    if (tty) process.stderr.write('\n');
+    shown.end();
     if (isIoError(r)) {
       ctx.out.log('error', `extract of "${name}" failed: ${r.path}: ${r.message}`);
       return 1;
@@ -302,7 +292,9 @@ async function checkCommand(ctx: CommandContext, set: string): Promise<number> {
   if (!run) return 1;
   try {
     const names = [...run.engine.devices.keys()];
-    const report = await checkData(run.engine, names);
+    const shown = progress(ctx.io, `check ${set}`, { json: ctx.o.json, everyMs: ctx.progressEveryMs });
+    const report = await checkData(run.engine, names, (done, total) => shown.update(done, total));
+    shown.end();
     if (isIoError(report)) {
       ctx.out.log('error', `check of "${set}" failed: ${report.path}: ${report.message}`);
       return 1;
