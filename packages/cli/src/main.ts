@@ -99,7 +99,10 @@ export class Output {
         return;
     }
   };
+  /** Whether the JSON document was printed (a --json run prints exactly one, failed or not). */
+  emitted = false;
   emitJson(doc: Record<string, unknown>) {
+    this.emitted = true;
     this.io.stdout(`${JSON.stringify({ ...doc, messages: this.json }, null, 2)}\n`);
   }
 }
@@ -117,13 +120,22 @@ export async function run(argv: readonly string[], io: Io, runOptions: RunOption
   }
   const out = new Output(io, options);
   try {
-    return await perform(options, io, out, runOptions);
+    const status = await perform(options, io, out, runOptions);
+    // A --json run that stopped early (a device that would not open, no set) still prints its document:
+    // the messages say why.
+    if (options.json && !out.emitted) out.emitJson({ command: JSON_COMMANDS[options.mode] ?? options.mode });
+    return status;
   } catch (e) {
     // A bug must not end in a stack trace: one line, exit 1.
     io.stderr(`ERROR: internal error: ${(e as Error)?.message ?? String(e)}\n`);
     return 1;
   }
 }
+
+/** The `command` of each mode's JSON document (the modes that take --json). */
+const JSON_COMMANDS: Partial<Record<Options['mode'], string>> = {
+  raid: 'raid_devices', sets: 'sets', block: 'block_devices', list: 'formats', version: 'formats', extract: 'extract', serve: 'serve', 'check-data': 'check_data',
+};
 
 async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions): Promise<number> {
   if (o.mode === 'help') {

@@ -420,6 +420,7 @@ export function parseOptions(argv: readonly string[]): Options {
       const owner = (o: string) => (o === '-o/--output' || o === '--resume' ? '--extract' : '--serve');
       throw new UsageError(`${foreign.join(', ')} ${foreign.length > 1 ? 'go' : 'goes'} with ${[...new Set(foreign.map(owner))].join(' and ')}, not --${engineMode}`);
     }
+    if (json && engine.output === '-') throw new UsageError('--json and -o - would both write to standard output');
     if (engineMode === 'serve' && !isListenAddress(engine.listen)) {
       throw new UsageError(`--listen ${engine.listen}: not a port (0-65535), HOST:PORT or a socket path`);
     }
@@ -464,6 +465,12 @@ export function parseOptions(argv: readonly string[]): Options {
     : (() => {
         throw new UsageError('options missing', ['']);
       })();
+
+  // JSON documents exist for the listings (and the engine's commands, above); elsewhere --json would only
+  // hide the messages.
+  if (json && (!['raid', 'sets', 'block', 'list', 'version'].includes(mode) || present.has('D') || present.has('E'))) {
+    throw new UsageError('--json goes with -r, -s, -b, -l, -V, --extract, --serve and --check-data');
+  }
 
   return {
     mode,

@@ -30,6 +30,20 @@ describe('--json', () => {
     expect(docs['-l'].formats.map((f: any) => f.name)).toContain('hpt45x');
   });
 
+  it('a run that fails still prints its one schema-valid document, the messages saying why; other modes refuse --json', async () => {
+    const dir = tmp('json-fail');
+    const r = await runOurs(['no-such.img'], ['--json', '-r'], { cwd: dir });
+    expect([r.status, r.stderr]).toEqual([1, '']);
+    const doc = JSON.parse(r.stdout);
+    expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+    expect(doc).toEqual({ command: 'raid_devices', messages: [{ level: 'error', text: expect.stringMatching(/cannot open device "no-such.img"/) }] });
+    const images = await imagesOf(dir, 'hpt45x/raid1-2');
+    for (const args of [['-n'], ['-ay'], ['-r', '-D'], ['-r', '-E']]) {
+      const refused = await runOurs(images, ['--json', ...args], { cwd: dir });
+      expect(refused, args.join(' ')).toEqual({ status: 1, stdout: '', stderr: 'ERROR: --json goes with -r, -s, -b, -l, -V, --extract, --serve and --check-data\n' });
+    }
+  });
+
   it('the schema rejects documents that break it', () => {
     expect(validate({ command: 'sets', messages: [], sets: [{ name: 'x' }] })).toBe(false);
     expect(validate({ command: 'nope', messages: [] })).toBe(false);

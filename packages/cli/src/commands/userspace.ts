@@ -232,8 +232,12 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
     }
     if (!r.complete) {
       ctx.out.log('error', r.state ? `extract of "${name}" interrupted; run again with --resume to continue (state in ${r.state})` : `extract of "${name}" interrupted`);
-      return 1;
     }
+    if (ctx.o.json) {
+      const output = toStdout ? '-' : ctx.o.engine.output!;
+      ctx.out.emitJson({ command: 'extract', extract: { set: name, output, sectors: r.sectors, holeSectors: r.holes, startedAt: r.startedAt, complete: r.complete, ...(r.state ? { state: r.state } : {}) } });
+    }
+    if (!r.complete) return 1;
     const from = r.startedAt > 0 ? ` (resumed at sector ${r.startedAt})` : '';
     const summary = `${name}: ${r.sectors} sectors (${mib(r.sectors)}) written to ${toStdout ? 'standard output' : ctx.o.engine.output}${from}, ${mib(r.holes)} left as holes`;
     if (toStdout) ctx.io.stderr(`${summary}\n`);
@@ -272,9 +276,11 @@ async function serveCommand(ctx: CommandContext): Promise<number> {
       return 1;
     }
     const mode = ctx.o.engine.writable ? 'read-write' : 'read-only';
-    for (const name of run.exports) {
-      const url = unix ? `nbd+unix:///${name}?socket=${address}` : `nbd://${address}/${name}`;
-      ctx.out.line(`serving ${url} (${run.engine.get(name)!.sizeSectors * SECTOR} bytes, ${mode})`);
+    const uri = (name: string) => (unix ? `nbd+unix:///${name}?socket=${address}` : `nbd://${address}/${name}`);
+    for (const name of run.exports) ctx.out.line(`serving ${uri(name)} (${run.engine.get(name)!.sizeSectors * SECTOR} bytes, ${mode})`);
+    if (ctx.o.json) {
+      const exports = run.exports.map((name) => ({ name, uri: uri(name), bytes: run.engine.get(name)!.sizeSectors * SECTOR, writable: ctx.o.engine.writable }));
+      ctx.out.emitJson({ command: 'serve', exports });
     }
     if (!stop.signal.aborted) await new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }));
     await server.close();
@@ -302,6 +308,9 @@ async function checkCommand(ctx: CommandContext, set: string): Promise<number> {
     if (report.checked.length === 0) {
       ctx.out.log('error', `"${set}" has no redundancy to check (or a member is missing)`);
       return 1;
+    }
+    if (ctx.o.json) {
+      ctx.out.emitJson({ command: 'check_data', check: { set, mismatches: report.mismatches, checked: report.checked, sectors: report.sectors, ranges: report.ranges } });
     }
     for (const r of report.ranges) {
       ctx.out.line(`${r.device}: ${r.kind} mismatch at sectors ${r.start}-${r.start + r.length - 1} (${r.length} sectors)`);

@@ -125,6 +125,17 @@ export const jsonSchema = {
         sectorSize: { type: 'integer', minimum: 1 },
       },
     },
+    checkRange: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['device', 'kind', 'start', 'length'],
+      properties: {
+        device: { type: 'string', minLength: 1 },
+        kind: { enum: ['mirror', 'parity'] },
+        start: { type: 'integer', minimum: 0 },
+        length: { type: 'integer', minimum: 1 },
+      },
+    },
     message: {
       type: 'object',
       additionalProperties: false,
@@ -136,7 +147,7 @@ export const jsonSchema = {
   additionalProperties: false,
   required: ['command', 'messages'],
   properties: {
-    command: { enum: ['raid_devices', 'sets', 'block_devices', 'formats'] },
+    command: { enum: ['raid_devices', 'sets', 'block_devices', 'formats', 'extract', 'check_data', 'serve'] },
     raidDevices: { type: 'array', items: { $ref: '#/definitions/raidDevice' } },
     sets: { type: 'array', items: { $ref: '#/definitions/raidSet' } },
     blockDevices: { type: 'array', items: { $ref: '#/definitions/blockDevice' } },
@@ -147,6 +158,42 @@ export const jsonSchema = {
         additionalProperties: false,
         required: ['name', 'description', 'levels'],
         properties: { name: { type: 'string' }, description: { type: 'string' }, levels: { type: 'array', items: { type: 'string' } }, package: { type: 'string' }, version: { type: 'string' } },
+      },
+    },
+    // Ours, the userspace engine's commands: what each did (absent when it failed: the messages say why).
+    extract: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['set', 'output', 'sectors', 'holeSectors', 'startedAt', 'complete'],
+      properties: {
+        set: { type: 'string', minLength: 1 },
+        output: { type: 'string', minLength: 1 },
+        sectors: { type: 'integer', minimum: 0 },
+        holeSectors: { type: 'integer', minimum: 0 },
+        startedAt: { type: 'integer', minimum: 0 },
+        complete: { type: 'boolean' },
+        state: { type: 'string' },
+      },
+    },
+    check: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['set', 'mismatches', 'checked', 'sectors', 'ranges'],
+      properties: {
+        set: { type: 'string', minLength: 1 },
+        mismatches: { type: 'integer', minimum: 0 },
+        checked: { type: 'array', items: { type: 'string' } },
+        sectors: { type: 'integer', minimum: 0 },
+        ranges: { type: 'array', items: { $ref: '#/definitions/checkRange' } },
+      },
+    },
+    exports: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'uri', 'bytes', 'writable'],
+        properties: { name: { type: 'string', minLength: 1 }, uri: { type: 'string', minLength: 1 }, bytes: { type: 'integer', minimum: 0 }, writable: { type: 'boolean' } },
       },
     },
     messages: { type: 'array', items: { $ref: '#/definitions/message' } },
