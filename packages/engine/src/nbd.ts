@@ -3,7 +3,8 @@
  * INFO, LIST and ABORT; simple replies; one export per mapped device; read-only unless writable. A request
  * the protocol does not allow gets an error reply, or a clean disconnect when the stream cannot be trusted.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { promises as fs } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { BufferPool } from './pool.js';
 import { isIoError, readInto, SECTOR, type IoError, type Source } from './source.js';
 
@@ -145,6 +146,18 @@ async function writeBytes(source: Source, offset: number, data: Uint8Array): Pro
   return source.write(first, old);
 }
 
+/** Whether a server accepts connections on the unix socket `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(path);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
 /** A listen address that is not [HOST:]PORT is a unix socket path. */
 export const isUnixSocketPath = (where: string): boolean => !/^(?:.*:)?\d+$/.test(where);
 
@@ -179,8 +192,25 @@ export class NbdServer {
     this.options.onEvent?.(message);
   }
 
-  /** Listen on a unix socket path or HOST:PORT; resolves with the address clients use. */
-  listen(where: string): Promise<string> {
+  /**
+   * Listen on a unix socket path or HOST:PORT; resolves with the address clients use. A socket file that no
+   * server answers on (left by one that was killed) is replaced; a live one, or a file that is no socket, is
+   * an error that says so.
+   */
+  async listen(where: string): Promise<string> {
+    try {
+      return await this.listenOnce(where);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !isUnixSocketPath(where)) throw e;
+      const st = await fs.lstat(where).catch(() => undefined);
+      if (!st?.isSocket()) throw new Error(`${where} exists and is not a socket`);
+      if (await answers(where)) throw new Error(`${where} is in use by a running server`);
+      await fs.rm(where, { force: true });
+      return this.listenOnce(where);
+    }
+  }
+
+  private listenOnce(where: string): Promise<string> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       const done = () => {

@@ -214,6 +214,29 @@ describe('misuse of the protocol', () => {
     ok.close();
   });
 
+  it('a socket file left by a killed server is replaced; a live server, or a file that is no socket, is an error', async () => {
+    const dead = join(dir, 'dead.sock');
+    // A server killed with SIGKILL leaves its socket file behind.
+    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(dead)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((r) => child.stdout!.once('data', r));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect(existsSync(dead)).toBe(true);
+    const exports = [{ name: 'small', source: engine.get('small')! }];
+    const first = new NbdServer({ exports });
+    expect(await first.listen(dead)).toBe(dead);
+    const c = await RawConnection.open(dead);
+    expect(await handshake(c, 'small')).toBe(4096n);
+    c.close();
+    const second = new NbdServer({ exports });
+    await expect(second.listen(dead)).rejects.toThrow(`${dead} is in use by a running server`);
+    await first.close();
+    const file = join(dir, 'not-a-socket');
+    await fs.writeFile(file, 'keep me');
+    await expect(second.listen(file)).rejects.toThrow(`${file} exists and is not a socket`);
+    expect(await fs.readFile(file, 'utf8')).toBe('keep me');
+  });
+
   it('64 clients at once read correct data', async () => {
     const conns = await Promise.all([...Array(64).keys()].map(() => RawConnection.open(sock)));
     const results = await Promise.all(
