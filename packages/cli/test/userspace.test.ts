@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import Ajv from 'ajv';
-import { jsonSchema } from '@dmraid/core';
-import { testIf } from '@dmraid/testkit';
+import { jsonSchema, sameStorage } from '@dmraid/core';
+import { hashFiles, testIf } from '@dmraid/testkit';
 import { run } from '../src/main.js';
 import { parseOptions } from '../src/options.js';
 import { imagesOf, tmp } from './helpers.js';
@@ -161,6 +161,56 @@ describe('--extract, --check-data and --serve over tables', () => {
     await h.read(onDisk, 0, onDisk.length, 0);
     await h.close();
     expect(onDisk.equals(striped(ms, 128))).toBe(true);
+  });
+
+  it('never writes the volume onto a member: the file itself, a symbolic or a hard link to it', async () => {
+    const dir = tmp('onto-member');
+    await members(dir, 2);
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
+    await fs.symlink('m1.img', join(dir, 'sym'));
+    await fs.link(join(dir, 'm0.img'), join(dir, 'hard'));
+    const before = await hashFiles(dir, { recursive: true });
+    for (const [output, member] of [['m0.img', 'm0.img'], ['sym', 'm1.img'], ['hard', 'm0.img'], [join(dir, 'm1.img'), 'm1.img']]) {
+      const r = await dmraid(dir, ['--extract', 'r0', '-o', output!, '--tables', 't.txt']);
+      expect(r, output).toEqual({ status: 1, stdout: '', stderr: `ERROR: cannot write the volume of "r0" to "${output}": that is member ${join(dir, member!)} of the set (or part of it)\n` });
+    }
+    expect(await hashFiles(dir, { recursive: true })).toBe(before);
+  });
+
+  itLoop('never writes the volume onto a loop device over a member, nor a disk onto its partition (sameStorage)', async () => {
+    const dir = tmp('onto-loop');
+    await members(dir, 2);
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
+    const attach = async (file: string) => {
+      const loop = (await exec('losetup', ['-f', '--show', file])).stdout.trim();
+      onTestFinished(() => exec('losetup', ['-d', loop]).then(() => undefined));
+      return loop;
+    };
+    const over = await attach(join(dir, 'm1.img'));
+    const before = await hashFiles(dir, { recursive: true });
+    const r = await dmraid(dir, ['--extract', 'r0', '-o', over, '--tables', 't.txt']);
+    expect(r.stderr).toBe(`ERROR: cannot write the volume of "r0" to "${over}": that is member ${join(dir, 'm1.img')} of the set (or part of it)\n`);
+    expect(await hashFiles(dir, { recursive: true })).toBe(before);
+    // A disk and its partitions, in a sysfs of our own: three loop devices as a disk and two partitions of it.
+    const loops = [];
+    for (const name of ['d.img', 'p1.img', 'p2.img']) {
+      await fs.writeFile(join(dir, name), Buffer.alloc(4096));
+      loops.push(await attach(join(dir, name)));
+    }
+    const sysfs = join(dir, 'sys');
+    const places = [join(sysfs, 'devices', 'disk'), join(sysfs, 'devices', 'disk', 'disk1'), join(sysfs, 'devices', 'disk', 'disk2')];
+    await fs.mkdir(join(sysfs, 'dev', 'block'), { recursive: true });
+    for (let i = 0; i < 3; i++) {
+      await fs.mkdir(places[i]!, { recursive: true });
+      if (i > 0) await fs.writeFile(join(places[i]!, 'partition'), `${i}\n`);
+      const devno = (await fs.readFile(`/sys/block/${basename(loops[i]!)}/dev`, 'utf8')).trim();
+      await fs.symlink(places[i]!, join(sysfs, 'dev', 'block', devno));
+    }
+    const [disk, part1, part2] = loops as [string, string, string];
+    expect(await sameStorage(disk, part1, sysfs)).toBe(true);
+    expect(await sameStorage(part2, disk, sysfs)).toBe(true);
+    expect(await sameStorage(part1, part2, sysfs)).toBe(false);
+    expect(await sameStorage(part1, part1, sysfs)).toBe(true);
   });
 
   it('reports a table the engine cannot build, naming device and target', async () => {

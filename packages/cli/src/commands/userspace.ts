@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
-import { buildSets, diskDevices, discoverRaidDevices, isIoError, openDevice, type BlockDevice, type RaidSet } from '@dmraid/core';
+import { buildSets, diskDevices, discoverRaidDevices, isIoError, openDevice, sameStorage, type BlockDevice, type RaidSet } from '@dmraid/core';
 import { planActivation, type DmDevice } from '@dmraid/activation';
 import {
   checkData,
@@ -33,6 +33,8 @@ interface Run {
   readonly exports: string[];
   /** What serving processes need to build the same engine; undefined when a member is not a file by path. */
   readonly spec: WorkerSpec | undefined;
+  /** The member devices and image files the run reads, as absolute paths. */
+  readonly members: string[];
   close(): Promise<void>;
 }
 
@@ -176,6 +178,7 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
     engine,
     exports,
     spec,
+    members: members.map((m) => resolve(ctx.io.cwd, m.path)),
     close: async () => {
       engine.destroy();
       await close();
@@ -215,6 +218,16 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
     const toStdout = ctx.o.engine.output === '-';
     const output = toStdout ? 1 : resolve(ctx.io.cwd, ctx.o.engine.output!);
     // A disk as the output keeps its --resume state in the current folder (not beside it in /dev).
+    // Never the volume onto what it is read from: a member file (or a link to it), the member disk or a
+    // partition of it, a loop device over a member image.
+    if (typeof output === 'string') {
+      for (const member of run.members) {
+        if (await sameStorage(output, member)) {
+          ctx.out.log('error', `cannot write the volume of "${name}" to "${ctx.o.engine.output}": that is member ${member} of the set (or part of it)`);
+          return 1;
+        }
+      }
+    }
     const device = typeof output === 'string' ? await fs.stat(output).catch(() => undefined) : undefined;
     const stateFile = device?.isBlockDevice() ? resolve(ctx.io.cwd, `${basename(output as string)}.dmraid-extract`) : undefined;
     const shown = progress(ctx.io, name, { json: ctx.o.json, everyMs: ctx.progressEveryMs });

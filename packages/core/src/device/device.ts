@@ -3,7 +3,7 @@
  * problem comes back as an IoError value naming the device. Writes exist only on an explicitly writable open.
  */
 import { constants, promises as fs, readSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { DeviceInfo } from '../model/raid.js';
 
 export const SECTOR = 512;
@@ -218,6 +218,39 @@ async function blockDeviceSerial(rdev: number, sysDir: string): Promise<string |
   const raw = fromUdev?.slice('E:ID_SERIAL_SHORT='.length) ?? (await readText(`${sysDir}/device/serial`)) ?? (await vpdSerial(sysDir));
   const serial = raw?.replace(/\s+/g, '');
   return serial ? serial : undefined;
+}
+
+/** What a path reaches on storage: its file, or its block device, the disk it is a partition of, and a loop device's backing file. */
+async function storageOf(path: string, sysfs: string): Promise<{ files: string[]; block?: string; disk?: string }> {
+  const fileId = async (p: string) => {
+    const st = await fs.stat(p, { bigint: true }).catch(() => undefined);
+    return st?.isFile() ? `${st.dev}:${st.ino}` : undefined;
+  };
+  const st = await fs.stat(path).catch(() => undefined);
+  if (!st) return { files: [] };
+  if (!st.isBlockDevice()) return { files: [(await fileId(path)) ?? `path:${resolve(path)}`] };
+  const block = await fs.realpath(`${sysfs}/dev/block/${major(st.rdev)}:${minor(st.rdev)}`).catch(() => undefined);
+  if (!block) return { files: [] };
+  const disk = (await readText(`${block}/partition`)) !== undefined ? dirname(block) : undefined;
+  const files: string[] = [];
+  for (const dir of [block, disk]) {
+    const backing = dir && (await readText(`${dir}/loop/backing_file`));
+    const id = backing && (await fileId(backing));
+    if (id) files.push(id);
+  }
+  return { files, block, disk };
+}
+
+/**
+ * Whether writing `a` could change what `b` holds: the same file (through links), the same block device, a
+ * disk and one of its partitions, a loop device (or its partition) and its backing file. Two paths that do
+ * not exist, or two partitions of one disk, do not overlap.
+ */
+export async function sameStorage(a: string, b: string, sysfs = '/sys'): Promise<boolean> {
+  const [x, y] = await Promise.all([storageOf(a, sysfs), storageOf(b, sysfs)]);
+  if (x.files.some((f) => y.files.includes(f))) return true;
+  if (!x.block || !y.block) return false;
+  return x.block === y.block || x.disk === y.block || y.disk === x.block;
 }
 
 export interface ScanEntry {

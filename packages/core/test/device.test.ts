@@ -1,0 +1,26 @@
+// Device access: which paths reach the same storage (what --extract must never write onto).
+import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sameStorage } from '../src/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'core-device-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('sameStorage', () => {
+  it('a file, a symbolic link to it and a hard link to it are the same storage; another file or a missing path is not', async () => {
+    const a = join(dir, 'a.img');
+    const b = join(dir, 'b.img');
+    await fs.writeFile(a, 'a');
+    await fs.writeFile(b, 'a');
+    await fs.symlink(a, join(dir, 'sym'));
+    await fs.link(a, join(dir, 'hard'));
+    expect(await sameStorage(a, a)).toBe(true);
+    expect(await sameStorage(join(dir, 'sym'), a)).toBe(true);
+    expect(await sameStorage(a, join(dir, 'hard'))).toBe(true);
+    expect(await sameStorage(a, b)).toBe(false);
+    expect(await sameStorage(join(dir, 'missing'), a)).toBe(false);
+    expect(await sameStorage(join(dir, 'missing'), join(dir, 'missing'))).toBe(false);
+  });
+});
