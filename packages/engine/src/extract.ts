@@ -51,7 +51,19 @@ interface State {
   readonly volume: string;
   readonly sizeSectors: number;
   readonly done: number;
+  /**
+   * The output the copy went to (`file:DEV:INODE:BIRTH` or `disk:RDEV`): a resume onto another file (the output
+   * removed and made again, an empty file of the same name) would leave the part before `done` unwritten.
+   * Absent in state files of earlier versions.
+   */
+  readonly output?: string;
 }
+
+/**
+ * The output's identity: a disk's device number, or a file's device, inode and birth time (a file made
+ * again at once often gets the inode just freed; filesystems without birth times give 0 there).
+ */
+const outputIdentity = (st: Stats): string => (st.isBlockDevice() ? `disk:${st.rdev}` : `file:${st.dev}:${st.ino}:${st.birthtimeMs}`);
 
 /**
  * Copy `volume` to `output`: a path, or an open file descriptor (left open; standard output for `-o -`),
@@ -98,6 +110,11 @@ export async function extract(volume: Source, output: string | number, options: 
       if (state.volume !== volume.name || state.sizeSectors !== total) {
         return { kind: 'io', path: statePath, code: 'EINVAL', message: `state file is for ${state.volume} (${state.sizeSectors} sectors), not this volume` };
       }
+      // The output must be the one the state describes and (a regular file) still hold what was copied.
+      const changed = state.done > 0 && (!existing || (state.output !== undefined && state.output !== outputIdentity(existing)) || (regular && existing.size < state.done * SECTOR));
+      if (changed) {
+        return { kind: 'io', path: statePath, code: 'EINVAL', message: `${name} is not the output this state file was written for (remove the state file to start over)` };
+      }
       start = state.done;
     }
   }
@@ -111,8 +128,11 @@ export async function extract(volume: Source, output: string | number, options: 
   const fd = opened ?? (output as number);
   let holes = 0;
   let done = start;
+  let identity: string | undefined;
   const saveState = () => {
-    if (statePath !== undefined) writeFileSync(statePath, JSON.stringify({ volume: volume.name, sizeSectors: total, done } satisfies State));
+    if (statePath === undefined) return;
+    identity ??= outputIdentity(fstatSync(fd));
+    writeFileSync(statePath, JSON.stringify({ volume: volume.name, sizeSectors: total, done, output: identity } satisfies State));
   };
   const writer = new OutputWriter(fd, chunk * SECTOR, options.parallel ?? 4);
   try {

@@ -105,4 +105,28 @@ describe('extract', () => {
     expect(isIoError(second) ? second : [second.startedAt, second.complete]).toEqual([state.done, true]);
     expect(Buffer.from(await fs.readFile(out)).equals(Buffer.from(bytes))).toBe(true);
   });
+
+  it('--resume onto another output than the state was written for (made again, shortened, gone) is refused', async () => {
+    const { source, bytes } = await volume();
+    const out = join(dir, 'e.img');
+    const stop = new AbortController();
+    const first = await extract(source, out, { chunkSectors: 1024, signal: stop.signal, progress: (done) => done >= 4096 && stop.abort() });
+    expect(isIoError(first) ? first : first.complete).toBe(false);
+    const state = await fs.readFile(stateFile(out), 'utf8');
+    const refused = [stateFile(out), 'EINVAL', `${out} is not the output this state file was written for (remove the state file to start over)`];
+    const resume = async () => {
+      const r = await extract(source, out, { resume: true, chunkSectors: 1024 });
+      return isIoError(r) ? [r.path, r.code, r.message] : r;
+    };
+    // The output itself, cut short of what was copied (the same file: only its size tells).
+    await fs.truncate(out, 4095 * SECTOR);
+    expect(await resume()).toEqual(refused);
+    // The same name and size, another file: the part already copied would be missing.
+    await fs.rm(out);
+    await fs.writeFile(out, Buffer.alloc(bytes.length));
+    expect(await resume()).toEqual(refused);
+    await fs.rm(out);
+    expect(await resume()).toEqual(refused);
+    expect(await fs.readFile(stateFile(out), 'utf8')).toBe(state);
+  });
 });
