@@ -18,6 +18,8 @@ const nbdinfo = await exec('sh', ['-c', 'command -v nbdinfo']).then(() => true, 
 const itNbd = testIf(it, { name: 'nbdinfo', available: nbdinfo, reason: 'apt-get install -y libnbd-bin' });
 const loops = process.getuid?.() === 0 && (await exec('losetup', ['-f']).then(() => true, () => false));
 const itLoop = testIf(it, { name: 'a loop device', available: loops, reason: 'needs root and a free loop device (losetup -f)' });
+const script = await exec('sh', ['-c', 'command -v script']).then(() => true, () => false);
+const itScript = testIf(it, { name: 'script(1)', available: script, reason: 'apt-get install -y bsdutils' });
 
 const SECTORS = 2048; // 1 MiB members
 
@@ -137,6 +139,16 @@ describe('--extract, --check-data and --serve over tables', () => {
     // Nothing to resume onto a pipe: said, not attempted.
     const again = await exec(process.execPath, [bin, '--extract', 'r0', '-o', '-', '--tables', 't.txt', '--resume'], { cwd: dir, encoding: 'buffer' }).catch((e: { code: number; stdout: Buffer; stderr: Buffer }) => e);
     expect([(again as { code?: number }).code, again.stdout.length, again.stderr.toString()]).toEqual([1, 0, 'ERROR: extract of "r0" failed: standard output: cannot resume: no state is kept for a device or a pipe\n']);
+  });
+
+  itScript('-o - onto a terminal is refused before anything is written (script(1) gives it a terminal)', async () => {
+    const dir = tmp('stdout-tty');
+    await members(dir, 2);
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
+    const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+    const command = `${process.execPath} ${bin} --extract r0 -o - --tables t.txt`;
+    const r = await exec('script', ['-qec', command, '/dev/null'], { cwd: dir }).catch((e: { code: number; stdout: string }) => e);
+    expect([(r as { code?: number }).code, r.stdout]).toEqual([1, 'ERROR: standard output is a terminal: give -o FILE, or send -o - into a pipe or a file\r\n']);
   });
 
   itLoop('onto a disk (a loop device): the --resume state is kept in the current folder, not in /dev', async () => {

@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
+import { isatty } from 'node:tty';
 import { buildSets, diskDevices, discoverRaidDevices, isIoError, openDevice, sameStorage, type BlockDevice, type RaidSet } from '@dmraid/core';
 import { planActivation, type DmDevice } from '@dmraid/activation';
 import {
@@ -216,6 +217,11 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
     const volume = run.engine.get(name)!;
     // `-o -` is standard output (a pipe, in order, no holes); the summary then goes to standard error.
     const toStdout = ctx.o.engine.output === '-';
+    // A volume is no text for a terminal (as zstd or gzip refuse): `-o -` wants a pipe or a file.
+    if (toStdout && isatty(1)) {
+      ctx.out.log('error', 'standard output is a terminal: give -o FILE, or send -o - into a pipe or a file');
+      return 1;
+    }
     const output = toStdout ? 1 : resolve(ctx.io.cwd, ctx.o.engine.output!);
     // A disk as the output keeps its --resume state in the current folder (not beside it in /dev).
     // Never the volume onto what it is read from: a member file (or a link to it), the member disk or a
