@@ -7,7 +7,7 @@ export const linear: TargetType = {
   construct(ctx, length, args) {
     if (args.length !== 2) return 'Invalid argument count';
     const source = ctx.lookup(args[0]!);
-    if (!source) return 'Device lookup failed';
+    if (!source) return `Device lookup failed: ${args[0]}`;
     const offset = uint(args[1]);
     if (offset === undefined) return 'Invalid device sector';
     if (offset + length > source.sizeSectors) return `Device ${args[0]} too small for the target`;

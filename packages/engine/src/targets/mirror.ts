@@ -21,7 +21,7 @@ export const mirror: TargetType = {
     for (let l = 0; l < legCount; l++, i += 2) {
       const source = ctx.lookup(args[i]!);
       const offset = uint(args[i + 1]);
-      if (!source) return 'Device lookup failure';
+      if (!source) return `Device lookup failure: ${args[i]}`;
       if (offset === undefined) return 'Invalid offset';
       if (offset + length > source.sizeSectors) return `Device ${args[i]} too small for the target`;
       legs.push({ source, offset, failed: false });

@@ -89,7 +89,7 @@ export const raid: TargetType = {
         continue;
       }
       const source = ctx.lookup(data);
-      if (!source) return 'Device lookup failure';
+      if (!source) return `Device lookup failure: ${data}`;
       devs.push({ source, offset: 0 });
     }
     if (missing.length > 1) return 'Insufficient redundancy to activate array';

@@ -21,7 +21,7 @@ export const striped: TargetType = {
     for (let i = 0; i < stripes; i++) {
       const source = ctx.lookup(args[2 + 2 * i]!);
       const offset = uint(args[3 + 2 * i]);
-      if (!source) return 'Couldn\'t parse stripe destination';
+      if (!source) return `Couldn't parse stripe destination: ${args[2 + 2 * i]}`;
       if (offset === undefined) return 'Invalid device sector';
       // dm-table's device_area_is_invalid: every stripe must lie inside its device.
       if (offset + length / stripes > source.sizeSectors) return `Device ${args[2 + 2 * i]} too small for the target`;
