@@ -25,6 +25,7 @@ const REP = {
 const INFO = { EXPORT: 0, NAME: 1, DESCRIPTION: 2, BLOCK_SIZE: 3 } as const;
 const TFLAG = { HAS_FLAGS: 1, READ_ONLY: 2, SEND_FLUSH: 4, SEND_FUA: 8, CAN_MULTI_CONN: 256 } as const;
 const CMD = { READ: 0, WRITE: 1, DISC: 2, FLUSH: 3, TRIM: 4, CACHE: 5, WRITE_ZEROES: 6 } as const;
+const CMD_FLAG_FUA = 1;
 const ERR = { EPERM: 1, EIO: 5, ENOMEM: 12, EINVAL: 22, ENOSPC: 28, EOVERFLOW: 75, ENOTSUP: 95 } as const;
 
 /** Largest request payload accepted (the protocol's suggested maximum). */
@@ -136,6 +137,9 @@ async function readBytes(source: Source, offset: number, length: number, pool: B
   return { bytes: buffer.subarray(skip, skip + length), buffer };
 }
 
+/** A source's flush, or nothing to do for one without (memory, read-only). */
+const flushOf = async (source: Source): Promise<true | IoError> => (await source.flush?.()) ?? true;
+
 async function writeBytes(source: Source, offset: number, data: Uint8Array): Promise<true | IoError> {
   if (offset % SECTOR === 0 && data.length % SECTOR === 0) return source.write(offset / SECTOR, data);
   const first = Math.floor(offset / SECTOR);
@@ -241,7 +245,7 @@ export class NbdServer {
 
   private transmissionFlags(): number {
     let f = TFLAG.HAS_FLAGS | TFLAG.SEND_FLUSH | TFLAG.CAN_MULTI_CONN;
-    if (!this.options.writable) f |= TFLAG.READ_ONLY;
+    f |= this.options.writable ? TFLAG.SEND_FUA : TFLAG.READ_ONLY;
     return f;
   }
 
@@ -388,6 +392,7 @@ export class NbdServer {
         this.event('bad request magic: disconnecting');
         break;
       }
+      const flags = h.readUInt16BE(4);
       const type = h.readUInt16BE(6);
       const handle = Buffer.from(h.subarray(8, 16));
       const offset = Number(h.readBigUInt64BE(16));
@@ -410,8 +415,12 @@ export class NbdServer {
           send([simpleReply(handle, ERR.ENOSPC)]);
           continue;
         }
+        // FUA: the write is durable before its reply, as if a flush followed it.
+        const fua = (flags & CMD_FLAG_FUA) !== 0;
         track(
-          writeBytes(exp.source, offset, new Uint8Array(data)).then((r) => send([simpleReply(handle, r === true ? 0 : errno(r))])),
+          writeBytes(exp.source, offset, new Uint8Array(data))
+            .then((r) => (r === true && fua ? flushOf(exp.source) : r))
+            .then((r) => send([simpleReply(handle, r === true ? 0 : errno(r))])),
           true,
         );
         continue;
@@ -435,8 +444,14 @@ export class NbdServer {
         continue;
       }
       if (type === CMD.FLUSH) {
+        // Every write replied to before this request is on stable storage when it is answered.
         const pending = [...writes];
-        track(Promise.all(pending).then(() => send([simpleReply(handle, 0)])), false);
+        track(
+          Promise.all(pending)
+            .then(() => flushOf(exp.source))
+            .then((r) => send([simpleReply(handle, r === true ? 0 : errno(r))])),
+          false,
+        );
         continue;
       }
       send([simpleReply(handle, type === CMD.TRIM || type === CMD.WRITE_ZEROES || type === CMD.CACHE ? ERR.ENOTSUP : ERR.EINVAL)]);

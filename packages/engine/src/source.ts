@@ -2,10 +2,13 @@
  * What the engine reads and writes: a run of 512-byte sectors. Member files, member devices and mapped
  * devices (tables) all present this one interface, so tables nest as they do in the kernel.
  */
-import { closeSync, openSync, readSync, readvSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync as fdatasyncCb, openSync, readSync, readvSync, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { ioError, isIoError, type BlockDevice, type IoError, type WritableDevice } from '@dmraid/core';
 
 export const SECTOR = 512;
+
+const fdatasync = promisify(fdatasyncCb);
 
 export interface Source {
   /** Name in messages: a member path or /dev/mapper/<name>. */
@@ -20,6 +23,11 @@ export interface Source {
   readInto?(sector: number, out: Uint8Array): Promise<true | IoError>;
   /** Read consecutive sectors from `sector` into several buffers in turn (preadv; optional). */
   readvInto?(sector: number, outs: readonly Uint8Array[]): Promise<true | IoError>;
+  /**
+   * Make every write that completed durable (fdatasync of the files and devices beneath; optional: a
+   * source without it keeps nothing that a flush could lose, as memory and read-only sources).
+   */
+  flush?(): Promise<true | IoError>;
 }
 
 /** `readInto` for any Source: its own, or a read and a copy. */
@@ -92,6 +100,18 @@ export function fileSource(path: string, sizeSectors: number, writable = false):
         return fail(e);
       }
     },
+    ...(writable
+      ? {
+          flush: async () => {
+            try {
+              await fdatasync(fd);
+              return true as const;
+            } catch (e) {
+              return fail(e);
+            }
+          },
+        }
+      : {}),
     close: () => closeSync(fd),
   };
 }
@@ -110,6 +130,7 @@ export function deviceSource(device: BlockDevice, writable = false): Source {
       if (!writable || !isWritable(device)) return ioError(device.path, 'EROFS');
       return device.write(sector * SECTOR, data);
     },
+    ...(writable && isWritable(device) ? { flush: () => device.sync() } : {}),
   };
 }
 

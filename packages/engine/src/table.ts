@@ -67,11 +67,21 @@ export interface MappedDevice extends Source {
 export function createMappedDevice(name: string, text: string, ctx: ConstructContext): MappedDevice | TableError {
   const lines = parseTable(name, text);
   if (isTableError(lines)) return lines;
+  // Every device the targets look up: a flush of this device is a flush of each (tables nest, so does this).
+  const beneath = new Set<Source>();
+  const tracked: ConstructContext = {
+    ...ctx,
+    lookup: (path) => {
+      const source = ctx.lookup(path);
+      if (source) beneath.add(source);
+      return source;
+    },
+  };
   const targets: { start: number; type: string; target: Target }[] = [];
   for (const l of lines) {
     const type = TARGET_TYPES.get(l.type);
     if (!type) return { kind: 'table', device: name, message: `${l.type}: unknown target type` };
-    const t = type.construct(ctx, l.length, l.args);
+    const t = type.construct(tracked, l.length, l.args);
     if (typeof t === 'string') {
       for (const done of targets) done.target.destroy?.();
       return { kind: 'table', device: name, message: `${l.type}: ${t}` };
@@ -139,6 +149,13 @@ export function createMappedDevice(name: string, text: string, ctx: ConstructCon
         const r = await t.read(p.sector, p.count);
         if (isIoError(r)) return r;
         into.set(r);
+      }
+      return true;
+    },
+    async flush(): Promise<true | IoError> {
+      for (const source of beneath) {
+        const r = (await source.flush?.()) ?? true;
+        if (r !== true) return r;
       }
       return true;
     },

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testIf } from '@dmraid/testkit';
-import { createEngine, isTableError, memorySource, NbdServer, NbdWorkers, SECTOR, type Engine, type WorkerSpec } from '../src/index.js';
+import { createEngine, fileSource, ioError, isTableError, memorySource, NbdServer, NbdWorkers, SECTOR, type Engine, type Source, type WorkerSpec } from '../src/index.js';
 import { handshake, option, RawConnection, reply, request } from './nbd-client.js';
 
 const alive = (pid: number) => {
@@ -235,6 +235,53 @@ describe('misuse of the protocol', () => {
     await fs.writeFile(file, 'keep me');
     await expect(second.listen(file)).rejects.toThrow(`${file} exists and is not a socket`);
     expect(await fs.readFile(file, 'utf8')).toBe('keep me');
+  });
+
+  it('FLUSH and a FUA write reach the flush of every member beneath (fdatasync for files); a failed flush is an EIO reply', async () => {
+    const flushed: string[] = [];
+    let failing = false;
+    const member = (name: string): Source => ({
+      ...memorySource(name, new Uint8Array(64 * SECTOR)),
+      flush: async () => {
+        flushed.push(name);
+        return failing ? ioError(name, 'EIO') : true;
+      },
+    });
+    const sources = new Map(['f0', 'f1'].map((n) => [n, member(n)]));
+    const e = createEngine([{ name: 'f', table: '0 128 striped 2 8 f0 0 f1 0' }, { name: 'top', table: '0 128 linear /dev/mapper/f 0' }], (p) => sources.get(p));
+    if (isTableError(e)) throw new Error(e.message);
+    const server = new NbdServer({ exports: [{ name: 'top', source: e.get('top')! }], writable: true });
+    const where = join(dir, 'flush.sock');
+    await server.listen(where);
+    const c = await RawConnection.open(where);
+    expect(await handshake(c, 'top')).toBe(BigInt(128 * SECTOR));
+    c.write(Buffer.concat([request(1, 1, 0, 512), Buffer.alloc(512, 7)]));
+    expect((await reply(c, 0))!.error).toBe(0);
+    expect(flushed).toEqual([]);
+    c.write(request(3, 2, 0, 0));
+    expect((await reply(c, 0))!.error).toBe(0);
+    expect(flushed.sort()).toEqual(['f0', 'f1']);
+    flushed.length = 0;
+    const fua = Buffer.concat([request(1, 3, 4096, 512), Buffer.alloc(512, 9)]);
+    fua.writeUInt16BE(1, 4); // NBD_CMD_FLAG_FUA
+    c.write(fua);
+    expect((await reply(c, 0))!.error).toBe(0);
+    expect(flushed.sort()).toEqual(['f0', 'f1']);
+    failing = true;
+    c.write(request(3, 4, 0, 0));
+    expect((await reply(c, 0))!.error).toBe(5);
+    c.close();
+    await server.close();
+    // A member file opened for writing flushes with fdatasync; a read-only one has nothing to flush.
+    const file = join(dir, 'flush.img');
+    await fs.writeFile(file, Buffer.alloc(8 * SECTOR));
+    const rw = fileSource(file, 8, true);
+    expect(await rw.write(0, new Uint8Array(SECTOR).fill(1))).toBe(true);
+    expect(await rw.flush!()).toBe(true);
+    rw.close();
+    const ro = fileSource(file, 8);
+    expect(ro.flush).toBeUndefined();
+    ro.close();
   });
 
   it('64 clients at once read correct data', async () => {
