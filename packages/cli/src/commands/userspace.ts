@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import { buildSets, diskDevices, discoverRaidDevices, isIoError, openDevice, sameStorage, type BlockDevice, type RaidSet } from '@dmraid/core';
-import { planActivation, type DmDevice } from '@dmraid/activation';
+import type { DmDevice } from '@dmraid/activation';
 import {
   checkData,
   createEngine,
@@ -88,6 +88,8 @@ async function planFromDiscovery(ctx: CommandContext, wanted: readonly string[])
     await close();
     return undefined;
   }
+  // Loaded here: a run over --tables needs no activation plan (start-up counts for --extract).
+  const { planActivation } = await import('@dmraid/activation');
   const planned = planActivation(chosen, { partitions: false });
   for (const p of planned.problems) ctx.out.log('error', p.text);
   if (planned.plan.devices.length === 0) {
