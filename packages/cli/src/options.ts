@@ -257,7 +257,6 @@ export interface EngineOptions {
 
 const ENGINE_DEFAULTS: EngineOptions = { set: undefined, output: undefined, resume: false, writable: false, listen: '127.0.0.1:10809', tables: undefined };
 
-/** dmraid's check_optarg: a case-insensitive prefix of one of the words. */
 /**
  * Whether `--listen` names something to listen on: [HOST:]PORT with a port of 0-65535 (0: any free one), or
  * else a socket path (the engine's isUnixSocketPath draws the same line; it is not imported here, since the
@@ -268,6 +267,7 @@ function isListenAddress(where: string): boolean {
   return tcp ? Number(tcp[1]) <= 65535 : where.length > 0;
 }
 
+/** dmraid's check_optarg: a case-insensitive prefix of one of the words. */
 function optarg<T extends string>(option: string, value: string | undefined, words: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
   const v = value.toLowerCase();

@@ -23,7 +23,7 @@ export function progress(io: Io, label: string, options: { readonly json: boolea
     let shown = -1;
     return {
       update(done, total) {
-        const pct = Math.floor((done * 100) / total);
+        const pct = total > 0 ? Math.floor((done * 100) / total) : 100;
         if (pct === shown) return;
         shown = pct;
         const bar = '#'.repeat(Math.floor(pct / 4)).padEnd(25, '.');
@@ -39,7 +39,7 @@ export function progress(io: Io, label: string, options: { readonly json: boolea
   let lastPct = -1;
   return {
     update(done, total) {
-      const pct = Math.floor((done * 100) / total);
+      const pct = total > 0 ? Math.floor((done * 100) / total) : 100;
       const now = Date.now();
       if (now - last < every || pct === lastPct) return;
       last = now;

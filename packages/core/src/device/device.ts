@@ -220,7 +220,10 @@ async function blockDeviceSerial(rdev: number, sysDir: string): Promise<string |
   return serial ? serial : undefined;
 }
 
-/** What a path reaches on storage: its file, or its block device, the disk it is a partition of, and a loop device's backing file. */
+/**
+ * What a path reaches on storage: its file; or its block device, the disk it is a partition of, and the
+ * backing file of a loop device (or of the loop device it is a partition of).
+ */
 async function storageOf(path: string, sysfs: string): Promise<{ files: string[]; block?: string; disk?: string }> {
   const fileId = async (p: string) => {
     const st = await fs.stat(p, { bigint: true }).catch(() => undefined);
