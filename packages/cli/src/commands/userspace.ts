@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { isatty } from 'node:tty';
-import { buildSets, diskDevices, discoverRaidDevices, isIoError, openDevice, sameStorage, type BlockDevice, type RaidSet } from '@dmraid/core';
+import { buildSets, diskDevices, discoverRaidDevices, isIoError, openDevice, overlapping, type BlockDevice, type RaidSet } from '@dmraid/core';
 import type { DmDevice } from '@dmraid/activation';
 import {
   checkData,
@@ -228,13 +228,10 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
     // A disk as the output keeps its --resume state in the current folder (not beside it in /dev).
     // Never the volume onto what it is read from: a member file (or a link to it), the member disk or a
     // partition of it, a loop device over a member image.
-    if (typeof output === 'string') {
-      for (const member of run.members) {
-        if (await sameStorage(output, member)) {
-          ctx.out.log('error', `cannot write the volume of "${name}" to "${ctx.o.engine.output}": that is member ${member} of the set (or part of it)`);
-          return 1;
-        }
-      }
+    const member = typeof output === 'string' ? await overlapping(output, run.members) : undefined;
+    if (member !== undefined) {
+      ctx.out.log('error', `cannot write the volume of "${name}" to "${ctx.o.engine.output}": that is member ${member} of the set (or part of it)`);
+      return 1;
     }
     const device = typeof output === 'string' ? await fs.stat(output).catch(() => undefined) : undefined;
     const stateFile = device?.isBlockDevice() ? resolve(ctx.io.cwd, `${basename(output as string)}.dmraid-extract`) : undefined;

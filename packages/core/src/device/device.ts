@@ -2,7 +2,7 @@
  * Device access: image files and Linux block devices behind one interface. Reads never throw: an I/O
  * problem comes back as an IoError value naming the device. Writes exist only on an explicitly writable open.
  */
-import { constants, promises as fs, readSync } from 'node:fs';
+import { constants, promises as fs, readSync, type BigIntStats } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { DeviceInfo } from '../model/raid.js';
 
@@ -225,35 +225,38 @@ async function blockDeviceSerial(rdev: number, sysDir: string): Promise<string |
  * backing file of a loop device (or of the loop device it is a partition of).
  */
 async function storageOf(path: string, sysfs: string): Promise<{ files: string[]; block?: string; disk?: string }> {
-  const fileId = async (p: string) => {
-    const st = await fs.stat(p, { bigint: true }).catch(() => undefined);
-    return st?.isFile() ? `${st.dev}:${st.ino}` : undefined;
-  };
-  const st = await fs.stat(path).catch(() => undefined);
+  const fileId = (st: BigIntStats) => `${st.dev}:${st.ino}`;
+  const st = await fs.stat(path, { bigint: true }).catch(() => undefined);
   if (!st) return { files: [] };
-  if (!st.isBlockDevice()) return { files: [(await fileId(path)) ?? `path:${resolve(path)}`] };
-  const block = await fs.realpath(`${sysfs}/dev/block/${major(st.rdev)}:${minor(st.rdev)}`).catch(() => undefined);
+  if (!st.isBlockDevice()) return { files: [st.isFile() ? fileId(st) : `path:${resolve(path)}`] };
+  const rdev = Number(st.rdev);
+  const block = await fs.realpath(`${sysfs}/dev/block/${major(rdev)}:${minor(rdev)}`).catch(() => undefined);
   if (!block) return { files: [] };
   const disk = (await readText(`${block}/partition`)) !== undefined ? dirname(block) : undefined;
   const files: string[] = [];
   for (const dir of [block, disk]) {
     const backing = dir && (await readText(`${dir}/loop/backing_file`));
-    const id = backing && (await fileId(backing));
-    if (id) files.push(id);
+    const backingStat = backing ? await fs.stat(backing, { bigint: true }).catch(() => undefined) : undefined;
+    if (backingStat?.isFile()) files.push(fileId(backingStat));
   }
   return { files, block, disk };
 }
 
 /**
- * Whether writing `a` could change what `b` holds: the same file (through links), the same block device, a
- * disk and one of its partitions, a loop device (or its partition) and its backing file. Two paths that do
- * not exist, or two partitions of one disk, do not overlap.
+ * The first of `others` that writing `path` could change: the same file (through links), the same block
+ * device, a disk and one of its partitions, a loop device (or its partition) and its backing file. Paths
+ * that do not exist, or two partitions of one disk, do not overlap. `path` is looked at once.
  */
+export async function overlapping(path: string, others: readonly string[], sysfs = '/sys'): Promise<string | undefined> {
+  const [x, ys] = await Promise.all([storageOf(path, sysfs), Promise.all(others.map((o) => storageOf(o, sysfs)))]);
+  const overlaps = (y: (typeof ys)[number]) =>
+    x.files.some((f) => y.files.includes(f)) || (!!x.block && !!y.block && (x.block === y.block || x.disk === y.block || y.disk === x.block));
+  return others.find((_, i) => overlaps(ys[i]!));
+}
+
+/** Whether writing `a` could change what `b` holds (`overlapping` for one other path). */
 export async function sameStorage(a: string, b: string, sysfs = '/sys'): Promise<boolean> {
-  const [x, y] = await Promise.all([storageOf(a, sysfs), storageOf(b, sysfs)]);
-  if (x.files.some((f) => y.files.includes(f))) return true;
-  if (!x.block || !y.block) return false;
-  return x.block === y.block || x.disk === y.block || y.disk === x.block;
+  return (await overlapping(a, [b], sysfs)) !== undefined;
 }
 
 export interface ScanEntry {
