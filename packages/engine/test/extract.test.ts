@@ -90,12 +90,17 @@ describe('extract', () => {
     expect(Buffer.from((await fs.readFile(out)).subarray(0, CHUNK * SECTOR)).equals(Buffer.from(bytes.subarray(0, CHUNK * SECTOR)))).toBe(true);
   });
 
-  it('stopped part-way, the state file names only what is written; --resume finishes it byte for byte', async () => {
-    const { source, bytes } = await volume();
-    const out = join(dir, 'd.img');
+  /** An extract of `source` to `out` in 1024-sector chunks, stopped once 4096 sectors are done. */
+  async function interruptedAt4096(source: Source, out: string): Promise<void> {
     const stop = new AbortController();
     const first = await extract(source, out, { chunkSectors: 1024, signal: stop.signal, progress: (done) => done >= 4096 && stop.abort() });
     expect(isIoError(first) ? first : first.complete).toBe(false);
+  }
+
+  it('stopped part-way, the state file names only what is written; --resume finishes it byte for byte', async () => {
+    const { source, bytes } = await volume();
+    const out = join(dir, 'd.img');
+    await interruptedAt4096(source, out);
     const state = JSON.parse(await fs.readFile(stateFile(out), 'utf8')) as { done: number };
     expect(state.done).toBeGreaterThanOrEqual(4096);
     expect(state.done).toBeLessThan(source.sizeSectors);
@@ -109,9 +114,7 @@ describe('extract', () => {
   it('--resume onto another output than the state was written for (made again, shortened, gone) is refused', async () => {
     const { source, bytes } = await volume();
     const out = join(dir, 'e.img');
-    const stop = new AbortController();
-    const first = await extract(source, out, { chunkSectors: 1024, signal: stop.signal, progress: (done) => done >= 4096 && stop.abort() });
-    expect(isIoError(first) ? first : first.complete).toBe(false);
+    await interruptedAt4096(source, out);
     const state = await fs.readFile(stateFile(out), 'utf8');
     const refused = [stateFile(out), 'EINVAL', `${out} is not the output this state file was written for (remove the state file to start over)`];
     const resume = async () => {
