@@ -189,6 +189,7 @@ async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions):
       loaded,
       signal: runOptions.signal,
       progressEveryMs: runOptions.progressEveryMs,
+      sysfs: runOptions.sysfs,
       openDevices: (writable) => openDevices(o, out, runOptions, writable, io.cwd, sectorSizes),
       discover: (devices, discoverOptions = {}) => discoverSets(o, out, devices, handlers, discoverOptions),
     };
@@ -244,6 +245,8 @@ export interface CommandContext {
   readonly signal?: AbortSignal;
   /** RunOptions.progressEveryMs. */
   readonly progressEveryMs?: number;
+  /** RunOptions.sysfs: where the extract looks up how block devices stack (default /sys). */
+  readonly sysfs?: string;
   /** The devices of --devices, or dmraid's scan; undefined after an error already printed. Close them. */
   openDevices(writable: boolean): Promise<BlockDevice[] | undefined>;
   /** Discovery, grouping and checking on opened devices: RAID devices and the (named) sets. */

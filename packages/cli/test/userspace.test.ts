@@ -18,6 +18,7 @@ const nbdinfo = await exec('sh', ['-c', 'command -v nbdinfo']).then(() => true, 
 const itNbd = testIf(it, { name: 'nbdinfo', available: nbdinfo, reason: 'apt-get install -y libnbd-bin' });
 const loops = process.getuid?.() === 0 && (await exec('losetup', ['-f']).then(() => true, () => false));
 const itLoop = testIf(it, { name: 'a loop device', available: loops, reason: 'needs root and a free loop device (losetup -f)' });
+const itRoot = testIf(it, { name: 'root', available: process.getuid?.() === 0, reason: 'needs root to make device nodes (mknod)' });
 const script = await exec('sh', ['-c', 'command -v script']).then(() => true, () => false);
 const itScript = testIf(it, { name: 'script(1)', available: script, reason: 'apt-get install -y bsdutils' });
 
@@ -184,7 +185,7 @@ describe('--extract, --check-data and --serve over tables', () => {
     const before = await hashFiles(dir, { recursive: true });
     for (const [output, member] of [['m0.img', 'm0.img'], ['sym', 'm1.img'], ['hard', 'm0.img'], [join(dir, 'm1.img'), 'm1.img']]) {
       const r = await dmraid(dir, ['--extract', 'r0', '-o', output!, '--tables', 't.txt']);
-      expect(r, output).toEqual({ status: 1, stdout: '', stderr: `ERROR: cannot write the volume of "r0" to "${output}": that is member ${join(dir, member!)} of the set (or part of it)\n` });
+      expect(r, output).toEqual({ status: 1, stdout: '', stderr: `ERROR: cannot write the volume of "r0" to "${output}": it shares storage with member ${join(dir, member!)} of the set\n` });
     }
     expect(await hashFiles(dir, { recursive: true })).toBe(before);
   });
@@ -201,7 +202,7 @@ describe('--extract, --check-data and --serve over tables', () => {
     const over = await attach(join(dir, 'm1.img'));
     const before = await hashFiles(dir, { recursive: true });
     const r = await dmraid(dir, ['--extract', 'r0', '-o', over, '--tables', 't.txt']);
-    expect(r.stderr).toBe(`ERROR: cannot write the volume of "r0" to "${over}": that is member ${join(dir, 'm1.img')} of the set (or part of it)\n`);
+    expect(r.stderr).toBe(`ERROR: cannot write the volume of "r0" to "${over}": it shares storage with member ${join(dir, 'm1.img')} of the set\n`);
     expect(await hashFiles(dir, { recursive: true })).toBe(before);
     // A disk and its partitions, in a sysfs of our own: three loop devices as a disk and two partitions of it.
     const loops = [];
@@ -223,6 +224,77 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect(await sameStorage(part2, disk, sysfs)).toBe(true);
     expect(await sameStorage(part1, part2, sysfs)).toBe(false);
     expect(await sameStorage(part1, part1, sysfs)).toBe(true);
+  });
+
+  itRoot('never writes the volume onto a device stacked on a member, the disk under a member image, or a file on a member disk', async () => {
+    const dir = tmp('onto-stack');
+    await members(dir, 2);
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
+    // Device nodes of numbers of our own, and a sysfs that says how they stack: dm-0 over sda1 and sdb,
+    // dm-1 over dm-0, md0 (partitions md0p1, md0p2) over sdc; the filesystem under this test's folder is
+    // said to be on sdb1.
+    const here = await fs.stat(dir);
+    const fsDev = `${Math.floor(here.dev / 256) & 0xfff}:${(here.dev & 0xff) | ((Math.floor(here.dev / 4096) >>> 0) & ~0xff)}`;
+    const major = fsDev.startsWith('242:') ? 243 : 242;
+    const sysfs = join(dir, 'sys');
+    const places: Record<string, string> = {
+      sda: 'devices/pci/block/sda',
+      sda1: 'devices/pci/block/sda/sda1',
+      sda2: 'devices/pci/block/sda/sda2',
+      sdb: 'devices/pci/block/sdb',
+      sdb1: 'devices/pci/block/sdb/sdb1',
+      sdc: 'devices/pci/block/sdc',
+      'dm-0': 'devices/virtual/block/dm-0',
+      'dm-1': 'devices/virtual/block/dm-1',
+      md0: 'devices/virtual/block/md0',
+      md0p1: 'devices/virtual/block/md0/md0p1',
+      md0p2: 'devices/virtual/block/md0/md0p2',
+    };
+    const slaves: Record<string, string[]> = { 'dm-0': ['sda1', 'sdb'], 'dm-1': ['dm-0'], md0: ['sdc'] };
+    const node: Record<string, string> = {};
+    await fs.mkdir(join(sysfs, 'dev', 'block'), { recursive: true });
+    let minor = 0;
+    for (const [name, place] of Object.entries(places)) {
+      await fs.mkdir(join(sysfs, place, 'slaves'), { recursive: true });
+      if (/\d$/.test(name) && !name.startsWith('dm-') && name !== 'md0') await fs.writeFile(join(sysfs, place, 'partition'), '1\n');
+      node[name] = join(dir, name);
+      await exec('mknod', [node[name]!, 'b', String(major), String(minor)]);
+      await fs.symlink(join(sysfs, place), join(sysfs, 'dev', 'block', `${major}:${minor++}`));
+    }
+    for (const [name, below] of Object.entries(slaves)) {
+      for (const b of below) await fs.symlink(join(sysfs, places[b]!), join(sysfs, places[name]!, 'slaves', b));
+    }
+    await fs.symlink(join(sysfs, places.sdb1!), join(sysfs, 'dev', 'block', fsDev));
+    const image = join(dir, 'm0.img');
+    const cases: [string, string, boolean][] = [
+      ['dm-0', 'sda', true], // over sda1, a partition of sda
+      ['dm-0', 'sda2', false],
+      ['dm-0', 'sdb', true],
+      ['dm-1', 'sdb1', true], // dm-1 → dm-0 → sdb, the disk of sdb1
+      ['sda', 'dm-1', true],
+      ['dm-1', 'sdc', false],
+      ['md0p1', 'sdc', true],
+      ['md0p1', 'md0p2', true], // both reach sdc
+      ['md0p1', 'sda', false],
+      ['sdb', image, true], // the disk under the image's filesystem
+      [image, 'sdb1', true], // a file on a filesystem on a member partition
+      [image, 'dm-1', true],
+      [image, 'sda', false],
+      [image, join(dir, 'm1.img'), false], // two files on one filesystem
+    ];
+    for (const [a, b, expected] of cases) {
+      const [x, y] = [node[a] ?? a, node[b] ?? b];
+      expect(await sameStorage(x, y, sysfs), `${a} / ${b}`).toBe(expected);
+      expect(await sameStorage(y, x, sysfs), `${b} / ${a}`).toBe(expected);
+    }
+    // The CLI asks the same: the volume of images on "sdb1" onto "sdb" or onto dm-1 above it is refused.
+    const before = await hashFiles(dir, { recursive: true });
+    for (const output of [node.sdb!, node['dm-1']!]) {
+      let stderr = '';
+      const status = await run(['--extract', 'r0', '-o', output, '--tables', 't.txt'], { stdout: () => undefined, stderr: (t) => (stderr += t), readLine: async () => null, cwd: dir }, { handlers: [], sysfs });
+      expect({ status, stderr }).toEqual({ status: 1, stderr: `ERROR: cannot write the volume of "r0" to "${output}": it shares storage with member ${image} of the set\n` });
+    }
+    expect(await hashFiles(dir, { recursive: true })).toBe(before);
   });
 
   it('reports a table the engine cannot build, naming device and target', async () => {

@@ -226,11 +226,12 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
     }
     const output = toStdout ? 1 : resolve(ctx.io.cwd, ctx.o.engine.output!);
     // A disk as the output keeps its --resume state in the current folder (not beside it in /dev).
-    // Never the volume onto what it is read from: a member file (or a link to it), the member disk or a
-    // partition of it, a loop device over a member image.
-    const member = typeof output === 'string' ? await overlapping(output, run.members) : undefined;
+    // Never the volume onto what it is read from (core `overlapping`): a member file or a link to it, the
+    // member disk or a partition of it, a device stacked on a member, a loop device over a member image, the
+    // disk that holds a member image's filesystem, or a file on a member.
+    const member = typeof output === 'string' ? await overlapping(output, run.members, ctx.sysfs) : undefined;
     if (member !== undefined) {
-      ctx.out.log('error', `cannot write the volume of "${name}" to "${ctx.o.engine.output}": that is member ${member} of the set (or part of it)`);
+      ctx.out.log('error', `cannot write the volume of "${name}" to "${ctx.o.engine.output}": it shares storage with member ${member} of the set`);
       return 1;
     }
     const device = typeof output === 'string' ? await fs.stat(output).catch(() => undefined) : undefined;

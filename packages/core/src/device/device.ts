@@ -220,37 +220,80 @@ async function blockDeviceSerial(rdev: number, sysDir: string): Promise<string |
   return serial ? serial : undefined;
 }
 
-/**
- * What a path reaches on storage: its file; or its block device, the disk it is a partition of, and the
- * backing file of a loop device (or of the loop device it is a partition of).
- */
-async function storageOf(path: string, sysfs: string): Promise<{ files: string[]; block?: string; disk?: string }> {
-  const fileId = (st: BigIntStats) => `${st.dev}:${st.ino}`;
-  const st = await fs.stat(path, { bigint: true }).catch(() => undefined);
-  if (!st) return { files: [] };
-  if (!st.isBlockDevice()) return { files: [st.isFile() ? fileId(st) : `path:${resolve(path)}`] };
-  const rdev = Number(st.rdev);
-  const block = await fs.realpath(`${sysfs}/dev/block/${major(rdev)}:${minor(rdev)}`).catch(() => undefined);
-  if (!block) return { files: [] };
-  const disk = (await readText(`${block}/partition`)) !== undefined ? dirname(block) : undefined;
-  const files: string[] = [];
-  for (const dir of [block, disk]) {
-    const backing = dir && (await readText(`${dir}/loop/backing_file`));
-    const backingStat = backing ? await fs.stat(backing, { bigint: true }).catch(() => undefined) : undefined;
-    if (backingStat?.isFile()) files.push(fileId(backingStat));
-  }
-  return { files, block, disk };
+/** A block device in sysfs (its folder), and the disk it is a partition of. */
+interface BlockNode {
+  readonly block: string;
+  readonly disk?: string;
 }
 
 /**
- * The first of `others` that writing `path` could change: the same file (through links), the same block
- * device, a disk and one of its partitions, a loop device (or its partition) and its backing file. Paths
- * that do not exist, or two partitions of one disk, do not overlap. `path` is looked at once.
+ * What a path reaches on storage. `files`: the file (device and inode), or the backing files of loop
+ * devices in the block device's stack. `blocks`: a block device and everything beneath it (the slaves of
+ * device-mapper and md devices, down to the disks; a partition of a stacked device reaches what that device
+ * does). `hosts`: the block devices holding the filesystem a file lives on (and what is beneath them).
+ */
+interface Reach {
+  readonly files: string[];
+  readonly blocks: BlockNode[];
+  readonly hosts: BlockNode[];
+}
+
+const fileId = (st: BigIntStats) => `${st.dev}:${st.ino}`;
+
+/** The block device numbered `rdev` and its stack beneath, with the loop devices' backing files. */
+async function blockStack(rdev: number, sysfs: string): Promise<{ blocks: BlockNode[]; files: BigIntStats[] }> {
+  const blocks: BlockNode[] = [];
+  const files: BigIntStats[] = [];
+  const seen = new Set<string>();
+  const visit = async (dir: string, withDisk: boolean): Promise<void> => {
+    if (seen.has(dir)) return;
+    seen.add(dir);
+    const disk = (await readText(`${dir}/partition`)) !== undefined ? dirname(dir) : undefined;
+    if (withDisk) blocks.push(disk ? { block: dir, disk } : { block: dir });
+    for (const d of disk ? [dir, disk] : [dir]) {
+      const backing = await readText(`${d}/loop/backing_file`);
+      const st = backing ? await fs.stat(backing, { bigint: true }).catch(() => undefined) : undefined;
+      if (st?.isFile()) files.push(st);
+      const slaves = await fs.readdir(`${d}/slaves`).catch(() => [] as string[]);
+      for (const s of slaves) {
+        const below = await fs.realpath(`${d}/slaves/${s}`).catch(() => undefined);
+        if (below) await visit(below, true);
+      }
+    }
+  };
+  const top = await fs.realpath(`${sysfs}/dev/block/${major(rdev)}:${minor(rdev)}`).catch(() => undefined);
+  if (top) await visit(top, true);
+  return { blocks, files };
+}
+
+async function reachOf(path: string, sysfs: string): Promise<Reach> {
+  const st = await fs.stat(path, { bigint: true }).catch(() => undefined);
+  if (!st) return { files: [], blocks: [], hosts: [] };
+  if (st.isBlockDevice()) {
+    const { blocks, files } = await blockStack(Number(st.rdev), sysfs);
+    // Writing a loop device writes its backing file, and so the filesystem's device that holds it.
+    const hosts = (await Promise.all(files.map((f) => blockStack(Number(f.dev), sysfs)))).flatMap((h) => h.blocks);
+    return { files: files.map(fileId), blocks, hosts };
+  }
+  if (!st.isFile()) return { files: [`path:${resolve(path)}`], blocks: [], hosts: [] };
+  return { files: [fileId(st)], blocks: [], hosts: (await blockStack(Number(st.dev), sysfs)).blocks };
+}
+
+/** Whether two block devices share sectors: the same device, or a disk and one of its partitions. */
+const meet = (xs: readonly BlockNode[], ys: readonly BlockNode[]) =>
+  xs.some((x) => ys.some((y) => x.block === y.block || x.disk === y.block || y.disk === x.block));
+
+/**
+ * The first of `others` that writing `path` could change, or that holds it: the same file (through
+ * links), the same block device, a disk and one of its partitions, a device-mapper or md device and the
+ * devices beneath it, a loop device (or its partition) and its backing file, a block device and a file on
+ * a filesystem it holds. Paths that do not exist, two partitions of one disk, or two files on one
+ * filesystem do not overlap (two partitions of a stacked device, such as md0p1 and md0p2, do: they reach
+ * the same disks). `path` is looked at once.
  */
 export async function overlapping(path: string, others: readonly string[], sysfs = '/sys'): Promise<string | undefined> {
-  const [x, ys] = await Promise.all([storageOf(path, sysfs), Promise.all(others.map((o) => storageOf(o, sysfs)))]);
-  const overlaps = (y: (typeof ys)[number]) =>
-    x.files.some((f) => y.files.includes(f)) || (!!x.block && !!y.block && (x.block === y.block || x.disk === y.block || y.disk === x.block));
+  const [x, ys] = await Promise.all([reachOf(path, sysfs), Promise.all(others.map((o) => reachOf(o, sysfs)))]);
+  const overlaps = (y: Reach) => x.files.some((f) => y.files.includes(f)) || meet(x.blocks, y.blocks) || meet(x.blocks, y.hosts) || meet(x.hosts, y.blocks);
   return others.find((_, i) => overlaps(ys[i]!));
 }
 
