@@ -297,6 +297,51 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect(await hashFiles(dir, { recursive: true })).toBe(before);
   });
 
+  itLoop('--serve --writable claims the member disks it writes: not one that is mounted, nor one another server writes', async () => {
+    const dir = tmp('claim');
+    await members(dir, 2);
+    const attach = async (file: string) => {
+      const loop = (await exec('losetup', ['-f', '--show', file])).stdout.trim();
+      onTestFinished(() => exec('losetup', ['-d', loop]).then(() => undefined));
+      return loop;
+    };
+    const [l0, l1] = [await attach(join(dir, 'm0.img')), await attach(join(dir, 'm1.img'))];
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 ${l0} 0 ${l1} 0\n`);
+    const io = (out: { text: string }) => ({ stdout: (t: string) => (out.text += t), stderr: (t: string) => (out.text += t), readLine: async () => null, cwd: dir });
+    const first = { text: '' };
+    const stopFirst = new AbortController();
+    const serving = run(['--serve', '--writable', '--tables', 't.txt', '--listen', 'a.sock'], io(first), { handlers: [], signal: stopFirst.signal });
+    const deadline = Date.now() + 10_000;
+    while (!first.text.includes('serving') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(first.text).toContain('read-write');
+    // A second writer of the same disks is refused; a reader is not.
+    const second = { text: '' };
+    expect(await run(['--serve', '--writable', '--tables', 't.txt', '--listen', 'b.sock'], io(second), { handlers: [], signal: AbortSignal.abort() })).toBe(1);
+    expect(second.text).toBe(`ERROR: cannot open device "${l0}" for writing: it is in use (mounted, held by device-mapper or md, or served writable by another process)\n`);
+    expect((await dmraid(dir, ['--extract', 'r0', '-o', 'v.img', '--tables', 't.txt'])).status).toBe(0);
+    stopFirst.abort();
+    expect(await serving).toBe(0);
+    // Once it ended, the disks are free again.
+    expect(await run(['--serve', '--writable', '--tables', 't.txt', '--listen', 'b.sock'], io({ text: '' }), { handlers: [], signal: AbortSignal.abort() })).toBe(0);
+    // A disk with a mounted filesystem: not written, whatever the tables say.
+    await exec('mke2fs', ['-q', '-F', '-t', 'ext4', join(dir, 'fs.img'), '8M']);
+    const l2 = await attach(join(dir, 'fs.img'));
+    const mnt = join(dir, 'mnt');
+    await fs.mkdir(mnt);
+    await exec('mount', [l2, mnt]);
+    onTestFinished(() => exec('umount', [mnt]).then(() => undefined));
+    await fs.writeFile(join(dir, 'u.txt'), `u: 0 ${SECTORS} linear ${l2} 0\n`);
+    const mounted = { text: '' };
+    expect(await run(['--serve', '--writable', '--tables', 'u.txt', '--listen', 'c.sock'], io(mounted), { handlers: [], signal: AbortSignal.abort() })).toBe(1);
+    expect(mounted.text).toBe(`ERROR: cannot open device "${l2}" for writing: it is in use (mounted, held by device-mapper or md, or served writable by another process)\n`);
+    expect(await run(['--serve', '--tables', 'u.txt', '--listen', 'c.sock'], io({ text: '' }), { handlers: [], signal: AbortSignal.abort() })).toBe(0);
+    // Found by discovery: only the set's members are claimed, not every device it looked at.
+    const devices = (await imagesOf(dir, 'hpt45x/raid0-2')).flatMap((spec) => ['--devices', spec]);
+    const found = { text: '' };
+    expect(await run([...devices, '--devices', l2, '--serve', '--writable', '--listen', 'd.sock'], io(found), { signal: AbortSignal.abort() })).toBe(0);
+    expect(found.text).toMatch(/^serving nbd\+unix:\/\/\/hpt45x_\w+\?socket=\S+ \(\d+ bytes, read-write\)\n$/);
+  });
+
   it('reports a table the engine cannot build, naming device and target', async () => {
     const dir = tmp('badtable');
     await members(dir, 1);
@@ -440,6 +485,11 @@ describe('--extract, --check-data and --serve over tables', () => {
     const want = Buffer.alloc(2 << 20);
     for (let k = 0; k < 32; k++) heads[k % 2]!.copy(want, k * 65536, Math.floor(k / 2) * 65536, (Math.floor(k / 2) + 1) * 65536);
     expect(v.subarray(0, 2 << 20).equals(want)).toBe(true);
+    // A device given with --devices that is no member of the set may take the volume.
+    await fs.writeFile(join(dir, 'other.img'), Buffer.alloc(8 << 20, 1));
+    const onto = await dmraid(dir, [...devices, '--devices', 'other.img', '--extract', name, '-o', 'other.img'], true);
+    expect([onto.status, onto.stderr]).toEqual([0, '']);
+    expect((await fs.readFile(join(dir, 'other.img'))).equals(v)).toBe(true);
   });
 
   itNbd('--serve listens on a unix socket, serves every set by name and ends on SIGINT', async () => {

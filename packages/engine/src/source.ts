@@ -2,7 +2,7 @@
  * What the engine reads and writes: a run of 512-byte sectors. Member files, member devices and mapped
  * devices (tables) all present this one interface, so tables nest as they do in the kernel.
  */
-import { closeSync, fdatasync as fdatasyncCb, openSync, readSync, readvSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasync as fdatasyncCb, openSync, readSync, readvSync, statSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { ioError, isIoError, type BlockDevice, type IoError, type WritableDevice } from '@dmraid/core';
 
@@ -42,9 +42,11 @@ export async function readInto(source: Source, sector: number, out: Uint8Array):
 /**
  * A member image file or block device opened by path, read with pread(2) straight into the caller's
  * buffer (page-cache reads of image files are microseconds: synchronous, as discovery reads them).
+ * A block device opened writable is claimed exclusively (O_EXCL), as the kernel's own users claim theirs:
+ * one that is mounted, held by device-mapper or md, or written by another such open throws EBUSY.
  */
 export function fileSource(path: string, sizeSectors: number, writable = false): Source & { close(): void } {
-  const fd = openSync(path, writable ? 'r+' : 'r');
+  const fd = openSync(path, writable ? constants.O_RDWR | (statSync(path).isBlockDevice() ? constants.O_EXCL : 0) : constants.O_RDONLY);
   const inRange = (s: number, n: number) => Number.isInteger(s) && Number.isInteger(n) && s >= 0 && n >= 0 && s + n <= sizeSectors;
   const fail = (e: unknown) => ioError(path, (e as NodeJS.ErrnoException)?.code ?? 'EIO');
   const readIntoFile = async (sector: number, out: Uint8Array): Promise<true | IoError> => {

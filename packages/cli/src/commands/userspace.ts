@@ -61,6 +61,11 @@ export function parseTestTables(text: string): DmDevice[] | string {
   });
 }
 
+/** The words of the tables that may name a member: not numbers, `-`, /dev/mapper/ names or /dev/zero. */
+function tableWords(devices: readonly DmDevice[]): Set<string> {
+  return new Set(devices.flatMap((d) => d.table.split(/\s+/).filter((t) => t !== '' && !/^\d+$/.test(t) && t !== '-' && !t.startsWith('/dev/mapper/') && t !== '/dev/zero')));
+}
+
 /** Devices no other device of the run stacks on: what `dmraid -tay` activates as the sets. */
 function topLevel(devices: readonly DmDevice[]): string[] {
   const used = new Set(devices.flatMap((d) => d.dependsOn));
@@ -68,7 +73,8 @@ function topLevel(devices: readonly DmDevice[]): string[] {
 }
 
 async function planFromDiscovery(ctx: CommandContext, wanted: readonly string[]): Promise<{ devices: readonly DmDevice[]; members: BlockDevice[] } | undefined> {
-  const members = await ctx.openDevices(ctx.o.engine.writable);
+  // Discovery only reads: the members the tables use are opened for writing below (startRun).
+  const members = await ctx.openDevices(false);
   if (!members) return undefined;
   // Recovery wants the sets dmraid drops as inconsistent (a RAID5 with a member missing): the handlers'
   // checks still run (status, messages), but no set is removed for failing one.
@@ -118,15 +124,14 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
     }
     devices = parsed;
     members = [];
-    // Device arguments are the words that name an existing file or block device (not /dev/mapper/, /dev/zero).
-    const words = new Set(parsed.flatMap((d) => d.table.split(/\s+/).filter((t) => !/^\d+$/.test(t) && t !== '-' && !t.startsWith('/dev/mapper/') && t !== '/dev/zero')));
+    // Device arguments are the words that name an existing file or block device.
     const paths: string[] = [];
-    for (const w of words) {
+    for (const w of tableWords(parsed)) {
       const st = await fs.stat(resolve(ctx.io.cwd, w)).catch(() => undefined);
       if (st && (st.isFile() || st.isBlockDevice())) paths.push(w);
     }
     for (const path of paths) {
-      const d = await openDevice(path, { writable, cwd: ctx.io.cwd });
+      const d = await openDevice(path, { cwd: ctx.io.cwd });
       if (isIoError(d)) {
         ctx.out.log('error', `cannot open device "${path}": ${d.message}`);
         await Promise.all(members.map((m) => m.close()));
@@ -140,27 +145,38 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
     ({ devices, members } = planned);
   }
   // Members are read by path with pread into the engine's buffers (fileSource); a device that cannot be
-  // reopened that way is read through its BlockDevice.
+  // reopened that way is read through its BlockDevice. Only what the tables name is written (discovery may
+  // have opened every disk of the machine): a member disk is then claimed exclusively (fileSource).
+  const words = tableWords(devices);
+  const used = new Set([...words].map((w) => resolve(ctx.io.cwd, w)));
   const byPath = memberLookup(ctx.io.cwd);
   const reopened: { close(): void }[] = [];
+  const close = async () => {
+    for (const f of reopened) f.close();
+    await Promise.all(members.map((m) => m.close()));
+  };
   let byFile = true;
   for (const m of members) {
+    const write = writable && used.has(resolve(ctx.io.cwd, m.path));
     let source: Source;
     try {
-      const f = fileSource(resolve(ctx.io.cwd, m.path), m.sizeSectors, writable);
+      const f = fileSource(resolve(ctx.io.cwd, m.path), m.sizeSectors, write);
       reopened.push(f);
       source = f;
-    } catch {
-      source = deviceSource(m, writable);
+    } catch (e) {
+      if (write) {
+        const code = (e as NodeJS.ErrnoException).code;
+        const why = code === 'EBUSY' ? 'it is in use (mounted, held by device-mapper or md, or served writable by another process)' : (e as Error).message;
+        ctx.out.log('error', `cannot open device "${m.path}" for writing: ${why}`);
+        await close();
+        return undefined;
+      }
+      source = deviceSource(m);
       byFile = false;
     }
     byPath.add(m.path, source);
   }
   const engine = createEngine(devices, byPath.get, (m) => ctx.io.stderr(`NOTICE: ${m}\n`));
-  const close = async () => {
-    for (const f of reopened) f.close();
-    await Promise.all(members.map((m) => m.close()));
-  };
   if (isTableError(engine)) {
     ctx.out.log('error', `table of "${engine.device}": ${engine.message}`);
     await close();
@@ -181,7 +197,7 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
     engine,
     exports,
     spec,
-    members: members.map((m) => resolve(ctx.io.cwd, m.path)),
+    members: members.map((m) => resolve(ctx.io.cwd, m.path)).filter((p) => used.has(p)),
     close: async () => {
       engine.destroy();
       await close();
