@@ -1,5 +1,5 @@
 // Ours: --extract, --serve and --check-data run the sets' tables in the userspace engine (@dmraid/engine).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, promises as fs, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
@@ -340,6 +340,31 @@ describe('--extract, --check-data and --serve over tables', () => {
     const found = { text: '' };
     expect(await run([...devices, '--devices', l2, '--serve', '--writable', '--listen', 'd.sock'], io(found), { signal: AbortSignal.abort() })).toBe(0);
     expect(found.text).toMatch(/^serving nbd\+unix:\/\/\/hpt45x_\w+\?socket=\S+ \(\d+ bytes, read-write\)\n$/);
+  });
+
+  it('--serve --writable refuses a member image another process has open for writing, not one open for reading', async () => {
+    const dir = tmp('writers');
+    await members(dir, 2);
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
+    // A shell that holds m1.img open (3<> read-write, 3< read-only) until it is killed.
+    const holder = async (redirect: string) => {
+      const child = spawn('sh', ['-c', `exec 3${redirect}m1.img; echo ready; exec sleep 60`], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+      onTestFinished(() => void child.kill('SIGKILL'));
+      await new Promise((r) => child.stdout.once('data', r));
+      return child;
+    };
+    const serve = async () => {
+      let text = '';
+      const io = { stdout: (t: string) => (text += t), stderr: (t: string) => (text += t), readLine: async () => null, cwd: dir };
+      const status = await run(['--serve', '--writable', '--tables', 't.txt', '--listen', 's.sock'], io, { handlers: [], signal: AbortSignal.abort() });
+      return { status, text };
+    };
+    const writer = await holder('<>');
+    expect(await serve()).toEqual({ status: 1, text: `ERROR: cannot open device "m1.img" for writing: it is open for writing by process ${writer.pid} (sleep)\n` });
+    writer.kill('SIGKILL');
+    await new Promise((r) => writer.once('exit', r));
+    await holder('<');
+    expect((await serve()).status).toBe(0);
   });
 
   it('reports a table the engine cannot build, naming device and target', async () => {

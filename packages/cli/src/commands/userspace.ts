@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { isatty } from 'node:tty';
-import { buildSets, diskDevices, discoverRaidDevices, isIoError, openDevice, overlapping, type BlockDevice, type RaidSet } from '@dmraid/core';
+import { buildSets, diskDevices, discoverRaidDevices, isIoError, openDevice, overlapping, writersOf, type BlockDevice, type RaidSet } from '@dmraid/core';
 import type { DmDevice } from '@dmraid/activation';
 import {
   checkData,
@@ -156,8 +156,10 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
     await Promise.all(members.map((m) => m.close()));
   };
   let byFile = true;
+  const written: BlockDevice[] = [];
   for (const m of members) {
     const write = writable && used.has(resolve(ctx.io.cwd, m.path));
+    if (write) written.push(m);
     let source: Source;
     try {
       const f = fileSource(resolve(ctx.io.cwd, m.path), m.sizeSectors, write);
@@ -175,6 +177,16 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
       byFile = false;
     }
     byPath.add(m.path, source);
+  }
+  // Two writers of one member (another server, a virtual machine on the image) would corrupt the set. Looked
+  // at after our own opens, so two servers started together both see the other.
+  const holders = await Promise.all(written.map((m) => writersOf(resolve(ctx.io.cwd, m.path))));
+  const busy = written.findIndex((_, i) => holders[i]!.length > 0);
+  if (busy >= 0) {
+    const by = holders[busy]!.map((h) => `process ${h.pid} (${h.command})`).join(', ');
+    ctx.out.log('error', `cannot open device "${written[busy]!.path}" for writing: it is open for writing by ${by}`);
+    await close();
+    return undefined;
   }
   const engine = createEngine(devices, byPath.get, (m) => ctx.io.stderr(`NOTICE: ${m}\n`));
   if (isTableError(engine)) {

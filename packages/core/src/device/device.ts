@@ -302,6 +302,40 @@ export async function sameStorage(a: string, b: string, sysfs = '/sys'): Promise
   return (await overlapping(a, [b], sysfs)) !== undefined;
 }
 
+/** A process that holds a file open. */
+export interface Holder {
+  readonly pid: number;
+  /** Its command name (/proc/PID/comm). */
+  readonly command: string;
+}
+
+/**
+ * Processes other than this one that hold `path` (the same file through any name, or the same block
+ * device) open for writing, from `proc` (/proc): what `fuser` would name. Processes this user may not look
+ * into are not seen.
+ */
+export async function writersOf(path: string, proc = '/proc'): Promise<Holder[]> {
+  const target = await fs.stat(path, { bigint: true }).catch(() => undefined);
+  if (!target) return [];
+  const same = (st: BigIntStats) => (target.isBlockDevice() ? st.isBlockDevice() && st.rdev === target.rdev : st.dev === target.dev && st.ino === target.ino);
+  const pids = (await fs.readdir(proc).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid);
+  const found: Holder[] = [];
+  await Promise.all(
+    pids.map(async (pid) => {
+      const fds = await fs.readdir(`${proc}/${pid}/fd`).catch(() => [] as string[]);
+      for (const fd of fds) {
+        const st = await fs.stat(`${proc}/${pid}/fd/${fd}`, { bigint: true }).catch(() => undefined);
+        if (!st || !same(st)) continue;
+        const flags = parseInt(/^flags:\s*([0-7]+)/m.exec((await readText(`${proc}/${pid}/fdinfo/${fd}`)) ?? '')?.[1] ?? '0', 8);
+        if ((flags & (constants.O_WRONLY | constants.O_RDWR)) === 0) continue;
+        found.push({ pid: Number(pid), command: ((await readText(`${proc}/${pid}/comm`)) ?? '').trim() });
+        return;
+      }
+    }),
+  );
+  return found.sort((a, b) => a.pid - b.pid);
+}
+
 export interface ScanEntry {
   readonly name: string;
   readonly path: string;
