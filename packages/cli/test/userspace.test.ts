@@ -342,6 +342,52 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect(found.text).toMatch(/^serving nbd\+unix:\/\/\/hpt45x_\w+\?socket=\S+ \(\d+ bytes, read-write\)\n$/);
   });
 
+  itLoop('--extract onto a disk claims it: not one that is mounted or has a mounted partition (root, losetup, partx)', async () => {
+    const dir = tmp('onto-busy');
+    await members(dir, 2);
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
+    // A 16 MiB disk with one partition (an MBR of our own: type 0x83 from sector 2048 on), ext4 on it.
+    const mbr = Buffer.alloc(512);
+    mbr[446 + 4] = 0x83;
+    mbr.writeUInt32LE(2048, 446 + 8);
+    mbr.writeUInt32LE(30720, 446 + 12);
+    mbr.writeUInt16LE(0xaa55, 510);
+    const image = join(dir, 'disk.img');
+    await fs.writeFile(image, mbr);
+    await fs.truncate(image, 16 << 20);
+    const disk = (await exec('losetup', ['-f', '-P', '--show', image])).stdout.trim();
+    onTestFinished(() => exec('losetup', ['-d', disk]).then(() => undefined));
+    // The partition, where the kernel did not scan the table itself (partx adds it), and its node, where
+    // nothing made one in /dev (no udev).
+    const sys = `/sys/block/${basename(disk)}/${basename(disk)}p1`;
+    if (!existsSync(sys)) await exec('partx', ['-a', disk]);
+    let part = `${disk}p1`;
+    if (!existsSync(part)) {
+      part = join(dir, 'p1');
+      await exec('mknod', [part, 'b', ...(await fs.readFile(`${sys}/dev`, 'utf8')).trim().split(':')]);
+    }
+    await exec('mke2fs', ['-q', '-F', '-t', 'ext4', part]);
+    const mnt = join(dir, 'mnt');
+    await fs.mkdir(mnt);
+    await exec('mount', [part, mnt]);
+    let mounted = true;
+    onTestFinished(() => (mounted ? exec('umount', [mnt]).then(() => undefined) : undefined));
+    expect((await dmraid(dir, ['--extract', 'r0', '-o', 'v.img', '--tables', 't.txt'])).status).toBe(0);
+    const volume = await fs.readFile(join(dir, 'v.img'));
+    for (const output of [disk, part]) {
+      const r = await dmraid(dir, ['--extract', 'r0', '-o', output, '--tables', 't.txt']);
+      expect(r).toEqual({ status: 1, stdout: '', stderr: `ERROR: extract of "r0" failed: ${output}: in use (mounted, a partition of it mounted, or held by device-mapper or md): not written\n` });
+    }
+    await exec('umount', [mnt]);
+    mounted = false;
+    // Nothing of the volume reached the disk (the filesystem's own unmount wrote to it, so no digest).
+    expect((await fs.readFile(image)).indexOf(volume.subarray(0, 65536))).toBe(-1);
+    // Unmounted, the disk takes the volume.
+    const r = await dmraid(dir, ['--extract', 'r0', '-o', disk, '--tables', 't.txt']);
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect((await fs.readFile(image)).subarray(0, volume.length).equals(volume)).toBe(true);
+  });
+
   it('--serve --writable refuses a member image another process has open for writing, not one open for reading', async () => {
     const dir = tmp('writers');
     await members(dir, 2);

@@ -3,10 +3,10 @@
  * thread of its own writes the chunks before them, holes where the data is zero, and a small state file
  * beside the output so an interrupted copy resumes where it stopped.
  */
-import { closeSync, fdatasync as fdatasyncCb, fstatSync, ftruncateSync, open as openCb, openSync, readFileSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, fdatasync as fdatasyncCb, fstatSync, ftruncateSync, open as openCb, openSync, readFileSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import { OutputWriter } from './output-writer.js';
-import { isIoError, isZero, readInto, SECTOR, type IoError, type Source } from './source.js';
+import { ioError, isIoError, isZero, readInto, SECTOR, type IoError, type Source } from './source.js';
 
 export interface ExtractOptions {
   /** Continue from the state file of an earlier, interrupted run (its volume size must match). */
@@ -118,12 +118,18 @@ export async function extract(volume: Source, output: string | number, options: 
       start = state.done;
     }
   }
-  // Opening a pipe waits for its reader, so that open (and a device's) stays off the main thread.
+  // Opening a pipe waits for its reader, so that open (and a device's) stays off the main thread. A disk is
+  // claimed exclusively (O_EXCL, as mkfs does): one that is mounted, or has a mounted partition, or is held
+  // by device-mapper or md, is not written (EBUSY).
   let opened: number | undefined;
   try {
-    if (typeof output === 'string') opened = regular ? openSync(output, start > 0 ? 'r+' : 'w') : await open(output, start > 0 ? 'r+' : 'w');
+    const disk = existing?.isBlockDevice() ? (start > 0 ? constants.O_RDWR : constants.O_WRONLY) | constants.O_EXCL : undefined;
+    if (typeof output === 'string') opened = regular ? openSync(output, start > 0 ? 'r+' : 'w') : await open(output, disk ?? (start > 0 ? 'r+' : 'w'));
   } catch (e) {
-    return { kind: 'io', path: name, code: (e as NodeJS.ErrnoException).code ?? 'EIO', message: (e as Error).message };
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    return code === 'EBUSY'
+      ? ioError(name, code, 'in use (mounted, a partition of it mounted, or held by device-mapper or md): not written')
+      : { kind: 'io', path: name, code, message: (e as Error).message };
   }
   const fd = opened ?? (output as number);
   let holes = 0;
