@@ -310,22 +310,21 @@ export interface Holder {
 }
 
 /**
- * Processes other than this one that hold `path` (the same file through any name, or the same block
- * device) open for writing, from `proc` (/proc): what `fuser` would name. Processes this user may not look
- * into are not seen.
+ * Processes other than this one that hold `path` open for writing, from `proc` (/proc): what `fuser` would
+ * name. An open file is known by the path the kernel gives for it (symbolic links resolved; another hard
+ * link to the file is not seen), so nothing outside /proc is looked at: a stat of another process's files
+ * could hang on a dead network mount. Processes this user may not look into are not seen.
  */
 export async function writersOf(path: string, proc = '/proc'): Promise<Holder[]> {
-  const target = await fs.stat(path, { bigint: true }).catch(() => undefined);
+  const target = await fs.realpath(path).catch(() => undefined);
   if (!target) return [];
-  const same = (st: BigIntStats) => (target.isBlockDevice() ? st.isBlockDevice() && st.rdev === target.rdev : st.dev === target.dev && st.ino === target.ino);
   const pids = (await fs.readdir(proc).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid);
   const found: Holder[] = [];
   await Promise.all(
     pids.map(async (pid) => {
       const fds = await fs.readdir(`${proc}/${pid}/fd`).catch(() => [] as string[]);
       for (const fd of fds) {
-        const st = await fs.stat(`${proc}/${pid}/fd/${fd}`, { bigint: true }).catch(() => undefined);
-        if (!st || !same(st)) continue;
+        if ((await fs.readlink(`${proc}/${pid}/fd/${fd}`).catch(() => undefined)) !== target) continue;
         const flags = parseInt(/^flags:\s*([0-7]+)/m.exec((await readText(`${proc}/${pid}/fdinfo/${fd}`)) ?? '')?.[1] ?? '0', 8);
         if ((flags & (constants.O_WRONLY | constants.O_RDWR)) === 0) continue;
         found.push({ pid: Number(pid), command: ((await readText(`${proc}/${pid}/comm`)) ?? '').trim() });
