@@ -563,6 +563,27 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect((await fs.readFile(join(dir, 'other.img'))).equals(v)).toBe(true);
   });
 
+  itNbd('--serve on TCP, IPv4 and IPv6 loopback: prints the nbd:// URI clients read the set from', async () => {
+    const dir = tmp('serve-tcp');
+    const ms = await members(dir, 2);
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
+    for (const [listen, host] of [['127.0.0.1:0', '127.0.0.1'], ['[::1]:0', '[::1]']] as const) {
+      let stdout = '';
+      const stop = new AbortController();
+      const done = run(['--serve', '--tables', 't.txt', '--listen', listen], { stdout: (t) => (stdout += t), stderr: (t) => (stdout += t), readLine: async () => null, cwd: dir }, { handlers: [], signal: stop.signal });
+      const deadline = Date.now() + 10_000;
+      while (!stdout.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const m = /^serving (nbd:\/\/(\S+):(\d+)\/r0) \(2097152 bytes, read-only\)\n$/.exec(stdout);
+      expect(m, stdout).not.toBeNull();
+      expect(m![2]).toBe(host);
+      expect((await exec('nbdinfo', ['--size', m![1]!])).stdout.trim()).toBe('2097152');
+      await exec('nbdcopy', [m![1]!, join(dir, 'copy.img')]);
+      expect((await fs.readFile(join(dir, 'copy.img'))).equals(striped(ms, 128))).toBe(true);
+      stop.abort();
+      expect(await done).toBe(0);
+    }
+  });
+
   itNbd('--serve listens on a unix socket, serves every set by name and ends on SIGINT', async () => {
     const dir = tmp('serve');
     const ms = await members(dir, 2);

@@ -220,7 +220,8 @@ export class NbdServer {
       const done = () => {
         this.server.off('error', reject);
         const a = this.server.address();
-        resolve(typeof a === 'string' || a === null ? where : `${a.address}:${a.port}`);
+        // HOST:PORT as a URI writes it: an IPv6 address in brackets.
+        resolve(typeof a === 'string' || a === null ? where : a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`);
       };
       if (isUnixSocketPath(where)) this.server.listen(where, done);
       else {
