@@ -563,6 +563,25 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect((await fs.readFile(join(dir, 'other.img'))).equals(v)).toBe(true);
   });
 
+  itNbd('--serve prints a URI clients parse when the socket path has a space and the set name a "?" and "#"', async () => {
+    const dir = tmp('serve-uri');
+    const ms = await members(dir, 1);
+    await fs.writeFile(join(dir, 't.txt'), `odd?#%: 0 ${SECTORS} linear m0.img 0\n`);
+    await fs.mkdir(join(dir, 'a folder'));
+    const sock = join(dir, 'a folder', 'n.sock');
+    let stdout = '';
+    const stop = new AbortController();
+    const done = run(['--serve', '--tables', 't.txt', '--listen', sock], { stdout: (t) => (stdout += t), stderr: (t) => (stdout += t), readLine: async () => null, cwd: dir }, { handlers: [], signal: stop.signal });
+    const deadline = Date.now() + 10_000;
+    while (!stdout.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const uri = `nbd+unix:///odd%3F%23%25?socket=${join(dir, 'a%20folder', 'n.sock')}`;
+    expect(stdout).toBe(`serving ${uri} (1048576 bytes, read-only)\n`);
+    await exec('nbdcopy', [uri, join(dir, 'copy.img')]);
+    expect((await fs.readFile(join(dir, 'copy.img'))).equals(ms[0]!)).toBe(true);
+    stop.abort();
+    expect(await done).toBe(0);
+  });
+
   itNbd('--serve on TCP, IPv4 and IPv6 loopback: prints the nbd:// URI clients read the set from', async () => {
     const dir = tmp('serve-tcp');
     const ms = await members(dir, 2);

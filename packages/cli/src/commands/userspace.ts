@@ -323,7 +323,10 @@ async function serveCommand(ctx: CommandContext): Promise<number> {
       return 1;
     }
     const mode = ctx.o.engine.writable ? 'read-write' : 'read-only';
-    const uri = (name: string) => (unix ? `nbd+unix:///${name}?socket=${address}` : `nbd://${address}/${name}`);
+    // A URI (RFC 3986, as libnbd parses it): the export name and the socket path percent-encoded, so a
+    // folder with a space or a name with `?` or `#` still connects.
+    const part = (text: string) => encodeURIComponent(text).replace(/%2F/g, '/');
+    const uri = (name: string) => (unix ? `nbd+unix:///${part(name)}?socket=${part(address)}` : `nbd://${address}/${part(name)}`);
     for (const name of run.exports) ctx.out.line(`serving ${uri(name)} (${run.engine.get(name)!.sizeSectors * SECTOR} bytes, ${mode})`);
     if (ctx.o.json) {
       const exports = run.exports.map((name) => ({ name, uri: uri(name), bytes: run.engine.get(name)!.sizeSectors * SECTOR, writable: ctx.o.engine.writable }));
