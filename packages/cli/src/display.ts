@@ -236,7 +236,7 @@ dmraid\t{-V/--version}
 Beyond dmraid:
 \t--devices PATH[:SERIAL][,...]   work on these devices or image files instead of scanning
 \t--json                          one JSON document from -r, -s, -b, -l, -V and the three below
-\t--yes                           answer yes to the -E prompt (for scripts)
+\t--yes                           answer yes to the prompts of -E and of --extract onto a disk (scripts)
 \t--extract RAID-set {-o|--output} FILE [--resume]
 \t                                copy the set's volume into FILE (- for standard output) without the kernel
 \t--serve [RAID-set...] [--writable] [--listen [HOST:]PORT|SOCKET]

@@ -382,10 +382,59 @@ describe('--extract, --check-data and --serve over tables', () => {
     mounted = false;
     // Nothing of the volume reached the disk (the filesystem's own unmount wrote to it, so no digest).
     expect((await fs.readFile(image)).indexOf(volume.subarray(0, 65536))).toBe(-1);
-    // Unmounted, the disk takes the volume.
-    const r = await dmraid(dir, ['--extract', 'r0', '-o', disk, '--tables', 't.txt']);
+    // Unmounted, the disk takes the volume (--yes: it holds a partition table and a filesystem).
+    const r = await dmraid(dir, ['--extract', 'r0', '-o', disk, '--tables', 't.txt', '--yes']);
     expect([r.status, r.stderr]).toEqual([0, '']);
-    expect((await fs.readFile(image)).subarray(0, volume.length).equals(volume)).toBe(true);
+    expect((await fs.readFile(disk)).subarray(0, volume.length).equals(volume)).toBe(true);
+  });
+
+  itLoop('--extract onto a disk that holds data asks first (as dmraid -E does); --yes or "y" writes, anything else does not', async () => {
+    const dir = tmp('onto-data');
+    await members(dir, 2);
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
+    const volumeBytes = 2 * SECTORS * 512;
+    const attach = async (file: string) => {
+      const loop = (await exec('losetup', ['-f', '--show', file])).stdout.trim();
+      onTestFinished(() => exec('losetup', ['-d', loop]).then(() => undefined));
+      return loop;
+    };
+    // 4 MiB disks: one of zeros, one with a byte of data in its last MiB (where RAID metadata lives).
+    const blank = join(dir, 'blank.img');
+    const used = join(dir, 'used.img');
+    await fs.writeFile(blank, Buffer.alloc(4 << 20));
+    const data = Buffer.alloc(4 << 20);
+    data[(4 << 20) - 1000] = 7;
+    await fs.writeFile(used, data);
+    const [blankDisk, usedDisk] = [await attach(blank), await attach(used)];
+    const extract = async (output: string, answers: (string | null)[], ...more: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const io = { stdout: (t: string) => (stdout += t), stderr: (t: string) => (stderr += t), readLine: async () => answers.shift() ?? null, cwd: dir };
+      const status = await run([...more, '--extract', 'r0', '-o', output, '--tables', 't.txt'], io, { handlers: [] });
+      return { status, stdout, stderr };
+    };
+    const question = `Do you really want to write the volume of "r0" over the data on ${usedDisk} ? [y/n] :`;
+    const summary = (to: string) => `r0: ${2 * SECTORS} sectors (2.0 MiB) written to ${to}, 0.0 MiB left as holes\n`;
+    // No answer (end of input), or "n": not written.
+    for (const answer of [null, 'n']) {
+      expect(await extract(usedDisk, [answer])).toEqual({ status: 1, stdout: question + (answer === null ? '\n' : ''), stderr: `ERROR: "${usedDisk}" holds data and was not written\n` });
+      expect((await fs.readFile(used)).equals(data)).toBe(true);
+    }
+    // --json never prompts: without --yes, the document says what to do.
+    const j = await extract(usedDisk, ['y'], '--json');
+    expect(j.status).toBe(1);
+    expect(JSON.parse(j.stdout).messages).toEqual([{ level: 'error', text: `"${usedDisk}" holds data and was not written (--yes writes over it)` }]);
+    expect((await fs.readFile(used)).equals(data)).toBe(true);
+    // A line without y or n asks again; "y" writes.
+    expect(await extract(usedDisk, ['what?', 'y'])).toEqual({ status: 0, stdout: question + question + summary(usedDisk), stderr: '' });
+    const v = await dmraid(dir, ['--extract', 'r0', '-o', 'v.img', '--tables', 't.txt']);
+    expect(v.status).toBe(0);
+    const volume = await fs.readFile(join(dir, 'v.img'));
+    expect((await fs.readFile(usedDisk)).subarray(0, volumeBytes).equals(volume)).toBe(true);
+    // --yes: no question. A disk of zeros: no question either.
+    expect(await extract(usedDisk, [], '--yes')).toEqual({ status: 0, stdout: summary(usedDisk), stderr: '' });
+    expect(await extract(blankDisk, [])).toEqual({ status: 0, stdout: summary(blankDisk), stderr: '' });
+    expect((await fs.readFile(blankDisk)).subarray(0, volumeBytes).equals(volume)).toBe(true);
   });
 
   it('--serve --writable refuses a member image another process has open for writing, not one open for reading', async () => {

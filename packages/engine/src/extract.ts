@@ -47,6 +47,9 @@ const open = promisify(openCb);
 
 export const stateFile = (output: string) => `${output}.dmraid-extract`;
 
+/** Why a disk is not written: another claims it (EBUSY on an exclusive open). */
+export const DISK_IN_USE = 'in use (mounted, a partition of it mounted, or held by device-mapper or md): not written';
+
 interface State {
   readonly volume: string;
   readonly sizeSectors: number;
@@ -128,7 +131,7 @@ export async function extract(volume: Source, output: string | number, options: 
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
     return code === 'EBUSY'
-      ? ioError(name, code, 'in use (mounted, a partition of it mounted, or held by device-mapper or md): not written')
+      ? ioError(name, code, DISK_IN_USE)
       : { kind: 'io', path: name, code, message: (e as Error).message };
   }
   const fd = opened ?? (output as number);
@@ -177,6 +180,9 @@ export async function extract(volume: Source, output: string | number, options: 
     }
     const flushed = await writer.finish();
     if (isIoError(flushed)) return { ...flushed, path: name };
+    // A disk is on stable storage before the copy is reported (it may be unplugged next); a file is left
+    // to the page cache's write-back, as cp leaves it.
+    if (existing?.isBlockDevice()) await fdatasync(fd);
     advance();
     if (done === total) {
       if (statePath !== undefined) rmSync(statePath, { force: true });

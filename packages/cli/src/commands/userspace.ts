@@ -3,19 +3,21 @@
  * `--check-data SET` build the sets' device-mapper tables (the activation plan, or `--tables FILE` as
  * `dmraid -tay` prints them) and run them in @dmraid/engine over the member devices or image files.
  */
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { isatty } from 'node:tty';
-import { buildSets, diskDevices, discoverRaidDevices, isIoError, openDevice, overlapping, writersOf, type BlockDevice, type RaidSet } from '@dmraid/core';
+import { buildSets, diskDevices, discoverRaidDevices, isIoError, openDevice, overlapping, writersOf, type BlockDevice, type IoError, type RaidSet } from '@dmraid/core';
 import type { DmDevice } from '@dmraid/activation';
 import {
   checkData,
   createEngine,
   deviceSource,
+  DISK_IN_USE,
   extract,
   fileSource,
   isTableError,
+  isZero,
   isUnixSocketPath,
   memberLookup,
   NbdServer,
@@ -26,6 +28,7 @@ import {
   type WorkerSpec,
 } from '@dmraid/engine';
 import type { CommandContext } from '../main.js';
+import { confirm } from '../metadata-io.js';
 import { mib, progress } from '../progress.js';
 
 interface Run {
@@ -217,6 +220,32 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
   };
 }
 
+/**
+ * Whether a disk holds anything but zeros in its first or last MiB; EBUSY when another claims it (asked
+ * first: no question about a disk that will not be written anyway), or the error that kept it from being read.
+ */
+async function holdsData(path: string): Promise<boolean | IoError> {
+  try {
+    await (await fs.open(path, constants.O_RDONLY | constants.O_EXCL)).close();
+  } catch (e) {
+    return { kind: 'io', path, code: (e as NodeJS.ErrnoException).code ?? 'EIO', message: (e as Error).message };
+  }
+  const disk = await openDevice(path);
+  if (isIoError(disk)) return disk;
+  try {
+    const size = disk.sizeSectors * SECTOR;
+    const span = Math.min(1 << 20, size);
+    for (const at of new Set([0, size - span])) {
+      const bytes = await disk.read(at, span);
+      if (isIoError(bytes)) return bytes;
+      if (!isZero(bytes)) return true;
+    }
+    return false;
+  } finally {
+    await disk.close();
+  }
+}
+
 /** Serving processes at most, whatever the cores (each is a Node process of ~40 MiB). */
 const MAX_SERVING_PROCESSES = 4;
 
@@ -263,6 +292,22 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
       return 1;
     }
     const device = typeof output === 'string' ? await fs.stat(output).catch(() => undefined) : undefined;
+    // A disk that holds data (a partition table, a filesystem, metadata at its end) is overwritten only when
+    // the user says so, as mkfs asks: at the prompt, or with --yes. A resume goes on without asking.
+    if (device?.isBlockDevice() && !ctx.o.engine.resume && !ctx.o.yes) {
+      const held = await holdsData(output as string);
+      if (typeof held !== 'boolean') {
+        ctx.out.log('error', held.code === 'EBUSY' ? `extract of "${name}" failed: ${output as string}: ${DISK_IN_USE}` : `cannot read "${ctx.o.engine.output}": ${held.message}`);
+        return 1;
+      }
+      if (held) {
+        const asked = !ctx.o.json && (await confirm(ctx.io, `Do you really want to write the volume of "${name}" over the data on ${ctx.o.engine.output} ? [y/n] :`));
+        if (!asked) {
+          ctx.out.log('error', `"${ctx.o.engine.output}" holds data and was not written${ctx.o.json ? ' (--yes writes over it)' : ''}`);
+          return 1;
+        }
+      }
+    }
     const stateFile = device?.isBlockDevice() ? resolve(ctx.io.cwd, `${basename(output as string)}.dmraid-extract`) : undefined;
     const shown = progress(ctx.io, name, { json: ctx.o.json, everyMs: ctx.progressEveryMs });
     const r = await extract(volume, output, {
