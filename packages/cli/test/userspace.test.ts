@@ -435,6 +435,12 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect(await extract(usedDisk, [], '--yes')).toEqual({ status: 0, stdout: summary(usedDisk), stderr: '' });
     expect(await extract(blankDisk, [])).toEqual({ status: 0, stdout: summary(blankDisk), stderr: '' });
     expect((await fs.readFile(blankDisk)).subarray(0, volumeBytes).equals(volume)).toBe(true);
+    // --resume asks as well when there is no copy to resume; it does not ask to go on with one.
+    expect((await extract(usedDisk, [null], '--resume')).stdout).toBe(`${question}\n`);
+    const io = { stdout: () => undefined, stderr: () => undefined, readLine: async () => null, cwd: dir };
+    expect(await run(['--yes', '--extract', 'r0', '-o', usedDisk, '--tables', 't.txt'], io, { handlers: [], signal: AbortSignal.abort() })).toBe(1);
+    expect(existsSync(join(dir, `${basename(usedDisk)}.dmraid-extract`))).toBe(true);
+    expect(await extract(usedDisk, [null], '--resume')).toEqual({ status: 0, stdout: summary(usedDisk), stderr: '' });
   });
 
   it('--serve --writable refuses a member image another process has open for writing, not one open for reading', async () => {

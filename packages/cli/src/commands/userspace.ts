@@ -282,7 +282,6 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
       return 1;
     }
     const output = toStdout ? 1 : resolve(ctx.io.cwd, ctx.o.engine.output!);
-    // A disk as the output keeps its --resume state in the current folder (not beside it in /dev).
     // Never the volume onto what it is read from (core `overlapping`): a member file or a link to it, the
     // member disk or a partition of it, a device stacked on a member, a loop device over a member image, the
     // disk that holds a member image's filesystem, or a file on a member.
@@ -292,9 +291,12 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
       return 1;
     }
     const device = typeof output === 'string' ? await fs.stat(output).catch(() => undefined) : undefined;
+    // A disk as the output keeps its --resume state in the current folder (not beside it in /dev).
+    const stateFile = device?.isBlockDevice() ? resolve(ctx.io.cwd, `${basename(output as string)}.dmraid-extract`) : undefined;
     // A disk that holds data (a partition table, a filesystem, metadata at its end) is overwritten only when
-    // the user says so, as mkfs asks: at the prompt, or with --yes. A resume goes on without asking.
-    if (device?.isBlockDevice() && !ctx.o.engine.resume && !ctx.o.yes) {
+    // the user says so, as mkfs asks: at the prompt, or with --yes. A resume of a copy onto it does not ask.
+    const resuming = ctx.o.engine.resume && stateFile !== undefined && (await fs.stat(stateFile).then(() => true, () => false));
+    if (device?.isBlockDevice() && !resuming && !ctx.o.yes) {
       const held = await holdsData(output as string);
       if (typeof held !== 'boolean') {
         ctx.out.log('error', held.code === 'EBUSY' ? `extract of "${name}" failed: ${output as string}: ${DISK_IN_USE}` : `cannot read "${ctx.o.engine.output}": ${held.message}`);
@@ -308,7 +310,6 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
         }
       }
     }
-    const stateFile = device?.isBlockDevice() ? resolve(ctx.io.cwd, `${basename(output as string)}.dmraid-extract`) : undefined;
     const shown = progress(ctx.io, name, { json: ctx.o.json, everyMs: ctx.progressEveryMs });
     const r = await extract(volume, output, {
       resume: ctx.o.engine.resume,
