@@ -66,6 +66,8 @@ export class Output {
   constructor(
     private readonly io: Io,
     private readonly o: Pick<Options, 'verbose' | 'debug' | 'json'>,
+    /** The document's `command`: the mode's (JSON_COMMANDS). */
+    private readonly command = '',
   ) {}
   line(text: string) {
     if (!this.o.json) this.io.stdout(`${text}\n`);
@@ -101,9 +103,10 @@ export class Output {
   };
   /** Whether the JSON document was printed (a --json run prints exactly one, failed or not). */
   emitted = false;
+  /** Print the run's one document: its `command`, the mode's fields, the messages. */
   emitJson(doc: Record<string, unknown>) {
     this.emitted = true;
-    this.io.stdout(`${JSON.stringify({ ...doc, messages: this.json }, null, 2)}\n`);
+    this.io.stdout(`${JSON.stringify({ command: this.command, ...doc, messages: this.json }, null, 2)}\n`);
   }
 }
 
@@ -118,12 +121,12 @@ export async function run(argv: readonly string[], io: Io, runOptions: RunOption
     }
     throw e;
   }
-  const out = new Output(io, options);
+  const out = new Output(io, options, JSON_COMMANDS[options.mode] ?? options.mode);
   try {
     const status = await perform(options, io, out, runOptions);
     // A --json run that stopped early (a device that would not open, no set) still prints its document:
     // the messages say why.
-    if (options.json && !out.emitted) out.emitJson({ command: JSON_COMMANDS[options.mode] ?? options.mode });
+    if (options.json && !out.emitted) out.emitJson({});
     return status;
   } catch (e) {
     // A bug must not end in a stack trace: one line, exit 1.
@@ -160,13 +163,13 @@ async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions):
     for (const l of VERSION_LINES()) out.line(l);
     out.line(`dmraid (TypeScript) cli:\t@dmraid/cli ${CLI_VERSION}`);
     for (const l of loaded) out.line(`format handler ${l.handler.name}:\t${l.packageName} ${l.version}`);
-    if (o.json) out.emitJson({ command: 'formats', formats: formatsJson(loaded) });
+    if (o.json) out.emitJson({ formats: formatsJson(loaded) });
     return 0;
   }
   if (o.mode === 'list') {
     out.log('info', 'supported metadata formats:');
     for (const h of handlers) out.line(formatLine(h));
-    if (o.json) out.emitJson({ command: 'formats', formats: formatsJson(loaded) });
+    if (o.json) out.emitJson({ formats: formatsJson(loaded) });
     return 0;
   }
   for (const format of o.handlerOptions.keys()) {
@@ -207,7 +210,7 @@ async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions):
     if (o.mode === 'block') {
       const shown = o.devices ? filterByPaths(devices, o.operands) : devices;
       out.log('info', `Block device${shown.length === 1 ? '' : 's'} discovered:\n`);
-      if (o.json) out.emitJson({ command: 'block_devices', blockDevices: shown.map(blockDeviceToJson) });
+      if (o.json) out.emitJson({ blockDevices: shown.map(blockDeviceToJson) });
       else for (const d of shown) out.line(blockDeviceLine(d, o));
       return 0;
     }
@@ -389,7 +392,7 @@ async function raidModes(o: Options, io: Io, out: Output, devices: BlockDevice[]
     }
     if (o.erase) return eraseMetadata(disks, byName, io, out.log, o.yes);
     out.log('info', `RAID device${disks.length === 1 ? '' : 's'} discovered:\n`);
-    if (o.json) out.emitJson({ command: 'raid_devices', raidDevices: disks.map(raidDeviceToJson) });
+    if (o.json) out.emitJson({ raidDevices: disks.map(raidDeviceToJson) });
     else for (const rd of disks) out.line(raidDeviceLine(rd, o));
     return 0;
   }
@@ -401,12 +404,12 @@ async function raidModes(o: Options, io: Io, out: Output, devices: BlockDevice[]
     if (name === undefined) out.log('error', 'no RAID set found');
     else if (o.operands.length > 1 && !o.operands[1]!.startsWith('-')) out.log('error', 'only one argument allowed for this option');
     else out.log('error', 'either the required RAID set not found or more options required');
-    if (o.json) out.emitJson({ command: 'sets', sets: [] });
+    if (o.json) out.emitJson({ sets: [] });
     else out.log('print', formatError(o, 'sets'));
     return 1;
   }
   if (o.json) {
-    out.emitJson({ command: 'sets', sets: sets.map((s) => raidSetToJson(s, setFormat(s) ?? null)) });
+    out.emitJson({ sets: sets.map((s) => raidSetToJson(s, setFormat(s) ?? null)) });
     return 0;
   }
   for (const set of sets) for (const l of setLines(set, o)) out.line(l);

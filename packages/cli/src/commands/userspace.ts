@@ -328,7 +328,7 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
     }
     if (ctx.o.json) {
       const output = toStdout ? '-' : ctx.o.engine.output!;
-      ctx.out.emitJson({ command: 'extract', extract: { set: name, output, sectors: r.sectors, holeSectors: r.holes, startedAt: r.startedAt, complete: r.complete, ...(r.state ? { state: r.state } : {}) } });
+      ctx.out.emitJson({ extract: { set: name, output, sectors: r.sectors, holeSectors: r.holes, startedAt: r.startedAt, complete: r.complete, ...(r.state ? { state: r.state } : {}) } });
     }
     if (!r.complete) return 1;
     const from = r.startedAt > 0 ? ` (resumed at sector ${r.startedAt})` : '';
@@ -376,7 +376,7 @@ async function serveCommand(ctx: CommandContext): Promise<number> {
     for (const name of run.exports) ctx.out.line(`serving ${uri(name)} (${run.engine.get(name)!.sizeSectors * SECTOR} bytes, ${mode})`);
     if (ctx.o.json) {
       const exports = run.exports.map((name) => ({ name, uri: uri(name), bytes: run.engine.get(name)!.sizeSectors * SECTOR, writable: ctx.o.engine.writable }));
-      ctx.out.emitJson({ command: 'serve', exports });
+      ctx.out.emitJson({ exports });
     }
     if (!stop.signal.aborted) await new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }));
     await server.close();
@@ -406,7 +406,7 @@ async function checkCommand(ctx: CommandContext, set: string): Promise<number> {
       return 1;
     }
     if (ctx.o.json) {
-      ctx.out.emitJson({ command: 'check_data', check: { set, mismatches: report.mismatches, checked: report.checked, sectors: report.sectors, ranges: report.ranges } });
+      ctx.out.emitJson({ check: { set, mismatches: report.mismatches, checked: report.checked, sectors: report.sectors, ranges: report.ranges } });
     }
     for (const r of report.ranges) {
       ctx.out.line(`${r.device}: ${r.kind} mismatch at sectors ${r.start}-${r.start + r.length - 1} (${r.length} sectors)`);
