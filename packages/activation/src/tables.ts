@@ -31,6 +31,13 @@ export interface TableOptions {
   readonly memberIndex?: (rd: RaidDevice, set: RaidSet) => number | undefined;
   /** Byte-identical reference behaviour for raid4/5 (region below chunk, no offset helpers, no degraded). */
   readonly reference?: boolean;
+  /**
+   * A mirror with one leg left maps that leg alone, `0 <leg length> linear <leg> <offset>` (the
+   * userspace engine's volume). Without it, as the reference: every member one after the other (the valid
+   * one by path, the others as /dev/zero), which for a RAID10 short of a half is the wrong size, its data
+   * behind a half of zeros (dmraid-behaviour.md §8.3).
+   */
+  readonly oneLegMirror?: boolean;
 }
 
 /** One set's mapping: the table (undefined: dmraid's `(null)`), helper devices below it, problems. */
@@ -107,12 +114,16 @@ function raid0Table(rs: RaidSet): string | undefined {
   return stripes ? table : undefined;
 }
 
-function raid1Table(rs: RaidSet, problems: Problem[]): string | undefined {
+function raid1Table(rs: RaidSet, problems: Problem[], options: TableOptions): string | undefined {
   const mirrors = rs.sets.filter(validRs).length + rs.devs.filter(validRd).length;
   if (mirrors === 0) return undefined;
   if (mirrors === 1) {
     problems.push({ level: 'error', text: `creating degraded mirror mapping for "${rs.name}"`, set: rs.name });
-    return linearTable(rs);
+    if (!options.oneLegMirror) return linearTable(rs);
+    const half = rs.sets.find(validRs);
+    const leg = rs.devs.find(validRd);
+    // The leg's own length: a broken half's (what its members present add up to) says nothing of the volume.
+    return half ? `0 ${totalSectors(half)} linear ${mapperPath(half.name)} 0` : `0 ${leg!.sectors} linear ${leg!.device.path} ${leg!.offset}`;
   }
   const sectors = smallest(rs, 0);
   if (!sectors) {
@@ -206,7 +217,7 @@ export function setTable(rs: RaidSet, options: TableOptions = {}): SetTable {
       table = raid0Table(rs);
       break;
     case 'raid1':
-      table = raid1Table(rs, problems);
+      table = raid1Table(rs, problems, options);
       break;
     case 'raid4':
     case 'raid5_ls':

@@ -619,6 +619,61 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect((await fs.readFile(join(dir, 'other.img'))).equals(v)).toBe(true);
   });
 
+  it('without --tables: a set the members present cannot give is refused by name (a stripe short of a member, a RAID5 short of two)', async () => {
+    const dir = tmp('unreadable');
+    const specs = await imagesOf(dir, 'hpt37x/raid0-2', 'nvidia/raid5-3');
+    const of = (config: string) => specs.filter((s) => s.startsWith(config)).flatMap((s) => ['--devices', s]);
+    const nameOf = async (devices: string[]) => (await dmraid(dir, [...devices, '-s', '-c'], true)).stdout.trim().split('\n')[0]!;
+    const stripe = of('hpt37x-raid0-2');
+    const stripeName = await nameOf(stripe);
+    const raid5 = of('nvidia-raid5-3');
+    const raid5Name = await nameOf(raid5);
+    // One member given: the other is "missing".
+    const r0 = await dmraid(dir, [...stripe.slice(0, 2), '--extract', stripeName, '-o', 'r0.img'], true);
+    expect(r0.status).toBe(1);
+    expect(r0.stderr).toContain(`ERROR: cannot read RAID set "${stripeName}": 1 of its 2 members is missing, and a stripe has no redundancy\n`);
+    expect(existsSync(join(dir, 'r0.img'))).toBe(false);
+    const r5 = await dmraid(dir, [...raid5.slice(0, 2), '--check-data', raid5Name], true);
+    expect(r5.status).toBe(1);
+    expect(r5.stderr).toContain(`ERROR: cannot read RAID set "${raid5Name}": 2 of its 3 members are missing; raid5_ls rebuilds one\n`);
+    // --serve: the readable sets are served, the others named.
+    let text = '';
+    const io = { stdout: (t: string) => (text += t), stderr: (t: string) => (text += t), readLine: async () => null, cwd: dir };
+    expect(await run([...stripe.slice(0, 2), ...raid5, '--serve', '--listen', 's.sock'], io, { signal: AbortSignal.abort() })).toBe(0);
+    expect(text).toContain(`ERROR: cannot read RAID set "${stripeName}": 1 of its 2 members is missing, and a stripe has no redundancy\n`);
+    expect(text).toMatch(new RegExp(`serving nbd\\+unix:///${raid5Name}\\?socket=\\S+ \\(\\d+ bytes, read-only\\)\\n`));
+  });
+
+  itNbd('without --tables: a RAID10 short of a disk is its whole half (not the reference\'s zeros before it), written and read back over NBD', async () => {
+    const dir = tmp('raid10-degraded');
+    // nvidia: metadata at the end of each disk, outside the volume (hpt37x keeps it inside the first chunk).
+    const specs = await imagesOf(dir, 'nvidia/raid10-4');
+    const all = specs.flatMap((s) => ['--devices', s]);
+    const name = (await dmraid(dir, [...all, '-s', '-c'], true)).stdout.trim();
+    // A pattern written through the whole set (every leg), over NBD.
+    const sock = join(dir, 'w.sock');
+    let text = '';
+    const stop = new AbortController();
+    const io = { stdout: (t: string) => (text += t), stderr: (t: string) => (text += t), readLine: async () => null, cwd: dir };
+    const serving = run([...all, '--serve', '--writable', '--listen', sock], io, { signal: stop.signal });
+    const deadline = Date.now() + 10_000;
+    while (!text.includes('serving') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const bytes = Number(/\((\d+) bytes, read-write\)/.exec(text)![1]);
+    const pattern = Buffer.alloc(bytes);
+    for (let i = 0; i < bytes; i += 512) pattern.writeUInt32LE(i / 512 + 1, i);
+    await fs.writeFile(join(dir, 'pattern.img'), pattern);
+    await exec('nbdcopy', [join(dir, 'pattern.img'), `nbd+unix:///${name}?socket=${sock}`]);
+    stop.abort();
+    expect(await serving).toBe(0);
+    // Each disk missing in turn: the volume is the pattern, whichever half is left.
+    for (let missing = 0; missing < 4; missing++) {
+      const some = specs.filter((_, i) => i !== missing).flatMap((s) => ['--devices', s]);
+      const r = await dmraid(dir, [...some, '--extract', name, '-o', `without-${missing}.img`], true);
+      expect([r.status, r.stdout], `disk ${missing} missing`).toEqual([0, `${name}: ${bytes / 512} sectors (${(bytes / 1048576).toFixed(1)} MiB) written to without-${missing}.img, 0.0 MiB left as holes\n`]);
+      expect((await fs.readFile(join(dir, `without-${missing}.img`))).equals(pattern), `disk ${missing} missing`).toBe(true);
+    }
+  });
+
   itNbd('--serve prints a URI clients parse when the socket path has a space and the set name a "?" and "#"', async () => {
     const dir = tmp('serve-uri');
     const ms = await members(dir, 1);

@@ -7,7 +7,7 @@ import { constants, promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { isatty } from 'node:tty';
-import { buildSets, diskDevices, discoverRaidDevices, isIoError, openDevice, overlapping, writersOf, type BlockDevice, type IoError, type RaidSet } from '@dmraid/core';
+import { buildSets, diskDevices, discoverRaidDevices, isIoError, openDevice, overlapping, typeDisplay, writersOf, type BlockDevice, type IoError, type RaidSet } from '@dmraid/core';
 import type { DmDevice } from '@dmraid/activation';
 import {
   checkData,
@@ -90,16 +90,24 @@ async function planFromDiscovery(ctx: CommandContext, wanted: readonly string[])
   }));
   const rds = await discoverRaidDevices({ handlers: keeping, devices: members, formats: ctx.o.formats, log: ctx.out.log, handlerOptions: ctx.o.handlerOptions });
   const sets = diskDevices(rds).length === 0 ? [] : buildSets(rds, { handlers: keeping, log: ctx.out.log });
-  const chosen = wanted.length === 0 ? sets : sets.filter((s) => wanted.includes(s.name));
+  const found = wanted.length === 0 ? sets : sets.filter((s) => wanted.includes(s.name));
   const close = () => Promise.all(members.map((d) => d.close()));
-  if (chosen.length === 0) {
+  if (found.length === 0) {
     ctx.out.log('error', wanted.length === 0 ? 'no RAID set found' : `no RAID set "${wanted.join(', ')}" found`);
+    await close();
+    return undefined;
+  }
+  // Kept though inconsistent, but not where the members present cannot give the volume (a stripe short of
+  // a member, a RAID5 short of two): mapped from what is there, it would be another, wrong volume.
+  const chosen = readable(found, (set, why) => ctx.out.log('error', `cannot read RAID set "${set}": ${why}`));
+  if (chosen.length === 0) {
     await close();
     return undefined;
   }
   // Loaded here: a run over --tables needs no activation plan (start-up counts for --extract).
   const { planActivation } = await import('@dmraid/activation');
-  const planned = planActivation(chosen, { partitions: false });
+  // A mirror with one leg left is that leg (not the reference's concatenation with zeros).
+  const planned = planActivation(chosen, { partitions: false, oneLegMirror: true });
   for (const p of planned.problems) ctx.out.log('error', p.text);
   if (planned.plan.devices.length === 0) {
     ctx.out.log('error', `cannot map ${chosen.map((s) => `"${s.name}"`).join(', ')} (give the tables with --tables FILE)`);
@@ -107,6 +115,53 @@ async function planFromDiscovery(ctx: CommandContext, wanted: readonly string[])
     return undefined;
   }
   return { devices: planned.plan.devices, members };
+}
+
+/**
+ * Why the members present cannot give a set's volume, or undefined when they can: a stripe or a span needs
+ * every member, a mirror one leg (or one readable half), RAID4/5 all but one, RAID6 all but two.
+ */
+export function whyUnreadable(set: RaidSet): string | undefined {
+  const expected = set.foundDevs;
+  const missing = Math.max(0, expected - set.totalDevs);
+  const halves = set.sets.map(whyUnreadable);
+  const broken = halves.filter((h) => h !== undefined).length;
+  const members = (n: number) => `${n} of its ${expected} members ${n === 1 ? 'is' : 'are'} missing`;
+  switch (set.type) {
+    case 'raid1':
+      if (set.sets.length > 0 && broken === set.sets.length) return `no half of the mirror can be read (${halves[0]})`;
+      return undefined;
+    case 'raid0':
+    case 'linear':
+      if (broken > 0) return `a half of the ${typeDisplay(set.type)} cannot be read (${halves.find((h) => h !== undefined)})`;
+      return missing > 0 ? `${members(missing)}, and a ${typeDisplay(set.type)} has no redundancy` : undefined;
+    case 'raid4':
+    case 'raid5_ls':
+    case 'raid5_rs':
+    case 'raid5_la':
+    case 'raid5_ra':
+      return missing > 1 ? `${members(missing)}; ${typeDisplay(set.type)} rebuilds one` : undefined;
+    case 'raid6':
+      return missing > 2 ? `${members(missing)}; raid6 rebuilds two` : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The sets (a group's volumes one by one) whose volume the members present give; `refuse` hears of the others. */
+function readable(sets: readonly RaidSet[], refuse: (set: string, why: string) => void): RaidSet[] {
+  const out: RaidSet[] = [];
+  for (const set of sets) {
+    if (set.type === 'group') {
+      const volumes = readable(set.sets, refuse);
+      if (volumes.length > 0) out.push({ ...set, sets: volumes });
+      continue;
+    }
+    const why = whyUnreadable(set);
+    if (why === undefined) out.push(set);
+    else refuse(set.name, why);
+  }
+  return out;
 }
 
 /** The run's tables in the engine, over member Sources found by path. */
