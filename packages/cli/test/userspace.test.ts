@@ -644,6 +644,39 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect(text).toMatch(new RegExp(`serving nbd\\+unix:///${raid5Name}\\?socket=\\S+ \\(\\d+ bytes, read-only\\)\\n`));
   });
 
+  it('without --tables: a volume of a group (isw Matrix RAID) is extracted by the name -s -c prints; short of a disk, the mirror volume still is, the stripe is refused', async () => {
+    const dir = tmp('matrix');
+    const specs = await imagesOf(dir, 'isw/matrix-raid0-raid1');
+    const all = specs.flatMap((s) => ['--devices', s]);
+    const names = (await dmraid(dir, [...all, '-s', '-c'], true)).stdout.trim().split('\n');
+    expect(names).toEqual([expect.stringMatching(/^isw_\w+_Fast$/), expect.stringMatching(/^isw_\w+_Safe$/)]);
+    const [fast, safe] = names as [string, string];
+    // As -tay maps them: Fast striped 2 × 256 from sector 0 of both disks, Safe a mirror from sector 266240.
+    const stamp = async (spec: string, sector: number, text: string) => {
+      const h = await fs.open(join(dir, spec.split(':')[0]!), 'r+');
+      await h.write(Buffer.from(text.padEnd(512, '.')), 0, 512, sector * 512);
+      await h.close();
+    };
+    await stamp(specs[0]!, 0, 'fast: first chunk');
+    await stamp(specs[1]!, 0, 'fast: second chunk');
+    for (const spec of specs) await stamp(spec, 266240, 'safe: first sector');
+    const sector = async (file: string, n: number) => (await fs.readFile(join(dir, file))).subarray(n * 512, n * 512 + 512).toString('latin1').replace(/\.+$/, '');
+    for (const [name, file] of [[fast, 'fast.img'], [safe, 'safe.img']] as const) {
+      const r = await dmraid(dir, [...all, '--extract', name, '-o', file], true);
+      expect([r.status, r.stderr], name).toEqual([0, '']);
+    }
+    expect([await sector('fast.img', 0), await sector('fast.img', 256), await sector('safe.img', 0)]).toEqual(['fast: first chunk', 'fast: second chunk', 'safe: first sector']);
+    // Without the second disk.
+    const one = ['--devices', specs[0]!];
+    const s1 = await dmraid(dir, [...one, '--extract', safe, '-o', 'safe1.img'], true);
+    expect(s1.status).toBe(0);
+    expect(await sector('safe1.img', 0)).toBe('safe: first sector');
+    const f1 = await dmraid(dir, [...one, '--extract', fast, '-o', 'fast1.img'], true);
+    expect(f1.status).toBe(1);
+    expect(f1.stderr).toContain(`ERROR: cannot read RAID set "${fast}": 1 of its 2 members is missing, and a stripe has no redundancy\n`);
+    expect(existsSync(join(dir, 'fast1.img'))).toBe(false);
+  });
+
   itNbd('without --tables: a RAID10 short of a disk is its whole half (not the reference\'s zeros before it), written and read back over NBD', async () => {
     const dir = tmp('raid10-degraded');
     // nvidia: metadata at the end of each disk, outside the volume (hpt37x keeps it inside the first chunk).

@@ -90,7 +90,7 @@ async function planFromDiscovery(ctx: CommandContext, wanted: readonly string[])
   }));
   const rds = await discoverRaidDevices({ handlers: keeping, devices: members, formats: ctx.o.formats, log: ctx.out.log, handlerOptions: ctx.o.handlerOptions });
   const sets = diskDevices(rds).length === 0 ? [] : buildSets(rds, { handlers: keeping, log: ctx.out.log });
-  const found = wanted.length === 0 ? sets : sets.filter((s) => wanted.includes(s.name));
+  const found = wanted.length === 0 ? sets : named(sets, wanted);
   const close = () => Promise.all(members.map((d) => d.close()));
   if (found.length === 0) {
     ctx.out.log('error', wanted.length === 0 ? 'no RAID set found' : `no RAID set "${wanted.join(', ')}" found`);
@@ -146,6 +146,23 @@ export function whyUnreadable(set: RaidSet): string | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * The sets named in `wanted`: a top-level set, or a volume of a group (isw, ddf1: `-s -c` prints the
+ * volumes' names), kept inside its group with the group's other volumes left out (the group's gate still
+ * applies).
+ */
+function named(sets: readonly RaidSet[], wanted: readonly string[]): RaidSet[] {
+  const out: RaidSet[] = [];
+  for (const set of sets) {
+    if (wanted.includes(set.name)) out.push(set);
+    else if (set.type === 'group') {
+      const volumes = set.sets.filter((v) => wanted.includes(v.name));
+      if (volumes.length > 0) out.push({ ...set, sets: volumes });
+    }
+  }
+  return out;
 }
 
 /** The sets (a group's volumes one by one) whose volume the members present give; `refuse` hears of the others. */
