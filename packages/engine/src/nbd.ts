@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { BufferPool } from './pool.js';
-import { isIoError, readInto, SECTOR, type IoError, type Source } from './source.js';
+import { flushOf, isIoError, readInto, SECTOR, type IoError, type Source } from './source.js';
 
 const NBDMAGIC = 0x4e42444d41474943n;
 const IHAVEOPT = 0x49484156454f5054n;
@@ -136,9 +136,6 @@ async function readBytes(source: Source, offset: number, length: number, pool: B
   const skip = offset - first * SECTOR;
   return { bytes: buffer.subarray(skip, skip + length), buffer };
 }
-
-/** A source's flush, or nothing to do for one without (memory, read-only). */
-const flushOf = async (source: Source): Promise<true | IoError> => (await source.flush?.()) ?? true;
 
 async function writeBytes(source: Source, offset: number, data: Uint8Array): Promise<true | IoError> {
   if (offset % SECTOR === 0 && data.length % SECTOR === 0) return source.write(offset / SECTOR, data);

@@ -30,6 +30,9 @@ export interface Source {
   flush?(): Promise<true | IoError>;
 }
 
+/** `flush` for any Source: its own, or nothing to do for one without (memory, read-only). */
+export const flushOf = async (source: Source): Promise<true | IoError> => (await source.flush?.()) ?? true;
+
 /** `readInto` for any Source: its own, or a read and a copy. */
 export async function readInto(source: Source, sector: number, out: Uint8Array): Promise<true | IoError> {
   if (source.readInto) return source.readInto(sector, out);

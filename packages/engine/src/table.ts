@@ -3,7 +3,7 @@
  * targets contiguous from sector 0. A mapped device is a Source, so a table's `/dev/mapper/<name>`
  * arguments resolve to other devices of the same run (RAID10 = a mirror over striped sub-devices).
  */
-import { ioError, isIoError, SECTOR, type IoError, type Source } from './source.js';
+import { flushOf, ioError, isIoError, SECTOR, type IoError, type Source } from './source.js';
 import type { ConstructContext, Target, TargetType } from './target.js';
 import { uint } from './target.js';
 import { linear } from './targets/linear.js';
@@ -154,7 +154,7 @@ export function createMappedDevice(name: string, text: string, ctx: ConstructCon
     },
     async flush(): Promise<true | IoError> {
       for (const source of beneath) {
-        const r = (await source.flush?.()) ?? true;
+        const r = await flushOf(source);
         if (r !== true) return r;
       }
       return true;
