@@ -31,7 +31,7 @@ import {
   setLines,
   VERSION_LINES,
 } from './display.js';
-import { parseOptions, UsageError, type Options } from './options.js';
+import { JSON_COMMANDS, parseOptions, UsageError, type Options } from './options.js';
 import { loadHandlers, type LoadedHandler } from './plugins.js';
 import { dumpMetadata, eraseMetadata } from './metadata-io.js';
 
@@ -134,11 +134,6 @@ export async function run(argv: readonly string[], io: Io, runOptions: RunOption
     return 1;
   }
 }
-
-/** The `command` of each mode's JSON document (the modes that take --json). */
-const JSON_COMMANDS: Partial<Record<Options['mode'], string>> = {
-  raid: 'raid_devices', sets: 'sets', block: 'block_devices', list: 'formats', version: 'formats', extract: 'extract', serve: 'serve', 'check-data': 'check_data',
-};
 
 async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions): Promise<number> {
   if (o.mode === 'help') {

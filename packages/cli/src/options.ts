@@ -276,6 +276,11 @@ function optarg<T extends string>(option: string, value: string | undefined, wor
   return hit;
 }
 
+/** The `command` of each mode's JSON document: the modes that take --json (parseOptions refuses it elsewhere). */
+export const JSON_COMMANDS: Partial<Record<Mode, string>> = {
+  raid: 'raid_devices', sets: 'sets', block: 'block_devices', list: 'formats', version: 'formats', extract: 'extract', serve: 'serve', 'check-data': 'check_data',
+};
+
 export function parseOptions(argv: readonly string[]): Options {
   if (argv.length === 0) throw new UsageError('no arguments/options given (-h for help)', ['']);
   const { options, operands } = getopt(argv);
@@ -468,7 +473,7 @@ export function parseOptions(argv: readonly string[]): Options {
 
   // JSON documents exist for the listings (and the engine's commands, above); elsewhere --json would only
   // hide the messages.
-  if (json && (!['raid', 'sets', 'block', 'list', 'version'].includes(mode) || present.has('D') || present.has('E'))) {
+  if (json && (JSON_COMMANDS[mode] === undefined || present.has('D') || present.has('E'))) {
     throw new UsageError('--json goes with -r, -s, -b, -l, -V, --extract, --serve and --check-data');
   }
 
