@@ -29,9 +29,12 @@ function pace(done: number, total: number, since: { at: number; done: number }, 
   const seconds = (now - since.at) / 1000;
   if (seconds < 1 || done <= since.done) return '';
   const perSecond = (done - since.done) / seconds;
-  const rate = `, ${((perSecond * 512) / 1048576).toFixed(1)} MiB/s`;
+  const rate = `, ${mib(perSecond)}/s`;
   return done < total ? `${rate}, ${clockTime((total - done) / perSecond)} left` : rate;
 }
+
+/** Whole percent done (an empty volume is done). */
+const percent = (done: number, total: number) => (total > 0 ? Math.floor((done * 100) / total) : 100);
 
 /** How often a terminal's bar is redrawn when its percentage does not change (rate and time left move). */
 const REDRAW_MS = 1000;
@@ -53,7 +56,7 @@ export function progress(
       update(done, total) {
         const t = now();
         since ??= { at: t, done };
-        const pct = total > 0 ? Math.floor((done * 100) / total) : 100;
+        const pct = percent(done, total);
         if (pct === shown && t - drawn < REDRAW_MS) return;
         shown = pct;
         drawn = t;
@@ -75,7 +78,7 @@ export function progress(
     update(done, total) {
       const t = now();
       since ??= { at: t, done };
-      const pct = total > 0 ? Math.floor((done * 100) / total) : 100;
+      const pct = percent(done, total);
       if (t - last < every || pct === lastPct) return;
       last = t;
       lastPct = pct;

@@ -20,32 +20,29 @@ function on(terminal: boolean) {
   };
 }
 
+/** At `ms`, `done` of `total` sectors: what `p` wrote. */
+const stepper = (c: ReturnType<typeof on>, p: ReturnType<typeof progress>, total: number) => (ms: number, done: number) => {
+  c.at(ms);
+  p.update(done, total);
+  return c.take();
+};
+
 describe('progress', () => {
   it('a terminal: the bar with rate and time left once a second of work gives them, redrawn each second, padded over longer text', () => {
     const c = on(true);
     const p = progress(c.io, 'r0', { json: false, now: c.now });
     const total = 100 * MIB;
-    p.update(0, total);
-    expect(c.take()).toBe('\rr0 [.........................]   0% 0.0 MiB / 100.0 MiB');
-    c.at(500);
-    p.update(5 * MIB, total);
-    expect(c.take()).toBe('\rr0 [#........................]   5% 5.0 MiB / 100.0 MiB');
-    c.at(2000);
-    p.update(20 * MIB, total);
-    expect(c.take()).toBe('\rr0 [#####....................]  20% 20.0 MiB / 100.0 MiB, 10.0 MiB/s, 0:08 left');
+    const step = stepper(c, p, total);
+    expect(step(0, 0)).toBe('\rr0 [.........................]   0% 0.0 MiB / 100.0 MiB');
+    expect(step(500, 5 * MIB)).toBe('\rr0 [#........................]   5% 5.0 MiB / 100.0 MiB');
+    expect(step(2000, 20 * MIB)).toBe('\rr0 [#####....................]  20% 20.0 MiB / 100.0 MiB, 10.0 MiB/s, 0:08 left');
     // The same percentage within a second: not drawn; after a second: drawn, the rate and time left updated.
-    c.at(2500);
-    p.update(20 * MIB + 100, total);
-    expect(c.take()).toBe('');
-    c.at(3000);
-    p.update(20 * MIB, total);
+    expect(step(2500, 20 * MIB + 100)).toBe('');
     // One space over the end of the longer line before.
-    expect(c.take()).toBe('\rr0 [#####....................]  20% 20.0 MiB / 100.0 MiB, 6.7 MiB/s, 0:12 left ');
-    c.at(10_000);
-    p.update(total, total);
+    expect(step(3000, 20 * MIB)).toBe('\rr0 [#####....................]  20% 20.0 MiB / 100.0 MiB, 6.7 MiB/s, 0:12 left ');
     const last = 'r0 [#########################] 100% 100.0 MiB / 100.0 MiB, 10.0 MiB/s';
     // Shorter than the line before: spaces over the rest.
-    expect(c.take()).toBe(`\r${last}${' '.repeat('r0 [#####....................]  20% 20.0 MiB / 100.0 MiB, 6.7 MiB/s, 0:12 left'.length - last.length)}`);
+    expect(step(10_000, total)).toBe(`\r${last}${' '.repeat('r0 [#####....................]  20% 20.0 MiB / 100.0 MiB, 6.7 MiB/s, 0:12 left'.length - last.length)}`);
     p.end();
     expect(c.take()).toBe('\n');
   });
@@ -54,20 +51,12 @@ describe('progress', () => {
     const c = on(false);
     const p = progress(c.io, 'check r5', { json: false, everyMs: 10_000, now: c.now });
     const total = 1000 * MIB;
-    c.at(0);
-    p.update(400 * MIB, total); // resumed at 40 %
-    c.at(5000);
-    p.update(450 * MIB, total);
-    expect(c.take()).toBe('');
-    c.at(10_000);
-    p.update(500 * MIB, total);
-    expect(c.take()).toBe('check r5: 50% (500.0 MiB of 1000.0 MiB, 10.0 MiB/s, 0:50 left)\n');
-    c.at(25_000);
-    p.update(500 * MIB, total);
-    expect(c.take()).toBe('');
-    c.at(70_000);
-    p.update(total, total);
-    expect(c.take()).toBe('check r5: 100% (1000.0 MiB of 1000.0 MiB, 8.6 MiB/s)\n');
+    const step = stepper(c, p, total);
+    expect(step(0, 400 * MIB)).toBe(''); // resumed at 40 %
+    expect(step(5000, 450 * MIB)).toBe('');
+    expect(step(10_000, 500 * MIB)).toBe('check r5: 50% (500.0 MiB of 1000.0 MiB, 10.0 MiB/s, 0:50 left)\n');
+    expect(step(25_000, 500 * MIB)).toBe('');
+    expect(step(70_000, total)).toBe('check r5: 100% (1000.0 MiB of 1000.0 MiB, 8.6 MiB/s)\n');
   });
 
   it('--json: nothing at all', () => {
