@@ -7,7 +7,7 @@ import { constants, promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { isatty } from 'node:tty';
-import { buildSets, diskDevices, discoverRaidDevices, isIoError, openDevice, overlapping, typeDisplay, writersOf, type BlockDevice, type IoError, type RaidSet } from '@dmraid/core';
+import { buildSets, diskDevices, discoverRaidDevices, ioError, isIoError, openDevice, overlapping, typeDisplay, writersOf, type BlockDevice, type IoError, type RaidSet } from '@dmraid/core';
 import type { DmDevice } from '@dmraid/activation';
 import {
   checkData,
@@ -121,7 +121,7 @@ async function planFromDiscovery(ctx: CommandContext, wanted: readonly string[])
  * Why the members present cannot give a set's volume, or undefined when they can: a stripe or a span needs
  * every member, a mirror one leg (or one readable half), RAID4/5 all but one, RAID6 all but two.
  */
-export function whyUnreadable(set: RaidSet): string | undefined {
+function whyUnreadable(set: RaidSet): string | undefined {
   const expected = set.foundDevs;
   const missing = Math.max(0, expected - set.totalDevs);
   const halves = set.sets.map(whyUnreadable);
@@ -233,11 +233,12 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
   let byFile = true;
   const written: BlockDevice[] = [];
   for (const m of members) {
-    const write = writable && used.has(resolve(ctx.io.cwd, m.path));
+    const path = resolve(ctx.io.cwd, m.path);
+    const write = writable && used.has(path);
     if (write) written.push(m);
     let source: Source;
     try {
-      const f = fileSource(resolve(ctx.io.cwd, m.path), m.sizeSectors, write);
+      const f = fileSource(path, m.sizeSectors, write);
       reopened.push(f);
       source = f;
     } catch (e) {
@@ -293,14 +294,16 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
 }
 
 /**
- * Whether a disk holds anything but zeros in its first or last MiB; EBUSY when another claims it (asked
- * first: no question about a disk that will not be written anyway), or the error that kept it from being read.
+ * Whether a disk holds anything but zeros in its first or last MiB; EBUSY (the extract's own error) when
+ * another claims it (asked first: no question about a disk that will not be written anyway), or the error
+ * that kept it from being read.
  */
 async function holdsData(path: string): Promise<boolean | IoError> {
   try {
     await (await fs.open(path, constants.O_RDONLY | constants.O_EXCL)).close();
   } catch (e) {
-    return { kind: 'io', path, code: (e as NodeJS.ErrnoException).code ?? 'EIO', message: (e as Error).message };
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    return code === 'EBUSY' ? ioError(path, code, DISK_IN_USE) : { kind: 'io', path, code, message: (e as Error).message };
   }
   const disk = await openDevice(path);
   if (isIoError(disk)) return disk;
@@ -346,6 +349,10 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
   try {
     const name = run.exports.find((n) => n === set) ?? run.exports[0]!;
     const volume = run.engine.get(name)!;
+    const failed = (e: IoError) => {
+      ctx.out.log('error', `extract of "${name}" failed: ${e.path}: ${e.message}`);
+      return 1;
+    };
     // `-o -` is standard output (a pipe, in order, no holes); the summary then goes to standard error.
     const toStdout = ctx.o.engine.output === '-';
     // A volume is no text for a terminal (as zstd or gzip refuse): `-o -` wants a pipe or a file.
@@ -371,7 +378,8 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
     if (device?.isBlockDevice() && !resuming && !ctx.o.yes) {
       const held = await holdsData(output as string);
       if (typeof held !== 'boolean') {
-        ctx.out.log('error', held.code === 'EBUSY' ? `extract of "${name}" failed: ${output as string}: ${DISK_IN_USE}` : `cannot read "${ctx.o.engine.output}": ${held.message}`);
+        if (held.code === 'EBUSY') return failed(held);
+        ctx.out.log('error', `cannot read "${ctx.o.engine.output}": ${held.message}`);
         return 1;
       }
       if (held) {
@@ -391,10 +399,7 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
       progress: (done, total) => shown.update(done, total),
     });
     shown.end();
-    if (isIoError(r)) {
-      ctx.out.log('error', `extract of "${name}" failed: ${r.path}: ${r.message}`);
-      return 1;
-    }
+    if (isIoError(r)) return failed(r);
     if (!r.complete) {
       ctx.out.log('error', r.state ? `extract of "${name}" interrupted; run again with --resume to continue (state in ${r.state})` : `extract of "${name}" interrupted`);
     }
