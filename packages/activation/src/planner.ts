@@ -41,13 +41,28 @@ export function planActivation(sets: readonly RaidSet[], options: PlanOptions = 
       problems.push({ level: 'error', text: `RAID set "${rs.name}" can't be activated`, set: rs.name });
       return false;
     }
+    // Where each subset's devices (its own subsets and helpers with it) start and end in the plan.
+    const spans: { name: string; devices: [number, number]; shown: [number, number] }[] = [];
     for (const r of rs.sets) {
+      const at = { devices: devices.length, shown: shown.length };
       if (!activate(r, rs.type === 'group' ? 'set' : 'subset') && rs.type !== 'group') return false;
+      spans.push({ name: r.name, devices: [at.devices, devices.length], shown: [at.shown, shown.length] });
     }
     if (rs.type === 'group') return true;
     const t = setTable(rs, options);
     problems.push(...t.problems);
     if (!t.ok) return false;
+    if (t.table !== undefined && !options.reference) {
+      // A subset its superset does not map (the broken half of a degraded RAID10) is neither loaded nor
+      // shown: its table maps the broken members to /dev/zero, which the kernel refuses. The reference
+      // creates it anyway.
+      const used = new Set(t.table.split(/\s+/));
+      for (const span of spans.reverse()) {
+        if (used.has(mapperPath(span.name))) continue;
+        devices.splice(span.devices[0], span.devices[1] - span.devices[0]);
+        shown.splice(span.shown[0], span.shown[1] - span.shown[0]);
+      }
+    }
     for (const h of t.helpers) shown.push({ name: h.name, table: h.table });
     shown.push({ name: rs.name, table: t.table });
     if (t.table === undefined) return true;

@@ -5,7 +5,9 @@
  * - raid4/5 region_size is at least the chunk (dm-raid refuses a smaller one);
  * - raid4/5 members with a data offset get linear helper devices underneath (`raid` has no per-device offset);
  * - a degraded raid4/5 gets `- -` for each missing member (the reference creates an error-target device,
- *   even under -t).
+ *   even under -t);
+ * - a mirror with one valid leg or half maps it alone (the reference concatenates every member, the broken
+ *   ones as /dev/zero, which the kernel refuses, and at the wrong size for a stacked mirror).
  */
 import { roundDownMask, setTypeDisplay, totalSectors, type RaidDevice, type RaidSet } from '@dmraid/core';
 import { isRaid5, RAID_TYPES } from '@dmraid/core';
@@ -29,15 +31,14 @@ export interface TableOptions {
    * raid4/5 cannot be mapped.
    */
   readonly memberIndex?: (rd: RaidDevice, set: RaidSet) => number | undefined;
-  /** Byte-identical reference behaviour for raid4/5 (region below chunk, no offset helpers, no degraded). */
-  readonly reference?: boolean;
   /**
-   * A mirror with one leg left maps that leg alone, `0 <leg length> linear <leg> <offset>` (the
-   * userspace engine's volume). Without it, as the reference: every member one after the other (the valid
-   * one by path, the others as /dev/zero), which for a RAID10 short of a half is the wrong size, its data
-   * behind a half of zeros (dmraid-behaviour.md §8.3).
+   * Byte-identical reference behaviour: raid4/5 tables as the reference builds them (region below the chunk,
+   * no offset helpers, no degraded set), and a mirror with one leg left mapped as every member one after the
+   * other (the valid one by path, the others as /dev/zero), which for a RAID10 short of a half is the wrong
+   * size, its data behind a half of zeros (dmraid-behaviour.md §8.3). Without it, that mirror is its one leg
+   * (or half) alone: `0 <leg length> linear <leg> <offset>`.
    */
-  readonly oneLegMirror?: boolean;
+  readonly reference?: boolean;
 }
 
 /** One set's mapping: the table (undefined: dmraid's `(null)`), helper devices below it, problems. */
@@ -119,7 +120,7 @@ function raid1Table(rs: RaidSet, problems: Problem[], options: TableOptions): st
   if (mirrors === 0) return undefined;
   if (mirrors === 1) {
     problems.push({ level: 'error', text: `creating degraded mirror mapping for "${rs.name}"`, set: rs.name });
-    if (!options.oneLegMirror) return linearTable(rs);
+    if (options.reference) return linearTable(rs);
     const half = rs.sets.find(validRs);
     const leg = rs.devs.find(validRd);
     // The leg's own length: a broken half's (what its members present add up to) says nothing of the volume.

@@ -40,6 +40,29 @@ describe('tables as dmraid prints them under -t', () => {
     const { plan } = planActivation([set('r5', 'raid5_ls', devs, 128, { status: 'inconsistent', foundDevs: 3 })], { memberIndex: (rd) => (rd.device.path === '/dev/sda' ? 0 : 2) });
     expect(tableLines(plan)).toEqual(['r5: 0 131072 raid raid5_ls 4 128 sync region_size 128 3 - /dev/sda - - - /dev/sdc']);
   });
+  it('maps a RAID10 with a broken half as its healthy half alone, and plans no device for the broken one', () => {
+    const a = set('m-0', 'raid0', [dev('/dev/sda', 65536), dev('/dev/sdb', 65536)]);
+    const b = set('m-1', 'raid0', [dev('/dev/sdc', 65536, 0, 'raid0', 'broken')], 128, { status: 'broken', foundDevs: 2 });
+    const mirror = { ...set('m', 'raid1', []), sets: [a, b] };
+    const { plan, problems } = planActivation([mirror]);
+    expect(tableLines(plan)).toEqual(['m-0: 0 131072 striped 2 128 /dev/sda 0 /dev/sdb 0', 'm: 0 131072 linear /dev/mapper/m-0 0']);
+    expect(plan.devices.map((d) => [d.name, d.dependsOn])).toEqual([['m-0', []], ['m', ['m-0']]]);
+    expect(problems.map((p) => p.text)).toEqual(['creating degraded mirror mapping for "m"']);
+    // The reference: every half one after the other (the broken one as /dev/zero, the kernel refuses it),
+    // at 1.5 times the volume's size, and a trailing empty line.
+    expect(tableLines(planActivation([mirror], { reference: true }).plan)).toEqual([
+      'm-0: 0 131072 striped 2 128 /dev/sda 0 /dev/sdb 0',
+      'm-1: 0 65536 linear /dev/zero 0',
+      'm: 0 131072 linear /dev/mapper/m-0 0',
+      'm: 131072 65536 linear /dev/zero 0',
+      'm: ',
+    ]);
+  });
+  it('maps a mirror with one valid leg as that leg at its offset, not followed by the broken leg', () => {
+    const m = set('m', 'raid1', [dev('/dev/sda', 1000, 0, 'raid1', 'broken'), dev('/dev/sdb', 1000, 8, 'raid1')]);
+    expect(tableLines(planActivation([m]).plan)).toEqual(['m: 0 1000 linear /dev/sdb 8']);
+    expect(tableLines(planActivation([m], { reference: true }).plan)).toEqual(['m: 0 1000 linear /dev/zero 0', 'm: 1000 1000 linear /dev/sdb 8']);
+  });
   it('reports a spare set as dmraid does', () => {
     const { problems, plan } = planActivation([set('sp', 'spare', [dev('/dev/sda', 100, 0, 'spare')])]);
     expect(problems.map((p) => p.text)).toEqual(['spare set "sp" cannot be activated', 'no mapping possible for RAID set sp']);

@@ -161,6 +161,49 @@ describe('kernel activation in dm-vm equals the reference', () => {
     }, 600_000);
   }
 
+  vmIt('RAID10/01 short of any one disk (nvidia raid10-4, via raid01-4): ours maps the healthy half, the volume reads as before; the reference\'s tables are refused', async () => {
+    const disks = [...(await runsOf('nvidia', ['raid10-4'])), ...(await runsOf('via', ['raid01-4']))].flat();
+    expect(disks.length).toBe(8);
+    const dev = (i: number) => `/dev/sd${'abcdefghijklmnopqrstuvwxyz'[i]}`;
+    const arg = (i: number) => `--devices ${dev(i)}${disks[i]!.serial ? `:${disks[i]!.serial}` : ''}`;
+    const all = disks.map((_, i) => arg(i)).join(' ');
+    // Each pass: ours with one disk left out of --devices activates, and each volume has the healthy size and bytes.
+    const without = disks.map((_, gone) => `echo "=== without ${dev(gone)}"; O="$DMRAID ${disks.map((_, i) => (i === gone ? '' : arg(i))).filter(Boolean).join(' ')}"
+$O -ay -p 2>&1 | grep -v '^ERROR: .*wrong # of devices' | sort; volumes; $O -an; dmsetup ls`).join('\n');
+    const r = await runInVm({
+      disks,
+      timeoutSeconds: 550,
+      commands: `volumes() { for n in $NAMES; do echo "$n $(blockdev --getsz /dev/mapper/$n) $(sha256sum </dev/mapper/$n | cut -c1-16)"; done; }
+O="$DMRAID ${all}"
+NAMES=$($O -s -c 2>/dev/null | sort)
+$O -ay -p >/dev/null
+for n in $NAMES; do dd if=/dev/urandom of=/dev/mapper/$n bs=64k 2>/dev/null; done
+echo "=== healthy"; volumes; $O -an
+${without}
+# The reference without the last disk of each set: the disk's metadata (at its end) wiped.
+for d in ${dev(3)} ${dev(7)}; do dd if=/dev/zero of=$d bs=512 seek=$(( $(blockdev --getsz $d) - 2048 )) count=2048 2>/dev/null; done
+echo "=== ref tables"; dmraid -tay 2>/dev/null
+echo "=== ref"; dmraid -ay 2>&1 | grep 'RAID set' | sort; dmraid -an >/dev/null 2>&1`,
+    });
+    if (process.env.DMRAID_VM_LOG) await fs.writeFile(join(process.env.DMRAID_VM_LOG, 'raid10-degraded.log'), `${r.stdout}\n--- stderr\n${r.stderr}`);
+    expect(r.status, r.stderr).toBe(0);
+    const s = sections(r.stdout);
+    const healthy = s.get('healthy')!.trim().split('\n');
+    expect(healthy.length).toBe(2);
+    const names = healthy.map((l) => l.split(' ')[0]!);
+    for (let gone = 0; gone < disks.length; gone++) {
+      const lines = s.get(`without ${dev(gone)}`)!.trim().split('\n');
+      for (const name of names) expect(lines, `without ${dev(gone)}`).toContain(`RAID set "${name}" was activated`);
+      // (-an names the half it did not create: `RAID set "X-1" is not active`.)
+      expect(lines.filter((l) => !/^ERROR: creating degraded mirror mapping|^RAID set "/.test(l))).toEqual([...healthy, 'No devices found']);
+    }
+    // The reference concatenates the two halves, the broken one as /dev/zero, which the kernel refuses.
+    expect(s.get('ref tables')).toMatch(/linear \/dev\/zero 0/);
+    const ref = s.get('ref')!;
+    expect(ref).toMatch(/was not activated/);
+    for (const name of names) expect(ref).not.toContain(`RAID set "${name}" was activated`);
+  }, 600_000);
+
   vmIt('raid5 (nvidia raid5-3, ddf1 raid5-3-la): the reference\'s table is refused, ours loads and keeps the data', async () => {
     const runs = [...(await runsOf('nvidia', ['raid5-3'])), ...(await runsOf('ddf1', ['raid5-3-la']))];
     const disks = runs.flat();

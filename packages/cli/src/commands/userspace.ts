@@ -107,7 +107,7 @@ async function planFromDiscovery(ctx: CommandContext, wanted: readonly string[])
   // Loaded here: a run over --tables needs no activation plan (start-up counts for --extract).
   const { planActivation } = await import('@dmraid/activation');
   // A mirror with one leg left is that leg (not the reference's concatenation with zeros).
-  const planned = planActivation(chosen, { partitions: false, oneLegMirror: true });
+  const planned = planActivation(chosen, { partitions: false });
   for (const p of planned.problems) ctx.out.log('error', p.text);
   if (planned.plan.devices.length === 0) {
     ctx.out.log('error', `cannot map ${chosen.map((s) => `"${s.name}"`).join(', ')} (give the tables with --tables FILE)`);
