@@ -142,6 +142,21 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect([(again as { code?: number }).code, again.stdout.length, again.stderr.toString()]).toEqual([1, 0, 'ERROR: extract of "r0" failed: standard output: cannot resume: no state is kept for a device or a pipe\n']);
   });
 
+  it('a failure names the file and the system\'s reason in its words (strerror), not Node\'s message', async () => {
+    const dir = tmp('errno');
+    await members(dir, 2);
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
+    expect(await dmraid(dir, ['--extract', 'r0', '-o', 'no/such/out.img', '--tables', 't.txt'])).toEqual({ status: 1, stdout: '', stderr: `ERROR: extract of "r0" failed: ${join(dir, 'no/such/out.img')}: No such file or directory\n` });
+    // /dev/full: every write fails with ENOSPC.
+    expect(await dmraid(dir, ['--extract', 'r0', '-o', '/dev/full', '--tables', 't.txt'])).toEqual({ status: 1, stdout: '', stderr: 'ERROR: extract of "r0" failed: /dev/full: No space left on device\n' });
+    const { createServer } = await import('node:net');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => void taken.close());
+    const port = (taken.address() as { port: number }).port;
+    expect(await dmraid(dir, ['--serve', '--tables', 't.txt', '--listen', `127.0.0.1:${port}`])).toEqual({ status: 1, stdout: '', stderr: `ERROR: cannot listen on 127.0.0.1:${port}: Address already in use\n` });
+  });
+
   itScript('-o - onto a terminal is refused before anything is written (script(1) gives it a terminal)', async () => {
     const dir = tmp('stdout-tty');
     await members(dir, 2);

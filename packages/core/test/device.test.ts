@@ -3,7 +3,7 @@ import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sameStorage } from '../src/index.js';
+import { fromNodeError, sameStorage } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'core-device-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,5 +22,15 @@ describe('sameStorage', () => {
     expect(await sameStorage(a, b)).toBe(false);
     expect(await sameStorage(join(dir, 'missing'), a)).toBe(false);
     expect(await sameStorage(join(dir, 'missing'), join(dir, 'missing'))).toBe(false);
+  });
+});
+
+describe('fromNodeError', () => {
+  it('gives the strerror text C prints for what a Node call threw; Node\'s own description, trimmed, for an errno it does not know', async () => {
+    const missing = await fs.open(join(dir, 'none/x')).catch((e: unknown) => e);
+    expect(fromNodeError('x', missing)).toEqual({ kind: 'io', path: 'x', code: 'ENOENT', message: 'No such file or directory' });
+    const odd = Object.assign(new Error("EXDEV: cross-device link not permitted, rename 'a' -> 'b'"), { code: 'EXDEV' });
+    expect(fromNodeError('a', odd)).toEqual({ kind: 'io', path: 'a', code: 'EXDEV', message: 'Cross-device link not permitted' });
+    expect(fromNodeError('b', new Error('no code'))).toMatchObject({ code: 'EIO', message: 'Input/output error' });
   });
 });

@@ -20,6 +20,7 @@ export interface CheckReport {
   readonly mismatches: number;
   /** Devices with redundancy that were checked, and those that could not be (a member missing). */
   readonly checked: string[];
+  /** Sectors of the redundant targets checked (each compared across all its legs or members). */
   readonly sectors: number;
 }
 
@@ -34,15 +35,15 @@ export async function checkData(
   let mismatches = 0;
   const checked: string[] = [];
   const devices = names.map((n) => engine.get(n)).filter((d): d is MappedDevice => !!d);
-  const total = devices.reduce((n, d) => n + d.sizeSectors, 0);
+  // Only the sectors of redundant targets are checked (a RAID10's stripes below its mirror are read through it).
+  const redundant = devices.map((dev) => ({ dev, targets: dev.targets.filter((t) => t.target.check) }));
+  const total = redundant.reduce((n, { targets }) => targets.reduce((m, t) => m + t.target.length, n), 0);
   let done = 0;
-  for (const dev of devices) {
+  for (const { dev, targets } of redundant) {
+    if (!targets.length) continue;
     const name = dev.name.replace(/^\/dev\/mapper\//, '');
-    let hadCheck = false;
-    for (const { start, target } of dev.targets) {
-      const check = target.check;
-      if (!check) continue;
-      hadCheck = true;
+    for (const { start, target } of targets) {
+      const check = target.check!;
       const step = Math.max(check.unit, Math.floor(STEP / check.unit) * check.unit);
       for (let s = 0; s < target.length; s += step) {
         const n = Math.min(step, target.length - s);
@@ -55,11 +56,11 @@ export async function checkData(
           if (prev && prev.device === name && prev.start + prev.length === abs) ranges[ranges.length - 1] = { ...prev, length: prev.length + range.length };
           else ranges.push({ device: name, kind: check.kind, start: abs, length: range.length });
         }
-        progress?.(done + start + s + n, total);
+        progress?.(done + s + n, total);
       }
+      done += target.length;
     }
-    if (hadCheck) checked.push(name);
-    done += dev.sizeSectors;
+    checked.push(name);
   }
   return { ranges, mismatches, checked, sectors: total };
 }

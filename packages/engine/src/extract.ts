@@ -6,7 +6,7 @@
 import { closeSync, constants, fdatasync as fdatasyncCb, fstatSync, ftruncateSync, open as openCb, openSync, readFileSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import { OutputWriter } from './output-writer.js';
-import { ioError, isIoError, isZero, readInto, SECTOR, type IoError, type Source } from './source.js';
+import { fromNodeError, ioError, isIoError, isZero, readInto, SECTOR, type IoError, type Source } from './source.js';
 
 export interface ExtractOptions {
   /** Continue from the state file of an earlier, interrupted run (its volume size must match). */
@@ -132,7 +132,7 @@ export async function extract(volume: Source, output: string | number, options: 
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
     return code === 'EBUSY'
       ? ioError(name, code, DISK_IN_USE)
-      : { kind: 'io', path: name, code, message: (e as Error).message };
+      : fromNodeError(name, e);
   }
   const fd = opened ?? (output as number);
   let holes = 0;
@@ -189,7 +189,7 @@ export async function extract(volume: Source, output: string | number, options: 
     } else saveState();
     return { sectors: total, startedAt: start, holes, complete: done === total, ...(done < total && statePath !== undefined ? { state: statePath } : {}) };
   } catch (e) {
-    return { kind: 'io', path: name, code: (e as NodeJS.ErrnoException).code ?? 'EIO', message: (e as Error).message };
+    return fromNodeError(name, e);
   } finally {
     await writer.finish();
     if (opened !== undefined) closeSync(opened);

@@ -11,7 +11,7 @@
  */
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { IoError } from './source.js';
+import { fromNodeError, type IoError } from './source.js';
 
 const SLICE = 128 * 1024;
 
@@ -112,7 +112,7 @@ export class OutputWriter {
     this.thread = new Worker(THREAD, { eval: true, workerData: { fd, slots, slotBytes, slice: SLICE, control, meta, data: this.data } });
     this.fd = fd;
     this.thread.on('message', (m: { code: string; message: string }) => {
-      this.error ??= { kind: 'io', path: `fd ${fd}`, code: m.code, message: m.message };
+      this.error ??= fromNodeError(`fd ${fd}`, m);
     });
     // A thread that dies otherwise (out of memory...) fails the copy instead of leaving acquire() waiting.
     this.thread.on('error', (e) => {
@@ -203,8 +203,7 @@ export class OutputWriter {
     try {
       writeChunk(writeSync, this.fd, slot.buffer, 0, length, position, SLICE);
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      this.error ??= { kind: 'io', path: `fd ${this.fd}`, code: err.code ?? 'EIO', message: err.message };
+      this.error ??= fromNodeError(`fd ${this.fd}`, e);
       Atomics.store(this.counters, FAILED, 1);
       return;
     }

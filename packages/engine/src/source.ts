@@ -4,7 +4,7 @@
  */
 import { closeSync, constants, fdatasync as fdatasyncCb, openSync, readSync, readvSync, statSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { ioError, isIoError, type BlockDevice, type IoError, type WritableDevice } from '@dmraid/core';
+import { fromNodeError, ioError, isIoError, type BlockDevice, type IoError, type WritableDevice } from '@dmraid/core';
 
 export const SECTOR = 512;
 
@@ -51,7 +51,7 @@ export async function readInto(source: Source, sector: number, out: Uint8Array):
 export function fileSource(path: string, sizeSectors: number, writable = false): Source & { close(): void } {
   const fd = openSync(path, writable ? constants.O_RDWR | (statSync(path).isBlockDevice() ? constants.O_EXCL : 0) : constants.O_RDONLY);
   const inRange = (s: number, n: number) => Number.isInteger(s) && Number.isInteger(n) && s >= 0 && n >= 0 && s + n <= sizeSectors;
-  const fail = (e: unknown) => ioError(path, (e as NodeJS.ErrnoException)?.code ?? 'EIO');
+  const fail = (e: unknown) => fromNodeError(path, e);
   const readIntoFile = async (sector: number, out: Uint8Array): Promise<true | IoError> => {
     if (!inRange(sector, out.length / SECTOR)) return ioError(path, 'EINVAL');
     try {
@@ -121,7 +121,7 @@ export function fileSource(path: string, sizeSectors: number, writable = false):
   };
 }
 
-export { ioError, isIoError, type IoError };
+export { fromNodeError, ioError, isIoError, type IoError };
 
 const isWritable = (d: BlockDevice): d is WritableDevice => typeof (d as Partial<WritableDevice>).write === 'function';
 

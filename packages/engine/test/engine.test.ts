@@ -270,4 +270,23 @@ describe('targets against the naive model', () => {
     expect(dirty.mismatches).toBe(1);
     expect(dirty.ranges).toEqual([{ device: 'p', kind: 'parity', start: 16, length: 16 }]);
   });
+
+  it('check-data of a RAID10 checks its mirror, counts its sectors once, and reports progress up to them', async () => {
+    const ms = [0, 1, 2, 3].map((i) => member(i, 64));
+    ms[2]!.set(ms[0]!);
+    ms[3]!.set(ms[1]!);
+    ms[3]![40 * SECTOR] = ms[3]![40 * SECTOR]! ^ 1;
+    const tables = [
+      { name: 'x-0', table: '0 128 striped 2 8 a 0 b 0' },
+      { name: 'x-1', table: '0 128 striped 2 8 c 0 d 0' },
+      { name: 'x', table: '0 128 mirror core 2 64 nosync 2 /dev/mapper/x-0 0 /dev/mapper/x-1 0 1 handle_errors' },
+    ];
+    const e = engineOf(tables, { a: ms[0]!, b: ms[1]!, c: ms[2]!, d: ms[3]! });
+    const seen: [number, number][] = [];
+    const r = await checkData(e, ['x-0', 'x-1', 'x'], (done, total) => seen.push([done, total]));
+    if (isIoError(r)) throw new Error(r.message);
+    // Member sector 40 of d is stripe chunk 5 of d: volume sectors 40 + 5 * 8 + 8 = 88.
+    expect(r).toEqual({ ranges: [{ device: 'x', kind: 'mirror', start: 88, length: 1 }], mismatches: 1, checked: ['x'], sectors: 128 });
+    expect(seen.at(-1)).toEqual([128, 128]);
+  });
 });

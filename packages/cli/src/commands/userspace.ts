@@ -7,7 +7,7 @@ import { constants, promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { isatty } from 'node:tty';
-import { buildSets, diskDevices, discoverRaidDevices, ioError, isIoError, openDevice, overlapping, typeDisplay, writersOf, type BlockDevice, type IoError, type RaidSet } from '@dmraid/core';
+import { buildSets, diskDevices, discoverRaidDevices, fromNodeError, ioError, isIoError, openDevice, overlapping, typeDisplay, writersOf, type BlockDevice, type IoError, type RaidSet } from '@dmraid/core';
 import type { DmDevice } from '@dmraid/activation';
 import {
   checkData,
@@ -244,7 +244,7 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
     } catch (e) {
       if (write) {
         const code = (e as NodeJS.ErrnoException).code;
-        const why = code === 'EBUSY' ? 'it is in use (mounted, held by device-mapper or md, or served writable by another process)' : (e as Error).message;
+        const why = code === 'EBUSY' ? 'it is in use (mounted, held by device-mapper or md, or served writable by another process)' : fromNodeError(m.path, e).message;
         ctx.out.log('error', `cannot open device "${m.path}" for writing: ${why}`);
         await close();
         return undefined;
@@ -303,7 +303,7 @@ async function holdsData(path: string): Promise<boolean | IoError> {
     await (await fs.open(path, constants.O_RDONLY | constants.O_EXCL)).close();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-    return code === 'EBUSY' ? ioError(path, code, DISK_IN_USE) : { kind: 'io', path, code, message: (e as Error).message };
+    return code === 'EBUSY' ? ioError(path, code, DISK_IN_USE) : fromNodeError(path, e);
   }
   const disk = await openDevice(path);
   if (isIoError(disk)) return disk;
@@ -442,7 +442,9 @@ async function serveCommand(ctx: CommandContext): Promise<number> {
     try {
       address = await server.listen(where);
     } catch (e) {
-      ctx.out.log('error', `cannot listen on ${where}: ${(e as Error).message}`);
+      // A system error by its strerror text; the server's own refusals (a live server's socket...) as they are.
+      const why = (e as NodeJS.ErrnoException).code ? fromNodeError(where, e).message : (e as Error).message;
+      ctx.out.log('error', `cannot listen on ${where}: ${why}`);
       return 1;
     }
     const mode = ctx.o.engine.writable ? 'read-write' : 'read-only';

@@ -32,15 +32,34 @@ const STRERROR: Record<string, string> = {
   ENOSPC: 'No space left on device',
   EBUSY: 'Device or resource busy',
   EBADF: 'Bad file descriptor',
+  EEXIST: 'File exists',
+  ENOTDIR: 'Not a directory',
+  EFBIG: 'File too large',
+  EDQUOT: 'Disk quota exceeded',
+  ENODEV: 'No such device',
+  EMFILE: 'Too many open files',
+  EAGAIN: 'Resource temporarily unavailable',
+  EADDRINUSE: 'Address already in use',
+  EADDRNOTAVAIL: 'Cannot assign requested address',
+  ENAMETOOLONG: 'File name too long',
+  ELOOP: 'Too many levels of symbolic links',
 };
 
 export function ioError(path: string, code: string, message?: string): IoError {
   return { kind: 'io', path, code, message: message ?? STRERROR[code] ?? code };
 }
 
-function fromNodeError(path: string, e: unknown): IoError {
+/**
+ * An IoError from what a Node call threw: the strerror text for the errno (`No space left on device`), not
+ * Node's `ENOSPC: no space left on device, write`; for an errno the table lacks, Node's description.
+ */
+export function fromNodeError(path: string, e: unknown): IoError {
   const code = (e as NodeJS.ErrnoException)?.code ?? 'EIO';
-  return ioError(path, code);
+  if (STRERROR[code]) return ioError(path, code);
+  const text = String((e as Error)?.message ?? code)
+    .replace(/^[A-Z][A-Z0-9_]*: /, '')
+    .replace(/, [a-z_]+( '[^']*')?( -> '[^']*')?$/, '');
+  return ioError(path, code, text.charAt(0).toUpperCase() + text.slice(1));
 }
 
 /** A readable device: what every format handler reads from. */
