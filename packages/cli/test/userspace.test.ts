@@ -142,6 +142,13 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect([(again as { code?: number }).code, again.stdout.length, again.stderr.toString()]).toEqual([1, 0, 'ERROR: extract of "r0" failed: standard output: cannot resume: no state is kept for a device or a pipe\n']);
   });
 
+  it('--serve of a name the tables do not have is an error naming it, nothing served', async () => {
+    const dir = tmp('unknown');
+    await members(dir, 2);
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
+    expect(await dmraid(dir, ['--serve', 'r0', 'r1', '--tables', 't.txt', '--listen', 'x.sock'])).toEqual({ status: 1, stdout: '', stderr: 'ERROR: no RAID set "r1" in the tables (r0)\n' });
+  });
+
   it('a failure names the file and the system\'s reason in its words (strerror), not Node\'s message', async () => {
     const dir = tmp('errno');
     await members(dir, 2);
@@ -155,6 +162,8 @@ describe('--extract, --check-data and --serve over tables', () => {
     onTestFinished(() => void taken.close());
     const port = (taken.address() as { port: number }).port;
     expect(await dmraid(dir, ['--serve', '--tables', 't.txt', '--listen', `127.0.0.1:${port}`])).toEqual({ status: 1, stdout: '', stderr: `ERROR: cannot listen on 127.0.0.1:${port}: Address already in use\n` });
+    // The serving processes it had started (one per core) are gone with it.
+    expect(await exec('pgrep', ['-P', String(process.pid), '-f', 'nbd-worker']).then((x) => x.stdout, () => '')).toBe('');
   });
 
   itScript('-o - onto a terminal is refused before anything is written (script(1) gives it a terminal)', async () => {
@@ -681,6 +690,11 @@ describe('--extract, --check-data and --serve over tables', () => {
       expect([r.status, r.stderr], name).toEqual([0, '']);
     }
     expect([await sector('fast.img', 0), await sector('fast.img', 256), await sector('safe.img', 0)]).toEqual(['fast: first chunk', 'fast: second chunk', 'safe: first sector']);
+    // A name that is not there, alone or beside one that is: an error naming it and the sets found, nothing served.
+    const bad = `ERROR: no RAID set "${safe}x" found (RAID sets found: ${fast}, ${safe})\n`;
+    expect(await dmraid(dir, [...all, '--extract', `${safe}x`, '-o', 'x.img'], true)).toEqual({ status: 1, stdout: '', stderr: bad });
+    expect(existsSync(join(dir, 'x.img'))).toBe(false);
+    expect(await run([...all, '--serve', fast, `${safe}x`, '--listen', 'x.sock'], { stdout: () => {}, stderr: () => {}, readLine: async () => null, cwd: dir }, { signal: AbortSignal.abort() })).toBe(1);
     // Without the second disk.
     const one = ['--devices', specs[0]!];
     const s1 = await dmraid(dir, [...one, '--extract', safe, '-o', 'safe1.img'], true);

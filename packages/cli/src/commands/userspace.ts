@@ -92,8 +92,12 @@ async function planFromDiscovery(ctx: CommandContext, wanted: readonly string[])
   const sets = diskDevices(rds).length === 0 ? [] : buildSets(rds, { handlers: keeping, log: ctx.out.log });
   const found = wanted.length === 0 ? sets : named(sets, wanted);
   const close = () => Promise.all(members.map((d) => d.close()));
-  if (found.length === 0) {
-    ctx.out.log('error', wanted.length === 0 ? 'no RAID set found' : `no RAID set "${wanted.join(', ')}" found`);
+  // Every name asked for must be there: a mistyped one is an error, not a set left out without a word.
+  const names = sets.flatMap((s) => (s.type === 'group' ? s.sets.map((v) => v.name) : [s.name]));
+  const unknown = wanted.filter((w) => !names.includes(w));
+  if (found.length === 0 || unknown.length > 0) {
+    const there = names.length ? ` (RAID sets found: ${names.join(', ')})` : '';
+    ctx.out.log('error', wanted.length === 0 ? 'no RAID set found' : `no RAID set ${unknown.map((n) => `"${n}"`).join(', ')} found${there}`);
     await close();
     return undefined;
   }
@@ -272,8 +276,9 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
   }
   const named = devices.some((d) => d.role !== 'set') ? devices.filter((d) => d.role === 'set' || d.role === 'partition').map((d) => d.name) : topLevel(devices);
   const exports = wanted.length === 0 || ctx.o.engine.tables === undefined ? named : named.filter((n) => wanted.some((w) => n === w || n.startsWith(w)));
-  if (exports.length === 0) {
-    ctx.out.log('error', `no RAID set "${wanted.join(', ')}" in the tables`);
+  const unknown = ctx.o.engine.tables === undefined ? [] : wanted.filter((w) => !named.some((n) => n === w || n.startsWith(w)));
+  if (exports.length === 0 || unknown.length > 0) {
+    ctx.out.log('error', `no RAID set ${(unknown.length ? unknown : wanted).map((n) => `"${n}"`).join(', ')} in the tables (${named.join(', ')})`);
     engine.destroy();
     await close();
     return undefined;
@@ -459,10 +464,12 @@ async function serveCommand(ctx: CommandContext): Promise<number> {
     }
     if (!stop.signal.aborted) await new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }));
     await server.close();
-    if (workers instanceof NbdWorkers) await workers.stop();
     if (unix) await fs.rm(where, { force: true });
     return 0;
   } finally {
+    // Also when it could not listen: the serving processes started before are stopped, not left behind.
+    await server.close();
+    if (workers instanceof NbdWorkers) await workers.stop();
     stop.dispose();
     await run.close();
   }
