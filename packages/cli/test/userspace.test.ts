@@ -154,6 +154,11 @@ describe('--extract, --check-data and --serve over tables', () => {
     await members(dir, 2);
     await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
     expect(await dmraid(dir, ['--extract', 'r0', '-o', 'no/such/out.img', '--tables', 't.txt'])).toEqual({ status: 1, stdout: '', stderr: `ERROR: extract of "r0" failed: ${join(dir, 'no/such/out.img')}: No such file or directory\n` });
+    // A member the tables name that is not there, or is no file or disk: the lookup failure says why.
+    await fs.writeFile(join(dir, 'gone.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m9.img 0\n`);
+    expect(await dmraid(dir, ['--extract', 'r0', '-o', 'x.img', '--tables', 'gone.txt'])).toEqual({ status: 1, stdout: '', stderr: 'ERROR: table of "r0": striped: Couldn\'t parse stripe destination: m9.img (No such file or directory)\n' });
+    await fs.writeFile(join(dir, 'null.txt'), 'l: 0 8 linear /dev/null 0\n');
+    expect(await dmraid(dir, ['--extract', 'l', '-o', 'x.img', '--tables', 'null.txt'])).toEqual({ status: 1, stdout: '', stderr: 'ERROR: table of "l": linear: Device lookup failed: /dev/null (not a file or block device)\n' });
     // /dev/full: every write fails with ENOSPC.
     expect(await dmraid(dir, ['--extract', 'r0', '-o', '/dev/full', '--tables', 't.txt'])).toEqual({ status: 1, stdout: '', stderr: 'ERROR: extract of "r0" failed: /dev/full: No space left on device\n' });
     const { createServer } = await import('node:net');

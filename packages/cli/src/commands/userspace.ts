@@ -270,7 +270,15 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
   }
   const engine = createEngine(devices, byPath.get, (m) => ctx.io.stderr(`NOTICE: ${m}\n`));
   if (isTableError(engine)) {
-    ctx.out.log('error', `table of "${engine.device}": ${engine.message}`);
+    // A device the table names that could not be looked up: say why (the kernel's words do not).
+    const word = engine.message.split(': ').pop()!;
+    const why = words.has(word)
+      ? await fs.stat(resolve(ctx.io.cwd, word)).then(
+          (st) => (st.isFile() || st.isBlockDevice() ? '' : ' (not a file or block device)'),
+          (e: unknown) => ` (${fromNodeError(word, e).message})`,
+        )
+      : '';
+    ctx.out.log('error', `table of "${engine.device}": ${engine.message}${why}`);
     await close();
     return undefined;
   }
