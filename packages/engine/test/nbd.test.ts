@@ -7,10 +7,11 @@ import { existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testIf } from '@dmraid/testkit';
 import { createEngine, fileSource, ioError, isTableError, memorySource, NbdServer, NbdWorkers, SECTOR, type Engine, type Source, type WorkerSpec } from '../src/index.js';
-import { handshake, option, RawConnection, reply, request } from './nbd-client.js';
+import { goData, handshake, option, RawConnection, reply, request } from './nbd-client.js';
 
 const alive = (pid: number) => {
   try {
@@ -213,6 +214,70 @@ describe('misuse of the protocol', () => {
     expect(await handshake(ok, 'small')).toBe(4096n);
     ok.close();
   });
+
+  it('fuzz: any session, frames valid or mangled, gets replies or a close, no internal error, the session ends within 2 s of the client\'s end, and the server serves on', async () => {
+    const events: string[] = [];
+    const fuzzed = new NbdServer({ exports: [{ name: 'r0', source: engine.get('r0')! }, { name: 'small', source: engine.get('small')! }], onEvent: (m) => events.push(m) });
+    const at = join(dir, 'fuzz.sock');
+    await fuzzed.listen(at);
+    const u32 = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(n >>> 0, 0);
+      return b;
+    };
+    const garbage = fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b));
+    // An option of any number with any data, its length field mostly true, sometimes off or absurd.
+    const anyOption = fc
+      .record({ opt: fc.integer({ min: 0, max: 12 }), data: fc.uint8Array({ maxLength: 40 }), length: fc.option(fc.constantFrom(0, 3, 1 << 20, 0x7fffffff, 0xffffffff), { freq: 6 }) })
+      .map(({ opt, data, length }) => {
+        const o = option(opt, Buffer.from(data));
+        if (length !== null) o.writeUInt32BE(length >>> 0, 12);
+        return o;
+      });
+    const names = fc.constantFrom('r0', 'small', '', 'nope');
+    const enter = fc.oneof(names.map((n) => option(7, goData(n))), names.map((n) => option(1, Buffer.from(n))), names.map((n) => option(6, goData(n))), garbage);
+    // A request of any type, in range or not, with the magic or not; a write's payload may follow, whole or not.
+    const anyRequest = fc
+      .record({
+        type: fc.integer({ min: 0, max: 9 }),
+        offset: fc.oneof(fc.nat({ max: volume.length + 4096 }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })),
+        length: fc.oneof(fc.nat({ max: 1 << 20 }), fc.constantFrom(0, 0xffffffff, 32 << 20)),
+        magic: fc.oneof({ arbitrary: fc.constant(0x25609513), weight: 9 }, { arbitrary: fc.nat(), weight: 1 }),
+        payload: fc.nat({ max: 4096 }),
+      })
+      .map(({ type, offset, length, magic, payload }) => Buffer.concat([request(type, 1, offset, length, magic), Buffer.alloc(type === 1 ? payload : 0)]));
+    const sessions = fc.record({
+      flags: fc.oneof(fc.constant(3), fc.constant(1), fc.nat()),
+      options: fc.array(fc.oneof({ arbitrary: anyOption, weight: 4 }, { arbitrary: garbage, weight: 1 }), { maxLength: 4 }),
+      enter,
+      requests: fc.array(fc.oneof({ arbitrary: anyRequest, weight: 6 }, { arbitrary: garbage, weight: 1 }), { maxLength: 8 }),
+    });
+    try {
+      await fc.assert(
+        fc.asyncProperty(sessions, async ({ flags, options, enter, requests }) => {
+          events.length = 0;
+          const c = await RawConnection.open(at);
+          c.write(u32(flags));
+          for (const f of [...options, enter, ...requests]) c.write(f);
+          c.socket.end();
+          const deadline = Date.now() + 2000;
+          while (!c.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+          const closed = c.closed;
+          c.close();
+          expect(closed).toBe(true);
+          expect(events.filter((e) => /internal error/.test(e))).toEqual([]);
+        }),
+        { numRuns: 300 },
+      );
+      const ok = await RawConnection.open(at);
+      expect(await handshake(ok, 'r0')).toBe(BigInt(volume.length));
+      ok.write(request(0, 1, 5000, 70_000));
+      expect((await reply(ok, 70_000))!.data!.equals(Buffer.from(volume.subarray(5000, 75_000)))).toBe(true);
+      ok.close();
+    } finally {
+      await fuzzed.close();
+    }
+  }, 120_000);
 
   it('a socket file left by a killed server is replaced; a live server, or a file that is no socket, is an error', async () => {
     const dead = join(dir, 'dead.sock');
