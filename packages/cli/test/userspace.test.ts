@@ -7,8 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import Ajv from 'ajv';
+import fc from 'fast-check';
 import { jsonSchema, sameStorage } from '@dmraid/core';
 import { hashFiles, testIf } from '@dmraid/testkit';
+import { parseTestTables } from '../src/commands/userspace.js';
 import { run } from '../src/main.js';
 import { parseOptions } from '../src/options.js';
 import { imagesOf, tmp } from './helpers.js';
@@ -78,6 +80,27 @@ describe('options of the engine commands', () => {
     expect(() => parseOptions(['--serve', '--listen', '99999'])).toThrow('--listen 99999: not a port');
     expect(() => parseOptions(['--serve', '--listen', '127.0.0.1:70000'])).toThrow('not a port');
     expect(parseOptions(['--serve', '--listen', '[::1]:0']).engine.listen).toBe('[::1]:0');
+  });
+});
+
+describe('--tables FILE (`dmraid -tay` output)', () => {
+  it('gives back every device\'s lines in creation order; any other text is an error naming the line, never a throw', () => {
+    const name = fc.stringMatching(/^[A-Za-z0-9_.-]{1,20}$/);
+    const line = fc.tuple(fc.nat(), fc.nat(), fc.array(fc.stringMatching(/^[!-~]{1,12}$/), { maxLength: 8 })).map(([a, b, w]) => [a, b, ...w].join(' '));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(name, line), { maxLength: 12 }), (entries) => {
+        const parsed = parseTestTables(entries.map(([n, l]) => `${n}: ${l}`).join('\n'));
+        const names = [...new Set(entries.map(([n]) => n))];
+        expect(parsed).toEqual(names.map((n) => expect.objectContaining({ name: n, table: entries.filter(([m]) => m === n).map(([, l]) => l).join('\n') })));
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => {
+        const parsed = parseTestTables(text);
+        if (typeof parsed === 'string') expect(parsed).toMatch(/^not a table line: /);
+        else expect(Array.isArray(parsed)).toBe(true);
+      }),
+    );
   });
 });
 
