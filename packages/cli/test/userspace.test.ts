@@ -723,6 +723,10 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect(await dmraid(dir, [...all, '--extract', `${safe}x`, '-o', 'x.img'], true)).toEqual({ status: 1, stdout: '', stderr: bad });
     expect(existsSync(join(dir, 'x.img'))).toBe(false);
     expect(await run([...all, '--serve', fast, `${safe}x`, '--listen', 'x.sock'], { stdout: () => {}, stderr: () => {}, readLine: async () => null, cwd: dir }, { signal: AbortSignal.abort() })).toBe(1);
+    // The group's own name is a name that is there (its volumes are taken as a group's are).
+    const group = fast.slice(0, fast.lastIndexOf('_'));
+    const whole = await dmraid(dir, [...all, '--extract', group, '-o', 'group.img'], true);
+    expect([whole.status, whole.stderr]).toEqual([0, '']);
     // Without the second disk.
     const one = ['--devices', specs[0]!];
     const s1 = await dmraid(dir, [...one, '--extract', safe, '-o', 'safe1.img'], true);

@@ -50,6 +50,11 @@ export const stateFile = (output: string) => `${output}.dmraid-extract`;
 /** Why a disk is not written: another claims it (EBUSY on an exclusive open). */
 export const DISK_IN_USE = 'in use (mounted, a partition of it mounted, or held by device-mapper or md): not written';
 
+/** What an exclusive open (O_EXCL) of an output disk threw: EBUSY says who may hold it, else the errno. */
+export function claimError(path: string, e: unknown): IoError {
+  return (e as NodeJS.ErrnoException)?.code === 'EBUSY' ? ioError(path, 'EBUSY', DISK_IN_USE) : fromNodeError(path, e);
+}
+
 interface State {
   readonly volume: string;
   readonly sizeSectors: number;
@@ -129,10 +134,7 @@ export async function extract(volume: Source, output: string | number, options: 
     const disk = existing?.isBlockDevice() ? (start > 0 ? constants.O_RDWR : constants.O_WRONLY) | constants.O_EXCL : undefined;
     if (typeof output === 'string') opened = regular ? openSync(output, start > 0 ? 'r+' : 'w') : await open(output, disk ?? (start > 0 ? 'r+' : 'w'));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-    return code === 'EBUSY'
-      ? ioError(name, code, DISK_IN_USE)
-      : fromNodeError(name, e);
+    return claimError(name, e);
   }
   const fd = opened ?? (output as number);
   let holes = 0;

@@ -7,13 +7,13 @@ import { constants, promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { isatty } from 'node:tty';
-import { buildSets, diskDevices, discoverRaidDevices, fromNodeError, ioError, isIoError, openDevice, overlapping, typeDisplay, writersOf, type BlockDevice, type IoError, type RaidSet } from '@dmraid/core';
+import { buildSets, diskDevices, discoverRaidDevices, fromNodeError, isIoError, openDevice, overlapping, typeDisplay, writersOf, type BlockDevice, type IoError, type RaidSet } from '@dmraid/core';
 import type { DmDevice } from '@dmraid/activation';
 import {
   checkData,
   createEngine,
   deviceSource,
-  DISK_IN_USE,
+  claimError,
   extract,
   fileSource,
   isTableError,
@@ -93,9 +93,10 @@ async function planFromDiscovery(ctx: CommandContext, wanted: readonly string[])
   const found = wanted.length === 0 ? sets : named(sets, wanted);
   const close = () => Promise.all(members.map((d) => d.close()));
   // Every name asked for must be there: a mistyped one is an error, not a set left out without a word.
-  const names = sets.flatMap((s) => (s.type === 'group' ? s.sets.map((v) => v.name) : [s.name]));
-  const unknown = wanted.filter((w) => !names.includes(w));
+  const unknown = wanted.filter((w) => named(sets, [w]).length === 0);
   if (found.length === 0 || unknown.length > 0) {
+    // The names as `-s -c` prints them: a group's volumes.
+    const names = sets.flatMap((s) => (s.type === 'group' ? s.sets.map((v) => v.name) : [s.name]));
     const there = names.length ? ` (RAID sets found: ${names.join(', ')})` : '';
     ctx.out.log('error', wanted.length === 0 ? 'no RAID set found' : `no RAID set ${unknown.map((n) => `"${n}"`).join(', ')} found${there}`);
     await close();
@@ -268,23 +269,31 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
     await close();
     return undefined;
   }
-  const engine = createEngine(devices, byPath.get, (m) => ctx.io.stderr(`NOTICE: ${m}\n`));
+  // A member path a table names and the run has no device for: the table error then says why.
+  let missed: string | undefined;
+  const lookup = (path: string) => {
+    const source = byPath.get(path);
+    if (!source) missed = path;
+    return source;
+  };
+  const engine = createEngine(devices, lookup, (m) => ctx.io.stderr(`NOTICE: ${m}\n`));
   if (isTableError(engine)) {
-    // A device the table names that could not be looked up: say why (the kernel's words do not).
-    const word = engine.message.split(': ').pop()!;
-    const why = words.has(word)
-      ? await fs.stat(resolve(ctx.io.cwd, word)).then(
+    // The kernel's words for a failed lookup do not say why: a missing file, or one that is no file or disk.
+    const why = missed === undefined
+      ? ''
+      : await fs.stat(resolve(ctx.io.cwd, missed)).then(
           (st) => (st.isFile() || st.isBlockDevice() ? '' : ' (not a file or block device)'),
-          (e: unknown) => ` (${fromNodeError(word, e).message})`,
-        )
-      : '';
+          (e: unknown) => ` (${fromNodeError(missed!, e).message})`,
+        );
     ctx.out.log('error', `table of "${engine.device}": ${engine.message}${why}`);
     await close();
     return undefined;
   }
   const named = devices.some((d) => d.role !== 'set') ? devices.filter((d) => d.role === 'set' || d.role === 'partition').map((d) => d.name) : topLevel(devices);
-  const exports = wanted.length === 0 || ctx.o.engine.tables === undefined ? named : named.filter((n) => wanted.some((w) => n === w || n.startsWith(w)));
-  const unknown = ctx.o.engine.tables === undefined ? [] : wanted.filter((w) => !named.some((n) => n === w || n.startsWith(w)));
+  // Over --tables a name may be a prefix (dmraid's set-name rule); discovery has already picked the sets.
+  const picks = (n: string, w: string) => n === w || n.startsWith(w);
+  const exports = wanted.length === 0 || ctx.o.engine.tables === undefined ? named : named.filter((n) => wanted.some((w) => picks(n, w)));
+  const unknown = ctx.o.engine.tables === undefined ? [] : wanted.filter((w) => !named.some((n) => picks(n, w)));
   if (exports.length === 0 || unknown.length > 0) {
     ctx.out.log('error', `no RAID set ${(unknown.length ? unknown : wanted).map((n) => `"${n}"`).join(', ')} in the tables (${named.join(', ')})`);
     engine.destroy();
@@ -315,8 +324,7 @@ async function holdsData(path: string): Promise<boolean | IoError> {
   try {
     await (await fs.open(path, constants.O_RDONLY | constants.O_EXCL)).close();
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-    return code === 'EBUSY' ? ioError(path, code, DISK_IN_USE) : fromNodeError(path, e);
+    return claimError(path, e);
   }
   const disk = await openDevice(path);
   if (isIoError(disk)) return disk;
@@ -448,12 +456,14 @@ async function serveCommand(ctx: CommandContext): Promise<number> {
     onEvent,
     handOff: workers instanceof NbdWorkers ? (socket) => workers.handOff(socket) : undefined,
   });
+  const unix = isUnixSocketPath(ctx.o.engine.listen);
+  const where = unix ? resolve(ctx.io.cwd, ctx.o.engine.listen) : ctx.o.engine.listen;
+  let listening = false;
   try {
-    const unix = isUnixSocketPath(ctx.o.engine.listen);
-    const where = unix ? resolve(ctx.io.cwd, ctx.o.engine.listen) : ctx.o.engine.listen;
     let address: string;
     try {
       address = await server.listen(where);
+      listening = true;
     } catch (e) {
       // A system error by its strerror text; the server's own refusals (a live server's socket...) as they are.
       const why = (e as NodeJS.ErrnoException).code ? fromNodeError(where, e).message : (e as Error).message;
@@ -471,13 +481,13 @@ async function serveCommand(ctx: CommandContext): Promise<number> {
       ctx.out.emitJson({ exports });
     }
     if (!stop.signal.aborted) await new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }));
-    await server.close();
-    if (unix) await fs.rm(where, { force: true });
     return 0;
   } finally {
-    // Also when it could not listen: the serving processes started before are stopped, not left behind.
+    // Also when it could not listen: the serving processes started before are stopped, not left behind; the
+    // socket file is removed only if it is ours (one it could not listen on may be another server's).
     await server.close();
     if (workers instanceof NbdWorkers) await workers.stop();
+    if (unix && listening) await fs.rm(where, { force: true });
     stop.dispose();
     await run.close();
   }
