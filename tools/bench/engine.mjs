@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Benchmarks of the userspace engine (docs/benchmarks.md, "Userspace engine"), all ratios from one run:
 //   1. --extract of a RAID0 of 4 members vs `cat` of the members into one file     (target ≥ 0.8×);
-//      and, for what it tells, vs `dd bs=128K` of the members (a copy through userspace, as ours)
+//      and, for what it tells, vs `dd bs=128K` of the members (a copy through userspace, as ours); with
+//      `--floor`, rounds of their own after the others: the same striped copy in C (copy-floor.c, needs cc),
+//      pread/pwrite with holes where zero, and copy_file_range per chunk (in the kernel as cat, no holes)
 //   2. RAID5 read with a member missing vs healthy (extract to /dev/null)           (target ≥ 0.5×)
 //   3. nbdcopy from `dmraid --serve` (the RAID0) vs from nbdkit's file plugin serving the same volume as
 //      one flat file                                                                 (target ≥ 1.0×)
 //   4. peak memory (max RSS) of each of ours                                         (target < 200 MiB)
-// Usage: node tools/bench/engine.mjs [--member-mib 512] [--rounds 7] [--keep]. Needs the built CLI (npm run build),
+// Usage: node tools/bench/engine.mjs [--member-mib 512] [--rounds 7] [--floor] [--keep]. Needs the built CLI (npm run build),
 // nbdcopy (libnbd-bin), nbdkit and /usr/bin/time (package `time`). The member files stay in the page
 // cache (nothing is dropped: other people share the machine), so this measures the engine, not the disk.
 import { spawn } from 'node:child_process';
@@ -111,12 +113,19 @@ try {
   await fs.writeFile(join(dir, 'r5.txt'), `r5: 0 ${2 * sectors} raid raid5_ls 4 128 nosync region_size 1024 3 - m0.img - m1.img - m2.img\n`);
   await fs.writeFile(join(dir, 'r5d.txt'), `r5: 0 ${2 * sectors} raid raid5_ls 4 128 nosync region_size 1024 3 - m0.img - - - m2.img\n`);
   const volumeMiB = 4 * memberMiB;
+  // The C floor (copy-floor.c) with --floor: same map, same chunk (128 sectors), no Node.
+  const floor = argv.includes('--floor') && (await new Promise((done) => {
+    const cc = spawn('cc', ['-O2', '-o', join(dir, 'copy-floor'), join(root, 'tools', 'bench', 'copy-floor.c')], { stdio: 'inherit' });
+    cc.on('error', () => done(false));
+    cc.on('exit', (code) => done(code === 0));
+  }));
+  if (argv.includes('--floor') && !floor) console.log('--floor: no C compiler (cc), the C floor is not measured');
 
   await timed('sync', []);
   // Warm the page cache for both sides alike, then the median of `rounds` runs of each, in turns.
   await timed('sh', ['-c', 'cat m0.img m1.img m2.img m3.img > /dev/null']);
   const median = (xs) => [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)];
-  const runs = { cat: [], dd: [], ex: [], r5: [], r5d: [], ours: [], kit: [], oursCold: [], kitCold: [] };
+  const runs = { cat: [], dd: [], ex: [], fCat: [], fRw: [], fCfr: [], fEx: [], r5: [], r5d: [], ours: [], kit: [], oursCold: [], kitCold: [] };
   const copy = (uri) => timed('nbdcopy', [uri, 'null:']);
   const sock = join(dir, 'ours.sock');
   const ksock = join(dir, 'nbdkit.sock');
@@ -144,6 +153,28 @@ try {
     runs.ex.push(ex);
     runs.r5.push(await timed(...dmraid(['--extract', 'r5', '-o', '/dev/null', '--tables', 'r5.txt'])));
     runs.r5d.push(await timed(...dmraid(['--extract', 'r5', '-o', '/dev/null', '--tables', 'r5d.txt'])));
+  }
+  // The C floor: rounds of their own (another writer between cat and ours would change what each finds
+  // freed before it), the four writers in turns, each round starting with the next one.
+  if (floor) {
+    const cFloor = (mode) => [join(dir, 'copy-floor'), [mode, 'f.out', String(128 * 512), 'm0.img', 'm1.img', 'm2.img', 'm3.img']];
+    const writers = [
+      [runs.fCat, ['sh', ['-c', 'cat m0.img m1.img m2.img m3.img > f.out']]],
+      [runs.fRw, cFloor('rw')],
+      [runs.fCfr, cFloor('cfr')],
+      [runs.fEx, dmraid(['--extract', 'r0', '-o', 'f.out', '--tables', 'r0.txt'])],
+    ];
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < writers.length; i++) {
+        const [into, cmd] = writers[(round + i) % writers.length];
+        await timed('sync', []);
+        await fs.rm(join(dir, 'f.out'), { force: true });
+        const r = await timed(...cmd);
+        if (r.code !== 0) throw new Error(`${cmd[1].join(' ')} failed`);
+        into.push(r);
+      }
+    }
+    await fs.rm(join(dir, 'f.out'), { force: true });
   }
   // The servers: each started once and serving for the rest of the run, as a server lives. The first copy
   // after the start (cold: our JIT and buffer pool warm up; nbdkit has next to nothing to warm) is shown on
@@ -191,6 +222,11 @@ try {
   // side is its copy at the fast speed, so their ratio compares the copies without the host's share.
   const best = (xs) => Math.min(...xs.map((x) => x.seconds));
   console.log(`fastest rounds: extract ${best(runs.ex).toFixed(2)} s, cat ${best(runs.cat).toFixed(2)} s: ratio ${(best(runs.cat) / best(runs.ex)).toFixed(2)}×`);
+  if (floor) {
+    // Fastest rounds (the fast page-cache mode) and medians, seconds; ratios are cat's time over each.
+    const line = (what, xs) => `${what} ${best(xs).toFixed(2)} s (median ${median(xs).seconds.toFixed(2)} s): ${(best(runs.fCat) / best(xs)).toFixed(2)}× of cat`;
+    console.log(`C floor (${rounds} rounds of their own): cat ${best(runs.fCat).toFixed(2)} s (median ${median(runs.fCat).seconds.toFixed(2)} s); ${line('C pread/pwrite with holes', runs.fRw)}; ${line('C copy_file_range per chunk, no holes', runs.fCfr)}; ${line('ours --extract', runs.fEx)}`);
+  }
   console.log(`serving processes: ${runs.ours[0].processes}`);
   console.log(`nbdcopy, first copy after the server started: ours ${runs.oursCold[0].seconds.toFixed(2)} s, nbdkit ${runs.kitCold[0].seconds.toFixed(2)} s, ratio ${ratio(runs.kitCold, runs.oursCold)}×`);
   const mbps = (mib, s) => (mib / s).toFixed(0);
