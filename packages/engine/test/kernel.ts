@@ -11,7 +11,7 @@ import { parseTable, isTableError } from '../src/index.js';
 
 /** Volumes up to this size are compared whole; larger ones (512 MiB members) by windows. */
 export const WHOLE = 64 * 1024 * 1024;
-/** Bytes read at the head and at the tail of a volume larger than WHOLE. */
+/** Bytes read at the head, middle and tail of a volume larger than WHOLE. */
 export const WINDOW = 512 * 1024;
 /** Bytes of pattern at each end of every member: enough for the windows on any layout of ≤ 6 members. */
 const PATTERNED = 4 * 1024 * 1024;
@@ -177,10 +177,14 @@ export function forKernel(table: string, paths: Map<string, string>): string {
     .join('\n');
 }
 
-/** What is compared of a volume of `bytes`: all of it up to WHOLE, else head and tail windows; [offset, length] pairs. */
+/**
+ * What is compared of a volume of `bytes`: all of it up to WHOLE, else windows at its head, middle (where
+ * the members' middle pattern lands on most layouts) and tail; [offset, length] pairs.
+ */
 export function windows(bytes: number): [number, number][] {
-  if (bytes <= WHOLE || bytes <= 2 * WINDOW) return [[0, bytes]];
-  return [[0, WINDOW], [bytes - WINDOW, WINDOW]];
+  if (bytes <= WHOLE) return [[0, bytes]];
+  const middle = Math.floor((bytes / 2 - WINDOW / 2) / 512) * 512;
+  return [[0, WINDOW], [middle, WINDOW], [bytes - WINDOW, WINDOW]];
 }
 
 /** MD5: the fastest hash of the VM's coreutils under emulation (nothing here is adversarial). */
@@ -222,7 +226,7 @@ export async function kernelHashes(cases: readonly Case[], sizes: Map<string, nu
         script.push(`echo "SIZE ${c.id} ${top} $(blockdev --getsize64 ${dev})"`);
         const bytes = sizes.get(`${c.id} ${top}`);
         for (const [off, len] of bytes === undefined ? [] : windows(bytes)) {
-          const read = off === 0 && len === bytes ? `md5sum < ${dev}` : `dd if=${dev} bs=512 skip=${off / 512} count=${len / 512} 2>/dev/null | md5sum`;
+          const read = len === bytes ? `md5sum < ${dev}` : `dd if=${dev} bs=512 skip=${off / 512} count=${len / 512} 2>/dev/null | md5sum`;
           script.push(`echo "HASH ${c.id} ${top} ${off} $(${read} | cut -d' ' -f1)"`);
         }
       }
