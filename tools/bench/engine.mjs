@@ -3,7 +3,8 @@
 //   1. --extract of a RAID0 of 4 members vs `cat` of the members into one file     (target ≥ 0.8×);
 //      and, for what it tells, vs `dd bs=128K` of the members (a copy through userspace, as ours); with
 //      `--floor`, rounds of their own after the others: the same striped copy in C (copy-floor.c, needs cc),
-//      pread/pwrite with holes where zero, and copy_file_range per chunk (in the kernel as cat, no holes)
+//      pread/pwrite with holes where zero (one thread, and two as ours), and copy_file_range per chunk
+//      (in the kernel as cat, no holes)
 //   2. RAID5 read with a member missing vs healthy (extract to /dev/null)           (target ≥ 0.5×)
 //   3. nbdcopy from `dmraid --serve` (the RAID0) vs from nbdkit's file plugin serving the same volume as
 //      one flat file                                                                 (target ≥ 1.0×)
@@ -115,7 +116,7 @@ try {
   const volumeMiB = 4 * memberMiB;
   // The C floor (copy-floor.c) with --floor: same map, same chunk (128 sectors), no Node.
   const floor = argv.includes('--floor') && (await new Promise((done) => {
-    const cc = spawn('cc', ['-O2', '-o', join(dir, 'copy-floor'), join(root, 'tools', 'bench', 'copy-floor.c')], { stdio: 'inherit' });
+    const cc = spawn('cc', ['-O2', '-o', join(dir, 'copy-floor'), join(root, 'tools', 'bench', 'copy-floor.c'), '-lpthread'], { stdio: 'inherit' });
     cc.on('error', () => done(false));
     cc.on('exit', (code) => done(code === 0));
   }));
@@ -125,7 +126,7 @@ try {
   // Warm the page cache for both sides alike, then the median of `rounds` runs of each, in turns.
   await timed('sh', ['-c', 'cat m0.img m1.img m2.img m3.img > /dev/null']);
   const median = (xs) => [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)];
-  const runs = { cat: [], dd: [], ex: [], fCat: [], fRw: [], fCfr: [], fEx: [], r5: [], r5d: [], ours: [], kit: [], oursCold: [], kitCold: [] };
+  const runs = { cat: [], dd: [], ex: [], fCat: [], fRw: [], fRw2: [], fCfr: [], fEx: [], r5: [], r5d: [], ours: [], kit: [], oursCold: [], kitCold: [] };
   const copy = (uri) => timed('nbdcopy', [uri, 'null:']);
   const sock = join(dir, 'ours.sock');
   const ksock = join(dir, 'nbdkit.sock');
@@ -155,12 +156,13 @@ try {
     runs.r5d.push(await timed(...dmraid(['--extract', 'r5', '-o', '/dev/null', '--tables', 'r5d.txt'])));
   }
   // The C floor: rounds of their own (another writer between cat and ours would change what each finds
-  // freed before it), the four writers in turns, each round starting with the next one.
+  // freed before it), the five writers in turns, each round starting with the next one.
   if (floor) {
     const cFloor = (mode) => [join(dir, 'copy-floor'), [mode, 'f.out', String(128 * 512), 'm0.img', 'm1.img', 'm2.img', 'm3.img']];
     const writers = [
       [runs.fCat, ['sh', ['-c', 'cat m0.img m1.img m2.img m3.img > f.out']]],
       [runs.fRw, cFloor('rw')],
+      [runs.fRw2, cFloor('rw2')],
       [runs.fCfr, cFloor('cfr')],
       [runs.fEx, dmraid(['--extract', 'r0', '-o', 'f.out', '--tables', 'r0.txt'])],
     ];
@@ -225,7 +227,7 @@ try {
   if (floor) {
     // Fastest rounds (the fast page-cache mode) and medians, seconds; ratios are cat's time over each.
     const line = (what, xs) => `${what} ${best(xs).toFixed(2)} s (median ${median(xs).seconds.toFixed(2)} s): ${(best(runs.fCat) / best(xs)).toFixed(2)}× of cat`;
-    console.log(`C floor (${rounds} rounds of their own): cat ${best(runs.fCat).toFixed(2)} s (median ${median(runs.fCat).seconds.toFixed(2)} s); ${line('C pread/pwrite with holes', runs.fRw)}; ${line('C copy_file_range per chunk, no holes', runs.fCfr)}; ${line('ours --extract', runs.fEx)}`);
+    console.log(`C floor (${rounds} rounds of their own): cat ${best(runs.fCat).toFixed(2)} s (median ${median(runs.fCat).seconds.toFixed(2)} s); ${line('C pread/pwrite with holes', runs.fRw)}; ${line('the same in two threads', runs.fRw2)}; ${line('C copy_file_range per chunk, no holes', runs.fCfr)}; ${line('ours --extract', runs.fEx)}`);
   }
   console.log(`serving processes: ${runs.ours[0].processes}`);
   console.log(`nbdcopy, first copy after the server started: ours ${runs.oursCold[0].seconds.toFixed(2)} s, nbdkit ${runs.kitCold[0].seconds.toFixed(2)} s, ratio ${ratio(runs.kitCold, runs.oursCold)}×`);

@@ -3,6 +3,7 @@
  * buffer) becomes one contiguous read or write per device, so striped and parity layouts move large runs.
  */
 import { SECTOR, ioError, isIoError, type IoError, type Source } from './source.js';
+import { skewed } from './pool.js';
 
 export interface Piece {
   /** Index into the target's device list. */
@@ -126,7 +127,7 @@ export async function scatter(
   data: Uint8Array,
 ): Promise<true | IoError> {
   const runs = [...spans(pieces)];
-  const bufs = new Map(runs.map(([dev, span]) => [dev, { span, buf: new Uint8Array((span.end - span.start) * SECTOR) }]));
+  const bufs = new Map(runs.map(([dev, span]) => [dev, { span, buf: skewed((span.end - span.start) * SECTOR) }]));
   for (const p of pieces) {
     const b = bufs.get(p.dev)!;
     b.buf.set(data.subarray(p.at * SECTOR, (p.at + p.count) * SECTOR), (p.devSector - b.span.start) * SECTOR);

@@ -11,6 +11,7 @@
  */
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { SKEW, SKEW_STRIDE } from './pool.js';
 import { fromNodeError, type IoError } from './source.js';
 
 const SLICE = 128 * 1024;
@@ -54,7 +55,7 @@ const CONTROL_WORDS = 5;
 const THREAD = `
 const { workerData, parentPort } = require('node:worker_threads');
 const { writeSync } = require('node:fs');
-const { fd, slots, slotBytes, slice, control, meta, data } = workerData;
+const { fd, slots, stride, skew, slice, control, meta, data } = workerData;
 const state = new Int32Array(control, 0, slots);
 const counters = new Int32Array(control, slots * 4, ${CONTROL_WORDS});
 const where = new Float64Array(meta);
@@ -68,7 +69,7 @@ for (let n = Atomics.load(counters, ${START}); ; n++) {
   if (Atomics.load(state, k) === ${END}) break;
   const length = where[2 * k], position = where[2 * k + 1];
   try {
-    writeChunk(writeSync, fd, bytes, k * slotBytes, length, position, slice);
+    writeChunk(writeSync, fd, bytes, k * stride + skew, length, position, slice);
   } catch (e) {
     parentPort.postMessage({ code: e.code || 'EIO', message: e.message });
     Atomics.store(counters, ${FAILED}, 1);
@@ -92,6 +93,8 @@ export class OutputWriter {
   private readonly counters: Int32Array;
   private readonly where: Float64Array;
   private readonly data: SharedArrayBuffer;
+  /** Bytes from one slot's start to the next's. */
+  private readonly stride: number;
   private readonly thread: Worker;
   private readonly exited: Promise<void>;
   private readonly fd: number;
@@ -105,11 +108,12 @@ export class OutputWriter {
   constructor(fd: number, private readonly slotBytes: number, private readonly slots = 4) {
     const control = new SharedArrayBuffer(4 * (slots + CONTROL_WORDS));
     const meta = new SharedArrayBuffer(16 * slots);
-    this.data = new SharedArrayBuffer(slotBytes * slots);
+    this.stride = slotBytes + SKEW_STRIDE;
+    this.data = new SharedArrayBuffer(this.stride * slots);
     this.state = new Int32Array(control, 0, slots);
     this.counters = new Int32Array(control, slots * 4, CONTROL_WORDS);
     this.where = new Float64Array(meta);
-    this.thread = new Worker(THREAD, { eval: true, workerData: { fd, slots, slotBytes, slice: SLICE, control, meta, data: this.data } });
+    this.thread = new Worker(THREAD, { eval: true, workerData: { fd, slots, stride: this.stride, skew: SKEW, slice: SLICE, control, meta, data: this.data } });
     this.fd = fd;
     this.thread.on('message', (m: { code: string; message: string }) => {
       this.error ??= fromNodeError(`fd ${fd}`, m);
@@ -149,7 +153,7 @@ export class OutputWriter {
     const index = this.submitted % this.slots;
     await this.free(index);
     if (Atomics.load(this.counters, FAILED)) return this.failure();
-    return { index, buffer: new Uint8Array(this.data, index * this.slotBytes, this.slotBytes) };
+    return { index, buffer: new Uint8Array(this.data, index * this.stride + SKEW, this.slotBytes) };
   }
 
   /**

@@ -1,4 +1,20 @@
 /**
+ * Where data buffers start: 16 bytes past a page boundary. The kernel copies between the page cache and a
+ * process with `rep movsb`; on this project's machines (AMD EPYC) that copy runs at two thirds of its
+ * speed when the process's buffer starts on a page boundary as the page-cache page does (pread of 1 MiB
+ * into a page-aligned buffer: 70 ms per 512 MiB, 16 bytes further: 45 ms; pwrite of 128 KiB from it: 62
+ * against 49 ms). V8 puts large buffers on page boundaries, so data buffers start SKEW bytes into theirs.
+ */
+export const SKEW = 16;
+/** Room for the skew between buffers carved from one allocation (a page keeps their relative alignment). */
+export const SKEW_STRIDE = 4096;
+
+/** A fresh buffer of `bytes` starting SKEW bytes past its allocation's start. */
+export function skewed(bytes: number): Uint8Array {
+  return new Uint8Array(new ArrayBuffer(bytes + SKEW), SKEW, bytes);
+}
+
+/**
  * Buffers for reuse: a fresh buffer per read costs more (zero-fill, then the kernel's page faults) than
  * the read itself. Sizes round up to a power of two from 64 KiB; at most `limit` bytes wait here.
  */
@@ -15,7 +31,7 @@ export class BufferPool {
   take(bytes: number): Uint8Array {
     const size = BufferPool.classOf(bytes);
     const b = this.free.get(size)?.pop();
-    if (!b) return new Uint8Array(size);
+    if (!b) return skewed(size);
     this.pooled -= size;
     return b;
   }

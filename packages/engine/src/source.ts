@@ -5,6 +5,7 @@
 import { closeSync, constants, fdatasync as fdatasyncCb, openSync, readSync, readvSync, statSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fromNodeError, ioError, isIoError, type BlockDevice, type IoError, type WritableDevice } from '@dmraid/core';
+import { skewed } from './pool.js';
 
 export const SECTOR = 512;
 
@@ -90,7 +91,7 @@ export function fileSource(path: string, sizeSectors: number, writable = false):
     readInto: readIntoFile,
     readvInto: readvIntoFile,
     async read(sector, count) {
-      const out = new Uint8Array(count * SECTOR);
+      const out = skewed(count * SECTOR);
       const r = await readIntoFile(sector, out);
       return r === true ? out : r;
     },

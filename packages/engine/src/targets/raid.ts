@@ -5,7 +5,7 @@
  * keep parity so that the member would rebuild to the written data.
  */
 import { chunkPieces, gatherInto, type Piece } from '../gather.js';
-import { BufferPool } from '../pool.js';
+import { BufferPool, skewed } from '../pool.js';
 import { isIoError, SECTOR, xorInto, type IoError, type Source } from '../source.js';
 import { uint, type TargetType } from '../target.js';
 
@@ -143,7 +143,7 @@ export const raid: TargetType = {
     };
 
     const read = async (sector: number, count: number): Promise<Uint8Array | IoError> => {
-      const out = new Uint8Array(count * SECTOR);
+      const out = skewed(count * SECTOR);
       const r = await readInto(sector, out);
       return r === true ? out : r;
     };

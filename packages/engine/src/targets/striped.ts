@@ -2,6 +2,7 @@
 import { chunkPieces, gatherInto, scatter, type Piece } from '../gather.js';
 import { SECTOR, type Source } from '../source.js';
 import { uint, type TargetType } from '../target.js';
+import { skewed } from '../pool.js';
 
 /** Pieces of [sector, sector+count) over `stripes` devices with `chunk`-sector chunks (dm-stripe's map). */
 export function stripePieces(stripes: number, chunk: number, sector: number, count: number): Piece[] {
@@ -30,7 +31,7 @@ export const striped: TargetType = {
     return {
       length,
       async read(sector, count) {
-        const out = new Uint8Array(count * SECTOR);
+        const out = skewed(count * SECTOR);
         const r = await gatherInto(devs, stripePieces(stripes, chunk, sector, count), out);
         return r === true ? out : r;
       },
