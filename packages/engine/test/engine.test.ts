@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { checkData, createEngine, isIoError, isTableError, memorySource, SECTOR, type Engine, type Source } from '../src/index.js';
+import { checkData, createEngine, isIoError, isTableError, memorySource, SECTOR, xorInto, type Engine, type Source } from '../src/index.js';
 
 /** Member i: bytes derived from (member, offset), so every sector of every member differs. */
 function member(i: number, sectors: number): Uint8Array {
@@ -355,5 +355,29 @@ describe('targets against the naive model', () => {
     // Member sector 40 of d is stripe chunk 5 of d: volume sectors 40 + 5 * 8 + 8 = 88.
     expect(r).toEqual({ ranges: [{ device: 'x', kind: 'mirror', start: 88, length: 1 }], mismatches: 1, checked: ['x'], sectors: 128 });
     expect(seen.at(-1)).toEqual([128, 128]);
+  });
+});
+
+describe('xorInto', () => {
+  it('equals a byte-by-byte XOR for any length and any alignment of either side', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 7 }), fc.integer(), (n, da, sa, seed) => {
+        const dst = new Uint8Array(n + 8).subarray(da, da + n);
+        const src = new Uint8Array(n + 8).subarray(sa, sa + n);
+        for (let i = 0; i < n; i++) {
+          dst[i] = (seed + i * 131) & 0xff;
+          src[i] = (seed ^ (i * 37)) & 0xff;
+        }
+        const want = dst.map((b, i) => b ^ src[i]!);
+        const around = [dst.buffer, src.buffer].map((b) => new Uint8Array(b).slice());
+        xorInto(dst, src);
+        expect(dst).toEqual(want);
+        // Nothing outside either view changes.
+        const after = new Uint8Array(dst.buffer);
+        for (let i = 0; i < after.length; i++) if (i < da || i >= da + n) expect(after[i]).toBe(around[0]![i]);
+        expect(new Uint8Array(src.buffer)).toEqual(around[1]);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -112,27 +112,37 @@ export const raid: TargetType = {
       const all = pieces(sector, out.length / SECTOR);
       const direct = all.filter((p) => p.dev !== lost);
       const lostPieces = all.filter((p) => p.dev === lost);
-      // A lost piece is the XOR of the same sectors on every other device: gather those side by side.
+      // A lost piece is the XOR of the same sectors on every other device. Those the request reads anyway
+      // (its other data pieces of the row) are taken from `out`; the rest (parity, data outside the request)
+      // are gathered side by side into scratch.
       const peers: Piece[] = [];
+      /** Per lost piece, where each other device's same sectors will be: in `out` or in scratch, at a sector. */
+      const sources: { inOut: boolean; at: number }[][] = [];
       let scratchSectors = 0;
       for (const p of lostPieces) {
+        const row: { inOut: boolean; at: number }[] = [];
         for (let d = 0; d < disks; d++) {
           if (d === lost) continue;
-          peers.push({ dev: d, devSector: p.devSector, count: p.count, at: scratchSectors });
-          scratchSectors += p.count;
+          const hit = direct.find((q) => q.dev === d && q.devSector <= p.devSector && q.devSector + q.count >= p.devSector + p.count);
+          if (hit) row.push({ inOut: true, at: hit.at + (p.devSector - hit.devSector) });
+          else {
+            row.push({ inOut: false, at: scratchSectors });
+            peers.push({ dev: d, devSector: p.devSector, count: p.count, at: scratchSectors });
+            scratchSectors += p.count;
+          }
         }
+        sources.push(row);
       }
       const scratch = peers.length ? scratchPool.take(scratchSectors * SECTOR) : undefined;
       try {
         const [a, b] = await Promise.all([gatherInto(devs, direct, out), scratch ? gatherInto(devs, peers, scratch) : (true as const)]);
         if (a !== true) return a;
         if (b !== true) return b;
-        let k = 0;
-        for (const p of lostPieces) {
+        for (const [k, p] of lostPieces.entries()) {
           const dst = out.subarray(p.at * SECTOR, (p.at + p.count) * SECTOR);
-          for (let d = 0; d < disks - 1; d++, k++) {
-            const peer = scratch!.subarray(peers[k]!.at * SECTOR, (peers[k]!.at + peers[k]!.count) * SECTOR);
-            if (d === 0) dst.set(peer);
+          for (const [i, { inOut, at }] of sources[k]!.entries()) {
+            const peer = (inOut ? out : scratch!).subarray(at * SECTOR, (at + p.count) * SECTOR);
+            if (i === 0) dst.set(peer);
             else xorInto(dst, peer);
           }
         }
