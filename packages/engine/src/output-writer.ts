@@ -11,7 +11,7 @@
  */
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { SKEW, SKEW_STRIDE } from './pool.js';
+import { PAGE, SKEW } from './pool.js';
 import { fromNodeError, type IoError } from './source.js';
 
 const SLICE = 128 * 1024;
@@ -93,7 +93,7 @@ export class OutputWriter {
   private readonly counters: Int32Array;
   private readonly where: Float64Array;
   private readonly data: SharedArrayBuffer;
-  /** Bytes from one slot's start to the next's. */
+  /** Bytes from one slot's start to the next's: whole pages, so every slot starts SKEW bytes past one. */
   private readonly stride: number;
   private readonly thread: Worker;
   private readonly exited: Promise<void>;
@@ -108,8 +108,8 @@ export class OutputWriter {
   constructor(fd: number, private readonly slotBytes: number, private readonly slots = 4) {
     const control = new SharedArrayBuffer(4 * (slots + CONTROL_WORDS));
     const meta = new SharedArrayBuffer(16 * slots);
-    this.stride = slotBytes + SKEW_STRIDE;
-    this.data = new SharedArrayBuffer(this.stride * slots);
+    this.stride = Math.ceil(slotBytes / PAGE) * PAGE;
+    this.data = new SharedArrayBuffer(this.stride * slots + SKEW);
     this.state = new Int32Array(control, 0, slots);
     this.counters = new Int32Array(control, slots * 4, CONTROL_WORDS);
     this.where = new Float64Array(meta);

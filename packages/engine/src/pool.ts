@@ -6,8 +6,7 @@
  * against 49 ms). V8 puts large buffers on page boundaries, so data buffers start SKEW bytes into theirs.
  */
 export const SKEW = 16;
-/** Room for the skew between buffers carved from one allocation (a page keeps their relative alignment). */
-export const SKEW_STRIDE = 4096;
+export const PAGE = 4096;
 
 /** A fresh buffer of `bytes` starting SKEW bytes past its allocation's start. */
 export function skewed(bytes: number): Uint8Array {

@@ -90,25 +90,29 @@ describe('OutputWriter', () => {
   }
 
   it('every slot, and every pooled or fresh read buffer, starts SKEW bytes past a page (the copy-speed layout)', async () => {
-    const handle = await fs.open(join(dir, 'c.out'), 'w');
-    const writer = new OutputWriter(handle.fd, SLOT, 4);
     const offsets: number[] = [];
-    for (let n = 0; n < 4; n++) {
-      const slot = await writer.acquire();
-      if (isIoError(slot)) throw new Error(slot.message);
-      offsets.push(slot.buffer.byteOffset % 4096);
-      fill(slot.buffer, n);
-      writer.submit(slot, SLOT, n * SLOT);
+    // A slot of whole pages and one of an odd number of sectors.
+    for (const bytes of [SLOT, 1001 * 512]) {
+      const path = join(dir, `c-${bytes}.out`);
+      const handle = await fs.open(path, 'w');
+      const writer = new OutputWriter(handle.fd, bytes, 4);
+      for (let n = 0; n < 4; n++) {
+        const slot = await writer.acquire();
+        if (isIoError(slot)) throw new Error(slot.message);
+        offsets.push(slot.buffer.byteOffset % 4096);
+        fill(slot.buffer, n);
+        writer.submit(slot, bytes, n * bytes);
+      }
+      expect(await writer.finish()).toBe(true);
+      await handle.close();
+      // The thread wrote from the same places the caller filled.
+      const onDisk = await fs.readFile(path);
+      for (let n = 0; n < 4; n++) expect(onDisk.subarray(n * bytes, (n + 1) * bytes).every((b) => b === n + 1)).toBe(true);
     }
-    expect(await writer.finish()).toBe(true);
-    await handle.close();
-    // The thread wrote from the same places the caller filled.
-    const onDisk = await fs.readFile(join(dir, 'c.out'));
-    for (let n = 0; n < 4; n++) expect(onDisk.subarray(n * SLOT, (n + 1) * SLOT).every((b) => b === n + 1)).toBe(true);
     const pool = new BufferPool(1 << 20);
     const taken = pool.take(100_000);
     pool.give(taken);
-    expect([...offsets, taken.byteOffset, pool.take(65_536 + 1).byteOffset, skewed(512).byteOffset]).toEqual(Array(7).fill(16));
+    expect([...offsets, taken.byteOffset, pool.take(65_536 + 1).byteOffset, skewed(512).byteOffset]).toEqual(Array(11).fill(16));
   });
 });
 
