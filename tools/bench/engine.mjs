@@ -25,6 +25,7 @@ const bin = join(root, 'packages', 'cli', 'dist', 'bin.js');
 const argv = process.argv.slice(2);
 const memberMiB = Number(argv[argv.indexOf('--member-mib') + 1] || 0) || 512;
 const keep = argv.includes('--keep');
+const wantFloor = argv.includes('--floor');
 const rounds = Number(argv[argv.indexOf('--rounds') + 1] || 0) || 7;
 
 for (const [what, path] of [['the built CLI (npm run build)', bin], ['/usr/bin/time', '/usr/bin/time']]) {
@@ -115,12 +116,12 @@ try {
   await fs.writeFile(join(dir, 'r5d.txt'), `r5: 0 ${2 * sectors} raid raid5_ls 4 128 nosync region_size 1024 3 - m0.img - - - m2.img\n`);
   const volumeMiB = 4 * memberMiB;
   // The C floor (copy-floor.c) with --floor: same map, same chunk (128 sectors), no Node.
-  const floor = argv.includes('--floor') && (await new Promise((done) => {
+  const floor = wantFloor && (await new Promise((done) => {
     const cc = spawn('cc', ['-O2', '-o', join(dir, 'copy-floor'), join(root, 'tools', 'bench', 'copy-floor.c'), '-lpthread'], { stdio: 'inherit' });
     cc.on('error', () => done(false));
     cc.on('exit', (code) => done(code === 0));
   }));
-  if (argv.includes('--floor') && !floor) console.log('--floor: no C compiler (cc), the C floor is not measured');
+  if (wantFloor && !floor) console.log('--floor: no C compiler (cc), the C floor is not measured');
 
   await timed('sync', []);
   // Warm the page cache for both sides alike, then the median of `rounds` runs of each, in turns.
