@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { hashFiles, runOurs, testIf } from '@dmraid/testkit';
-import { tmp } from './helpers.js';
+import type { FormatHandler } from '@dmraid/core';
+import { hashFiles, installedHandlers, runOurs, testIf } from '@dmraid/testkit';
+import { imagesOf, tmp } from './helpers.js';
 
 const exec = promisify(execFile);
 const loops = process.getuid?.() === 0 && (await exec('losetup', ['-f']).then(() => true, () => false));
@@ -118,6 +119,34 @@ describe('metadata writes claim their devices', () => {
       expect(await hashFiles(dir, { recursive: true })).not.toBe(before);
     }, 60_000);
   }
+
+  it('a device a handler opens for writing beyond the set and the disks named is claimed then, before its first byte', async () => {
+    // A handler (here nvidia, given a rebuild) that also rewrites another disk: that disk was not claimed up
+    // front, and is when the handler asks for it.
+    const dir = tmp('claim-late');
+    const [member] = await imagesOf(dir, 'nvidia/raid1-2-degraded');
+    for (const f of ['new.img', 'other.img']) {
+      await fs.writeFile(join(dir, f), '');
+      await fs.truncate(join(dir, f), SIZE);
+    }
+    const installed = await installedHandlers();
+    const nvidia = installed.find((l) => l.handler.name === 'nvidia')!;
+    const rebuilding: FormatHandler = {
+      ...nvidia.handler,
+      async rebuild(_set, _device, ctx) {
+        const w = await ctx.openWritable('other.img');
+        return w !== undefined && (await w.write(0, new Uint8Array(512).fill(1))) === true;
+      },
+    };
+    const handlers = installed.map((l) => (l === nvidia ? { ...l, handler: rebuilding } : l));
+    const specs = [member!, 'new.img:NEWDISK1', 'other.img:OTHER1'];
+    const name = (await runOurs([member!], ['-s', '-c'], { cwd: dir, handlers })).stdout.trim();
+    const writer = await holder(dir, 'other.img', '<>');
+    const before = await hashFiles(dir, { recursive: true });
+    const r = await runOurs(specs, ['-R', name, 'new.img'], { cwd: dir, handlers });
+    expect([r.status, r.stdout, r.stderr.split('\n').at(-2)]).toEqual([1, '', `ERROR: nvidia: cannot open device "other.img" for writing: it is open for writing by process ${writer.pid} (sleep)`]);
+    expect(await hashFiles(dir, { recursive: true })).toBe(before);
+  });
 
   it('-E, -x and -R are refused under a live `dmraid --serve --writable` of the set (the built CLI), and go ahead once it ends', async () => {
     const dir = tmp('claim-serve');
