@@ -381,11 +381,9 @@ async function raidModes(o: Options, io: Io, out: Output, devices: BlockDevice[]
   }
 
   if (o.mode === 'raid') {
-    if (o.dump) {
-      const ok = await dumpMetadata(disks, byName, io.cwd, out.log);
-      if (!ok) return 1;
-    }
+    // -E dumps (its backup) after claiming the devices it erases.
     if (o.erase) return eraseMetadata(disks, byName, io, out.log, o.yes);
+    if (o.dump && !(await dumpMetadata(disks, byName, io.cwd, out.log))) return 1;
     out.log('info', `RAID device${disks.length === 1 ? '' : 's'} discovered:\n`);
     if (o.json) out.emitJson({ raidDevices: disks.map(raidDeviceToJson) });
     else for (const rd of disks) out.line(raidDeviceLine(rd, o));

@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
 import { isIoError, SECTOR, writeAreas, type FormatHandler, type Log, type RaidDevice, type WritableDevice } from '@dmraid/core';
+import { claimRefusal, deviceClaims } from './claim.js';
 import type { Io } from './main.js';
 
 export async function dumpMetadata(rds: readonly RaidDevice[], handlers: ReadonlyMap<string, FormatHandler>, cwd: string, log: Log): Promise<boolean> {
@@ -54,7 +55,24 @@ async function verifyErased(device: WritableDevice, rd: RaidDevice): Promise<boo
   return true;
 }
 
+/** -E: the dump (the backup), then the erase; every device claimed first, so a refused erase leaves nothing. */
 export async function eraseMetadata(rds: readonly RaidDevice[], handlers: ReadonlyMap<string, FormatHandler>, io: Io, log: Log, yes: boolean): Promise<number> {
+  // Claimed before the dump and the first question: none is erased under a live writer.
+  const claims = deviceClaims(io.cwd);
+  const taken = await claims.take(rds.map((rd) => rd.device.path));
+  if (isIoError(taken)) {
+    log('error', claimRefusal(taken));
+    return 1;
+  }
+  try {
+    if (!(await dumpMetadata(rds, handlers, io.cwd, log))) return 1;
+    return await eraseClaimed(rds, handlers, io, log, yes);
+  } finally {
+    await claims.release();
+  }
+}
+
+async function eraseClaimed(rds: readonly RaidDevice[], handlers: ReadonlyMap<string, FormatHandler>, io: Io, log: Log, yes: boolean): Promise<number> {
   let status = 0;
   for (const rd of rds) {
     const handler = handlers.get(rd.format)!;

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import {
+  allDevices,
   findSet,
   isIoError,
   nullLog,
@@ -14,10 +15,12 @@ import {
   type BlockDevice,
   type FormatHandler,
   type IoError,
+  type RaidDevice,
   type RaidSet,
   type WritableDevice,
   type WriteContext,
 } from '@dmraid/core';
+import { claimRefusal, deviceClaims, type DeviceClaims } from '../claim.js';
 import type { CommandContext } from '../main.js';
 import { backupRange, confirm } from '../metadata-io.js';
 
@@ -38,29 +41,44 @@ class Refused extends Error {}
 export default async function command(ctx: CommandContext): Promise<number> {
   const devices = await ctx.openDevices(true);
   if (!devices) return 1;
+  const claims = deviceClaims(ctx.io.cwd);
   try {
     switch (ctx.o.mode) {
       case 'create':
-        return await create(ctx, devices);
+        return await create(ctx, devices, claims);
       case 'spare':
-        return await spare(ctx, devices);
+        return await spare(ctx, devices, claims);
       case 'rebuild':
-        return await rebuild(ctx, devices);
+        return await rebuild(ctx, devices, claims);
       default:
-        return await remove(ctx, devices);
+        return await remove(ctx, devices, claims);
     }
   } catch (e) {
     if (!(e instanceof Refused)) throw e;
     ctx.out.log('error', e.message);
     return 1;
   } finally {
+    await claims.release();
     await Promise.all(devices.map((d) => d.close()));
   }
 }
 
+/**
+ * The devices a command writes, claimed before its first prompt and its first byte (a handler that opens
+ * another one later has it claimed then): refused while another process writes one, or a block device is
+ * in use.
+ */
+async function claim(claims: DeviceClaims, paths: readonly string[]): Promise<void> {
+  const taken = await claims.take(paths);
+  if (isIoError(taken)) throw new Refused(claimRefusal(taken));
+}
+
+/** The disks of a set (a group's, a volume's): every one the handler may rewrite. */
+const memberPaths = (set: RaidSet) => allDevices(set).map((rd) => rd.device.path);
+
 // ---- the write context: backups, prompts, read-back ----
 
-function writeContext(ctx: CommandContext, handler: FormatHandler, devices: readonly BlockDevice[], journal: Written[], yes: boolean): PromptingWriteContext {
+function writeContext(ctx: CommandContext, handler: FormatHandler, devices: readonly BlockDevice[], claims: DeviceClaims, journal: Written[], yes: boolean): PromptingWriteContext {
   const { out, io } = ctx;
   const stamp = new Date().toISOString().replace(/[-:]/g, '');
   const backupDir = join(io.cwd, `dmraid.${handler.name}`, `backup-${stamp}`);
@@ -102,6 +120,11 @@ function writeContext(ctx: CommandContext, handler: FormatHandler, devices: read
         out.log('error', `${handler.name}: cannot open device "${path}" for writing`);
         return undefined;
       }
+      const taken = claims.holds(path) || (await claims.take([path]));
+      if (isIoError(taken)) {
+        out.log('error', `${handler.name}: ${claimRefusal(taken)}`);
+        return undefined;
+      }
       if (!wrapped.has(path)) wrapped.set(path, wrap(device));
       return wrapped.get(path);
     },
@@ -141,9 +164,16 @@ async function verify(ctx: CommandContext, handler: FormatHandler, journal: read
   return ok;
 }
 
-async function perform(ctx: CommandContext, handler: FormatHandler, devices: readonly BlockDevice[], yes: boolean, action: (w: PromptingWriteContext) => Promise<boolean>): Promise<number> {
+async function perform(
+  ctx: CommandContext,
+  handler: FormatHandler,
+  devices: readonly BlockDevice[],
+  claims: DeviceClaims,
+  yes: boolean,
+  action: (w: PromptingWriteContext) => Promise<boolean>,
+): Promise<number> {
   const journal: Written[] = [];
-  const w = writeContext(ctx, handler, devices, journal, yes || ctx.o.yes);
+  const w = writeContext(ctx, handler, devices, claims, journal, yes || ctx.o.yes);
   let ok: boolean;
   try {
     ok = await action(w);
@@ -249,7 +279,7 @@ function formatHandler(ctx: CommandContext): FormatHandler {
   return handler;
 }
 
-async function create(ctx: CommandContext, devices: BlockDevice[]): Promise<number> {
+async function create(ctx: CommandContext, devices: BlockDevice[], claims: DeviceClaims): Promise<number> {
   const name = ctx.o.createName ?? '';
   if (!name) throw new Refused('failed to provide a valid RAID set name');
   if (ctx.o.operands.length < 3) throw new Refused('too few arguments');
@@ -261,12 +291,13 @@ async function create(ctx: CommandContext, devices: BlockDevice[]): Promise<numb
   const createFn = handler.create;
   if (!createFn) throw new Refused(`metadata creation isn't supported in "${handler.name}" format`);
   const request = { name, level: args.level, sizeSectors: sectorsOf(args.size) || undefined, stripSectors: sectorsOf(args.strip) || undefined, devices: disks };
-  return perform(ctx, handler, devices, args.yes, (w) => createFn.call(handler, request, w));
+  await claim(claims, disks.map((d) => d.path));
+  return perform(ctx, handler, devices, claims, args.yes, (w) => createFn.call(handler, request, w));
 }
 
 // ---- -S [SET] -M DEVICE ----
 
-async function spare(ctx: CommandContext, devices: BlockDevice[]): Promise<number> {
+async function spare(ctx: CommandContext, devices: BlockDevice[], claims: DeviceClaims): Promise<number> {
   const setName = ctx.o.spareSet ?? ctx.o.operands.find((a) => !a.startsWith('-'));
   const path = ctx.o.media;
   let set: RaidSet | undefined;
@@ -283,15 +314,16 @@ async function spare(ctx: CommandContext, devices: BlockDevice[]): Promise<numbe
   if (!device) throw new Refused(`failed to find disk ${path}`);
   const spareFn = handler.spare;
   if (!spareFn) throw new Refused(`hot-spare is not supported in "${handler.name}" format`);
-  return perform(ctx, handler, devices, false, (w) => spareFn.call(handler, device, set, w));
+  await claim(claims, [device.path, ...(set ? memberPaths(set) : [])]);
+  return perform(ctx, handler, devices, claims, false, (w) => spareFn.call(handler, device, set, w));
 }
 
 // ---- -R SET [DEVICE] ----
 
-async function rebuild(ctx: CommandContext, devices: BlockDevice[]): Promise<number> {
+async function rebuild(ctx: CommandContext, devices: BlockDevice[], claims: DeviceClaims): Promise<number> {
   const setName = ctx.o.rebuildSet!;
   const path = ctx.o.operands[0] ?? ctx.o.media;
-  const { sets } = await ctx.discover(devices, { name: setName });
+  const { sets, raidDevices } = await ctx.discover(devices, { name: setName });
   const set = findSet(sets, setName, true);
   if (!set) throw new Refused(`no RAID set found with name "${setName}"`);
   const handler = byName(ctx, setFormat(set));
@@ -301,16 +333,44 @@ async function rebuild(ctx: CommandContext, devices: BlockDevice[]): Promise<num
   if (path !== undefined) {
     device = devices.find((d) => d.path === path);
     if (!device) throw new Refused(`failed to find disk ${path}`);
+    // The reference writes the metadata onto any disk, leaving a member whose data runs past its end.
+    const needs = memberNeeds(set, raidDevices, device.path);
+    if (needs !== undefined && device.sizeSectors < needs) {
+      throw new Refused(`device "${device.path}" is too small to rebuild RAID set "${set.name}" onto: it has ${device.sizeSectors} sectors, a member needs ${needs} (its data and metadata)`);
+    }
   }
-  return perform(ctx, handler, devices, false, (w) => rebuildFn.call(handler, set, device, w));
+  await claim(claims, [...memberPaths(set), ...(device ? [device.path] : [])]);
+  return perform(ctx, handler, devices, claims, false, (w) => rebuildFn.call(handler, set, device, w));
+}
+
+/**
+ * The sectors a member of `set` takes on its disk, measured on the members present (undefined when there is
+ * none): the end of the data of every volume the disk holds (a rebuild rewrites them all), and the metadata
+ * the format keeps behind it up to the disk's end. A group's per-disk device spans the disk: not data.
+ */
+function memberNeeds(set: RaidSet, raidDevices: readonly RaidDevice[], target: string): number | undefined {
+  const format = setFormat(set);
+  let needs: number | undefined;
+  for (const path of new Set(memberPaths(set))) {
+    if (path === target) continue;
+    const onDisk = raidDevices.filter((rd) => rd.device.path === path && rd.format === format);
+    const data = onDisk.filter((rd) => rd.type !== 'group' && rd.type !== 'spare');
+    if (data.length === 0) continue;
+    const dataEnd = Math.max(...data.map((rd) => rd.offset + rd.sectors));
+    const behind = onDisk.flatMap((rd) => rd.areas.map((a) => a.offsetSectors)).filter((at) => at >= dataEnd);
+    const metadata = behind.length > 0 ? onDisk[0]!.device.sizeSectors - Math.min(...behind) : 0;
+    needs = Math.max(needs ?? 0, dataEnd + metadata);
+  }
+  return needs;
 }
 
 // ---- -x [SET] ----
 
-async function remove(ctx: CommandContext, devices: BlockDevice[]): Promise<number> {
+async function remove(ctx: CommandContext, devices: BlockDevice[], claims: DeviceClaims): Promise<number> {
   const name = ctx.o.operands[0];
   const { sets } = await ctx.discover(devices, { name });
   if (sets.length === 0) throw new Refused('Cannot find a RAID set to delete');
+  await claim(claims, sets.flatMap(memberPaths));
   let status = 0;
   for (const set of sets) {
     const handler = byName(ctx, setFormat(set));
@@ -323,7 +383,7 @@ async function remove(ctx: CommandContext, devices: BlockDevice[]): Promise<numb
     if (!ctx.o.yes && !(await confirm(ctx.io, 'Do you want to continue ? [y/n] :'))) return 0;
     const removeFn = handler.remove;
     if (!removeFn) throw new Refused(`Raid set deletion is not supported in "${handler.name}" format`);
-    status ||= await perform(ctx, handler, devices, true, (w) => removeFn.call(handler, set, w));
+    status ||= await perform(ctx, handler, devices, claims, true, (w) => removeFn.call(handler, set, w));
   }
   return status;
 }
