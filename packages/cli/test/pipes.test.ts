@@ -2,7 +2,7 @@
 // went away ends the run quietly with status 141 (as a shell reports a C tool SIGPIPE ended); any other
 // failure of standard output is one ERROR line and status 1; never a stack trace.
 import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -116,6 +116,19 @@ describe('standard output closed or full', () => {
     await fs.writeFile(join(dir, 't.txt'), `big: 0 ${2 * 8 * 2 ** 31} striped 2 128 big0.img 0 big1.img 0\n`);
     const big = await sh(dir, 'dmraid "$@" | head -c 100', ['--extract', 'big', '-o', '-', '--tables', 't.txt']);
     expect([big.status, big.stderr, big.stdout]).toEqual([141, '', '\0'.repeat(100)]);
+  });
+
+  it('--serve whose URIs cannot be printed stops serving (socket removed): quiet into a reader that left, one ERROR line into /dev/full', async () => {
+    const dir = tmp('pipes');
+    await fs.writeFile(join(dir, 'm0.img'), Buffer.alloc(1 << 20, 7));
+    await fs.writeFile(join(dir, 'm1.img'), Buffer.alloc(1 << 20, 9));
+    await fs.writeFile(join(dir, 't.txt'), 'r0: 0 4096 striped 2 128 m0.img 0 m1.img 0\n');
+    const args = ['--serve', '--tables', 't.txt', '--listen', 's.sock'];
+    const gone = await sh(dir, afterReaderLeft(1), args);
+    expect([gone.status, gone.stderr]).toEqual([141, '']);
+    const full = await sh(dir, 'dmraid "$@" >/dev/full', args);
+    expect([full.status, full.stderr]).toEqual([1, ENOSPC_LINE]);
+    expect(existsSync(join(dir, 's.sock'))).toBe(false);
   });
 
   it('a prompt that cannot be shown gets no answer: yes | dmraid -E -r into a reader that left erases nothing', async () => {
