@@ -47,7 +47,7 @@ class Stdio {
     if (stream.errored) this.fail(name, stream.errored);
   }
 
-  /** Once `name`'s writes have left (a pipe's wait while its reader is behind): whether it failed. */
+  /** Once `name`'s queued writes have left (a pipe's wait for a slow reader): whether the stream failed. */
   async settled(name: StreamName): Promise<boolean> {
     const stream = process[name];
     // Only queued writes are waited for: a write of nothing is no write to /dev/full, which fails it.
