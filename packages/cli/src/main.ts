@@ -38,7 +38,13 @@ import { dumpMetadata, eraseMetadata } from './metadata-io.js';
 export interface Io {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
-  /** Reads one line of standard input; null at end of input. */
+  /**
+   * A write to standard output made without `stdout` failed (the engine writes `--extract -o -` itself):
+   * whether that says its reader went away, which the process then ends quietly, as for such a `stdout`
+   * write. Absent, or false: the command reports the error.
+   */
+  readonly stdoutClosed?: (e: { readonly code: string; readonly message: string }) => boolean;
+  /** Reads one line of standard input; null at end of input (also when a question could not be shown). */
   readonly readLine: () => Promise<string | null>;
   readonly cwd: string;
   /** Standard error is a terminal: long work draws a progress bar there (else plain lines now and then). */

@@ -420,7 +420,7 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
       progress: (done, total) => shown.update(done, total),
     });
     shown.end();
-    if (isIoError(r)) return failed(r);
+    if (isIoError(r)) return toStdout && ctx.io.stdoutClosed?.(r) ? 1 : failed(r);
     if (!r.complete) {
       ctx.out.log('error', r.state ? `extract of "${name}" interrupted; run again with --resume to continue (state in ${r.state})` : `extract of "${name}" interrupted`);
     }
