@@ -3,9 +3,10 @@
  * malformed traffic from a raw socket: errors are replies or clean disconnects, never a crash.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -435,3 +436,99 @@ describe('serving from worker processes (read-only, one engine per process)', ()
   });
 });
 
+
+/** Resident memory of a process in MiB (VmRSS), 0 once it is gone. */
+function rssMiB(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** A serving process with one worker (test/nbd-serve.mjs, built code) over a member file: its pids. */
+async function serveChild(at: string, file: string, sectors: number) {
+  const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'nbd-serve.mjs'), at, file, String(sectors), '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log: string[] = [];
+  child.stderr!.on('data', (d: Buffer) => log.push(d.toString()));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out);
+    });
+    child.once('exit', (code) => reject(new Error(`serving process ended (exit ${code}): ${log.join('')}`)));
+  });
+  const pids = (JSON.parse(line) as { pids: number[] }).pids;
+  const rss = () => pids.reduce((sum, pid) => sum + rssMiB(pid), 0);
+  const stop = async () => {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+  };
+  return { pids, rss, log, stop };
+}
+
+describe('memory of the processes that serve, whatever clients do', () => {
+  it('clients that queue thousands of 32 MiB reads and never read a reply keep the serving processes under 300 MiB, a client that reads is served meanwhile, and the memory comes back when they go', async () => {
+    // A sparse volume: reads of holes cost the server nothing but the buffers the replies need.
+    const file = join(dir, 'sparse.img');
+    const sectors = 16 * 1024 * 1024 * 2; // 16 GiB
+    await fs.writeFile(file, '');
+    await fs.truncate(file, sectors * SECTOR);
+    const data = patterned(3, 2048);
+    const fh = await fs.open(file, 'r+');
+    await fh.write(data, 0, data.length, 5 * 1024 * 1024 * 1024);
+    await fh.close();
+    const at = join(dir, 'hostile.sock');
+    const served = await serveChild(at, file, sectors);
+    try {
+      const before = served.rss();
+      // Four connections (two per serving process), each 200 reads of 32 MiB without reading a byte back.
+      const hostile = await Promise.all(Array.from({ length: 4 }, () => RawConnection.open(at)));
+      for (const c of hostile) {
+        expect(await handshake(c, 'v')).toBe(BigInt(sectors * SECTOR));
+        c.socket.pause();
+        for (let i = 0; i < 200; i++) c.write(request(0, i, (i % 400) * 32 * 1024 * 1024, 32 * 1024 * 1024));
+      }
+      let peak = 0;
+      const sample = () => (peak = Math.max(peak, served.rss()));
+      const sampler = setInterval(sample, 20);
+      try {
+        // A client that reads its replies: correct data, a 32 MiB read included, while the others sit.
+        for (let k = 0; k < 3; k++) {
+          const ok = await RawConnection.open(at);
+          expect(await handshake(ok, 'v')).toBe(BigInt(sectors * SECTOR));
+          ok.write(request(0, 1, 5 * 1024 * 1024 * 1024, data.length));
+          expect((await reply(ok, data.length))!.data!.equals(Buffer.from(data))).toBe(true);
+          ok.write(request(0, 2, 5 * 1024 * 1024 * 1024 - 16 * 1024 * 1024 + 512, 32 * 1024 * 1024));
+          const big = (await reply(ok, 32 * 1024 * 1024))!.data!;
+          expect(big.subarray(0, 16 * 1024 * 1024 - 512).every((b) => b === 0)).toBe(true);
+          expect(big.subarray(16 * 1024 * 1024 - 512, 16 * 1024 * 1024 - 512 + data.length).equals(Buffer.from(data))).toBe(true);
+          ok.close();
+        }
+        if (clients.available) {
+          const info = JSON.parse((await run('nbdinfo', ['--json', `nbd+unix:///v?socket=${at}`])).stdout) as { exports: { 'export-size': number }[] };
+          expect(info.exports[0]!['export-size']).toBe(sectors * SECTOR);
+        }
+        // Long enough for the unbounded server to fill its buffers (about 2 GiB of replies).
+        for (let i = 0; i < 40; i++) await new Promise((r) => setTimeout(r, 50));
+      } finally {
+        clearInterval(sampler);
+      }
+      sample();
+      for (const c of hostile) c.close();
+      let after = served.rss();
+      for (let i = 0; i < 100 && after > before + 80; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        after = served.rss();
+      }
+      expect({ before: Math.round(before), peak: Math.round(peak), under: peak < 300 }).toEqual({ before: Math.round(before), peak: Math.round(peak), under: true });
+      // Back down: what stays is at most the pools' reusable buffers (32 MiB per process) and a little more.
+      expect(after).toBeLessThan(before + 80);
+      expect(served.log.join('')).not.toMatch(/internal error/);
+    } finally {
+      await served.stop();
+    }
+  }, 60_000);
+});
