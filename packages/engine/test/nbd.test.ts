@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testIf } from '@dmraid/testkit';
-import { createEngine, fileSource, ioError, isTableError, memorySource, NbdServer, NbdWorkers, SECTOR, type Engine, type Source, type WorkerSpec } from '../src/index.js';
+import { createEngine, fileSource, ioError, isTableError, memorySource, NbdServer, NbdWorkers, REPLY_BYTES, SECTOR, type Engine, type Source, type WorkerSpec } from '../src/index.js';
 import { goData, handshake, option, RawConnection, reply, request } from './nbd-client.js';
 
 const alive = (pid: number) => {
@@ -275,10 +275,67 @@ describe('misuse of the protocol', () => {
       ok.write(request(0, 1, 5000, 70_000));
       expect((await reply(ok, 70_000))!.data!.equals(Buffer.from(volume.subarray(5000, 75_000)))).toBe(true);
       ok.close();
+      // Every connection gone, nothing of theirs is held; the pool keeps at most its 32 MiB.
+      for (let i = 0; i < 100 && fuzzed.stats().connections > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      const stats = fuzzed.stats();
+      expect({ connections: stats.connections, heldBytes: stats.heldBytes, poolWithin: stats.poolBytes <= REPLY_BYTES }).toEqual({ connections: 0, heldBytes: 0, poolWithin: true });
     } finally {
       await fuzzed.close();
     }
   }, 120_000);
+
+  it('a client that connects and says nothing is disconnected after the handshake timeout; the server serves on', async () => {
+    const events: string[] = [];
+    const quiet = new NbdServer({ exports: [{ name: 'small', source: engine.get('small')! }], handshakeTimeoutMs: 300, onEvent: (m) => events.push(m) });
+    const at = join(dir, 'quiet.sock');
+    await quiet.listen(at);
+    try {
+      const silent = await RawConnection.open(at);
+      expect((await silent.read(18))!.toString('latin1', 0, 16)).toBe('NBDMAGICIHAVEOPT');
+      // Half a handshake: the flags, then nothing.
+      const half = await RawConnection.open(at);
+      await half.read(18);
+      half.write(Buffer.from([0, 0, 0, 3]));
+      const ok = await RawConnection.open(at);
+      expect(await handshake(ok, 'small')).toBe(4096n);
+      for (let i = 0; i < 200 && !(silent.closed && half.closed); i++) await new Promise((r) => setTimeout(r, 25));
+      expect([silent.closed, half.closed]).toEqual([true, true]);
+      expect(events.filter((e) => /no handshake within 0\.3 s/.test(e))).toHaveLength(2);
+      // Past the handshake the timeout no longer applies: an idle client in transmission keeps its connection.
+      expect(ok.closed).toBe(false);
+      ok.write(request(0, 1, 0, 512));
+      expect((await reply(ok, 512))!.error).toBe(0);
+      ok.close();
+    } finally {
+      await quiet.close();
+    }
+  });
+
+  it('past the connection limit a new connection is closed with a log line; the ones in are served, and a freed slot is taken again', async () => {
+    const events: string[] = [];
+    const two = new NbdServer({ exports: [{ name: 'r0', source: engine.get('r0')! }], maxConnections: 2, onEvent: (m) => events.push(m) });
+    const at = join(dir, 'two.sock');
+    await two.listen(at);
+    try {
+      const a = await RawConnection.open(at);
+      const b = await RawConnection.open(at);
+      expect(await handshake(a, 'r0')).toBe(BigInt(volume.length));
+      expect(await handshake(b, 'r0')).toBe(BigInt(volume.length));
+      const c = await RawConnection.open(at);
+      expect(await c.read(1)).toBeNull();
+      expect(events).toEqual(['refusing a connection: this process serves 2 already, the most it takes']);
+      a.write(request(0, 1, 4096, 4096));
+      expect((await reply(a, 4096))!.data!.equals(Buffer.from(volume.subarray(4096, 8192)))).toBe(true);
+      b.close();
+      for (let i = 0; i < 100 && two.stats().connections > 1; i++) await new Promise((r) => setTimeout(r, 20));
+      const d = await RawConnection.open(at);
+      expect(await handshake(d, 'r0')).toBe(BigInt(volume.length));
+      a.close();
+      d.close();
+    } finally {
+      await two.close();
+    }
+  });
 
   it('a socket file left by a killed server is replaced; a live server, or a file that is no socket, is an error', async () => {
     const dead = join(dir, 'dead.sock');
@@ -531,4 +588,92 @@ describe('memory of the processes that serve, whatever clients do', () => {
       await served.stop();
     }
   }, 60_000);
+});
+
+describe('fuzz against a serving process, its memory measured', () => {
+  it('a valid session cut at every byte, then mangled sessions from several clients at once that never read their replies: no internal error, the serving processes stay under 300 MiB, and serve on', async () => {
+    const file = join(dir, 'fuzz-sparse.img');
+    const sectors = 4 * 1024 * 1024 * 2; // 4 GiB, all hole but one patterned MiB
+    await fs.writeFile(file, '');
+    await fs.truncate(file, sectors * SECTOR);
+    const data = patterned(5, 2048);
+    const fh = await fs.open(file, 'r+');
+    await fh.write(data, 0, data.length, 1024 * 1024 * 1024);
+    await fh.close();
+    const at = join(dir, 'fuzz-child.sock');
+    const served = await serveChild(at, file, sectors);
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, served.rss())), 20);
+    const big = 32 * 1024 * 1024;
+    try {
+      const session = Buffer.concat([
+        Buffer.from([0, 0, 0, 3]),
+        option(3),
+        option(6, goData('v')),
+        option(7, goData('v')),
+        request(0, 1, 1024 * 1024 * 1024 + 100, 70_000),
+        request(0, 2, 0, big),
+        request(4, 3, 0, 512),
+        request(3, 4, 0, 0),
+        request(1, 5, 0, 700),
+        Buffer.alloc(700, 0xee),
+        request(0, 6, 3 * big - 512, big),
+        request(2, 7, 0, 0),
+      ]);
+      // The client goes at every byte offset, half of the time closing its end, else vanishing.
+      for (let cut = 0; cut <= session.length; cut++) {
+        const c = await RawConnection.open(at);
+        c.write(session.subarray(0, cut));
+        if (cut % 2) c.socket.end();
+        else {
+          await new Promise((r) => setImmediate(r));
+          c.close();
+        }
+        for (let i = 0; i < 400 && !c.closed; i++) await new Promise((r) => setTimeout(r, 5));
+        expect(c.closed).toBe(true);
+        c.close();
+      }
+      // Mangled sessions, four clients at a time, each sending many reads up to the maximum and never reading.
+      const anyRequest = fc
+        .record({
+          type: fc.oneof({ arbitrary: fc.constant(0), weight: 8 }, { arbitrary: fc.integer({ min: 0, max: 9 }), weight: 2 }),
+          offset: fc.oneof({ arbitrary: fc.nat({ max: sectors * SECTOR - big }), weight: 8 }, { arbitrary: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), weight: 1 }),
+          length: fc.oneof({ arbitrary: fc.constant(big), weight: 6 }, { arbitrary: fc.nat({ max: big + 1 }), weight: 3 }, { arbitrary: fc.constant(0xffffffff), weight: 1 }),
+          magic: fc.oneof({ arbitrary: fc.constant(0x25609513), weight: 100 }, { arbitrary: fc.nat(), weight: 1 }),
+        })
+        .map(({ type, offset, length, magic }) => request(type === 1 ? 0 : type, 1, offset, length, magic));
+      const client = fc.record({
+        options: fc.array(fc.record({ opt: fc.integer({ min: 0, max: 10 }), data: fc.uint8Array({ maxLength: 24 }) }).map(({ opt, data }) => option(opt, Buffer.from(data))), { maxLength: 3 }),
+        requests: fc.array(anyRequest, { minLength: 1, maxLength: 60 }),
+        cut: fc.nat(),
+      });
+      await fc.assert(
+        fc.asyncProperty(fc.array(client, { minLength: 4, maxLength: 4 }), async (clients) => {
+          const conns = await Promise.all(
+            clients.map(async ({ options, requests, cut }) => {
+              const c = await RawConnection.open(at);
+              c.socket.pause();
+              const all = Buffer.concat([Buffer.from([0, 0, 0, 3]), ...options, option(7, goData('v')), ...requests]);
+              c.write(all.subarray(0, all.length - (cut % 29)));
+              return c;
+            }),
+          );
+          await new Promise((r) => setTimeout(r, 300));
+          for (const c of conns) c.close();
+        }),
+        { numRuns: 25 },
+      );
+      const ok = await RawConnection.open(at);
+      expect(await handshake(ok, 'v')).toBe(BigInt(sectors * SECTOR));
+      ok.write(request(0, 1, 1024 * 1024 * 1024 - 512, data.length + 1024));
+      const r = (await reply(ok, data.length + 1024))!.data!;
+      expect(r.subarray(512, 512 + data.length).equals(Buffer.from(data))).toBe(true);
+      ok.close();
+    } finally {
+      clearInterval(sampler);
+      await served.stop();
+    }
+    expect(served.log.join('')).not.toMatch(/internal error/);
+    expect({ peak: Math.round(peak), under: peak < 300 }).toEqual({ peak: Math.round(peak), under: true });
+  }, 300_000);
 });
