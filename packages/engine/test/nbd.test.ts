@@ -284,6 +284,44 @@ describe('misuse of the protocol', () => {
     }
   }, 120_000);
 
+  it('a read larger than a piece arrives whole and in order with replies around it; an I/O error after its header ends the connection', async () => {
+    const size = 16 * 1024 * 1024;
+    const bytes = patterned(9, size / SECTOR);
+    const base = memorySource('big', bytes);
+    let failAt = Infinity;
+    const flaky: Source = { ...base, read: async (s, n) => (s + n > failAt ? ioError('big', 'EIO') : base.read(s, n)), readInto: undefined };
+    const events: string[] = [];
+    const srv = new NbdServer({ exports: [{ name: 'big', source: flaky }], onEvent: (m) => events.push(m) });
+    const at = join(dir, 'big.sock');
+    await srv.listen(at);
+    try {
+      const c = await RawConnection.open(at);
+      expect(await handshake(c, 'big')).toBe(BigInt(size));
+      const reqs = [
+        { h: 1, off: 1000, len: 9 * 1024 * 1024 + 77 },
+        { h: 2, off: 0, len: 512 },
+        { h: 3, off: 5 * 1024 * 1024 - 3, len: 5 * 1024 * 1024 },
+      ];
+      for (const q of reqs) c.write(request(0, q.h, q.off, q.len));
+      for (let n = 0; n < reqs.length; n++) {
+        const h = (await c.read(16))!;
+        const q = reqs.find((x) => BigInt(x.h) === h.readBigUInt64BE(8))!;
+        expect(h.readUInt32BE(4)).toBe(0);
+        expect((await c.read(q.len))!.equals(Buffer.from(bytes.subarray(q.off, q.off + q.len)))).toBe(true);
+      }
+      // A failure in the first piece is an error reply; in a later one, after a success header, a disconnect.
+      failAt = 4096;
+      c.write(request(0, 4, 4096 * SECTOR, 8 * 1024 * 1024));
+      expect((await reply(c, 0))!.error).toBe(5);
+      c.write(request(0, 5, 0, 8 * 1024 * 1024));
+      expect((await c.read(16))!.readUInt32BE(4)).toBe(0);
+      expect(await c.read(8 * 1024 * 1024)).toBeNull();
+      expect(events.some((e) => /failed after its reply began \(EIO\): disconnecting/.test(e))).toBe(true);
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('a client that connects and says nothing is disconnected after the handshake timeout; the server serves on', async () => {
     const events: string[] = [];
     const quiet = new NbdServer({ exports: [{ name: 'small', source: engine.get('small')! }], handshakeTimeoutMs: 300, onEvent: (m) => events.push(m) });
