@@ -264,7 +264,8 @@ const ENGINE_DEFAULTS: EngineOptions = { set: undefined, output: undefined, resu
  */
 function isListenAddress(where: string): boolean {
   const tcp = /^(?:.*:)?(\d+)$/.exec(where);
-  return tcp ? Number(tcp[1]) <= 65535 : where.length > 0;
+  // `-1` is a port mistyped or an option, not a socket name: such a file is named ./-1.
+  return tcp ? Number(tcp[1]) <= 65535 : where.length > 0 && !where.startsWith('-');
 }
 
 /** dmraid's check_optarg: a case-insensitive prefix of one of the words. */
@@ -427,7 +428,8 @@ export function parseOptions(argv: readonly string[]): Options {
     }
     if (json && engine.output === '-') throw new UsageError('--json and -o - would both write to standard output');
     if (engineMode === 'serve' && !isListenAddress(engine.listen)) {
-      throw new UsageError(`--listen ${engine.listen}: not a port (0-65535), HOST:PORT or a socket path`);
+      const dash = engine.listen.startsWith('-') ? ` (a socket named so is written ./${engine.listen})` : '';
+      throw new UsageError(`--listen ${engine.listen}: not a port (0-65535), HOST:PORT or a socket path${dash}`);
     }
     return {
       ...defaults(), mode: engineMode, operands, formats: formatText === undefined ? undefined : formatText.split(separator),

@@ -5,7 +5,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { BufferPool } from './pool.js';
+import { dirname } from 'node:path';
+import { BufferPool, ReplyBudget, type BudgetHolder } from './pool.js';
 import { flushOf, isIoError, readInto, SECTOR, type IoError, type Source } from './source.js';
 
 const NBDMAGIC = 0x4e42444d41474943n;
@@ -28,13 +29,25 @@ const CMD = { READ: 0, WRITE: 1, DISC: 2, FLUSH: 3, TRIM: 4, CACHE: 5, WRITE_ZER
 const CMD_FLAG_FUA = 1;
 const ERR = { EPERM: 1, EIO: 5, ENOMEM: 12, EINVAL: 22, ENOSPC: 28, EOVERFLOW: 75, ENOTSUP: 95 } as const;
 
-/** Largest request payload accepted (the protocol's suggested maximum). */
+/** Largest request payload accepted (the protocol's suggested maximum), advertised in NBD_INFO_BLOCK_SIZE. */
 export const MAX_REQUEST = 32 * 1024 * 1024;
 /** Requests one connection may have in flight before the server stops reading from it. */
 const IN_FLIGHT = 16;
 const MAX_OPTION = 64 * 1024;
-/** Reply buffers kept for reuse, per server. */
-const MAX_POOLED = 32 * 1024 * 1024;
+/** Reply buffers per server (per process), lent out and kept for reuse together. */
+export const REPLY_BYTES = 32 * 1024 * 1024;
+/** Bytes one connection's unsent replies may hold while others share REPLY_BYTES. */
+const CONNECTION_REPLY_BYTES = 8 * 1024 * 1024;
+/** What every connection may hold whatever the others do: one buffer of the pool's smallest size. */
+const FLOOR_BYTES = BufferPool.classOf(1);
+/** A read larger than this goes out as it is read, a piece at a time (a simple reply is header, then data). */
+const PIECE = 2 * 1024 * 1024;
+/** Request bytes read ahead of the request being parsed; then the socket is paused until they are used. */
+const READ_AHEAD = 128 * 1024;
+export const DEFAULT_MAX_CONNECTIONS = 128;
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
+/** sockaddr_un.sun_path on Linux: 108 bytes, the terminating NUL included. */
+const UNIX_PATH_MAX = 108;
 
 export interface Export {
   readonly name: string;
@@ -49,6 +62,19 @@ export interface NbdServerOptions {
   readonly onEvent?: (message: string) => void;
   /** Given each accepted socket first (not yet read from): true when it took it (serving in other processes). */
   readonly handOff?: (socket: Socket) => boolean;
+  /** Connections this process serves at once; one more is closed with a log line. Default 128. */
+  readonly maxConnections?: number;
+  /** A client that has not finished the handshake this long after connecting is disconnected. Default 30 s. */
+  readonly handshakeTimeoutMs?: number;
+}
+
+/** What a server holds now: its connections and the bytes of its reply buffers. */
+export interface NbdServerStats {
+  readonly connections: number;
+  /** Reply bytes granted to connections and not yet sent. */
+  readonly heldBytes: number;
+  /** Reply buffers alive in the pool: lent out plus waiting for reuse. */
+  readonly poolBytes: number;
 }
 
 /** Buffered exact reads from a socket; null once the peer has gone. */
@@ -61,7 +87,7 @@ class Reader {
     socket.on('data', (d: Buffer) => {
       this.chunks.push(d);
       this.have += d.length;
-      if (this.have > 2 * MAX_REQUEST) socket.pause();
+      if (this.have >= Math.max(READ_AHEAD, this.waiting?.n ?? 0)) socket.pause();
       this.wake();
     });
     const end = () => {
@@ -89,15 +115,25 @@ class Reader {
     const rest = all.subarray(n);
     this.chunks = rest.length ? [rest] : [];
     this.have = rest.length;
-    if (this.have <= MAX_REQUEST && this.socket.isPaused()) this.socket.resume();
     return out;
   }
   read(n: number): Promise<Buffer | null> {
     if (this.have >= n) return Promise.resolve(this.take(n));
     if (this.ended) return Promise.resolve(null);
+    // Paused with less than this read needs: read on (the request loop only asks when it wants more).
+    if (this.socket.isPaused()) this.socket.resume();
     return new Promise((resolve) => {
       this.waiting = { n, resolve };
     });
+  }
+  /** Read and drop n bytes a little at a time; false once the peer has gone. */
+  async skip(n: number): Promise<boolean> {
+    for (let left = n; left > 0; ) {
+      const b = await this.read(Math.min(left, READ_AHEAD));
+      if (!b) return false;
+      left -= b.length;
+    }
+    return true;
   }
 }
 
@@ -120,21 +156,21 @@ function simpleReply(handle: Buffer, error: number): Buffer {
 
 const errno = (e: IoError) => (e.code === 'EINVAL' ? ERR.EINVAL : e.code === 'EROFS' || e.code === 'EPERM' ? ERR.EPERM : e.code === 'ENOSPC' ? ERR.ENOSPC : ERR.EIO);
 
+/** The buffer size for the next piece of a read of bytes [pos, end): whole sectors, PIECE at most. */
+const pieceSize = (pos: number, end: number) => BufferPool.classOf(Math.min(PIECE, Math.ceil(end / SECTOR) * SECTOR - Math.floor(pos / SECTOR) * SECTOR));
+
 /**
- * Read [offset, offset+length) in bytes from a sector Source into a pooled buffer (unaligned ends read the
- * whole sectors): the bytes, and the buffer to give back once they are sent.
+ * Read as much of bytes [pos, end) as `buffer` holds from a sector Source (unaligned ends read the whole
+ * sectors): the bytes, and where the next piece starts.
  */
-async function readBytes(source: Source, offset: number, length: number, pool: BufferPool): Promise<{ bytes: Uint8Array; buffer: Uint8Array } | IoError> {
-  const first = Math.floor(offset / SECTOR);
-  const last = Math.ceil((offset + length) / SECTOR);
-  const buffer = pool.take((last - first) * SECTOR);
-  const r = await readInto(source, first, buffer.subarray(0, (last - first) * SECTOR));
-  if (isIoError(r)) {
-    pool.give(buffer);
-    return r;
-  }
-  const skip = offset - first * SECTOR;
-  return { bytes: buffer.subarray(skip, skip + length), buffer };
+async function readPiece(source: Source, buffer: Uint8Array, pos: number, end: number): Promise<{ bytes: Uint8Array; next: number } | IoError> {
+  const first = Math.floor(pos / SECTOR);
+  const next = Math.min(end, first * SECTOR + buffer.length);
+  const sectors = Math.ceil(next / SECTOR) - first;
+  const r = await readInto(source, first, buffer.subarray(0, sectors * SECTOR));
+  if (isIoError(r)) return r;
+  const skip = pos - first * SECTOR;
+  return { bytes: buffer.subarray(skip, skip + next - pos), next };
 }
 
 async function writeBytes(source: Source, offset: number, data: Uint8Array): Promise<true | IoError> {
@@ -159,6 +195,23 @@ function answers(path: string): Promise<boolean> {
   });
 }
 
+/**
+ * Refuse what the kernel would not bind as asked: a path longer than sun_path (Node binds the truncated
+ * name and leaves that file behind), or one in a directory that is not there (bind says EACCES then).
+ */
+async function checkSocketPath(path: string): Promise<void> {
+  const bytes = Buffer.byteLength(path);
+  if (bytes >= UNIX_PATH_MAX) {
+    throw new Error(`socket path ${path} is ${bytes} bytes, over the ${UNIX_PATH_MAX - 1} a unix socket path may have (${UNIX_PATH_MAX} with its NUL)`);
+  }
+  const dir = dirname(path);
+  const st = await fs.stat(dir).catch((e: NodeJS.ErrnoException) => e);
+  if (st instanceof Error) {
+    if (st.code === 'ENOENT') throw new Error(`directory ${dir}: No such file or directory`);
+    if (st.code === 'ENOTDIR') throw new Error(`directory ${dir}: Not a directory`);
+  } else if (!st.isDirectory()) throw new Error(`directory ${dir}: Not a directory`);
+}
+
 /** A listen address that is not [HOST:]PORT is a unix socket path. */
 export const isUnixSocketPath = (where: string): boolean => !/^(?:.*:)?\d+$/.test(where);
 
@@ -166,9 +219,14 @@ export class NbdServer {
   readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly exports: Map<string, Export>;
-  private readonly pool = new BufferPool(MAX_POOLED);
+  private readonly pool = new BufferPool(REPLY_BYTES);
+  private readonly maxConnections: number;
+  private readonly budget: ReplyBudget;
 
   constructor(private readonly options: NbdServerOptions) {
+    this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    // Every connection's floor comes out of the same 32 MiB, so the pool's limit holds with all of them in.
+    this.budget = new ReplyBudget(Math.max(0, REPLY_BYTES - this.maxConnections * FLOOR_BYTES), FLOOR_BYTES, CONNECTION_REPLY_BYTES);
     this.exports = new Map(options.exports.map((e) => [e.name, e]));
     this.server = createServer({ pauseOnConnect: true }, (socket) => {
       if (options.handOff?.(socket)) return;
@@ -178,9 +236,14 @@ export class NbdServer {
 
   /** Run the protocol on a connected socket (one accepted here, or handed over by another process). */
   serve(socket: Socket): void {
+    socket.on('error', () => undefined);
+    if (this.sockets.size >= this.maxConnections) {
+      this.event(`refusing a connection: this process serves ${this.sockets.size} already, the most it takes`);
+      socket.destroy();
+      return;
+    }
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
-    socket.on('error', () => undefined);
     socket.setNoDelay(true);
     socket.resume();
     this.session(socket).catch((e: unknown) => {
@@ -193,12 +256,18 @@ export class NbdServer {
     this.options.onEvent?.(message);
   }
 
+  stats(): NbdServerStats {
+    const pool = this.pool.bytes;
+    return { connections: this.sockets.size, heldBytes: this.budget.heldBytes, poolBytes: pool.lent + pool.pooled };
+  }
+
   /**
    * Listen on a unix socket path or HOST:PORT; resolves with the address clients use. A socket file that no
    * server answers on (left by one that was killed) is replaced; a live one, or a file that is no socket, is
    * an error that says so.
    */
   async listen(where: string): Promise<string> {
+    if (isUnixSocketPath(where)) await checkSocketPath(where);
     try {
       return await this.listenOnce(where);
     } catch (e) {
@@ -248,6 +317,34 @@ export class NbdServer {
   }
 
   private async session(socket: Socket): Promise<void> {
+    const timeout = this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    const timer = setTimeout(() => {
+      this.event(`no handshake within ${timeout / 1000} s: disconnecting`);
+      socket.destroy();
+    }, timeout);
+    timer.unref();
+    try {
+      await this.handshake(socket, timer);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Wait until the socket's unsent bytes are down to its mark (or it is gone): a client that does not read does not grow them. */
+  private drained(socket: Socket): Promise<void> {
+    if (!socket.writableNeedDrain || socket.destroyed) return Promise.resolve();
+    return new Promise<void>((r) => {
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        r();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
+  private async handshake(socket: Socket, timer: NodeJS.Timeout): Promise<void> {
     const reader = new Reader(socket);
     const hello = Buffer.alloc(18);
     hello.writeBigUInt64BE(NBDMAGIC, 0);
@@ -266,6 +363,7 @@ export class NbdServer {
 
     // Option haggling.
     for (;;) {
+      await this.drained(socket);
       const head = await reader.read(16);
       if (!head) return;
       if (head.readBigUInt64BE(0) !== IHAVEOPT) {
@@ -292,6 +390,7 @@ export class NbdServer {
         r.writeBigUInt64BE(BigInt(exp.source.sizeSectors * SECTOR), 0);
         r.writeUInt16BE(this.transmissionFlags(), 8);
         socket.write(r);
+        clearTimeout(timer);
         return this.transmission(socket, reader, exp);
       }
       if (option === OPT.ABORT) {
@@ -342,7 +441,10 @@ export class NbdServer {
         bs.writeUInt32BE(MAX_REQUEST, 10);
         socket.write(optionReply(option, REP.INFO, bs));
         socket.write(optionReply(option, REP.ACK));
-        if (option === OPT.GO) return this.transmission(socket, reader, exp);
+        if (option === OPT.GO) {
+          clearTimeout(timer);
+          return this.transmission(socket, reader, exp);
+        }
         continue;
       }
       socket.write(optionReply(option, REP.ERR_UNSUP));
@@ -351,6 +453,9 @@ export class NbdServer {
 
   private async transmission(socket: Socket, reader: Reader, exp: Export): Promise<void> {
     const size = exp.source.sizeSectors * SECTOR;
+    const holder = this.budget.holder();
+    // Gone: its waits for reply bytes end; what its unsent replies hold comes back through their write callbacks.
+    socket.once('close', () => this.budget.close(holder));
     const inflight = new Set<Promise<void>>();
     const writes = new Set<Promise<void>>();
     /** Write a reply; `done` runs once the kernel has the bytes (or the connection is gone). */
@@ -360,6 +465,19 @@ export class NbdServer {
       for (let i = 0; i < chunks.length; i++) socket.write(chunks[i]!, i === chunks.length - 1 ? done : undefined);
       socket.uncork();
     };
+    const sent = (chunks: Uint8Array[]) => new Promise<void>((r) => send(chunks, r));
+    const giveBack = (buffer: Uint8Array) => {
+      this.pool.give(buffer);
+      this.budget.release(holder, buffer.length);
+    };
+    // Replies go out whole, one after another: a read sent in pieces keeps the line until its last piece.
+    let line = Promise.resolve();
+    const takeLine = () => {
+      let free!: () => void;
+      const before = line;
+      line = new Promise<void>((r) => (free = r));
+      return before.then(() => free);
+    };
     const track = (p: Promise<void>, write: boolean) => {
       inflight.add(p);
       if (write) writes.add(p);
@@ -368,19 +486,71 @@ export class NbdServer {
         writes.delete(p);
       });
     };
+    /** A reply without data, in its turn on the line. */
+    const answer = (handle: Buffer, error: number) => track(takeLine().then((free) => (send([simpleReply(handle, error)]), free())), false);
+    const read = async (handle: Buffer, offset: number, length: number) => {
+      const end = offset + length;
+      const first = await this.budget.acquire(holder, pieceSize(offset, end));
+      if (first === 0) return;
+      const buffer = this.pool.take(first);
+      const r = await readPiece(exp.source, buffer, offset, end);
+      const free = await takeLine();
+      try {
+        if (isIoError(r)) {
+          giveBack(buffer);
+          send([simpleReply(handle, errno(r))]);
+          return;
+        }
+        if (r.next === end) {
+          send([simpleReply(handle, 0), r.bytes], () => giveBack(buffer));
+          return;
+        }
+        // The rest in pieces, each read while the one before is being sent: two buffers when the budget has
+        // them, else one, refilled once the kernel has taken it.
+        const pending = [{ buffer, out: sent([simpleReply(handle, 0), r.bytes]) }];
+        const idle = this.budget.tryAcquire(holder, first) ? [this.pool.take(first)] : [];
+        for (let pos = r.next; pos < end && !socket.destroyed; ) {
+          let b = idle.pop();
+          if (!b) {
+            const oldest = pending.shift()!;
+            await oldest.out;
+            b = oldest.buffer;
+          }
+          const piece = await readPiece(exp.source, b, pos, end);
+          if (isIoError(piece)) {
+            // The header said success: the stream cannot be trusted past this point.
+            this.event(`read of ${length} bytes at ${offset} failed after its reply began (${piece.code}): disconnecting`);
+            idle.push(b);
+            socket.destroy();
+            break;
+          }
+          pending.push({ buffer: b, out: sent([piece.bytes]) });
+          pos = piece.next;
+        }
+        for (const b of idle) giveBack(b);
+        for (const p of pending) void p.out.then(() => giveBack(p.buffer));
+      } finally {
+        free();
+      }
+    };
+    /** A write's payload, a piece at a time through the reply budget; false once the client has gone. */
+    const write = async (offset: number, length: number): Promise<true | IoError | false> => {
+      let result: true | IoError = true;
+      for (let pos = offset; pos < offset + length; ) {
+        const want = BufferPool.classOf(Math.min(PIECE, offset + length - pos));
+        const granted = await this.budget.acquire(holder, want);
+        if (granted === 0) return false;
+        const data = await reader.read(Math.min(granted, offset + length - pos));
+        if (data && result === true) result = await writeBytes(exp.source, pos, data);
+        this.budget.release(holder, granted);
+        if (!data) return false;
+        pos += data.length;
+      }
+      return result;
+    };
     for (;;) {
       while (inflight.size >= IN_FLIGHT || socket.writableNeedDrain) {
-        if (socket.writableNeedDrain) {
-          await new Promise<void>((r) => {
-            const done = () => {
-              socket.off('drain', done);
-              socket.off('close', done);
-              r();
-            };
-            socket.on('drain', done);
-            socket.on('close', done);
-          });
-        }
+        if (socket.writableNeedDrain) await this.drained(socket);
         else await Promise.race(inflight);
         if (socket.destroyed) return;
       }
@@ -403,42 +573,34 @@ export class NbdServer {
           this.event(`write of ${length} bytes is over the maximum: disconnecting`);
           break;
         }
-        const data = await reader.read(length);
-        if (!data) break;
-        if (!this.options.writable) {
-          send([simpleReply(handle, ERR.EPERM)]);
+        if (!this.options.writable || !inRange) {
+          if (!(await reader.skip(length))) break;
+          answer(handle, this.options.writable ? ERR.ENOSPC : ERR.EPERM);
           continue;
         }
-        if (!inRange) {
-          send([simpleReply(handle, ERR.ENOSPC)]);
-          continue;
-        }
+        // Replies to earlier reads may still be on their way: this one waits its turn on the line.
+        const r = await write(offset, length);
+        if (r === false) break;
         // FUA: the write is durable before its reply, as if a flush followed it.
         const fua = (flags & CMD_FLAG_FUA) !== 0;
         track(
-          writeBytes(exp.source, offset, new Uint8Array(data))
-            .then((r) => (r === true && fua ? flushOf(exp.source) : r))
-            .then((r) => send([simpleReply(handle, r === true ? 0 : errno(r))])),
+          Promise.resolve(r === true && fua ? flushOf(exp.source) : r)
+            .then(async (w) => {
+              const free = await takeLine();
+              send([simpleReply(handle, w === true ? 0 : errno(w))]);
+              free();
+            }),
           true,
         );
         continue;
       }
       if (type === CMD.READ) {
-        if (length > MAX_REQUEST) {
-          send([simpleReply(handle, ERR.EINVAL)]);
+        // Over the advertised maximum block size, or past the end: EINVAL, as nbdkit answers.
+        if (length > MAX_REQUEST || !inRange) {
+          answer(handle, ERR.EINVAL);
           continue;
         }
-        if (!inRange) {
-          send([simpleReply(handle, ERR.EINVAL)]);
-          continue;
-        }
-        track(
-          readBytes(exp.source, offset, length, this.pool).then((r) => {
-            if (isIoError(r)) send([simpleReply(handle, errno(r))]);
-            else send([simpleReply(handle, 0), r.bytes], () => this.pool.give(r.buffer));
-          }),
-          false,
-        );
+        track(read(handle, offset, length), false);
         continue;
       }
       if (type === CMD.FLUSH) {
@@ -447,12 +609,16 @@ export class NbdServer {
         track(
           Promise.all(pending)
             .then(() => flushOf(exp.source))
-            .then((r) => send([simpleReply(handle, r === true ? 0 : errno(r))])),
+            .then(async (r) => {
+              const free = await takeLine();
+              send([simpleReply(handle, r === true ? 0 : errno(r))]);
+              free();
+            }),
           false,
         );
         continue;
       }
-      send([simpleReply(handle, type === CMD.TRIM || type === CMD.WRITE_ZEROES || type === CMD.CACHE ? ERR.ENOTSUP : ERR.EINVAL)]);
+      answer(handle, type === CMD.TRIM || type === CMD.WRITE_ZEROES || type === CMD.CACHE ? ERR.ENOTSUP : ERR.EINVAL);
     }
     await Promise.all(inflight);
     socket.end();

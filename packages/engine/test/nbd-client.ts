@@ -2,12 +2,15 @@
 import { connect, type Socket } from 'node:net';
 
 export class RawConnection {
-  private buf = Buffer.alloc(0);
+  // Chunks as they came (one concat per read, not per chunk: a 32 MiB reply comes in hundreds).
+  private chunks: Buffer[] = [];
+  private have = 0;
   private waiters: (() => void)[] = [];
   closed = false;
   private constructor(readonly socket: Socket) {
     socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
+      this.chunks.push(d);
+      this.have += d.length;
       this.wake();
     });
     socket.on('close', () => {
@@ -29,13 +32,15 @@ export class RawConnection {
   }
   /** n bytes, or null if the server closed first. */
   async read(n: number): Promise<Buffer | null> {
-    while (this.buf.length < n) {
+    while (this.have < n) {
       if (this.closed) return null;
       await new Promise<void>((r) => this.waiters.push(r));
     }
-    const out = this.buf.subarray(0, n);
-    this.buf = this.buf.subarray(n);
-    return out;
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    const rest = all.subarray(n);
+    this.chunks = rest.length ? [rest] : [];
+    this.have = rest.length;
+    return all.subarray(0, n);
   }
   write(b: Buffer) {
     this.socket.write(b);

@@ -3,14 +3,15 @@
  * malformed traffic from a raw socket: errors are replies or clean disconnects, never a crash.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testIf } from '@dmraid/testkit';
-import { createEngine, fileSource, ioError, isTableError, memorySource, NbdServer, NbdWorkers, SECTOR, type Engine, type Source, type WorkerSpec } from '../src/index.js';
+import { createEngine, fileSource, ioError, isTableError, memorySource, NbdServer, NbdWorkers, REPLY_BYTES, SECTOR, type Engine, type Source, type WorkerSpec } from '../src/index.js';
 import { goData, handshake, option, RawConnection, reply, request } from './nbd-client.js';
 
 const alive = (pid: number) => {
@@ -274,10 +275,105 @@ describe('misuse of the protocol', () => {
       ok.write(request(0, 1, 5000, 70_000));
       expect((await reply(ok, 70_000))!.data!.equals(Buffer.from(volume.subarray(5000, 75_000)))).toBe(true);
       ok.close();
+      // Every connection gone, nothing of theirs is held; the pool keeps at most its 32 MiB.
+      for (let i = 0; i < 100 && fuzzed.stats().connections > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      const stats = fuzzed.stats();
+      expect({ connections: stats.connections, heldBytes: stats.heldBytes, poolWithin: stats.poolBytes <= REPLY_BYTES }).toEqual({ connections: 0, heldBytes: 0, poolWithin: true });
     } finally {
       await fuzzed.close();
     }
   }, 120_000);
+
+  it('a read larger than a piece arrives whole and in order with replies around it; an I/O error after its header ends the connection', async () => {
+    const size = 16 * 1024 * 1024;
+    const bytes = patterned(9, size / SECTOR);
+    const base = memorySource('big', bytes);
+    let failAt = Infinity;
+    const flaky: Source = { ...base, read: async (s, n) => (s + n > failAt ? ioError('big', 'EIO') : base.read(s, n)), readInto: undefined };
+    const events: string[] = [];
+    const srv = new NbdServer({ exports: [{ name: 'big', source: flaky }], onEvent: (m) => events.push(m) });
+    const at = join(dir, 'big.sock');
+    await srv.listen(at);
+    try {
+      const c = await RawConnection.open(at);
+      expect(await handshake(c, 'big')).toBe(BigInt(size));
+      const reqs = [
+        { h: 1, off: 1000, len: 9 * 1024 * 1024 + 77 },
+        { h: 2, off: 0, len: 512 },
+        { h: 3, off: 5 * 1024 * 1024 - 3, len: 5 * 1024 * 1024 },
+      ];
+      for (const q of reqs) c.write(request(0, q.h, q.off, q.len));
+      for (let n = 0; n < reqs.length; n++) {
+        const h = (await c.read(16))!;
+        const q = reqs.find((x) => BigInt(x.h) === h.readBigUInt64BE(8))!;
+        expect(h.readUInt32BE(4)).toBe(0);
+        expect((await c.read(q.len))!.equals(Buffer.from(bytes.subarray(q.off, q.off + q.len)))).toBe(true);
+      }
+      // A failure in the first piece is an error reply; in a later one, after a success header, a disconnect.
+      failAt = 4096;
+      c.write(request(0, 4, 4096 * SECTOR, 8 * 1024 * 1024));
+      expect((await reply(c, 0))!.error).toBe(5);
+      c.write(request(0, 5, 0, 8 * 1024 * 1024));
+      expect((await c.read(16))!.readUInt32BE(4)).toBe(0);
+      expect(await c.read(8 * 1024 * 1024)).toBeNull();
+      expect(events.some((e) => /failed after its reply began \(EIO\): disconnecting/.test(e))).toBe(true);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('a client that connects and says nothing is disconnected after the handshake timeout; the server serves on', async () => {
+    const events: string[] = [];
+    const quiet = new NbdServer({ exports: [{ name: 'small', source: engine.get('small')! }], handshakeTimeoutMs: 300, onEvent: (m) => events.push(m) });
+    const at = join(dir, 'quiet.sock');
+    await quiet.listen(at);
+    try {
+      const silent = await RawConnection.open(at);
+      expect((await silent.read(18))!.toString('latin1', 0, 16)).toBe('NBDMAGICIHAVEOPT');
+      // Half a handshake: the flags, then nothing.
+      const half = await RawConnection.open(at);
+      await half.read(18);
+      half.write(Buffer.from([0, 0, 0, 3]));
+      const ok = await RawConnection.open(at);
+      expect(await handshake(ok, 'small')).toBe(4096n);
+      for (let i = 0; i < 200 && !(silent.closed && half.closed); i++) await new Promise((r) => setTimeout(r, 25));
+      expect([silent.closed, half.closed]).toEqual([true, true]);
+      expect(events.filter((e) => /no handshake within 0\.3 s/.test(e))).toHaveLength(2);
+      // Past the handshake the timeout no longer applies: an idle client in transmission keeps its connection.
+      expect(ok.closed).toBe(false);
+      ok.write(request(0, 1, 0, 512));
+      expect((await reply(ok, 512))!.error).toBe(0);
+      ok.close();
+    } finally {
+      await quiet.close();
+    }
+  });
+
+  it('past the connection limit a new connection is closed with a log line; the ones in are served, and a freed slot is taken again', async () => {
+    const events: string[] = [];
+    const two = new NbdServer({ exports: [{ name: 'r0', source: engine.get('r0')! }], maxConnections: 2, onEvent: (m) => events.push(m) });
+    const at = join(dir, 'two.sock');
+    await two.listen(at);
+    try {
+      const a = await RawConnection.open(at);
+      const b = await RawConnection.open(at);
+      expect(await handshake(a, 'r0')).toBe(BigInt(volume.length));
+      expect(await handshake(b, 'r0')).toBe(BigInt(volume.length));
+      const c = await RawConnection.open(at);
+      expect(await c.read(1)).toBeNull();
+      expect(events).toEqual(['refusing a connection: this process serves 2 already, the most it takes']);
+      a.write(request(0, 1, 4096, 4096));
+      expect((await reply(a, 4096))!.data!.equals(Buffer.from(volume.subarray(4096, 8192)))).toBe(true);
+      b.close();
+      for (let i = 0; i < 100 && two.stats().connections > 1; i++) await new Promise((r) => setTimeout(r, 20));
+      const d = await RawConnection.open(at);
+      expect(await handshake(d, 'r0')).toBe(BigInt(volume.length));
+      a.close();
+      d.close();
+    } finally {
+      await two.close();
+    }
+  });
 
   it('a socket file left by a killed server is replaced; a live server, or a file that is no socket, is an error', async () => {
     const dead = join(dir, 'dead.sock');
@@ -435,3 +531,187 @@ describe('serving from worker processes (read-only, one engine per process)', ()
   });
 });
 
+
+/** Resident memory of a process in MiB (VmRSS), 0 once it is gone. */
+function rssMiB(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** A serving process with one worker (test/nbd-serve.mjs, built code) over a member file: its pids. */
+async function serveChild(at: string, file: string, sectors: number) {
+  const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'nbd-serve.mjs'), at, file, String(sectors), '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log: string[] = [];
+  child.stderr!.on('data', (d: Buffer) => log.push(d.toString()));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out);
+    });
+    child.once('exit', (code) => reject(new Error(`serving process ended (exit ${code}): ${log.join('')}`)));
+  });
+  const pids = (JSON.parse(line) as { pids: number[] }).pids;
+  const rss = () => pids.reduce((sum, pid) => sum + rssMiB(pid), 0);
+  const stop = async () => {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+  };
+  return { pids, rss, log, stop };
+}
+
+describe('memory of the processes that serve, whatever clients do', () => {
+  it('clients that queue thousands of 32 MiB reads and never read a reply keep the serving processes under 300 MiB, a client that reads is served meanwhile, and the memory comes back when they go', async () => {
+    // A sparse volume: reads of holes cost the server nothing but the buffers the replies need.
+    const file = join(dir, 'sparse.img');
+    const sectors = 16 * 1024 * 1024 * 2; // 16 GiB
+    await fs.writeFile(file, '');
+    await fs.truncate(file, sectors * SECTOR);
+    const data = patterned(3, 2048);
+    const fh = await fs.open(file, 'r+');
+    await fh.write(data, 0, data.length, 5 * 1024 * 1024 * 1024);
+    await fh.close();
+    const at = join(dir, 'hostile.sock');
+    const served = await serveChild(at, file, sectors);
+    try {
+      const before = served.rss();
+      // Four connections (two per serving process), each 200 reads of 32 MiB without reading a byte back.
+      const hostile = await Promise.all(Array.from({ length: 4 }, () => RawConnection.open(at)));
+      for (const c of hostile) {
+        expect(await handshake(c, 'v')).toBe(BigInt(sectors * SECTOR));
+        c.socket.pause();
+        for (let i = 0; i < 200; i++) c.write(request(0, i, (i % 400) * 32 * 1024 * 1024, 32 * 1024 * 1024));
+      }
+      let peak = 0;
+      const sample = () => (peak = Math.max(peak, served.rss()));
+      const sampler = setInterval(sample, 20);
+      try {
+        // A client that reads its replies: correct data, a 32 MiB read included, while the others sit.
+        for (let k = 0; k < 3; k++) {
+          const ok = await RawConnection.open(at);
+          expect(await handshake(ok, 'v')).toBe(BigInt(sectors * SECTOR));
+          ok.write(request(0, 1, 5 * 1024 * 1024 * 1024, data.length));
+          expect((await reply(ok, data.length))!.data!.equals(Buffer.from(data))).toBe(true);
+          ok.write(request(0, 2, 5 * 1024 * 1024 * 1024 - 16 * 1024 * 1024 + 512, 32 * 1024 * 1024));
+          const big = (await reply(ok, 32 * 1024 * 1024))!.data!;
+          expect(big.subarray(0, 16 * 1024 * 1024 - 512).every((b) => b === 0)).toBe(true);
+          expect(big.subarray(16 * 1024 * 1024 - 512, 16 * 1024 * 1024 - 512 + data.length).equals(Buffer.from(data))).toBe(true);
+          ok.close();
+        }
+        if (clients.available) {
+          const info = JSON.parse((await run('nbdinfo', ['--json', `nbd+unix:///v?socket=${at}`])).stdout) as { exports: { 'export-size': number }[] };
+          expect(info.exports[0]!['export-size']).toBe(sectors * SECTOR);
+        }
+        // Long enough for the unbounded server to fill its buffers (about 2 GiB of replies).
+        for (let i = 0; i < 40; i++) await new Promise((r) => setTimeout(r, 50));
+      } finally {
+        clearInterval(sampler);
+      }
+      sample();
+      for (const c of hostile) c.close();
+      let after = served.rss();
+      for (let i = 0; i < 100 && after > before + 80; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        after = served.rss();
+      }
+      expect({ before: Math.round(before), peak: Math.round(peak), under: peak < 300 }).toEqual({ before: Math.round(before), peak: Math.round(peak), under: true });
+      // Back down: what stays is at most the pools' reusable buffers (32 MiB per process) and a little more.
+      expect(after).toBeLessThan(before + 80);
+      expect(served.log.join('')).not.toMatch(/internal error/);
+    } finally {
+      await served.stop();
+    }
+  }, 60_000);
+});
+
+describe('fuzz against a serving process, its memory measured', () => {
+  it('a valid session cut at every byte, then mangled sessions from several clients at once that never read their replies: no internal error, the serving processes stay under 300 MiB, and serve on', async () => {
+    const file = join(dir, 'fuzz-sparse.img');
+    const sectors = 4 * 1024 * 1024 * 2; // 4 GiB, all hole but one patterned MiB
+    await fs.writeFile(file, '');
+    await fs.truncate(file, sectors * SECTOR);
+    const data = patterned(5, 2048);
+    const fh = await fs.open(file, 'r+');
+    await fh.write(data, 0, data.length, 1024 * 1024 * 1024);
+    await fh.close();
+    const at = join(dir, 'fuzz-child.sock');
+    const served = await serveChild(at, file, sectors);
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, served.rss())), 20);
+    const big = 32 * 1024 * 1024;
+    try {
+      const session = Buffer.concat([
+        Buffer.from([0, 0, 0, 3]),
+        option(3),
+        option(6, goData('v')),
+        option(7, goData('v')),
+        request(0, 1, 1024 * 1024 * 1024 + 100, 70_000),
+        request(0, 2, 0, big),
+        request(4, 3, 0, 512),
+        request(3, 4, 0, 0),
+        request(1, 5, 0, 700),
+        Buffer.alloc(700, 0xee),
+        request(0, 6, 3 * big - 512, big),
+        request(2, 7, 0, 0),
+      ]);
+      // The client goes at every byte offset, half of the time closing its end, else vanishing.
+      for (let cut = 0; cut <= session.length; cut++) {
+        const c = await RawConnection.open(at);
+        c.write(session.subarray(0, cut));
+        if (cut % 2) c.socket.end();
+        else {
+          await new Promise((r) => setImmediate(r));
+          c.close();
+        }
+        for (let i = 0; i < 400 && !c.closed; i++) await new Promise((r) => setTimeout(r, 5));
+        expect(c.closed).toBe(true);
+        c.close();
+      }
+      // Mangled sessions, four clients at a time, each sending many reads up to the maximum and never reading.
+      const anyRequest = fc
+        .record({
+          type: fc.oneof({ arbitrary: fc.constant(0), weight: 8 }, { arbitrary: fc.integer({ min: 0, max: 9 }), weight: 2 }),
+          offset: fc.oneof({ arbitrary: fc.nat({ max: sectors * SECTOR - big }), weight: 8 }, { arbitrary: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), weight: 1 }),
+          length: fc.oneof({ arbitrary: fc.constant(big), weight: 6 }, { arbitrary: fc.nat({ max: big + 1 }), weight: 3 }, { arbitrary: fc.constant(0xffffffff), weight: 1 }),
+          magic: fc.oneof({ arbitrary: fc.constant(0x25609513), weight: 100 }, { arbitrary: fc.nat(), weight: 1 }),
+        })
+        .map(({ type, offset, length, magic }) => request(type === 1 ? 0 : type, 1, offset, length, magic));
+      const client = fc.record({
+        options: fc.array(fc.record({ opt: fc.integer({ min: 0, max: 10 }), data: fc.uint8Array({ maxLength: 24 }) }).map(({ opt, data }) => option(opt, Buffer.from(data))), { maxLength: 3 }),
+        requests: fc.array(anyRequest, { minLength: 1, maxLength: 60 }),
+        cut: fc.nat(),
+      });
+      await fc.assert(
+        fc.asyncProperty(fc.array(client, { minLength: 4, maxLength: 4 }), async (clients) => {
+          const conns = await Promise.all(
+            clients.map(async ({ options, requests, cut }) => {
+              const c = await RawConnection.open(at);
+              c.socket.pause();
+              const all = Buffer.concat([Buffer.from([0, 0, 0, 3]), ...options, option(7, goData('v')), ...requests]);
+              c.write(all.subarray(0, all.length - (cut % 29)));
+              return c;
+            }),
+          );
+          await new Promise((r) => setTimeout(r, 300));
+          for (const c of conns) c.close();
+        }),
+        { numRuns: 25 },
+      );
+      const ok = await RawConnection.open(at);
+      expect(await handshake(ok, 'v')).toBe(BigInt(sectors * SECTOR));
+      ok.write(request(0, 1, 1024 * 1024 * 1024 - 512, data.length + 1024));
+      const r = (await reply(ok, data.length + 1024))!.data!;
+      expect(r.subarray(512, 512 + data.length).equals(Buffer.from(data))).toBe(true);
+      ok.close();
+    } finally {
+      clearInterval(sampler);
+      await served.stop();
+    }
+    expect(served.log.join('')).not.toMatch(/internal error/);
+    expect({ peak: Math.round(peak), under: peak < 300 }).toEqual({ peak: Math.round(peak), under: true });
+  }, 300_000);
+});
