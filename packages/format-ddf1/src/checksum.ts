@@ -18,9 +18,16 @@ export function crc32(data: Uint8Array, crc = 0xffffffff): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
+/**
+ * Which CRC-32 a table carries. `zlib`: as above (dmraid's ddf1_crc.c). `mdadm`: the same polynomial from 0,
+ * without the final xor (mdadm's crc32.c has both inversions commented out); mdadm rejects a DDF whose
+ * headers carry any other ("bad CRC on anchor"), so what we create for mdadm to read carries this one.
+ */
+export type CrcStyle = 'zlib' | 'mdadm';
+
 /** The CRC a DDF table must carry: its bytes with the crc field (at `crcOffset`) read as all ones. */
-export function tableCrc(table: Uint8Array, crcOffset = 4): number {
+export function tableCrc(table: Uint8Array, crcOffset = 4, style: CrcStyle = 'zlib'): number {
   const copy = new Uint8Array(table);
   if (copy.length >= crcOffset + 4) copy.fill(0xff, crcOffset, crcOffset + 4);
-  return crc32(copy);
+  return style === 'mdadm' ? (crc32(copy, 0) ^ 0xffffffff) >>> 0 : crc32(copy);
 }

@@ -1,6 +1,7 @@
 /**
  * Creating a DDF container with one VD on the given disks (dmraid cannot create DDF; this follows what a
- * DDF controller writes: tables at the end of each disk, big-endian, data from sector 0).
+ * DDF controller writes: tables at the end of each disk, big-endian, data from sector 0), laid out so that
+ * mdadm reads and assembles it (writer.ts `mdadm`; test/mdadm.test.ts checks it in the VM).
  */
 import type { CreateRequest, WriteContext } from '@dmraid/core';
 import { buildDdf1Container, dataSectors, type Ddf1Level } from './writer.js';
@@ -18,6 +19,23 @@ const LEVELS: Record<string, Ddf1Level> = {
   concat: 'concat',
   jbod: 'jbod',
 };
+
+const LEVEL_NAMES: Record<Ddf1Level, string> = {
+  raid0: 'RAID0',
+  raid1: 'RAID1',
+  raid4: 'RAID4',
+  raid5: 'RAID5 (left symmetric)',
+  raid6: 'RAID6',
+  raid10: 'RAID10',
+  raid1e: 'RAID1E',
+  concat: 'linear (concatenation)',
+  jbod: 'JBOD',
+};
+
+/** Levels without redundancy: nothing to bring in sync, so they are written initialised. */
+const PLAIN: ReadonlySet<Ddf1Level> = new Set(['raid0', 'concat', 'jbod']);
+/** Levels without a stripe size. */
+const UNSTRIPED: ReadonlySet<Ddf1Level> = new Set(['raid1', 'concat', 'jbod']);
 
 /** Data disks' worth of a level over n members (how much of --size each member carries). */
 function dataMembers(level: Ddf1Level, n: number): number {
@@ -56,7 +74,7 @@ export function planCreate(request: CreateRequest): CreatePlan | string {
   if (strip < 1 || (strip & (strip - 1)) !== 0) return `stripe size ${strip} is not a power of two`;
   const stripeShift = Math.log2(strip);
   const smallest = Math.min(...request.devices.map((d) => d.sizeSectors));
-  const room = dataSectors(smallest);
+  const room = dataSectors(smallest, false, true);
   if (room <= strip) return 'disks too small';
   let memberSectors = request.sizeSectors ? Math.ceil(request.sizeSectors / dataMembers(level, n)) : room;
   if (level !== 'concat' && level !== 'jbod') memberSectors -= memberSectors % strip;
@@ -65,12 +83,36 @@ export function planCreate(request: CreateRequest): CreatePlan | string {
   return { level, stripeShift, memberSectors };
 }
 
+/** The summary shown before the prompt, in the shape of dmraid's isw create summary. */
+function summaryLines(request: CreateRequest, plan: CreatePlan): string[] {
+  const size = plan.memberSectors * dataMembers(plan.level, request.devices.length);
+  const strip = 1 << plan.stripeShift;
+  return [
+    '',
+    '',
+    '     Create a RAID set with DDF1 metadata format     ',
+    '',
+    `RAID name:      ${request.name}`,
+    `RAID type:      ${LEVEL_NAMES[plan.level]}`,
+    `RAID size:      ${Math.floor(size / 2048)}M (${size} blocks)`,
+    ...(UNSTRIPED.has(plan.level) ? [] : [`RAID strip:     ${strip / 2}k (${strip} blocks)`]),
+    `DISKS:     ${request.devices.map((d) => `${d.path}, `).join('')}`,
+    '',
+    '',
+  ];
+}
+
+/** Without a prompt (library use) the answer is yes, as for isw. */
+const confirm = (ctx: WriteContext, question: string) => ctx.confirm?.(question) ?? Promise.resolve(true);
+
 export async function createDdf1(request: CreateRequest, ctx: WriteContext): Promise<boolean> {
   const plan = planCreate(request);
   if (typeof plan === 'string') {
     ctx.error(plan);
     return false;
   }
+  for (const l of summaryLines(request, plan)) ctx.log('print', l);
+  if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
   const n = request.devices.length;
   const seed = Math.floor(Date.now() / 1000) & 0xffff;
   // Every disk gets the same tables; they sit at the end of each disk, so each is built for its own size.
@@ -80,7 +122,18 @@ export async function createDdf1(request: CreateRequest, ctx: WriteContext): Pro
       disks: n,
       diskSectors: device.sizeSectors,
       seed,
-      vds: [{ name: request.name, level: plan.level, members: Array.from({ length: n }, (_, k) => k), sectors: plan.memberSectors, offset: 0, stripeShift: plan.stripeShift }],
+      mdadm: true,
+      vds: [
+        {
+          name: request.name,
+          level: plan.level,
+          members: Array.from({ length: n }, (_, k) => k),
+          sectors: plan.memberSectors,
+          offset: 0,
+          stripeShift: plan.stripeShift,
+          initialised: PLAIN.has(plan.level),
+        },
+      ],
     }).slice(i, i + 1);
     const target = await ctx.openWritable(device.path);
     if (!target || !image) {

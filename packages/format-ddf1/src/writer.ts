@@ -3,7 +3,7 @@
  * with every section and correct CRCs, in either byte order, as a DDF controller (or mdadm) lays them out.
  */
 import type { Endian } from '@dmraid/core';
-import { tableCrc } from './checksum.js';
+import { tableCrc, type CrcStyle } from './checksum.js';
 import {
   ANCHOR_END,
   ANCHOR_END_ADAPTEC,
@@ -59,6 +59,11 @@ export interface Ddf1VdSpec {
   readonly state?: number;
   /** GUID bytes (24); default derived from the index. */
   readonly guid?: Uint8Array;
+  /**
+   * init_state "fully initialised" (default) or "not initialised": a new redundant VD over disks whose
+   * contents differ is not consistent yet, so mdadm resyncs it (as its own create does without --assume-clean).
+   */
+  readonly initialised?: boolean;
 }
 
 export interface Ddf1ContainerSpec {
@@ -82,6 +87,11 @@ export interface Ddf1ContainerSpec {
   readonly oldMdadmPdMagic?: boolean;
   /** Container GUID seed (distinguishes testbed sets). */
   readonly seed?: number;
+  /**
+   * Tables as mdadm reads them (what create writes): its CRC-32 (checksum.ts), a two-sector VD section.
+   * The testbed keeps the default, which dmraid reads alike.
+   */
+  readonly mdadm?: boolean;
 }
 
 export interface MemberArea {
@@ -101,15 +111,25 @@ const MAX_PD = 15;
 const MAX_VD = 7;
 const MAX_PRIMARY = 16;
 const RECORD_SECTORS = 1 + Math.ceil((12 * MAX_PRIMARY) / BLOCK);
-const SECTIONS = {
-  adapter: { offset: 1, len: 1 },
-  diskData: { offset: 2, len: 1 },
-  pd: { offset: 3, len: Math.ceil((64 + 64 * MAX_PD) / BLOCK) },
-  vd: { offset: 5, len: Math.ceil((64 + 64 * MAX_VD) / BLOCK) },
-  config: { offset: 6, len: (MAX_VD + 1) * RECORD_SECTORS },
-} as const;
+
+/**
+ * Where the sections sit in one copy of the tables. mdadm loads the PD and VD sections only when they are
+ * 2, 8, 32, 128 or 512 sectors long (super-ddf.c: load_section), and mdmon writes the sections back one
+ * after the other whatever the header's offsets say: header, adapter, PD, VD, max_partitions + 1 config
+ * records, disk data (__write_ddf_structure). For mdadm the VD section is padded to two sectors and the
+ * disk data follows the config records; otherwise mdmon's first update lands on the wrong sections.
+ */
+function sectionsFor(mdadm: boolean) {
+  const pd = { offset: mdadm ? 2 : 3, len: Math.ceil((64 + 64 * MAX_PD) / BLOCK) };
+  const vd = { offset: pd.offset + pd.len, len: mdadm ? 2 : Math.ceil((64 + 64 * MAX_VD) / BLOCK) };
+  const config = { offset: vd.offset + vd.len, len: (MAX_VD + 1) * RECORD_SECTORS };
+  const diskData = { offset: mdadm ? config.offset + config.len : 2, len: 1 };
+  const sections = { adapter: { offset: 1, len: 1 }, diskData, pd, vd, config };
+  return { sections, tableSectors: Math.max(config.offset + config.len, diskData.offset + diskData.len) };
+}
+
 /** Sectors of one copy of the tables. */
-export const TABLE_SECTORS = SECTIONS.config.offset + SECTIONS.config.len;
+export const TABLE_SECTORS = sectionsFor(false).tableSectors;
 
 const levelCode: Record<Ddf1Level, number> = {
   raid0: DDF1_RAID0,
@@ -213,6 +233,8 @@ export function buildDdf1Container(spec: Ddf1ContainerSpec): MemberImage[] {
   const { endian } = spec;
   const seed = spec.seed ?? 0;
   const N = spec.diskSectors;
+  const { sections: SECTIONS, tableSectors: TABLE_SECTORS } = sectionsFor(!!spec.mdadm);
+  const crcStyle: CrcStyle = spec.mdadm ? 'mdadm' : 'zlib';
   const anchorLba = N - (spec.adaptec ? ANCHOR_END_ADAPTEC : ANCHOR_END);
   const secondaryLba = anchorLba - TABLE_SECTORS;
   const primaryLba = secondaryLba - TABLE_SECTORS;
@@ -254,7 +276,7 @@ export function buildDdf1Container(spec: Ddf1ContainerSpec): MemberImage[] {
     vd.vd_num = i;
     vd.type = 0;
     vd.state = v.state ?? 0;
-    vd.init_state = 0x02; // fully initialised
+    vd.init_state = v.initialised === false ? 0x00 : 0x02; // DDF_init_not / DDF_init_full
     vd.name = ascii(v.name, 16, 0);
     const bytes = ddf1VirtDrive.encodeToBytes(vd, { endian });
     bytes.fill(0, 0x1a, 0x1c);
@@ -275,11 +297,11 @@ export function buildDdf1Container(spec: Ddf1ContainerSpec): MemberImage[] {
   // CRCs of the records (each over its own length).
   for (let i = 0; i < records.length; i++) {
     const at = i * RECORD_SECTORS * BLOCK;
-    const crc = tableCrc(cfgRaw.subarray(at, at + RECORD_SECTORS * BLOCK));
+    const crc = tableCrc(cfgRaw.subarray(at, at + RECORD_SECTORS * BLOCK), 4, crcStyle);
     cfgRaw.set(u32Cell.encodeToBytes({ value: crc } as never, { endian }), at + 4);
   }
   const withCrc = (raw: Uint8Array) => {
-    raw.set(u32Cell.encodeToBytes({ value: tableCrc(raw) } as never, { endian }), 4);
+    raw.set(u32Cell.encodeToBytes({ value: tableCrc(raw, 4, crcStyle) } as never, { endian }), 4);
     return raw;
   };
   withCrc(pdRaw);
@@ -310,7 +332,8 @@ export function buildDdf1Container(spec: Ddf1ContainerSpec): MemberImage[] {
     h.workspace_lba = BigInt(primaryLba);
     h.max_phys_drives = MAX_PD;
     h.max_virt_drives = MAX_VD;
-    h.max_partitions = 1;
+    // mdmon writes max_partitions + 1 config records (one per VD on the disk, then a spare record).
+    h.max_partitions = spec.mdadm ? MAX_VD : 1;
     h.vd_config_record_len = RECORD_SECTORS;
     h.max_primary_elements = MAX_PRIMARY;
     h.adapter_data_offset = SECTIONS.adapter.offset;
@@ -367,7 +390,8 @@ export function buildDdf1Container(spec: Ddf1ContainerSpec): MemberImage[] {
 }
 
 /** The data area a container leaves in front of its tables. */
-export const dataSectors = (diskSectors: number, adaptec = false) => diskSectors - (adaptec ? ANCHOR_END_ADAPTEC : ANCHOR_END) - 2 * TABLE_SECTORS;
+export const dataSectors = (diskSectors: number, adaptec = false, mdadm = false) =>
+  diskSectors - (adaptec ? ANCHOR_END_ADAPTEC : ANCHOR_END) - 2 * sectionsFor(mdadm).tableSectors;
 
 /** A testbed set: member disks (device names in order) as the testbed generator writes them. */
 export interface TestbedSetDefinition {

@@ -239,12 +239,55 @@ describe('ddf1 writing', () => {
     const { log, lines } = bufferLog();
     const ctx: WriteContext = { format: 'ddf1', log, error: (t) => log('error', t), openWritable: async (p) => devs.find((d) => d.path === p) };
     expect(await ddf1.create!({ name: 'Created', level: '5', stripSectors: 64, devices: devs }, ctx)).toBe(true);
-    expect(lines).toEqual([]);
+    expect(lines.filter((l) => l.level !== 'print')).toEqual([]);
+    expect(lines.map((l) => l.text)).toContain('RAID type:      RAID5 (left symmetric)');
     const rds: RaidDevice[] = [];
     for (const d of devs) rds.push(...(await ddf1.read(d, readContext('ddf1', log))));
     const sets = buildSets(rds, { handlers: [ddf1], log });
     const vol = sets[0]!.sets[0]!;
     expect([vol.name, vol.type, vol.stride, vol.status, vol.devs.length]).toEqual(['ddf1_Created', 'raid5_ls', 64, 'ok', 3]);
+  });
+
+  it('asks before it creates: the summary, then the question; "no" writes nothing', async () => {
+    const devs = [sparseDevice('/dev/sda', 8192, 'A'), sparseDevice('/dev/sdb', 8192, 'B')];
+    const { log, lines } = bufferLog();
+    const asked: string[] = [];
+    const ctx: WriteContext = {
+      format: 'ddf1',
+      log,
+      error: (t) => log('error', t),
+      openWritable: async (p) => devs.find((d) => d.path === p),
+      confirm: async (q) => (asked.push(q), false),
+    };
+    expect(await ddf1.create!({ name: 'Declined', level: '1', devices: devs }, ctx)).toBe(true);
+    expect(asked).toEqual(['About to create a RAID set with the above settings. Continue ? [y/n] :']);
+    expect(lines.map((l) => l.text).filter(Boolean)).toEqual([
+      '     Create a RAID set with DDF1 metadata format     ',
+      'RAID name:      Declined',
+      'RAID type:      RAID1',
+      'RAID size:      3M (8064 blocks)',
+      'DISKS:     /dev/sda, /dev/sdb, ',
+    ]);
+    for (const d of devs) expect(await ddf1.read(d, readContext('ddf1', log))).toEqual([]);
+  });
+
+  it('creates tables as mdadm reads and mdmon rewrites them: mdadm\'s CRC, sections one after the other', async () => {
+    const devs = [sparseDevice('/dev/sda', 8192, 'A'), sparseDevice('/dev/sdb', 8192, 'B')];
+    const ctx: WriteContext = { format: 'ddf1', log: () => undefined, error: () => undefined, openWritable: async (p) => devs.find((d) => d.path === p) };
+    expect(await ddf1.create!({ name: 'ForMdadm', level: '1', devices: devs }, ctx)).toBe(true);
+    const anchor = (await devs[0]!.read(8191 * 512, 512)) as Uint8Array;
+    const h = ddf1Header.decodeFrom(anchor, 0, { endian: 'be' });
+    // super-ddf.c: load_ddf_headers checks the CRC; load_section takes PD/VD sections of 2, 8, 32, 128 or 512
+    // sectors; __write_ddf_structure writes header, adapter, PD, VD, max_partitions + 1 records, disk data.
+    expect(h.crc).toBe(tableCrc(anchor, 4, 'mdadm'));
+    expect([2, 8, 32, 128, 512]).toContain(h.phys_drive_len);
+    expect([2, 8, 32, 128, 512]).toContain(h.virt_drive_len);
+    expect(h.adapter_data_offset).toBe(1);
+    expect(h.phys_drive_offset).toBe(h.adapter_data_offset + h.adapter_data_len);
+    expect(h.virt_drive_offset).toBe(h.phys_drive_offset + h.phys_drive_len);
+    expect(h.config_record_offset).toBe(h.virt_drive_offset + h.virt_drive_len);
+    expect(h.config_record_len).toBe((h.max_partitions + 1) * h.vd_config_record_len);
+    expect(h.disk_data_offset).toBe(h.config_record_offset + h.config_record_len);
   });
 
   it('refuses impossible create requests', () => {

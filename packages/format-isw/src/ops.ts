@@ -17,7 +17,7 @@ import {
 import { diskIndexBySerial, isRaid10, serialToIsw, volumeName, type IswMeta } from './handler.js';
 import { cString } from '@dmraid/core';
 import { decodeMpb, rescaleMpb, volumeSize, type Mpb } from './mpb.js';
-import { createMpb, mpbArea, removeVolume, startRebuild, type IswLevel } from './writer.js';
+import { createMpb, mpbArea, removeVolume, startRebuild, unrebuildable, type IswLevel } from './writer.js';
 
 const meta = (rd: RaidDevice) => rd.meta as IswMeta;
 
@@ -208,6 +208,13 @@ export async function rebuildSet(set: RaidSet, device: BlockDevice | undefined, 
   }
   if (!device) {
     ctx.error('no drive to rebuild');
+    return false;
+  }
+  // A RAID0 volume has nothing to rebuild from; marking it rebuilding would claim data the new disk never gets.
+  const lost = unrebuildable(mpb, missing[0]!);
+  if (lost.length) {
+    const names = lost.map((i) => `"${volumeName(mpb, mpb.volumes[i]!)}"`).join(', ');
+    ctx.error(`cannot rebuild onto ${device.path}: RAID0 volume ${names} has no redundancy, its data was on the missing disk${lost.length < mpb.volumes.length ? ' (delete that volume with -x first)' : ''}`);
     return false;
   }
   ctx.log('print', `isw: drive to rebuild: ${device.path}\n`);

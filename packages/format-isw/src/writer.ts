@@ -21,7 +21,6 @@ import {
   ISW_T_RAID10,
   ISW_T_RAID5,
   ISW_T_STATE_DEGRADED,
-  ISW_T_STATE_FAILED,
   ISW_T_STATE_NORMAL,
   ISW_T_STATE_UNINITIALIZED,
   MIGR_OPT_SPACE,
@@ -53,13 +52,20 @@ import {
   type Mpb,
   type MpbParts,
 } from './mpb.js';
-import { toBytes, type TestbedSetDefinition } from '@dmraid/core';
+import { cString, toBytes, type TestbedSetDefinition } from '@dmraid/core';
 
 /** dmraid's serial mapping (duplicated from the handler to keep this module free of it). */
 const iswSerial = (serial: string) => {
   const s = serial.replace(/\s+/g, '').replace(/:/g, ';');
   return s.length > 16 ? s.slice(-16) : s;
 };
+
+/**
+ * The out-of-sync mark on a disk_ord_tbl entry (high byte; the disk index is the low 24 bits). mdadm starts
+ * md's recovery of a slot from this mark in the migration map (super-intel.c: container_content_imsm).
+ */
+export const IMSM_ORD_REBUILD = 0x01000000;
+const ORD_INDEX = 0x00ffffff;
 
 /** The smallest volume dmraid creates (100 MB). */
 export const MIN_VOLUME_SIZE = 204800;
@@ -256,35 +262,55 @@ export function removeVolume(mpb: Mpb, keep: number): Uint8Array {
 }
 
 /**
- * Start a rebuild onto a new disk (dmraid's update_metadata): the missing disk `failed` is replaced in the
- * table by the new one and appended at the end marked failed; every volume migrates (rebuilding) with a
- * second map, degraded (failed for RAID0) — dmraid means to write that state but its pointer arithmetic
- * misses the field; we write it.
+ * Start a rebuild onto a new disk: the missing disk `failed` (its disk-table index) is replaced in the table
+ * by the new one and appended at the end marked failed; every volume migrates (rebuilding) as mdadm marks
+ * a rebuild (super-intel.c: migrate() and the activate-spare update): map 0 the target state (normal), map 1
+ * the state now (degraded) with the new disk's slot marked out of sync (IMSM_ORD_REBUILD), the checkpoint at
+ * 0. mdadm then has md recover that slot from the start; the option ROM rebuilds it likewise. dmraid's
+ * update_metadata writes no out-of-sync mark, so mdadm assembles its result as in sync over a blank disk.
+ * A volume without redundancy (RAID0) cannot be rebuilt: the caller refuses those (`unrebuildable`).
  */
 export function startRebuild(mpb: Mpb, failed: number, replacement: NewDisk): Uint8Array {
   const parts = partsOf(mpb);
   const old = parts.disks[failed]!;
-  old.scsiId = UNKNOWN_SCSI_ID;
-  old.status = ((old.status & ~USABLE_DISK) | FAILED_DISK) >>> 0;
   const fresh = newDiskEntry(replacement, false);
   fresh.scsiId = UNKNOWN_SCSI_ID;
-  const gone = cloneValue(old);
-  gone.status = CONFIGURED_DISK;
   parts.disks[failed] = fresh;
-  parts.disks.push(gone);
+  // The missing disk stays in the table, appended and marked failed (dmraid marks it, then appends a copy
+  // as merely configured: a disk that is gone must not read as a working one). The same disk coming back
+  // (its serial) just takes its old entry: two entries with one serial would hide it behind the failed one.
+  if (cString(fresh.serial) !== cString(old.serial)) {
+    const gone = cloneValue(old);
+    gone.scsiId = UNKNOWN_SCSI_ID;
+    gone.status = ((old.status & ~USABLE_DISK) | CONFIGURED_DISK | FAILED_DISK) >>> 0;
+    parts.disks.push(gone);
+  }
   for (const v of parts.volumes) {
+    const m0 = v.maps[0]!;
+    const ord = m0.ord.map((o) => (o & ORD_INDEX) >>> 0);
+    const slot = ord.indexOf(failed);
+    if (slot < 0) continue;
     v.dev.vol.migr_state = ISW_T_MIGR_STATE_MIGRATING;
     v.dev.vol.migr_type = ISW_T_MIGR_TYPE_REBUILDING;
-    const m0 = v.maps[0]!;
+    // The checkpoint (curr_migr_unit; its high word is filler[0] for mdadm) at 0: recovery from the start.
+    v.dev.vol.curr_migr_unit = 0;
+    v.dev.vol.filler[0] = 0;
     m0.map.map_state = ISW_T_STATE_NORMAL;
-    m0.map.failed_disk_num = failed;
-    m0.ord = m0.ord.map((_, i) => i);
-    const m1 = { map: cloneValue(m0.map), ord: [...m0.ord] };
-    m1.map.map_state = m0.map.raid_level === ISW_T_RAID0 ? ISW_T_STATE_FAILED : ISW_T_STATE_DEGRADED;
+    m0.map.failed_disk_num = slot;
+    m0.ord = ord;
+    const m1 = { map: cloneValue(m0.map), ord: ord.map((o, i) => (i === slot ? (o | IMSM_ORD_REBUILD) >>> 0 : o)) };
+    m1.map.map_state = ISW_T_STATE_DEGRADED;
     v.maps = [m0, m1];
   }
   parts.header.generation_num = (parts.header.generation_num + 1) >>> 0;
   return encodeMpb(parts);
+}
+
+/** Volumes that lose their data with disk `failed` (no redundancy): nothing to rebuild them from. */
+export function unrebuildable(mpb: Mpb, failed: number): number[] {
+  return mpb.volumes.flatMap((v, i) =>
+    v.maps[0]!.map.raid_level === ISW_T_RAID0 && v.maps[0]!.ord.some((o) => (o & ORD_INDEX) === failed) ? [i] : [],
+  );
 }
 
 /**
@@ -300,7 +326,7 @@ export function finishRebuild(mpb: Mpb, index: number): Uint8Array {
   v.maps = v.maps.slice(0, 1);
   const [v0, v1] = parts.volumes;
   const removeDisk = v0 && !v0.dev.vol.migr_type && v1 ? !v1.dev.vol.migr_type : true;
-  if (removeDisk) parts.disks.pop();
+  if (removeDisk && ((parts.disks.at(-1)?.status ?? 0) & FAILED_DISK)) parts.disks.pop();
   parts.header.generation_num = (parts.header.generation_num + 1) >>> 0;
   return encodeMpb(parts);
 }

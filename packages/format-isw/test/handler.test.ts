@@ -32,6 +32,10 @@ import isw, {
   toDiskOrder,
   toMemoryOrder,
   ISW_T_MIGR_TYPE_REBUILDING,
+  ISW_T_STATE_DEGRADED,
+  ISW_T_STATE_NORMAL,
+  FAILED_DISK,
+  IMSM_ORD_REBUILD,
   type GroupSpec,
 } from '../src/index.js';
 
@@ -334,6 +338,22 @@ describe('isw writing', () => {
     expect(createMpb({ name: '', level: 'spare', disks: [{ serial: 'X', sizeSectors: DISK }], time: 0 }).bytes!.length).toBe(0xd8 + 48);
   });
 
+  it('refuses to rebuild a RAID0 volume (nothing to rebuild it from), writing nothing', async () => {
+    const broken = buildGroupMpb(spec(2, { volumes: [{ name: 'Fast', level: '0', perMember: 262144 }, { name: 'Safe', level: '1', strip: 128 }] }));
+    const devs = await blank(2);
+    const [a, fresh] = [...devs.values()];
+    const area = mpbArea(broken, DISK);
+    await a!.write(area.offsetBytes, area.data);
+    const before = await sets([a!]);
+    const safe = before.top[0]!.sets.find((s) => s.name.endsWith('_Safe'))!;
+    const ctx = writeCtx(devs);
+    expect(await isw.rebuild!(safe, fresh, ctx)).toBe(false);
+    expect(ctx.lines).toEqual([
+      'error: isw: cannot rebuild onto /dev/sdb: RAID0 volume "Fast" has no redundancy, its data was on the missing disk (delete that volume with -x first)',
+    ]);
+    expect((await sets([fresh!])).top).toEqual([]);
+  });
+
   it('starts a rebuild onto a new disk (nosync), and ends it dropping the failed disk', async () => {
     const degraded = buildGroupMpb(spec(2, { volumes: [{ name: 'Mirror', level: '1', strip: 128, mapState: 2, failedDisk: 1 }] }));
     const devs = await blank(2);
@@ -348,9 +368,19 @@ describe('isw writing', () => {
     const rebuilt = after.top[0]!.sets[0]!;
     expect(rebuilt.status).toBe('nosync');
     expect(rebuilt.devs.map((d) => d.device.path)).toEqual(['/dev/sda', '/dev/sdb']);
-    const m = decodeMpb(startRebuild(decodeMpb(degraded), 1, { serial: 'NEWDISK1', sizeSectors: DISK }));
+    // The same disk came back: it takes its old entry.
+    expect(decodeMpb(startRebuild(decodeMpb(degraded), 1, { serial: 'NEWDISK1', sizeSectors: DISK })).header.num_disks).toBe(2);
+    const m = decodeMpb(startRebuild(decodeMpb(degraded), 1, { serial: 'OTHERDISK', sizeSectors: DISK }));
     expect(m.header.num_disks).toBe(3);
     expect(m.volumes[0]!.dev.vol.migr_type).toBe(ISW_T_MIGR_TYPE_REBUILDING);
+    // As mdadm marks a rebuild: the new disk's slot out of sync in the migration map (map 1), the
+    // checkpoint at 0, the disk that is gone failed (test/mdadm.test.ts: md then recovers the new disk).
+    const [to, from] = m.volumes[0]!.maps;
+    expect(to!.ord).toEqual([0, 1]);
+    expect(from!.ord).toEqual([0, 1 | IMSM_ORD_REBUILD]);
+    expect([to!.map.map_state, from!.map.map_state]).toEqual([ISW_T_STATE_NORMAL, ISW_T_STATE_DEGRADED]);
+    expect(m.volumes[0]!.dev.vol.curr_migr_unit).toBe(0);
+    expect(m.disks[2]!.disk.status & FAILED_DISK).toBe(FAILED_DISK);
     const done = decodeMpb(finishRebuild(m, 0));
     expect(done.header.num_disks).toBe(2);
     expect(done.volumes[0]!.maps).toHaveLength(1);

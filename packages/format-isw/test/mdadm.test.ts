@@ -58,3 +58,47 @@ describe('mdadm accepts the sets our create writes', () => {
     }, 300_000);
   }
 });
+
+describe('mdadm rebuilds onto the disk our -R adds', () => {
+  // A mirror that mdadm made and filled loses a disk; -R puts a blank one in its place. The metadata must
+  // make md copy the data (recovery of the new slot), not assemble the mirror as in sync over a blank disk.
+  itVm('-R on an IMSM RAID1 made by mdadm: md recovers the new disk, which then holds the survivor\'s data', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'isw-rebuild-'));
+    try {
+      for (let i = 0; i < 3; i++) {
+        const fd = await fs.open(join(dir, `d${i}.img`), 'w');
+        await fd.truncate(96 << 20);
+        await fd.close();
+      }
+      const made = await runDmVm([`${join(dir, 'd0.img')}:REBUILDS0`, `${join(dir, 'd1.img')}:REBUILDS1`], [
+        'mdadm --create /dev/md/c0 --metadata=imsm --raid-devices=2 --run $DISKS >/dev/null 2>&1 || exit 10',
+        'mdadm --create /dev/md/v0 --level=1 --raid-devices=2 --run /dev/md/c0 >/dev/null 2>&1 || exit 11',
+        'mdadm --wait /dev/md/v0',
+        'head -c 50000000 /dev/urandom > /dev/md/v0 && sync',
+      ].join('\n'));
+      expect(made.status, made.stderr).toBe(0);
+      // d1 dies; the blank d2 (another serial) takes its place.
+      const specs = ['d0.img:REBUILDS0', 'd2.img:REBUILDS2'];
+      const name = (await runOurs(specs, ['-s', '-c'], { cwd: dir })).stdout.trim();
+      expect(name).toMatch(/^isw_[a-j]+_v0$/);
+      const r = await runOurs(specs, ['-R', name, 'd2.img'], { cwd: dir });
+      expect(r.status, r.stderr).toBe(0);
+      const out = await runVm(specs.map((s) => join(dir, s)), [
+        'mdadm --assemble --scan --run >/dev/null 2>&1',
+        'v=/dev/md/$(ls /dev/md/ | grep "^v0" | head -n 1); n=$(basename $(readlink -f $v))',
+        'grep -A1 "^$n :" /proc/mdstat',
+        'mdadm --readwrite $v; mdadm --wait $v',
+        'dmesg | grep -o "recovery of RAID array.*\\|recovery done"',
+        'cmp -s -n $((92160 * 1024)) /dev/sda /dev/sdb && echo "new disk equals survivor"',
+        'echo check > /sys/block/$n/md/sync_action; sleep 1; mdadm --wait $v; echo "mismatch_cnt $(cat /sys/block/$n/md/mismatch_cnt)"',
+      ].join('\n'));
+      expect(out.status, out.stderr).toBe(0);
+      expect(out.stdout).toMatch(/\[2\/1\] \[_U\]/);
+      expect(out.stdout).toContain('recovery done');
+      expect(out.stdout).toContain('new disk equals survivor');
+      expect(out.stdout).toContain('mismatch_cnt 0\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+});
