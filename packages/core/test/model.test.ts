@@ -35,6 +35,23 @@ describe('model', () => {
     expect(setTypeDisplay(set('group', 0, [], [stripe]))).toBe('GROUP');
   });
 
+  it('names the stacked sets corrupted metadata builds as dmraid does (its type-table distance from raid1)', () => {
+    const stripe = set('raid0', 128, [dev(1)]);
+    const of = (type: RaidSet['type']) => set(type, 0, [dev(1, type)]);
+    // A stripe over a stripe (hpt45x: a plain stripe set named like a RAID10's mirror), verified on the reference.
+    expect(setTypeDisplay(set('raid0', 128, [dev(1)], [stripe]))).toBe('raid03');
+    expect(setTypeDisplay(set('raid0', 128, [], [of('linear')]))).toBe('raid03');
+    expect(setTypeDisplay(set('raid0', 128, [], [of('raid5_ls')]))).toBe('raid04');
+    expect(setTypeDisplay(set('linear', 0, [], [stripe]))).toBe('raid30');
+    expect(setTypeDisplay(set('undef', 0, [], [stripe]))).toBe('raid30');
+    expect(setTypeDisplay(set('raid5_la', 0, [], [stripe]))).toBe('raid60');
+    // Past the first row of dmraid's table: it reads on into the second.
+    expect(setTypeDisplay(set('raid5_ra', 0, [], [stripe]))).toBe('raid01');
+    expect(setTypeDisplay(set('raid6', 0, [], [stripe]))).toBe('raid03');
+    // Past the whole table: its own type.
+    expect(setTypeDisplay(set('raid0', 128, [], [of('raid6')]))).toBe('stripe');
+  });
+
   it('mk_alpha turns digits into letters and leaves the rest', () => {
     expect(mkAlpha('3467773618')).toBe('deghhhdgbi');
     expect(mkAlpha('9d4378c7')).toBe('jdedhich');

@@ -72,16 +72,24 @@ export function newRaidSet(name: string, type: RaidType = 'undef'): RaidSet {
 export const typeDisplay = (t: RaidType) => RAID_TYPES[t].display;
 export const statusDisplay = (s: RaidStatus) => RAID_STATUSES[s].display;
 
+/** dmraid's stacked type names, one row for sets over stripes and one for stripes over sets, read as one run. */
+const STACKED = ['raid10', 'raid30', 'raid40', 'raid50', 'raid60', 'raid01', 'raid03', 'raid04', 'raid05', 'raid06'];
+const TYPE_INDEX = Object.keys(RAID_TYPES) as RaidType[];
+
 /**
- * How dmraid shows a set's type: a non-group set with subsets is "raid10" when it mirrors stripes and
- * "raid01" when it stripes mirrors (dmraid's naming, the reverse of common usage).
+ * How dmraid shows a set's type (its get_set_type): a non-group set with subsets gets a stacked name —
+ * "raid10" when it mirrors stripes, "raid01" when it stripes mirrors (dmraid's naming, the reverse of
+ * common usage). dmraid picks the name by the distance of a type from raid1 in its type table (the
+ * stripe's first subset's type, else the set's own), and every type before raid1 counts as one step:
+ * a stripe over stripes is "raid03", a linear set over anything "raid30". A stripe over raid5_ra or raid6
+ * would read past dmraid's table; it is shown by its own type.
  */
 export function setTypeDisplay(set: RaidSet): string {
-  if (set.type !== 'group' && set.sets.length > 0) {
-    if (set.type === 'raid1') return 'raid10';
-    if (set.type === 'raid0' && set.sets[0]?.type === 'raid1') return 'raid01';
-  }
-  return typeDisplay(set.type);
+  if (set.type === 'group' || set.sets.length === 0) return typeDisplay(set.type);
+  const striped = set.type === 'raid0';
+  const from = striped ? set.sets[0]!.type : set.type;
+  const distance = TYPE_INDEX.indexOf(from) - TYPE_INDEX.indexOf('raid1');
+  return STACKED[(striped ? 5 : 0) + (distance < 0 ? 1 : distance)] ?? typeDisplay(set.type);
 }
 
 export type CountKind = 'dev' | 'spare' | 'all';
