@@ -166,11 +166,12 @@ async function readTable<T>(
   sectors: number,
   decode: (raw: Uint8Array) => T,
 ): Promise<Table<T> | undefined> {
-  // An anchor's 64-bit LBA goes to the read as it is: past the disk's end it is dmraid's seek error.
-  const raw = await ctx.read(device, BigInt(lba) * BigInt(BLOCK), Math.max(sectors, 1) * BLOCK);
+  // An anchor's 64-bit LBA is read where dmraid's unsigned 64-bit byte offset points: past the disk's end
+  // that is dmraid's seek error; read, it is on the disk, where a number holds it exactly.
+  const at = BigInt.asUintN(64, BigInt(lba) * BigInt(BLOCK));
+  const raw = await ctx.read(device, at, Math.max(sectors, 1) * BLOCK);
   if (!raw) return undefined;
-  // Read, so on the disk: a number holds it exactly.
-  return { value: decode(raw), raw, lba: Number(lba) };
+  return { value: decode(raw), raw, lba: Number(at / BigInt(BLOCK)) };
 }
 
 async function readAnchor(device: BlockDevice, ctx: ReadContext, fromEnd: number) {

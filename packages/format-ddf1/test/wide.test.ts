@@ -46,12 +46,24 @@ describe('ddf1: 64-bit LBAs and sizes', () => {
     });
   }
 
-  itRef('table LBAs past the disk: -r prints what the reference prints', async () => {
-    for (const lba of [HUGE, DISK_BYTES / 512n + 1n, 2n ** 64n - 1n]) {
+  it('a primary header LBA that wraps around 2^64 as a byte offset is read where dmraid reads it', async () => {
+    const plain = await changed(() => undefined);
+    const want = await runOurs(plain.images, ['-s', '-c', '-c', '-c'], { cwd: plain.dir });
+    expect(want.stdout).toContain('ddf1_Stripe:16384:128:stripe:ok:0:2:0\n');
+    const { dir, images } = await changed((d) => {
+      d.anchor.value.primary_table_lba += 2n ** 55n;
+    });
+    expect(await runOurs(images, ['-s', '-c', '-c', '-c'], { cwd: dir })).toEqual(want);
+  });
+
+  itRef('table LBAs past the disk or wrapping around: -r and -s -c -c -c print what the reference prints', async () => {
+    for (const lba of [HUGE, DISK_BYTES / 512n + 1n, 2n ** 64n - 1n, 2n ** 55n + 16339n]) {
       const { dir, images } = await changed((d) => {
         d.anchor.value.primary_table_lba = lba;
       });
-      expect(await runOurs(images, ['-r'], { cwd: dir }), String(lba)).toEqual(await runReference(images, ['-r'], { cwd: dir }));
+      for (const args of [['-r'], ['-s', '-c', '-c', '-c']]) {
+        expect(await runOurs(images, args, { cwd: dir }), `${lba} ${args.join(' ')}`).toEqual(await runReference(images, args, { cwd: dir }));
+      }
     }
   }, 300_000);
 
