@@ -5,9 +5,9 @@
 import {
   countDevs,
   setFormat,
+  setSectors,
   setTypeDisplay,
   statusDisplay,
-  totalSectors,
   typeDisplay,
   type BlockDevice,
   type FormatHandler,
@@ -24,7 +24,7 @@ export interface ColumnOptions {
 interface Field {
   readonly name: string;
   readonly minLength: number;
-  readonly value: () => string | number;
+  readonly value: () => string | number | bigint;
 }
 
 /** dmraid's log_fields: fields matched by prefix with a minimum length; no match prints *ERR*. */
@@ -97,7 +97,7 @@ const isActive = (set: RaidSet): boolean => (set.type === 'group' ? set.sets.som
 
 function setBody(set: RaidSet, o: SetDisplayOptions): string[] {
   if (set.type === 'group' && !o.group) return [];
-  const sectors = totalSectors(set);
+  const sectors = setSectors(set);
   const subsets = set.sets.length;
   const devs = countDevs(set, 'dev');
   const spares = countDevs(set, 'spare');

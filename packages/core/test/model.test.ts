@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countDevs, mkAlpha, newRaidSet, setTypeDisplay, totalSectors, type RaidDevice, type RaidSet } from '../src/index.js';
+import { countDevs, mkAlpha, newRaidSet, setSectors, setTypeDisplay, totalSectors, type RaidDevice, type RaidSet } from '../src/index.js';
 
 const dev = (sectors: number, type: RaidDevice['type'] = 'raid0'): RaidDevice => ({
   device: { path: '/dev/x', serial: undefined, sizeSectors: sectors + 100 },
@@ -19,6 +19,19 @@ describe('model', () => {
     expect(totalSectors(set('spare', 0, [dev(500, 'spare'), dev(700, 'spare')]))).toBe(1200);
   });
 
+  it('sizes sets exactly past 2^53 sectors, in the unsigned 64-bit arithmetic of dmraid', () => {
+    const big = 2 ** 52 + 1; // an exact number; three of them are not
+    expect(setSectors(set('raid0', 0, [dev(big), dev(big), dev(big)]))).toBe(3n * (2n ** 52n + 1n));
+    expect(setSectors(set('raid0', 128, [dev(big), dev(big), dev(big)]))).toBe(3n * 2n ** 52n);
+    expect(setSectors(set('linear', 0, [dev(Number.MAX_SAFE_INTEGER, 'linear'), dev(Number.MAX_SAFE_INTEGER, 'linear')]))).toBe(2n * (2n ** 53n - 1n));
+    const halves = [set('raid0', 0, [dev(big), dev(big), dev(big)]), set('raid0', 0, [dev(big), dev(big), dev(big)])];
+    expect(setSectors(set('raid1', 0, [], halves))).toBe(3n * (2n ** 52n + 1n));
+    expect(setSectors(set('raid5_ls', 0, [dev(big, 'raid5_ls'), dev(big, 'raid5_ls'), dev(big, 'raid5_ls'), dev(big, 'raid5_ls')]))).toBe(3n * (2n ** 52n + 1n));
+    // A raid6 of one member goes below zero and wraps, as dmraid's uint64_t does.
+    expect(setSectors(set('raid6', 0, [dev(1000, 'raid6')]))).toBe(2n ** 64n - 1000n);
+    expect(totalSectors(set('raid0', 128, [dev(1000), dev(1100)]))).toBe(2 * 896);
+  });
+
   it('counts spares apart and recurses into stacked sets but not into groups', () => {
     const s = set('raid0', 128, [dev(1), dev(1), dev(1, 'spare')]);
     expect([countDevs(s, 'dev'), countDevs(s, 'spare'), countDevs(s, 'all')]).toEqual([2, 1, 3]);
@@ -33,6 +46,23 @@ describe('model', () => {
     expect(setTypeDisplay(set('raid0', 128, [], [mirror, mirror]))).toBe('raid01');
     expect(setTypeDisplay(stripe)).toBe('stripe');
     expect(setTypeDisplay(set('group', 0, [], [stripe]))).toBe('GROUP');
+  });
+
+  it('names the stacked sets corrupted metadata builds as dmraid does (its type-table distance from raid1)', () => {
+    const stripe = set('raid0', 128, [dev(1)]);
+    const of = (type: RaidSet['type']) => set(type, 0, [dev(1, type)]);
+    // A stripe over a stripe (hpt45x: a plain stripe set named like a RAID10's mirror), verified on the reference.
+    expect(setTypeDisplay(set('raid0', 128, [dev(1)], [stripe]))).toBe('raid03');
+    expect(setTypeDisplay(set('raid0', 128, [], [of('linear')]))).toBe('raid03');
+    expect(setTypeDisplay(set('raid0', 128, [], [of('raid5_ls')]))).toBe('raid04');
+    expect(setTypeDisplay(set('linear', 0, [], [stripe]))).toBe('raid30');
+    expect(setTypeDisplay(set('undef', 0, [], [stripe]))).toBe('raid30');
+    expect(setTypeDisplay(set('raid5_la', 0, [], [stripe]))).toBe('raid60');
+    // Past the first row of dmraid's table: it reads on into the second.
+    expect(setTypeDisplay(set('raid5_ra', 0, [], [stripe]))).toBe('raid01');
+    expect(setTypeDisplay(set('raid6', 0, [], [stripe]))).toBe('raid03');
+    // Past the whole table: its own type.
+    expect(setTypeDisplay(set('raid0', 128, [], [of('raid6')]))).toBe('stripe');
   });
 
   it('mk_alpha turns digits into letters and leaves the rest', () => {

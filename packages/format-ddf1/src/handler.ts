@@ -5,7 +5,9 @@
 import {
   byName,
   defineFormat,
+  exactNumber,
   newRaidSet,
+  tooLarge,
   writeAreas,
   type BlockDevice,
   type DumpFile,
@@ -41,6 +43,13 @@ export function metadataAreas(d: Ddf1): MetadataArea[] {
   for (const t of [d.adapter, d.diskData, d.pdHeader, d.vdHeader]) if (t) areas.push({ offsetSectors: t.lba, size: t.raw.length, data: t.raw });
   areas.push({ offsetSectors: d.cfg.lba, size: d.cfg.raw.length, data: d.cfg.raw });
   return areas;
+}
+
+/** A volume's first 64-bit count that no number holds exactly, with what to call it. */
+function beyondExact(v: Volume): [string, bigint] | undefined {
+  if (exactNumber(v.sectors) === undefined) return ['member length (config record sectors)', v.sectors];
+  if (exactNumber(v.offset) === undefined) return ['member data offset (config record LBA)', v.offset];
+  return undefined;
 }
 
 /** Position of a volume's member in its record: the order of members in a set. */
@@ -87,12 +96,20 @@ export const ddf1 = defineFormat<Ddf1Meta>({
     const ddf = await readDdf1(device, ctx);
     if (!ddf) return [];
     const pd = thisDisk(ddf);
-    const sectors = Number(pdSize(pd));
-    if (!sectors) {
-      ctx.error(`zero sectors on ${device.path}`);
+    const size = pdSize(pd);
+    // dmraid takes any 64-bit length or offset; from 2^53 sectors on it describes no disk and no number
+    // holds it exactly: such a disk is left out, such a volume too (its disk stays, -n shows its records).
+    const sectors = exactNumber(size);
+    if (!size || sectors === undefined) {
+      ctx.error(size ? tooLarge('physical drive size', size, device.path) : `zero sectors on ${device.path}`);
       ctx.setupFailed(device);
       return [];
     }
+    const found = volumesOf(ddf).filter((v) => {
+      const beyond = beyondExact(v);
+      if (beyond) ctx.error(tooLarge(...beyond, device.path));
+      return !beyond;
+    });
     const disk: RaidDevice<Ddf1Meta> = {
       device,
       format: NAME,
@@ -104,14 +121,14 @@ export const ddf1 = defineFormat<Ddf1Meta>({
       areas: metadataAreas(ddf),
       meta: { ddf },
     };
-    const volumes: RaidDevice<Ddf1Meta>[] = volumesOf(ddf).map((volume) => ({
+    const volumes: RaidDevice<Ddf1Meta>[] = found.map((volume) => ({
       device,
       format: NAME,
       name: volume.name ?? DDF1_DISKS,
       type: volume.type,
       status: 'setup',
-      offset: volume.offset,
-      sectors: volume.sectors,
+      offset: Number(volume.offset),
+      sectors: Number(volume.sectors),
       areas: [],
       meta: { ddf, volume },
       volumeOf: disk,

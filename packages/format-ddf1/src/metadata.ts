@@ -103,7 +103,6 @@ export interface Ddf1 {
   chunk: { lba: number; bytes: number } | undefined;
 }
 
-const num = (x: bigint) => (x > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(x));
 const hexLower = (n: number) => (n >>> 0).toString(16);
 
 /** Sectors per config record × records: how the configuration section is cut. */
@@ -163,13 +162,16 @@ function decodeRecords(d: Pick<Ddf1, 'endian' | 'header'>, raw: Uint8Array, warn
 async function readTable<T>(
   device: BlockDevice,
   ctx: ReadContext,
-  lba: number,
+  lba: number | bigint,
   sectors: number,
   decode: (raw: Uint8Array) => T,
 ): Promise<Table<T> | undefined> {
-  const raw = await ctx.read(device, lba * BLOCK, Math.max(sectors, 1) * BLOCK);
+  // An anchor's 64-bit LBA is read where dmraid's unsigned 64-bit byte offset points: past the disk's end
+  // that is dmraid's seek error; read, it is on the disk, where a number holds it exactly.
+  const at = BigInt.asUintN(64, BigInt(lba) * BigInt(BLOCK));
+  const raw = await ctx.read(device, at, Math.max(sectors, 1) * BLOCK);
   if (!raw) return undefined;
-  return { value: decode(raw), raw, lba };
+  return { value: decode(raw), raw, lba: Number(at / BigInt(BLOCK)) };
 }
 
 async function readAnchor(device: BlockDevice, ctx: ReadContext, fromEnd: number) {
@@ -207,11 +209,11 @@ export async function readDdf1(device: BlockDevice, ctx: ReadContext): Promise<D
   const decodeHeader = (raw: Uint8Array) => ddf1Header.decodeFrom(raw, 0, { endian });
   const a = anchor.value;
 
-  const primaryAt = await readTable(device, ctx, num(a.primary_table_lba), 1, decodeHeader);
+  const primaryAt = await readTable(device, ctx, a.primary_table_lba, 1, decodeHeader);
   if (!primaryAt) return undefined;
   let secondaryAt: Table<Ddf1Header> | undefined;
   if (a.secondary_table_lba !== NO_LBA) {
-    secondaryAt = await readTable(device, ctx, num(a.secondary_table_lba), 1, decodeHeader);
+    secondaryAt = await readTable(device, ctx, a.secondary_table_lba, 1, decodeHeader);
     if (!secondaryAt) return undefined;
   }
   const primaryGood = primaryAt.value.signature === DDF1_HEADER;
@@ -315,7 +317,8 @@ export async function readDdf1(device: BlockDevice, ctx: ReadContext): Promise<D
 
   // The whole metadata region (what -D dumps, as dmraid does) is read only when a dump asks for it: mdadm
   // reserves 32 MiB, and discovery needs none of it beyond the tables.
-  const start = Math.min(anchor.lba, num(a.primary_table_lba), num(a.secondary_table_lba));
+  // The smallest of the three LBAs is at most the anchor's, a number.
+  const start = Number([a.primary_table_lba, a.secondary_table_lba].reduce((min, lba) => (lba < min ? lba : min), BigInt(anchor.lba)));
   const chunkBytes = (device.sizeSectors - start) * BLOCK;
   if (chunkBytes > 0 && chunkBytes <= MAX_CHUNK_BYTES) d.chunk = { lba: start, bytes: chunkBytes };
 

@@ -119,8 +119,9 @@ export interface Volume {
   readonly setPosition: number;
   readonly type: RaidType;
   readonly stride: number;
-  readonly sectors: number;
-  readonly offset: number;
+  /** Data length and start on this disk as recorded (64-bit; the handler makes them numbers or refuses them). */
+  readonly sectors: bigint;
+  readonly offset: bigint;
   /** Set name, undefined when the VD record is missing (dmraid skips the volume then). */
   readonly name: string | undefined;
   /** Members the leaf set should have. */
@@ -140,7 +141,7 @@ export function volumesOf(d: Ddf1): Volume[] {
       const type = volumeType(d, cr);
       const s = stride(cr);
       // RAID0 is cut to whole stripes; a stride of 0 (dmraid would divide by zero) leaves it as it is.
-      const sectors = cr.sectors ? Number(type === 'raid0' && s ? cr.sectors - (cr.sectors % BigInt(s)) : cr.sectors) : Number(pdSize(pd));
+      const sectors = cr.sectors ? (type === 'raid0' && s ? cr.sectors - (cr.sectors % BigInt(s)) : cr.sectors) : pdSize(pd);
       const vd = findVd(d, cr);
       const base = vd ? vdName(vd) : undefined;
       let name = base;
@@ -157,7 +158,7 @@ export function volumesOf(d: Ddf1): Volume[] {
         name = `${base}-${cr.secondary_element_number}`;
         stack = { name: base, type: supersetType(cr), index: cr.secondary_element_number };
       }
-      out.push({ record, position, setPosition, type, stride: s, sectors, offset: Number(record.offsets[position] ?? pdSize(pd)), name, expected, stack });
+      out.push({ record, position, setPosition, type, stride: s, sectors, offset: record.offsets[position] ?? pdSize(pd), name, expected, stack });
     });
   }
   return out;

@@ -44,10 +44,15 @@ function raidType(hpt: Hpt45x): RaidType {
 /** A member of a RAID10 (a stripe half) carries the half's index in its set name. */
 const isRaid10Half = (hpt: Hpt45x) => hpt.raid1_type === HPT45X_T_RAID1;
 
+/**
+ * `hpt45x_` + magic_0 with digits as letters; a RAID10 half adds `-<raid1_disk_number>`, of which dmraid
+ * leaves only the last two characters unconverted (it expects one digit: half 148 is `-b48`).
+ */
 export function setName(hpt: Hpt45x, subset: boolean): string {
   if (!hpt.magic_0) return 'hpt45x_SPARE';
-  const base = `hpt45x_${mkAlpha(String(hpt.magic_0))}`;
-  return subset ? `${base}-${hpt.raid1_disk_number}` : base;
+  if (!subset) return `hpt45x_${mkAlpha(String(hpt.magic_0))}`;
+  const id = `${hpt.magic_0}-${hpt.raid1_disk_number}`;
+  return `hpt45x_${mkAlpha(id.slice(0, -2))}${id.slice(-2)}`;
 }
 
 function dataSectors(type: RaidType, hpt: Hpt45x, metaSector: number): number {

@@ -2,7 +2,7 @@
  * Builds HPT45x member metadata for any layout (testbed sets and tests): what the Highpoint BIOS writes.
  */
 import { serialStem, testbedSet as makeTestbedSet, type MemberImage, type TestbedSetDefinition } from '@dmraid/core';
-import { HPT45X_END_OFFSET, HPT45X_MAGIC_BAD, HPT45X_MAGIC_OK, HPT45X_T_RAID0, HPT45X_T_RAID1, HPT45X_T_SPAN, hpt45xLayout } from './layout.js';
+import { HPT45X_END_OFFSET, HPT45X_MAGIC_BAD, HPT45X_MAGIC_OK, HPT45X_T_RAID0, HPT45X_T_RAID1, HPT45X_T_SPAN, hpt45xLayout, type Hpt45x } from './layout.js';
 
 export type Hpt45xLevel = 'span' | 'raid0' | 'raid1' | 'raid10';
 
@@ -20,6 +20,8 @@ export interface Hpt45xSetSpec {
   readonly spares?: number;
   /** Member indexes whose magic says "bad". */
   readonly bad?: readonly number[];
+  /** Fields overwritten after the fact, by member index: metadata no BIOS writes (corrupted members). */
+  readonly corrupt?: Readonly<Record<number, Partial<Hpt45x>>>;
 }
 
 export function buildHpt45xSet(spec: Hpt45xSetSpec): MemberImage[] {
@@ -48,6 +50,7 @@ export function buildHpt45xSet(spec: Hpt45xSetSpec): MemberImage[] {
       m.raid1_disk_number = Math.floor(i / width);
       m.raid1_shift = shift;
     }
+    Object.assign(m, spec.corrupt?.[i]);
     members.push({ sizeSectors: spec.diskSectors, offsetBytes: (spec.diskSectors - HPT45X_END_OFFSET) * 512, data: hpt45xLayout.encodeToBytes(m) });
   }
   return members;
@@ -61,7 +64,7 @@ function testbedSet(config: string, description: string, spec: Hpt45xSetSpec, mi
 
 export type { MemberImage, TestbedSetDefinition };
 
-/** Every layout hpt45x supports, healthy and with a member missing. */
+/** Every layout hpt45x supports, healthy and with a member missing, and corrupted members the reference names its own way. */
 export function testbedSets(): TestbedSetDefinition[] {
   return [
     testbedSet('span-2', 'JBOD span over two disks', { level: 'span', id: 0x1111, disks: 2, diskSectors: DISK }),
@@ -75,5 +78,19 @@ export function testbedSets(): TestbedSetDefinition[] {
     testbedSet('raid1-2-degraded', 'RAID1 with a member missing (kept, inconsistent)', { level: 'raid1', id: 0x3332, disks: 2, diskSectors: DISK }, [1]),
     testbedSet('raid10-4', 'RAID10: a mirror of two 2-disk stripe sets', { level: 'raid10', id: 0x4441, disks: 4, diskSectors: DISK }),
     testbedSet('raid10-4-degraded', 'RAID10 with one member of the second stripe set missing', { level: 'raid10', id: 0x4442, disks: 4, diskSectors: DISK }, [3]),
+    testbedSet('raid10-4-half148', 'RAID10 whose second half says it is half 148 (a name with a 3-digit suffix)', {
+      level: 'raid10',
+      id: 0x4443,
+      disks: 4,
+      diskSectors: DISK,
+      corrupt: { 2: { raid1_disk_number: 148 }, 3: { raid1_disk_number: 148 } },
+    }),
+    testbedSet('raid10-4-plainstripe', 'RAID10 whose first member lost raid1_type: a plain stripe set of the same name takes the halves', {
+      level: 'raid10',
+      id: 0x4444,
+      disks: 4,
+      diskSectors: DISK,
+      corrupt: { 0: { raid1_type: 0 } },
+    }),
   ];
 }

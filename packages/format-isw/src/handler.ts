@@ -9,12 +9,14 @@ import {
   cString,
   countDevs,
   defineFormat,
+  exactNumber,
   hex,
   latin1,
   logLine,
   mkAlpha,
   newRaidSet,
   setStatusFromParts,
+  tooLarge,
   writeAreas,
   type BlockDevice,
   type Before,
@@ -55,6 +57,7 @@ import {
 } from './layout.js';
 import {
   blocksPerMember,
+  blocksPerMemberExact,
   bytesAt,
   cStringAt,
   decodeMpb,
@@ -63,6 +66,7 @@ import {
   mpbBlocks,
   mpbChecksum,
   pbaOfLba0,
+  pbaOfLba0Exact,
   toDiskOrder,
   versionNewer,
   type Mpb,
@@ -243,6 +247,14 @@ function volumeDevices(disk: RaidDevice<IswMeta>): RaidDevice<IswMeta>[] {
     } else if (type === 'undef') failure = `${NAME}: RAID type ${map.raid_level} not supported`;
     else if (name === undefined) failure = '';
     else if (blocksPerMember(map) === 0) failure = `${NAME}: zero sectors on ${disk.device.path}`;
+    else {
+      // From 2^53 sectors on (the *_hi words of a corrupted MPB) no number holds the value exactly.
+      const scale = BigInt(m.unit / 512);
+      const offset = pbaOfLba0Exact(map) * scale;
+      const sectors = blocksPerMemberExact(map) * scale;
+      if (exactNumber(offset) === undefined) failure = `${NAME}: ${tooLarge('data offset (pba_of_lba0_hi:pba_of_lba0)', offset, disk.device.path)}`;
+      else if (exactNumber(sectors) === undefined) failure = `${NAME}: ${tooLarge('member length (blocks_per_member_hi:blocks_per_member)', sectors, disk.device.path)}`;
+    }
     if (failure !== undefined) {
       // A volume that fails takes the whole disk with it, as in dmraid's isw_group().
       m.failure = failure;

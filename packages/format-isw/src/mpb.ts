@@ -2,7 +2,7 @@
  * The MPB as a whole: finding the variable-length parts (disk table, volumes, one or two maps each),
  * the checksum, the *_hi words of large disks, and building MPB bytes from parts.
  */
-import { latin1, toBytes } from '@dmraid/core';
+import { join64 as join64Exact, latin1, toBytes } from '@dmraid/core';
 import {
   ISW_DEV_OFFSET_MAP,
   ISW_MAP_OFFSET_ORD,
@@ -138,6 +138,10 @@ export const volumeSize = (dev: IswDev) => join64(dev.SizeLow, dev.SizeHigh);
 export const pbaOfLba0 = (map: IswMap) => join64(map.pba_of_lba0, map.filler[0]);
 export const blocksPerMember = (map: IswMap) => join64(map.blocks_per_member, map.filler[1]);
 export const numDataStripes = (map: IswMap) => join64(map.num_data_stripes, map.filler[2]);
+
+/** pbaOfLba0 and blocksPerMember exact at any size (the number forms above round from 2^53 blocks on). */
+export const pbaOfLba0Exact = (map: IswMap) => join64Exact(map.filler[0] ?? 0, map.pba_of_lba0);
+export const blocksPerMemberExact = (map: IswMap) => join64Exact(map.filler[1] ?? 0, map.blocks_per_member);
 
 export function setDiskTotalBlocks(disk: IswDisk, blocks: number): void {
   [disk.totalBlocks, disk.filler[0]] = split64(blocks);

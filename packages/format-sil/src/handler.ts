@@ -6,10 +6,12 @@
 import {
   cString,
   defineFormat,
+  exactNumber,
   hex,
   logLine,
   mkAlpha,
   placeMember,
+  tooLarge,
   writeAreas,
   type BlockDevice,
   type ReadContext,
@@ -92,18 +94,18 @@ function raidType(sil: Sil): RaidType {
  * the whole array, which doubles every stripe set); spares, JBOD and RAID5 members everything below the
  * metadata copies.
  */
-function dataSectors(sil: Sil, sizeSectors: number): number {
+function dataSectors(sil: Sil, sizeSectors: number): bigint {
   const array = arraySectors(sil);
   const stripes = sil.drives_per_striped_set;
   switch (sil.type) {
     case SIL_T_RAID0:
-      return stripes > -1 && sil.disk_number < stripes ? Number(array / BigInt(stripes)) : 0;
+      return stripes > -1 && sil.disk_number < stripes ? array / BigInt(stripes) : 0n;
     case SIL_T_RAID1:
-      return Number(array);
+      return array;
     case SIL_T_RAID10:
-      return stripes > 0 ? Number(array / BigInt(stripes)) : Number(array);
+      return stripes > 0 ? array / BigInt(stripes) : array;
     default:
-      return sizeSectors - (SIL_AREAS - 1) * SIL_AREA_STEP - (sizeSectors % 2 ? 1 : 2);
+      return BigInt(sizeSectors - (SIL_AREAS - 1) * SIL_AREA_STEP - (sizeSectors % 2 ? 1 : 2));
   }
 }
 
@@ -174,9 +176,11 @@ async function readSil(device: BlockDevice, ctx: ReadContext): Promise<RaidDevic
   }
   const chosen = copies[0]!.data;
   const sil = silLayout.decodeFrom(chosen);
-  const sectors = dataSectors(sil, n);
-  if (sectors <= 0) {
-    ctx.error(`zero sectors on ${path}`);
+  const exact = dataSectors(sil, n);
+  const sectors = exactNumber(exact);
+  if (exact <= 0n || sectors === undefined) {
+    // dmraid takes any 64-bit length; from 2^53 sectors on it describes no disk and no number holds it exactly.
+    ctx.error(exact <= 0n ? `zero sectors on ${path}` : tooLarge('data length (array_sectors_high:array_sectors_low)', exact, path));
     ctx.setupFailed(device);
     return [];
   }

@@ -3,7 +3,7 @@
  * N-1537 (dmraid's sil.h; offsets checked against it). Byte 0x128 is read as FreeBSD's ata-raid.h reads it
  * (member status, bit 0 = ready).
  */
-import { bytes, i8, struct, u8, u16le, u32le, type StructValue } from '@dmraid/core';
+import { bytes, i8, join64, struct, u8, u16le, u32le, type StructValue } from '@dmraid/core';
 
 export const SIL_AREAS = 4;
 export const SIL_BLOCK_SIZE = 512;
@@ -86,4 +86,4 @@ export function silChecksum1(block: Uint8Array): number {
 export const isSilMagic = (sil: Sil) => (sil.magic & SIL_MAGIC_MASK) === SIL_MAGIC && sil.disk_number < 8;
 
 /** Array size: array_sectors_high:array_sectors_low. */
-export const arraySectors = (sil: Sil) => (BigInt(sil.array_sectors_high) << 32n) + BigInt(sil.array_sectors_low);
+export const arraySectors = (sil: Sil) => join64(sil.array_sectors_high, sil.array_sectors_low);

@@ -14,9 +14,6 @@ import {
 import { isParity, type RaidStatus } from '../model/types.js';
 import type { Log } from './log.js';
 
-/** 2^64 + x for the negative offsets dmraid's unsigned arithmetic wraps around. */
-const unsigned64 = (x: number) => (x < 0 ? (BigInt.asUintN(64, BigInt(x))).toString() : String(x));
-
 export interface ReadContext {
   readonly format: string;
   readonly log: Log;
@@ -24,8 +21,11 @@ export interface ReadContext {
   readonly options: ReadonlyMap<string, string>;
   /** `ERROR: <format>: <text>` */
   error(text: string): void;
-  /** Read bytes; on failure prints dmraid's seek/read error for this handler and returns undefined. */
-  read(device: BlockDevice, byteOffset: number, length: number): Promise<Uint8Array | undefined>;
+  /**
+   * Read bytes; on failure prints dmraid's seek/read error for this handler and returns undefined. A bigint
+   * offset is an on-disk 64-bit one (an LBA × 512), taken modulo 2^64 as dmraid's arithmetic does.
+   */
+  read(device: BlockDevice, byteOffset: number | bigint, length: number): Promise<Uint8Array | undefined>;
   /** `ERROR: <format>: setting up RAID device <path>` after a specific error. */
   setupFailed(device: BlockDevice): void;
 }
@@ -38,11 +38,13 @@ export function readContext(format: string, log: Log, options: ReadonlyMap<strin
     options,
     error,
     async read(device, byteOffset, length) {
-      if (byteOffset < 0) {
-        error(`seeking device "${device.path}" to ${unsigned64(byteOffset)}`);
+      // dmraid's lseek takes the offset as unsigned 64 bits and refuses one past the device's end.
+      const at = BigInt.asUintN(64, BigInt(byteOffset));
+      if (at > BigInt(device.sizeSectors) * 512n) {
+        error(`seeking device "${device.path}" to ${at}`);
         return undefined;
       }
-      const data = await device.read(byteOffset, length);
+      const data = await device.read(Number(at), length);
       if (isIoError(data)) {
         error(`reading ${device.path}[${data.message}]`);
         return undefined;

@@ -46,38 +46,61 @@ function fieldType<T>(
 
 const little = (fixed: Endian | undefined, ctx: Endian) => (fixed ?? ctx) === 'le';
 
+/**
+ * What an n-byte integer field takes: an integer from -2^(8n-1) (two's complement, the C habit of writing -1
+ * for all ones) to 2^(8n) - 1. Anything else would be written truncated or wrapped, so it is refused.
+ */
+function checkRange(kind: string, bits: number, x: number | bigint): void {
+  const ok =
+    typeof x === 'bigint'
+      ? x >= -(1n << BigInt(bits - 1)) && x < 1n << BigInt(bits)
+      : Number.isInteger(x) && x >= -(2 ** (bits - 1)) && x < 2 ** bits;
+  if (!ok) throw new RangeError(`${kind} field given ${String(x)}, which ${bits} bits cannot hold`);
+}
+
 function integer(kind: string, bytes: 1 | 2 | 4, signed: boolean, fixed?: Endian): FieldType<number> {
+  const bits = bytes * 8;
+  const checked =
+    (set: (v: DataView, o: number, x: number, e: Endian) => void) =>
+    (v: DataView, o: number, x: number, e: Endian) => {
+      checkRange(kind, bits, x);
+      set(v, o, x, e);
+    };
   switch (bytes) {
     case 1:
       return fieldType(
         kind,
         1,
         (v, o) => (signed ? v.getInt8(o) : v.getUint8(o)),
-        (v, o, x) => (signed ? v.setInt8(o, x) : v.setUint8(o, x)),
+        checked((v, o, x) => v.setUint8(o, x & 0xff)),
       );
     case 2:
       return fieldType(
         kind,
         2,
         (v, o, e) => (signed ? v.getInt16(o, little(fixed, e)) : v.getUint16(o, little(fixed, e))),
-        (v, o, x, e) => (signed ? v.setInt16(o, x, little(fixed, e)) : v.setUint16(o, x, little(fixed, e))),
+        checked((v, o, x, e) => v.setUint16(o, x & 0xffff, little(fixed, e))),
       );
     case 4:
       return fieldType(
         kind,
         4,
         (v, o, e) => (signed ? v.getInt32(o, little(fixed, e)) : v.getUint32(o, little(fixed, e))),
-        (v, o, x, e) => (signed ? v.setInt32(o, x, little(fixed, e)) : v.setUint32(o, x >>> 0, little(fixed, e))),
+        checked((v, o, x, e) => v.setUint32(o, x >>> 0, little(fixed, e))),
       );
   }
 }
 
+/** A 64-bit field decodes to a bigint (unsigned), so every value up to 2^64 - 1 is exact. */
 function bigInteger(kind: string, fixed?: Endian): FieldType<bigint> {
   return fieldType(
     kind,
     8,
     (v, o, e) => v.getBigUint64(o, little(fixed, e)),
-    (v, o, x, e) => v.setBigUint64(o, BigInt.asUintN(64, x), little(fixed, e)),
+    (v, o, x, e) => {
+      checkRange(kind, 64, x);
+      v.setBigUint64(o, BigInt.asUintN(64, x), little(fixed, e));
+    },
   );
 }
 
@@ -94,6 +117,24 @@ export const u32be = integer('u32be', 4, false, 'be');
 export const i32le = integer('i32le', 4, true, 'le');
 export const u64le = bigInteger('u64le', 'le');
 export const u64be = bigInteger('u64be', 'be');
+
+/** 2^53 - 1, the largest integer a number holds exactly; as sectors 4 EiB, more than any disk has. */
+export const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * A 64-bit on-disk count or LBA as a number, or undefined from 2^53 on, where a number would round it: the
+ * handler then reports the field (`tooLarge`) and leaves the device out rather than use a rounded value.
+ */
+export function exactNumber(value: bigint): number | undefined {
+  return value >= 0n && value <= MAX_EXACT ? Number(value) : undefined;
+}
+
+/** One 64-bit value kept as two 32-bit fields (`*_high`/`*_low`, `*_hi`). */
+export const join64 = (high: number, low: number): bigint => (BigInt(high >>> 0) << 32n) | BigInt(low >>> 0);
+
+/** The error text for a count of sectors exactNumber refused; `what` names the field(s) it comes from. */
+export const tooLarge = (what: string, value: bigint, path: string) =>
+  `${what} of ${value} sectors on ${path}: 2^53 or more, larger than any disk`;
 
 /** Raw bytes (strings, GUIDs, fillers): decoded as a copy, so strings keep every byte, NULs included. */
 export function bytes(length: number): FieldType<Uint8Array> {

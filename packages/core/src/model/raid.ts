@@ -72,16 +72,24 @@ export function newRaidSet(name: string, type: RaidType = 'undef'): RaidSet {
 export const typeDisplay = (t: RaidType) => RAID_TYPES[t].display;
 export const statusDisplay = (s: RaidStatus) => RAID_STATUSES[s].display;
 
+/** dmraid's stacked type names, one row for sets over stripes and one for stripes over sets, read as one run. */
+const STACKED = ['raid10', 'raid30', 'raid40', 'raid50', 'raid60', 'raid01', 'raid03', 'raid04', 'raid05', 'raid06'];
+const TYPE_INDEX = Object.keys(RAID_TYPES) as RaidType[];
+
 /**
- * How dmraid shows a set's type: a non-group set with subsets is "raid10" when it mirrors stripes and
- * "raid01" when it stripes mirrors (dmraid's naming, the reverse of common usage).
+ * How dmraid shows a set's type (its get_set_type): a non-group set with subsets gets a stacked name —
+ * "raid10" when it mirrors stripes, "raid01" when it stripes mirrors (dmraid's naming, the reverse of
+ * common usage). dmraid picks the name by the distance of a type from raid1 in its type table (the
+ * stripe's first subset's type, else the set's own), and every type before raid1 counts as one step:
+ * a stripe over stripes is "raid03", a linear set over anything "raid30". A stripe over raid5_ra or raid6
+ * would read past dmraid's table; it is shown by its own type.
  */
 export function setTypeDisplay(set: RaidSet): string {
-  if (set.type !== 'group' && set.sets.length > 0) {
-    if (set.type === 'raid1') return 'raid10';
-    if (set.type === 'raid0' && set.sets[0]?.type === 'raid1') return 'raid01';
-  }
-  return typeDisplay(set.type);
+  if (set.type === 'group' || set.sets.length === 0) return typeDisplay(set.type);
+  const striped = set.type === 'raid0';
+  const from = striped ? set.sets[0]!.type : set.type;
+  const distance = TYPE_INDEX.indexOf(from) - TYPE_INDEX.indexOf('raid1');
+  return STACKED[(striped ? 5 : 0) + (distance < 0 ? 1 : distance)] ?? typeDisplay(set.type);
 }
 
 export type CountKind = 'dev' | 'spare' | 'all';
@@ -103,11 +111,15 @@ export function allDevices(set: RaidSet): RaidDevice[] {
   return [...set.sets.flatMap(allDevices), ...set.devs];
 }
 
-function addSectors(set: RaidSet, sum: number, add: number): number {
+// dmraid's total_sectors() in its unsigned 64-bit arithmetic: a sum of members can pass 2^53 even when no
+// member does, and -s prints it exactly.
+const U64 = (x: bigint) => BigInt.asUintN(64, x);
+
+function addSectors(set: RaidSet, sum: bigint, add: bigint): bigint {
   // dmraid rounds with a bit mask, which is only right for power-of-two strides.
-  const rounded = set.stride ? roundDownMask(add, set.stride) : add;
+  const rounded = set.stride ? add & ~BigInt(set.stride - 1) : add;
   if (set.type === 'raid1') return !sum || sum > rounded ? rounded : sum;
-  return sum + rounded;
+  return U64(sum + rounded);
 }
 
 /** `x & ~(stride-1)` on up to 53-bit values. */
@@ -115,22 +127,31 @@ export function roundDownMask(x: number, stride: number): number {
   return Number(BigInt(x) & ~BigInt(stride - 1) & 0xffffffffffffffffn);
 }
 
-/** The size dmraid reports for a set (`-s` size column), dmraid's total_sectors(). */
-export function totalSectors(set: RaidSet): number {
-  let sectors = 0;
-  if (set.type !== 'group') for (const s of set.sets) sectors = addSectors(set, sectors, totalSectors(s));
+/** The size dmraid reports for a set (`-s` size column), dmraid's total_sectors(), exact at any size. */
+export function setSectors(set: RaidSet): bigint {
+  let sectors = 0n;
+  if (set.type !== 'group') for (const s of set.sets) sectors = addSectors(set, sectors, setSectors(s));
   if (set.devs.length > 0) {
-    const smallest = Math.min(...set.devs.map((d) => d.sectors));
+    const smallest = BigInt(Math.min(...set.devs.map((d) => d.sectors)));
     for (const rd of set.devs) if (rd.type !== 'spare') sectors = addSectors(set, sectors, smallest);
   }
-  if (set.type === 'spare') for (const rd of set.devs) if (rd.type === 'spare') sectors = addSectors(set, sectors, rd.sectors);
+  if (set.type === 'spare') for (const rd of set.devs) if (rd.type === 'spare') sectors = addSectors(set, sectors, BigInt(rd.sectors));
   if (isParity(set.type)) {
-    const parts = set.sets.length || countDevs(set, 'dev');
-    const sub = parts ? Math.floor(sectors / parts) : 0;
+    const parts = BigInt(set.sets.length || countDevs(set, 'dev'));
+    const sub = parts ? sectors / parts : 0n;
     sectors -= sub;
-    if (set.type === 'raid6') sectors -= sub;
+    // A raid6 of one member wraps around below zero, as in dmraid.
+    if (set.type === 'raid6') sectors = U64(sectors - sub);
   }
   return sectors;
+}
+
+/**
+ * setSectors as a number, for tables and checks: exact below 2^53, the most any set of real disks holds
+ * (members are exact numbers; only a sum of absurd members passes it, and the display uses setSectors).
+ */
+export function totalSectors(set: RaidSet): number {
+  return Number(setSectors(set));
 }
 
 /** Find a set by exact name, at the top of `sets` only or anywhere below. */
