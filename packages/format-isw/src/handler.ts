@@ -373,6 +373,71 @@ function placeVolume(rd: RaidDevice<IswMeta>, group: RaidSet, ctx: GroupContext)
   return true;
 }
 
+/**
+ * mdadm renames the serial of a disk it fails out to `<serial>:<n>` (the last 16 characters of it, as every
+ * serial), so that the slot no longer matches the disk: such an entry, marked failed, is that disk.
+ */
+function failedOutBySerial(mpb: Mpb, serial: string | undefined): boolean {
+  if (serial === undefined) return false;
+  const want = serialToIsw(serial);
+  return mpb.disks.some(({ disk }) => {
+    const s = cString(disk.serial);
+    const n = /:(\d+)$/.exec(s)?.[1];
+    return (disk.status & FAILED_DISK) !== 0 && n !== undefined && s === `${want}:${n}`.slice(-MAX_RAID_SERIAL_LEN);
+  });
+}
+
+/**
+ * Newest metadata wins: among the disks of a family, the MPB with the highest generation_num is the record
+ * (mdmon bumps it on every update and stops writing to a disk it failed out; it also renames a failed disk's
+ * serial to `<serial>:0`). A disk is stale when its own MPB is older, or the newest one lists it failed, or
+ * not at all; a volume's member is stale when the newest MPB has no such volume or leaves the disk out of
+ * its disk order table. Spares are left alone: they hold no volume data.
+ */
+function staleMembers(rds: readonly RaidDevice<IswMeta>[]): { rd: RaidDevice<IswMeta>; reason: string }[] {
+  const disks = rds.filter((rd) => !rd.volumeOf && rd.type !== 'spare');
+  const families = new Map<number, RaidDevice<IswMeta>[]>();
+  for (const d of disks) {
+    const f = d.meta.mpb.header.family_num;
+    families.set(f, [...(families.get(f) ?? []), d]);
+  }
+  const out: { rd: RaidDevice<IswMeta>; reason: string }[] = [];
+  for (const members of families.values()) {
+    const newest = members.reduce((a, b) => (b.meta.mpb.header.generation_num > a.meta.mpb.header.generation_num ? b : a));
+    const top = newest.meta.mpb;
+    const generation = top.header.generation_num;
+    const newer = `the metadata on ${newest.device.path} (generation ${generation})`;
+    for (const d of members) {
+      if (d === newest) continue;
+      const own = d.meta.mpb.header.generation_num;
+      // A disk matched by position has no serial to look up: only its generation tells.
+      const index = d.meta.byPosition ? d.meta.diskIndex : diskIndexBySerial(top, d.device.serial);
+      const entry = index >= 0 ? top.disks[index]?.disk : undefined;
+      const failed = entry ? (entry.status & FAILED_DISK) !== 0 : failedOutBySerial(top, d.device.serial);
+      const verdict = d.meta.byPosition ? undefined : failed ? 'records it failed' : !entry ? 'does not list it' : undefined;
+      if (own < generation) {
+        out.push({ rd: d, reason: `its metadata (generation ${own}) is older than ${newer}${verdict ? `, which ${verdict}` : ''}` });
+        continue;
+      }
+      if (verdict) {
+        out.push({ rd: d, reason: `${newer} ${verdict}` });
+        continue;
+      }
+      for (const v of volumesOf.get(d) ?? []) {
+        const mine = v.meta.volume === undefined ? undefined : d.meta.mpb.volumes[v.meta.volume];
+        if (!mine) continue;
+        const name = volumeName(d.meta.mpb, mine);
+        const current = top.volumes.find((x) => volumeName(top, x) === name);
+        if (!current) out.push({ rd: v, reason: `${newer} has no volume "${name}"` });
+        else if (!current.maps[0]!.ord.some((o) => (o & 0xffffff) === index)) {
+          out.push({ rd: v, reason: `${newer} does not list it in volume "${name}"` });
+        }
+      }
+    }
+  }
+  return out;
+}
+
 // -n: dmraid's _isw_log, field by field; offsets are from the start of the MPB.
 function logLines(rd: RaidDevice<IswMeta>): string[] {
   const { mpb, diskIndex } = rd.meta;
@@ -503,6 +568,8 @@ export const isw: FormatHandlerV1<IswMeta> = defineFormat<IswMeta>({
   },
 
   log: logLines,
+
+  stale: staleMembers,
 
   dump(rd) {
     const area = rd.areas[0]!;
