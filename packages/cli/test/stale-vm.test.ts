@@ -96,6 +96,21 @@ describe('a member failed out with mdadm and put back with its old data is stale
         expect(sets.status, sets.stderr).toBe(0);
         const leaf = leaves((JSON.parse(sets.stdout) as { sets: SetJson[] }).sets).find((s) => sc.type.test(s.type))!;
         expect(leaf, sets.stdout).toBeDefined();
+        // The data first: what a user of the old mapping would have lost.
+        const out = join(dir, 'volume.img');
+        const extract = await runOurs(images, ['--extract', leaf.name, '-o', out], { cwd: dir });
+        expect(extract.status, extract.stderr).toBe(0);
+        const volume = await fs.readFile(out);
+        expect(volume.length).toBeGreaterThanOrEqual(mdSectors * 512);
+        expect(volume.subarray(0, MIB).equals(dataB)).toBe(true);
+        expect(createHash('sha256').update(volume.subarray(0, mdSectors * 512)).digest('hex')).toBe(mdHash);
+
+        const tables = await runOurs(images, ['-tay'], { cwd: dir });
+        expect(tables.status, tables.stderr).toBe(0);
+        expect(tables.stdout).not.toContain(staleName);
+        if (sc.level === 1) expect(tables.stdout).toMatch(new RegExp(`^${leaf.name}: 0 \\d+ linear d0\\.img 0\\n$`));
+        else expect(tables.stdout).toMatch(new RegExp(`^${leaf.name}: 0 \\d+ raid raid5_\\w+ .* - -\\n$`));
+
         expect(leaf.devices.map((d) => d.path)).not.toContain(staleName);
         expect(leaf.devices).toHaveLength(sc.disks - 1);
         expect(leaf.staleDevices?.map((d) => [d.path, d.stale, d.status])).toEqual([[staleName, true, 'broken']]);
@@ -106,20 +121,6 @@ describe('a member failed out with mdadm and put back with its old data is stale
         expect(listed.find((d) => d.path === staleName)).toMatchObject({ status: 'broken', stale: true });
         const text = await runOurs(images, ['-r'], { cwd: dir });
         expect(text.stderr).toContain(`WARNING: ${sc.metadata === 'imsm' ? 'isw' : 'ddf1'}: ${staleName} is stale, not used: `);
-
-        const tables = await runOurs(images, ['-tay'], { cwd: dir });
-        expect(tables.status, tables.stderr).toBe(0);
-        expect(tables.stdout).not.toContain(staleName);
-        if (sc.level === 1) expect(tables.stdout).toMatch(new RegExp(`^${leaf.name}: 0 \\d+ linear d0\\.img 0\\n$`));
-        else expect(tables.stdout).toMatch(new RegExp(`^${leaf.name}: 0 \\d+ raid raid5_\\w+ .* - -\\n$`));
-
-        const out = join(dir, 'volume.img');
-        const extract = await runOurs(images, ['--extract', leaf.name, '-o', out], { cwd: dir });
-        expect(extract.status, extract.stderr).toBe(0);
-        const volume = await fs.readFile(out);
-        expect(volume.length).toBeGreaterThanOrEqual(mdSectors * 512);
-        expect(volume.subarray(0, MIB).equals(dataB)).toBe(true);
-        expect(createHash('sha256').update(volume.subarray(0, mdSectors * 512)).digest('hex')).toBe(mdHash);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
