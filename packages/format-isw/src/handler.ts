@@ -20,6 +20,7 @@ import {
   type Before,
   type FormatHandlerV1,
   type GroupContext,
+  type MetadataArea,
   type RaidDevice,
   type RaidSet,
   type RaidStatus,
@@ -73,8 +74,12 @@ import {
 import { createSet, makeSpare, rebuildSet, removeSet } from './ops.js';
 
 const NAME = 'isw';
-/** Larger extended MPBs are treated as unreadable instead of allocated (real ones are a few KiB). */
-const MAX_MPB_BYTES = 16 << 20;
+/**
+ * How much of an MPB is kept in memory: more than decoding can reach (header, 255 disk entries, 255 volumes
+ * of two maps of 255 members: about 572 KiB). The reference allocates and reads all of mpb_size (up to
+ * 4 GiB, from the disk's own metadata); a longer MPB is read in pieces of this size for its checksum only.
+ */
+const MPB_KEPT_BYTES = 1 << 20;
 
 export interface IswMeta {
   readonly mpb: Mpb;
@@ -158,6 +163,10 @@ function volumeSetName(m: IswMeta, v: MpbVolume): string | undefined {
 
 interface Probe {
   readonly mpb: Mpb;
+  /** The MPB's blocks on the disk (mpb.bytes may hold only the first MPB_KEPT_BYTES of them). */
+  readonly blocks: number;
+  /** The checksum computed over all of mpb_size (dmraid's _checksum). */
+  readonly checksum: number;
   readonly offset: number;
   readonly diskIndex: number;
   readonly byPosition: boolean;
@@ -172,16 +181,25 @@ async function probeAt(device: BlockDevice, ctx: ReadContext, offset: number, un
   const mpbSize = mpbSizeOf(first);
   const blocks = mpbBlocks(mpbSize, unit);
   let bytes = first;
+  let checksum: number | undefined;
   if (blocks > 1) {
     const extOffset = offset - (blocks - 1) * unit;
-    const ext = (blocks - 1) * unit > MAX_MPB_BYTES ? undefined : await ctx.read(device, extOffset, (blocks - 1) * unit);
+    const kept = Math.min(blocks * unit, MPB_KEPT_BYTES);
+    const ext = await ctx.read(device, extOffset, kept - unit);
     if (!ext) {
       ctx.log('error', `isw metadata, but extended read failed at ${offset}`);
       return undefined;
     }
-    bytes = new Uint8Array(blocks * unit);
+    bytes = new Uint8Array(kept);
     bytes.set(first);
     bytes.set(ext, unit);
+    if (kept < blocks * unit) {
+      checksum = await longChecksum(device, ctx, bytes, extOffset + kept - unit, mpbSize);
+      if (checksum === undefined) {
+        ctx.log('error', `isw metadata, but extended read failed at ${offset}`);
+        return undefined;
+      }
+    }
   }
   const mpb = decodeMpb(bytes);
   let diskIndex = diskIndexBySerial(mpb, device.serial);
@@ -195,7 +213,40 @@ async function probeAt(device: BlockDevice, ctx: ReadContext, offset: number, un
     return undefined;
   }
   if (!diskUsable(mpb.disks[diskIndex]!.disk.status)) return undefined;
-  return { mpb, offset, diskIndex, byPosition };
+  return { mpb, blocks, checksum: checksum ?? mpbChecksum(bytes, mpbSize), offset, diskIndex, byPosition };
+}
+
+/**
+ * The whole MPB in on-disk order, where it really starts (dmraid keeps the probe sector here). Of one longer
+ * than what is kept: the kept part of the extended blocks where they start, and the header block.
+ */
+function mpbAreas(mpb: Mpb, unit: number, blocks: number, first: number, probeOffset: number): MetadataArea[] {
+  if (mpb.bytes.length === blocks * unit || blocks === 1) {
+    return [{ offsetSectors: first / 512, size: mpb.bytes.length, data: toDiskOrder(mpb.bytes, unit) }];
+  }
+  const ext = mpb.bytes.slice(unit);
+  return [
+    { offsetSectors: first / 512, size: ext.length, data: ext },
+    { offsetSectors: probeOffset / 512, size: unit, data: mpb.bytes.slice(0, unit) },
+  ];
+}
+
+/**
+ * dmraid's _checksum of an MPB longer than what is kept: the kept bytes (memory order), then the rest of the
+ * extended blocks from `restOffset` on, read a piece at a time, up to mpb_size. Undefined after a read error.
+ */
+async function longChecksum(device: BlockDevice, ctx: ReadContext, kept: Uint8Array, restOffset: number, mpbSize: number): Promise<number | undefined> {
+  // mpbChecksum subtracts check_sum once; the pieces after the kept bytes only add.
+  let sum = mpbChecksum(kept, kept.length);
+  const end = Math.floor(mpbSize / 4) * 4;
+  for (let at = kept.length; at < end; at += MPB_KEPT_BYTES) {
+    const length = Math.min(MPB_KEPT_BYTES, end - at);
+    const piece = await ctx.read(device, restOffset + (at - kept.length), length);
+    if (!piece) return undefined;
+    const view = new DataView(piece.buffer, piece.byteOffset, piece.byteLength);
+    for (let i = 0; i + 4 <= length; i += 4) sum = (sum + view.getUint32(i, true)) >>> 0;
+  }
+  return sum;
 }
 
 async function findMpb(device: BlockDevice, ctx: ReadContext, unit: number): Promise<Probe | undefined> {
@@ -508,7 +559,7 @@ export const isw: FormatHandlerV1<IswMeta> = defineFormat<IswMeta>({
       const serial = device.serial === undefined ? 'no serial' : `serial "${serialToIsw(device.serial)}"`;
       ctx.log('warning', `${NAME}: ${device.path} (${serial}) is not in the disk table of ${groupName(mpb)}: matched by position and size (--isw-match=position)`);
     }
-    if (mpb.header.check_sum !== mpbChecksum(mpb.bytes, mpb.header.mpb_size)) {
+    if (mpb.header.check_sum !== probe.checksum) {
       ctx.error(`extended superblock for ${device.path} has wrong checksum`);
       ctx.setupFailed(device);
       return [];
@@ -519,7 +570,7 @@ export const isw: FormatHandlerV1<IswMeta> = defineFormat<IswMeta>({
       ctx.setupFailed(device);
       return [];
     }
-    const blocks = mpb.bytes.length / unit;
+    const { blocks } = probe;
     const first = probe.offset - (blocks - 1) * unit;
     const disk: RaidDevice<IswMeta> = {
       device,
@@ -529,8 +580,7 @@ export const isw: FormatHandlerV1<IswMeta> = defineFormat<IswMeta>({
       status: 'ok',
       offset: 0,
       sectors,
-      // The whole MPB in on-disk order, where it really starts (dmraid keeps the probe sector here).
-      areas: [{ offsetSectors: first / 512, size: mpb.bytes.length, data: toDiskOrder(mpb.bytes, unit) }],
+      areas: mpbAreas(mpb, unit, blocks, first, probe.offset),
       meta: { mpb, unit, probeOffset: probe.offset, diskIndex: probe.diskIndex, byPosition: probe.byPosition },
     };
     const volumes = volumeDevices(disk);
@@ -572,6 +622,8 @@ export const isw: FormatHandlerV1<IswMeta> = defineFormat<IswMeta>({
   stale: staleMembers,
 
   dump(rd) {
+    // An MPB longer than what is kept has two areas (mpbAreas): a file each.
+    if (rd.areas.length > 1) return rd.areas.map((a, k) => ({ suffix: `_${k}`, data: a.data, offsetBytes: a.offsetSectors * 512 }));
     const area = rd.areas[0]!;
     return [{ suffix: '', data: area.data, offsetBytes: area.offsetSectors * 512 }];
   },
