@@ -424,6 +424,13 @@ function placeVolume(rd: RaidDevice<IswMeta>, group: RaidSet, ctx: GroupContext)
   return true;
 }
 
+/** Every disk-table index holding this serial. */
+function diskIndicesBySerial(mpb: Mpb, serial: string | undefined): number[] {
+  if (serial === undefined) return [];
+  const want = serialToIsw(serial);
+  return mpb.disks.flatMap(({ disk }, i) => (cString(disk.serial) === want ? [i] : []));
+}
+
 /**
  * mdadm renames the serial of a disk it fails out to `<serial>:<n>` (the last 16 characters of it, as every
  * serial), so that the slot no longer matches the disk: such an entry, marked failed, is that disk.
@@ -443,7 +450,7 @@ function failedOutBySerial(mpb: Mpb, serial: string | undefined): boolean {
  * (mdmon bumps it on every update and stops writing to a disk it failed out; it also renames a failed disk's
  * serial to `<serial>:0`). A disk is stale when its own MPB is older, or the newest one lists it failed, or
  * not at all; a volume's member is stale when the newest MPB has no such volume or leaves the disk out of
- * its disk order table. Spares are left alone: they hold no volume data.
+ * its disk order tables. Spares are left alone: they hold no volume data.
  */
 function staleMembers(rds: readonly RaidDevice<IswMeta>[]): { rd: RaidDevice<IswMeta>; reason: string }[] {
   const disks = rds.filter((rd) => !rd.volumeOf && rd.type !== 'spare');
@@ -461,11 +468,12 @@ function staleMembers(rds: readonly RaidDevice<IswMeta>[]): { rd: RaidDevice<Isw
     for (const d of members) {
       if (d === newest) continue;
       const own = d.meta.mpb.header.generation_num;
-      // A disk matched by position has no serial to look up: only its generation tells.
-      const index = d.meta.byPosition ? d.meta.diskIndex : diskIndexBySerial(top, d.device.serial);
-      const entry = index >= 0 ? top.disks[index]?.disk : undefined;
-      const failed = entry ? (entry.status & FAILED_DISK) !== 0 : failedOutBySerial(top, d.device.serial);
-      const verdict = d.meta.byPosition ? undefined : failed ? 'records it failed' : !entry ? 'does not list it' : undefined;
+      // A disk matched by position has no serial to look up: only its generation tells. A serial can be in the
+      // table twice (a disk rebuilt onto itself: the new entry, and the old one appended failed).
+      const indices = d.meta.byPosition ? [d.meta.diskIndex] : diskIndicesBySerial(top, d.device.serial);
+      const entries = indices.map((i) => top.disks[i]!.disk);
+      const failed = entries.length ? entries.every((e) => (e.status & FAILED_DISK) !== 0) : failedOutBySerial(top, d.device.serial);
+      const verdict = d.meta.byPosition ? undefined : failed ? 'records it failed' : !entries.length ? 'does not list it' : undefined;
       if (own < generation) {
         out.push({ rd: d, reason: `its metadata (generation ${own}) is older than ${newer}${verdict ? `, which ${verdict}` : ''}` });
         continue;
@@ -480,7 +488,8 @@ function staleMembers(rds: readonly RaidDevice<IswMeta>[]): { rd: RaidDevice<Isw
         const name = volumeName(d.meta.mpb, mine);
         const current = top.volumes.find((x) => volumeName(top, x) === name);
         if (!current) out.push({ rd: v, reason: `${newer} has no volume "${name}"` });
-        else if (!current.maps[0]!.ord.some((o) => (o & 0xffffff) === index)) {
+        // While migrating (a rebuild) the disk being rebuilt is in one of the two maps.
+        else if (!current.maps.some((m) => m.ord.some((o) => indices.includes(o & 0xffffff)))) {
           out.push({ rd: v, reason: `${newer} does not list it in volume "${name}"` });
         }
       }
