@@ -8,6 +8,7 @@ import {
   buildSets,
   diskDevices,
   discoverRaidDevices,
+  markStale,
   isIoError,
   openDevice,
   parseDeviceSpec,
@@ -390,6 +391,8 @@ async function raidModes(o: Options, io: Io, out: Output, devices: BlockDevice[]
     // -E dumps (its backup) after claiming the devices it erases.
     if (o.erase) return eraseMetadata(disks, byName, io, out.log, o.yes);
     if (o.dump && !(await dumpMetadata(disks, byName, io.cwd, out.log))) return 1;
+    // Grouping marks stale members for the other modes; -r lists disks without grouping them.
+    markStale(rds, handlers, out.log);
     out.log('info', `RAID device${disks.length === 1 ? '' : 's'} discovered:\n`);
     if (o.json) out.emitJson({ raidDevices: disks.map(raidDeviceToJson) });
     else for (const rd of disks) out.line(raidDeviceLine(rd, o));

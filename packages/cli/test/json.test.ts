@@ -44,6 +44,23 @@ describe('--json', () => {
     }
   });
 
+  it('a stale member: -r flags it with the reason, -s lists it in staleDevices and not in devices, schema-valid', async () => {
+    const dir = tmp('json-stale');
+    const images = await imagesOf(dir, 'isw/stale-raid1-2-mdadm');
+    const r = JSON.parse((await runOurs(images, ['--json', '-r'], { cwd: dir })).stdout);
+    expect(validate(r), JSON.stringify(validate.errors)).toBe(true);
+    const old = r.raidDevices.find((d: any) => d.path.endsWith('sdb.img'));
+    expect(old).toMatchObject({ status: 'broken', stale: true, staleReason: expect.stringMatching(/generation 4\) is older than .* \(generation 8\), which records it failed/) });
+    expect(r.raidDevices.find((d: any) => d.path.endsWith('sda.img')).stale).toBeUndefined();
+    expect(r.messages).toContainEqual({ level: 'warning', text: expect.stringMatching(/sdb\.img is stale, not used/) });
+    const s = JSON.parse((await runOurs(images, ['--json', '-s'], { cwd: dir })).stdout);
+    expect(validate(s), JSON.stringify(validate.errors)).toBe(true);
+    const mirror = s.sets[0].sets[0];
+    expect(mirror).toMatchObject({ type: 'mirror', status: 'inconsistent' });
+    expect(mirror.devices.map((d: any) => d.path)).toEqual([expect.stringMatching(/sda\.img$/)]);
+    expect(mirror.staleDevices.map((d: any) => [d.path.replace(/.*\//, ''), d.stale])).toEqual([['sdb.img', true]]);
+  });
+
   it('the schema rejects documents that break it', () => {
     expect(validate({ command: 'sets', messages: [], sets: [{ name: 'x' }] })).toBe(false);
     expect(validate({ command: 'nope', messages: [] })).toBe(false);

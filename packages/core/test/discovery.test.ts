@@ -49,6 +49,43 @@ describe('discovery', () => {
     expect(lines.filter((l) => l.level === 'error')).toEqual([]);
   });
 
+  it('a member the handler calls stale is set aside: not counted, listed in set.stale, warned about once', async () => {
+    // Byte 4 of the toy's sector 1 is a generation: lower than another member's is stale.
+    const base = toy('toy');
+    const gen = (rd: { meta: unknown }) => (rd.meta as { gen: number }).gen;
+    const staleToy = defineFormat({
+      ...base,
+      async read(device, ctx) {
+        const rds = await base.read(device, ctx);
+        const b = await ctx.read(device, 512, 5);
+        for (const rd of rds) {
+          (rd.meta as { gen: number }).gen = b![4]!;
+          // A mirror: one member short, the set stays (inconsistent) to be looked at.
+          rd.type = 'raid1';
+        }
+        return rds;
+      },
+      stale(rds) {
+        const newest = Math.max(...rds.map(gen));
+        return rds.filter((rd) => gen(rd) < newest).map((rd) => ({ rd, reason: `generation ${gen(rd)} < ${newest}` }));
+      },
+    });
+    const devices = [disk('/dev/a', 1, 0, 2), disk('/dev/b', 1, 1, 2)];
+    const at = async (d: BlockDevice, g: number) => {
+      const data = await d.read(0, d.sizeSectors * 512);
+      (data as Uint8Array)[516] = g;
+      return memoryDevice(d.path, data as Uint8Array);
+    };
+    const { log, lines } = bufferLog();
+    const rds = await discoverRaidDevices({ handlers: [staleToy], devices: [await at(devices[0]!, 3), await at(devices[1]!, 7)], log });
+    const sets = buildSets(rds, { handlers: [staleToy], log });
+    expect(sets.map((s) => [s.name, s.status, s.devs.map((d) => d.device.path), s.stale?.map((d) => d.device.path)])).toEqual([['toy_1', 'inconsistent', ['/dev/b'], ['/dev/a']]]);
+    expect(rds[0]).toMatchObject({ stale: 'generation 3 < 7', status: 'broken' });
+    buildSets(rds, { handlers: [staleToy], log });
+    expect(lines.filter((l) => l.level === 'warning')).toEqual([{ level: 'warning', text: 'toy: /dev/a is stale, not used: generation 3 < 7' }]);
+    expect(lines).toContainEqual({ level: 'error', text: 'toy: wrong # of devices in RAID set "toy_1" [1/2] on /dev/b' });
+  });
+
   it('a device that cannot be read is reported by the handler that tried, and the others go on', async () => {
     const broken: BlockDevice = { ...disk('/dev/bad', 1, 0, 1), read: async () => ioError('/dev/bad', 'EIO') };
     const { log, lines } = bufferLog();

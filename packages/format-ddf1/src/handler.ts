@@ -19,7 +19,7 @@ import {
 import { BLOCK } from './layout.js';
 import { ddf1Log } from './log.js';
 import { encodeTables, pdSize, readDdf1, thisDisk, type Ddf1 } from './metadata.js';
-import { DDF1_DISKS, diskStatus, volumesOf, type Volume } from './volumes.js';
+import { DDF1_DISKS, diskStatus, staleMembers, volumesOf, type Volume } from './volumes.js';
 import { createDdf1 } from './create.js';
 
 const NAME = 'ddf1';
@@ -158,6 +158,16 @@ export const ddf1 = defineFormat<Ddf1Meta>({
       devices: (rd) => meta(rd).volume?.expected ?? 0,
       member: () => true,
     });
+  },
+
+  stale(rds) {
+    const disks = rds.filter((rd) => !rd.volumeOf);
+    const candidates = disks.map((disk) => ({
+      ddf: disk.meta.ddf,
+      disk,
+      volumes: (disk.meta.volumes ?? []).map((rd) => ({ rd, volume: rd.meta.volume! })),
+    }));
+    return staleMembers(candidates, (c) => c.disk.device.path);
   },
 
   log(rd) {

@@ -28,6 +28,10 @@ import { pdSize, type Ddf1, type VdConfig } from './metadata.js';
 
 export const DDF1_DISKS = '.ddf1_disks';
 
+/** PD state bits (SNIA DDF 2.0 §5.7.4): the disk failed, or is missing from the configuration. */
+export const PD_STATE_FAILED = 0x02;
+export const PD_STATE_MISSING = 0x40;
+
 /** PD state bits to a status, first match (dmraid's disk_status). */
 export function diskStatus(pd: Ddf1PhysDrive | undefined): RaidStatus {
   if (!pd) return 'undef';
@@ -160,6 +164,70 @@ export function volumesOf(d: Ddf1): Volume[] {
       }
       out.push({ record, position, setPosition, type, stride: s, sectors, offset: record.offsets[position] ?? pdSize(pd), name, expected, stack });
     });
+  }
+  return out;
+}
+
+const guidKey = (g: Uint8Array) => [...g].map((b) => b.toString(16).padStart(2, '0')).join('');
+
+/** What one disk's tables say of another disk (by its PD reference): nothing wrong, or why it is stale. */
+function verdict(d: Ddf1, reference: number): string | undefined {
+  const pd = d.pds.find((p) => p.reference === reference);
+  if (!pd) return 'does not list it';
+  if (pd.state & PD_STATE_FAILED) return 'records it failed';
+  if (pd.state & PD_STATE_MISSING) return 'records it missing';
+  return undefined;
+}
+
+/** A member as the stale check sees it: the disk's tables and, per volume, its RAID device. */
+export interface StaleCandidate<T> {
+  readonly ddf: Ddf1;
+  readonly disk: T;
+  readonly volumes: readonly { readonly rd: T; readonly volume: Volume }[];
+}
+
+/**
+ * Newest metadata wins: among the disks of one container (header GUID), the tables with the highest header
+ * sequence number are the record (mdadm bumps it on every update and stops writing to a disk it failed). A
+ * disk is stale when its own tables are older, or the newest ones list it failed, missing or not at all;
+ * a volume's member is stale when the newest tables have no config record for that VD or leave the disk out
+ * of it.
+ */
+export function staleMembers<T>(disks: readonly StaleCandidate<T>[], path: (c: StaleCandidate<T>) => string): { rd: T; reason: string }[] {
+  const containers = new Map<string, StaleCandidate<T>[]>();
+  for (const c of disks) {
+    const key = guidKey(c.ddf.header.value.guid);
+    containers.set(key, [...(containers.get(key) ?? []), c]);
+  }
+  const out: { rd: T; reason: string }[] = [];
+  for (const members of containers.values()) {
+    const newest = members.reduce((a, b) => (b.ddf.header.value.seqnum > a.ddf.header.value.seqnum ? b : a));
+    const top = newest.ddf;
+    const seq = top.header.value.seqnum;
+    const newer = `the metadata on ${path(newest)} (sequence number ${seq})`;
+    for (const c of members) {
+      const own = c.ddf.header.value.seqnum;
+      const reference = c.ddf.diskData.value.reference;
+      const said = verdict(top, reference);
+      if (own < seq) {
+        out.push({ rd: c.disk, reason: `its metadata (sequence number ${own}) is older than ${newer}${said ? `, which ${said}` : ''}` });
+        continue;
+      }
+      if (said) {
+        out.push({ rd: c.disk, reason: `${newer} ${said}` });
+        continue;
+      }
+      if (c === newest) continue;
+      for (const { rd, volume } of c.volumes) {
+        const cr = volume.record.cr;
+        // A disk carries the records of its own VDs only, one per basic VD of a stacked one: a record of the
+        // same basic VD in the newest tables that leaves this disk out supersedes it; no record says nothing.
+        const record = top.records.find(
+          (r): r is VdConfig => r.kind === 'vd' && guidKey(r.cr.guid) === guidKey(cr.guid) && r.cr.secondary_element_number === cr.secondary_element_number,
+        );
+        if (record && !record.ids.includes(reference)) out.push({ rd, reason: `${newer} does not list it in ${volume.name ? `"${volume.name}"` : 'its virtual disk'}` });
+      }
+    }
   }
   return out;
 }

@@ -22,6 +22,7 @@ import {
   type Before,
   type FormatHandlerV1,
   type GroupContext,
+  type MetadataArea,
   type RaidDevice,
   type RaidSet,
   type RaidStatus,
@@ -77,8 +78,12 @@ import {
 import { createSet, makeSpare, rebuildSet, removeSet } from './ops.js';
 
 const NAME = 'isw';
-/** Larger extended MPBs are treated as unreadable instead of allocated (real ones are a few KiB). */
-const MAX_MPB_BYTES = 16 << 20;
+/**
+ * How much of an MPB is kept in memory: more than decoding can reach (header, 255 disk entries, 255 volumes
+ * of two maps of 255 members: about 572 KiB). The reference allocates and reads all of mpb_size (up to
+ * 4 GiB, from the disk's own metadata); a longer MPB is read in pieces of this size for its checksum only.
+ */
+const MPB_KEPT_BYTES = 1 << 20;
 
 export interface IswMeta {
   readonly mpb: Mpb;
@@ -162,6 +167,10 @@ function volumeSetName(m: IswMeta, v: MpbVolume): string | undefined {
 
 interface Probe {
   readonly mpb: Mpb;
+  /** The MPB's blocks on the disk (mpb.bytes may hold only the first MPB_KEPT_BYTES of them). */
+  readonly blocks: number;
+  /** The checksum computed over all of mpb_size (dmraid's _checksum). */
+  readonly checksum: number;
   readonly offset: number;
   readonly diskIndex: number;
   readonly byPosition: boolean;
@@ -176,16 +185,25 @@ async function probeAt(device: BlockDevice, ctx: ReadContext, offset: number, un
   const mpbSize = mpbSizeOf(first);
   const blocks = mpbBlocks(mpbSize, unit);
   let bytes = first;
+  let checksum: number | undefined;
   if (blocks > 1) {
     const extOffset = offset - (blocks - 1) * unit;
-    const ext = (blocks - 1) * unit > MAX_MPB_BYTES ? undefined : await ctx.read(device, extOffset, (blocks - 1) * unit);
+    const kept = Math.min(blocks * unit, MPB_KEPT_BYTES);
+    const ext = await ctx.read(device, extOffset, kept - unit);
     if (!ext) {
       ctx.log('error', `isw metadata, but extended read failed at ${offset}`);
       return undefined;
     }
-    bytes = new Uint8Array(blocks * unit);
+    bytes = new Uint8Array(kept);
     bytes.set(first);
     bytes.set(ext, unit);
+    if (kept < blocks * unit) {
+      checksum = await longChecksum(device, ctx, bytes, extOffset + kept - unit, mpbSize);
+      if (checksum === undefined) {
+        ctx.log('error', `isw metadata, but extended read failed at ${offset}`);
+        return undefined;
+      }
+    }
   }
   const mpb = decodeMpb(bytes);
   let diskIndex = diskIndexBySerial(mpb, device.serial);
@@ -199,7 +217,40 @@ async function probeAt(device: BlockDevice, ctx: ReadContext, offset: number, un
     return undefined;
   }
   if (!diskUsable(mpb.disks[diskIndex]!.disk.status)) return undefined;
-  return { mpb, offset, diskIndex, byPosition };
+  return { mpb, blocks, checksum: checksum ?? mpbChecksum(bytes, mpbSize), offset, diskIndex, byPosition };
+}
+
+/**
+ * The whole MPB in on-disk order, where it really starts (dmraid keeps the probe sector here). Of one longer
+ * than what is kept: the kept part of the extended blocks where they start, and the header block.
+ */
+function mpbAreas(mpb: Mpb, unit: number, blocks: number, first: number, probeOffset: number): MetadataArea[] {
+  if (mpb.bytes.length === blocks * unit || blocks === 1) {
+    return [{ offsetSectors: first / 512, size: mpb.bytes.length, data: toDiskOrder(mpb.bytes, unit) }];
+  }
+  const ext = mpb.bytes.slice(unit);
+  return [
+    { offsetSectors: first / 512, size: ext.length, data: ext },
+    { offsetSectors: probeOffset / 512, size: unit, data: mpb.bytes.slice(0, unit) },
+  ];
+}
+
+/**
+ * dmraid's _checksum of an MPB longer than what is kept: the kept bytes (memory order), then the rest of the
+ * extended blocks from `restOffset` on, read a piece at a time, up to mpb_size. Undefined after a read error.
+ */
+async function longChecksum(device: BlockDevice, ctx: ReadContext, kept: Uint8Array, restOffset: number, mpbSize: number): Promise<number | undefined> {
+  // mpbChecksum subtracts check_sum once; the pieces after the kept bytes only add.
+  let sum = mpbChecksum(kept, kept.length);
+  const end = Math.floor(mpbSize / 4) * 4;
+  for (let at = kept.length; at < end; at += MPB_KEPT_BYTES) {
+    const length = Math.min(MPB_KEPT_BYTES, end - at);
+    const piece = await ctx.read(device, restOffset + (at - kept.length), length);
+    if (!piece) return undefined;
+    const view = new DataView(piece.buffer, piece.byteOffset, piece.byteLength);
+    for (let i = 0; i + 4 <= length; i += 4) sum = (sum + view.getUint32(i, true)) >>> 0;
+  }
+  return sum;
 }
 
 async function findMpb(device: BlockDevice, ctx: ReadContext, unit: number): Promise<Probe | undefined> {
@@ -385,6 +436,80 @@ function placeVolume(rd: RaidDevice<IswMeta>, group: RaidSet, ctx: GroupContext)
   return true;
 }
 
+/** Every disk-table index holding this serial. */
+function diskIndicesBySerial(mpb: Mpb, serial: string | undefined): number[] {
+  if (serial === undefined) return [];
+  const want = serialToIsw(serial);
+  return mpb.disks.flatMap(({ disk }, i) => (cString(disk.serial) === want ? [i] : []));
+}
+
+/**
+ * mdadm renames the serial of a disk it fails out to `<serial>:<n>` (the last 16 characters of it, as every
+ * serial), so that the slot no longer matches the disk: such an entry, marked failed, is that disk.
+ */
+function failedOutBySerial(mpb: Mpb, serial: string | undefined): boolean {
+  if (serial === undefined) return false;
+  const want = serialToIsw(serial);
+  return mpb.disks.some(({ disk }) => {
+    const s = cString(disk.serial);
+    const n = /:(\d+)$/.exec(s)?.[1];
+    return (disk.status & FAILED_DISK) !== 0 && n !== undefined && s === `${want}:${n}`.slice(-MAX_RAID_SERIAL_LEN);
+  });
+}
+
+/**
+ * Newest metadata wins: among the disks of a family, the MPB with the highest generation_num is the record
+ * (mdmon bumps it on every update and stops writing to a disk it failed out; it also renames a failed disk's
+ * serial to `<serial>:0`). A disk is stale when its own MPB is older, or the newest one lists it failed, or
+ * not at all; a volume's member is stale when the newest MPB has no such volume or leaves the disk out of
+ * its disk order tables. Spares are left alone: they hold no volume data.
+ */
+function staleMembers(rds: readonly RaidDevice<IswMeta>[]): { rd: RaidDevice<IswMeta>; reason: string }[] {
+  const disks = rds.filter((rd) => !rd.volumeOf && rd.type !== 'spare');
+  const families = new Map<number, RaidDevice<IswMeta>[]>();
+  for (const d of disks) {
+    const f = d.meta.mpb.header.family_num;
+    families.set(f, [...(families.get(f) ?? []), d]);
+  }
+  const out: { rd: RaidDevice<IswMeta>; reason: string }[] = [];
+  for (const members of families.values()) {
+    const newest = members.reduce((a, b) => (b.meta.mpb.header.generation_num > a.meta.mpb.header.generation_num ? b : a));
+    const top = newest.meta.mpb;
+    const generation = top.header.generation_num;
+    const newer = `the metadata on ${newest.device.path} (generation ${generation})`;
+    for (const d of members) {
+      if (d === newest) continue;
+      const own = d.meta.mpb.header.generation_num;
+      // A disk matched by position has no serial to look up: only its generation tells. A serial can be in the
+      // table twice (a disk rebuilt onto itself: the new entry, and the old one appended failed).
+      const indices = d.meta.byPosition ? [d.meta.diskIndex] : diskIndicesBySerial(top, d.device.serial);
+      const entries = indices.map((i) => top.disks[i]!.disk);
+      const failed = entries.length ? entries.every((e) => (e.status & FAILED_DISK) !== 0) : failedOutBySerial(top, d.device.serial);
+      const verdict = d.meta.byPosition ? undefined : failed ? 'records it failed' : !entries.length ? 'does not list it' : undefined;
+      if (own < generation) {
+        out.push({ rd: d, reason: `its metadata (generation ${own}) is older than ${newer}${verdict ? `, which ${verdict}` : ''}` });
+        continue;
+      }
+      if (verdict) {
+        out.push({ rd: d, reason: `${newer} ${verdict}` });
+        continue;
+      }
+      for (const v of volumesOf.get(d) ?? []) {
+        const mine = v.meta.volume === undefined ? undefined : d.meta.mpb.volumes[v.meta.volume];
+        if (!mine) continue;
+        const name = volumeName(d.meta.mpb, mine);
+        const current = top.volumes.find((x) => volumeName(top, x) === name);
+        if (!current) out.push({ rd: v, reason: `${newer} has no volume "${name}"` });
+        // While migrating (a rebuild) the disk being rebuilt is in one of the two maps.
+        else if (!current.maps.some((m) => m.ord.some((o) => indices.includes(o & 0xffffff)))) {
+          out.push({ rd: v, reason: `${newer} does not list it in volume "${name}"` });
+        }
+      }
+    }
+  }
+  return out;
+}
+
 // -n: dmraid's _isw_log, field by field; offsets are from the start of the MPB.
 function logLines(rd: RaidDevice<IswMeta>): string[] {
   const { mpb, diskIndex } = rd.meta;
@@ -455,7 +580,7 @@ export const isw: FormatHandlerV1<IswMeta> = defineFormat<IswMeta>({
       const serial = device.serial === undefined ? 'no serial' : `serial "${serialToIsw(device.serial)}"`;
       ctx.log('warning', `${NAME}: ${device.path} (${serial}) is not in the disk table of ${groupName(mpb)}: matched by position and size (--isw-match=position)`);
     }
-    if (mpb.header.check_sum !== mpbChecksum(mpb.bytes, mpb.header.mpb_size)) {
+    if (mpb.header.check_sum !== probe.checksum) {
       ctx.error(`extended superblock for ${device.path} has wrong checksum`);
       ctx.setupFailed(device);
       return [];
@@ -466,7 +591,7 @@ export const isw: FormatHandlerV1<IswMeta> = defineFormat<IswMeta>({
       ctx.setupFailed(device);
       return [];
     }
-    const blocks = mpb.bytes.length / unit;
+    const { blocks } = probe;
     const first = probe.offset - (blocks - 1) * unit;
     const disk: RaidDevice<IswMeta> = {
       device,
@@ -476,8 +601,7 @@ export const isw: FormatHandlerV1<IswMeta> = defineFormat<IswMeta>({
       status: 'ok',
       offset: 0,
       sectors,
-      // The whole MPB in on-disk order, where it really starts (dmraid keeps the probe sector here).
-      areas: [{ offsetSectors: first / 512, size: mpb.bytes.length, data: toDiskOrder(mpb.bytes, unit) }],
+      areas: mpbAreas(mpb, unit, blocks, first, probe.offset),
       meta: { mpb, unit, probeOffset: probe.offset, diskIndex: probe.diskIndex, byPosition: probe.byPosition },
     };
     const volumes = volumeDevices(disk);
@@ -516,7 +640,11 @@ export const isw: FormatHandlerV1<IswMeta> = defineFormat<IswMeta>({
 
   log: logLines,
 
+  stale: staleMembers,
+
   dump(rd) {
+    // An MPB longer than what is kept has two areas (mpbAreas): a file each.
+    if (rd.areas.length > 1) return rd.areas.map((a, k) => ({ suffix: `_${k}`, data: a.data, offsetBytes: a.offsetSectors * 512 }));
     const area = rd.areas[0]!;
     return [{ suffix: '', data: area.data, offsetBytes: area.offsetSectors * 512 }];
   },

@@ -107,6 +107,46 @@ export async function discoverRaidDevices(options: DiscoverOptions): Promise<Rai
   return all;
 }
 
+/**
+ * Mark the members that newer metadata on other members supersedes (each handler's `stale`): status broken,
+ * `stale` the reason; a stale disk's further volumes with it. Each newly marked disk is reported once, as a
+ * warning: dmraid has no such check and would map it. Idempotent.
+ */
+export function markStale(rds: readonly RaidDevice[], handlers: readonly FormatHandler[], log: Log): void {
+  for (const handler of handlers) {
+    if (!handler.stale) continue;
+    const mine = rds.filter((rd) => rd.format === handler.name);
+    if (mine.length < 1) continue;
+    let found: readonly { rd: RaidDevice; reason: string }[];
+    try {
+      found = handler.stale(mine);
+    } catch (e) {
+      log('error', `${handler.name}: comparing the metadata of the members failed: ${(e as Error)?.message ?? String(e)}`);
+      continue;
+    }
+    const mark = (rd: RaidDevice, reason: string) => {
+      if (rd.stale !== undefined) return false;
+      rd.stale = reason;
+      rd.status = 'broken';
+      return true;
+    };
+    for (const { rd, reason } of found) {
+      const fresh = mark(rd, reason);
+      if (!rd.volumeOf) for (const v of mine) if (v.volumeOf === rd) mark(v, reason);
+      if (fresh) log('warning', `${handler.name}: ${rd.device.path}${rd.volumeOf ? ` (RAID set "${rd.name}")` : ''} is stale, not used: ${reason}`);
+    }
+  }
+}
+
+/** Move stale members out of every set's members into its `stale` list (depth first). */
+function setAsideStale(set: RaidSet): void {
+  for (const sub of set.sets) setAsideStale(sub);
+  const stale = set.devs.filter((rd) => rd.stale !== undefined);
+  if (stale.length === 0) return;
+  set.devs = set.devs.filter((rd) => rd.stale === undefined);
+  set.stale = [...(set.stale ?? []), ...stale];
+}
+
 /** The RAID devices -r, -n, -D and -E list: one per disk and format, not the extra volumes. */
 export const diskDevices = (rds: readonly RaidDevice[]) => rds.filter((rd) => !rd.volumeOf);
 
@@ -127,12 +167,14 @@ export interface BuildOptions {
 }
 
 /**
- * Group RAID devices into sets in list order, drop unwanted sets as they appear, then check every
- * top-level set and drop the broken ones (mirrors are kept). Returns the top-level sets.
+ * Group RAID devices into sets in list order, drop unwanted sets as they appear, set stale members aside
+ * (markStale), then check every top-level set and drop the broken ones (mirrors are kept). Returns the
+ * top-level sets.
  */
 export function buildSets(rds: readonly RaidDevice[], options: BuildOptions): RaidSet[] {
   const { log } = options;
   const top: RaidSet[] = [];
+  markStale(rds, options.handlers, log);
   const byName = new Map(options.handlers.map((h) => [h.name, h]));
   const check = (set: RaidSet): boolean => {
     const format = setFormat(set);
@@ -179,6 +221,7 @@ export function buildSets(rds: readonly RaidDevice[], options: BuildOptions): Ra
     }
   }
 
+  for (const set of top) setAsideStale(set);
   for (const set of [...top]) {
     if (check(set)) continue;
     if (set.type === 'raid1') log('error', `keeping degraded mirror set "${set.name}"`);

@@ -66,8 +66,19 @@ export interface FormatHandlerV1<M = any> {
   rebuild?(set: RaidSet, device: BlockDevice | undefined, ctx: WriteContext): Promise<boolean>;
   /** Make a device a hot spare (of a set). */
   spare?(device: BlockDevice, set: RaidSet | undefined, ctx: WriteContext): Promise<boolean>;
+  /**
+   * Members whose metadata newer metadata on another member supersedes (all RAID devices this handler read,
+   * disks and volumes): each stale one with the reason, in words. Core marks them and sets them aside from
+   * their sets; a stale disk's volumes are stale with it.
+   */
+  stale?(rds: readonly RaidDevice<M>[]): readonly StaleMember<M>[];
   /** Device-mapper activation gate for a set (isw's BBM check); false blocks activation. */
   canActivate?(set: RaidSet, ctx: CheckContext): boolean;
+}
+
+export interface StaleMember<M = unknown> {
+  readonly rd: RaidDevice<M>;
+  readonly reason: string;
 }
 
 export type FormatHandler = FormatHandlerV1;
@@ -78,7 +89,7 @@ export const takesSectorSize = (handler: FormatHandlerV1, sectorSize: number) =>
 export class FormatDefinitionError extends Error {}
 
 const REQUIRED = ['read', 'group', 'check', 'log'] as const;
-const OPTIONAL = ['dump', 'write', 'create', 'remove', 'rebuild', 'spare', 'canActivate'] as const;
+const OPTIONAL = ['dump', 'write', 'create', 'remove', 'rebuild', 'spare', 'stale', 'canActivate'] as const;
 
 /**
  * Check a handler object and return it. A broken handler (wrong apiVersion, a missing method, a bad

@@ -46,6 +46,12 @@ export interface RaidDevice<M = unknown> {
    * table, ...). Activation needs it to map a parity set with a member missing.
    */
   position?: number;
+  /**
+   * Why this member is stale: newer metadata on another member of its set (a higher generation or sequence
+   * number, or a record of it as failed, missing or not a member) supersedes what it holds. A stale member
+   * is no member of its set: grouping sets it aside (RaidSet.stale), so it is never mapped nor read.
+   */
+  stale?: string;
 }
 
 export interface RaidSet {
@@ -63,6 +69,8 @@ export interface RaidSet {
   foundDevs: number;
   /** Set by activation when the kernel (or engine) has a mapping of this set. */
   active?: boolean;
+  /** Members set aside as stale (RaidDevice.stale): shown, never counted, mapped or read. */
+  stale?: RaidDevice[];
 }
 
 export function newRaidSet(name: string, type: RaidType = 'undef'): RaidSet {

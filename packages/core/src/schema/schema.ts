@@ -15,6 +15,9 @@ export interface RaidDeviceJson {
   sectors: number;
   offset: number;
   deviceSectors: number;
+  /** Only on a stale member (RaidDevice.stale): true, and why. */
+  stale?: true;
+  staleReason?: string;
 }
 
 export interface RaidSetJson {
@@ -28,6 +31,8 @@ export interface RaidSetJson {
   devices: RaidDeviceJson[];
   spares: number;
   sets: RaidSetJson[];
+  /** Only when members were set aside as stale: they are not in `devices`. */
+  staleDevices?: RaidDeviceJson[];
 }
 
 export interface BlockDeviceJson {
@@ -48,6 +53,7 @@ export function raidDeviceToJson(rd: RaidDevice): RaidDeviceJson {
     sectors: rd.sectors,
     offset: rd.offset,
     deviceSectors: rd.device.sizeSectors,
+    ...(rd.stale !== undefined ? { stale: true as const, staleReason: rd.stale } : {}),
   };
 }
 
@@ -63,6 +69,7 @@ export function raidSetToJson(set: RaidSet, format: string | null = null): RaidS
     devices: set.devs.map(raidDeviceToJson),
     spares: countDevs(set, 'spare'),
     sets: set.sets.map((s) => raidSetToJson(s, format)),
+    ...(set.stale?.length ? { staleDevices: set.stale.map(raidDeviceToJson) } : {}),
   };
 }
 
@@ -95,6 +102,8 @@ export const jsonSchema = {
         sectors: { type: 'integer', minimum: 0 },
         offset: { type: 'integer', minimum: 0 },
         deviceSectors: { type: 'integer', minimum: 0 },
+        stale: { const: true },
+        staleReason: { type: 'string', minLength: 1 },
       },
     },
     raidSet: {
@@ -112,6 +121,7 @@ export const jsonSchema = {
         devices: { type: 'array', items: { $ref: '#/definitions/raidDevice' } },
         spares: { type: 'integer', minimum: 0 },
         sets: { type: 'array', items: { $ref: '#/definitions/raidSet' } },
+        staleDevices: { type: 'array', items: { $ref: '#/definitions/raidDevice' } },
       },
     },
     blockDevice: {
