@@ -52,8 +52,11 @@ export function devicePath(ref: DeviceRef): string {
  * the one path. A newline cannot be written at all (a table is read line by line): see `tableTextProblem`.
  */
 export function escapeTableWord(word: string): string {
-  return word.replace(/[\s\\]/g, (c) => `\\${c}`);
+  return word.replace(/[ \t\n\v\f\r\\]/g, (c) => `\\${c}`);
 }
+
+/** The kernel's isspace (ASCII): a non-breaking space is part of a word, as the kernel reads it. */
+const SPACE = /[ \t\n\v\f\r]/;
 
 /** The words of a table line's text, backslash escapes undone: the kernel's split (dm_split_args). */
 export function splitTableWords(text: string): string[] {
@@ -63,7 +66,7 @@ export function splitTableWords(text: string): string[] {
     const c = text[i]!;
     if (c === '\\' && i + 1 < text.length) {
       word = (word ?? '') + text[++i];
-    } else if (/\s/.test(c)) {
+    } else if (SPACE.test(c)) {
       if (word !== undefined) words.push(word);
       word = undefined;
     } else {
