@@ -973,7 +973,7 @@ describe('member paths with spaces, commas and colons', () => {
     new Promise<{ status: number | null; stderr: string }>((done) => {
       const child = spawn(process.execPath, [bin, ...args], { cwd: dir, stdio: ['ignore', fd, 'pipe'] });
       let stderr = '';
-      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
       child.on('close', (status) => done({ status, stderr }));
     });
 
