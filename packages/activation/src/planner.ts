@@ -68,6 +68,7 @@ export function planActivation(sets: readonly RaidSet[], options: PlanOptions = 
     if (t.targets === undefined || t.table === undefined) return true;
     devices.push(...t.helpers);
     const dependsOn = [...rs.sets.map((r) => r.name), ...t.helpers.map((h) => h.name)].filter((n) => mapped.has(n));
+    // setTable's text: dmraid's trailing newline after a linear's subset line included (what -t prints).
     devices.push({ ...dmDevice({ name: rs.name, targets: t.targets, dependsOn, set: rs.name, role }), table: t.table });
     return true;
   };
