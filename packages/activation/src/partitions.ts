@@ -3,8 +3,8 @@
  * slot, then the first extended entry's chain of logical partitions from 5) and, beyond dmraid, GPT.
  * Each partition becomes a linear device over the set: `0 <length> linear /dev/mapper/<set> <start>`.
  */
-import type { DmDevice } from './plan.js';
-import { mapperPath } from './tables.js';
+import { mappedRef } from '@dmraid/core';
+import { dmDevice, type DmDevice } from './plan.js';
 
 export interface Partition {
   /** 1-4 primaries (GPT: entry number), 5.. logicals. */
@@ -95,11 +95,13 @@ export function partitionName(set: string, number: number, partChar = 'p'): stri
 }
 
 export function partitionDevices(set: string, partitions: readonly Partition[], partChar = 'p'): DmDevice[] {
-  return partitions.map((p) => ({
-    name: partitionName(set, p.number, partChar),
-    table: `0 ${p.sectors} linear ${mapperPath(set)} ${p.start}`,
-    dependsOn: [set],
-    set,
-    role: 'partition' as const,
-  }));
+  return partitions.map((p) =>
+    dmDevice({
+      name: partitionName(set, p.number, partChar),
+      targets: [{ start: 0, length: p.sectors, type: 'linear', args: [mappedRef(set), String(p.start)] }],
+      dependsOn: [set],
+      set,
+      role: 'partition',
+    }),
+  );
 }

@@ -1,3 +1,5 @@
+import { renderTable, type TableTarget } from '@dmraid/core';
+
 /**
  * What activation produces from the model: the device-mapper devices of one or more RAID sets, each with
  * the table text `dmsetup create NAME` takes on stdin. The kernel activator loads them with dmsetup; the
@@ -6,7 +8,12 @@
 export interface DmDevice {
   /** The mapped device's name: `/dev/mapper/<name>`. */
   readonly name: string;
-  /** Table lines (`<start> <length> <target> <args...>`), joined by '\n', no trailing newline. */
+  /** The table as data: what the userspace engine is built from. */
+  readonly targets: readonly TableTarget[];
+  /**
+   * The table as text (`<start> <length> <target> <args...>` lines joined by '\n', device paths escaped as
+   * the kernel reads them): for dmsetup and `-t`, rendered from `targets`, never read back.
+   */
   readonly table: string;
   /** Names of other devices of the same plan its table references as /dev/mapper/<name>. */
   readonly dependsOn: readonly string[];
@@ -23,4 +30,9 @@ export interface ActivationPlan {
    * undefined where dmraid has none to show (it prints `(null)`). Helper devices are not listed.
    */
   readonly shown: readonly { readonly name: string; readonly table: string | undefined }[];
+}
+
+/** A device of the plan, its table text rendered from its targets. */
+export function dmDevice(d: Omit<DmDevice, 'table'>): DmDevice {
+  return { ...d, table: renderTable(d.targets) };
 }

@@ -3,9 +3,9 @@
  * then the set itself; a group yields no table; a subset that cannot be mapped stops its superset.
  */
 import type { RaidSet } from '@dmraid/core';
-import type { ActivationPlan, DmDevice } from './plan.js';
+import { dmDevice, type ActivationPlan, type DmDevice } from './plan.js';
 import { partitionDevices, type Partition } from './partitions.js';
-import { mapperPath, setTable, type Problem, type TableOptions } from './tables.js';
+import { setTable, type Problem, type TableOptions } from './tables.js';
 
 export interface PlanOptions extends TableOptions {
   /** Partitions found on sets (by set name), added as partition devices; dmraid reads them after activation. */
@@ -52,23 +52,24 @@ export function planActivation(sets: readonly RaidSet[], options: PlanOptions = 
     const t = setTable(rs, options);
     problems.push(...t.problems);
     if (!t.ok) return false;
-    if (t.table !== undefined && !options.reference) {
+    const mapped = new Set(t.targets?.flatMap((x) => x.args.flatMap((a) => (typeof a !== 'string' && a.kind === 'mapped' ? [a.name] : []))));
+    if (t.targets !== undefined && !options.reference) {
       // A subset its superset does not map (the broken half of a degraded RAID10) is neither loaded nor
       // shown: its table maps the broken members to /dev/zero, which the kernel refuses. The reference
       // creates it anyway.
-      const used = new Set(t.table.split(/\s+/));
       for (const span of spans.reverse()) {
-        if (used.has(mapperPath(span.name))) continue;
+        if (mapped.has(span.name)) continue;
         devices.splice(span.devices[0], span.devices[1] - span.devices[0]);
         shown.splice(span.shown[0], span.shown[1] - span.shown[0]);
       }
     }
     for (const h of t.helpers) shown.push({ name: h.name, table: h.table });
     shown.push({ name: rs.name, table: t.table });
-    if (t.table === undefined) return true;
+    if (t.targets === undefined || t.table === undefined) return true;
     devices.push(...t.helpers);
-    const dependsOn = [...rs.sets.map((r) => r.name), ...t.helpers.map((h) => h.name)].filter((n) => t.table!.includes(mapperPath(n)));
-    devices.push({ name: rs.name, table: t.table, dependsOn, set: rs.name, role });
+    const dependsOn = [...rs.sets.map((r) => r.name), ...t.helpers.map((h) => h.name)].filter((n) => mapped.has(n));
+    // setTable's text: dmraid's trailing newline after a linear's subset line included (what -t prints).
+    devices.push({ ...dmDevice({ name: rs.name, targets: t.targets, dependsOn, set: rs.name, role }), table: t.table });
     return true;
   };
   for (const rs of sets) activate(rs, 'set');

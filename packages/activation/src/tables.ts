@@ -9,13 +9,19 @@
  * - a mirror with one valid leg or half maps it alone (the reference concatenates every member, the broken
  *   ones as /dev/zero, which the kernel refuses, and at the wrong size for a stacked mirror).
  */
-import { roundDownMask, setTypeDisplay, totalSectors, type RaidDevice, type RaidSet } from '@dmraid/core';
+import { mappedRef, memberRef, renderTable, roundDownMask, setTypeDisplay, tableTextProblem, totalSectors, ZERO_PATH, ZERO_REF, type DeviceRef, type RaidDevice, type RaidSet, type TableArg, type TableTarget } from '@dmraid/core';
 import { isRaid5, RAID_TYPES } from '@dmraid/core';
-import type { ActivationPlan, DmDevice } from './plan.js';
+import { dmDevice, type ActivationPlan, type DmDevice } from './plan.js';
 
 /** dmraid's error path: an invalid member is mapped to this device. */
-export const ERROR_PATH = '/dev/zero';
+export const ERROR_PATH = ZERO_PATH;
 export const mapperPath = (name: string) => `/dev/mapper/${name}`;
+
+/** A subset as a device argument: its mapped device, or /dev/zero where it is not valid. */
+const subsetRef = (r: RaidSet): DeviceRef => (validRs(r) ? mappedRef(r.name) : ZERO_REF);
+/** A member as a device argument: its path, or /dev/zero where it is not valid. */
+const memberOf = (rd: RaidDevice): DeviceRef => (validRd(rd) ? memberRef(rd.device.path) : ZERO_REF);
+const target = (start: number, length: number, type: string, ...args: TableArg[]): TableTarget => ({ start, length, type, args });
 
 /** A problem as dmraid reports it: `ERROR: <text>` on stderr. */
 export interface Problem {
@@ -41,8 +47,9 @@ export interface TableOptions {
   readonly reference?: boolean;
 }
 
-/** One set's mapping: the table (undefined: dmraid's `(null)`), helper devices below it, problems. */
+/** One set's mapping: the table (undefined: dmraid's `(null)`) as data and as text, helper devices below it, problems. */
 export interface SetTable {
+  readonly targets: readonly TableTarget[] | undefined;
   readonly table: string | undefined;
   readonly ok: boolean;
   readonly helpers: readonly DmDevice[];
@@ -73,49 +80,54 @@ export function regionSize(sectors: number): number {
   return region / 2;
 }
 
-function linearTable(rs: RaidSet): string | undefined {
-  let table = '';
+/** A set's table as targets; `trailingNewline`: dmraid's text ends in a newline (an empty `-t` line). */
+interface Built {
+  readonly targets: TableTarget[];
+  readonly trailingNewline?: boolean;
+}
+
+function linearTable(rs: RaidSet): Built | undefined {
+  const targets: TableTarget[] = [];
   let start = 0;
-  let segments = 0;
+  // dmraid tests the subset's own list for the end, so a newline always follows a subset line; a device
+  // line is followed by one unless it is the list's last (a spare last leaves the one before it).
+  let trailingNewline = false;
   for (const r of rs.sets) {
     if (r.type === 'spare') continue;
     const sectors = totalSectors(r);
-    table += `${start} ${sectors} linear ${validRs(r) ? mapperPath(r.name) : ERROR_PATH} 0`;
-    // dmraid tests the subset's own list for the end, so a newline always follows a subset line.
-    table += '\n';
-    segments++;
+    targets.push(target(start, sectors, 'linear', subsetRef(r), '0'));
+    trailingNewline = true;
     start += sectors;
   }
   rs.devs.forEach((rd, i) => {
     if (rd.type === 'spare') return;
-    table += `${start} ${rd.sectors} linear ${validRd(rd) ? rd.device.path : ERROR_PATH} ${rd.offset}`;
-    if (i < rs.devs.length - 1) table += '\n';
-    segments++;
+    targets.push(target(start, rd.sectors, 'linear', memberOf(rd), String(rd.offset)));
+    trailingNewline = i < rs.devs.length - 1;
     start += rd.sectors;
   });
-  return segments ? table : undefined;
+  return targets.length ? { targets, trailingNewline } : undefined;
 }
 
-function raid0Table(rs: RaidSet): string | undefined {
+function raid0Table(rs: RaidSet): Built | undefined {
   const min = smallest(rs, 0);
   if (!min) return undefined;
   const len = roundDownMask(min, rs.stride);
   const n = rs.sets.filter((r) => r.type !== 'spare' && totalSectors(r) > 0).length + rs.devs.filter((rd) => rd.type !== 'spare' && rd.sectors > 0).length;
-  let table = n > 1 ? `0 ${len * n} striped ${n} ${rs.stride}` : `0 ${len * n} linear`;
+  const args: TableArg[] = n > 1 ? [String(n), String(rs.stride)] : [];
   let stripes = 0;
   for (const r of rs.sets) {
     if (totalSectors(r) <= 0) continue;
-    table += ` ${validRs(r) ? mapperPath(r.name) : ERROR_PATH} 0`;
+    args.push(subsetRef(r), '0');
     stripes++;
   }
   for (const rd of rs.devs) {
-    if (rd.type !== 'spare' && rd.sectors > 0) table += ` ${validRd(rd) ? rd.device.path : ERROR_PATH} ${rd.offset}`;
+    if (rd.type !== 'spare' && rd.sectors > 0) args.push(memberOf(rd), String(rd.offset));
     stripes++;
   }
-  return stripes ? table : undefined;
+  return stripes ? { targets: [target(0, len * n, n > 1 ? 'striped' : 'linear', ...args)] } : undefined;
 }
 
-function raid1Table(rs: RaidSet, problems: Problem[], options: TableOptions): string | undefined {
+function raid1Table(rs: RaidSet, problems: Problem[], options: TableOptions): Built | undefined {
   const mirrors = rs.sets.filter(validRs).length + rs.devs.filter(validRd).length;
   if (mirrors === 0) return undefined;
   if (mirrors === 1) {
@@ -124,26 +136,26 @@ function raid1Table(rs: RaidSet, problems: Problem[], options: TableOptions): st
     const half = rs.sets.find(validRs);
     const leg = rs.devs.find(validRd);
     // The leg's own length: a broken half's (what its members present add up to) says nothing of the volume.
-    return half ? `0 ${totalSectors(half)} linear ${mapperPath(half.name)} 0` : `0 ${leg!.sectors} linear ${leg!.device.path} ${leg!.offset}`;
+    return { targets: [half ? target(0, totalSectors(half), 'linear', mappedRef(half.name), '0') : target(0, leg!.sectors, 'linear', memberRef(leg!.device.path), String(leg!.offset))] };
   }
   const sectors = smallest(rs, 0);
   if (!sectors) {
     problems.push({ level: 'error', text: "can't find smallest mirror!", set: rs.name });
     return undefined;
   }
-  let table = `0 ${sectors} mirror core 2 ${regionSize(sectors)} ${needSync(rs) ? 'sync' : 'nosync'} ${mirrors}`;
-  for (const r of rs.sets) if (validRs(r)) table += ` ${mapperPath(r.name)} 0`;
-  for (const rd of rs.devs) if (validRd(rd)) table += ` ${rd.device.path} ${rd.offset}`;
-  return `${table} 1 handle_errors`;
+  const args: TableArg[] = ['core', '2', String(regionSize(sectors)), needSync(rs) ? 'sync' : 'nosync', String(mirrors)];
+  for (const r of rs.sets) if (validRs(r)) args.push(mappedRef(r.name), '0');
+  for (const rd of rs.devs) if (validRd(rd)) args.push(memberRef(rd.device.path), String(rd.offset));
+  return { targets: [target(0, sectors, 'mirror', ...args, '1', 'handle_errors')] };
 }
 
 const raidLevel = (rs: RaidSet) => (rs.type === 'raid4' ? 'raid4' : RAID_TYPES[rs.type].display);
 
-function raid45Table(rs: RaidSet, options: TableOptions, problems: Problem[], helpers: DmDevice[]): string | undefined | null {
+function raid45Table(rs: RaidSet, options: TableOptions, problems: Problem[], helpers: DmDevice[]): Built | undefined | null {
   // Slots in member order; undefined = missing member.
-  let slots: ({ path: string; rd?: RaidDevice } | undefined)[] = [
-    ...rs.sets.map((r) => ({ path: validRs(r) ? mapperPath(r.name) : ERROR_PATH })),
-    ...rs.devs.map((rd) => ({ path: validRd(rd) ? rd.device.path : ERROR_PATH, rd })),
+  let slots: ({ ref: DeviceRef; rd?: RaidDevice } | undefined)[] = [
+    ...rs.sets.map((r) => ({ ref: subsetRef(r) })),
+    ...rs.devs.map((rd) => ({ ref: memberOf(rd), rd })),
   ];
   // foundDevs is the count the metadata expects (dmraid's found_devs).
   if (slots.length !== rs.foundDevs && rs.sets.length === 0) {
@@ -175,27 +187,27 @@ function raid45Table(rs: RaidSet, options: TableOptions, problems: Problem[], he
     // dm-raid refuses a region smaller than the chunk (dmraid-behaviour.md §8.4).
     while (region < rs.stride) region *= 2;
   }
-  const words: string[] = [];
+  const args: TableArg[] = [raidLevel(rs), '4', String(rs.stride), needSync(rs) ? 'sync' : 'nosync', 'region_size', String(region), String(members)];
   for (const [k, slot] of slots.entries()) {
     if (!slot) {
-      words.push('- -');
+      args.push('-', '-');
       continue;
     }
     const rd = slot.rd;
-    if (rd && rd.offset !== 0 && slot.path !== ERROR_PATH) {
+    if (rd && rd.offset !== 0 && slot.ref.kind === 'member') {
       if (options.reference) {
         problems.push({ level: 'error', text: 'dm_raid: allocating', set: rs.name });
         return undefined;
       }
       // The `raid` target has no per-device offset: a linear device shifts the member's data to sector 0.
       const name = `${rs.name}-d${k}`;
-      helpers.push({ name, table: `0 ${rd.sectors} linear ${rd.device.path} ${rd.offset}`, dependsOn: [], set: rs.name, role: 'helper' });
-      words.push(`- ${mapperPath(name)}`);
+      helpers.push(dmDevice({ name, targets: [target(0, rd.sectors, 'linear', slot.ref, String(rd.offset))], dependsOn: [], set: rs.name, role: 'helper' }));
+      args.push('-', mappedRef(name));
       continue;
     }
-    words.push(`- ${slot.path}`);
+    args.push('-', slot.ref);
   }
-  return `0 ${sectors} raid ${raidLevel(rs)} 4 ${rs.stride} ${needSync(rs) ? 'sync' : 'nosync'} region_size ${region} ${members} ${words.join(' ')}`;
+  return { targets: [target(0, sectors, 'raid', ...args)] };
 }
 
 /** The table dmraid builds for one (non-group) set: libdmraid_make_table. */
@@ -203,31 +215,32 @@ export function setTable(rs: RaidSet, options: TableOptions = {}): SetTable {
   const problems: Problem[] = [];
   const helpers: DmDevice[] = [];
   const fail = (...texts: string[]): SetTable => ({
+    targets: undefined,
     table: undefined,
     ok: false,
     helpers: [],
     problems: [...problems, ...texts.map((text) => ({ level: 'error' as const, text, set: rs.name })), { level: 'error', text: `no mapping possible for RAID set ${rs.name}`, set: rs.name }],
   });
-  let table: string | undefined | null;
+  let built: Built | undefined | null;
   switch (rs.type) {
     case 'partition':
     case 'linear':
-      table = linearTable(rs);
+      built = linearTable(rs);
       break;
     case 'raid0':
-      table = raid0Table(rs);
+      built = raid0Table(rs);
       break;
     case 'raid1':
-      table = raid1Table(rs, problems, options);
+      built = raid1Table(rs, problems, options);
       break;
     case 'raid4':
     case 'raid5_ls':
     case 'raid5_rs':
     case 'raid5_la':
     case 'raid5_ra':
-      table = raid45Table(rs, options, problems, helpers);
+      built = raid45Table(rs, options, problems, helpers);
       // dmraid returns success without a table for a degraded set it cannot patch: `-t` prints "(null)".
-      if (table === null) return { table: undefined, ok: true, helpers: [], problems };
+      if (built === null) return { targets: undefined, table: undefined, ok: true, helpers: [], problems };
       break;
     case 'spare':
       return fail(`spare set "${rs.name}" cannot be activated`);
@@ -236,8 +249,11 @@ export function setTable(rs: RaidSet, options: TableOptions = {}): SetTable {
     default:
       return fail(`Undefined RAID type ${setTypeDisplay(rs)}[${RAID_TYPES[rs.type].value}] on ${rs.name}`);
   }
-  if (table === undefined) return fail();
-  return { table, ok: true, helpers, problems };
+  if (built === undefined) return fail();
+  // A path a table line cannot hold would be printed as another path, or the table cut in two.
+  const unwritable = tableTextProblem(built.targets);
+  if (unwritable !== undefined) return fail(`cannot write the table of RAID set "${rs.name}": ${unwritable}`);
+  return { targets: built.targets, table: renderTable(built.targets) + (built.trailingNewline ? '\n' : ''), ok: true, helpers, problems };
 }
 
 export { isRaid5 };

@@ -35,6 +35,17 @@ describe('tables as dmraid prints them under -t', () => {
       'r5: 0 131072 raid raid5_la 4 128 nosync region_size 128 3 - /dev/mapper/r5-d0 - /dev/mapper/r5-d1 - /dev/mapper/r5-d2',
     ]);
   });
+  it('plans targets as data, members by path; the text escapes what a table line splits at (as the kernel reads it), and a newline is refused', () => {
+    const { plan, problems } = planActivation([set('s0', 'raid0', [dev('/img/sp ace.img', 1024), dev('/img/a,b\\c:d.img', 1024, 8)])]);
+    expect(problems).toEqual([]);
+    expect(plan.devices[0]!.targets).toEqual([
+      { start: 0, length: 2048, type: 'striped', args: ['2', '128', { kind: 'member', path: '/img/sp ace.img' }, '0', { kind: 'member', path: '/img/a,b\\c:d.img' }, '8'] },
+    ]);
+    expect(tableLines(plan)).toEqual(['s0: 0 2048 striped 2 128 /img/sp\\ ace.img 0 /img/a,b\\\\c:d.img 8']);
+    const lined = planActivation([set('s1', 'raid0', [dev('/img/new\nline.img', 1024), dev('/dev/sdb', 1024)])]);
+    expect(lined.plan.devices).toEqual([]);
+    expect(lined.problems.map((p) => p.text)).toEqual(['cannot write the table of RAID set "s1": "/img/new\\nline.img" holds a newline, which a table line cannot', 'no mapping possible for RAID set s1']);
+  });
   it('maps a degraded raid5 with `- -` where the member positions are known', () => {
     const devs = [dev('/dev/sda', 65536), dev('/dev/sdc', 65536)];
     const { plan } = planActivation([set('r5', 'raid5_ls', devs, 128, { status: 'inconsistent', foundDevs: 3 })], { memberIndex: (rd) => (rd.device.path === '/dev/sda' ? 0 : 2) });

@@ -3,6 +3,7 @@
  * "a:hipP:bc::dDEf:glxM:nrR:s::tvVC:S::Z", unique-prefix long options, argument permutation, and dmraid's
  * action table that decides which options combine. Ours beside them: --devices, --json, --yes.
  */
+import { splitDeviceList } from '@dmraid/core';
 
 export class UsageError extends Error {
   constructor(
@@ -341,7 +342,7 @@ export function parseOptions(argv: readonly string[]): Options {
       continue;
     }
     if (key === 'DEVICES') {
-      devices = [...(devices ?? []), ...arg!.split(',').filter(Boolean)];
+      devices = [...(devices ?? []), ...splitDeviceList(arg!)];
       continue;
     }
     if (key === 'JSON') {

@@ -1,6 +1,6 @@
 // Ours: --extract, --serve and --check-data run the sets' tables in the userspace engine (@dmraid/engine).
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, promises as fs, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, promises as fs, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import Ajv from 'ajv';
 import fc from 'fast-check';
-import { jsonSchema, sameStorage } from '@dmraid/core';
+import { jsonSchema, mappedRef, memberRef, renderTable, sameStorage, ZERO_REF, type TableArg, type TableTarget } from '@dmraid/core';
+import { tableLines } from '@dmraid/activation';
 import { hashFiles, testIf } from '@dmraid/testkit';
 import { parseTestTables } from '../src/commands/userspace.js';
 import { run } from '../src/main.js';
@@ -84,14 +85,44 @@ describe('options of the engine commands', () => {
 });
 
 describe('--tables FILE (`dmraid -tay` output)', () => {
-  it('gives back every device\'s lines in creation order; any other text is an error naming the line, never a throw', () => {
-    const name = fc.stringMatching(/^[A-Za-z0-9_.-]{1,20}$/);
+  // Paths of any characters but a newline: spaces, tabs, commas, colons, backslashes, `#`, non-ASCII.
+  const path = fc
+    .string({ unit: 'binary', minLength: 1, maxLength: 16 })
+    .filter((p) => !p.includes('\n') && p !== '-' && p !== '/dev/zero' && !p.startsWith('/dev/mapper/'));
+  const dev = (names: readonly string[]) => (names.length ? fc.oneof(path.map(memberRef), fc.constantFrom(...names).map(mappedRef), fc.constant(ZERO_REF)) : fc.oneof(path.map(memberRef), fc.constant(ZERO_REF)));
+  const off = fc.nat().map(String);
+  /** A target in one of the shapes activation builds, its devices typed. */
+  const target = (names: readonly string[]): fc.Arbitrary<TableTarget> => {
+    const pair = fc.tuple(dev(names), off);
+    return fc.tuple(fc.nat(), fc.integer({ min: 1, max: 1 << 30 }), fc.oneof(
+      pair.map(([d, o]): [string, TableArg[]] => ['linear', [d, o]]),
+      fc.array(pair, { minLength: 1, maxLength: 4 }).map((ps): [string, TableArg[]] => ['striped', [String(ps.length), '128', ...ps.flat()]]),
+      fc.array(pair, { minLength: 2, maxLength: 3 }).map((ps): [string, TableArg[]] => ['mirror', ['core', '2', '64', 'nosync', String(ps.length), ...ps.flat(), '1', 'handle_errors']]),
+      fc.array(fc.option(dev(names), { nil: undefined }), { minLength: 3, maxLength: 5 }).map((ds): [string, TableArg[]] => ['raid', ['raid5_ls', '4', '128', 'sync', 'region_size', '256', String(ds.length), ...ds.flatMap((d) => ['-', d ?? '-'])]]),
+    )).map(([start, length, [type, args]]) => ({ start, length, type, args }));
+  };
+  const name = fc.stringMatching(/^[A-Za-z0-9_.-]{1,20}$/);
+
+  it('gives back every device\'s targets, paths of any characters (spaces, commas, colons, backslashes) the same paths, as -t prints them', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(name, { minLength: 1, maxLength: 5 }).chain((names) => fc.tuple(fc.constant(names), fc.tuple(...names.map((_, i) => fc.array(target(names.slice(0, i)), { minLength: 1, maxLength: 3 }))))), ([names, tables]) => {
+        const devices = names.map((n, i) => ({ name: n, targets: tables[i]!, table: renderTable(tables[i]!), dependsOn: [], set: n, role: 'set' as const }));
+        const printed = tableLines({ devices, shown: devices.map((d) => ({ name: d.name, table: d.table })) });
+        // One line a target, whatever the paths hold.
+        expect(printed).toHaveLength(tables.flat().length);
+        const parsed = parseTestTables(printed.join('\n'));
+        expect(parsed).toEqual(devices.map((d) => expect.objectContaining({ name: d.name, targets: d.targets, table: d.table })));
+      }),
+    );
+  });
+
+  it('fuzz: any text is tables or an error naming the line, never a throw; tables read from quoting-heavy text print back as themselves', () => {
     const line = fc.tuple(fc.nat(), fc.nat(), fc.array(fc.stringMatching(/^[!-~]{1,12}$/), { maxLength: 8 })).map(([a, b, w]) => [a, b, ...w].join(' '));
     fc.assert(
       fc.property(fc.array(fc.tuple(name, line), { maxLength: 12 }), (entries) => {
         const parsed = parseTestTables(entries.map(([n, l]) => `${n}: ${l}`).join('\n'));
-        const names = [...new Set(entries.map(([n]) => n))];
-        expect(parsed).toEqual(names.map((n) => expect.objectContaining({ name: n, table: entries.filter(([m]) => m === n).map(([, l]) => l).join('\n') })));
+        if (typeof parsed === 'string') expect(parsed).toMatch(/^not a table line: /);
+        else expect(parsed.map((d) => d.name)).toEqual([...new Set(entries.map(([n]) => n))]);
       }),
     );
     fc.assert(
@@ -101,6 +132,43 @@ describe('--tables FILE (`dmraid -tay` output)', () => {
         else expect(Array.isArray(parsed)).toBe(true);
       }),
     );
+    // Text made of the pieces quoting is about: whatever it parses to, printing that and reading it back
+    // gives the same tables (the printed form is the one way to say them).
+    let parsedCount = 0;
+    const piece = fc.constantFrom('\\', ' ', '\t', '\n', ':', ',', '0', '2', '64', 'a', 'x:', 'linear', 'striped', 'mirror', 'raid', 'core', '-', '/dev/mapper/x', '/dev/zero', 'raid5_ls');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('x', 'y'), fc.nat(9), fc.nat(9), fc.constantFrom('linear', 'striped', 'mirror', 'raid'), fc.array(piece, { maxLength: 30 })), { minLength: 1, maxLength: 4 }), (lines) => {
+        const text = lines.map(([n, a, b, type, ps]) => `${n}: ${a} ${b} ${type} ${ps.join('')}`).join('\n');
+        const parsed = parseTestTables(text);
+        if (typeof parsed === 'string') return;
+        parsedCount++;
+        const printed = tableLines({ devices: parsed, shown: parsed.map((d) => ({ name: d.name, table: d.table })) }).join('\n');
+        expect(parseTestTables(printed)).toEqual(parsed);
+      }),
+      { numRuns: 2000 },
+    );
+    // Most of them parse (a newline piece may cut a line short of its target type).
+    expect(parsedCount).toBeGreaterThan(1000);
+  });
+
+  it('a device argument is found by its target\'s syntax, never by a file of that name: a "core" or "nosync" file is no member', async () => {
+    const dir = tmp('keywords');
+    const ms = await members(dir, 2);
+    for (const decoy of ['core', 'nosync', 'handle_errors']) await fs.writeFile(join(dir, decoy), Buffer.alloc(SECTORS * 512, 0x5a));
+    await fs.writeFile(join(dir, 't.txt'), `m: 0 ${SECTORS} mirror core 2 64 nosync 2 m0.img 0 m1.img 0 1 handle_errors\n`);
+    // Another process writes the file "core" (a core dump, say): --serve --writable would refuse a member
+    // that is open for writing elsewhere, so taking "core" for a member would stop the serve.
+    const holder = spawn('sh', ['-c', 'exec sleep 60 3<>core'], { cwd: dir, stdio: 'ignore' });
+    onTestFinished(() => void holder.kill());
+    while (!existsSync(`/proc/${holder.pid}/fd/3`)) await new Promise((r) => setTimeout(r, 10));
+    const stop = new AbortController();
+    const out = { stdout: '', stderr: '' };
+    const io = { stdout: (t: string) => ((out.stdout += t), out.stdout.includes('serving') && stop.abort()), stderr: (t: string) => (out.stderr += t), readLine: async () => null, cwd: dir };
+    const status = await run(['--serve', '--writable', '--tables', 't.txt', '--listen', 'x.sock'], io, { handlers: [], signal: stop.signal });
+    expect([status, out.stderr]).toEqual([0, '']);
+    const r = await dmraid(dir, ['--extract', 'm', '-o', 'v.img', '--tables', 't.txt']);
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect((await fs.readFile(join(dir, 'v.img'))).equals(ms[0]!)).toBe(true);
   });
 });
 
@@ -834,5 +902,110 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect(await done).toBe(0);
     expect(existsSync(sock)).toBe(false);
     expect(await servingProcesses()).toBe(0);
+  });
+});
+
+describe('member paths with spaces, commas and colons', () => {
+  const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+
+  it('--devices takes a path with "," or ":" and a serial with a backslash before each; unescaped text means what it did', async () => {
+    const dir = tmp('devices-escaped');
+    for (const f of ['c:d.img', 'a,b.img', 'sp ace.img', 'e\\f.img']) await fs.writeFile(join(dir, f), Buffer.alloc(1 << 20));
+    const r = await dmraid(dir, ['--devices', 'c\\:d.img:WD-1 2,a\\,b.img', '--devices', 'sp ace.img:S3,e\\\\f.img:S\\,4', '-b']);
+    expect(r).toEqual({ status: 0, stderr: '', stdout: 'c:d.img:         2048 total, "WD-12"\na,b.img:         2048 total, "N/A"\nsp ace.img:         2048 total, "S3"\ne\\f.img:         2048 total, "S,4"\n' });
+    // A whole text that names a file is that file (c:d.img); a comma without a backslash still separates.
+    const old = await dmraid(dir, ['--devices', 'c:d.img', '--devices', 'e\\f.img', '-b']);
+    expect([old.status, old.stdout.split('\n').map((l) => l.split(':  ')[0])]).toEqual([0, ['c:d.img', 'e\\f.img', '']]);
+    expect(await dmraid(dir, ['--devices', 'a,b.img', '-b'])).toEqual({ status: 1, stdout: '', stderr: 'ERROR: cannot open device "a": No such file or directory\n' });
+  });
+
+  it('a set on "sp ace.img", "a,b.img", "c:d.img": --extract and --check-data read those files, never a file "sp"; -t prints them escaped and --tables of that output gives the same volume', async () => {
+    const dir = tmp('odd-paths');
+    const specs = await imagesOf(dir, 'nvidia/raid5-3');
+    const odd = ['sp ace.img', 'a,b.img', 'c:d.img'];
+    // A pattern in the first MiB of each member (nvidia keeps its metadata at the end); the plain names
+    // are hard links to the same files, read the way every other test reads them: the truth.
+    const plain: string[] = [];
+    for (const [m, spec] of specs.entries()) {
+      const file = spec.split(':')[0]!;
+      const h = await fs.open(join(dir, file), 'r+');
+      const b = Buffer.alloc(1 << 20);
+      for (let i = 0; i < b.length; i++) b[i] = (i * 13 + m * 7 + (i >>> 9)) & 0xff;
+      await h.write(b, 0, b.length, 0);
+      await h.close();
+      await fs.rename(join(dir, file), join(dir, odd[m]!));
+      await fs.link(join(dir, odd[m]!), join(dir, `plain${m}.img`));
+      plain.push(`plain${m}.img`);
+    }
+    // Decoys named by the words of an unescaped table line.
+    for (const decoy of ['sp', 'ace.img']) await fs.writeFile(join(dir, decoy), Buffer.alloc(1 << 20, 0x5a));
+    const decoys = async () => Promise.all(['sp', 'ace.img'].map((f) => fs.readFile(join(dir, f)).then((b) => b.toString('base64'))));
+    const before = await decoys();
+    const byPlain = plain.flatMap((p) => ['--devices', p]);
+    const byOdd = ['--devices', odd.map((p) => p.replace(/[\\,:]/g, '\\$&')).join(',')];
+    const name = (await dmraid(dir, [...byPlain, '-s', '-c'], true)).stdout.trim();
+    expect(name).toMatch(/^nvidia_/);
+
+    expect(await dmraid(dir, [...byPlain, '--extract', name, '-o', 'plain.vol'], true)).toMatchObject({ status: 0, stderr: '' });
+    expect(await dmraid(dir, [...byOdd, '--extract', name, '-o', 'odd.vol'], true)).toMatchObject({ status: 0, stderr: '' });
+    const truth = await fs.readFile(join(dir, 'plain.vol'));
+    expect(truth.subarray(0, 1 << 20).some((b) => b !== 0)).toBe(true);
+    expect((await fs.readFile(join(dir, 'odd.vol'))).equals(truth)).toBe(true);
+
+    const checkPlain = await dmraid(dir, [...byPlain, '--check-data', name], true);
+    const checkOdd = await dmraid(dir, [...byOdd, '--check-data', name], true);
+    expect(checkPlain.stdout).toMatch(/mismatch_cnt/);
+    expect(checkOdd).toEqual(checkPlain);
+
+    // -t: one unambiguous line (the kernel's escapes), read back by --tables as the same members.
+    const t = await dmraid(dir, [...byOdd, '-tay'], true);
+    expect(t.status).toBe(0);
+    expect(t.stdout).toBe(`${name}: 0 130816 raid raid5_ls 4 128 nosync region_size 128 3 - sp\\ ace.img - a,b.img - c:d.img\n`);
+    await fs.writeFile(join(dir, 't.txt'), t.stdout);
+    expect(await dmraid(dir, ['--extract', name, '-o', 'tables.vol', '--tables', 't.txt'])).toMatchObject({ status: 0, stderr: '' });
+    expect((await fs.readFile(join(dir, 'tables.vol'))).equals(truth)).toBe(true);
+    expect(await dmraid(dir, ['--check-data', name, '--tables', 't.txt'])).toEqual(checkPlain);
+    expect(await decoys()).toEqual(before);
+  });
+
+  /** The built CLI with standard output on `fd` (a shell's `1<>FILE`, `>>FILE`). */
+  const withStdout = (dir: string, fd: number, args: string[]) =>
+    new Promise<{ status: number | null; stderr: string }>((done) => {
+      const child = spawn(process.execPath, [bin, ...args], { cwd: dir, stdio: ['ignore', fd, 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.on('close', (status) => done({ status, stderr }));
+    });
+
+  it('-o - is refused when standard output is a member (1<>member.img, >> member.img, a hard link), nothing written', async () => {
+    const dir = tmp('stdout-member');
+    await members(dir, 2);
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
+    await fs.link(join(dir, 'm0.img'), join(dir, 'hard'));
+    const before = await hashFiles(dir);
+    for (const [file, flags, member] of [['m1.img', 'r+', 'm1.img'], ['m0.img', 'a', 'm0.img'], ['hard', 'r+', 'm0.img']] as const) {
+      const fd = openSync(join(dir, file), flags);
+      const r = await withStdout(dir, fd, ['--extract', 'r0', '-o', '-', '--tables', 't.txt']).finally(() => closeSync(fd));
+      expect(r, `${file} ${flags}`).toEqual({ status: 1, stderr: `ERROR: cannot write the volume of "r0" to standard output: it shares storage with member ${join(dir, member)} of the set\n` });
+    }
+    expect(await hashFiles(dir)).toBe(before);
+    // Any other file takes it.
+    const fd = openSync(join(dir, 'out.img'), 'w');
+    const ok = await withStdout(dir, fd, ['--extract', 'r0', '-o', '-', '--tables', 't.txt']).finally(() => closeSync(fd));
+    expect(ok.status).toBe(0);
+    expect((await fs.readFile(join(dir, 'out.img'))).equals(striped(await Promise.all([0, 1].map((m) => fs.readFile(join(dir, `m${m}.img`)))), 128))).toBe(true);
+  });
+
+  itLoop('-o - is refused when standard output is a loop device over a member image', async () => {
+    const dir = tmp('stdout-loop');
+    await members(dir, 2);
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
+    const loop = (await exec('losetup', ['-f', '--show', join(dir, 'm1.img')])).stdout.trim();
+    onTestFinished(() => exec('losetup', ['-d', loop]).then(() => undefined));
+    const before = await hashFiles(dir);
+    const fd = openSync(loop, 'r+');
+    const r = await withStdout(dir, fd, ['--extract', 'r0', '-o', '-', '--tables', 't.txt']).finally(() => closeSync(fd));
+    expect(r).toEqual({ status: 1, stderr: `ERROR: cannot write the volume of "r0" to standard output: it shares storage with member ${join(dir, 'm1.img')} of the set\n` });
+    expect(await hashFiles(dir)).toBe(before);
   });
 });

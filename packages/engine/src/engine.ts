@@ -4,6 +4,7 @@
  * reverse. Nothing here touches the kernel.
  */
 import { resolve } from 'node:path';
+import type { TableTarget } from '@dmraid/core';
 import { SECTOR, type Source } from './source.js';
 
 const DEV_ZERO: Source = {
@@ -29,11 +30,11 @@ export function memberLookup(cwd: string): { add(path: string, source: Source): 
   };
 }
 
-/** What the engine needs of @dmraid/activation's DmDevice. */
-export interface TableSpec {
-  readonly name: string;
-  readonly table: string;
-}
+/**
+ * What the engine needs of @dmraid/activation's DmDevice: its table as data (`targets`), or as text (what
+ * dmsetup reads; tests, hand-written tables).
+ */
+export type TableSpec = { readonly name: string; readonly targets: readonly TableTarget[] } | { readonly name: string; readonly table: string };
 
 export interface Engine {
   /** Every mapped device, by name. */
@@ -45,8 +46,7 @@ export interface Engine {
 }
 
 /**
- * Build every table. `members` resolves a device argument that is not `/dev/mapper/<name>` (a member path
- * as the plan wrote it). A table that does not construct ends the run: the error names device and target.
+ * Build every table. `members` resolves a member device argument (its path as the plan or the text has it). A table that does not construct ends the run: the error names device and target.
  */
 export function createEngine(
   tables: readonly TableSpec[],
@@ -60,13 +60,13 @@ export function createEngine(
     devices.clear();
   };
   for (const spec of tables) {
-    const md = createMappedDevice(spec.name, spec.table, {
-      lookup: (path) => {
-        if (path.startsWith('/dev/mapper/')) return devices.get(path.slice('/dev/mapper/'.length));
+    const md = createMappedDevice(spec.name, 'targets' in spec ? spec.targets : spec.table, {
+      resolve: (ref) => {
+        if (ref.kind === 'mapped') return devices.get(ref.name);
         // dmraid 1.0.0.rc16 maps the piece of a missing member to /dev/zero (the kernel refuses a character
         // device; we read it as the zero target, so the rest of the volume stays readable).
-        if (path === '/dev/zero') return DEV_ZERO;
-        return members(path);
+        if (ref.kind === 'zero') return DEV_ZERO;
+        return members(ref.path);
       },
       report: (message) => {
         const text = `${spec.name}: ${message}`;

@@ -1,8 +1,10 @@
 /**
- * Tables as `dmsetup create NAME` reads them: one line per target, `<start> <length> <target> <args...>`,
- * targets contiguous from sector 0. A mapped device is a Source, so a table's `/dev/mapper/<name>`
- * arguments resolve to other devices of the same run (RAID10 = a mirror over striped sub-devices).
+ * Tables as data (@dmraid/core's TableTarget: a device argument is a typed reference, never a word), or as
+ * `dmsetup create NAME` reads them: one line per target, `<start> <length> <target> <args...>`, targets
+ * contiguous from sector 0. A mapped device is a Source, so a table's `/dev/mapper/<name>` arguments resolve
+ * to other devices of the same run (RAID10 = a mirror over striped sub-devices).
  */
+import { devicePath, mappedRef, memberRef, splitTableWords, ZERO_PATH, ZERO_REF, type DeviceRef, type TableArg, type TableTarget } from '@dmraid/core';
 import { flushOf, ioError, isIoError, SECTOR, type IoError, type Source } from './source.js';
 import type { ConstructContext, Target, TargetType } from './target.js';
 import { uint } from './target.js';
@@ -33,18 +35,25 @@ export interface TableError {
 export const isTableError = (x: unknown): x is TableError =>
   typeof x === 'object' && x !== null && (x as { kind?: unknown }).kind === 'table';
 
-/** Parse table text; blank lines and `#` comments are skipped, as dmsetup does. */
+/**
+ * Parse table text; blank lines and `#` comments are skipped, as dmsetup does. Arguments are split as the
+ * kernel splits them (dm_split_args): at whitespace, a backslash making the next character literal.
+ */
 export function parseTable(device: string, text: string): TableLine[] | TableError {
   const lines: TableLine[] = [];
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
-    const [start, length, type, ...args] = line.split(/\s+/);
+    const [start, length, type, ...args] = splitTableWords(raw);
     const s = uint(start);
     const l = uint(length);
     if (s === undefined || l === undefined || !type) return { kind: 'table', device, message: `invalid table line "${line}"` };
     lines.push({ start: s, length: l, type, args });
   }
+  return checkLines(device, lines);
+}
+
+function checkLines<T extends { readonly start: number; readonly length: number }>(device: string, lines: T[]): T[] | TableError {
   if (lines.length === 0) return { kind: 'table', device, message: 'empty table' };
   let next = 0;
   for (const l of lines) {
@@ -55,6 +64,56 @@ export function parseTable(device: string, text: string): TableLine[] | TableErr
   return lines;
 }
 
+/**
+ * Which arguments of a target name a device, by the target's syntax (the kernel's constructors): linear
+ * `<dev> <offset>`; striped `<#stripes> <chunk> (<dev> <offset>)...`; mirror `<log type> <#log args>
+ * <log args...> <#legs> (<dev> <offset>)...` (a `disk` log's first argument is its device); raid `<level>
+ * <#params> <params...> <#devs> (<meta dev> <data dev>)...` (`-` for none). Counts that do not parse end
+ * the list: the target's constructor then says what is wrong.
+ */
+export function deviceArgIndexes(type: string, args: readonly string[]): number[] {
+  const pairs = (first: number, count: number | undefined, step: number[]) => {
+    const out: number[] = [];
+    for (let k = 0; count !== undefined && k < count && first + 2 * k < args.length; k++) {
+      for (const s of step) if (first + 2 * k + s < args.length) out.push(first + 2 * k + s);
+    }
+    return out;
+  };
+  switch (type) {
+    case 'linear':
+      return args.length > 0 ? [0] : [];
+    case 'striped':
+      return pairs(2, uint(args[0]), [0]);
+    case 'mirror': {
+      const logArgs = uint(args[1]);
+      if (logArgs === undefined) return [];
+      const log = args[0] === 'disk' && logArgs > 0 ? [2] : [];
+      return [...log, ...pairs(3 + logArgs, uint(args[2 + logArgs]), [0])];
+    }
+    case 'raid': {
+      const params = uint(args[1]);
+      if (params === undefined) return [];
+      return pairs(3 + params, uint(args[2 + params]), [0, 1]);
+    }
+    default:
+      return [];
+  }
+}
+
+/**
+ * A table line's arguments with its device arguments typed: `/dev/zero`, `/dev/mapper/<name>` where
+ * `mapped(name)` (a device of the same run), `-` left as a word, anything else a member by its path.
+ */
+export function typedArgs(type: string, args: readonly string[], mapped: (name: string) => boolean): TableArg[] {
+  const devices = new Set(deviceArgIndexes(type, args));
+  return args.map((word, i): TableArg => {
+    if (!devices.has(i) || word === '-') return word;
+    if (word === ZERO_PATH) return ZERO_REF;
+    if (word.startsWith('/dev/mapper/') && mapped(word.slice('/dev/mapper/'.length))) return mappedRef(word.slice('/dev/mapper/'.length));
+    return memberRef(word);
+  });
+}
+
 /** The most a single I/O moves below the engine: larger requests are split (bounded memory). */
 export const MAX_IO_SECTORS = 8192;
 
@@ -63,27 +122,57 @@ export interface MappedDevice extends Source {
   destroy(): void;
 }
 
-/** Construct every target of a table (dm's table_load); an error names the line, as the kernel logs it. */
-export function createMappedDevice(name: string, text: string, ctx: ConstructContext): MappedDevice | TableError {
-  const lines = parseTable(name, text);
-  if (isTableError(lines)) return lines;
+/** What a table's construction needs: the Source of each device argument, and where events go. */
+export interface DeviceContext {
+  resolve(ref: DeviceRef): Source | undefined;
+  report(message: string): void;
+}
+
+/**
+ * Construct every target of a table (dm's table_load); an error names the line, as the kernel logs it.
+ * Text is read as dmsetup reads it, its `/dev/mapper/<name>` arguments taken as devices of the run.
+ */
+export function createMappedDevice(name: string, table: string | readonly TableTarget[], ctx: DeviceContext): MappedDevice | TableError {
+  const parsed = typeof table === 'string' ? parseTable(name, table) : checkLines(name, [...table]);
+  if (isTableError(parsed)) return parsed;
+  const lines: readonly TableTarget[] = typeof table === 'string' ? (parsed as TableLine[]).map((l) => ({ ...l, args: typedArgs(l.type, l.args, () => true) })) : table;
   // Every device the targets look up: a flush of this device is a flush of each (tables nest, so does this).
   const beneath = new Set<Source>();
-  const tracked: ConstructContext = {
-    ...ctx,
-    lookup: (path) => {
-      const source = ctx.lookup(path);
-      if (source) beneath.add(source);
-      return source;
-    },
-  };
   const targets: { start: number; type: string; target: Target }[] = [];
+  const undo = () => {
+    for (const done of targets) done.target.destroy?.();
+  };
   for (const l of lines) {
     const type = TARGET_TYPES.get(l.type);
-    if (!type) return { kind: 'table', device: name, message: `${l.type}: unknown target type` };
-    const t = type.construct(tracked, l.length, l.args);
+    if (!type) {
+      undo();
+      return { kind: 'table', device: name, message: `${l.type}: unknown target type` };
+    }
+    // A target reads its arguments as words; a device argument is the word of its path, looked up as the
+    // reference it is (so a member named like a keyword or with spaces is still that member).
+    const refs = new Map<string, DeviceRef>();
+    for (const a of l.args) {
+      if (typeof a === 'string') continue;
+      const word = devicePath(a);
+      const seen = refs.get(word);
+      if (seen && seen.kind !== a.kind) {
+        undo();
+        return { kind: 'table', device: name, message: `${l.type}: ${word} names two devices` };
+      }
+      refs.set(word, a);
+    }
+    const tracked: ConstructContext = {
+      report: (m) => ctx.report(m),
+      lookup: (word) => {
+        const ref = refs.get(word);
+        const source = ref ? ctx.resolve(ref) : undefined;
+        if (source) beneath.add(source);
+        return source;
+      },
+    };
+    const t = type.construct(tracked, l.length, l.args.map((a) => (typeof a === 'string' ? a : devicePath(a))));
     if (typeof t === 'string') {
-      for (const done of targets) done.target.destroy?.();
+      undo();
       return { kind: 'table', device: name, message: `${l.type}: ${t}` };
     }
     targets.push({ start: l.start, type: l.type, target: t });

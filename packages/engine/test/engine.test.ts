@@ -183,6 +183,31 @@ describe('table parsing and construction', () => {
     expect(built).toBeGreaterThan(100);
   });
 
+  it('takes tables as data: a member is the path its reference names (spaces, a keyword), never a word of the line; text is split as the kernel splits it', async () => {
+    const a = member(0, 64);
+    const b = member(1, 64);
+    const sources = new Map<string, Source>([['sp ace.img', memorySource('sp ace.img', a)], ['core', memorySource('core', b)], ['sp', memorySource('sp', member(2, 64))]]);
+    const looked: string[] = [];
+    const lookup = (p: string) => (looked.push(p), sources.get(p));
+    const e = createEngine(
+      [
+        { name: 'm', targets: [{ start: 0, length: 64, type: 'mirror', args: ['core', '2', '64', 'nosync', '2', { kind: 'member', path: 'sp ace.img' }, '0', { kind: 'member', path: 'core' }, '0', '1', 'handle_errors'] }] },
+        { name: 'top', targets: [{ start: 0, length: 64, type: 'linear', args: [{ kind: 'mapped', name: 'm' }, '0'] }] },
+      ],
+      lookup,
+    );
+    if (isTableError(e)) throw new Error(e.message);
+    expect(await readAll(e.get('top')!)).toEqual(a);
+    expect(looked).toEqual(['sp ace.img', 'core']);
+    e.destroy();
+    // The same as dmsetup text: a backslash makes the next character literal.
+    const t = createEngine([{ name: 'l', table: '0 64 linear sp\\ ace.img 0' }], (p) => sources.get(p));
+    if (isTableError(t)) throw new Error(t.message);
+    expect(await readAll(t.get('l')!)).toEqual(a);
+    // A word where a target wants a device is no device.
+    expect(createEngine([{ name: 'w', targets: [{ start: 0, length: 64, type: 'linear', args: ['sp ace.img', '0'] }] }], (p) => sources.get(p))).toEqual({ kind: 'table', device: 'w', message: 'linear: Device lookup failed: sp ace.img' });
+  });
+
   it('refuses I/O outside the device and never throws on it', async () => {
     const e = engineOf([{ name: 'z', table: '0 16 zero' }], {});
     const d = e.get('z')!;

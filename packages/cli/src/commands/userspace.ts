@@ -7,7 +7,7 @@ import { constants, promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { isatty } from 'node:tty';
-import { buildSets, diskDevices, discoverRaidDevices, fromNodeError, isIoError, openDevice, overlapping, typeDisplay, writersOf, type BlockDevice, type IoError, type RaidSet } from '@dmraid/core';
+import { buildSets, diskDevices, discoverRaidDevices, fromNodeError, isIoError, openDevice, overlapping, overlappingFd, renderTable, splitTableWords, typeDisplay, writersOf, type BlockDevice, type IoError, type RaidSet, type TableTarget } from '@dmraid/core';
 import type { DmDevice } from '@dmraid/activation';
 import {
   checkData,
@@ -23,8 +23,11 @@ import {
   NbdServer,
   NbdWorkers,
   SECTOR,
+  typedArgs,
+  uint,
   type Engine,
   type Source,
+  type TableLine,
   type WorkerSpec,
 } from '@dmraid/engine';
 import type { CommandContext } from '../main.js';
@@ -42,31 +45,39 @@ interface Run {
   close(): Promise<void>;
 }
 
-/** `NAME: START LENGTH TARGET ARGS...` lines, as `dmraid -tay` prints them, in creation order. */
+/**
+ * `NAME: START LENGTH TARGET ARGS...` lines, as `dmraid -tay` prints them, in creation order. Arguments are
+ * split as the kernel splits them (a backslash makes the next character literal: `sp\ ace.img`), and the
+ * device arguments found by each target's syntax, so a member path is never guessed from a word.
+ */
 export function parseTestTables(text: string): DmDevice[] | string {
   const order: string[] = [];
-  const lines = new Map<string, string[]>();
+  const lines = new Map<string, TableLine[]>();
   for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (!line) continue;
-    const m = /^(\S+?):\s+(\d.*)$/.exec(line);
-    if (!m) return `not a table line: "${line}"`;
+    if (!raw.trim()) continue;
+    const m = /^\s*(\S+?):\s+(\d[^]*)$/.exec(raw);
+    const [start, length, type, ...args] = m ? splitTableWords(m[2]!) : [];
+    const s = uint(start);
+    const l = uint(length);
+    if (!m || s === undefined || l === undefined || type === undefined) return `not a table line: "${raw.trim()}"`;
     if (!lines.has(m[1]!)) {
       order.push(m[1]!);
       lines.set(m[1]!, []);
     }
-    lines.get(m[1]!)!.push(m[2]!);
+    lines.get(m[1]!)!.push({ start: s, length: l, type, args });
   }
+  const names = new Set(order);
   return order.map((name) => {
-    const table = lines.get(name)!.join('\n');
-    const dependsOn = [...table.matchAll(/\/dev\/mapper\/(\S+)/g)].map((x) => x[1]!);
-    return { name, table, dependsOn, set: name, role: 'set' as const };
+    const targets = lines.get(name)!.map((t) => ({ ...t, args: typedArgs(t.type, t.args, (n) => names.has(n)) }));
+    return { name, targets, table: renderTable(targets), dependsOn: [...new Set(mappedNames(targets))], set: name, role: 'set' as const };
   });
 }
 
-/** The words of the tables that may name a member: not numbers, `-`, /dev/mapper/ names or /dev/zero. */
-function tableWords(devices: readonly DmDevice[]): Set<string> {
-  return new Set(devices.flatMap((d) => d.table.split(/\s+/).filter((t) => t !== '' && !/^\d+$/.test(t) && t !== '-' && !t.startsWith('/dev/mapper/') && t !== '/dev/zero')));
+const mappedNames = (targets: readonly TableTarget[]) => targets.flatMap((t) => t.args.flatMap((a) => (typeof a !== 'string' && a.kind === 'mapped' ? [a.name] : [])));
+
+/** The member paths the tables map onto (not numbers, keywords, other devices of the run or /dev/zero). */
+function memberPaths(devices: readonly DmDevice[]): string[] {
+  return [...new Set(devices.flatMap((d) => d.targets.flatMap((t) => t.args.flatMap((a) => (typeof a !== 'string' && a.kind === 'member' ? [a.path] : [])))))];
 }
 
 /** Devices no other device of the run stacks on: what `dmraid -tay` activates as the sets. */
@@ -204,11 +215,11 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
     }
     devices = parsed;
     members = [];
-    // Device arguments are the words that name an existing file or block device.
+    // A member that is not there, or is no file or disk, is left out: the engine's lookup failure then says why.
     const paths: string[] = [];
-    for (const w of tableWords(parsed)) {
-      const st = await fs.stat(resolve(ctx.io.cwd, w)).catch(() => undefined);
-      if (st && (st.isFile() || st.isBlockDevice())) paths.push(w);
+    for (const p of memberPaths(parsed)) {
+      const st = await fs.stat(resolve(ctx.io.cwd, p)).catch(() => undefined);
+      if (st && (st.isFile() || st.isBlockDevice())) paths.push(p);
     }
     for (const path of paths) {
       const d = await openDevice(path, { cwd: ctx.io.cwd });
@@ -227,8 +238,7 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
   // Members are read by path with pread into the engine's buffers (fileSource); a device that cannot be
   // reopened that way is read through its BlockDevice. Only what the tables name is written (discovery may
   // have opened every disk of the machine): a member disk is then claimed exclusively (fileSource).
-  const words = tableWords(devices);
-  const used = new Set([...words].map((w) => resolve(ctx.io.cwd, w)));
+  const used = new Set(memberPaths(devices).map((p) => resolve(ctx.io.cwd, p)));
   const byPath = memberLookup(ctx.io.cwd);
   const reopened: { close(): void }[] = [];
   const close = async () => {
@@ -301,7 +311,7 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
     return undefined;
   }
   const spec: WorkerSpec | undefined = byFile
-    ? { tables: devices.map((d) => ({ name: d.name, table: d.table })), members: members.map((m) => ({ path: m.path, sizeSectors: m.sizeSectors })), cwd: ctx.io.cwd, exports }
+    ? { tables: devices.map((d) => ({ name: d.name, targets: d.targets })), members: members.map((m) => ({ path: m.path, sizeSectors: m.sizeSectors })), cwd: ctx.io.cwd, exports }
     : undefined;
   return {
     engine,
@@ -384,10 +394,11 @@ async function extractCommand(ctx: CommandContext, set: string): Promise<number>
     const output = toStdout ? 1 : resolve(ctx.io.cwd, ctx.o.engine.output!);
     // Never the volume onto what it is read from (core `overlapping`): a member file or a link to it, the
     // member disk or a partition of it, a device stacked on a member, a loop device over a member image, the
-    // disk that holds a member image's filesystem, or a file on a member.
-    const member = typeof output === 'string' ? await overlapping(output, run.members, ctx.sysfs) : undefined;
+    // disk that holds a member image's filesystem, or a file on a member. Standard output is looked at as
+    // the descriptor it is (`1<>member.img`, `>> member.img`), not by a name.
+    const member = typeof output === 'string' ? await overlapping(output, run.members, ctx.sysfs) : await overlappingFd(output, run.members, ctx.sysfs);
     if (member !== undefined) {
-      ctx.out.log('error', `cannot write the volume of "${name}" to "${ctx.o.engine.output}": it shares storage with member ${member} of the set`);
+      ctx.out.log('error', `cannot write the volume of "${name}" to ${toStdout ? 'standard output' : `"${ctx.o.engine.output}"`}: it shares storage with member ${member} of the set`);
       return 1;
     }
     const device = typeof output === 'string' ? await fs.stat(output).catch(() => undefined) : undefined;

@@ -2,7 +2,7 @@
  * Device access: image files and Linux block devices behind one interface. Reads never throw: an I/O
  * problem comes back as an IoError value naming the device. Writes exist only on an explicitly writable open.
  */
-import { constants, promises as fs, readSync, type BigIntStats } from 'node:fs';
+import { constants, fstat, promises as fs, readSync, type BigIntStats } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { DeviceInfo } from '../model/raid.js';
 
@@ -78,16 +78,46 @@ export interface WritableDevice extends BlockDevice {
   sync(): Promise<true | IoError>;
 }
 
-/** `PATH[:SERIAL]`: the serial is everything after the first colon, unless the whole text is a path. */
-export async function parseDeviceSpec(spec: string, cwd?: string): Promise<{ path: string; serial?: string }> {
-  const colon = spec.indexOf(':');
-  if (colon < 0) return { path: spec };
-  try {
-    await fs.stat(cwd ? resolve(cwd, spec) : spec);
-    return { path: spec };
-  } catch {
-    return { path: spec.slice(0, colon), serial: spec.slice(colon + 1).replace(/\s+/g, '') };
+/**
+ * The entries of a `--devices` list: split at each comma that no backslash escapes (`a\,b.img` is one
+ * entry); the escapes are kept for `parseDeviceSpec`.
+ */
+export function splitDeviceList(list: string): string[] {
+  const out: string[] = [];
+  let entry = '';
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]!;
+    if (c === '\\' && i + 1 < list.length) entry += c + list[++i];
+    else if (c === ',') {
+      out.push(entry);
+      entry = '';
+    } else entry += c;
   }
+  out.push(entry);
+  return out.filter(Boolean);
+}
+
+/**
+ * `PATH[:SERIAL]`: the serial is everything after the first colon no backslash escapes, unless the whole
+ * text is a path (as before escapes were read). A backslash makes the next character literal, so a path
+ * with a colon or a comma is `c\:d.img` or `a\,b.img`, with a serial `c\:d.img:WD-123`.
+ */
+export async function parseDeviceSpec(spec: string, cwd?: string): Promise<{ path: string; serial?: string }> {
+  if (!/[:\\]/.test(spec)) return { path: spec };
+  if (await fs.stat(cwd ? resolve(cwd, spec) : spec).then(() => true, () => false)) return { path: spec };
+  let path = '';
+  let serial: string | undefined;
+  for (let i = 0; i < spec.length; i++) {
+    let c = spec[i]!;
+    if (c === '\\' && i + 1 < spec.length) c = spec[++i]!;
+    else if (c === ':' && serial === undefined) {
+      serial = '';
+      continue;
+    }
+    if (serial === undefined) path += c;
+    else serial += c;
+  }
+  return serial === undefined ? { path } : { path, serial: serial.replace(/\s+/g, '') };
 }
 
 class FileDevice implements WritableDevice {
@@ -286,7 +316,11 @@ async function blockStack(rdev: number, sysfs: string): Promise<{ blocks: BlockN
 }
 
 async function reachOf(path: string, sysfs: string): Promise<Reach> {
-  const st = await fs.stat(path, { bigint: true }).catch(() => undefined);
+  return reachOfStats(await fs.stat(path, { bigint: true }).catch(() => undefined), path, sysfs);
+}
+
+/** What a file or device reaches, from its stat; `path` (undefined: an open descriptor) names anything else. */
+async function reachOfStats(st: BigIntStats | undefined, path: string | undefined, sysfs: string): Promise<Reach> {
   if (!st) return { files: [], blocks: [], hosts: [] };
   if (st.isBlockDevice()) {
     const { blocks, files } = await blockStack(Number(st.rdev), sysfs);
@@ -294,7 +328,7 @@ async function reachOf(path: string, sysfs: string): Promise<Reach> {
     const hosts = (await Promise.all(files.map((f) => blockStack(Number(f.dev), sysfs)))).flatMap((h) => h.blocks);
     return { files: files.map(fileId), blocks, hosts };
   }
-  if (!st.isFile()) return { files: [`path:${resolve(path)}`], blocks: [], hosts: [] };
+  if (!st.isFile()) return { files: path === undefined ? [] : [`path:${resolve(path)}`], blocks: [], hosts: [] };
   return { files: [fileId(st)], blocks: [], hosts: (await blockStack(Number(st.dev), sysfs)).blocks };
 }
 
@@ -312,8 +346,20 @@ const meet = (xs: readonly BlockNode[], ys: readonly BlockNode[]) =>
  */
 export async function overlapping(path: string, others: readonly string[], sysfs = '/sys'): Promise<string | undefined> {
   const [x, ys] = await Promise.all([reachOf(path, sysfs), Promise.all(others.map((o) => reachOf(o, sysfs)))]);
-  const overlaps = (y: Reach) => x.files.some((f) => y.files.includes(f)) || meet(x.blocks, y.blocks) || meet(x.blocks, y.hosts) || meet(x.hosts, y.blocks);
-  return others.find((_, i) => overlaps(ys[i]!));
+  return others.find((_, i) => overlaps(x, ys[i]!));
+}
+
+const overlaps = (x: Reach, y: Reach) => x.files.some((f) => y.files.includes(f)) || meet(x.blocks, y.blocks) || meet(x.blocks, y.hosts) || meet(x.hosts, y.blocks);
+
+/**
+ * `overlapping` for what an open descriptor is (fstat: the file or device itself, whatever name it was
+ * opened by, as a shell's `1<>member.img` or `>> member.img` gives standard output): a pipe, a socket or a
+ * terminal overlaps nothing.
+ */
+export async function overlappingFd(fd: number, others: readonly string[], sysfs = '/sys'): Promise<string | undefined> {
+  const st = await new Promise<BigIntStats | undefined>((done) => fstat(fd, { bigint: true }, (e, s) => done(e ? undefined : s)));
+  const [x, ys] = await Promise.all([reachOfStats(st, undefined, sysfs), Promise.all(others.map((o) => reachOf(o, sysfs)))]);
+  return others.find((_, i) => overlaps(x, ys[i]!));
 }
 
 /** Whether writing `a` could change what `b` holds (`overlapping` for one other path). */

@@ -1,2 +1,3 @@
 export * from './types.js';
 export * from './raid.js';
+export * from './dm-table.js';
