@@ -38,12 +38,8 @@ export function deviceClaims(cwd: string, proc = '/proc'): DeviceClaims {
       const fresh = [...new Set(paths.map((p) => resolve(cwd, p)))].filter((p) => !held.has(p));
       const given = (full: string) => paths.find((p) => resolve(cwd, p) === full)!;
       // Writers first: they can be named; an exclusive open that fails cannot say by whom.
-      const holders = await Promise.all(fresh.map((p) => writersOf(p, proc)));
-      const busy = fresh.findIndex((_, i) => holders[i]!.length > 0);
-      if (busy >= 0) {
-        const by = holders[busy]!.map((h) => `process ${h.pid} (${h.command})`).join(', ');
-        return ioError(given(fresh[busy]!), 'EBUSY', `it is open for writing by ${by}`);
-      }
+      const writing = await otherWriters(fresh.map(given), cwd, proc);
+      if (writing !== true) return writing;
       const opened: [string, fs.FileHandle | undefined][] = [];
       for (const full of fresh) {
         const claimed = await claimBlockDevice(full, given(full));
@@ -63,6 +59,20 @@ export function deviceClaims(cwd: string, proc = '/proc'): DeviceClaims {
       await Promise.all(handles.map((h) => h?.close().catch(() => undefined)));
     },
   };
+}
+
+/**
+ * Whether another process holds one of `paths` (relative to `cwd`) open for writing: the first such path
+ * as an IoError (code EBUSY) naming the processes. Every command that writes asks this, the metadata writes
+ * through `deviceClaims` and `--serve --writable` after its own opens (whose block devices its sources
+ * already hold exclusively).
+ */
+export async function otherWriters(paths: readonly string[], cwd: string, proc = '/proc'): Promise<true | IoError> {
+  const holders = await Promise.all(paths.map((p) => writersOf(resolve(cwd, p), proc)));
+  const busy = paths.findIndex((_, i) => holders[i]!.length > 0);
+  if (busy < 0) return true;
+  const by = holders[busy]!.map((h) => `process ${h.pid} (${h.command})`).join(', ');
+  return ioError(paths[busy]!, 'EBUSY', `it is open for writing by ${by}`);
 }
 
 /** The exclusive handle of a block device, true for anything else (an image file), or why not. */

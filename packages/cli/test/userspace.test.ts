@@ -437,7 +437,7 @@ describe('--extract, --check-data and --serve over tables', () => {
     // A second writer of the same disks is refused; a reader is not.
     const second = { text: '' };
     expect(await run(['--serve', '--writable', '--tables', 't.txt', '--listen', 'b.sock'], io(second), { handlers: [], signal: AbortSignal.abort() })).toBe(1);
-    expect(second.text).toBe(`ERROR: cannot open device "${l0}" for writing: it is in use (mounted, held by device-mapper or md, or served writable by another process)\n`);
+    expect(second.text).toBe(`ERROR: cannot open device "${l0}" for writing: it is in use (mounted, a partition of it mounted, held by device-mapper or md, or claimed by another writer)\n`);
     expect((await dmraid(dir, ['--extract', 'r0', '-o', 'v.img', '--tables', 't.txt'])).status).toBe(0);
     stopFirst.abort();
     expect(await serving).toBe(0);
@@ -453,7 +453,7 @@ describe('--extract, --check-data and --serve over tables', () => {
     await fs.writeFile(join(dir, 'u.txt'), `u: 0 ${SECTORS} linear ${l2} 0\n`);
     const mounted = { text: '' };
     expect(await run(['--serve', '--writable', '--tables', 'u.txt', '--listen', 'c.sock'], io(mounted), { handlers: [], signal: AbortSignal.abort() })).toBe(1);
-    expect(mounted.text).toBe(`ERROR: cannot open device "${l2}" for writing: it is in use (mounted, held by device-mapper or md, or served writable by another process)\n`);
+    expect(mounted.text).toBe(`ERROR: cannot open device "${l2}" for writing: it is in use (mounted, a partition of it mounted, held by device-mapper or md, or claimed by another writer)\n`);
     expect(await run(['--serve', '--tables', 'u.txt', '--listen', 'c.sock'], io({ text: '' }), { handlers: [], signal: AbortSignal.abort() })).toBe(0);
     // Found by discovery: only the set's members are claimed, not every device it looked at.
     const devices = (await imagesOf(dir, 'hpt45x/raid0-2')).flatMap((spec) => ['--devices', spec]);

@@ -7,7 +7,7 @@ import { constants, promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { isatty } from 'node:tty';
-import { buildSets, diskDevices, discoverRaidDevices, fromNodeError, isIoError, openDevice, overlapping, overlappingFd, renderTable, splitTableWords, typeDisplay, writersOf, type BlockDevice, type IoError, type RaidSet, type TableTarget } from '@dmraid/core';
+import { buildSets, diskDevices, discoverRaidDevices, fromNodeError, isIoError, openDevice, overlapping, overlappingFd, renderTable, splitTableWords, typeDisplay, ioError, type BlockDevice, type IoError, type RaidSet, type TableTarget } from '@dmraid/core';
 import type { DmDevice } from '@dmraid/activation';
 import {
   checkData,
@@ -33,6 +33,7 @@ import {
 import type { CommandContext } from '../main.js';
 import { confirm } from '../metadata-io.js';
 import { mib, progress } from '../progress.js';
+import { BLOCK_DEVICE_BUSY, claimRefusal, otherWriters } from '../claim.js';
 
 interface Run {
   readonly engine: Engine;
@@ -259,8 +260,7 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
     } catch (e) {
       if (write) {
         const code = (e as NodeJS.ErrnoException).code;
-        const why = code === 'EBUSY' ? 'it is in use (mounted, held by device-mapper or md, or served writable by another process)' : fromNodeError(m.path, e).message;
-        ctx.out.log('error', `cannot open device "${m.path}" for writing: ${why}`);
+        ctx.out.log('error', claimRefusal(code === 'EBUSY' ? ioError(m.path, code, BLOCK_DEVICE_BUSY) : fromNodeError(m.path, e)));
         await close();
         return undefined;
       }
@@ -271,11 +271,9 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
   }
   // Two writers of one member (another server, a virtual machine on the image) would corrupt the set. Looked
   // at after our own opens, so two servers started together both see the other.
-  const holders = await Promise.all(written.map((m) => writersOf(resolve(ctx.io.cwd, m.path))));
-  const busy = written.findIndex((_, i) => holders[i]!.length > 0);
-  if (busy >= 0) {
-    const by = holders[busy]!.map((h) => `process ${h.pid} (${h.command})`).join(', ');
-    ctx.out.log('error', `cannot open device "${written[busy]!.path}" for writing: it is open for writing by ${by}`);
+  const writing = await otherWriters(written.map((m) => m.path), ctx.io.cwd);
+  if (writing !== true) {
+    ctx.out.log('error', claimRefusal(writing));
     await close();
     return undefined;
   }
