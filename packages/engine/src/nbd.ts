@@ -81,7 +81,7 @@ export interface NbdServerStats {
 class Reader {
   private chunks: Buffer[] = [];
   private have = 0;
-  private waiting: { n: number; resolve: (b: Buffer | null) => void } | undefined;
+  private waiting: { n: number; resolve: (enough: boolean) => void } | undefined;
   private ended = false;
   constructor(private readonly socket: Socket) {
     socket.on('data', (d: Buffer) => {
@@ -101,13 +101,20 @@ class Reader {
   private wake() {
     const w = this.waiting;
     if (!w) return;
-    if (this.have >= w.n) {
+    if (this.have >= w.n || this.ended) {
       this.waiting = undefined;
-      w.resolve(this.take(w.n));
-    } else if (this.ended) {
-      this.waiting = undefined;
-      w.resolve(null);
+      w.resolve(this.have >= w.n);
     }
+  }
+  /** Until n bytes are buffered: false if the peer goes first. */
+  private need(n: number): Promise<boolean> {
+    if (this.have >= n) return Promise.resolve(true);
+    if (this.ended) return Promise.resolve(false);
+    // Paused with less than this read needs: read on (the request loop only asks when it wants more).
+    if (this.socket.isPaused()) this.socket.resume();
+    return new Promise((resolve) => {
+      this.waiting = { n, resolve };
+    });
   }
   private take(n: number): Buffer {
     const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
@@ -117,14 +124,25 @@ class Reader {
     this.have = rest.length;
     return out;
   }
-  read(n: number): Promise<Buffer | null> {
-    if (this.have >= n) return Promise.resolve(this.take(n));
-    if (this.ended) return Promise.resolve(null);
-    // Paused with less than this read needs: read on (the request loop only asks when it wants more).
-    if (this.socket.isPaused()) this.socket.resume();
-    return new Promise((resolve) => {
-      this.waiting = { n, resolve };
-    });
+  async read(n: number): Promise<Buffer | null> {
+    return (await this.need(n)) ? this.take(n) : null;
+  }
+  /**
+   * Fill `into` from the socket, copying each chunk as it comes: no chunk is kept once copied, so the
+   * caller's buffer is all the memory a payload holds. False once the peer has gone.
+   */
+  async readInto(into: Uint8Array): Promise<boolean> {
+    for (let at = 0; at < into.length; ) {
+      if (!(await this.need(1))) return false;
+      const c = this.chunks[0]!;
+      const n = Math.min(c.length, into.length - at);
+      into.set(n === c.length ? c : c.subarray(0, n), at);
+      at += n;
+      this.have -= n;
+      if (n === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(n);
+    }
+    return true;
   }
   /** Read and drop n bytes a little at a time; false once the peer has gone. */
   async skip(n: number): Promise<boolean> {
@@ -533,20 +551,64 @@ export class NbdServer {
         free();
       }
     };
-    /** A write's payload, a piece at a time through the reply budget; false once the client has gone. */
-    const write = async (offset: number, length: number): Promise<true | IoError | false> => {
-      let result: true | IoError = true;
-      for (let pos = offset; pos < offset + length; ) {
-        const want = BufferPool.classOf(Math.min(PIECE, offset + length - pos));
-        const granted = await this.budget.acquire(holder, want);
-        if (granted === 0) return false;
-        const data = await reader.read(Math.min(granted, offset + length - pos));
-        if (data && result === true) result = await writeBytes(exp.source, pos, data);
-        this.budget.release(holder, granted);
-        if (!data) return false;
+    /**
+     * Writes whose payload has been read and is not yet all applied, by the whole sectors they touch: a
+     * later request over any of those sectors waits for them, so it sees the data (a read) or lands after it
+     * (a write; unaligned writes read and rewrite whole sectors), as when each write was applied before the
+     * next request was read.
+     */
+    const applying = new Set<{ first: number; end: number; done: Promise<unknown> }>();
+    const after = (offset: number, length: number): Promise<unknown> | undefined => {
+      const first = Math.floor(offset / SECTOR);
+      const end = Math.ceil((offset + length) / SECTOR);
+      const earlier = [...applying].filter((w) => w.first < end && first < w.end).map((w) => w.done);
+      return earlier.length ? Promise.all(earlier) : undefined;
+    };
+    /**
+     * Read a write's payload a piece at a time into buffers granted by the reply budget, each piece applied
+     * as soon as it is in, without waiting: the request loop reads on while the pieces are written, and it
+     * stops reading the socket when the budget has no more bytes for a piece (backpressure, never an
+     * unbounded payload in memory). Resolves once the payload is read, with the pieces' outcome to come (in an
+     * object: a promise resolving to a promise would wait for it), or false once the client has gone.
+     */
+    const write = async (offset: number, length: number): Promise<{ applied: Promise<true | IoError> } | false> => {
+      const end = offset + length;
+      const before = after(offset, length);
+      const pieces: Promise<true | IoError>[] = [];
+      const outcome = async () => {
+        for (const r of await Promise.all(pieces)) if (r !== true) return r;
+        return true as const;
+      };
+      const entry = { first: Math.floor(offset / SECTOR), end: Math.ceil(end / SECTOR), done: Promise.resolve() as Promise<unknown> };
+      applying.add(entry);
+      let gone = false;
+      for (let pos = offset; pos < end; ) {
+        const granted = await this.budget.acquire(holder, BufferPool.classOf(Math.min(PIECE, end - pos)));
+        if (granted === 0) {
+          gone = true;
+          break;
+        }
+        const buffer = this.pool.take(granted);
+        const data = buffer.subarray(0, Math.min(granted, end - pos));
+        if (!(await reader.readInto(data))) {
+          giveBack(buffer);
+          gone = true;
+          break;
+        }
+        const at = pos;
+        const apply = () => writeBytes(exp.source, at, data);
+        pieces.push((before ? before.then(apply) : apply()).finally(() => giveBack(buffer)));
         pos += data.length;
       }
-      return result;
+      const result = outcome();
+      entry.done = result;
+      void result.finally(() => applying.delete(entry));
+      if (gone) {
+        // What was read is still being written: the session waits for it before it ends.
+        track(result.then(() => undefined), true);
+        return false;
+      }
+      return { applied: result };
     };
     for (;;) {
       while (inflight.size >= IN_FLIGHT || socket.writableNeedDrain) {
@@ -578,14 +640,15 @@ export class NbdServer {
           answer(handle, this.options.writable ? ERR.ENOSPC : ERR.EPERM);
           continue;
         }
-        // Replies to earlier reads may still be on their way: this one waits its turn on the line.
         const r = await write(offset, length);
         if (r === false) break;
         // FUA: the write is durable before its reply, as if a flush followed it.
         const fua = (flags & CMD_FLAG_FUA) !== 0;
         track(
-          Promise.resolve(r === true && fua ? flushOf(exp.source) : r)
+          r.applied
+            .then((w) => (w === true && fua ? flushOf(exp.source) : w))
             .then(async (w) => {
+              // Replies to earlier reads may still be on their way: this one waits its turn on the line.
               const free = await takeLine();
               send([simpleReply(handle, w === true ? 0 : errno(w))]);
               free();
@@ -600,7 +663,8 @@ export class NbdServer {
           answer(handle, ERR.EINVAL);
           continue;
         }
-        track(read(handle, offset, length), false);
+        const wait = after(offset, length);
+        track(wait ? wait.then(() => read(handle, offset, length)) : read(handle, offset, length), false);
         continue;
       }
       if (type === CMD.FLUSH) {

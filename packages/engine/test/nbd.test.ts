@@ -481,6 +481,95 @@ const r0Spec = (...files: string[]): WorkerSpec => ({
   exports: ['r0'],
 });
 
+describe('writes in flight together', () => {
+  /** A RAID0 over two memory members whose writes land after a random 0-3 ms each, so they finish out of order. */
+  async function lateServer(sectors: number, name: string) {
+    const bytes = [new Uint8Array(sectors * SECTOR), new Uint8Array(sectors * SECTOR)];
+    const late = (n: string, b: Uint8Array): Source => {
+      const m = memorySource(n, b);
+      const write = (sector: number, data: Uint8Array) => new Promise((r) => setTimeout(r, Math.random() * 3)).then(() => m.write(sector, data));
+      return { ...m, write, flush: async () => true };
+    };
+    const sources = new Map(bytes.map((b, i) => [`w${i}`, late(`w${i}`, b)]));
+    const e = createEngine([{ name: 'w', table: `0 ${2 * sectors} striped 2 ${CHUNK} w0 0 w1 0` }], (p) => sources.get(p));
+    if (isTableError(e)) throw new Error(e.message);
+    const volume = e.get('w')!;
+    // Writes the server has started on the export and not yet finished, now and at most.
+    const pending = { now: 0, most: 0 };
+    const write = async (sector: number, data: Uint8Array) => {
+      pending.most = Math.max(pending.most, ++pending.now);
+      const r = await volume.write(sector, data);
+      pending.now--;
+      return r;
+    };
+    const server = new NbdServer({ exports: [{ name: 'w', source: { ...volume, write } }], writable: true });
+    const where = join(dir, name);
+    await server.listen(where);
+    return { server, where, volume, pending };
+  }
+
+  it('writes on one connection are in flight together; overlapping ones land in the order sent, a read after them sees the last, a flush answers after all of them', async () => {
+    const { server, where, volume, pending } = await lateServer(8192, 'order.sock');
+    try {
+      const c = await RawConnection.open(where);
+      expect(await handshake(c, 'w')).toBe(BigInt(16384 * SECTOR));
+      const expected = new Uint8Array(16384 * SECTOR);
+      const frames: Buffer[] = [];
+      let handle = 0;
+      const writes = new Set<number>();
+      const reads = new Map<number, { at: number; bytes: Buffer }>();
+      // Rounds of six writes over the same 192 KiB, whole sectors and not, then a read of them; each round
+      // its own 192 KiB (a write sent after a read may land before it: NBD orders nothing there).
+      for (let round = 0; round < 20; round++) {
+        const base = 65536 + round * 256 * 1024;
+        for (let k = 0; k < 6; k++) {
+          const offset = base + ((round * 7 + k * 13) % 40) * 997;
+          const data = Buffer.alloc(((round + k) % 3) * 50_000 + 700, round * 6 + k + 1);
+          expected.set(data, offset);
+          writes.add(++handle);
+          frames.push(Buffer.concat([request(1, handle, offset, data.length), data]));
+        }
+        reads.set(++handle, { at: base, bytes: Buffer.from(expected.subarray(base, base + 192 * 1024)) });
+        frames.push(request(0, handle, base, 192 * 1024));
+      }
+      const flush = ++handle;
+      frames.push(request(3, flush, 0, 0));
+      c.write(Buffer.concat(frames));
+      const seen = new Set<number>();
+      for (let i = 0; i < handle; i++) {
+        const h = await c.read(16);
+        expect(h?.readUInt32BE(4)).toBe(0);
+        const id = Number(h!.readBigUInt64BE(8));
+        if (reads.has(id)) expect((await c.read(192 * 1024))!.equals(reads.get(id)!.bytes)).toBe(true);
+        if (id === flush) expect([...writes].filter((w) => !seen.has(w))).toEqual([]);
+        seen.add(id);
+      }
+      const now = await volume.read(0, 16384);
+      expect(Buffer.from(now as Uint8Array).equals(Buffer.from(expected))).toBe(true);
+      // Each round's first write overlaps no write before it: it is applied beside the round before's.
+      expect(pending.most).toBeGreaterThan(1);
+      c.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  clientIt('nbdcopy of a file into a writable export (four connections, many writes each in flight) leaves exactly the file\'s bytes', async () => {
+    const { server, where, volume } = await lateServer(16 * 1024, 'copy-in.sock');
+    try {
+      const src = join(dir, 'copy-in.img');
+      const data = new Uint8Array(32 * 1024 * SECTOR);
+      for (let i = 0; i < data.length; i += 4) data[i] = (i * 2654435761) >>> 24;
+      await fs.writeFile(src, data);
+      await run('nbdcopy', ['--flush', '--request-size=65536', src, `nbd+unix:///w?socket=${where}`]);
+      const now = await volume.read(0, 32 * 1024);
+      expect(Buffer.from(now as Uint8Array).equals(Buffer.from(data))).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('serving from worker processes (read-only, one engine per process)', () => {
   it('connections go to the workers and the listening process in turn and read the same bytes; stop ends the workers', async () => {
     await fs.writeFile(join(dir, 'm0.img'), members[0]!);
@@ -542,9 +631,13 @@ function rssMiB(pid: number): number {
   }
 }
 
-/** A serving process with one worker (test/nbd-serve.mjs, built code) over a member file: its pids. */
-async function serveChild(at: string, file: string, sectors: number) {
-  const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'nbd-serve.mjs'), at, file, String(sectors), '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * A serving process with one worker (test/nbd-serve.mjs, built code) over a member file: its pids. With
+ * `writeDelayMs` it serves writable, alone, each member write that much late.
+ */
+async function serveChild(at: string, file: string, sectors: number, writeDelayMs?: number) {
+  const args = writeDelayMs === undefined ? ['1'] : ['0', String(writeDelayMs)];
+  const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'nbd-serve.mjs'), at, file, String(sectors), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const log: string[] = [];
   child.stderr!.on('data', (d: Buffer) => log.push(d.toString()));
   const line = await new Promise<string>((resolve, reject) => {
@@ -621,6 +714,73 @@ describe('memory of the processes that serve, whatever clients do', () => {
       expect({ before: Math.round(before), peak: Math.round(peak), under: peak < 300 }).toEqual({ before: Math.round(before), peak: Math.round(peak), under: true });
       // Back down: what stays is at most the pools' reusable buffers (32 MiB per process) and a little more.
       expect(after).toBeLessThan(before + 80);
+      expect(served.log.join('')).not.toMatch(/internal error/);
+    } finally {
+      await served.stop();
+    }
+  }, 60_000);
+  it('clients that send many large writes, payloads stalled halfway or sent as fast as the socket takes them, and never read a reply keep a writable server under 300 MiB over storage slower than they are; a client that writes and reads back is served meanwhile', async () => {
+    const file = join(dir, 'writable.img');
+    const sectors = 4 * 1024 * 1024 * 2; // 4 GiB, sparse
+    await fs.writeFile(file, '');
+    await fs.truncate(file, sectors * SECTOR);
+    const at = join(dir, 'hostile-w.sock');
+    const served = await serveChild(at, file, sectors, 1000);
+    const MiB = 1024 * 1024;
+    const payload = Buffer.alloc(32 * MiB, 0x5a);
+    /** Write without queueing more than the socket takes (the client's own memory stays small). */
+    const push = (c: RawConnection, b: Buffer) => (c.socket.write(b) || c.closed ? Promise.resolve() : new Promise<void>((r) => {
+      c.socket.once('drain', r);
+      c.socket.once('close', r);
+    }));
+    try {
+      const before = served.rss();
+      let peak = 0;
+      const sample = () => (peak = Math.max(peak, served.rss()));
+      const sampler = setInterval(sample, 20);
+      const open = async () => {
+        const c = await RawConnection.open(at);
+        expect(await handshake(c, 'v')).toBe(BigInt(sectors * SECTOR));
+        c.socket.pause();
+        return c;
+      };
+      // Twelve 32 MiB writes whose payloads stop 1 MiB short: a server that gathers a payload before
+      // writing it holds 12 × 31 MiB.
+      const stalled = await Promise.all(Array.from({ length: 12 }, () => open()));
+      // Four connections of 16 writes of 8 MiB each, sent as fast as the socket takes them: a server that
+      // reads on while the slow storage writes holds whatever it has read.
+      const fast = await Promise.all(Array.from({ length: 4 }, () => open()));
+      const sending = [
+        ...stalled.map(async (c, k) => {
+          await push(c, request(1, 1, k * 64 * MiB, 32 * MiB));
+          await push(c, payload.subarray(0, 31 * MiB));
+        }),
+        ...fast.map(async (c, k) => {
+          for (let i = 0; i < 16; i++) {
+            await push(c, request(1, i, (1024 + k * 128 + i * 8) * MiB, 8 * MiB));
+            await push(c, payload.subarray(0, 8 * MiB));
+          }
+        }),
+      ];
+      try {
+        // Served meanwhile: a write, then a read of the same bytes, on a connection that reads its replies.
+        const ok = await RawConnection.open(at);
+        expect(await handshake(ok, 'v')).toBe(BigInt(sectors * SECTOR));
+        const data = Buffer.from(patterned(7, 128));
+        ok.write(Buffer.concat([request(1, 1, 3 * 1024 * MiB, data.length), data]));
+        ok.write(request(0, 2, 3 * 1024 * MiB, data.length));
+        expect((await reply(ok, 0))!.error).toBe(0);
+        expect((await reply(ok, data.length))!.data!.equals(data)).toBe(true);
+        ok.close();
+        // Long enough for an unbounded server to take in what the clients send (about 900 MiB).
+        for (let i = 0; i < 40; i++) await new Promise((r) => setTimeout(r, 50));
+      } finally {
+        clearInterval(sampler);
+      }
+      sample();
+      for (const c of [...stalled, ...fast]) c.close();
+      await Promise.all(sending);
+      expect({ before: Math.round(before), peak: Math.round(peak), under: peak < 300 }).toEqual({ before: Math.round(before), peak: Math.round(peak), under: true });
       expect(served.log.join('')).not.toMatch(/internal error/);
     } finally {
       await served.stop();
