@@ -160,6 +160,11 @@ function newVolume(spec: CreateSpec, f: LevelFacts, size: number, first: number)
     const second = newMap(f, n, size, 0, strip);
     second.map.map_state = ISW_T_STATE_UNINITIALIZED;
     maps.push(second);
+  } else if (f.raidLevel !== ISW_T_RAID0) {
+    // The members' contents differ: a new redundant volume is not in sync until it is initialised. mdadm's
+    // create writes it so (super-intel.c, init_super_imsm_volume: map_state uninitialised unless
+    // --assume-clean) and mdmon then has md resync it; dmraid writes it normal, a sync that never happened.
+    maps[0]!.map.map_state = ISW_T_STATE_UNINITIALIZED;
   }
   return { dev, maps };
 }
