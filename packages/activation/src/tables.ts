@@ -139,6 +139,12 @@ function raid1Table(rs: RaidSet, problems: Problem[], options: TableOptions): Bu
     if (options.reference) return linearTable(rs);
     const half = rs.sets.find(validRs);
     const leg = rs.devs.find(validRd);
+    const behind = half ? allDevices(half).find(outOfSync) : leg && outOfSync(leg) ? leg : undefined;
+    if (behind) {
+      // The one leg left is a rebuild's target: its data is not (yet) the set's, there is nothing to copy from.
+      problems.push({ level: 'error', text: `the only mirror leg of RAID set "${rs.name}" is being rebuilt (${behind.device.path}: ${behind.outOfSync})`, set: rs.name });
+      return undefined;
+    }
     // The leg's own length: a broken half's (what its members present add up to) says nothing of the volume.
     return { targets: [half ? target(0, totalSectors(half), 'linear', mappedRef(half.name), '0') : target(0, leg!.sectors, 'linear', memberRef(leg!.device.path), String(leg!.offset))] };
   }
