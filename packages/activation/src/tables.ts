@@ -9,7 +9,7 @@
  * - a mirror with one valid leg or half maps it alone (the reference concatenates every member, the broken
  *   ones as /dev/zero, which the kernel refuses, and at the wrong size for a stacked mirror).
  */
-import { mappedRef, memberRef, renderTable, roundDownMask, setTypeDisplay, tableTextProblem, totalSectors, ZERO_PATH, ZERO_REF, type DeviceRef, type RaidDevice, type RaidSet, type TableArg, type TableTarget } from '@dmraid/core';
+import { allDevices, mappedRef, memberRef, renderTable, roundDownMask, setTypeDisplay, tableTextProblem, totalSectors, ZERO_PATH, ZERO_REF, type DeviceRef, type RaidDevice, type RaidSet, type TableArg, type TableTarget } from '@dmraid/core';
 import { isRaid5, RAID_TYPES } from '@dmraid/core';
 import { dmDevice, type ActivationPlan, type DmDevice } from './plan.js';
 
@@ -42,7 +42,9 @@ export interface TableOptions {
    * no offset helpers, no degraded set), and a mirror with one leg left mapped as every member one after the
    * other (the valid one by path, the others as /dev/zero), which for a RAID10 short of a half is the wrong
    * size, its data behind a half of zeros (dmraid-behaviour.md §8.3). Without it, that mirror is its one leg
-   * (or half) alone: `0 <leg length> linear <leg> <offset>`.
+   * (or half) alone: `0 <leg length> linear <leg> <offset>`. It also keeps a mirror's legs in the members'
+   * order where the first is the target of a rebuild (RaidDevice.outOfSync), which `sync` would copy over
+   * the others; without it an in-sync leg comes first.
    */
   readonly reference?: boolean;
 }
@@ -60,6 +62,8 @@ const validStatus = (s: string) => s === 'ok' || s === 'inconsistent' || s === '
 export const validRd = (rd: RaidDevice) => validStatus(rd.status) && rd.type !== 'spare';
 export const validRs = (rs: RaidSet) => validStatus(rs.status) && rs.type !== 'spare';
 const needSync = (rs: RaidSet) => rs.status === 'inconsistent' || rs.status === 'nosync';
+/** A member the metadata records as the target of a rebuild: its data is not (yet) the set's. */
+const outOfSync = (rd: RaidDevice) => rd.outOfSync !== undefined;
 
 /** dmraid's _smallest: the smallest subset/device length above `min` (0 when none). */
 function smallest(rs: RaidSet, min: number): number {
@@ -135,6 +139,12 @@ function raid1Table(rs: RaidSet, problems: Problem[], options: TableOptions): Bu
     if (options.reference) return linearTable(rs);
     const half = rs.sets.find(validRs);
     const leg = rs.devs.find(validRd);
+    const behind = half ? allDevices(half).find(outOfSync) : leg && outOfSync(leg) ? leg : undefined;
+    if (behind) {
+      // The one leg left is a rebuild's target: its data is not (yet) the set's, there is nothing to copy from.
+      problems.push({ level: 'error', text: `the only mirror leg of RAID set "${rs.name}" is being rebuilt (${behind.device.path}: ${behind.outOfSync})`, set: rs.name });
+      return undefined;
+    }
     // The leg's own length: a broken half's (what its members present add up to) says nothing of the volume.
     return { targets: [half ? target(0, totalSectors(half), 'linear', mappedRef(half.name), '0') : target(0, leg!.sectors, 'linear', memberRef(leg!.device.path), String(leg!.offset))] };
   }
@@ -143,9 +153,16 @@ function raid1Table(rs: RaidSet, problems: Problem[], options: TableOptions): Bu
     problems.push({ level: 'error', text: "can't find smallest mirror!", set: rs.name });
     return undefined;
   }
-  const args: TableArg[] = ['core', '2', String(regionSize(sectors)), needSync(rs) ? 'sync' : 'nosync', String(mirrors)];
-  for (const r of rs.sets) if (validRs(r)) args.push(mappedRef(r.name), '0');
-  for (const rd of rs.devs) if (validRd(rd)) args.push(memberRef(rd.device.path), String(rd.offset));
+  const legs = [
+    ...rs.sets.filter(validRs).map((r) => ({ ref: mappedRef(r.name), offset: 0, behind: allDevices(r).some(outOfSync) })),
+    ...rs.devs.filter(validRd).map((rd) => ({ ref: memberRef(rd.device.path), offset: rd.offset, behind: outOfSync(rd) })),
+  ];
+  // dm-raid1 under `sync` copies its first leg (the default mirror) over the others: a leg the metadata
+  // records as the target of a rebuild must not be that source (the reference takes the members' order).
+  if (!options.reference) legs.sort((a, b) => Number(a.behind) - Number(b.behind));
+  const sync = needSync(rs) || (!options.reference && legs.some((l) => l.behind));
+  const args: TableArg[] = ['core', '2', String(regionSize(sectors)), sync ? 'sync' : 'nosync', String(mirrors)];
+  for (const leg of legs) args.push(leg.ref, String(leg.offset));
   return { targets: [target(0, sectors, 'mirror', ...args, '1', 'handle_errors')] };
 }
 

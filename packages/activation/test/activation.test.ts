@@ -46,6 +46,25 @@ describe('tables as dmraid prints them under -t', () => {
     expect(lined.plan.devices).toEqual([]);
     expect(lined.problems.map((p) => p.text)).toEqual(['cannot write the table of RAID set "s1": "/img/new\\nline.img" holds a newline, which a table line cannot', 'no mapping possible for RAID set s1']);
   });
+  it('never makes a rebuild\'s target (outOfSync) a mirror\'s first leg: the in-sync leg first, under sync; a stacked half likewise; a lone target is not mapped', () => {
+    const behind = { ...dev('/dev/sda', 65536, 0, 'raid1'), outOfSync: 'slot 0 is marked for rebuild' };
+    const mirror = set('m', 'raid1', [behind, dev('/dev/sdb', 65536, 0, 'raid1')]);
+    expect(tableLines(planActivation([mirror]).plan)).toEqual(['m: 0 65536 mirror core 2 64 sync 2 /dev/sdb 0 /dev/sda 0 1 handle_errors']);
+    // The reference's order, where asked for.
+    expect(tableLines(planActivation([mirror], { reference: true }).plan)).toEqual(['m: 0 65536 mirror core 2 64 nosync 2 /dev/sda 0 /dev/sdb 0 1 handle_errors']);
+    const a = set('r-0', 'raid0', [{ ...dev('/dev/sda', 65536), outOfSync: 'rebuilding' }, dev('/dev/sdb', 65536)]);
+    const b = set('r-1', 'raid0', [dev('/dev/sdc', 65536), dev('/dev/sdd', 65536)]);
+    expect(tableLines(planActivation([{ ...set('r', 'raid1', []), sets: [a, b] }]).plan).at(-1)).toBe('r: 0 131072 mirror core 2 64 sync 2 /dev/mapper/r-1 0 /dev/mapper/r-0 0 1 handle_errors');
+    const lone = set('l', 'raid1', [behind], 128, { status: 'inconsistent', foundDevs: 2 });
+    const { plan, problems } = planActivation([lone]);
+    expect(plan.devices).toEqual([]);
+    expect(problems.map((p) => p.text)).toEqual([
+      'creating degraded mirror mapping for "l"',
+      'the only mirror leg of RAID set "l" is being rebuilt (/dev/sda: slot 0 is marked for rebuild)',
+      'no mapping possible for RAID set l',
+    ]);
+  });
+
   it('maps a degraded raid5 with `- -` where the member positions are known', () => {
     const devs = [dev('/dev/sda', 65536), dev('/dev/sdc', 65536)];
     const { plan } = planActivation([set('r5', 'raid5_ls', devs, 128, { status: 'inconsistent', foundDevs: 3 })], { memberIndex: (rd) => (rd.device.path === '/dev/sda' ? 0 : 2) });

@@ -335,10 +335,24 @@ describe('targets against the naive model', () => {
     // A leg that fails is reported and skipped: reads go on from the other.
     const failing: Source = { name: 'bad', sizeSectors: 64, read: async () => ({ kind: 'io', path: 'bad', code: 'EIO', message: 'Input/output error' }), write: async () => ({ kind: 'io', path: 'bad', code: 'EIO', message: 'Input/output error' }) };
     const events: string[] = [];
-    const e2 = createEngine([{ name: 'm', table: '0 64 mirror core 1 64 2 bad 0 good 0' }], (p) => (p === 'bad' ? failing : memorySource('good', ms[1]!)), (m) => events.push(m));
+    const e2 = createEngine([{ name: 'm', table: '0 64 mirror core 2 64 nosync 2 bad 0 good 0' }], (p) => (p === 'bad' ? failing : memorySource('good', ms[1]!)), (m) => events.push(m));
     if (isTableError(e2)) throw new Error(e2.message);
     expectSame(await readAll(e2.get('m')!), ms[1]!);
     expect(events.join('\n')).toContain('mirror leg bad failed');
+  });
+
+  it('a mirror not in sync (`sync`, or no flag) reads its first leg only: a failed default mirror is an error, never the other leg', async () => {
+    const good = member(0, 64);
+    const blank = new Uint8Array(64 * SECTOR);
+    const failing: Source = { name: 'bad', sizeSectors: 64, read: async () => ({ kind: 'io', path: 'bad', code: 'EIO', message: 'Input/output error' }), write: async () => ({ kind: 'io', path: 'bad', code: 'EIO', message: 'Input/output error' }) };
+    for (const log of ['core 2 64 sync', 'core 1 64']) {
+      const e = createEngine([{ name: 'm', table: `0 64 mirror ${log} 2 bad 0 blank 0` }], (p) => (p === 'bad' ? failing : memorySource('blank', blank)), () => {});
+      if (isTableError(e)) throw new Error(e.message);
+      const r = await e.get('m')!.read(0, 8);
+      expect(isIoError(r)).toBe(true);
+    }
+    const e = engineOf([{ name: 'm', table: '0 64 mirror core 2 64 sync 2 good 0 blank 0' }], { good, blank });
+    expectSame(await readAll(e.get('m')!), good);
   });
 
   it('check-data counts mirror and parity mismatches and names the ranges', async () => {

@@ -19,7 +19,7 @@ import {
 import { BLOCK } from './layout.js';
 import { ddf1Log } from './log.js';
 import { encodeTables, pdSize, readDdf1, thisDisk, type Ddf1 } from './metadata.js';
-import { DDF1_DISKS, diskStatus, staleMembers, volumesOf, type Volume } from './volumes.js';
+import { DDF1_DISKS, diskStatus, rebuildingReason, staleMembers, volumesOf, type Volume } from './volumes.js';
 import { createDdf1 } from './create.js';
 
 const NAME = 'ddf1';
@@ -121,6 +121,7 @@ export const ddf1 = defineFormat<Ddf1Meta>({
       areas: metadataAreas(ddf),
       meta: { ddf },
     };
+    const outOfSync = rebuildingReason(pd);
     const volumes: RaidDevice<Ddf1Meta>[] = found.map((volume) => ({
       device,
       format: NAME,
@@ -134,6 +135,7 @@ export const ddf1 = defineFormat<Ddf1Meta>({
       volumeOf: disk,
       // Per volume: the member's entry in this VD's config record (a disk holds one entry per VD).
       position: volume.setPosition,
+      ...(outOfSync !== undefined ? { outOfSync } : {}),
     }));
     disk.meta.volumes = volumes;
     return [disk, ...volumes];

@@ -31,12 +31,19 @@ export const DDF1_DISKS = '.ddf1_disks';
 /** PD state bits (SNIA DDF 2.0 §5.7.4): the disk failed, or is missing from the configuration. */
 export const PD_STATE_FAILED = 0x02;
 export const PD_STATE_MISSING = 0x40;
+/** PD state bit: the disk is being rebuilt (§5.7.4), its data not yet its VDs'. */
+export const PD_STATE_REBUILDING = 0x04;
+
+/** Why this disk's members are out of sync (RaidDevice.outOfSync), or undefined. */
+export function rebuildingReason(pd: Ddf1PhysDrive): string | undefined {
+  return pd.state & PD_STATE_REBUILDING ? `its physical disk state (0x${pd.state.toString(16)}) says Rebuilding` : undefined;
+}
 
 /** PD state bits to a status, first match (dmraid's disk_status). */
 export function diskStatus(pd: Ddf1PhysDrive | undefined): RaidStatus {
   if (!pd) return 'undef';
   if (pd.state & 0x72) return 'broken';
-  if (pd.state & 0x04) return 'nosync';
+  if (pd.state & PD_STATE_REBUILDING) return 'nosync';
   if (pd.state & 0x08) return 'setup';
   if (pd.state & 0x01) return 'ok';
   return 'undef';

@@ -473,6 +473,7 @@ export function testbedSets(): TestbedSetDefinition[] {
     }),
     testbedSet('failed-disk', 'RAID1 whose second disk is present but failed (PD state 0x02)', { endian: 'be', disks: 2, seed: 19, pdStates: { 1: 0x03 }, vds: [{ name: 'Failing', level: 'raid1', members: all(2), sectors: HALF, offset: 0, state: 1 }] }),
     testbedSet('rebuilding-disk', 'RAID1 with a rebuilding disk (PD state 0x05: nosync), VD partially optimal', { endian: 'le', disks: 2, seed: 20, pdStates: { 1: 0x05 }, vds: [{ name: 'Rebuild', level: 'raid1', members: all(2), sectors: HALF, offset: 0, state: 5 }] }),
+    testbedSet('rebuilding-first-disk', 'RAID1 rebuilding onto its first disk (PD state 0x05): the second is the source', { endian: 'le', disks: 2, seed: 28, pdStates: { 0: 0x05 }, vds: [{ name: 'Rebuild', level: 'raid1', members: all(2), sectors: HALF, offset: 0, state: 5 }] }),
     testbedSet('primary-damaged', 'the primary header of the first disk is damaged: the secondary is used', { endian: 'be', disks: 2, seed: 21, damagedPrimary: [0], vds: [{ name: 'Survivor', level: 'raid1', members: all(2), sectors: HALF, offset: 0 }] }),
     testbedSet('adaptec-le', 'Adaptec mode: anchor at N-257, PCI vendor 0x9005, RAID5 always left asymmetric, CRCs checked', {
       endian: 'le',

@@ -36,6 +36,8 @@ import {
   ISW_FALLBACK_END_OFFSET,
   ISW_T_MIGR_STATE_MIGRATING,
   ISW_T_MIGR_TYPE_REBUILDING,
+  IMSM_ORD_REBUILD,
+  ORD_INDEX,
   ISW_T_RAID0,
   ISW_T_RAID1,
   ISW_T_RAID10,
@@ -314,7 +316,8 @@ function volumeDevices(disk: RaidDevice<IswMeta>): RaidDevice<IswMeta>[] {
     // On 4096-byte-sector disks the MPB counts 4 KiB blocks (mdadm's convert_to_4k); the model counts 512.
     const scale = m.unit / 512;
     // The disk's place in the volume: its entry in the map's disk order table (low 24 bits: the disk index).
-    const slot = v.maps[0]!.ord.findIndex((o) => (o & 0xffffff) === m.diskIndex);
+    const slot = v.maps[0]!.ord.findIndex((o) => (o & ORD_INDEX) === m.diskIndex);
+    const outOfSync = slot >= 0 ? rebuildTarget(v, slot) : undefined;
     out.push({
       ...base,
       name: name!,
@@ -324,9 +327,24 @@ function volumeDevices(disk: RaidDevice<IswMeta>): RaidDevice<IswMeta>[] {
       meta: { ...m, volume: i },
       volumeOf: disk,
       ...(slot >= 0 ? { position: slot } : {}),
+      ...(outOfSync !== undefined ? { outOfSync } : {}),
     });
   }
   return out;
+}
+
+/**
+ * Why the member in `slot` of volume `v` is being rebuilt, or undefined: its disk_ord_tbl entry carries the
+ * out-of-sync mark in either map (mdadm marks the slot it recovers so, in the migration map), or the volume
+ * migrates (rebuilding) and map 0 names the slot as its failed disk (the option ROM's record of a rebuild).
+ */
+function rebuildTarget(v: MpbVolume, slot: number): string | undefined {
+  if (v.maps.some((m) => ((m.ord[slot] ?? 0) & IMSM_ORD_REBUILD) !== 0)) return `slot ${slot} is marked for rebuild (IMSM_ORD_REBUILD)`;
+  const { vol } = v.dev;
+  if (vol.migr_state === ISW_T_MIGR_STATE_MIGRATING && vol.migr_type === ISW_T_MIGR_TYPE_REBUILDING && v.maps[0]!.map.failed_disk_num === slot) {
+    return `the volume is rebuilding onto slot ${slot} (failed_disk_num)`;
+  }
+  return undefined;
 }
 
 /** The volume record a member of set `name` belongs to: the last whose name is a substring of it. */

@@ -59,6 +59,13 @@ export const ISW_T_MIGR_TYPE_INITIALIZING = 0;
 export const ISW_T_MIGR_TYPE_REBUILDING = 1;
 
 export const ISW_DEV_NONE_FAILED = 255;
+
+/**
+ * The out-of-sync mark on a disk_ord_tbl entry (high byte; the disk index is the low 24 bits). mdadm starts
+ * md's recovery of a slot from this mark in the migration map (super-intel.c: container_content_imsm).
+ */
+export const IMSM_ORD_REBUILD = 0x01000000;
+export const ORD_INDEX = 0x00ffffff;
 export const MPB_ATTRIB_CHECKSUM_VERIFY = 0x80000000;
 /** Blocks dmraid's create reserves after a volume's data (the "journal"), and between two volumes. */
 export const RAID_DS_JOURNAL = 264;

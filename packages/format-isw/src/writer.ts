@@ -2,7 +2,7 @@
  * Building isw metadata: new MPBs as dmraid's create writes them (formats.md §8 Create), the edits of
  * delete, spare and rebuild, and whole groups in any state for the testbed. All pure: parts in, bytes out.
  */
-import { iswDevLayout, iswDiskLayout, iswHeaderLayout, iswMapLayout } from './layout.js';
+import { IMSM_ORD_REBUILD, iswDevLayout, iswDiskLayout, iswHeaderLayout, iswMapLayout, ORD_INDEX } from './layout.js';
 import {
   CLAIMED_DISK,
   CONFIGURED_DISK,
@@ -60,12 +60,6 @@ const iswSerial = (serial: string) => {
   return s.length > 16 ? s.slice(-16) : s;
 };
 
-/**
- * The out-of-sync mark on a disk_ord_tbl entry (high byte; the disk index is the low 24 bits). mdadm starts
- * md's recovery of a slot from this mark in the migration map (super-intel.c: container_content_imsm).
- */
-export const IMSM_ORD_REBUILD = 0x01000000;
-const ORD_INDEX = 0x00ffffff;
 
 /** The smallest volume dmraid creates (100 MB). */
 export const MIN_VOLUME_SIZE = 204800;
@@ -166,6 +160,11 @@ function newVolume(spec: CreateSpec, f: LevelFacts, size: number, first: number)
     const second = newMap(f, n, size, 0, strip);
     second.map.map_state = ISW_T_STATE_UNINITIALIZED;
     maps.push(second);
+  } else if (f.raidLevel !== ISW_T_RAID0) {
+    // The members' contents differ: a new redundant volume is not in sync until it is initialised. mdadm's
+    // create writes it so (super-intel.c, init_super_imsm_volume: map_state uninitialised unless
+    // --assume-clean) and mdmon then has md resync it; dmraid writes it normal, a sync that never happened.
+    maps[0]!.map.map_state = ISW_T_STATE_UNINITIALIZED;
   }
   return { dev, maps };
 }
@@ -451,6 +450,9 @@ export function testbedSets(): TestbedSetDefinition[] {
     }, [0]),
     groupSet('raid1-2-rebuilding', 'RAID1 rebuilding onto its second disk (nosync)', 2, {
       family: 0x2a2b3c03, version: MPB_VERSIONS.raid1, volumes: [{ name: 'Mirror', level: '1', strip: 128, failedDisk: 1, migrating: { type: ISW_T_MIGR_TYPE_REBUILDING } }],
+    }),
+    groupSet('raid1-2-rebuilding-first', 'RAID1 rebuilding onto its first disk: the second is the source (nosync)', 2, {
+      family: 0x2a2b3c09, version: MPB_VERSIONS.raid1, volumes: [{ name: 'Mirror', level: '1', strip: 128, failedDisk: 0, migrating: { type: ISW_T_MIGR_TYPE_REBUILDING } }],
     }),
     groupSet('raid1-2-degraded-both', 'RAID1 with both members present but the map degraded (inconsistent)', 2, {
       family: 0x2a2b3c04, version: MPB_VERSIONS.raid1, volumes: [{ name: 'Mirror', level: '1', strip: 128, mapState: ISW_T_STATE_DEGRADED }],

@@ -338,6 +338,29 @@ describe('isw writing', () => {
     expect(createMpb({ name: '', level: 'spare', disks: [{ serial: 'X', sizeSectors: DISK }], time: 0 }).bytes!.length).toBe(0xd8 + 48);
   });
 
+  it('marks the member a rebuild writes to out of sync, never its source: the IMSM_ORD_REBUILD slot (mdadm, -R) or the rebuilding map\'s failed disk (option ROM)', async () => {
+    // -R onto the FIRST slot: sdb survives, sda (disk 0) comes back blank and is marked in map 1.
+    const degraded = decodeMpb(buildGroupMpb(spec(2, { volumes: [{ name: 'Mirror', level: '1', strip: 128, mapState: 2, failedDisk: 0 }] })));
+    const marked = startRebuild(degraded, 0, { serial: 'NEWDISK0', sizeSectors: DISK });
+    expect(decodeMpb(marked).volumes[0]!.maps[1]!.ord[0]! & IMSM_ORD_REBUILD).toBe(IMSM_ORD_REBUILD);
+    const romStyle = buildGroupMpb(spec(2, { volumes: [{ name: 'Mirror', level: '1', strip: 128, failedDisk: 0, migrating: { type: ISW_T_MIGR_TYPE_REBUILDING } }] }));
+    const idle = buildGroupMpb(spec(2, { volumes: [{ name: 'Mirror', level: '1', strip: 128 }] }));
+    for (const [mpb, want] of [
+      [marked, /IMSM_ORD_REBUILD/],
+      [romStyle, /failed_disk_num/],
+    ] as const) {
+      const { top } = await sets([await disk('/dev/sda', mpb, 'NEWDISK0'), await disk('/dev/sdb', mpb, 'NEWDISK1')]);
+      const vol = top[0]!.sets[0]!;
+      expect(vol.status).toBe('nosync');
+      expect(vol.devs.map((d) => [d.device.path, d.outOfSync])).toEqual([
+        ['/dev/sda', expect.stringMatching(want)],
+        ['/dev/sdb', undefined],
+      ]);
+    }
+    const { top } = await sets([await disk('/dev/sda', idle, 'NEWDISK0'), await disk('/dev/sdb', idle, 'NEWDISK1')]);
+    expect(top[0]!.sets[0]!.devs.map((d) => d.outOfSync)).toEqual([undefined, undefined]);
+  });
+
   it('refuses to rebuild a RAID0 volume (nothing to rebuild it from), writing nothing', async () => {
     const broken = buildGroupMpb(spec(2, { volumes: [{ name: 'Fast', level: '0', perMember: 262144 }, { name: 'Safe', level: '1', strip: 128 }] }));
     const devs = await blank(2);

@@ -52,6 +52,13 @@ export interface RaidDevice<M = unknown> {
    * is no member of its set: grouping sets it aside (RaidSet.stale), so it is never mapped nor read.
    */
   stale?: string;
+  /**
+   * Why this member's data is not yet its set's: the metadata records it as the target of a rebuild (isw's
+   * IMSM_ORD_REBUILD mark or the rebuilding volume's failed disk, a DDF PD in state Rebuilding). It is a
+   * member all the same, but never the source of a copy: activation puts an in-sync mirror leg first (the
+   * kernel's `mirror ... sync` copies the first leg over the others) and the engine never reads it.
+   */
+  outOfSync?: string;
 }
 
 export interface RaidSet {

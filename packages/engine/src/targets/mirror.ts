@@ -1,7 +1,10 @@
 /**
  * `mirror <log type> <#log args> <log args...> <#legs> (<dev> <offset>)... [<#features> <features...>]`:
- * dm-raid1. Reads come from the first healthy leg (the kernel's default mirror, in sync under `nosync`);
- * writes go to every healthy leg. A leg whose I/O fails is marked failed, reported and skipped after.
+ * dm-raid1. Under `nosync` every leg is in sync: reads come from the first healthy leg, the next where one
+ * fails. Otherwise (`sync`, the log's default) the legs are not in sync and, as the kernel reads a region
+ * not yet resynced, only the first leg (the default mirror, the resync's source) is read: the others may
+ * be the blank target of a rebuild. Writes go to every healthy leg. A leg whose I/O fails is marked
+ * failed, reported and skipped after.
  */
 import { isIoError, SECTOR, type IoError, type Source } from '../source.js';
 import { uint, type TargetType } from '../target.js';
@@ -12,6 +15,7 @@ export const mirror: TargetType = {
     let i = 1;
     const logArgs = uint(args[i]);
     if (args[0] === undefined || logArgs === undefined) return 'Invalid number of mirror log arguments';
+    const inSync = args.slice(i + 1, i + 1 + logArgs).includes('nosync');
     i += 1 + logArgs;
     const legCount = uint(args[i]);
     if (legCount === undefined || legCount < 2) return 'Invalid number of mirrors';
@@ -39,7 +43,7 @@ export const mirror: TargetType = {
       length,
       async read(sector, count) {
         let last: IoError | undefined;
-        for (const leg of legs) {
+        for (const leg of inSync ? legs : legs.slice(0, 1)) {
           if (leg.failed) continue;
           const r = await leg.source.read(leg.offset + sector, count);
           if (!isIoError(r)) return r;
