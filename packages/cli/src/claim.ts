@@ -83,8 +83,13 @@ async function claimBlockDevice(full: string, path: string): Promise<fs.FileHand
     // O_EXCL on a block device is the kernel's claim, as mount, md and device-mapper take it.
     return await fs.open(full, constants.O_RDONLY | constants.O_EXCL);
   } catch (e) {
-    return (e as NodeJS.ErrnoException)?.code === 'EBUSY' ? ioError(path, 'EBUSY', BLOCK_DEVICE_BUSY) : fromNodeError(path, e);
+    return openForWritingError(path, e);
   }
+}
+
+/** What an exclusive open of a block device to be written threw: EBUSY as in use, else the errno's words. */
+export function openForWritingError(path: string, e: unknown): IoError {
+  return (e as NodeJS.ErrnoException)?.code === 'EBUSY' ? ioError(path, 'EBUSY', BLOCK_DEVICE_BUSY) : fromNodeError(path, e);
 }
 
 /** The error line's text for a refused claim, as `--serve --writable` words it. */

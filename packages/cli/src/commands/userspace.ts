@@ -7,7 +7,7 @@ import { constants, promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { isatty } from 'node:tty';
-import { buildSets, diskDevices, discoverRaidDevices, fromNodeError, isIoError, openDevice, overlapping, overlappingFd, renderTable, splitTableWords, typeDisplay, ioError, type BlockDevice, type IoError, type RaidSet, type TableTarget } from '@dmraid/core';
+import { buildSets, diskDevices, discoverRaidDevices, fromNodeError, isIoError, openDevice, overlapping, overlappingFd, renderTable, splitTableWords, typeDisplay, type BlockDevice, type IoError, type RaidSet, type TableTarget } from '@dmraid/core';
 import type { DmDevice } from '@dmraid/activation';
 import {
   checkData,
@@ -33,7 +33,7 @@ import {
 import type { CommandContext } from '../main.js';
 import { confirm } from '../metadata-io.js';
 import { mib, progress } from '../progress.js';
-import { BLOCK_DEVICE_BUSY, claimRefusal, otherWriters } from '../claim.js';
+import { claimRefusal, openForWritingError, otherWriters } from '../claim.js';
 
 interface Run {
   readonly engine: Engine;
@@ -259,8 +259,7 @@ async function startRun(ctx: CommandContext, wanted: readonly string[]): Promise
       source = f;
     } catch (e) {
       if (write) {
-        const code = (e as NodeJS.ErrnoException).code;
-        ctx.out.log('error', claimRefusal(code === 'EBUSY' ? ioError(m.path, code, BLOCK_DEVICE_BUSY) : fromNodeError(m.path, e)));
+        ctx.out.log('error', claimRefusal(openForWritingError(m.path, e)));
         await close();
         return undefined;
       }
