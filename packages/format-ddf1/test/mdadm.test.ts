@@ -486,6 +486,9 @@ describe('mdadm reads and assembles the DDF our -C writes', () => {
         const script = [
           'for d in $DISKS; do mdadm --examine $d || exit 10; done',
           'echo "=== data"',
+          // md throttles a resync to speed_limit_min while it sees other I/O (ours, below): under TCG on a
+          // loaded machine that alone outlasted the VM's time. Let it resync at full speed.
+          'echo 1000000 > /proc/sys/dev/raid/speed_limit_max; echo 1000000 > /proc/sys/dev/raid/speed_limit_min',
           'mdadm --assemble --scan --run >/dev/null 2>&1',
           ...sets.map((s) => [
             `v=/dev/md/$(ls /dev/md/ | grep "^${s.name}" | head -n 1)`,
