@@ -464,10 +464,8 @@ function modeOf(action: number): Mode | undefined {
 }
 
 function options(d: Draft, mode: Mode, operands: string[]): Options {
-  const o: Partial<Draft> = { ...d };
-  delete o.action;
-  delete o.ourMode;
-  return { ...(o as Omit<Draft, 'action' | 'ourMode'>), mode, operands, formats: d.formatText === undefined ? undefined : d.formatText.split(d.separator) };
+  const { action, ourMode, ...o } = d;
+  return { ...o, mode, operands, formats: d.formatText === undefined ? undefined : d.formatText.split(d.separator) };
 }
 
 export function parseOptions(argv: readonly string[]): Options {
@@ -481,7 +479,7 @@ export function parseOptions(argv: readonly string[]): Options {
     if (row.mode === 'help') return options(draft(), 'help', operands);
     row.apply(d, arg);
   }
-  // Ours with modes of their own: of the engine's commands only, of others (--json) checked once the mode is known.
+  // Our options that go with some modes only: the engine's are checked first, --json once dmraid's mode is known.
   const ours = OPTIONS.filter((r) => !r.dmraid && r.modes && present.has(r));
   const engineOnly = (r: OptionRow) => r.modes!.every((m) => ENGINE.includes(m));
 

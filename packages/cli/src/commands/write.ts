@@ -179,7 +179,6 @@ export async function perform(
 
 export const byName = (ctx: CommandContext, name: string | undefined) => ctx.handlers.find((h) => h.name === name);
 
-
 /** The handler -f names (-C, and -S without a set). */
 export function formatHandler(ctx: CommandContext): FormatHandler {
   const text = ctx.o.formatText;
