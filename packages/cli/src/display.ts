@@ -14,6 +14,8 @@ import {
   type RaidDevice,
   type RaidSet,
 } from '@dmraid/core';
+import { beyondDmraidHelp, type Options } from './options.js';
+import type { LoadedHandler } from './plugins.js';
 
 export interface ColumnOptions {
   readonly columns: number;
@@ -165,13 +167,35 @@ export function formatLine(h: FormatHandler): string {
   return `${h.name.padEnd(7)} : ${h.description}${h.levels ? ` (${h.levels})` : ''}`;
 }
 
+/** -l and -V with --json: the handlers and their packages. */
+export function formatsJson(loaded: readonly LoadedHandler[]) {
+  return loaded.map((l) => ({
+    name: l.handler.name,
+    description: l.handler.description,
+    levels: l.handler.levels ? l.handler.levels.split(',') : [],
+    package: l.packageName,
+    version: l.version,
+  }));
+}
+
+/** dmraid's format_error: no RAID disks or sets, with the -f formats and the names asked for. */
+export function formatError(o: Pick<Options, 'formatText' | 'operands' | 'separator'>, what: 'disks' | 'sets'): string {
+  let text = `no raid ${what}`;
+  if (o.formatText !== undefined) text += ` with format: "${o.formatText}"`;
+  if (o.operands.length > 0) text += ` and with names: "${o.operands.join(o.separator)}"`;
+  return text;
+}
+
 export const VERSION_LINES = (dmVersion = 'unknown') => [
   'dmraid version:\t\t1.0.0.rc16 (2009.09.16) shared ',
   'dmraid library version:\t1.0.0.rc16 (2009.09.16)',
   `device-mapper version:\t${dmVersion}`,
 ];
 
-export const HELP_TEXT = `dmraid: Device-Mapper Software RAID tool
+/** -h: the reference's help, byte for byte (its stray blanks included), then the lines of our options. */
+export const helpText = (): string => `${DMRAID_HELP}Beyond dmraid:\n${beyondDmraidHelp()}`;
+
+const DMRAID_HELP = `dmraid: Device-Mapper Software RAID tool
 
 * = [-d|--debug]... [-v|--verbose]... [-i|--ignorelocking]
 
@@ -233,14 +257,4 @@ dmraid\t[{-f|--format FORMAT}]
 
 dmraid\t{-V/--version}
 
-Beyond dmraid:
-\t--devices PATH[:SERIAL][,...]   work on these devices or image files instead of scanning
-\t--json                          one JSON document from -r, -s, -b, -l, -V and the three below
-\t--yes                           answer yes to the prompts of -E and of --extract onto a disk (scripts)
-\t--extract RAID-set {-o|--output} FILE [--resume]
-\t                                copy the set's volume into FILE (- for standard output) without the kernel
-\t--serve [RAID-set...] [--writable] [--listen [HOST:]PORT|SOCKET]
-\t                                serve the sets over NBD (default 127.0.0.1:10809), read-only unless --writable
-\t--check-data RAID-set            check that mirror legs agree and RAID4/5 parity matches the data
-\t--tables FILE                   with the three above: the sets' tables as -tay prints them, no discovery
 `;

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
 import { isIoError, SECTOR, writeAreas, type FormatHandler, type Log, type RaidDevice, type WritableDevice } from '@dmraid/core';
 import { claimRefusal, deviceClaims } from './claim.js';
-import type { Io } from './main.js';
+import { confirm, type Io } from './context.js';
 
 export async function dumpMetadata(rds: readonly RaidDevice[], handlers: ReadonlyMap<string, FormatHandler>, cwd: string, log: Log): Promise<boolean> {
   for (const rd of rds) {
@@ -30,21 +30,6 @@ export async function dumpMetadata(rds: readonly RaidDevice[], handlers: Readonl
     }
   }
   return true;
-}
-
-/** dmraid's yes_no_prompt: asks until a line holds y or n; end of input is "no". */
-export async function confirm(io: Io, question: string): Promise<boolean> {
-  for (;;) {
-    io.stdout(question);
-    const line = await io.readLine();
-    if (line === null) {
-      // dmraid loops forever at end of input; we take it as "no".
-      io.stdout('\n');
-      return false;
-    }
-    const answer = /[yn]/i.exec(line);
-    if (answer) return answer[0].toLowerCase() === 'y';
-  }
 }
 
 async function verifyErased(device: WritableDevice, rd: RaidDevice): Promise<boolean> {

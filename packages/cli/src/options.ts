@@ -1,7 +1,8 @@
 /**
- * Command-line parsing compatible with dmraid 1.0.0.rc16 (2009 tools/): getopt_long with the short string
- * "a:hipP:bc::dDEf:glxM:nrR:s::tvVC:S::Z", unique-prefix long options, argument permutation, and dmraid's
- * action table that decides which options combine. Ours beside them: --devices, --json, --yes.
+ * The command line, compatible with dmraid 1.0.0.rc16 (2009 tools/): one table of options (OPTIONS) from which
+ * getopt_long's parsing (the short string "a:hipP:bc::dDEf:glxM:nrR:s::tvVC:S::Z", unique-prefix long options,
+ * argument permutation), dmraid's action table (which options combine, and the messages when they do not),
+ * the checks of our own options and -h's "Beyond dmraid" lines all come. A new option is one row.
  */
 import { splitDeviceList } from '@dmraid/core';
 
@@ -17,194 +18,9 @@ export class UsageError extends Error {
   }
 }
 
-type ArgKind = 'none' | 'required' | 'optional';
-
-interface LongOption {
-  readonly name: string;
-  readonly arg: ArgKind;
-  readonly key: string;
-  /** Not dmraid's: -h lists it under "Beyond dmraid". */
-  readonly ours?: true;
-}
-
-const SHORT: Record<string, ArgKind> = {
-  a: 'required', h: 'none', i: 'none', p: 'none', P: 'required', b: 'none', c: 'optional', d: 'none', D: 'none',
-  E: 'none', f: 'required', g: 'none', l: 'none', x: 'none', M: 'required', n: 'none', r: 'none', R: 'required',
-  s: 'optional', t: 'none', v: 'none', V: 'none', C: 'required', S: 'optional', Z: 'none',
-  // Ours: --output of --extract.
-  o: 'required',
-};
-
-const LONG: LongOption[] = [
-  { name: 'activate', arg: 'required', key: 'a' },
-  { name: 'block_devices', arg: 'none', key: 'b' },
-  { name: 'create', arg: 'required', key: 'C' },
-  { name: 'debug', arg: 'none', key: 'd' },
-  { name: 'dump_metadata', arg: 'none', key: 'D' },
-  { name: 'display_columns', arg: 'optional', key: 'c' },
-  { name: 'display_group', arg: 'none', key: 'g' },
-  { name: 'erase_metadata', arg: 'none', key: 'E' },
-  { name: 'format', arg: 'required', key: 'f' },
-  { name: 'help', arg: 'none', key: 'h' },
-  { name: 'ignorelocking', arg: 'none', key: 'i' },
-  { name: 'list_formats', arg: 'none', key: 'l' },
-  { name: 'media', arg: 'required', key: 'M' },
-  { name: 'native_log', arg: 'none', key: 'n' },
-  { name: 'no_partitions', arg: 'none', key: 'p' },
-  { name: 'partchar', arg: 'required', key: 'P' },
-  { name: 'raid_devices', arg: 'none', key: 'r' },
-  { name: 'rebuild', arg: 'required', key: 'R' },
-  { name: 'remove', arg: 'none', key: 'x' },
-  { name: 'rm_partitions', arg: 'none', key: 'Z' },
-  { name: 'separator', arg: 'required', key: 'SEP' },
-  { name: 'sets', arg: 'optional', key: 's' },
-  { name: 'spare', arg: 'optional', key: 'S' },
-  { name: 'test', arg: 'none', key: 't' },
-  { name: 'verbose', arg: 'none', key: 'v' },
-  { name: 'version', arg: 'none', key: 'V' },
-  // Ours.
-  { name: 'devices', arg: 'required', key: 'DEVICES', ours: true },
-  { name: 'json', arg: 'none', key: 'JSON', ours: true },
-  { name: 'yes', arg: 'none', key: 'YES', ours: true },
-  // Ours: the userspace engine (@dmraid/engine).
-  { name: 'extract', arg: 'required', key: 'EXTRACT', ours: true },
-  { name: 'output', arg: 'required', key: 'o', ours: true },
-  { name: 'resume', arg: 'none', key: 'RESUME', ours: true },
-  { name: 'serve', arg: 'none', key: 'SERVE', ours: true },
-  { name: 'writable', arg: 'none', key: 'WRITABLE', ours: true },
-  { name: 'listen', arg: 'required', key: 'LISTEN', ours: true },
-  { name: 'check-data', arg: 'required', key: 'CHECK_DATA', ours: true },
-  { name: 'tables', arg: 'required', key: 'TABLES', ours: true },
-];
-
-/** Our long options, beyond dmraid's (the help must name each). */
-export const OUR_LONG_OPTIONS: readonly string[] = LONG.filter((l) => l.ours).map((l) => l.name);
-
-interface Occurrence {
-  readonly key: string;
-  readonly arg: string | undefined;
-}
-
-/** getopt_long with GNU permutation: options anywhere, `--` ends them. */
-export function getopt(argv: readonly string[]): { options: Occurrence[]; operands: string[] } {
-  const options: Occurrence[] = [];
-  const operands: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      operands.push(...argv.slice(i + 1));
-      break;
-    }
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      const name = a.slice(2, eq < 0 ? undefined : eq);
-      const exact = LONG.find((l) => l.name === name);
-      const matches = exact ? [exact] : LONG.filter((l) => l.name.startsWith(name));
-      // Ours: a handler option `--<format>-<key>=<value>` (e.g. --isw-match=position); main checks the format.
-      const handlerOption = /^([a-z][a-z0-9_]*)-([a-z][a-z0-9_-]*)$/.exec(name);
-      if (matches.length === 0 && handlerOption && eq >= 0) {
-        options.push({ key: 'HANDLER_OPTION', arg: `${handlerOption[1]}\0${handlerOption[2]}\0${a.slice(eq + 1)}` });
-        continue;
-      }
-      if (matches.length === 0) throw new UsageError(`dmraid: unrecognized option '${a}'`, [], true);
-      if (matches.length > 1) throw new UsageError(`dmraid: option '${a}' is ambiguous`, [], true);
-      const opt = matches[0]!;
-      let arg: string | undefined = eq < 0 ? undefined : a.slice(eq + 1);
-      if (opt.arg === 'none' && arg !== undefined) {
-        throw new UsageError(`dmraid: option '--${opt.name}' doesn't allow an argument`, [], true);
-      }
-      if (opt.arg === 'required' && arg === undefined) {
-        if (i + 1 >= argv.length) throw new UsageError(`dmraid: option '--${opt.name}' requires an argument`, [], true);
-        arg = argv[++i];
-      }
-      options.push({ key: opt.key, arg });
-      // dmraid stops at -C NAME: the rest (--type, --size, --strip, --disk) is the create request's.
-      if (opt.key === 'C') {
-        operands.push(...argv.slice(i + 1));
-        break;
-      }
-      continue;
-    }
-    if (a.startsWith('-') && a.length > 1) {
-      for (let j = 1; j < a.length; j++) {
-        const c = a[j]!;
-        const kind = SHORT[c];
-        if (!kind) throw new UsageError(`dmraid: invalid option -- '${c}'`, [], true);
-        if (kind === 'none') {
-          options.push({ key: c, arg: undefined });
-          continue;
-        }
-        const rest = a.slice(j + 1);
-        if (kind === 'optional') options.push({ key: c, arg: rest || undefined });
-        else if (rest) options.push({ key: c, arg: rest });
-        else {
-          if (i + 1 >= argv.length) throw new UsageError(`dmraid: option requires an argument -- '${c}'`, [], true);
-          options.push({ key: c, arg: argv[++i] });
-        }
-        break;
-      }
-      if (options.at(-1)?.key === 'C') {
-        operands.push(...argv.slice(i + 1));
-        break;
-      }
-      continue;
-    }
-    operands.push(a);
-  }
-  return { options, operands };
-}
-
-/** dmraid's action flags. */
-const F = {
-  ACTIVATE: 1 << 0, DEACTIVATE: 1 << 1, FORMAT: 1 << 2, BLOCK_DEVICES: 1 << 3, COLUMN: 1 << 4, DBG: 1 << 5,
-  DUMP: 1 << 6, DMERASE: 1 << 7, GROUP: 1 << 8, HELP: 1 << 9, IGNORELOCKING: 1 << 10, LIST_FORMATS: 1 << 11,
-  NATIVE_LOG: 1 << 12, NOPARTITIONS: 1 << 13, RAID_DEVICES: 1 << 14, RAID_SETS: 1 << 15, TEST: 1 << 16,
-  VERBOSE: 1 << 17, ACTIVE: 1 << 18, INACTIVE: 1 << 19, SEPARATOR: 1 << 20, VERSION: 1 << 21, CREATE: 1 << 22,
-  REBUILD: 1 << 23, SPARE: 1 << 24, MEDIA: 1 << 25, DEL_SETS: 1 << 26, RMPARTITIONS: 1 << 27, PARTCHAR: 1 << 28,
-} as const;
-const ALL = (1 << 29) - 1;
-const COMMON = F.DBG | F.HELP | F.IGNORELOCKING | F.VERBOSE;
-
-interface Action {
-  readonly option: string;
-  readonly action: number;
-  readonly needed: number;
-  readonly allowed: number;
-  readonly noArgs?: boolean;
-}
-
-// The reference binary's table (2009 tools/commands.c), in its order.
-const ACTIONS: Action[] = [
-  { option: 'a', action: 0, needed: 0, allowed: F.ACTIVATE | F.DEACTIVATE | F.FORMAT | F.NOPARTITIONS | F.PARTCHAR | F.RMPARTITIONS | F.SEPARATOR | F.TEST | COMMON },
-  { option: 'b', action: F.BLOCK_DEVICES, needed: 0, allowed: F.COLUMN | F.SEPARATOR | COMMON },
-  { option: 'c', action: F.COLUMN, needed: F.BLOCK_DEVICES | F.RAID_DEVICES | F.RAID_SETS, allowed: F.ACTIVE | F.INACTIVE | F.DUMP | F.FORMAT | F.GROUP | F.SEPARATOR | COMMON },
-  { option: 'C', action: F.CREATE, needed: 0, allowed: COMMON, noArgs: true },
-  { option: 'd', action: F.DBG, needed: 0, allowed: ALL },
-  { option: 'D', action: F.DUMP, needed: F.RAID_DEVICES, allowed: F.COLUMN | F.FORMAT | F.SEPARATOR | COMMON },
-  { option: 'E', action: F.DMERASE, needed: F.RAID_DEVICES, allowed: F.COLUMN | F.FORMAT | F.SEPARATOR | COMMON },
-  { option: 'f', action: F.FORMAT, needed: F.ACTIVATE | F.DEACTIVATE | F.NATIVE_LOG | F.RAID_DEVICES | F.RAID_SETS, allowed: F.ACTIVE | F.INACTIVE | F.COLUMN | F.DUMP | F.DMERASE | F.GROUP | F.NOPARTITIONS | F.SEPARATOR | F.TEST | F.RMPARTITIONS | COMMON },
-  { option: 'g', action: F.GROUP, needed: F.RAID_SETS, allowed: F.ACTIVE | F.INACTIVE | F.COLUMN | F.FORMAT | F.SEPARATOR | COMMON },
-  { option: 'h', action: F.HELP, needed: 0, allowed: ALL },
-  { option: 'i', action: F.IGNORELOCKING, needed: 0, allowed: ALL },
-  { option: 'l', action: F.LIST_FORMATS, needed: 0, allowed: COMMON, noArgs: true },
-  { option: 'M', action: F.MEDIA, needed: 0, allowed: F.REBUILD | COMMON },
-  { option: 'n', action: F.NATIVE_LOG, needed: 0, allowed: F.FORMAT | F.SEPARATOR | COMMON },
-  { option: 'p', action: F.NOPARTITIONS, needed: F.ACTIVATE | F.DEACTIVATE, allowed: F.FORMAT | F.SEPARATOR | F.RMPARTITIONS | F.TEST | COMMON },
-  { option: 'P', action: F.PARTCHAR, needed: F.ACTIVATE | F.DEACTIVATE, allowed: F.FORMAT | F.SEPARATOR | F.RMPARTITIONS | F.TEST | COMMON },
-  { option: 'r', action: F.RAID_DEVICES, needed: 0, allowed: F.COLUMN | F.DUMP | F.DMERASE | F.FORMAT | F.SEPARATOR | COMMON },
-  { option: 'R', action: F.REBUILD, needed: 0, allowed: COMMON },
-  { option: 'S', action: F.SPARE, needed: 0, allowed: COMMON, noArgs: true },
-  { option: 's', action: F.RAID_SETS, needed: 0, allowed: F.ACTIVE | F.INACTIVE | F.COLUMN | F.FORMAT | F.GROUP | F.DEL_SETS | F.SEPARATOR | COMMON },
-  { option: '\0', action: F.SEPARATOR, needed: F.COLUMN | F.FORMAT, allowed: ALL },
-  { option: 't', action: F.TEST, needed: F.ACTIVATE | F.DEACTIVATE, allowed: F.ACTIVATE | F.DEACTIVATE | F.FORMAT | F.NOPARTITIONS | COMMON },
-  { option: 'v', action: F.VERBOSE, needed: 0, allowed: ALL },
-  { option: 'V', action: F.VERSION, needed: 0, allowed: COMMON, noArgs: true },
-  { option: 'x', action: F.DEL_SETS, needed: 0, allowed: F.RAID_SETS | F.INACTIVE | F.COLUMN | F.FORMAT | F.GROUP | F.SEPARATOR | COMMON },
-  { option: 'Z', action: F.RMPARTITIONS, needed: F.ACTIVATE, allowed: F.FORMAT | F.NOPARTITIONS | F.SEPARATOR | COMMON },
-];
-
 export type Mode =
-  | 'help' | 'version' | 'list' | 'block' | 'raid' | 'native' | 'sets' | 'activate' | 'create' | 'rebuild' | 'spare' | 'remove'
+  | 'help' | 'version' | 'list' | 'block' | 'raid' | 'dump' | 'erase' | 'native' | 'sets' | 'activate'
+  | 'create' | 'rebuild' | 'spare' | 'remove'
   // Ours: the userspace engine's commands.
   | 'extract' | 'serve' | 'check-data';
 
@@ -220,6 +36,7 @@ export interface Options {
   readonly sets: number;
   readonly active: 'active' | 'inactive' | undefined;
   readonly group: boolean;
+  /** -D, and -E (which dumps first, as its backup). */
   readonly dump: boolean;
   readonly erase: boolean;
   readonly verbose: number;
@@ -256,7 +73,367 @@ export interface EngineOptions {
   readonly tables: string | undefined;
 }
 
-const ENGINE_DEFAULTS: EngineOptions = { set: undefined, output: undefined, resume: false, writable: false, listen: '127.0.0.1:10809', tables: undefined };
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** What the options say so far: the Options being built, and dmraid's action bits. */
+export interface Draft extends Mutable<Omit<Options, 'mode' | 'operands' | 'formats' | 'handlerOptions' | 'engine'>> {
+  readonly handlerOptions: Map<string, Map<string, string>>;
+  readonly engine: Mutable<EngineOptions>;
+  /** dmraid's action flags (F) of the options so far. */
+  action: number;
+  /** The mode one of our options selected (--extract, --serve, --check-data). */
+  ourMode: Mode | undefined;
+}
+
+/** The Options of a command line without options. */
+function draft(): Draft {
+  return {
+    columns: 0, columnFields: undefined, separator: ',', formatText: undefined, sets: 0, active: undefined, group: false,
+    dump: false, erase: false, verbose: 0, debug: 0, ignoreLocking: false, activate: undefined, test: false,
+    noPartitions: false, partChar: 'p', rmPartitions: false, createName: undefined, rebuildSet: undefined,
+    spareSet: undefined, media: undefined, devices: undefined, json: false, yes: false, handlerOptions: new Map(),
+    engine: { set: undefined, output: undefined, resume: false, writable: false, listen: '127.0.0.1:10809', tables: undefined },
+    action: 0, ourMode: undefined,
+  };
+}
+
+type ArgKind = 'none' | 'required' | 'optional';
+
+export interface OptionRow {
+  /** getopt's letter (`-r`). */
+  readonly short?: string;
+  /** getopt_long's name (`--raid_devices`), matched by unique prefix. */
+  readonly long?: string;
+  readonly arg: ArgKind;
+  /**
+   * dmraid's row of its action table (2009 tools/commands.c): the action flag it sets, the actions of which it
+   * needs one, the others it allows; `noArgs`: operands are refused with it. Absent: the option is ours.
+   */
+  readonly dmraid?: { readonly action: number; readonly needed: number; readonly allowed: number; readonly noArgs?: true };
+  /**
+   * Which modes it goes with. Ours: absent means every mode. dmraid's: which of our modes (the engine's) take it
+   * beside their own options; dmraid's modes follow the action table.
+   */
+  readonly modes?: readonly Mode[];
+  /** The mode this option names (-r: raid): ours select it; dmraid's mode comes from the action flags (modeOf). */
+  readonly mode?: Mode;
+  /** How it applies; a UsageError here is reported at once, in the order the options were given. */
+  readonly apply: (d: Draft, arg: string | undefined) => void;
+  /** getopt stops at this option: the rest of the line is operands (dmraid's -C: the create request's). */
+  readonly endsOptions?: true;
+  /** Ours: the synopsis and text of its line under -h's "Beyond dmraid" (an option described in another's line has none). */
+  readonly help?: readonly [synopsis: string, text: string];
+}
+
+/** dmraid's action flags. */
+const F = {
+  ACTIVATE: 1 << 0, DEACTIVATE: 1 << 1, FORMAT: 1 << 2, BLOCK_DEVICES: 1 << 3, COLUMN: 1 << 4, DBG: 1 << 5,
+  DUMP: 1 << 6, DMERASE: 1 << 7, GROUP: 1 << 8, HELP: 1 << 9, IGNORELOCKING: 1 << 10, LIST_FORMATS: 1 << 11,
+  NATIVE_LOG: 1 << 12, NOPARTITIONS: 1 << 13, RAID_DEVICES: 1 << 14, RAID_SETS: 1 << 15, TEST: 1 << 16,
+  VERBOSE: 1 << 17, ACTIVE: 1 << 18, INACTIVE: 1 << 19, SEPARATOR: 1 << 20, VERSION: 1 << 21, CREATE: 1 << 22,
+  REBUILD: 1 << 23, SPARE: 1 << 24, MEDIA: 1 << 25, DEL_SETS: 1 << 26, RMPARTITIONS: 1 << 27, PARTCHAR: 1 << 28,
+} as const;
+const ALL = (1 << 29) - 1;
+const COMMON = F.DBG | F.HELP | F.IGNORELOCKING | F.VERBOSE;
+
+/** Our engine's commands, which take dmraid's -d, -v, -i and -f beside their own options. */
+const ENGINE: readonly Mode[] = ['extract', 'serve', 'check-data'];
+
+/** dmraid's check_optarg: a case-insensitive prefix of one of the words. */
+function optarg<T extends string>(option: string, value: string | undefined, words: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  const v = value.toLowerCase();
+  const hit = words.find((w) => w.startsWith(v));
+  if (!hit) throw new UsageError(`invalid option argument for -${option}`);
+  return hit;
+}
+
+/** A set name never starts with a dash: `--extract -o FILE` has lost its SET, not named one "-o". */
+function setName(option: string, a: string | undefined): string {
+  if (a === undefined || a === '' || a.startsWith('-')) throw new UsageError(`${option} needs a RAID set name (-h for help)`);
+  return a;
+}
+
+/** Whether the options so far add up to one of our modes: two of them do not combine. */
+function select(d: Draft, mode: Mode): void {
+  if (d.ourMode !== undefined && d.ourMode !== mode) throw new UsageError('invalid option combination (-h for help)');
+  d.ourMode = mode;
+}
+
+/**
+ * Every option. dmraid's in the order of its action table, which is the order its combinations are checked in
+ * (so the first message is the reference's); ours after them, in the order -h lists them.
+ */
+export const OPTIONS: readonly OptionRow[] = [
+  {
+    short: 'a', long: 'activate', arg: 'required', mode: 'activate',
+    dmraid: { action: 0, needed: 0, allowed: F.ACTIVATE | F.DEACTIVATE | F.FORMAT | F.NOPARTITIONS | F.PARTCHAR | F.RMPARTITIONS | F.SEPARATOR | F.TEST | COMMON },
+    apply: (d, a) => {
+      d.activate = optarg('a', a, ['yes', 'no'] as const);
+      d.action |= d.activate === 'yes' ? F.ACTIVATE : F.DEACTIVATE;
+    },
+  },
+  { short: 'b', long: 'block_devices', arg: 'none', mode: 'block', dmraid: { action: F.BLOCK_DEVICES, needed: 0, allowed: F.COLUMN | F.SEPARATOR | COMMON }, apply: () => {} },
+  {
+    short: 'c', long: 'display_columns', arg: 'optional',
+    dmraid: { action: F.COLUMN, needed: F.BLOCK_DEVICES | F.RAID_DEVICES | F.RAID_SETS, allowed: F.ACTIVE | F.INACTIVE | F.DUMP | F.FORMAT | F.GROUP | F.SEPARATOR | COMMON },
+    apply: (d, a) => {
+      d.columns++;
+      // `-cc`, `-ccc` mean -c -c, -c -c -c as dmraid's man page promises (its getopt takes "c" as a field list
+      // and prints *ERR* columns instead).
+      if (a !== undefined && /^c+$/.test(a)) d.columns += a.length;
+      else if (a !== undefined) d.columnFields = d.columnFields === undefined ? a : `${d.columnFields}${d.separator}${a}`;
+    },
+  },
+  {
+    short: 'C', long: 'create', arg: 'required', mode: 'create', endsOptions: true,
+    dmraid: { action: F.CREATE, needed: 0, allowed: COMMON },
+    apply: (d, a) => {
+      if (a!.startsWith('-')) throw new UsageError('the raid set name is missing');
+      d.createName = a;
+    },
+  },
+  { short: 'd', long: 'debug', arg: 'none', modes: ENGINE, dmraid: { action: F.DBG, needed: 0, allowed: ALL }, apply: (d) => void d.debug++ },
+  {
+    short: 'D', long: 'dump_metadata', arg: 'none', mode: 'dump',
+    dmraid: { action: F.DUMP, needed: F.RAID_DEVICES, allowed: F.COLUMN | F.FORMAT | F.SEPARATOR | COMMON },
+    apply: (d) => void (d.dump = true),
+  },
+  {
+    short: 'E', long: 'erase_metadata', arg: 'none', mode: 'erase',
+    dmraid: { action: F.DMERASE, needed: F.RAID_DEVICES, allowed: F.COLUMN | F.FORMAT | F.SEPARATOR | COMMON },
+    apply: (d) => void (d.dump = d.erase = true),
+  },
+  {
+    short: 'f', long: 'format', arg: 'required', modes: ENGINE,
+    dmraid: {
+      action: F.FORMAT,
+      needed: F.ACTIVATE | F.DEACTIVATE | F.NATIVE_LOG | F.RAID_DEVICES | F.RAID_SETS,
+      allowed: F.ACTIVE | F.INACTIVE | F.COLUMN | F.DUMP | F.DMERASE | F.GROUP | F.NOPARTITIONS | F.SEPARATOR | F.TEST | F.RMPARTITIONS | COMMON,
+    },
+    apply: (d, a) => void (d.formatText = d.formatText === undefined ? a! : `${d.formatText}${d.separator}${a!}`),
+  },
+  {
+    short: 'g', long: 'display_group', arg: 'none',
+    dmraid: { action: F.GROUP, needed: F.RAID_SETS, allowed: F.ACTIVE | F.INACTIVE | F.COLUMN | F.FORMAT | F.SEPARATOR | COMMON },
+    apply: (d) => void (d.group = true),
+  },
+  // dmraid prints the help at -h, before it looks at the options after it.
+  { short: 'h', long: 'help', arg: 'none', mode: 'help', dmraid: { action: F.HELP, needed: 0, allowed: ALL }, apply: () => {} },
+  { short: 'i', long: 'ignorelocking', arg: 'none', modes: ENGINE, dmraid: { action: F.IGNORELOCKING, needed: 0, allowed: ALL }, apply: (d) => void (d.ignoreLocking = true) },
+  { short: 'l', long: 'list_formats', arg: 'none', mode: 'list', dmraid: { action: F.LIST_FORMATS, needed: 0, allowed: COMMON, noArgs: true }, apply: () => {} },
+  { short: 'M', long: 'media', arg: 'required', dmraid: { action: F.MEDIA, needed: 0, allowed: F.REBUILD | COMMON }, apply: (d, a) => void (d.media = a) },
+  { short: 'n', long: 'native_log', arg: 'none', mode: 'native', dmraid: { action: F.NATIVE_LOG, needed: 0, allowed: F.FORMAT | F.SEPARATOR | COMMON }, apply: () => {} },
+  {
+    short: 'p', long: 'no_partitions', arg: 'none',
+    dmraid: { action: F.NOPARTITIONS, needed: F.ACTIVATE | F.DEACTIVATE, allowed: F.FORMAT | F.SEPARATOR | F.RMPARTITIONS | F.TEST | COMMON },
+    apply: (d) => void (d.noPartitions = true),
+  },
+  {
+    short: 'P', long: 'partchar', arg: 'required',
+    dmraid: { action: F.PARTCHAR, needed: F.ACTIVATE | F.DEACTIVATE, allowed: F.FORMAT | F.SEPARATOR | F.RMPARTITIONS | F.TEST | COMMON },
+    apply: (d, a) => void (d.partChar = a!),
+  },
+  {
+    short: 'r', long: 'raid_devices', arg: 'none', mode: 'raid',
+    dmraid: { action: F.RAID_DEVICES, needed: 0, allowed: F.COLUMN | F.DUMP | F.DMERASE | F.FORMAT | F.SEPARATOR | COMMON },
+    apply: () => {},
+  },
+  { short: 'R', long: 'rebuild', arg: 'required', mode: 'rebuild', dmraid: { action: F.REBUILD, needed: 0, allowed: COMMON }, apply: (d, a) => void (d.rebuildSet = a) },
+  // dmraid's table refuses operands with -S too, but its check never gets to say so.
+  { short: 'S', long: 'spare', arg: 'optional', mode: 'spare', dmraid: { action: F.SPARE, needed: 0, allowed: COMMON }, apply: (d, a) => void (d.spareSet = a) },
+  {
+    short: 's', long: 'sets', arg: 'optional', mode: 'sets',
+    dmraid: { action: F.RAID_SETS, needed: 0, allowed: F.ACTIVE | F.INACTIVE | F.COLUMN | F.FORMAT | F.GROUP | F.DEL_SETS | F.SEPARATOR | COMMON },
+    apply: (d, a) => {
+      d.sets++;
+      const which = optarg('s', a, ['active', 'inactive'] as const);
+      if (which) {
+        d.active = which;
+        d.action |= which === 'active' ? F.ACTIVE : F.INACTIVE;
+      }
+    },
+  },
+  {
+    long: 'separator', arg: 'required',
+    dmraid: { action: F.SEPARATOR, needed: F.COLUMN | F.FORMAT, allowed: ALL },
+    apply: (d, a) => {
+      if ([...a!].length !== 1) throw new UsageError(`invalid separator "${a}"`);
+      d.separator = a!;
+    },
+  },
+  {
+    short: 't', long: 'test', arg: 'none',
+    dmraid: { action: F.TEST, needed: F.ACTIVATE | F.DEACTIVATE, allowed: F.ACTIVATE | F.DEACTIVATE | F.FORMAT | F.NOPARTITIONS | COMMON },
+    apply: (d) => void (d.test = true),
+  },
+  { short: 'v', long: 'verbose', arg: 'none', modes: ENGINE, dmraid: { action: F.VERBOSE, needed: 0, allowed: ALL }, apply: (d) => void d.verbose++ },
+  { short: 'V', long: 'version', arg: 'none', mode: 'version', dmraid: { action: F.VERSION, needed: 0, allowed: COMMON, noArgs: true }, apply: () => {} },
+  {
+    short: 'x', long: 'remove', arg: 'none', mode: 'remove',
+    dmraid: { action: F.DEL_SETS, needed: 0, allowed: F.RAID_SETS | F.INACTIVE | F.COLUMN | F.FORMAT | F.GROUP | F.SEPARATOR | COMMON },
+    apply: () => {},
+  },
+  {
+    short: 'Z', long: 'rm_partitions', arg: 'none',
+    dmraid: { action: F.RMPARTITIONS, needed: F.ACTIVATE, allowed: F.FORMAT | F.NOPARTITIONS | F.SEPARATOR | COMMON },
+    apply: (d) => void (d.rmPartitions = true),
+  },
+  // Ours.
+  {
+    long: 'devices', arg: 'required',
+    apply: (d, a) => void (d.devices = [...(d.devices ?? []), ...splitDeviceList(a!)]),
+    help: ['--devices PATH[:SERIAL][,...]', 'work on these devices or image files instead of scanning'],
+  },
+  {
+    long: 'json', arg: 'none',
+    // JSON documents exist for the listings and the engine's commands; elsewhere --json would only hide the messages.
+    modes: ['raid', 'sets', 'block', 'list', 'version', 'extract', 'serve', 'check-data'],
+    apply: (d) => void (d.json = true),
+    help: ['--json', 'one JSON document from -r, -s, -b, -l, -V and the three below'],
+  },
+  {
+    long: 'yes', arg: 'none',
+    apply: (d) => void (d.yes = true),
+    help: ['--yes', 'answer yes to the prompts of -E and of --extract onto a disk (scripts)'],
+  },
+  // Ours: the userspace engine (@dmraid/engine).
+  {
+    long: 'extract', arg: 'required', mode: 'extract',
+    apply: (d, a) => {
+      select(d, 'extract');
+      d.engine.set = setName('--extract', a);
+    },
+    help: ['--extract RAID-set {-o|--output} FILE [--resume]', 'copy the set\'s volume into FILE (- for standard output) without the kernel'],
+  },
+  { short: 'o', long: 'output', arg: 'required', modes: ['extract'], apply: (d, a) => void (d.engine.output = a) },
+  { long: 'resume', arg: 'none', modes: ['extract'], apply: (d) => void (d.engine.resume = true) },
+  {
+    long: 'serve', arg: 'none', mode: 'serve',
+    apply: (d) => select(d, 'serve'),
+    help: ['--serve [RAID-set...] [--writable] [--listen [HOST:]PORT|SOCKET]', 'serve the sets over NBD (default 127.0.0.1:10809), read-only unless --writable'],
+  },
+  { long: 'writable', arg: 'none', modes: ['serve'], apply: (d) => void (d.engine.writable = true) },
+  { long: 'listen', arg: 'required', modes: ['serve'], apply: (d, a) => void (d.engine.listen = a!) },
+  {
+    long: 'check-data', arg: 'required', mode: 'check-data',
+    apply: (d, a) => {
+      select(d, 'check-data');
+      d.engine.set = setName('--check-data', a);
+    },
+    help: ['--check-data RAID-set', 'check that mirror legs agree and RAID4/5 parity matches the data'],
+  },
+  {
+    long: 'tables', arg: 'required', modes: ENGINE,
+    apply: (d, a) => void (d.engine.tables = a),
+    help: ['--tables FILE', 'with the three above: the sets\' tables as -tay prints them, no discovery'],
+  },
+];
+
+/** Ours: a handler option `--<format>-<key>=<value>` (e.g. --isw-match=position); main checks the format. */
+const HANDLER_OPTION: OptionRow = {
+  arg: 'required',
+  apply: (d, a) => {
+    const [format, name, value] = a!.split('\0') as [string, string, string];
+    if (!d.handlerOptions.has(format)) d.handlerOptions.set(format, new Map());
+    d.handlerOptions.get(format)!.set(name, value);
+  },
+};
+
+/** Our long options, beyond dmraid's (the help must name each). */
+export const OUR_LONG_OPTIONS: readonly string[] = OPTIONS.filter((r) => !r.dmraid && r.long).map((r) => r.long!);
+
+/** How the help and the messages name an option: `-o/--output`, `--json`. */
+const label = (r: OptionRow) => (r.short && r.long ? `-${r.short}/--${r.long}` : r.long ? `--${r.long}` : `-${r.short}`);
+
+/** How the messages name a mode: by the option that selects it (`-r`, `--extract`). */
+const modeLabel = (mode: Mode) => {
+  const r = OPTIONS.find((o) => o.mode === mode)!;
+  return r.short ? `-${r.short}` : `--${r.long}`;
+};
+
+/** `a, b and c` (or `or c`). */
+const enumerate = (words: readonly string[], last = 'and') => (words.length > 1 ? `${words.slice(0, -1).join(', ')} ${last} ${words.at(-1)}` : (words[0] ?? ''));
+
+/** The "Beyond dmraid" lines of -h: one per option of ours that has a help line, its text in one column. */
+export function beyondDmraidHelp(): string {
+  const column = 32;
+  return OPTIONS.flatMap((r) => (r.help ? [r.help] : []))
+    .map(([synopsis, text]) => (synopsis.length < column ? `\t${synopsis.padEnd(column)}${text}\n` : `\t${synopsis}\n\t${' '.repeat(column)}${text}\n`))
+    .join('');
+}
+
+interface Occurrence {
+  readonly row: OptionRow;
+  readonly arg: string | undefined;
+}
+
+/** getopt_long with GNU permutation: options anywhere, `--` ends them. */
+export function getopt(argv: readonly string[]): { options: Occurrence[]; operands: string[] } {
+  const options: Occurrence[] = [];
+  const operands: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      operands.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = a.slice(2, eq < 0 ? undefined : eq);
+      const exact = OPTIONS.find((r) => r.long === name);
+      const matches = exact ? [exact] : OPTIONS.filter((r) => r.long?.startsWith(name));
+      const handlerOption = /^([a-z][a-z0-9_]*)-([a-z][a-z0-9_-]*)$/.exec(name);
+      if (matches.length === 0 && handlerOption && eq >= 0) {
+        options.push({ row: HANDLER_OPTION, arg: `${handlerOption[1]}\0${handlerOption[2]}\0${a.slice(eq + 1)}` });
+        continue;
+      }
+      if (matches.length === 0) throw new UsageError(`dmraid: unrecognized option '${a}'`, [], true);
+      if (matches.length > 1) throw new UsageError(`dmraid: option '${a}' is ambiguous`, [], true);
+      const row = matches[0]!;
+      let arg: string | undefined = eq < 0 ? undefined : a.slice(eq + 1);
+      if (row.arg === 'none' && arg !== undefined) {
+        throw new UsageError(`dmraid: option '--${row.long}' doesn't allow an argument`, [], true);
+      }
+      if (row.arg === 'required' && arg === undefined) {
+        if (i + 1 >= argv.length) throw new UsageError(`dmraid: option '--${row.long}' requires an argument`, [], true);
+        arg = argv[++i];
+      }
+      options.push({ row, arg });
+      if (row.endsOptions) {
+        operands.push(...argv.slice(i + 1));
+        break;
+      }
+      continue;
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      for (let j = 1; j < a.length; j++) {
+        const c = a[j]!;
+        const row = OPTIONS.find((r) => r.short === c);
+        if (!row) throw new UsageError(`dmraid: invalid option -- '${c}'`, [], true);
+        if (row.arg === 'none') {
+          options.push({ row, arg: undefined });
+          continue;
+        }
+        const rest = a.slice(j + 1);
+        if (row.arg === 'optional') options.push({ row, arg: rest || undefined });
+        else if (rest) options.push({ row, arg: rest });
+        else {
+          if (i + 1 >= argv.length) throw new UsageError(`dmraid: option requires an argument -- '${c}'`, [], true);
+          options.push({ row, arg: argv[++i] });
+        }
+        break;
+      }
+      if (options.at(-1)?.row.endsOptions) {
+        operands.push(...argv.slice(i + 1));
+        break;
+      }
+      continue;
+    }
+    operands.push(a);
+  }
+  return { options, operands };
+}
 
 /**
  * Whether `--listen` names something to listen on: [HOST:]PORT with a port of 0-65535 (0: any free one), or
@@ -269,256 +446,84 @@ function isListenAddress(where: string): boolean {
   return tcp ? Number(tcp[1]) <= 65535 : where.length > 0 && !where.startsWith('-');
 }
 
-/** dmraid's check_optarg: a case-insensitive prefix of one of the words. */
-function optarg<T extends string>(option: string, value: string | undefined, words: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  const v = value.toLowerCase();
-  const hit = words.find((w) => w.startsWith(v));
-  if (!hit) throw new UsageError(`invalid option argument for -${option}`);
-  return hit;
+/** dmraid's mode for its action flags, in its order of precedence. */
+function modeOf(action: number): Mode | undefined {
+  const has = (flags: number) => (action & flags) !== 0;
+  if (has(F.VERSION)) return 'version';
+  if (has(F.LIST_FORMATS)) return 'list';
+  if (has(F.BLOCK_DEVICES)) return 'block';
+  if (has(F.NATIVE_LOG)) return 'native';
+  if (has(F.RAID_DEVICES)) return has(F.DMERASE) ? 'erase' : has(F.DUMP) ? 'dump' : 'raid';
+  if (has(F.CREATE)) return 'create';
+  if (has(F.REBUILD)) return 'rebuild';
+  if (has(F.SPARE)) return 'spare';
+  if (has(F.DEL_SETS)) return 'remove';
+  if (has(F.RAID_SETS)) return 'sets';
+  if (has(F.ACTIVATE | F.DEACTIVATE)) return 'activate';
+  return undefined;
 }
 
-/** The `command` of each mode's JSON document: the modes that take --json (parseOptions refuses it elsewhere). */
-export const JSON_COMMANDS: Partial<Record<Mode, string>> = {
-  raid: 'raid_devices', sets: 'sets', block: 'block_devices', list: 'formats', version: 'formats', extract: 'extract', serve: 'serve', 'check-data': 'check_data',
-};
+function options(d: Draft, mode: Mode, operands: string[]): Options {
+  const { action, ourMode, ...o } = d;
+  return { ...o, mode, operands, formats: d.formatText === undefined ? undefined : d.formatText.split(d.separator) };
+}
 
 export function parseOptions(argv: readonly string[]): Options {
   if (argv.length === 0) throw new UsageError('no arguments/options given (-h for help)', ['']);
-  const { options, operands } = getopt(argv);
-  let action = 0;
-  const present = new Set<string>();
-  let columns = 0;
-  let columnFields: string | undefined;
-  let separator = ',';
-  let formatText: string | undefined;
-  let sets = 0;
-  let active: 'active' | 'inactive' | undefined;
-  let verbose = 0;
-  let debug = 0;
-  let activate: 'yes' | 'no' | undefined;
-  let partChar = 'p';
-  let createName: string | undefined;
-  let rebuildSet: string | undefined;
-  let spareSet: string | undefined;
-  let media: string | undefined;
-  let devices: string[] | undefined;
-  let json = false;
-  let yes = false;
-  const handlerOptions = new Map<string, Map<string, string>>();
-  let engineMode: 'extract' | 'serve' | 'check-data' | undefined;
-  const engine = { ...ENGINE_DEFAULTS };
-  // A set name never starts with a dash: `--extract -o FILE` has lost its SET, not named one "-o".
-  const setOf = (option: string, a: string | undefined) => {
-    if (a === undefined || a === '' || a.startsWith('-')) throw new UsageError(`${option} needs a RAID set name (-h for help)`);
-    return a;
-  };
-  const engineKeys: Record<string, (arg: string | undefined) => void> = {
-    EXTRACT: (a) => ((engineMode = 'extract'), (engine.set = setOf('--extract', a))),
-    CHECK_DATA: (a) => ((engineMode = 'check-data'), (engine.set = setOf('--check-data', a))),
-    SERVE: () => (engineMode = 'serve'),
-    o: (a) => (engine.output = a),
-    RESUME: () => (engine.resume = true),
-    WRITABLE: () => (engine.writable = true),
-    LISTEN: (a) => (engine.listen = a!),
-    TABLES: (a) => (engine.tables = a),
-  };
-
-  for (const { key, arg } of options) {
-    const engineKey = engineKeys[key];
-    if (engineKey) {
-      if (key === 'EXTRACT' || key === 'CHECK_DATA' || key === 'SERVE') {
-        if (engineMode !== undefined && engineMode !== { EXTRACT: 'extract', CHECK_DATA: 'check-data', SERVE: 'serve' }[key]) {
-          throw new UsageError('invalid option combination (-h for help)');
-        }
-      }
-      engineKey(arg);
-      continue;
-    }
-    if (key === 'HANDLER_OPTION') {
-      const [format, name, value] = arg!.split('\0') as [string, string, string];
-      if (!handlerOptions.has(format)) handlerOptions.set(format, new Map());
-      handlerOptions.get(format)!.set(name, value);
-      continue;
-    }
-    if (key === 'DEVICES') {
-      devices = [...(devices ?? []), ...splitDeviceList(arg!)];
-      continue;
-    }
-    if (key === 'JSON') {
-      json = true;
-      continue;
-    }
-    if (key === 'YES') {
-      yes = true;
-      continue;
-    }
-    const optionChar = key === 'SEP' ? '\0' : key;
-    const entry = ACTIONS.find((a) => a.option === optionChar)!;
-    action |= entry.action;
-    present.add(optionChar);
-    switch (key) {
-      case 'h':
-        return { ...defaults(), mode: 'help', operands };
-      case 'a':
-        activate = optarg('a', arg, ['yes', 'no'] as const);
-        action |= activate === 'yes' ? F.ACTIVATE : F.DEACTIVATE;
-        break;
-      case 's': {
-        sets++;
-        const which = optarg('s', arg, ['active', 'inactive'] as const);
-        if (which) {
-          active = which;
-          action |= which === 'active' ? F.ACTIVE : F.INACTIVE;
-        }
-        break;
-      }
-      case 'c':
-        columns++;
-        // `-cc`, `-ccc` mean -c -c, -c -c -c as dmraid's man page promises (its getopt takes "c" as a field list
-        // and prints *ERR* columns instead).
-        if (arg !== undefined && /^c+$/.test(arg)) columns += arg.length;
-        else if (arg !== undefined) columnFields = columnFields === undefined ? arg : `${columnFields}${separator}${arg}`;
-        break;
-      case 'f':
-        formatText = formatText === undefined ? arg! : `${formatText}${separator}${arg!}`;
-        break;
-      case 'SEP':
-        if ([...arg!].length !== 1) throw new UsageError(`invalid separator "${arg}"`);
-        separator = arg!;
-        break;
-      case 'v':
-        verbose++;
-        break;
-      case 'd':
-        debug++;
-        break;
-      case 'P':
-        partChar = arg!;
-        break;
-      case 'C':
-        if (arg!.startsWith('-')) throw new UsageError('the raid set name is missing');
-        createName = arg;
-        break;
-      case 'R':
-        rebuildSet = arg;
-        break;
-      case 'S':
-        spareSet = arg;
-        break;
-      case 'M':
-        media = arg;
-        break;
-    }
+  const { options: given, operands } = getopt(argv);
+  const d = draft();
+  const present = new Set<OptionRow>();
+  for (const { row, arg } of given) {
+    if (row.dmraid) d.action |= row.dmraid.action;
+    present.add(row);
+    if (row.mode === 'help') return options(draft(), 'help', operands);
+    row.apply(d, arg);
   }
+  // Our options that go with some modes only: the engine's are checked first, --json once dmraid's mode is known.
+  const ours = OPTIONS.filter((r) => !r.dmraid && r.modes && present.has(r));
+  const engineOnly = (r: OptionRow) => r.modes!.every((m) => ENGINE.includes(m));
 
-  // Ours: the engine's commands take -d, -v, -i and -f beside their own options, nothing of dmraid's else.
-  if (engineMode !== undefined) {
-    if (action & ~(F.DBG | F.VERBOSE | F.IGNORELOCKING | F.FORMAT)) throw new UsageError('invalid option combination (-h for help)');
-    if (engineMode === 'extract' && engine.output === undefined) throw new UsageError('--extract needs -o/--output FILE');
+  if (d.ourMode !== undefined) {
+    const mode = d.ourMode;
+    if (OPTIONS.some((r) => r.dmraid && present.has(r) && !r.modes?.includes(mode))) throw new UsageError('invalid option combination (-h for help)');
+    if (mode === 'extract' && d.engine.output === undefined) throw new UsageError('--extract needs -o/--output FILE');
     // Each command's own options; another command's would be silently ignored otherwise.
-    const foreign = [
-      engineMode !== 'extract' && engine.output !== undefined && '-o/--output',
-      engineMode !== 'extract' && engine.resume && '--resume',
-      engineMode !== 'serve' && engine.writable && '--writable',
-      engineMode !== 'serve' && engine.listen !== ENGINE_DEFAULTS.listen && '--listen',
-    ].filter((x): x is string => typeof x === 'string');
+    const foreign = ours.filter((r) => !r.modes!.includes(mode));
     if (foreign.length > 0) {
-      const owner = (o: string) => (o === '-o/--output' || o === '--resume' ? '--extract' : '--serve');
-      throw new UsageError(`${foreign.join(', ')} ${foreign.length > 1 ? 'go' : 'goes'} with ${[...new Set(foreign.map(owner))].join(' and ')}, not --${engineMode}`);
+      const owners = [...new Set(foreign.flatMap((r) => r.modes!.map(modeLabel)))];
+      throw new UsageError(`${foreign.map(label).join(', ')} ${foreign.length > 1 ? 'go' : 'goes'} with ${owners.join(' and ')}, not ${modeLabel(mode)}`);
     }
-    if (json && engine.output === '-') throw new UsageError('--json and -o - would both write to standard output');
-    if (engineMode === 'serve' && !isListenAddress(engine.listen)) {
-      const dash = engine.listen.startsWith('-') ? ` (a socket named so is written ./${engine.listen})` : '';
-      throw new UsageError(`--listen ${engine.listen}: not a port (0-65535), HOST:PORT or a socket path${dash}`);
+    if (d.json && d.engine.output === '-') throw new UsageError('--json and -o - would both write to standard output');
+    if (mode === 'serve' && !isListenAddress(d.engine.listen)) {
+      const dash = d.engine.listen.startsWith('-') ? ` (a socket named so is written ./${d.engine.listen})` : '';
+      throw new UsageError(`--listen ${d.engine.listen}: not a port (0-65535), HOST:PORT or a socket path${dash}`);
     }
-    return {
-      ...defaults(), mode: engineMode, operands, formats: formatText === undefined ? undefined : formatText.split(separator),
-      formatText, verbose, debug, ignoreLocking: present.has('i'), devices, json, yes, handlerOptions, engine,
-    };
+    return options(d, mode, operands);
   }
-  if (engine.output !== undefined || engine.resume || engine.writable || engine.tables !== undefined || engine.listen !== ENGINE_DEFAULTS.listen) {
-    throw new UsageError('-o/--output, --resume, --writable, --listen and --tables go with --extract, --serve or --check-data');
+  if (ours.some(engineOnly)) {
+    const names = OPTIONS.filter((r) => !r.dmraid && !r.mode && r.modes && engineOnly(r)).map(label);
+    throw new UsageError(`${enumerate(names)} go with ${enumerate(ENGINE.map(modeLabel), 'or')}`);
   }
 
   // dmraid returns from its option loop at -C, and at -M after -S, before checking combinations.
-  const unchecked = present.has('C') || (present.has('S') && present.has('M'));
-  for (const entry of ACTIONS) {
-    if (!present.has(entry.option) || unchecked) continue;
-    const allowed = entry.allowed | entry.action | entry.needed;
-    if (entry.needed && !(entry.needed & action)) {
-      throw new UsageError(`option missing/invalid option combination with -${entry.option}`);
-    }
-    if (~allowed & action) throw new UsageError('invalid option combination (-h for help)');
-    if (entry.noArgs && operands.length > 0 && !(entry.option === 'S' || entry.option === 'C')) {
-      throw new UsageError(`no arguments allowed with -${entry.option}`, ['']);
-    }
+  const byLetter = (c: string) => OPTIONS.find((r) => r.short === c)!;
+  const unchecked = present.has(byLetter('C')) || (present.has(byLetter('S')) && present.has(byLetter('M')));
+  for (const row of OPTIONS) {
+    if (!row.dmraid || !present.has(row) || unchecked) continue;
+    const { action, needed, allowed, noArgs } = row.dmraid;
+    // --separator has no letter: dmraid prints its '\0'.
+    const letter = row.short ?? '\0';
+    if (needed && !(needed & d.action)) throw new UsageError(`option missing/invalid option combination with -${letter}`);
+    if (~(allowed | action | needed) & d.action) throw new UsageError('invalid option combination (-h for help)');
+    if (noArgs && operands.length > 0) throw new UsageError(`no arguments allowed with -${letter}`, ['']);
   }
   // Our own options (--devices, --json, --yes) alone are no command: answer as dmraid does to none.
-  if (action === 0) throw new UsageError('no arguments/options given (-h for help)', ['']);
-  if (action !== 0 && (action & (F.DBG | F.VERBOSE)) === action) throw new UsageError('more options needed with -d/-v');
+  if (d.action === 0) throw new UsageError('no arguments/options given (-h for help)', ['']);
+  if ((d.action & (F.DBG | F.VERBOSE)) === d.action) throw new UsageError('more options needed with -d/-v');
+  const mode = modeOf(d.action);
+  if (mode === undefined) throw new UsageError('options missing', ['']);
 
-  const mode: Mode =
-    action & F.VERSION ? 'version'
-    : action & F.LIST_FORMATS ? 'list'
-    : action & F.BLOCK_DEVICES ? 'block'
-    : action & F.NATIVE_LOG ? 'native'
-    : action & F.RAID_DEVICES ? 'raid'
-    : action & F.CREATE ? 'create'
-    : action & F.REBUILD ? 'rebuild'
-    : action & F.SPARE ? 'spare'
-    : action & F.DEL_SETS ? 'remove'
-    : action & F.RAID_SETS ? 'sets'
-    : action & (F.ACTIVATE | F.DEACTIVATE) ? 'activate'
-    : (() => {
-        throw new UsageError('options missing', ['']);
-      })();
-
-  // JSON documents exist for the listings (and the engine's commands, above); elsewhere --json would only
-  // hide the messages.
-  if (json && (JSON_COMMANDS[mode] === undefined || present.has('D') || present.has('E'))) {
-    throw new UsageError('--json goes with -r, -s, -b, -l, -V, --extract, --serve and --check-data');
-  }
-
-  return {
-    mode,
-    operands,
-    columns,
-    columnFields,
-    separator,
-    formats: formatText === undefined ? undefined : formatText.split(separator),
-    formatText,
-    sets,
-    active,
-    group: present.has('g'),
-    dump: present.has('D') || present.has('E'),
-    erase: present.has('E'),
-    verbose,
-    debug,
-    ignoreLocking: present.has('i'),
-    activate,
-    test: present.has('t'),
-    noPartitions: present.has('p'),
-    partChar,
-    rmPartitions: present.has('Z'),
-    createName,
-    rebuildSet,
-    spareSet,
-    media,
-    devices,
-    json,
-    yes,
-    handlerOptions,
-    engine,
-  };
-}
-
-function defaults(): Omit<Options, 'mode' | 'operands'> {
-  return {
-    columns: 0, columnFields: undefined, separator: ',', formats: undefined, formatText: undefined, sets: 0,
-    active: undefined, group: false, dump: false, erase: false, verbose: 0, debug: 0, ignoreLocking: false,
-    activate: undefined, test: false, noPartitions: false, partChar: 'p', rmPartitions: false,
-    createName: undefined, rebuildSet: undefined, spareSet: undefined, media: undefined, devices: undefined,
-    json: false, yes: false, handlerOptions: new Map(), engine: ENGINE_DEFAULTS,
-  };
+  const refused = ours.find((r) => !r.modes!.includes(mode));
+  if (refused) throw new UsageError(`${label(refused)} goes with ${enumerate(refused.modes!.map(modeLabel))}`);
+  return options(d, mode, operands);
 }

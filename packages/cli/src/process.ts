@@ -13,7 +13,8 @@
  */
 import { createInterface } from 'node:readline';
 import { fromNodeError } from '@dmraid/core';
-import { run, type Io } from './main.js';
+import type { Io } from './context.js';
+import { run } from './main.js';
 
 /** 128 + SIGPIPE: what `$?` shows for a C tool whose reader went away. */
 export const READER_GONE_STATUS = 141;

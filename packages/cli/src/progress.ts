@@ -3,7 +3,7 @@
  * otherwise (a log file, a pipe) a plain line now and then, so a copy of hours shows it is alive without
  * filling the log. Nothing for --json runs (a script reads those).
  */
-import type { Io } from './main.js';
+import type { Io } from './context.js';
 
 export interface Progress {
   update(doneSectors: number, totalSectors: number): void;

@@ -6,7 +6,9 @@
 import { promises as fs } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { checkContext, type RaidSet } from '@dmraid/core';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
+import { withDevices } from '../devices.js';
+import { formatError } from '../display.js';
 
 export default async function command(ctx: CommandContext): Promise<number> {
   const { o, out } = ctx;
@@ -29,35 +31,22 @@ export default async function command(ctx: CommandContext): Promise<number> {
 
 type Activation = typeof import('@dmraid/activation');
 
-function formatError(ctx: CommandContext, what: 'disks' | 'sets'): string {
-  let text = `no raid ${what}`;
-  if (ctx.o.formatText !== undefined) text += ` with format: "${ctx.o.formatText}"`;
-  if (ctx.o.operands.length > 0) text += ` and with names: "${ctx.o.operands.join(ctx.o.separator)}"`;
-  return text;
-}
-
 async function perform(ctx: CommandContext, act: Activation): Promise<number> {
   const { o, out } = ctx;
-  const devices = await ctx.openDevices(false);
-  if (!devices) return 1;
-  let sets: RaidSet[];
-  try {
-    if (devices.length === 0) {
-      out.log('print', 'no block devices found');
-      return 1;
-    }
+  let sets: RaidSet[] = [];
+  const status = await withDevices(ctx, {}, async (devices) => {
     const found = await ctx.discover(devices, { name: o.operands[0] });
     if (found.disks.length === 0) {
-      out.log('print', formatError(ctx, 'disks'));
+      out.log('print', formatError(o, 'disks'));
       return 1;
     }
     sets = found.sets;
-  } finally {
-    await Promise.all(devices.map((d) => d.close()));
-  }
+    return 0;
+  });
+  if (status !== 0) return status;
   if (sets.length === 0) {
     out.log('error', o.operands.length > 0 ? 'either the required RAID set not found or more options required' : 'no RAID set found');
-    out.log('print', formatError(ctx, 'sets'));
+    out.log('print', formatError(o, 'sets'));
     return 1;
   }
   const kernel = new act.KernelActivator(act.execDmsetup(process.env.DMRAID_DMSETUP || 'dmsetup'));

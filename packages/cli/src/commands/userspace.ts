@@ -30,8 +30,7 @@ import {
   type TableLine,
   type WorkerSpec,
 } from '@dmraid/engine';
-import type { CommandContext } from '../main.js';
-import { confirm } from '../metadata-io.js';
+import { confirm, type CommandContext } from '../context.js';
 import { mib, progress } from '../progress.js';
 import { claimRefusal, openForWritingError, otherWriters } from '../claim.js';
 
