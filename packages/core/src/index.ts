@@ -3,6 +3,7 @@ export * from './model/index.js';
 export * from './device/device.js';
 export * from './format/log.js';
 export * from './format/handler.js';
+export * from './format/read.js';
 export * from './format/context.js';
 export * from './format/native-log.js';
 export * from './format/write.js';

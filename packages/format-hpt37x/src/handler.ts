@@ -4,16 +4,7 @@
  * sector 0 on disk 0 and sector 10 elsewhere, set id magic_1 (else magic_0), spares (magic_0 == 0) never
  * grouped.
  */
-import {
-  defineFormat,
-  fieldLines,
-  mkAlpha,
-  writeAreas,
-  type BlockDevice,
-  type RaidDevice,
-  type RaidSet,
-  type RaidType,
-} from '@dmraid/core';
+import { blockReader, defineFormat, fieldLines, mkAlpha, writeMetadata, type RaidDevice, type RaidSet, type RaidType } from '@dmraid/core';
 import {
   HPT37X_CONFIG_SECTOR,
   HPT37X_DATA_OFFSET,
@@ -87,33 +78,22 @@ export const hpt37x = defineFormat<Hpt37x>({
   description: 'Highpoint HPT37X',
   levels: 'S,0,1,10,01',
 
-  async read(device: BlockDevice, ctx) {
-    const raw = await ctx.read(device, HPT37X_CONFIG_SECTOR * 512, hpt37xLayout.size);
-    if (!raw) return [];
-    const hpt = hpt37xLayout.decodeFrom(raw);
-    if ((hpt.magic !== HPT37X_MAGIC_OK && hpt.magic !== HPT37X_MAGIC_BAD) || hpt.disk_number >= HPT37X_MAX_DISKS) return [];
-    const type = raidType(hpt);
-    const offset = hpt.disk_number ? HPT37X_DATA_OFFSET : 0;
-    const sectors = dataSectors(type, hpt, device.sizeSectors, offset);
-    if (!sectors) {
-      ctx.error(`zero sectors on ${device.path}`);
-      ctx.setupFailed(device);
-      return [];
-    }
-    return [
-      {
-        device,
-        format: NAME,
+  read: blockReader({
+    layout: hpt37xLayout,
+    at: { sector: HPT37X_CONFIG_SECTOR },
+    isOurs: (hpt) => (hpt.magic === HPT37X_MAGIC_OK || hpt.magic === HPT37X_MAGIC_BAD) && hpt.disk_number < HPT37X_MAX_DISKS,
+    member: ({ meta: hpt }, device) => {
+      const type = raidType(hpt);
+      const offset = hpt.disk_number ? HPT37X_DATA_OFFSET : 0;
+      return {
         name: setName(hpt, true),
         type,
         status: hpt.magic === HPT37X_MAGIC_BAD ? 'broken' : 'ok',
         offset,
-        sectors,
-        areas: [{ offsetSectors: HPT37X_CONFIG_SECTOR, size: hpt37xLayout.size, data: raw }],
-        meta: hpt,
-      },
-    ];
-  },
+        sectors: dataSectors(type, hpt, device.sizeSectors, offset),
+      };
+    },
+  }),
 
   // Not placeMember: dmraid checks the set id against the set's first member after inserting the new one
   // and before linking the set anywhere, so a mismatch leaves the member in a set that is then removed.
@@ -176,8 +156,5 @@ export const hpt37x = defineFormat<Hpt37x>({
     return lines;
   },
 
-  async write(rd, device, ctx, erase) {
-    const data = hpt37xLayout.encodeToBytes(meta(rd));
-    return writeAreas(device, rd.areas.map((a) => ({ ...a, data })), ctx, erase);
-  },
+  write: writeMetadata,
 });

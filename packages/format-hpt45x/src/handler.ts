@@ -2,16 +2,7 @@
  * Highpoint HPT45x: span, RAID0, RAID1 and RAID10 (a mirror of two stripe sets). Facts from dmraid's
  * hpt45x.c: metadata at N-11, data from sector 0, set id magic_0, spares (magic_0 == 0) never grouped.
  */
-import {
-  defineFormat,
-  fieldLines,
-  mkAlpha,
-  placeMember,
-  writeAreas,
-  type BlockDevice,
-  type RaidDevice,
-  type RaidType,
-} from '@dmraid/core';
+import { blockReader, defineFormat, fieldLines, mkAlpha, placeMember, writeMetadata, type RaidDevice, type RaidType } from '@dmraid/core';
 import {
   HPT45X_END_OFFSET,
   HPT45X_MAGIC_BAD,
@@ -69,33 +60,20 @@ export const hpt45x = defineFormat<Hpt45x>({
   description: 'Highpoint HPT45X',
   levels: 'S,0,1,10',
 
-  async read(device: BlockDevice, ctx) {
-    const metaSector = device.sizeSectors - HPT45X_END_OFFSET;
-    const raw = await ctx.read(device, metaSector * 512, hpt45xLayout.size);
-    if (!raw) return [];
-    const hpt = hpt45xLayout.decodeFrom(raw);
-    if ((hpt.magic !== HPT45X_MAGIC_OK && hpt.magic !== HPT45X_MAGIC_BAD) || hpt.disk_number >= 8) return [];
-    const type = raidType(hpt);
-    const sectors = dataSectors(type, hpt, metaSector);
-    if (!sectors) {
-      ctx.error(`zero sectors on ${device.path}`);
-      ctx.setupFailed(device);
-      return [];
-    }
-    return [
-      {
-        device,
-        format: NAME,
+  read: blockReader({
+    layout: hpt45xLayout,
+    at: { fromEnd: HPT45X_END_OFFSET },
+    isOurs: (hpt) => (hpt.magic === HPT45X_MAGIC_OK || hpt.magic === HPT45X_MAGIC_BAD) && hpt.disk_number < 8,
+    member: ({ meta: hpt, sector }) => {
+      const type = raidType(hpt);
+      return {
         name: setName(hpt, isRaid10Half(hpt)),
         type,
         status: hpt.magic === HPT45X_MAGIC_BAD ? 'broken' : 'ok',
-        offset: 0,
-        sectors,
-        areas: [{ offsetSectors: metaSector, size: hpt45xLayout.size, data: raw }],
-        meta: hpt,
-      },
-    ];
-  },
+        sectors: dataSectors(type, hpt, sector),
+      };
+    },
+  }),
 
   group(rd, ctx) {
     if (rd.type === 'spare') return undefined;
@@ -135,8 +113,5 @@ export const hpt45x = defineFormat<Hpt45x>({
     ];
   },
 
-  async write(rd, device, ctx, erase) {
-    const data = hpt45xLayout.encodeToBytes(meta(rd));
-    return writeAreas(device, rd.areas.map((a) => ({ ...a, data })), ctx, erase);
-  },
+  write: writeMetadata,
 });

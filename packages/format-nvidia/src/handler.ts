@@ -4,6 +4,7 @@
  * signature dwords, spares grouped into their set.
  */
 import {
+  blockReader,
   cString,
   defineFormat,
   fieldLines,
@@ -11,7 +12,7 @@ import {
   latin1,
   logLine,
   mkAlpha,
-  writeAreas,
+  writeMetadata,
   type Before,
   type RaidDevice,
   type RaidSet,
@@ -149,35 +150,13 @@ export const nvidia = defineFormat<Nv>({
   description: 'NVidia RAID',
   levels: 'S,0,1,10,5',
 
-  async read(device, ctx) {
-    const metaSector = device.sizeSectors - NV_END_OFFSET;
-    const raw = await ctx.read(device, metaSector * 512, nvLayout.size);
-    if (!raw) return [];
-    const nv = nvLayout.decodeFrom(raw);
-    if (latin1(nv.vendor.subarray(0, NV_ID_STRING.length)) !== NV_ID_STRING) return [];
-    if (!nvChecksumOk(nv, raw)) {
-      ctx.error(`bad checksum on ${device.path}`);
-      return [];
-    }
-    if (!metaSector) {
-      ctx.error(`zero sectors on ${device.path}`);
-      ctx.setupFailed(device);
-      return [];
-    }
-    return [
-      {
-        device,
-        format: NAME,
-        name: setName(nv, true),
-        type: raidType(nv),
-        status: status(nv),
-        offset: 0,
-        sectors: metaSector,
-        areas: [{ offsetSectors: metaSector, size: nvLayout.size, data: raw }],
-        meta: nv,
-      },
-    ];
-  },
+  read: blockReader({
+    layout: nvLayout,
+    at: { fromEnd: NV_END_OFFSET },
+    isOurs: (nv) => latin1(nv.vendor.subarray(0, NV_ID_STRING.length)) === NV_ID_STRING,
+    checksum: { valid: nvChecksumOk, message: 'bad checksum' },
+    member: ({ meta: nv, sector }) => ({ name: setName(nv, true), type: raidType(nv), status: status(nv), sectors: sector }),
+  }),
 
   group(rd, ctx) {
     const nv = meta(rd);
@@ -229,8 +208,5 @@ export const nvidia = defineFormat<Nv>({
     ];
   },
 
-  async write(rd, device, ctx, erase) {
-    const data = nvLayout.encodeToBytes(meta(rd));
-    return writeAreas(device, rd.areas.map((a) => ({ ...a, data })), ctx, erase);
-  },
+  write: writeMetadata,
 });

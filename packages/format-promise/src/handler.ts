@@ -4,11 +4,13 @@
  */
 import {
   defineFormat,
+  failSetup,
   hex,
   logLine,
   mkAlpha,
   placeMember,
   writeAreas,
+  writeMetadata,
   cString,
   type BlockDevice,
   type ReadContext,
@@ -185,20 +187,12 @@ async function readPdc(device: BlockDevice, ctx: ReadContext): Promise<RaidDevic
     ctx.error(identifyError(path, first));
     return [];
   }
-  if (pdcChecksum(raw) !== first.checksum) {
-    ctx.error(`invalid checksum on ${path}`);
-    ctx.setupFailed(device);
-    return [];
-  }
+  if (pdcChecksum(raw) !== first.checksum) return failSetup(ctx, device, `invalid checksum on ${path}`);
   neutralize(first);
   const memory = new Uint8Array(raw);
   memory.set(pdcLayout.encodeToBytes(first).subarray(0, PDC_BLOCK_SIZE), 0);
   const sectors = dataSectors(first, device.sizeSectors, metaSector);
-  if (!sectors) {
-    ctx.error(`zero sectors on ${path}`);
-    ctx.setupFailed(device);
-    return [];
-  }
+  if (!sectors) return failSetup(ctx, device, `zero sectors on ${path}`);
   // dmraid's begin-of-disk case computes the area as if it were at the end; the area here is where it is.
   const areaSector = fromEnd ? device.sizeSectors - metaSector : metaSector;
   const count = countSignatures(raw);
@@ -208,7 +202,7 @@ async function readPdc(device: BlockDevice, ctx: ReadContext): Promise<RaidDevic
   }));
   const disk: RaidDevice<PdcMeta> = {
     device,
-    format: NAME,
+    format: ctx.format,
     name: setName(first, isRaid10(first)),
     type: raidType(first),
     status: memberStatus(first),
@@ -226,7 +220,7 @@ async function readPdc(device: BlockDevice, ctx: ReadContext): Promise<RaidDevic
     const pdc = pdcLayout.decodeFrom(raw, k * PDC_BLOCK_SIZE);
     const volume = (rejected?: string[]): RaidDevice<PdcMeta> => ({
       device,
-      format: NAME,
+      format: ctx.format,
       name: rejected ? disk.name : setName(pdc, isRaid10(pdc)),
       type: rejected ? disk.type : raidType(pdc),
       status: memberStatus(pdc),
@@ -386,7 +380,7 @@ export const pdc = defineFormat<PdcMeta>({
   async write(rd, device, ctx, erase) {
     const disk = meta(rd).disk;
     // dmraid erases the first block only; a state write puts every block back as read.
-    if (erase || !disk) return writeAreas(device, rd.areas, ctx, erase);
+    if (erase || !disk) return writeMetadata(rd, device, ctx, erase);
     return writeAreas(device, disk.blocks.map((b) => ({ ...b, size: b.data.length })), ctx, false);
   },
 });

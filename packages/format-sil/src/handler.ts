@@ -7,12 +7,13 @@ import {
   cString,
   defineFormat,
   exactNumber,
+  failSetup,
   hex,
   logLine,
   mkAlpha,
   placeMember,
   tooLarge,
-  writeAreas,
+  writeMetadata,
   type BlockDevice,
   type ReadContext,
   type RaidDevice,
@@ -180,15 +181,13 @@ async function readSil(device: BlockDevice, ctx: ReadContext): Promise<RaidDevic
   const sectors = exactNumber(exact);
   if (exact <= 0n || sectors === undefined) {
     // dmraid takes any 64-bit length; from 2^53 sectors on it describes no disk and no number holds it exactly.
-    ctx.error(exact <= 0n ? `zero sectors on ${path}` : tooLarge('data length (array_sectors_high:array_sectors_low)', exact, path));
-    ctx.setupFailed(device);
-    return [];
+    return failSetup(ctx, device, exact <= 0n ? `zero sectors on ${path}` : tooLarge('data length (array_sectors_high:array_sectors_low)', exact, path));
   }
   const place = position(sil);
   return [
     {
       device,
-      format: NAME,
+      format: ctx.format,
       name: setName(sil, sil.type === SIL_T_RAID10),
       type: raidType(sil),
       status: memberStatus(sil),
@@ -307,7 +306,5 @@ export const sil = defineFormat<SilMeta>({
     }));
   },
 
-  async write(rd, device, ctx, erase) {
-    return writeAreas(device, rd.areas, ctx, erase);
-  },
+  write: writeMetadata,
 });

@@ -4,14 +4,14 @@
  * placement), check (member count from the metadata), log (-n from the field table) and write.
  */
 import {
+  blockReader,
   cString,
   defineFormat,
   equalBytes,
   fieldLines,
   mkAlpha,
   placeMember,
-  writeAreas,
-  type BlockDevice,
+  writeMetadata,
   type RaidDevice,
   type RaidType,
 } from '@dmraid/core';
@@ -43,43 +43,30 @@ export const setName = (m: TemplateMetadata) => `${NAME}_${mkAlpha(m.set_id.toSt
 
 const meta = (rd: RaidDevice) => rd.meta as TemplateMetadata;
 
+/**
+ * Core's read path for a one-block format: it reads the block, stays silent when the signature is not
+ * ours, reports a damaged checksum or a zero data length with dmraid's messages, and builds the RaidDevice
+ * (format, device, metadata area, decoded meta) around what `member` says.
+ */
+const readBlock = blockReader({
+  layout: templateLayout,
+  at: { fromEnd: TEMPLATE_END_OFFSET },
+  isOurs: (m) => equalBytes(m.signature, TEMPLATE_SIGNATURE),
+  // failsSetup: the error is followed by dmraid's "setting up RAID device" line.
+  checksum: { valid: (m, raw) => templateChecksum(raw) === m.checksum, message: 'checksum error', failsSetup: true },
+  member: ({ meta: m }) => ({ name: setName(m), type: raidType(m), status: 'ok', sectors: m.data_sectors }),
+});
+
 export const template = defineFormat<TemplateMetadata>({
   apiVersion: 1,
   name: NAME,
   description: 'dmraid format template',
   levels: '0,1',
 
-  async read(device: BlockDevice, ctx) {
+  async read(device, ctx) {
+    // A disk too small to hold the block is not ours (dmraid's own handlers print a seek error instead).
     if (device.sizeSectors < TEMPLATE_END_OFFSET) return [];
-    const metaSector = device.sizeSectors - TEMPLATE_END_OFFSET;
-    const raw = await ctx.read(device, metaSector * 512, templateLayout.size);
-    if (!raw) return [];
-    const m = templateLayout.decodeFrom(raw);
-    // Not ours: say nothing. Ours but damaged: say so, then dmraid's "setting up" line.
-    if (!equalBytes(m.signature, TEMPLATE_SIGNATURE)) return [];
-    if (templateChecksum(raw) !== m.checksum) {
-      ctx.error(`checksum error on ${device.path}`);
-      ctx.setupFailed(device);
-      return [];
-    }
-    if (!m.data_sectors) {
-      ctx.error(`zero sectors on ${device.path}`);
-      ctx.setupFailed(device);
-      return [];
-    }
-    return [
-      {
-        device,
-        format: NAME,
-        name: setName(m),
-        type: raidType(m),
-        status: 'ok',
-        offset: 0,
-        sectors: m.data_sectors,
-        areas: [{ offsetSectors: metaSector, size: templateLayout.size, data: raw }],
-        meta: m,
-      },
-    ];
+    return readBlock(device, ctx);
   },
 
   group(rd, ctx) {
@@ -108,8 +95,5 @@ export const template = defineFormat<TemplateMetadata>({
     ];
   },
 
-  async write(rd, device, ctx, erase) {
-    const data = templateLayout.encodeToBytes(meta(rd));
-    return writeAreas(device, rd.areas.map((a) => ({ ...a, data })), ctx, erase);
-  },
+  write: writeMetadata,
 });

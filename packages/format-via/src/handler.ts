@@ -4,12 +4,13 @@
  * per-disk serial checksums plus disk_array_ex. There are no spares: RAID1's "spare" role is a member.
  */
 import {
+  blockReader,
   defineFormat,
   fieldLines,
   logLine,
   mkAlpha,
   placeMember,
-  writeAreas,
+  writeMetadata,
   type Before,
   type RaidDevice,
   type RaidSet,
@@ -130,39 +131,19 @@ export const via = defineFormat<Via>({
   description: 'VIA Software RAID',
   levels: 'S,0,1,10',
 
-  async read(device, ctx) {
-    const metaSector = device.sizeSectors - VIA_END_OFFSET;
-    const raw = await ctx.read(device, metaSector * 512, viaLayout.size);
-    if (!raw) return [];
-    const v = viaLayout.decodeFrom(raw);
-    if (v.signature !== VIA_SIGNATURE) return [];
-    if (viaChecksum(raw) !== v.checksum) {
-      ctx.error(`invalid checksum on ${device.path}`);
-      return [];
-    }
-    if (v.version_number > 1) {
-      ctx.log('info', `${NAME}: version ${v.version_number}; format handler specified for version 0+1 only`);
-    }
-    if (!metaSector) {
-      ctx.error(`zero sectors on ${device.path}`);
-      ctx.setupFailed(device);
-      return [];
-    }
-    const bits = viaDiskBits(v.array.disk);
-    return [
-      {
-        device,
-        format: NAME,
-        name: setName(v, true),
-        type: raidType(bits),
-        status: status(bits),
-        offset: 0,
-        sectors: metaSector,
-        areas: [{ offsetSectors: metaSector, size: viaLayout.size, data: raw }],
-        meta: v,
-      },
-    ];
-  },
+  read: blockReader({
+    layout: viaLayout,
+    at: { fromEnd: VIA_END_OFFSET },
+    isOurs: (v) => v.signature === VIA_SIGNATURE,
+    checksum: { valid: (v, raw) => viaChecksum(raw) === v.checksum, message: 'invalid checksum' },
+    member: ({ meta: v, sector }, _device, ctx) => {
+      if (v.version_number > 1) {
+        ctx.log('info', `${NAME}: version ${v.version_number}; format handler specified for version 0+1 only`);
+      }
+      const bits = viaDiskBits(v.array.disk);
+      return { name: setName(v, true), type: raidType(bits), status: status(bits), sectors: sector };
+    },
+  }),
 
   group(rd, ctx) {
     if (rd.type === 'spare') return undefined;
@@ -206,8 +187,5 @@ export const via = defineFormat<Via>({
     ];
   },
 
-  async write(rd, device, ctx, erase) {
-    const data = viaLayout.encodeToBytes(meta(rd));
-    return writeAreas(device, rd.areas.map((a) => ({ ...a, data })), ctx, erase);
-  },
+  write: writeMetadata,
 });

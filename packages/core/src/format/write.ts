@@ -3,7 +3,7 @@
  * verify; this is the one place that puts handler bytes on a device.
  */
 import { isIoError, SECTOR, type WritableDevice } from '../device/device.js';
-import type { MetadataArea } from '../model/raid.js';
+import type { MetadataArea, RaidDevice } from '../model/raid.js';
 import type { WriteContext } from './context.js';
 
 /** Write each area's bytes (zeros when erasing) at its sector offset. False after a reported error. */
@@ -19,3 +19,10 @@ export async function writeAreas(device: WritableDevice, areas: readonly Metadat
   }
   return true;
 }
+
+/**
+ * A handler's `write` when its metadata areas hold the bytes to put back (dmraid's write_metadata): every
+ * area as read, or zeros with erase.
+ */
+export const writeMetadata = (rd: RaidDevice, device: WritableDevice, ctx: WriteContext, erase: boolean): Promise<boolean> =>
+  writeAreas(device, rd.areas, ctx, erase);
