@@ -1,2 +1,2 @@
 import { packageConfig } from '../../tools/tsup.base.js';
-export default packageConfig();
+export default packageConfig({ entry: ['src/index.ts', 'src/testbed.ts'] });

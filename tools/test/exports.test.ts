@@ -76,3 +76,59 @@ describe('published package manifests point at built, packed files', () => {
     });
   }
 });
+
+/** Names a built module's declarations export (`export { a, b as c }` and `export type { ... }` statements). */
+function declaredExports(dts: string): string[] {
+  return [...dts.matchAll(/^export (?:type )?\{([^}]*)\}/gm)].flatMap((m) => m[1]!.split(',').map((n) => n.trim().split(/\s+as\s+/).pop()!).filter(Boolean));
+}
+
+/** Bare module specifiers a built file imports (relative paths left out). */
+const bareImports = (js: string) => [...js.matchAll(/\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(?\s*['"]([^'"]+)['"]/g)].map((m) => (m[1] ?? m[2])!).filter((s) => !s.startsWith('.'));
+
+// Testbed sets are test scaffolding: each handler publishes them as its `./testbed` subpath (plain data, the
+// shape from `@dmraid/core/testbed`), and testkit builds them. A main entry carries only what users call.
+const scaffolding = /testbed|serialStem/i;
+const ours = packages.filter((p) => p.dir.startsWith(join(repoRoot, 'packages')));
+const handlers = ours.filter((p) => p.manifest.dmraid);
+
+describe('testbed sets are a ./testbed subpath of the built packages, not their main entry', () => {
+  it('finds the handler packages', () => expect(handlers.length).toBeGreaterThanOrEqual(8));
+
+  it('resolves ./testbed of core and every handler from dist/ as Node does, and no main entry exports testbed scaffolding', async () => {
+    const names = [...ours.filter((p) => p.manifest.name === '@dmraid/core'), ...handlers].map((p) => p.manifest.name);
+    for (const { dir } of handlers) requireBuilt(dir, 'dist/testbed.js');
+    // A separate Node process: no vitest, no "@dmraid/source" condition, the packages' exports maps as published.
+    const script = `const out = {};
+for (const name of process.argv.slice(1)) {
+  const main = await import(name);
+  const testbed = await import(name + '/testbed');
+  const sets = typeof testbed.testbedSets === 'function' ? testbed.testbedSets() : [];
+  out[name] = { main: Object.keys(main), testbed: Object.keys(testbed), sets: sets.map((s) => [s.config, s.images.length]) };
+}
+console.log(JSON.stringify(out));`;
+    const r = await sh(process.execPath, ['--input-type=module', '-e', script, ...names], repoRoot);
+    expect(r.status, r.stderr).toBe(0);
+    const found = JSON.parse(r.stdout) as Record<string, { main: string[]; testbed: string[]; sets: [string, number][] }>;
+    expect(Object.keys(found).sort()).toEqual([...names].sort());
+    for (const [name, { main, testbed, sets }] of Object.entries(found)) {
+      expect(main.filter((k) => scaffolding.test(k)), `${name}: main entry exports`).toEqual([]);
+      if (name === '@dmraid/core') continue;
+      expect(testbed, `${name}/testbed exports`).toContain('testbedSets');
+      expect(sets.length, `${name}/testbed: testbedSets()`).toBeGreaterThan(0);
+      for (const [config, images] of sets) expect(images, `${name}/testbed: ${config} has member images`).toBeGreaterThan(0);
+    }
+  });
+
+  for (const { dir, manifest } of [...ours.filter((p) => p.manifest.name === '@dmraid/core'), ...handlers]) {
+    it(`${manifest.name}: main types name no testbed scaffolding; ./testbed imports nothing above core`, async () => {
+      requireBuilt(dir, 'dist/index.d.ts');
+      expect(declaredExports(await fs.readFile(join(dir, 'dist', 'index.d.ts'), 'utf8')).filter((n) => scaffolding.test(n))).toEqual([]);
+      expect(manifest.exports).toHaveProperty(['./testbed']);
+      // testkit is private and depends on the CLI: a published ./testbed reaching it would be an upward arrow.
+      for (const file of ['testbed.js', 'testbed.d.ts']) {
+        const text = await fs.readFile(join(dir, 'dist', file), 'utf8');
+        for (const spec of bareImports(text)) expect(spec, `${manifest.name} dist/${file} imports`).toMatch(/^@dmraid\/core(\/testbed)?$/);
+      }
+    });
+  }
+});

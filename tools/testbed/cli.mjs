@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Testbed maintenance (needs `npm run build` first):
-//   npm run testbed -- generate [FORMAT...]   write member dumps from each handler's testbedSets()
+//   npm run testbed -- generate [FORMAT...]   write member dumps from testbedSets() in each handler's ./testbed
 //   npm run testbed -- record [FORMAT...]     record expected outputs from the reference dmraid (root, dmraid)
 //   npm run testbed -- build FORMAT/CONFIG DIR   build the member images of one set into DIR
 //   npm run testbed -- deviate FORMAT/CONFIG...  record OUR output as expected/<cmd>.ours.txt wherever it
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   buildTestbedImages,
+  buildTestbedSet,
   COMPARED_COMMANDS,
   listTestbedSets,
   readExpected,
@@ -24,22 +25,26 @@ import {
 
 const [command, ...rest] = process.argv.slice(2);
 
+/** Handler packages whose `./testbed` export lists testbed sets (`testbedSets()`), with their sets built. */
 async function handlerPackages(wanted) {
-  const names = (await fs.readdir(new URL('../../packages', import.meta.url))).filter((n) => n.startsWith('format-'));
+  const packages = new URL('../../packages/', import.meta.url);
+  const names = (await fs.readdir(packages)).filter((n) => n.startsWith('format-'));
   const out = [];
   for (const dir of names) {
-    const format = dir.slice('format-'.length);
-    let mod;
+    const manifest = JSON.parse(await fs.readFile(new URL(`${dir}/package.json`, packages), 'utf8'));
+    if (!manifest.exports?.['./testbed']) continue;
+    let handler;
+    let testbed;
     try {
-      mod = await import(`@dmraid/${dir}`);
+      handler = (await import(manifest.name)).default;
+      testbed = await import(`${manifest.name}/testbed`);
     } catch (e) {
-      console.error(`skipping @dmraid/${dir}: ${e.message.split('\n')[0]} (build it: cd packages/${dir} && npx tsup)`);
+      console.error(`skipping ${manifest.name}: ${e.message.split('\n')[0]} (build it: cd packages/${dir} && npx tsup)`);
       continue;
     }
-    if (typeof mod.testbedSets !== 'function') continue;
-    const name = mod.default.name;
-    if (wanted.length && !wanted.includes(name)) continue;
-    out.push({ name, format, sets: mod.testbedSets() });
+    if (typeof testbed.testbedSets !== 'function') continue;
+    if (wanted.length && !wanted.includes(handler.name)) continue;
+    out.push({ name: handler.name, sets: testbed.testbedSets().map(buildTestbedSet) });
   }
   return out;
 }

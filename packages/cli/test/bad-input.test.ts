@@ -48,13 +48,13 @@ describe('the dmraid process', () => {
     if (!existsSync(bin)) throw new Error('packages/cli is not built (npm test builds it first)');
     // An nvidia member whose productID holds the byte 0xE9: -n prints the string raw.
     const nv = await import('@dmraid/format-nvidia');
-    const member = nv.testbedSets()[0]!.members[0]!;
-    const value = nv.nvLayout.decodeFrom(member.areas[0]!.data);
+    const member = nv.buildNvidiaSet({ level: 'jbod', id: 0x11110001, disks: 2, diskSectors: 65536 })[0]!;
+    const value = nv.nvLayout.decodeFrom(member.data);
     value.productID = new Uint8Array([0x41, 0xe9, 0x42, ...new Array(13).fill(0)]);
     value.chksum = nv.nvChecksum(value);
     const dir = tmp('bytes');
     const image = new Uint8Array(member.sizeSectors * 512);
-    image.set(nv.nvLayout.encodeToBytes(value), member.areas[0]!.offsetBytes);
+    image.set(nv.nvLayout.encodeToBytes(value), member.offsetBytes);
     writeFileSync(join(dir, 'nv.img'), image);
     const out = execFileSync(process.execPath, [bin.pathname, '--devices', 'nv.img', '-n'], { cwd: dir });
     expect(out.includes(Buffer.from('productID: A\xe9B\n', 'latin1'))).toBe(true);

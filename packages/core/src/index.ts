@@ -7,6 +7,6 @@ export * from './format/read.js';
 export * from './format/context.js';
 export * from './format/native-log.js';
 export * from './format/write.js';
-export * from './format/testbed-set.js';
+export * from './format/member-image.js';
 export * from './discovery/discover.js';
 export * from './schema/schema.js';

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { bufferLog, buildSets, checkContext, readContext, sparseDevice, totalSectors, type RaidDevice, type WriteContext } from '@dmraid/core';
 import {
   buildTestbedImages,
+  buildTestbedSet,
   COMPARED_COMMANDS,
   fixtureImage,
   formatTester,
@@ -33,17 +34,17 @@ import ddf1, {
   planCreate,
   readDdf1,
   tableCrc,
-  testbedSets,
   updateCrcs,
   type Ddf1ContainerSpec,
   type Ddf1Meta,
   type MemberImage,
 } from '../src/index.js';
+import { testbedSets } from '../src/testbed.js';
 
 const fixture = (slug: string) => fileURLToPath(new URL(`./fixtures/ddf-raid/${slug}.txt`, import.meta.url));
 
 // Round-trip seeds: what a write puts back (the secondary's copy of the sections is never rewritten).
-const seeds = testbedSets()
+const seeds = testbedSets().map(buildTestbedSet)
   .filter((s) => !s.damaged)
   .map((s) => s.members.map((m) => ({ sizeSectors: m.sizeSectors, serial: m.serial, areas: m.areas.slice(0, 3) })));
 

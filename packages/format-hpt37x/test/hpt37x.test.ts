@@ -15,18 +15,18 @@ import {
   type RaidDevice,
   type RaidSet,
 } from '@dmraid/core';
-import { fixtureImage, formatTester, sharedFixtures, testIf } from '@dmraid/testkit';
+import { buildTestbedSet, fixtureImage, formatTester, sharedFixtures, testIf } from '@dmraid/testkit';
 import hpt37x, {
   buildHpt37xSet,
   hpt37xErrorLogLayout,
   hpt37xLayout,
-  testbedSets,
   type Hpt37x,
   type Hpt37xSetSpec,
   type MemberImage,
 } from '../src/index.js';
+import { testbedSets } from '../src/testbed.js';
 
-const seeds = testbedSets()
+const seeds = testbedSets().map(buildTestbedSet)
   .filter((s) => !s.config.includes('degraded'))
   .map((s) => s.members.map((m) => ({ sizeSectors: m.sizeSectors, serial: m.serial, areas: m.areas })));
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { formatTester } from '@dmraid/testkit';
-import hpt45x, { hpt45xLayout, testbedSets } from '../src/index.js';
+import { buildTestbedSet, formatTester } from '@dmraid/testkit';
+import hpt45x, { hpt45xLayout } from '../src/index.js';
+import { testbedSets } from '../src/testbed.js';
 
-const seeds = testbedSets()
+const seeds = testbedSets().map(buildTestbedSet)
   .filter((s) => !s.config.includes('degraded'))
   .map((s) => s.members.map((m) => ({ sizeSectors: m.sizeSectors, serial: m.serial, areas: m.areas })));
 

@@ -20,7 +20,7 @@ import {
   testIf,
   type TestbedSet,
 } from '@dmraid/testkit';
-import { largeTestbedSets } from '../src/index.js';
+import { largeTestbedSets } from '../src/testbed.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), 'large');
 const sets = await listTestbedSets(root, 'isw');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { bufferLog, readContext, sparseDevice } from '@dmraid/core';
-import { formatTester } from '@dmraid/testkit';
+import { buildTestbedSet, formatTester } from '@dmraid/testkit';
 import nvidia, {
   buildNvidiaSet,
   expectedDevices,
@@ -12,12 +12,12 @@ import nvidia, {
   nvLayout,
   setName,
   status,
-  testbedSets,
   type NvidiaSetSpec,
 } from '../src/index.js';
+import { testbedSets } from '../src/testbed.js';
 
 // Sets that read back whole: no member missing, no corrupted copy.
-const seeds = testbedSets()
+const seeds = testbedSets().map(buildTestbedSet)
   .filter((s) => !s.config.includes('degraded') && !s.config.includes('badsum'))
   .map((s) => s.members.map((m) => ({ sizeSectors: m.sizeSectors, serial: m.serial, areas: m.areas })));
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { bufferLog, buildSets, readContext, sparseDevice } from '@dmraid/core';
-import { formatTester } from '@dmraid/testkit';
+import { buildTestbedSet, formatTester } from '@dmraid/testkit';
 import pdc, {
   PDC_BLOCK_SIZE,
   buildPdcBlock,
@@ -10,10 +10,10 @@ import pdc, {
   pdcLayout,
   pdcRaidLayout,
   setName,
-  testbedSets,
 } from '../src/index.js';
+import { testbedSets } from '../src/testbed.js';
 
-const seeds = testbedSets()
+const seeds = testbedSets().map(buildTestbedSet)
   .filter((s) => !/degraded|badsum|end16/.test(s.config))
   .map((s) => s.members.map((m) => ({ sizeSectors: m.sizeSectors, serial: m.serial, areas: m.areas })));
 

@@ -5,8 +5,10 @@ import fc from 'fast-check';
 import { bufferLog, buildSets, readContext, sparseDevice } from '@dmraid/core';
 import {
   buildTestbedImages,
+  buildTestbedSet,
   COMPARED_COMMANDS,
   fixtureImage,
+  formatTester,
   listTestbedSets,
   readDeviation,
   reference,
@@ -14,7 +16,6 @@ import {
   runReference,
   testbedDir,
   testIf,
-  formatTester,
   type CommandResult,
 } from '@dmraid/testkit';
 import sil, {
@@ -25,10 +26,10 @@ import sil, {
   setName,
   silChecksum1,
   silLayout,
-  testbedSets,
 } from '../src/index.js';
+import { testbedSets } from '../src/testbed.js';
 
-const seeds = testbedSets()
+const seeds = testbedSets().map(buildTestbedSet)
   .filter((s) => !/degraded|copy/.test(s.config))
   .map((s) => s.members.map((m) => ({ sizeSectors: m.sizeSectors, serial: m.serial, areas: m.areas })));
 

@@ -44,39 +44,3 @@ export function buildTemplateSet(spec: TemplateSetSpec): MemberImage[] {
   }
   return members;
 }
-
-/** A set of member disks named sda, sdb, ... as the testbed generator writes them. */
-export interface TestbedSetDefinition {
-  readonly config: string;
-  readonly description: string;
-  readonly members: { name: string; serial: string; sizeSectors: number; areas: { offsetBytes: number; data: Uint8Array }[] }[];
-}
-
-const DISK = 32768;
-
-function sampleSet(config: string, description: string, spec: TemplateSetSpec, missing: readonly number[] = []): TestbedSetDefinition {
-  return {
-    config,
-    description,
-    members: buildTemplateSet(spec)
-      .filter((_, i) => !missing.includes(i))
-      .map((m, i) => ({
-        name: `sd${String.fromCharCode(97 + i)}`,
-        serial: `TMPL${config.replace(/[^a-z0-9]/gi, '').toUpperCase()}${i}`,
-        sizeSectors: m.sizeSectors,
-        areas: [{ offsetBytes: m.offsetBytes, data: m.data }],
-      })),
-  };
-}
-
-/**
- * The sets the tests use. Once the reference dmraid knows your format, export these as `testbedSets` from
- * index.ts and record its outputs (docs/plugins.md); a made-up format has no reference.
- */
-export function sampleSets(): TestbedSetDefinition[] {
-  return [
-    sampleSet('raid0-2', 'RAID0 over two disks, 64 KiB stripes', { level: 'raid0', id: 0x2021, disks: 2, diskSectors: DISK }),
-    sampleSet('raid1-2', 'RAID1 over two disks', { level: 'raid1', id: 0x3031, disks: 2, diskSectors: DISK }),
-    sampleSet('raid1-2-degraded', 'RAID1 with its second disk missing (kept, inconsistent)', { level: 'raid1', id: 0x3032, disks: 2, diskSectors: DISK }, [1]),
-  ];
-}

@@ -2,15 +2,16 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { buildTestbedImages, formatTester, runOurs, testDir, writeTestbedSet } from '@dmraid/testkit';
-import handler, { buildTemplateSet, sampleSets, templateLayout } from '../src/index.js';
+import { buildTestbedImages, buildTestbedSet, formatTester, runOurs, testDir, writeTestbedSet } from '@dmraid/testkit';
+import handler, { buildTemplateSet, templateLayout } from '../src/index.js';
+import { sampleSets } from '../src/testbed.js';
 
 const F = handler.name;
 const pkg = JSON.parse(await fs.readFile(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
 /** Our CLI runs with this handler alone, so the outputs do not depend on which other handlers are installed. */
 const handlers = [{ handler, packageName: pkg.name, version: pkg.version }];
 
-const seeds = sampleSets()
+const seeds = sampleSets().map(buildTestbedSet)
   .filter((s) => !s.config.includes('degraded'))
   .map((s) => s.members.map((m) => ({ sizeSectors: m.sizeSectors, serial: m.serial, areas: m.areas })));
 
@@ -18,7 +19,7 @@ formatTester.run(handler, { seeds, testbed: false, handlers });
 
 /** Our CLI on the member images of one sample set. */
 async function dmraid(config: string, ...args: string[]) {
-  const def = sampleSets().find((s) => s.config === config)!;
+  const def = buildTestbedSet(sampleSets().find((s) => s.config === config)!);
   const dir = testDir(F);
   await writeTestbedSet(join(dir, 'set'), { description: def.description, members: def.members }, def.members);
   const images = await buildTestbedImages({ ...def, format: F, dir: join(dir, 'set') }, dir);

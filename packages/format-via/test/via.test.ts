@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { bufferLog, readContext, sparseDevice } from '@dmraid/core';
-import { formatTester } from '@dmraid/testkit';
+import { buildTestbedSet, formatTester } from '@dmraid/testkit';
 import via, {
   buildViaSet,
   expectedDevices,
   setName,
-  testbedSets,
   VIA_DISK_BITS,
   viaArrayLayout,
   viaChecksum,
@@ -16,9 +15,10 @@ import via, {
   viaStride,
   type ViaSetSpec,
 } from '../src/index.js';
+import { testbedSets } from '../src/testbed.js';
 
 // Sets that read back whole: no member missing, no corrupted copy.
-const seeds = testbedSets()
+const seeds = testbedSets().map(buildTestbedSet)
   .filter((s) => !s.config.includes('degraded') && !s.config.includes('badsum'))
   .map((s) => s.members.map((m) => ({ sizeSectors: m.sizeSectors, serial: m.serial, areas: m.areas })));
 
