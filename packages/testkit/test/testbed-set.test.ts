@@ -46,13 +46,6 @@ describe('buildTestbedSet', () => {
   });
 });
 
-/**
- * Committed dumps that differ from their handler's ./testbed on purpose or by a known lag, with the reason.
- * isw/created-raid1: the committed dumps are dmraid's own create (docs/testbed.md); since f860564 ours writes
- * a RAID1 uninitialised (map_state, as mdadm does), so `generate isw` would rewrite them.
- */
-const KNOWN_DRIFT = new Set(['isw/created-raid1']);
-
 const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Every file of a set folder but its recordings (expected/), by name. */
@@ -74,7 +67,7 @@ describe("the recorder's dumps of every handler's ./testbed equal the committed 
       expect(specs.map((s) => s.config).filter((c) => !committed.has(c))).toEqual([]);
     });
 
-    for (const spec of specs.filter((s) => committed.has(s.config) && !KNOWN_DRIFT.has(`${format}/${s.config}`))) {
+    for (const spec of specs.filter((s) => committed.has(s.config))) {
       it(`${format}/${spec.config}: set.json, sizes, offsets and metadata bytes are the committed ones`, async () => {
         const set = buildTestbedSet(spec);
         const out = join(mkdtempSync(join(tmpdir(), 'dmraid-testbed-set-')), spec.config);
