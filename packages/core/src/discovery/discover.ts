@@ -164,12 +164,18 @@ export interface BuildOptions {
   readonly log: Log;
   /** Build only the set of this exact name (dmraid's first set-name argument). */
   readonly name?: string;
+  /**
+   * Keep a top-level set that fails its check instead of removing it: recovery reads what dmraid drops (a
+   * RAID5 short of a member). The check still runs for the statuses and messages.
+   */
+  readonly keepFailed?: boolean;
 }
 
 /**
- * Group RAID devices into sets in list order, drop unwanted sets as they appear, set stale members aside
- * (markStale), then check every top-level set and drop the broken ones (mirrors are kept). Returns the
- * top-level sets.
+ * Group RAID devices into sets in list order, each disk with the volumes it carries (RaidDevice.volumeOf)
+ * right after it, drop unwanted sets as they appear, set stale members aside (markStale), then check every
+ * top-level set and drop the broken ones (mirrors are kept; all with keepFailed). Returns the top-level sets.
+ * A disk's group (a container such as isw's or ddf1's) stays though empty until its volumes are grouped.
  */
 export function buildSets(rds: readonly RaidDevice[], options: BuildOptions): RaidSet[] {
   const { log } = options;
@@ -187,10 +193,10 @@ export function buildSets(rds: readonly RaidDevice[], options: BuildOptions): Ra
       return false;
     }
   };
-  const wantSet = (set: RaidSet, container: RaidSet[]) => {
+  const wantSet = (set: RaidSet, container: RaidSet[], keepEmpty = false) => {
     if (set.type === 'group') {
       for (const sub of [...set.sets]) wantSet(sub, set.sets);
-      if (set.sets.length === 0) removeSet(top, set);
+      if (set.sets.length === 0 && !keepEmpty) removeSet(top, set);
     } else if (options.name !== undefined && set.name !== options.name) {
       log('notice', `dropping unwanted RAID set "${set.name}"`);
       check(set);
@@ -198,9 +204,10 @@ export function buildSets(rds: readonly RaidDevice[], options: BuildOptions): Ra
     }
   };
 
-  for (const rd of rds) {
+  /** Group one RAID device; `more` while volumes of its disk are still to come (its group may be empty). */
+  const groupOne = (rd: RaidDevice, more: boolean) => {
     const handler = byName.get(rd.format);
-    if (!handler) continue;
+    if (!handler) return;
     let set: RaidSet | undefined;
     try {
       set = handler.group(rd, groupContext(handler.name, log, top));
@@ -210,8 +217,8 @@ export function buildSets(rds: readonly RaidDevice[], options: BuildOptions): Ra
     }
     if (set) {
       log('notice', `added ${rd.device.path} to RAID set "${set.name}"`);
-      wantSet(set, top);
-      continue;
+      wantSet(set, top, more);
+      return;
     }
     if (rd.type !== 'spare') log('error', `adding ${rd.device.path} to RAID set "${rd.name}"`);
     const stale = findSet(top, rd.name, true);
@@ -219,12 +226,22 @@ export function buildSets(rds: readonly RaidDevice[], options: BuildOptions): Ra
       log('error', `removing RAID set "${stale.name}"`);
       removeSet(top, stale);
     }
+  };
+
+  const listed = new Set(rds);
+  const carried = (disk: RaidDevice) => rds.filter((v) => v.volumeOf === disk);
+  for (const rd of rds) {
+    if (rd.volumeOf && listed.has(rd.volumeOf)) continue;
+    const unit = [rd, ...carried(rd)];
+    unit.forEach((member, i) => groupOne(member, i < unit.length - 1));
   }
 
   for (const set of top) setAsideStale(set);
   for (const set of [...top]) {
     if (check(set)) continue;
-    if (set.type === 'raid1') log('error', `keeping degraded mirror set "${set.name}"`);
+    if (options.keepFailed) {
+      if (set.type !== 'raid1') log('info', `keeping inconsistent RAID set "${set.name}"`);
+    } else if (set.type === 'raid1') log('error', `keeping degraded mirror set "${set.name}"`);
     else {
       log('error', `removing inconsistent RAID set "${set.name}"`);
       removeSet(top, set);
