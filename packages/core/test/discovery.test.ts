@@ -157,7 +157,7 @@ describe('discovery', () => {
     ]);
   });
 
-  it('a container disk is grouped with the volumes it carries: its group is kept until they are in it', async () => {
+  it('a container disk is grouped with the volumes it carries: its group is kept until they are in it, one "added" line', async () => {
     // Byte 0 of sector 1 is 0xCD; every disk carries two volumes (RaidDevice.volumeOf), the sets box_0/box_1.
     const container = defineFormat({
       apiVersion: 1,
@@ -194,6 +194,16 @@ describe('discovery', () => {
       ['box', ['/dev/b', '/dev/a'], [['box_0', 2], ['box_1', 2]]],
     ]);
     expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+    // As dmraid's group_set after one call for the container: one "added" line per disk, then the unwanted.
+    const named = bufferLog();
+    const one = buildSets(rds, { handlers: [container], log: named.log, name: 'box_1' });
+    expect(one.map((s) => [s.name, s.sets.map((v) => v.name)])).toEqual([['box', ['box_1']]]);
+    expect(named.lines.filter((l) => l.level === 'notice').map((l) => l.text)).toEqual([
+      'added /dev/a to RAID set "box"',
+      'dropping unwanted RAID set "box_0"',
+      'added /dev/b to RAID set "box"',
+      'dropping unwanted RAID set "box_0"',
+    ]);
   });
 
   it('reads 1,000 devices with bounded concurrency and in order', async () => {

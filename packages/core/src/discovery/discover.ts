@@ -193,10 +193,10 @@ export function buildSets(rds: readonly RaidDevice[], options: BuildOptions): Ra
       return false;
     }
   };
-  const wantSet = (set: RaidSet, container: RaidSet[], keepEmpty = false) => {
+  const wantSet = (set: RaidSet, container: RaidSet[]) => {
     if (set.type === 'group') {
       for (const sub of [...set.sets]) wantSet(sub, set.sets);
-      if (set.sets.length === 0 && !keepEmpty) removeSet(top, set);
+      if (set.sets.length === 0) removeSet(top, set);
     } else if (options.name !== undefined && set.name !== options.name) {
       log('notice', `dropping unwanted RAID set "${set.name}"`);
       check(set);
@@ -204,10 +204,8 @@ export function buildSets(rds: readonly RaidDevice[], options: BuildOptions): Ra
     }
   };
 
-  /** Group one RAID device; `more` while volumes of its disk are still to come (its group may be empty). */
-  const groupOne = (rd: RaidDevice, more: boolean) => {
-    const handler = byName.get(rd.format);
-    if (!handler) return;
+  /** Group one RAID device: its set, or undefined after saying why. */
+  const groupOne = (rd: RaidDevice, handler: FormatHandler): RaidSet | undefined => {
     let set: RaidSet | undefined;
     try {
       set = handler.group(rd, groupContext(handler.name, log, top));
@@ -215,25 +213,36 @@ export function buildSets(rds: readonly RaidDevice[], options: BuildOptions): Ra
       log('error', `${handler.name}: grouping ${rd.device.path} failed: ${(e as Error)?.message ?? String(e)}`);
       set = undefined;
     }
-    if (set) {
-      log('notice', `added ${rd.device.path} to RAID set "${set.name}"`);
-      wantSet(set, top, more);
-      return;
-    }
+    if (set) return set;
     if (rd.type !== 'spare') log('error', `adding ${rd.device.path} to RAID set "${rd.name}"`);
     const stale = findSet(top, rd.name, true);
     if (stale) {
       log('error', `removing RAID set "${stale.name}"`);
       removeSet(top, stale);
     }
+    return undefined;
   };
 
+  // A disk and the volumes it carries are grouped as dmraid groups a container in one call: one "added" line
+  // for the disk, and its group set wanted (unwanted volumes dropped, an empty group removed) only once
+  // the volumes are in it.
   const listed = new Set(rds);
-  const carried = (disk: RaidDevice) => rds.filter((v) => v.volumeOf === disk);
-  for (const rd of rds) {
-    if (rd.volumeOf && listed.has(rd.volumeOf)) continue;
-    const unit = [rd, ...carried(rd)];
-    unit.forEach((member, i) => groupOne(member, i < unit.length - 1));
+  for (const disk of rds) {
+    if (disk.volumeOf && listed.has(disk.volumeOf)) continue;
+    const unit = [disk, ...rds.filter((v) => v.volumeOf === disk)];
+    const later: RaidSet[] = [];
+    let last: RaidSet | undefined;
+    for (const rd of unit) {
+      const handler = byName.get(rd.format);
+      const set = handler && groupOne(rd, handler);
+      if (!set) continue;
+      if (set !== last) log('notice', `added ${rd.device.path} to RAID set "${set.name}"`);
+      last = set;
+      if (set.type === 'group' && unit.length > 1) {
+        if (!later.includes(set)) later.push(set);
+      } else wantSet(set, top);
+    }
+    for (const set of later) wantSet(set, top);
   }
 
   for (const set of top) setAsideStale(set);
