@@ -2,16 +2,19 @@ import { describe, expect, it } from 'vitest';
 import {
   buildSets,
   bufferLog,
+  byName,
   defineFormat,
   discoverRaidDevices,
   FormatDefinitionError,
   ioError,
   memoryDevice,
+  newRaidSet,
   parseVpdSerial,
   placeMember,
   validateFormat,
   type BlockDevice,
   type FormatHandler,
+  type RaidDevice,
 } from '../src/index.js';
 
 /** A toy format: byte 0 of sector 1 is 0xAB, byte 1 the set id, byte 2 the member index, byte 3 the count. */
@@ -140,6 +143,66 @@ describe('discovery', () => {
     expect(lines.filter((l) => l.level === 'error').map((l) => l.text)).toEqual([
       'toy: wrong # of devices in RAID set "toy_1" [1/2] on /dev/a',
       'removing inconsistent RAID set "toy_1"',
+    ]);
+  });
+
+  it('with keepFailed a set failing its check is kept, checked and said so, not removed', async () => {
+    const { log, lines } = bufferLog();
+    const rds = await discoverRaidDevices({ handlers: [toy('toy')], devices: [disk('/dev/a', 1, 0, 2)], log });
+    const sets = buildSets(rds, { handlers: [toy('toy')], log, keepFailed: true });
+    expect(sets.map((s) => [s.name, s.status, s.totalDevs, s.foundDevs])).toEqual([['toy_1', 'broken', 1, 2]]);
+    expect(lines.filter((l) => l.level === 'error' || l.level === 'info').map((l) => l.text)).toEqual([
+      'toy: wrong # of devices in RAID set "toy_1" [1/2] on /dev/a',
+      'keeping inconsistent RAID set "toy_1"',
+    ]);
+  });
+
+  it('a container disk is grouped with the volumes it carries: its group is kept until they are in it, one "added" line', async () => {
+    // Byte 0 of sector 1 is 0xCD; every disk carries two volumes (RaidDevice.volumeOf), the sets box_0/box_1.
+    const container = defineFormat({
+      apiVersion: 1,
+      name: 'box',
+      description: 'container toy',
+      levels: '0',
+      async read(device, ctx) {
+        const b = await ctx.read(device, 512, 4);
+        if (!b || b[0] !== 0xcd) return [];
+        const base = { device, format: 'box', status: 'ok' as const, offset: 0, sectors: 8, areas: [], meta: {} };
+        const own: RaidDevice = { ...base, name: 'box', type: 'group' };
+        return [own, ...[0, 1].map((v): RaidDevice => ({ ...base, name: `box_${v}`, type: 'raid0', volumeOf: own }))];
+      },
+      group(rd, ctx) {
+        let group = ctx.findSet('box', false);
+        if (!rd.volumeOf) {
+          group ??= ctx.addTopLevelSorted(newRaidSet('box', 'group'));
+          ctx.addDevice(group, rd);
+          return group;
+        }
+        if (!group) return undefined;
+        const set = ctx.findOrCreateSet(rd.name, rd);
+        ctx.linkSubset(group, set, byName);
+        ctx.addDevice(set, rd);
+        return group;
+      },
+      check: (set) => set.type === 'group',
+      log: () => [],
+    });
+    const { log, lines } = bufferLog();
+    const rds = await discoverRaidDevices({ handlers: [container], devices: [disk('/dev/a', 0, 0, 0, 0xcd), disk('/dev/b', 0, 0, 0, 0xcd)], log });
+    const sets = buildSets(rds, { handlers: [container], log });
+    expect(sets.map((s) => [s.name, s.devs.map((d) => d.device.path), s.sets.map((v) => [v.name, v.devs.length])])).toEqual([
+      ['box', ['/dev/b', '/dev/a'], [['box_0', 2], ['box_1', 2]]],
+    ]);
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+    // As dmraid's group_set after one call for the container: one "added" line per disk, then the unwanted.
+    const named = bufferLog();
+    const one = buildSets(rds, { handlers: [container], log: named.log, name: 'box_1' });
+    expect(one.map((s) => [s.name, s.sets.map((v) => v.name)])).toEqual([['box', ['box_1']]]);
+    expect(named.lines.filter((l) => l.level === 'notice').map((l) => l.text)).toEqual([
+      'added /dev/a to RAID set "box"',
+      'dropping unwanted RAID set "box_0"',
+      'added /dev/b to RAID set "box"',
+      'dropping unwanted RAID set "box_0"',
     ]);
   });
 

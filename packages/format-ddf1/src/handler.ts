@@ -28,8 +28,6 @@ export interface Ddf1Meta {
   readonly ddf: Ddf1;
   /** Set on a volume's RAID device: which record and position it stands for. */
   readonly volume?: Volume;
-  /** On the disk's RAID device: its volumes, grouped together with it (dmraid's group_rd). */
-  volumes?: RaidDevice<Ddf1Meta>[];
 }
 
 const meta = (rd: RaidDevice) => rd.meta as Ddf1Meta;
@@ -55,6 +53,7 @@ function beyondExact(v: Volume): [string, bigint] | undefined {
 /** Position of a volume's member in its record: the order of members in a set. */
 const position = (rd: RaidDevice) => meta(rd).volume?.position ?? -1;
 
+/** A volume's member joins its VD's set in the group its disk joined just before (dmraid's group_rd). */
 function groupVolume(rd: RaidDevice<Ddf1Meta>, group: RaidSet, ctx: GroupContext): RaidSet {
   const v = rd.meta.volume!;
   if (!rd.sectors) {
@@ -137,21 +136,19 @@ export const ddf1 = defineFormat<Ddf1Meta>({
       position: volume.setPosition,
       ...(outOfSync !== undefined ? { outOfSync } : {}),
     }));
-    disk.meta.volumes = volumes;
     return [disk, ...volumes];
   },
 
   group(rd, ctx) {
-    // A volume was placed with its disk: an empty group would be dropped as soon as it is built.
-    if (rd.meta.volume) return ctx.findSet(DDF1_DISKS, false);
+    // Core groups the volumes a disk carries right after the disk, into the group the disk joined.
     let group = ctx.findSet(DDF1_DISKS, false);
+    if (rd.meta.volume) return group && groupVolume(rd, group, ctx);
     if (!group) {
       group = newRaidSet(DDF1_DISKS, 'group');
       ctx.addTopLevelSorted(group);
     }
     group.type = 'group';
     ctx.addDevice(group, rd, () => false);
-    for (const v of rd.meta.volumes ?? []) groupVolume(v, group, ctx);
     return group;
   },
 
@@ -167,7 +164,7 @@ export const ddf1 = defineFormat<Ddf1Meta>({
     const candidates = disks.map((disk) => ({
       ddf: disk.meta.ddf,
       disk,
-      volumes: (disk.meta.volumes ?? []).map((rd) => ({ rd, volume: rd.meta.volume! })),
+      volumes: rds.filter((rd) => rd.volumeOf === disk).map((rd) => ({ rd, volume: rd.meta.volume! })),
     }));
     return staleMembers(candidates, (c) => c.disk.device.path);
   },

@@ -159,6 +159,8 @@ function walk(sets: readonly RaidSet[]): RaidSet[] {
 
 interface Read {
   disks: Map<string, RaidDevice<Ddf1Meta>>;
+  /** The volumes each disk carries (RaidDevice.volumeOf). */
+  volumes: Map<string, RaidDevice<Ddf1Meta>[]>;
   sets: RaidSet[];
   errors: string[];
 }
@@ -167,14 +169,17 @@ async function readWithOurs(devices: { name: string; device: BlockDevice }[]): P
   const { log, lines } = bufferLog();
   const rds: RaidDevice[] = [];
   const disks = new Map<string, RaidDevice<Ddf1Meta>>();
+  const volumes = new Map<string, RaidDevice<Ddf1Meta>[]>();
   for (const { name, device } of devices) {
     const found = (await ddf1.read(device, readContext('ddf1', log))) as RaidDevice<Ddf1Meta>[];
     if (found[0]) disks.set(name, found[0]);
+    volumes.set(name, found.filter((v) => v.volumeOf !== undefined && v.volumeOf === found[0]));
     rds.push(...found);
   }
   const sets = buildSets(rds, { handlers: [ddf1], log });
   return {
     disks,
+    volumes,
     sets: walk(sets),
     errors: lines.filter((l) => l.level === 'error').map((l) => l.text),
   };
@@ -213,7 +218,7 @@ function compareWithExamine(read: Read, examine: Map<string, Examine>, present: 
     ).toEqual(e.pds.map((p) => p.refNo));
     // Its volumes: one per VD record that lists the disk. Examine shows every VD of the container (for a VD
     // of several basic VDs, the one holding this disk), members or not.
-    const volumes = disk!.meta.volumes ?? [];
+    const volumes = read.volumes.get(name) ?? [];
     const mine = e.vds.filter((vd) => vd.members.some((m) => m.pd === own.number));
     const key = (guid: string, secondary: number) => `${guid}/${secondary}`;
     expect(

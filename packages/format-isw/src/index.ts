@@ -1,7 +1,8 @@
 import { isw } from './handler.js';
 export * from './layout.js';
 export * from './mpb.js';
-export { diskIndexBySerial, groupName, isRaid10, serialToIsw, volumeName, type IswMeta } from './handler.js';
+export { diskIndexBySerial, groupName, isRaid10, serialToIsw, volumeName } from './names.js';
+export type { IswMeta } from './probe.js';
 export * from './writer.js';
 export { createSet, makeSpare, rebuildSet, removeSet } from './ops.js';
 export default isw;

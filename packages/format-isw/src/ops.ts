@@ -4,19 +4,19 @@
  */
 import {
   allDevices,
+  cString,
   isIoError,
   readContext,
   writeAreas,
   type BlockDevice,
   type CreateRequest,
-  type FormatHandlerV1,
   type RaidDevice,
   type RaidSet,
   type WriteContext,
 } from '@dmraid/core';
-import { diskIndexBySerial, isRaid10, serialToIsw, volumeName, type IswMeta } from './handler.js';
-import { cString } from '@dmraid/core';
 import { decodeMpb, rescaleMpb, volumeSize, type Mpb } from './mpb.js';
+import { NAME, diskIndexBySerial, isRaid10, serialToIsw, volumeName } from './names.js';
+import { blockSize, readDisk, type IswMeta } from './probe.js';
 import { createMpb, mpbArea, removeVolume, startRebuild, unrebuildable, type IswLevel } from './writer.js';
 
 const meta = (rd: RaidDevice) => rd.meta as IswMeta;
@@ -49,13 +49,11 @@ function summaryLines(mpb: Mpb, volume: number, paths: readonly string[]): strin
   ];
 }
 
-const unitOf = (device: BlockDevice) => (device.sectorSize > 512 && device.sectorSize % 512 === 0 ? device.sectorSize : 512);
-
 /** Write an MPB at the end of a device; `counted512` MPBs are first rescaled to the device's block size. */
 async function writeMpb(ctx: WriteContext, device: BlockDevice, mpb: Uint8Array, counted512 = false): Promise<boolean> {
   const dev = await ctx.openWritable(device.path);
   if (!dev) return false;
-  const unit = unitOf(device);
+  const unit = blockSize(device);
   const area = mpbArea(counted512 ? rescaleMpb(mpb, 512, unit) : mpb, device.sizeSectors, unit);
   const result = await dev.write(area.offsetBytes, area.data);
   if (isIoError(result)) {
@@ -73,24 +71,20 @@ async function erase(ctx: WriteContext, rds: readonly RaidDevice[]): Promise<boo
   return true;
 }
 
-/** The isw disks already on the devices (per-disk RAID devices), read with the handler. */
-async function existingDisks(handler: FormatHandlerV1, devices: readonly BlockDevice[], ctx: WriteContext): Promise<(RaidDevice | undefined)[]> {
+/** The isw disks already on the devices (their own RAID devices), read without a word. */
+async function existingDisks(devices: readonly BlockDevice[]): Promise<(RaidDevice | undefined)[]> {
   const out: (RaidDevice | undefined)[] = [];
-  for (const d of devices) {
-    const rds = await handler.read(d, readContext(handler.name, () => undefined));
-    out.push(rds.find((r) => !r.volumeOf));
-  }
-  void ctx;
+  for (const d of devices) out.push(await readDisk(d, readContext(NAME, () => undefined)));
   return out;
 }
 
-export async function createSet(handler: FormatHandlerV1, request: CreateRequest, ctx: WriteContext, time = Math.floor(Date.now() / 1000)): Promise<boolean> {
+export async function createSet(request: CreateRequest, ctx: WriteContext, time = Math.floor(Date.now() / 1000)): Promise<boolean> {
   const level = request.level as IswLevel;
   if (!['0', '1', '5', '01'].includes(level)) {
     ctx.error('unsupported raid level');
     return false;
   }
-  const found = await existingDisks(handler, request.devices, ctx);
+  const found = await existingDisks(request.devices);
   let existing: Mpb | undefined;
   if (found.some(Boolean)) {
     const first = found[0];

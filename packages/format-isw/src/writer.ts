@@ -52,14 +52,8 @@ import {
   type Mpb,
   type MpbParts,
 } from './mpb.js';
+import { serialToIsw } from './names.js';
 import { cString, toBytes } from '@dmraid/core';
-
-/** dmraid's serial mapping (duplicated from the handler to keep this module free of it). */
-const iswSerial = (serial: string) => {
-  const s = serial.replace(/\s+/g, '').replace(/:/g, ';');
-  return s.length > 16 ? s.slice(-16) : s;
-};
-
 
 /** The smallest volume dmraid creates (100 MB). */
 export const MIN_VOLUME_SIZE = 204800;
@@ -184,7 +178,7 @@ export const validVolumeName = (name: string) => /^[A-Za-z0-9][A-Za-z0-9_-]{0,14
 
 export function newDiskEntry(d: NewDisk, spare: boolean): IswDisk {
   const disk = iswDiskLayout.zero();
-  disk.serial = toBytes(iswSerial(d.serial), 16);
+  disk.serial = toBytes(serialToIsw(d.serial), 16);
   setDiskTotalBlocks(disk, d.sizeSectors);
   disk.scsiId = UNKNOWN_SCSI_ID;
   disk.status = CLAIMED_DISK | CONFIG_ON_DISK | DETECTED_DISK | USABLE_DISK | DISK_SMART_EVENT_SUPPORTED | (spare ? SPARE_DISK : CONFIGURED_DISK);

@@ -197,8 +197,8 @@ describe('isw reading', () => {
       const devs = new Map<string, WritableDevice>();
       for (const n of ['a', 'b']) devs.set(`/dev/sd${n}`, await disk(`/dev/sd${n}`, undefined, `NEWDISK${n}`, DISK, unit));
       const ctx = writeCtx(devs);
-      expect(await createSet(isw, { name: 'First', level: '0', sizeSectors: 409600, devices: [...devs.values()] }, ctx, 1000)).toBe(true);
-      expect(await createSet(isw, { name: 'Second', level: '1', devices: [...devs.values()] }, ctx, 1000)).toBe(true);
+      expect(await createSet({ name: 'First', level: '0', sizeSectors: 409600, devices: [...devs.values()] }, ctx, 1000)).toBe(true);
+      expect(await createSet({ name: 'Second', level: '1', devices: [...devs.values()] }, ctx, 1000)).toBe(true);
       const { top, rds } = await sets([...devs.values()]);
       return { top, rds: rds.map((r) => [r.name, r.offset, r.sectors, r.type]), mpb: (rds[0]!.meta as { mpb: ReturnType<typeof decodeMpb> }).mpb };
     };

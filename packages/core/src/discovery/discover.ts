@@ -164,12 +164,18 @@ export interface BuildOptions {
   readonly log: Log;
   /** Build only the set of this exact name (dmraid's first set-name argument). */
   readonly name?: string;
+  /**
+   * Keep a top-level set that fails its check instead of removing it: recovery reads what dmraid drops (a
+   * RAID5 short of a member). The check still runs for the statuses and messages.
+   */
+  readonly keepFailed?: boolean;
 }
 
 /**
- * Group RAID devices into sets in list order, drop unwanted sets as they appear, set stale members aside
- * (markStale), then check every top-level set and drop the broken ones (mirrors are kept). Returns the
- * top-level sets.
+ * Group RAID devices into sets in list order, each disk with the volumes it carries (RaidDevice.volumeOf)
+ * right after it, drop unwanted sets as they appear, set stale members aside (markStale), then check every
+ * top-level set and drop the broken ones (mirrors are kept; all with keepFailed). Returns the top-level sets.
+ * A disk's group (a container such as isw's or ddf1's) stays though empty until its volumes are grouped.
  */
 export function buildSets(rds: readonly RaidDevice[], options: BuildOptions): RaidSet[] {
   const { log } = options;
@@ -198,9 +204,8 @@ export function buildSets(rds: readonly RaidDevice[], options: BuildOptions): Ra
     }
   };
 
-  for (const rd of rds) {
-    const handler = byName.get(rd.format);
-    if (!handler) continue;
+  /** Group one RAID device: its set, or undefined after saying why. */
+  const groupOne = (rd: RaidDevice, handler: FormatHandler): RaidSet | undefined => {
     let set: RaidSet | undefined;
     try {
       set = handler.group(rd, groupContext(handler.name, log, top));
@@ -208,23 +213,44 @@ export function buildSets(rds: readonly RaidDevice[], options: BuildOptions): Ra
       log('error', `${handler.name}: grouping ${rd.device.path} failed: ${(e as Error)?.message ?? String(e)}`);
       set = undefined;
     }
-    if (set) {
-      log('notice', `added ${rd.device.path} to RAID set "${set.name}"`);
-      wantSet(set, top);
-      continue;
-    }
+    if (set) return set;
     if (rd.type !== 'spare') log('error', `adding ${rd.device.path} to RAID set "${rd.name}"`);
     const stale = findSet(top, rd.name, true);
     if (stale) {
       log('error', `removing RAID set "${stale.name}"`);
       removeSet(top, stale);
     }
+    return undefined;
+  };
+
+  // A disk and the volumes it carries are grouped as dmraid groups a container in one call: one "added" line
+  // for the disk, and its group set wanted (unwanted volumes dropped, an empty group removed) only once
+  // the volumes are in it.
+  const listed = new Set(rds);
+  for (const disk of rds) {
+    if (disk.volumeOf && listed.has(disk.volumeOf)) continue;
+    const unit = [disk, ...rds.filter((v) => v.volumeOf === disk)];
+    const later: RaidSet[] = [];
+    let last: RaidSet | undefined;
+    for (const rd of unit) {
+      const handler = byName.get(rd.format);
+      const set = handler && groupOne(rd, handler);
+      if (!set) continue;
+      if (set !== last) log('notice', `added ${rd.device.path} to RAID set "${set.name}"`);
+      last = set;
+      if (set.type === 'group' && unit.length > 1) {
+        if (!later.includes(set)) later.push(set);
+      } else wantSet(set, top);
+    }
+    for (const set of later) wantSet(set, top);
   }
 
   for (const set of top) setAsideStale(set);
   for (const set of [...top]) {
     if (check(set)) continue;
-    if (set.type === 'raid1') log('error', `keeping degraded mirror set "${set.name}"`);
+    if (options.keepFailed) {
+      if (set.type !== 'raid1') log('info', `keeping inconsistent RAID set "${set.name}"`);
+    } else if (set.type === 'raid1') log('error', `keeping degraded mirror set "${set.name}"`);
     else {
       log('error', `removing inconsistent RAID set "${set.name}"`);
       removeSet(top, set);

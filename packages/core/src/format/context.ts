@@ -226,7 +226,12 @@ export function checkContext(format: string, log: Log): CheckContext {
   return { format, log, error, checkRaidSet: check };
 }
 
-function statusForCount(
+/**
+ * A member's status when its set has `present` of `expected` members (dmraid's check_raid_set by set type):
+ * a stripe is broken, a mirror with one member inconsistent, a parity set one short inconsistent when
+ * `memberOk`. Exported for handlers that count their own way (isw's number_disks_status).
+ */
+export function statusForCount(
   set: RaidSet,
   rd: RaidDevice,
   present: number,
