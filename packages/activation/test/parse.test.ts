@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { mappedRef, memberRef, ZERO_REF, type TableArg, type TableTarget } from '@dmraid/core';
-import { dmDevice, parseTestTables, tableLines } from '../src/index.js';
+import { newRaidSet, type RaidDevice, type RaidSet } from '@dmraid/core';
+import { dmDevice, parseTestTables, planActivation, tableLines } from '../src/index.js';
 
 describe('parseTestTables (`dmraid -tay` output)', () => {
   // Paths of any characters but a newline: spaces, tabs, commas, colons, backslashes, `#`, non-ASCII.
@@ -31,7 +32,10 @@ describe('parseTestTables (`dmraid -tay` output)', () => {
         // One line a target, whatever the paths hold.
         expect(printed).toHaveLength(tables.flat().length);
         const parsed = parseTestTables(printed.join('\n'));
-        expect(parsed).toEqual(devices.map((d) => expect.objectContaining({ name: d.name, targets: d.targets, table: d.table, members: d.members })));
+        expect(parsed).toEqual(devices.map((d) => expect.objectContaining({ name: d.name, targets: d.targets, table: d.table })));
+        // The members each table maps onto, from the data the test made: never read back from the text.
+        const made = tables.map((ts) => [...new Set(ts.flatMap((t) => t.args.flatMap((a) => (typeof a === 'object' && a.kind === 'member' ? [a.path] : []))))]);
+        expect((parsed as { members: readonly string[] }[]).map((d) => d.members)).toEqual(made);
       }),
     );
   });
@@ -69,5 +73,13 @@ describe('parseTestTables (`dmraid -tay` output)', () => {
     );
     // Most of them parse (a newline piece may cut a line short of its target type).
     expect(parsedCount).toBeGreaterThan(1000);
+  });
+
+  it('the planner names the member devices each table maps onto: a RAID10\'s stripes their disks, the mirror over them none', () => {
+    const dev = (path: string): RaidDevice => ({ device: { path, serial: undefined, sizeSectors: 2048 }, format: 'x', name: 's', type: 'raid0', status: 'ok', offset: 0, sectors: 2048, areas: [], meta: undefined });
+    const stripe = (name: string, paths: string[]): RaidSet => ({ ...newRaidSet(name, 'raid0'), status: 'ok', stride: 128, devs: paths.map(dev), totalDevs: 2, foundDevs: 2 });
+    const raid10: RaidSet = { ...newRaidSet('m', 'raid1'), status: 'ok', sets: [stripe('m-0', ['/dev/sda', 'sp ace.img']), stripe('m-1', ['/dev/sdc', '/dev/sdd'])] };
+    const { plan } = planActivation([raid10]);
+    expect(plan.devices.map((d) => [d.name, d.members])).toEqual([['m-0', ['/dev/sda', 'sp ace.img']], ['m-1', ['/dev/sdc', '/dev/sdd']], ['m', []]]);
   });
 });

@@ -234,9 +234,9 @@ const COMMANDS: Partial<Record<Options['mode'], () => Promise<{ default: (ctx: C
   rebuild: () => import('./commands/write.js'),
   spare: () => import('./commands/write.js'),
   remove: () => import('./commands/write.js'),
-  extract: () => import('./commands/userspace.js'),
-  serve: () => import('./commands/userspace.js'),
-  'check-data': () => import('./commands/userspace.js'),
+  extract: () => import('./commands/extract.js'),
+  serve: () => import('./commands/serve.js'),
+  'check-data': () => import('./commands/check-data.js'),
 };
 
 /** What a command module gets from main. */

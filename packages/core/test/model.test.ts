@@ -82,5 +82,7 @@ describe('setsNamed', () => {
     expect(setsNamed(sets, ['isw_g']).sets).toEqual([sets[1]]);
     expect(setsNamed(sets, ['isw_g_Fast', 'isw_g_Safe']).sets[0]!.sets.map((v) => v.name)).toEqual(['isw_g_Fast', 'isw_g_Safe']);
     expect(setsNamed(sets, ['nothing'])).toEqual({ sets: [], unknown: ['nothing'] });
+    expect(setsNamed(sets, ['hpt45x'])).toEqual({ sets: [], unknown: ['hpt45x'] });
+    expect(setsNamed(sets, ['isw_g_S'])).toEqual({ sets: [], unknown: ['isw_g_S'] });
   });
 });
