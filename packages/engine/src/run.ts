@@ -67,27 +67,31 @@ export const isRunError = (x: Run | RunError): x is RunError => 'kind' in x;
 
 export async function openRun(options: OpenRunOptions): Promise<Run | RunError> {
   const { cwd, writable = false } = options;
+  // The members in the caller's order; every device given or opened here is closed with the run.
   const devices: BlockDevice[] = [];
+  const owned = options.members.filter((m): m is BlockDevice => typeof m !== 'string');
   const reopened: { close(): void }[] = [];
   // Once only, however often it is called (a finally after an error path, say).
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       for (const f of reopened) f.close();
-      await Promise.all(devices.map((m) => m.close()));
+      await Promise.all(owned.map((m) => m.close()));
     })());
   const fail = async (error: RunError) => {
     await close();
     return error;
   };
-  const given = options.members.filter((m): m is BlockDevice => typeof m !== 'string');
-  devices.push(...given);
   for (const path of options.members) {
-    if (typeof path !== 'string') continue;
+    if (typeof path !== 'string') {
+      devices.push(path);
+      continue;
+    }
     const st = await fs.stat(resolve(cwd, path)).catch(() => undefined);
     if (!st || !(st.isFile() || st.isBlockDevice())) continue;
     const d = await openDevice(path, { cwd });
     if (isIoError(d)) return fail({ kind: 'open', path, error: d });
+    owned.push(d);
     devices.push(d);
   }
   // Members are read by path with pread into the engine's buffers (fileSource), a block device written

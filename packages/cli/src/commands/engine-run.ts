@@ -34,15 +34,16 @@ export async function openSetsRun(ctx: CommandContext, wanted: readonly string[]
     else ctx.out.log('error', `table of "${run.device}": ${run.message}`);
     return undefined;
   }
-  // Discovery has picked the sets already; the names over --tables are the tables' top-level devices.
-  const { unknown } = ctx.o.engine.tables === undefined ? { unknown: [] } : setsNamed(run.sets.map((name) => ({ name, type: 'set', sets: [] })), wanted);
-  if (run.sets.length === 0 || unknown.length > 0) {
+  // Discovery has picked the sets already; over --tables the names pick among the tables' top-level devices.
+  const byName = ctx.o.engine.tables !== undefined && wanted.length > 0 ? setsNamed(run.sets.map((name) => ({ name, type: 'set', sets: [] })), wanted) : undefined;
+  const exports = byName ? byName.sets.map((s) => s.name) : run.sets;
+  const unknown = byName?.unknown ?? [];
+  if (exports.length === 0 || unknown.length > 0) {
     ctx.out.log('error', `no RAID set ${(unknown.length ? unknown : wanted).map((n) => `"${n}"`).join(', ')} in the tables (${run.sets.join(', ')})`);
     await run.close();
     return undefined;
   }
-  const exports = ctx.o.engine.tables === undefined || wanted.length === 0 ? run.sets : run.sets.filter((n) => wanted.includes(n));
-  return Object.assign(run, { exports });
+  return { ...run, exports };
 }
 
 interface Planned {
@@ -71,7 +72,8 @@ async function tablesFromDiscovery(ctx: CommandContext, wanted: readonly string[
   // Discovery only reads: the members the tables use are opened for writing by the run.
   const devices = await ctx.openDevices(false);
   if (!devices) return undefined;
-  const give = async (members: readonly BlockDevice[]) => {
+  // The devices the run is given are its to close; the others are closed here.
+  const handOver = async (members: readonly BlockDevice[]) => {
     await Promise.all(devices.filter((d) => !members.includes(d)).map((d) => d.close()));
     return members;
   };
@@ -93,12 +95,12 @@ async function tablesFromDiscovery(ctx: CommandContext, wanted: readonly string[
     const names = sets.flatMap((s) => (s.type === 'group' ? s.sets.map((v) => v.name) : [s.name]));
     const there = names.length ? ` (RAID sets found: ${names.join(', ')})` : '';
     ctx.out.log('error', wanted.length === 0 ? 'no RAID set found' : `no RAID set ${named.unknown.map((n) => `"${n}"`).join(', ')} found${there}`);
-    await give([]);
+    await handOver([]);
     return undefined;
   }
   const chosen = readableSets(named.sets, (set, why) => ctx.out.log('error', `cannot read RAID set "${set}": ${why}`));
   if (chosen.length === 0) {
-    await give([]);
+    await handOver([]);
     return undefined;
   }
   // Loaded here: a run over --tables needs no activation plan (start-up counts for --extract).
@@ -108,13 +110,13 @@ async function tablesFromDiscovery(ctx: CommandContext, wanted: readonly string[
   for (const p of planned.problems) ctx.out.log('error', p.text);
   if (planned.plan.devices.length === 0) {
     ctx.out.log('error', `cannot map ${chosen.map((s) => `"${s.name}"`).join(', ')} (give the tables with --tables FILE)`);
-    await give([]);
+    await handOver([]);
     return undefined;
   }
   // Only what the tables name is opened again (and claimed, when written): discovery may have opened
   // every disk of the machine.
   const used = new Set(planned.plan.devices.flatMap((d) => d.members).map((p) => resolve(ctx.io.cwd, p)));
-  return { devices: planned.plan.devices, members: await give(devices.filter((d) => used.has(resolve(ctx.io.cwd, d.path)))) };
+  return { devices: planned.plan.devices, members: await handOver(devices.filter((d) => used.has(resolve(ctx.io.cwd, d.path)))) };
 }
 
 /** Aborts on the first SIGINT or SIGTERM, or when the caller's signal does; dispose() detaches it all. */
