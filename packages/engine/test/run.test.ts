@@ -1,13 +1,16 @@
 // The engine's front door: openRun opens the members a run's tables name, refuses one another writer holds,
 // builds the tables and closes everything it holds with one close().
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { testIf } from '@dmraid/testkit';
 import { mappedRef, memberRef, memoryDevice, newRaidSet, openDevice, type BlockDevice, type RaidDevice, type RaidSet } from '@dmraid/core';
 import { BLOCK_DEVICE_BUSY, claimError, DISK_IN_USE, holdsData, isIoError, isRunError, openRun, readableSets, SECTOR, type Run, type RunError } from '../src/index.js';
 
+const itRoot = testIf(it, { name: 'root', available: process.getuid?.() === 0, reason: 'needs root to make a device node (mknod)' });
 const work = mkdtempSync(join(tmpdir(), 'dmraid-run-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 let n = 0;
@@ -99,6 +102,17 @@ describe('openRun', () => {
     expect(given.closes.count).toBe(1);
     await m0.close();
     opened(await openRun({ tables: [r0], members: ['m 0.img', 'm 1.img'], cwd: dir }));
+  });
+
+  itRoot('a member that cannot be opened (a device node of no device) is refused by name, and every device it was given is closed', async () => {
+    const dir = await folder();
+    await images(dir, 1);
+    // Major 240 is for local, experimental use: no driver behind it here, so opening the node gives ENXIO.
+    await promisify(execFile)('mknod', [join(dir, 'nodev'), 'b', '240', '0']);
+    const given = counted(memoryDevice('later.img', new Uint8Array(SECTORS * SECTOR)));
+    const r = await openRun({ tables: [r0], members: ['m 0.img', 'nodev', given.device], cwd: dir });
+    expect(r).toEqual({ kind: 'open', path: 'nodev', error: { kind: 'io', path: 'nodev', code: 'ENXIO', message: 'No such device or address' } });
+    expect(given.closes.count).toBe(1);
   });
 
   it('reads a member it cannot reopen by path through the device it was given (then no serving processes), and closes it with the run', async () => {
