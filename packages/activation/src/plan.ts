@@ -1,4 +1,4 @@
-import { renderTable, type TableTarget } from '@dmraid/core';
+import { memberPaths, renderTable, type TableTarget } from '@dmraid/core';
 
 /**
  * What activation produces from the model: the device-mapper devices of one or more RAID sets, each with
@@ -15,6 +15,11 @@ export interface DmDevice {
    * the kernel reads them): for dmsetup and `-t`, rendered from `targets`, never read back.
    */
   readonly table: string;
+  /**
+   * The member devices (disks, image files) its targets map onto, by the path they were opened by: what
+   * the userspace engine opens, found from the data, never from the text.
+   */
+  readonly members: readonly string[];
   /** Names of other devices of the same plan its table references as /dev/mapper/<name>. */
   readonly dependsOn: readonly string[];
   /** The set this device belongs to (a sub-set `<set>-0`, a partition `<set>p1`, or the set itself). */
@@ -32,7 +37,7 @@ export interface ActivationPlan {
   readonly shown: readonly { readonly name: string; readonly table: string | undefined }[];
 }
 
-/** A device of the plan, its table text rendered from its targets. */
-export function dmDevice(d: Omit<DmDevice, 'table'>): DmDevice {
-  return { ...d, table: renderTable(d.targets) };
+/** A device of the plan, its table text and its members found from its targets. */
+export function dmDevice(d: Omit<DmDevice, 'table' | 'members'>): DmDevice {
+  return { ...d, table: renderTable(d.targets), members: memberPaths(d.targets) };
 }

@@ -33,7 +33,7 @@ export const COMMANDS: Readonly<Record<Mode, CommandRow>> = {
   rebuild: { load: () => import('./commands/rebuild.js') },
   spare: { load: () => import('./commands/spare.js') },
   remove: { load: () => import('./commands/remove.js') },
-  extract: { load: () => import('./commands/userspace.js'), json: 'extract', handlers: unlessTables },
-  serve: { load: () => import('./commands/userspace.js'), json: 'serve', handlers: unlessTables },
-  'check-data': { load: () => import('./commands/userspace.js'), json: 'check_data', handlers: unlessTables },
+  extract: { load: () => import('./commands/extract.js'), json: 'extract', handlers: unlessTables },
+  serve: { load: () => import('./commands/serve.js'), json: 'serve', handlers: unlessTables },
+  'check-data': { load: () => import('./commands/check-data.js'), json: 'check_data', handlers: unlessTables },
 };

@@ -7,11 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import Ajv from 'ajv';
-import fc from 'fast-check';
-import { jsonSchema, mappedRef, memberRef, renderTable, sameStorage, ZERO_REF, type TableArg, type TableTarget } from '@dmraid/core';
-import { tableLines } from '@dmraid/activation';
+import { jsonSchema, sameStorage } from '@dmraid/core';
 import { hashFiles, testIf } from '@dmraid/testkit';
-import { parseTestTables } from '../src/commands/userspace.js';
 import { run } from '../src/main.js';
 import { parseOptions } from '../src/options.js';
 import { imagesOf, tmp } from './helpers.js';
@@ -85,72 +82,6 @@ describe('options of the engine commands', () => {
 });
 
 describe('--tables FILE (`dmraid -tay` output)', () => {
-  // Paths of any characters but a newline: spaces, tabs, commas, colons, backslashes, `#`, non-ASCII.
-  const path = fc
-    .string({ unit: 'binary', minLength: 1, maxLength: 16 })
-    .filter((p) => !p.includes('\n') && p !== '-' && p !== '/dev/zero' && !p.startsWith('/dev/mapper/'));
-  const dev = (names: readonly string[]) => (names.length ? fc.oneof(path.map(memberRef), fc.constantFrom(...names).map(mappedRef), fc.constant(ZERO_REF)) : fc.oneof(path.map(memberRef), fc.constant(ZERO_REF)));
-  const off = fc.nat().map(String);
-  /** A target in one of the shapes activation builds, its devices typed. */
-  const target = (names: readonly string[]): fc.Arbitrary<TableTarget> => {
-    const pair = fc.tuple(dev(names), off);
-    return fc.tuple(fc.nat(), fc.integer({ min: 1, max: 1 << 30 }), fc.oneof(
-      pair.map(([d, o]): [string, TableArg[]] => ['linear', [d, o]]),
-      fc.array(pair, { minLength: 1, maxLength: 4 }).map((ps): [string, TableArg[]] => ['striped', [String(ps.length), '128', ...ps.flat()]]),
-      fc.array(pair, { minLength: 2, maxLength: 3 }).map((ps): [string, TableArg[]] => ['mirror', ['core', '2', '64', 'nosync', String(ps.length), ...ps.flat(), '1', 'handle_errors']]),
-      fc.array(fc.option(dev(names), { nil: undefined }), { minLength: 3, maxLength: 5 }).map((ds): [string, TableArg[]] => ['raid', ['raid5_ls', '4', '128', 'sync', 'region_size', '256', String(ds.length), ...ds.flatMap((d) => ['-', d ?? '-'])]]),
-    )).map(([start, length, [type, args]]) => ({ start, length, type, args }));
-  };
-  const name = fc.stringMatching(/^[A-Za-z0-9_.-]{1,20}$/);
-
-  it('gives back every device\'s targets, paths of any characters (spaces, commas, colons, backslashes) the same paths, as -t prints them', () => {
-    fc.assert(
-      fc.property(fc.uniqueArray(name, { minLength: 1, maxLength: 5 }).chain((names) => fc.tuple(fc.constant(names), fc.tuple(...names.map((_, i) => fc.array(target(names.slice(0, i)), { minLength: 1, maxLength: 3 }))))), ([names, tables]) => {
-        const devices = names.map((n, i) => ({ name: n, targets: tables[i]!, table: renderTable(tables[i]!), dependsOn: [], set: n, role: 'set' as const }));
-        const printed = tableLines({ devices, shown: devices.map((d) => ({ name: d.name, table: d.table })) });
-        // One line a target, whatever the paths hold.
-        expect(printed).toHaveLength(tables.flat().length);
-        const parsed = parseTestTables(printed.join('\n'));
-        expect(parsed).toEqual(devices.map((d) => expect.objectContaining({ name: d.name, targets: d.targets, table: d.table })));
-      }),
-    );
-  });
-
-  it('fuzz: any text is tables or an error naming the line, never a throw; tables read from quoting-heavy text print back as themselves', () => {
-    const line = fc.tuple(fc.nat(), fc.nat(), fc.array(fc.stringMatching(/^[!-~]{1,12}$/), { maxLength: 8 })).map(([a, b, w]) => [a, b, ...w].join(' '));
-    fc.assert(
-      fc.property(fc.array(fc.tuple(name, line), { maxLength: 12 }), (entries) => {
-        const parsed = parseTestTables(entries.map(([n, l]) => `${n}: ${l}`).join('\n'));
-        if (typeof parsed === 'string') expect(parsed).toMatch(/^not a table line: /);
-        else expect(parsed.map((d) => d.name)).toEqual([...new Set(entries.map(([n]) => n))]);
-      }),
-    );
-    fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => {
-        const parsed = parseTestTables(text);
-        if (typeof parsed === 'string') expect(parsed).toMatch(/^not a table line: /);
-        else expect(Array.isArray(parsed)).toBe(true);
-      }),
-    );
-    // Text made of the pieces quoting is about: whatever it parses to, printing that and reading it back
-    // gives the same tables (the printed form is the one way to say them).
-    let parsedCount = 0;
-    const piece = fc.constantFrom('\\', ' ', '\t', '\n', ':', ',', '0', '2', '64', 'a', 'x:', 'linear', 'striped', 'mirror', 'raid', 'core', '-', '/dev/mapper/x', '/dev/zero', 'raid5_ls');
-    fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom('x', 'y'), fc.nat(9), fc.nat(9), fc.constantFrom('linear', 'striped', 'mirror', 'raid'), fc.array(piece, { maxLength: 30 })), { minLength: 1, maxLength: 4 }), (lines) => {
-        const text = lines.map(([n, a, b, type, ps]) => `${n}: ${a} ${b} ${type} ${ps.join('')}`).join('\n');
-        const parsed = parseTestTables(text);
-        if (typeof parsed === 'string') return;
-        parsedCount++;
-        const printed = tableLines({ devices: parsed, shown: parsed.map((d) => ({ name: d.name, table: d.table })) }).join('\n');
-        expect(parseTestTables(printed)).toEqual(parsed);
-      }),
-      { numRuns: 2000 },
-    );
-    // Most of them parse (a newline piece may cut a line short of its target type).
-    expect(parsedCount).toBeGreaterThan(1000);
-  });
-
   it('a device argument is found by its target\'s syntax, never by a file of that name: a "core" or "nosync" file is no member', async () => {
     const dir = tmp('keywords');
     const ms = await members(dir, 2);
@@ -233,11 +164,14 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect([(again as { code?: number }).code, again.stdout.length, again.stderr.toString()]).toEqual([1, 0, 'ERROR: extract of "r0" failed: standard output: cannot resume: no state is kept for a device or a pipe\n']);
   });
 
-  it('--serve of a name the tables do not have is an error naming it, nothing served', async () => {
+  it('--serve or --extract of a name the tables do not have (a prefix of one included) is an error naming it, nothing served or written', async () => {
     const dir = tmp('unknown');
     await members(dir, 2);
     await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * SECTORS} striped 2 128 m0.img 0 m1.img 0\n`);
     expect(await dmraid(dir, ['--serve', 'r0', 'r1', '--tables', 't.txt', '--listen', 'x.sock'])).toEqual({ status: 1, stdout: '', stderr: 'ERROR: no RAID set "r1" in the tables (r0)\n' });
+    // Exact, as -s NAME and the commands without --tables take it: a prefix names no set.
+    expect(await dmraid(dir, ['--extract', 'r', '-o', 'v.img', '--tables', 't.txt'])).toEqual({ status: 1, stdout: '', stderr: 'ERROR: no RAID set "r" in the tables (r0)\n' });
+    expect(existsSync(join(dir, 'v.img'))).toBe(false);
   });
 
   it('a failure names the file and the system\'s reason in its words (strerror), not Node\'s message', async () => {

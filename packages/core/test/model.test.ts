@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countDevs, mkAlpha, newRaidSet, setSectors, setTypeDisplay, totalSectors, type RaidDevice, type RaidSet } from '../src/index.js';
+import { countDevs, mkAlpha, newRaidSet, setSectors, setsNamed, setTypeDisplay, totalSectors, type RaidDevice, type RaidSet } from '../src/index.js';
 
 const dev = (sectors: number, type: RaidDevice['type'] = 'raid0'): RaidDevice => ({
   device: { path: '/dev/x', serial: undefined, sizeSectors: sectors + 100 },
@@ -68,5 +68,21 @@ describe('model', () => {
   it('mk_alpha turns digits into letters and leaves the rest', () => {
     expect(mkAlpha('3467773618')).toBe('deghhhdgbi');
     expect(mkAlpha('9d4378c7')).toBe('jdedhich');
+  });
+});
+
+describe('setsNamed', () => {
+  const named = (name: string, type: RaidSet['type'], sets: RaidSet[] = []): RaidSet => ({ ...newRaidSet(name, type), sets });
+  const sets = [named('hpt45x_a', 'raid0'), named('isw_g', 'group', [named('isw_g_Fast', 'raid0'), named('isw_g_Safe', 'raid1')])];
+
+  it('takes a set by its exact name, never a prefix; a group volume inside its group without the others; a group whole by its name', () => {
+    const r = setsNamed(sets, ['isw_g_Safe', 'hpt45x', 'hpt45x_a']);
+    expect(r.sets.map((s) => [s.name, s.sets.map((v) => v.name)])).toEqual([['hpt45x_a', []], ['isw_g', ['isw_g_Safe']]]);
+    expect(r.unknown).toEqual(['hpt45x']);
+    expect(setsNamed(sets, ['isw_g']).sets).toEqual([sets[1]]);
+    expect(setsNamed(sets, ['isw_g_Fast', 'isw_g_Safe']).sets[0]!.sets.map((v) => v.name)).toEqual(['isw_g_Fast', 'isw_g_Safe']);
+    expect(setsNamed(sets, ['nothing'])).toEqual({ sets: [], unknown: ['nothing'] });
+    expect(setsNamed(sets, ['hpt45x'])).toEqual({ sets: [], unknown: ['hpt45x'] });
+    expect(setsNamed(sets, ['isw_g_S'])).toEqual({ sets: [], unknown: ['isw_g_S'] });
   });
 });

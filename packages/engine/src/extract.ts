@@ -5,8 +5,9 @@
  */
 import { closeSync, constants, fdatasync as fdatasyncCb, fstatSync, ftruncateSync, open as openCb, openSync, readFileSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
+import { claimError, DISK_IN_USE } from './claim.js';
 import { OutputWriter } from './output-writer.js';
-import { fromNodeError, ioError, isIoError, isZero, readInto, SECTOR, type IoError, type Source } from './source.js';
+import { fromNodeError, isIoError, isZero, readInto, SECTOR, type IoError, type Source } from './source.js';
 
 export interface ExtractOptions {
   /** Continue from the state file of an earlier, interrupted run (its volume size must match). */
@@ -46,14 +47,6 @@ const fdatasync = promisify(fdatasyncCb);
 const open = promisify(openCb);
 
 export const stateFile = (output: string) => `${output}.dmraid-extract`;
-
-/** Why a disk is not written: another claims it (EBUSY on an exclusive open). */
-export const DISK_IN_USE = 'in use (mounted, a partition of it mounted, or held by device-mapper or md): not written';
-
-/** What an exclusive open (O_EXCL) of an output disk threw: EBUSY says who may hold it, else the errno. */
-export function claimError(path: string, e: unknown): IoError {
-  return (e as NodeJS.ErrnoException)?.code === 'EBUSY' ? ioError(path, 'EBUSY', DISK_IN_USE) : fromNodeError(path, e);
-}
 
 interface State {
   readonly volume: string;
@@ -134,7 +127,7 @@ export async function extract(volume: Source, output: string | number, options: 
     const disk = existing?.isBlockDevice() ? (start > 0 ? constants.O_RDWR : constants.O_WRONLY) | constants.O_EXCL : undefined;
     if (typeof output === 'string') opened = regular ? openSync(output, start > 0 ? 'r+' : 'w') : await open(output, disk ?? (start > 0 ? 'r+' : 'w'));
   } catch (e) {
-    return claimError(name, e);
+    return claimError(name, e, DISK_IN_USE);
   }
   const fd = opened ?? (output as number);
   let holes = 0;

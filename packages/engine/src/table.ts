@@ -4,7 +4,7 @@
  * contiguous from sector 0. A mapped device is a Source, so a table's `/dev/mapper/<name>` arguments resolve
  * to other devices of the same run (RAID10 = a mirror over striped sub-devices).
  */
-import { devicePath, mappedRef, memberRef, splitTableWords, ZERO_PATH, ZERO_REF, type DeviceRef, type TableArg, type TableTarget } from '@dmraid/core';
+import { devicePath, splitTableWords, typedArgs, type DeviceRef, type TableTarget } from '@dmraid/core';
 import { flushOf, ioError, isIoError, SECTOR, type IoError, type Source } from './source.js';
 import type { ConstructContext, Target, TargetType } from './target.js';
 import { uint } from './target.js';
@@ -62,56 +62,6 @@ function checkLines<T extends { readonly start: number; readonly length: number 
     next += l.length;
   }
   return lines;
-}
-
-/**
- * Which arguments of a target name a device, by the target's syntax (the kernel's constructors): linear
- * `<dev> <offset>`; striped `<#stripes> <chunk> (<dev> <offset>)...`; mirror `<log type> <#log args>
- * <log args...> <#legs> (<dev> <offset>)...` (a `disk` log's first argument is its device); raid `<level>
- * <#params> <params...> <#devs> (<meta dev> <data dev>)...` (`-` for none). Counts that do not parse end
- * the list: the target's constructor then says what is wrong.
- */
-export function deviceArgIndexes(type: string, args: readonly string[]): number[] {
-  const pairs = (first: number, count: number | undefined, step: number[]) => {
-    const out: number[] = [];
-    for (let k = 0; count !== undefined && k < count && first + 2 * k < args.length; k++) {
-      for (const s of step) if (first + 2 * k + s < args.length) out.push(first + 2 * k + s);
-    }
-    return out;
-  };
-  switch (type) {
-    case 'linear':
-      return args.length > 0 ? [0] : [];
-    case 'striped':
-      return pairs(2, uint(args[0]), [0]);
-    case 'mirror': {
-      const logArgs = uint(args[1]);
-      if (logArgs === undefined) return [];
-      const log = args[0] === 'disk' && logArgs > 0 ? [2] : [];
-      return [...log, ...pairs(3 + logArgs, uint(args[2 + logArgs]), [0])];
-    }
-    case 'raid': {
-      const params = uint(args[1]);
-      if (params === undefined) return [];
-      return pairs(3 + params, uint(args[2 + params]), [0, 1]);
-    }
-    default:
-      return [];
-  }
-}
-
-/**
- * A table line's arguments with its device arguments typed: `/dev/zero`, `/dev/mapper/<name>` where
- * `mapped(name)` (a device of the same run), `-` left as a word, anything else a member by its path.
- */
-export function typedArgs(type: string, args: readonly string[], mapped: (name: string) => boolean): TableArg[] {
-  const devices = new Set(deviceArgIndexes(type, args));
-  return args.map((word, i): TableArg => {
-    if (!devices.has(i) || word === '-') return word;
-    if (word === ZERO_PATH) return ZERO_REF;
-    if (word.startsWith('/dev/mapper/') && mapped(word.slice('/dev/mapper/'.length))) return mappedRef(word.slice('/dev/mapper/'.length));
-    return memberRef(word);
-  });
 }
 
 /** The most a single I/O moves below the engine: larger requests are split (bounded memory). */

@@ -180,6 +180,35 @@ export function findSet(sets: readonly RaidSet[], name: string, anywhere: boolea
   return undefined;
 }
 
+/** What `setsNamed` looks at: a set's name, whether it is a group, and its sets. */
+export interface NamedSet<S> {
+  readonly name: string;
+  readonly type: string;
+  readonly sets: readonly S[];
+}
+
+/**
+ * The sets `wanted` names, and the names that name none: dmraid's rule for `-s NAME` (dmraid-behaviour.md
+ * §4: exact, never a prefix), a top-level set by its name or a volume of a group (isw, ddf1: `-s -c` prints
+ * the volumes' names), kept inside its group with the group's other volumes left out. A group's own name
+ * takes the group whole. Any tree of named sets will do (a RaidSet; the top-level devices of tables).
+ */
+export function setsNamed<S extends NamedSet<S>>(sets: readonly S[], wanted: readonly string[]): { readonly sets: S[]; readonly unknown: string[] } {
+  const out: S[] = [];
+  const found = new Set<string>();
+  for (const set of sets) {
+    if (wanted.includes(set.name)) {
+      out.push(set);
+      found.add(set.name);
+    } else if (set.type === 'group') {
+      const volumes = set.sets.filter((v) => wanted.includes(v.name));
+      for (const v of volumes) found.add(v.name);
+      if (volumes.length > 0) out.push({ ...set, sets: volumes } as S);
+    }
+  }
+  return { sets: out, unknown: wanted.filter((w) => !found.has(w)) };
+}
+
 /** The handler name of a set: that of its first leaf device. */
 export function setFormat(set: RaidSet): string | undefined {
   let s = set;

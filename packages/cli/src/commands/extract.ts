@@ -1,0 +1,88 @@
+/** Ours: `--extract SET -o FILE [--resume]`, the set's volume copied into a file, a disk or a pipe. */
+import { promises as fs } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { isatty } from 'node:tty';
+import { isIoError, overlapping, overlappingFd, type IoError } from '@dmraid/core';
+import { extract, holdsData } from '@dmraid/engine';
+import { confirm, type CommandContext } from '../context.js';
+import { mib, progress } from '../progress.js';
+import { openSetsRun, stopSignal } from './engine-run.js';
+
+export default async function command(ctx: CommandContext): Promise<number> {
+  const run = await openSetsRun(ctx, [ctx.o.engine.set!]);
+  if (!run) return 1;
+  const stop = stopSignal(ctx.signal);
+  try {
+    // The set, or a group's first volume by the group's name.
+    const name = run.exports[0]!;
+    const volume = run.engine.get(name)!;
+    const failed = (e: IoError) => {
+      ctx.out.log('error', `extract of "${name}" failed: ${e.path}: ${e.message}`);
+      return 1;
+    };
+    // `-o -` is standard output (a pipe, in order, no holes); the summary then goes to standard error.
+    const toStdout = ctx.o.engine.output === '-';
+    // A volume is no text for a terminal (as zstd or gzip refuse): `-o -` wants a pipe or a file.
+    if (toStdout && isatty(1)) {
+      ctx.out.log('error', 'standard output is a terminal: give -o FILE, or send -o - into a pipe or a file');
+      return 1;
+    }
+    const output = toStdout ? 1 : resolve(ctx.io.cwd, ctx.o.engine.output!);
+    // Never the volume onto what it is read from (core `overlapping`): a member file or a link to it, the
+    // member disk or a partition of it, a device stacked on a member, a loop device over a member image, the
+    // disk that holds a member image's filesystem, or a file on a member. Standard output is looked at as
+    // the descriptor it is (`1<>member.img`, `>> member.img`), not by a name.
+    const member = typeof output === 'string' ? await overlapping(output, [...run.members], ctx.sysfs) : await overlappingFd(output, [...run.members], ctx.sysfs);
+    if (member !== undefined) {
+      ctx.out.log('error', `cannot write the volume of "${name}" to ${toStdout ? 'standard output' : `"${ctx.o.engine.output}"`}: it shares storage with member ${member} of the set`);
+      return 1;
+    }
+    const device = typeof output === 'string' ? await fs.stat(output).catch(() => undefined) : undefined;
+    // A disk as the output keeps its --resume state in the current folder (not beside it in /dev).
+    const stateFile = device?.isBlockDevice() ? resolve(ctx.io.cwd, `${basename(output as string)}.dmraid-extract`) : undefined;
+    // A disk that holds data (a partition table, a filesystem, metadata at its end) is overwritten only when
+    // the user says so, as mkfs asks: at the prompt, or with --yes. A resume of a copy onto it does not ask.
+    const resuming = ctx.o.engine.resume && stateFile !== undefined && (await fs.stat(stateFile).then(() => true, () => false));
+    if (device?.isBlockDevice() && !resuming && !ctx.o.yes) {
+      const held = await holdsData(output as string);
+      if (typeof held !== 'boolean') {
+        if (held.code === 'EBUSY') return failed(held);
+        ctx.out.log('error', `cannot read "${ctx.o.engine.output}": ${held.message}`);
+        return 1;
+      }
+      if (held) {
+        const asked = !ctx.o.json && (await confirm(ctx.io, `Do you really want to write the volume of "${name}" over the data on ${ctx.o.engine.output} ? [y/n] :`));
+        if (!asked) {
+          ctx.out.log('error', `"${ctx.o.engine.output}" holds data and was not written${ctx.o.json ? ' (--yes writes over it)' : ''}`);
+          return 1;
+        }
+      }
+    }
+    const shown = progress(ctx.io, name, { json: ctx.o.json, everyMs: ctx.progressEveryMs });
+    const r = await extract(volume, output, {
+      resume: ctx.o.engine.resume,
+      stateFile,
+      outputName: 'standard output',
+      signal: stop.signal,
+      progress: (done, total) => shown.update(done, total),
+    });
+    shown.end();
+    if (isIoError(r)) return toStdout && ctx.io.stdoutClosed?.(r) ? 1 : failed(r);
+    if (!r.complete) {
+      ctx.out.log('error', r.state ? `extract of "${name}" interrupted; run again with --resume to continue (state in ${r.state})` : `extract of "${name}" interrupted`);
+    }
+    if (ctx.o.json) {
+      const output = toStdout ? '-' : ctx.o.engine.output!;
+      ctx.out.emitJson({ extract: { set: name, output, sectors: r.sectors, holeSectors: r.holes, startedAt: r.startedAt, complete: r.complete, ...(r.state ? { state: r.state } : {}) } });
+    }
+    if (!r.complete) return 1;
+    const from = r.startedAt > 0 ? ` (resumed at sector ${r.startedAt})` : '';
+    const summary = `${name}: ${r.sectors} sectors (${mib(r.sectors)}) written to ${toStdout ? 'standard output' : ctx.o.engine.output}${from}, ${mib(r.holes)} left as holes`;
+    if (toStdout) ctx.io.stderr(`${summary}\n`);
+    else ctx.out.line(summary);
+    return 0;
+  } finally {
+    stop.dispose();
+    await run.close();
+  }
+}
