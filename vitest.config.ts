@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
-import SummaryReporter from './tools/vitest-summary.js';
+import SummaryReporter from './config/vitest-summary.js';
 
 export default defineConfig({
   test: {

@@ -46,9 +46,9 @@ const pascal = name
   .join('');
 const rename = (text) => text.replaceAll('TEMPLATE', name.toUpperCase()).replaceAll('Template', pascal).replaceAll('template', name);
 
-// Outside packages/ the relative paths to the shared configs (tools/, vitest.shared, tsconfig.base) change.
+// Outside packages/ the relative paths to the shared configs (config/, vitest.shared, tsconfig.base) change.
 const upToRoot = relative(target, root).split(sep).join('/') || '.';
-const repoPaths = (text) => text.replaceAll('../../tools/', `${upToRoot}/tools/`).replaceAll('../../vitest.shared.js', `${upToRoot}/vitest.shared.js`).replaceAll('../../tsconfig.base.json', `${upToRoot}/tsconfig.base.json`);
+const repoPaths = (text) => text.replaceAll('../../config/', `${upToRoot}/config/`).replaceAll('../../vitest.shared.js', `${upToRoot}/vitest.shared.js`).replaceAll('../../tsconfig.base.json', `${upToRoot}/tsconfig.base.json`);
 
 async function copy(from, to) {
   await fs.mkdir(to, { recursive: true });

@@ -1,2 +1,2 @@
-import { packageConfig } from '../../tools/tsup.base.js';
+import { packageConfig } from '../../config/tsup.base.js';
 export default packageConfig({ entry: ['src/index.ts', 'src/testbed.ts'] });

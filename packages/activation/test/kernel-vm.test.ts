@@ -9,10 +9,9 @@ import { mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildTestbedImages, listTestbedSets, runOurs, testbedDir, testIf } from '@dmraid/testkit';
-import { removeVmBundle, runInVm, vmAvailable, type VmDisk } from './vm.js';
+import { buildTestbedImages, dmVmBoots, listTestbedSets, removeVmBundle, runDmVm, runOurs, testbedDir, testIf, type VmDisk } from '@dmraid/testkit';
 
-const vmIt = testIf(it, await vmAvailable());
+const vmIt = testIf(it, await dmVmBoots({ ours: true }));
 const work = mkdtempSync(join(tmpdir(), 'dmraid-vm-'));
 afterAll(async () => {
   await fs.rm(work, { recursive: true, force: true });
@@ -133,7 +132,7 @@ describe('kernel activation in dm-vm equals the reference', () => {
       for (const [k, disks] of (await runsOf(format, configs)).entries()) {
         // Ours gets the disks with their serials (--devices): Node cannot ask a SCSI disk for it (see the report).
         const devs = disks.map((d, i) => `--devices /dev/sd${'abcdefghijklmnopqrstuvwxyz'[i]}${d.serial ? `:${d.serial}` : ''}`).join(' ');
-        const r = await runInVm({ disks, commands: `${PASS}\n${FILL}\npass dmraid ref\npass "$DMRAID ${devs}" ours\nDMRAID="$DMRAID ${devs}"\n${INJECT}`, timeoutSeconds: 500 });
+        const r = await runDmVm(disks, `${PASS}\n${FILL}\npass dmraid ref\npass "$DMRAID ${devs}" ours\nDMRAID="$DMRAID ${devs}"\n${INJECT}`, { ours: true, timeout: 500 });
         if (process.env.DMRAID_VM_LOG) await fs.writeFile(join(process.env.DMRAID_VM_LOG, `${format}-${k}.log`), `${r.stdout}\n--- stderr\n${r.stderr}`);
         expect(r.status, r.stderr).toBe(0);
         const s = sections(r.stdout);
@@ -170,11 +169,8 @@ describe('kernel activation in dm-vm equals the reference', () => {
     // Each pass: ours with one disk left out of --devices activates, and each volume has the healthy size and bytes.
     const without = disks.map((_, gone) => `echo "=== without ${dev(gone)}"; O="$DMRAID ${disks.map((_, i) => (i === gone ? '' : arg(i))).filter(Boolean).join(' ')}"
 $O -ay -p 2>&1 | grep -v '^ERROR: .*wrong # of devices' | sort; volumes; $O -an; dmsetup ls`).join('\n');
-    const r = await runInVm({
-      disks,
-      // Nine activations under emulation: 550 s ran out when two VM suites shared the two cores.
-      timeoutSeconds: 1000,
-      commands: `volumes() { for n in $NAMES; do echo "$n $(blockdev --getsz /dev/mapper/$n) $(sha256sum </dev/mapper/$n | cut -c1-16)"; done; }
+    // Nine activations under emulation: 550 s ran out when two VM suites shared the two cores.
+    const r = await runDmVm(disks, `volumes() { for n in $NAMES; do echo "$n $(blockdev --getsz /dev/mapper/$n) $(sha256sum </dev/mapper/$n | cut -c1-16)"; done; }
 O="$DMRAID ${all}"
 NAMES=$($O -s -c 2>/dev/null | sort)
 $O -ay -p >/dev/null
@@ -184,8 +180,7 @@ ${without}
 # The reference without the last disk of each set: the disk's metadata (at its end) wiped.
 for d in ${dev(3)} ${dev(7)}; do dd if=/dev/zero of=$d bs=512 seek=$(( $(blockdev --getsz $d) - 2048 )) count=2048 2>/dev/null; done
 echo "=== ref tables"; dmraid -tay 2>/dev/null
-echo "=== ref"; dmraid -ay 2>&1 | grep 'RAID set' | sort; dmraid -an >/dev/null 2>&1`,
-    });
+echo "=== ref"; dmraid -ay 2>&1 | grep 'RAID set' | sort; dmraid -an >/dev/null 2>&1`, { ours: true, timeout: 1000 });
     if (process.env.DMRAID_VM_LOG) await fs.writeFile(join(process.env.DMRAID_VM_LOG, 'raid10-degraded.log'), `${r.stdout}\n--- stderr\n${r.stderr}`);
     expect(r.status, r.stderr).toBe(0);
     const s = sections(r.stdout);
@@ -209,10 +204,7 @@ echo "=== ref"; dmraid -ay 2>&1 | grep 'RAID set' | sort; dmraid -an >/dev/null 
     const runs = [...(await runsOf('nvidia', ['raid5-3'])), ...(await runsOf('ddf1', ['raid5-3-la']))];
     const disks = runs.flat();
     const devs = disks.map((d, i) => `--devices /dev/sd${'abcdefghijklmnopqrstuvwxyz'[i]}${d.serial ? `:${d.serial}` : ''}`).join(' ');
-    const r = await runInVm({
-      disks,
-      timeoutSeconds: 500,
-      commands: `O="$DMRAID ${devs}"
+    const r = await runDmVm(disks, `O="$DMRAID ${devs}"
 NAMES=$($O -s -c 2>/dev/null | sort)
 echo "=== ref"; dmraid -ay 2>&1 | sort; dmraid -an >/dev/null 2>&1
 echo "=== ours"; $O -ay -p 2>&1 | sort
@@ -221,8 +213,7 @@ echo "=== first"; for n in $NAMES; do sha256sum /dev/mapper/$n; done
 $O -an
 $O -ay -p >/dev/null 2>&1
 echo "=== second"; for n in $NAMES; do sha256sum /dev/mapper/$n; done
-$O -an; echo "=== left"; dmsetup ls`,
-    });
+$O -an; echo "=== left"; dmsetup ls`, { ours: true, timeout: 500 });
     if (process.env.DMRAID_VM_LOG) await fs.writeFile(join(process.env.DMRAID_VM_LOG, 'raid5.log'), `${r.stdout}\n--- stderr\n${r.stderr}`);
     expect(r.status, r.stderr).toBe(0);
     const s = sections(r.stdout);

@@ -11,10 +11,9 @@ import { mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildTestbedImages, listTestbedSets, testbedDir, testIf } from '@dmraid/testkit';
-import { removeVmBundle, runInVm } from './vm.js';
+import { buildTestbedImages, dmVmBoots, listTestbedSets, removeVmBundle, runDmVm, testbedDir, testIf } from '@dmraid/testkit';
 
-const vmIt = testIf(it, await import('./vm.js').then((m) => m.vmAvailable()));
+const vmIt = testIf(it, await dmVmBoots({ ours: true }));
 const work = mkdtempSync(join(tmpdir(), 'dmraid-syncleg-vm-'));
 afterAll(async () => {
   await fs.rm(work, { recursive: true, force: true });
@@ -35,10 +34,9 @@ describe('-ay of a mirror rebuilding onto its first member resyncs from the in-s
     await h.write(good, 0, good.length, 0);
     await h.close();
     const devs = disks.map((d, i) => `--devices /dev/sd${'ab'[i]}${d.serial ? `:${d.serial}` : ''}`).join(' ');
-    const r = await runInVm({
+    const r = await runDmVm(
       disks,
-      snapshot: true,
-      commands: [
+      [
         `$DMRAID ${devs} -ay >/dev/null || exit 10`,
         'dmsetup table ddf1_Rebuild',
         // dm-raid1's status: "<#legs> <devs...> <in sync>/<regions> ..."; wait for the resync to end.
@@ -48,7 +46,8 @@ describe('-ay of a mirror rebuilding onto its first member resyncs from the in-s
         'echo "sda $(head -c 4194304 /dev/sda | sha256sum | cut -d" " -f1)"',
         'echo "sdb $(head -c 4194304 /dev/sdb | sha256sum | cut -d" " -f1)"',
       ].join('\n'),
-    });
+      { ours: true, snapshot: true },
+    );
     expect(r.status, r.stderr).toBe(0);
     const want = createHash('sha256').update(good).digest('hex');
     expect(r.stdout).toMatch(/^regions (\d+)\/\1$/m);

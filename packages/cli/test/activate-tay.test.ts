@@ -25,7 +25,7 @@ describe('dmraid -tay equals the reference on every testbed set', () => {
   for (const set of sets) {
     it(`${set.format}/${set.config}`, async () => {
       const want = await expected(set.dir);
-      if (!want) return; // not recorded yet (packages/activation/scripts/record-tay.mjs)
+      if (!want) return; // not recorded yet (tools/testbed/record-tay.mjs)
       const dir = join(work, `${set.format}-${set.config}`);
       const images = await buildTestbedImages(set, dir);
       const ours = await runOurs(images, ['-tay'], { cwd: dir });

@@ -1,6 +1,6 @@
 // DDF written by real mdadm (4.2, in the dm-vm VM) read with our handler and checked against mdadm's own
 // `mdadm --examine` of the same disks: levels, sizes, member order, GUIDs and states. The testbed sets
-// testbed/ddf1/mdadm-*/ keep the metadata and the examine text (scripts/mdadm-testbed.mjs made them; the
+// testbed/ddf1/mdadm-*/ keep the metadata and the examine text (tools/testbed/ddf1-mdadm.mjs made them; the
 // generic testbed comparison in ddf1.test.ts compares them with the reference). One VM run checks the
 // same on a container created now (skipped when dm-vm cannot run here, required under CI).
 import { mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';

@@ -1,5 +1,6 @@
-// Records the reference dmraid's outputs (COMPARED_COMMANDS) for testbed/ddf1/mdadm-*/ only (tools/testbed's
-// `record ddf1` would re-record every ddf1 set).   node packages/format-ddf1/scripts/record-mdadm.mjs [CONFIG...]
+#!/usr/bin/env node
+// Records the reference dmraid's outputs (COMPARED_COMMANDS) for testbed/ddf1/mdadm-*/ only (`npm run testbed --
+// record ddf1` would re-record every ddf1 set).   node tools/testbed/ddf1-record-mdadm.mjs [CONFIG...]
 import { mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// The DDF layouts mdadm creates for testbed/ddf1/mdadm-*/ (scripts/mdadm-testbed.mjs). 64 MiB images;
+// The DDF layouts mdadm creates for testbed/ddf1/mdadm-*/ (ddf1-mdadm.mjs). 64 MiB images;
 // RAID5/6 with 32 KiB chunks so that the kernel accepts dmraid's region size (dm-vm README).
 export const MDADM_LAYOUTS = [
   {

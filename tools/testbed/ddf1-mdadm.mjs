@@ -1,38 +1,22 @@
 #!/usr/bin/env node
 // Builds testbed/ddf1/mdadm-<layout>/ from DDF containers that real mdadm (4.2, in the dm-vm VM) creates
-// (layouts: mdadm-layouts.mjs): member dumps (anchor, primary header with its sections, secondary header),
+// (layouts: ddf1-mdadm-layouts.mjs): member dumps (anchor, primary header with its sections, secondary header),
 // set.json, and mdadm's own `mdadm --examine` of every member after a clean stop (mdadm-examine.txt, the
-// independent truth test/mdadm.test.ts checks). Needs the package built (npx tsup). Then, from the root:
-//   node packages/format-ddf1/scripts/mdadm-testbed.mjs [CONFIG...]
-//   node packages/format-ddf1/scripts/record-mdadm.mjs [CONFIG...]      the reference's outputs
-//   node tools/testbed/cli.mjs deviate ddf1/<config>...                   our -n, and where dmraid is wrong
-import { execFile } from 'node:child_process';
+// independent truth packages/format-ddf1/test/mdadm.test.ts checks). Needs the packages built (npm run build).
+//   node tools/testbed/ddf1-mdadm.mjs [CONFIG...]
+//   node tools/testbed/ddf1-record-mdadm.mjs [CONFIG...]     the reference's outputs
+//   node tools/testbed/cli.mjs deviate ddf1/<config>...      our -n, and where dmraid is wrong
 import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ddf1Header } from '@dmraid/format-ddf1';
-import { MDADM_LAYOUTS, mdadmScript } from './mdadm-layouts.mjs';
+import { runDmVm, testbedDir } from '@dmraid/testkit';
+import { MDADM_LAYOUTS, mdadmScript } from './ddf1-mdadm-layouts.mjs';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const dmVm = join(root, '..', 'shared', 'tools', 'dm-vm', 'dm-vm');
 const BLOCK = 512;
 const IMAGE_BYTES = 64 << 20;
 
 const wanted = process.argv.slice(2);
-
-function runVm(disks, script) {
-  const args = ['run', '--timeout', '600', ...disks.flatMap((d) => ['--disk', d]), '--', script];
-  return new Promise((resolve) => {
-    execFile(dmVm, args, { maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      resolve({
-        status: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
-        stdout,
-        stderr,
-      });
-    });
-  });
-}
 
 const NONE = 0xffffffff;
 const NO_LBA = 0xffffffffffffffffn;
@@ -90,9 +74,11 @@ for (const layout of MDADM_LAYOUTS) {
       await fd.truncate(IMAGE_BYTES);
       await fd.close();
     }
-    const r = await runVm(
-      names.map((n, i) => `${join(work, `${n}.img`)}:${layout.serials[i]}`),
-      mdadmScript(layout)
+    // Creating and resyncing up to four 64 MiB members under emulation: more than the default time.
+    const r = await runDmVm(
+      names.map((n, i) => ({ file: join(work, `${n}.img`), serial: layout.serials[i] })),
+      mdadmScript(layout),
+      { timeout: 600 }
     );
     if (r.status !== 0) {
       console.error(`${layout.config}: dm-vm exit ${r.status}\n${r.stdout}\n${r.stderr}`);
@@ -100,7 +86,7 @@ for (const layout of MDADM_LAYOUTS) {
       continue;
     }
     const examine = r.stdout.slice(r.stdout.indexOf('=== examine'));
-    const dir = join(root, 'testbed', 'ddf1', layout.config);
+    const dir = join(testbedDir, 'ddf1', layout.config);
     await fs.mkdir(dir, { recursive: true });
     for (const f of await fs.readdir(dir)) if (f !== 'expected') await fs.rm(join(dir, f), { recursive: true, force: true });
     // A member left out keeps the others' names: mdadm-examine.txt names them as the VM saw them.
@@ -126,7 +112,7 @@ for (const layout of MDADM_LAYOUTS) {
         await fs.writeFile(join(dir, `${m.name}_${k}.offset`), `${a.offsetBytes}\n`);
       }
     }
-    await fs.writeFile(join(dir, 'mdadm-examine.txt'), examine);
+    await fs.writeFile(join(dir, 'mdadm-examine.txt'), examine, 'latin1');
     console.log(`generated ddf1/${layout.config}`);
   } finally {
     rmSync(work, { recursive: true, force: true });

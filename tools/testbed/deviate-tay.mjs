@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Records OUR `-tay` output as expected/tay.ours.txt for the named FORMAT/CONFIG sets whose output differs
 // from the reference's recording (deliberate deviations, listed in docs/activation.md).
+//   node tools/testbed/deviate-tay.mjs FORMAT/CONFIG...
 import { mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
