@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The import-graph check of `npm run lint`: dependency-cruiser with config/import-graph.mjs over packages/*/src.
 // Violations listed in config/import-graph-known.json (the baseline) are reported but do not fail; a new one
-// fails. The baseline holds only circles being fixed; when they are gone it is `[]`.
+// fails. The tree has none: no baseline file is committed.
 //   node tools/import-graph.mjs              check
 //   node tools/import-graph.mjs --baseline   record today's violations as the baseline
 //   node tools/import-graph.mjs --root DIR   check another tree of the same shape (tools/test's fixtures)

@@ -33,7 +33,9 @@ vi.mock('../src/commands/create.js', stub('create'));
 vi.mock('../src/commands/rebuild.js', stub('rebuild'));
 vi.mock('../src/commands/spare.js', stub('spare'));
 vi.mock('../src/commands/remove.js', stub('remove'));
-vi.mock('../src/commands/userspace.js', stub('userspace'));
+vi.mock('../src/commands/extract.js', stub('extract'));
+vi.mock('../src/commands/serve.js', stub('serve'));
+vi.mock('../src/commands/check-data.js', stub('check-data'));
 
 /** A command line for each mode, and the module that must run it. */
 const LINES: Record<Mode, [argv: string[], module: string]> = {
@@ -51,9 +53,9 @@ const LINES: Record<Mode, [argv: string[], module: string]> = {
   rebuild: [['-R', 'SET'], 'rebuild'],
   spare: [['-S', '-M', 'DEVICE'], 'spare'],
   remove: [['-x'], 'remove'],
-  extract: [['--extract', 'SET', '-o', 'FILE', '--tables', 't'], 'userspace'],
-  serve: [['--serve', '--tables', 't'], 'userspace'],
-  'check-data': [['--check-data', 'SET', '--tables', 't'], 'userspace'],
+  extract: [['--extract', 'SET', '-o', 'FILE', '--tables', 't'], 'extract'],
+  serve: [['--serve', '--tables', 't'], 'serve'],
+  'check-data': [['--check-data', 'SET', '--tables', 't'], 'check-data'],
 };
 
 const io = () => ({ stdout: () => undefined, stderr: () => undefined, readLine: async () => null, cwd: process.cwd() });
