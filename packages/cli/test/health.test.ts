@@ -85,6 +85,13 @@ describe('-s --test', () => {
     const r = JSON.parse((await runOurs(images, ['-r', '--json'], { cwd: dir })).stdout);
     expect(validate(r), JSON.stringify(validate.errors)).toBe(true);
     expect(r.raidDevices.find((d: any) => d.type === 'spare').state).toBe('spare');
+    // The check marks the member left of a stripe half short of one broken: the half is unusable, the member
+    // itself active; the RAID10 reads from its other half.
+    const raid10 = JSON.parse((await runOurs(await imagesOf(dir, 'hpt45x/raid10-4-degraded'), ['-s', '-t', '--json'], { cwd: dir })).stdout).sets[0];
+    expect(raid10).toMatchObject({ health: 'degraded', expectedDevices: 4, foundDevices: 3 });
+    const half = raid10.sets.find((s: any) => s.devices.length === 1);
+    expect(half).toMatchObject({ health: 'unusable', expectedDevices: 2, foundDevices: 1 });
+    expect(half.devices.map((d: any) => [d.status, d.state])).toEqual([['broken', 'active']]);
   });
 
   it('takes several sets, and exits 4 for a set not found or a device that cannot be opened', async () => {

@@ -90,6 +90,16 @@ describe('memberState', () => {
     expect(memberState(member('raid1', 'nosync', { outOfSync: 'rebuild target' }))).toBe('rebuilding');
     expect(memberState(member('raid1', 'broken', { stale: 'older generation' }))).toBe('stale');
   });
+
+  it('a member the count check marked broken because its set is short is active; in a whole set it failed', () => {
+    const short = leaf('raid5_ls', 2, 3);
+    expect(short.devs.map((rd) => rd.status)).toEqual(['broken', 'broken']);
+    expect(short.devs.map((rd) => memberState(rd, short))).toEqual(['active', 'active']);
+    const whole = leaf('raid5_ls', 3, 3);
+    whole.devs[2]!.status = 'broken';
+    expect(whole.devs.map((rd) => memberState(rd, whole))).toEqual(['active', 'active', 'failed']);
+    expect(health(whole)).toBe('degraded');
+  });
 });
 
 describe('unassembledMembers', () => {

@@ -20,13 +20,17 @@ export const worseHealth = (a: Health, b: Health): Health => (RANK[a] >= RANK[b]
  */
 export type MemberState = 'active' | 'rebuilding' | 'failed' | 'spare' | 'stale';
 
-export function memberState(rd: RaidDevice): MemberState {
+export function memberState(rd: RaidDevice, set?: RaidSet): MemberState {
   if (rd.stale !== undefined) return 'stale';
   if (rd.type === 'spare') return 'spare';
   if (rd.outOfSync !== undefined) return 'rebuilding';
-  if (rd.status === 'broken') return 'failed';
+  // In a set short of members the count check marks every member broken (dmraid's check_raid_set): that is the
+  // set's state, not the member's. Only in a set with all its members is a broken one recorded failed.
+  if (rd.status === 'broken' && !(set && isShort(set))) return 'failed';
   return 'active';
 }
+
+const isShort = (set: RaidSet) => set.devs.filter((rd) => rd.type !== 'spare').length < set.foundDevs;
 
 export interface SetHealth {
   readonly health: Health;
@@ -52,10 +56,7 @@ function leafHealth(set: RaidSet): SetHealth {
   // foundDevs is what the metadata expects (dmraid's found_devs); a handler that records no count leaves 0.
   const expected = Math.max(set.foundDevs, found);
   if (set.type === 'spare') return { health: 'ok', expected: 0, found: 0 };
-  // A set short of members has them all marked broken by the count check (dmraid's check_raid_set): then the
-  // count says it; with all there, a broken member is one the metadata records failed.
-  const lost = (rd: RaidDevice) => memberState(rd) === 'rebuilding' || (found >= expected && memberState(rd) === 'failed');
-  const readable = found - members.filter(lost).length;
+  const readable = members.filter((rd) => memberState(rd, set) === 'active').length;
   const missing = expected - readable;
   const short = `${readable} of ${expected} members readable`;
   if (readable === 0 || missing > redundancy(set, expected)) return { health: 'unusable', expected, found, reason: short };

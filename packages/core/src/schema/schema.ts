@@ -50,7 +50,10 @@ export interface BlockDeviceJson {
   sectorSize: number;
 }
 
-export function raidDeviceToJson(rd: RaidDevice): RaidDeviceJson {
+export const raidDeviceToJson = (rd: RaidDevice): RaidDeviceJson => deviceJson(rd);
+
+/** `set`: the set it is listed in, which its state depends on (memberState); -r lists disks without one. */
+function deviceJson(rd: RaidDevice, set?: RaidSet): RaidDeviceJson {
   return {
     path: rd.device.path,
     serial: rd.device.serial ?? null,
@@ -61,7 +64,7 @@ export function raidDeviceToJson(rd: RaidDevice): RaidDeviceJson {
     sectors: rd.sectors,
     offset: rd.offset,
     deviceSectors: rd.device.sizeSectors,
-    state: memberState(rd),
+    state: memberState(rd, set),
     ...(rd.stale !== undefined ? { stale: true as const, staleReason: rd.stale } : {}),
   };
 }
@@ -76,7 +79,7 @@ export function raidSetToJson(set: RaidSet, format: string | null = null): RaidS
     stride: set.stride,
     format: format ?? set.devs[0]?.format ?? null,
     active: set.active === true,
-    devices: set.devs.map(raidDeviceToJson),
+    devices: set.devs.map((rd) => deviceJson(rd, set)),
     spares: countDevs(set, 'spare'),
     sets: set.sets.map((s) => raidSetToJson(s, format)),
     health: health.health,
