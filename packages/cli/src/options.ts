@@ -244,7 +244,8 @@ export const OPTIONS: readonly OptionRow[] = [
   { short: 'S', long: 'spare', arg: 'optional', mode: 'spare', dmraid: { action: F.SPARE, needed: 0, allowed: COMMON }, apply: (d, a) => void (d.spareSet = a) },
   {
     short: 's', long: 'sets', arg: 'optional', mode: 'sets',
-    dmraid: { action: F.RAID_SETS, needed: 0, allowed: F.ACTIVE | F.INACTIVE | F.COLUMN | F.FORMAT | F.GROUP | F.DEL_SETS | F.SEPARATOR | COMMON },
+    // Ours beside dmraid's: -t, the sets' health as the exit status (dmraid refuses -s -t).
+    dmraid: { action: F.RAID_SETS, needed: 0, allowed: F.ACTIVE | F.INACTIVE | F.COLUMN | F.FORMAT | F.GROUP | F.DEL_SETS | F.SEPARATOR | F.TEST | COMMON },
     apply: (d, a) => {
       d.sets++;
       const which = optarg('s', a, ['active', 'inactive'] as const);
@@ -264,7 +265,12 @@ export const OPTIONS: readonly OptionRow[] = [
   },
   {
     short: 't', long: 'test', arg: 'none',
-    dmraid: { action: F.TEST, needed: F.ACTIVATE | F.DEACTIVATE, allowed: F.ACTIVATE | F.DEACTIVATE | F.FORMAT | F.NOPARTITIONS | COMMON },
+    // With -s ours: exit 0 ok, 1 degraded, 2 unusable, 4 error, as `mdadm --detail --test` (docs/deviations.md).
+    dmraid: {
+      action: F.TEST,
+      needed: F.ACTIVATE | F.DEACTIVATE | F.RAID_SETS,
+      allowed: F.ACTIVATE | F.DEACTIVATE | F.RAID_SETS | F.ACTIVE | F.INACTIVE | F.FORMAT | F.NOPARTITIONS | COMMON,
+    },
     apply: (d) => void (d.test = true),
   },
   { short: 'v', long: 'verbose', arg: 'none', modes: ENGINE, dmraid: { action: F.VERBOSE, needed: 0, allowed: ALL }, apply: (d) => void d.verbose++ },

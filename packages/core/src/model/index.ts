@@ -1,3 +1,4 @@
 export * from './types.js';
 export * from './raid.js';
 export * from './dm-table.js';
+export * from './health.js';

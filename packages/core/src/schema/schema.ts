@@ -4,6 +4,7 @@
  */
 import { countDevs, setTypeDisplay, statusDisplay, totalSectors, typeDisplay, type RaidDevice, type RaidSet } from '../model/raid.js';
 import type { BlockDevice } from '../device/device.js';
+import { memberState, setHealth, type Health, type MemberState } from '../model/health.js';
 
 export interface RaidDeviceJson {
   path: string;
@@ -15,6 +16,8 @@ export interface RaidDeviceJson {
   sectors: number;
   offset: number;
   deviceSectors: number;
+  /** What the member is to its set (memberState). */
+  state: MemberState;
   /** Only on a stale member (RaidDevice.stale): true, and why. */
   stale?: true;
   staleReason?: string;
@@ -31,6 +34,11 @@ export interface RaidSetJson {
   devices: RaidDeviceJson[];
   spares: number;
   sets: RaidSetJson[];
+  /** setHealth: ok, degraded (readable, not whole) or unusable; the counts and, when not ok, why. */
+  health: Health;
+  expectedDevices: number;
+  foundDevices: number;
+  healthReason?: string;
   /** Only when members were set aside as stale: they are not in `devices`. */
   staleDevices?: RaidDeviceJson[];
 }
@@ -42,7 +50,10 @@ export interface BlockDeviceJson {
   sectorSize: number;
 }
 
-export function raidDeviceToJson(rd: RaidDevice): RaidDeviceJson {
+export const raidDeviceToJson = (rd: RaidDevice): RaidDeviceJson => deviceJson(rd);
+
+/** `set`: the set it is listed in, which its state depends on (memberState); -r lists disks without one. */
+function deviceJson(rd: RaidDevice, set?: RaidSet): RaidDeviceJson {
   return {
     path: rd.device.path,
     serial: rd.device.serial ?? null,
@@ -53,11 +64,13 @@ export function raidDeviceToJson(rd: RaidDevice): RaidDeviceJson {
     sectors: rd.sectors,
     offset: rd.offset,
     deviceSectors: rd.device.sizeSectors,
+    state: memberState(rd, set),
     ...(rd.stale !== undefined ? { stale: true as const, staleReason: rd.stale } : {}),
   };
 }
 
 export function raidSetToJson(set: RaidSet, format: string | null = null): RaidSetJson {
+  const health = setHealth(set);
   return {
     name: set.name,
     type: setTypeDisplay(set),
@@ -66,9 +79,13 @@ export function raidSetToJson(set: RaidSet, format: string | null = null): RaidS
     stride: set.stride,
     format: format ?? set.devs[0]?.format ?? null,
     active: set.active === true,
-    devices: set.devs.map(raidDeviceToJson),
+    devices: set.devs.map((rd) => deviceJson(rd, set)),
     spares: countDevs(set, 'spare'),
     sets: set.sets.map((s) => raidSetToJson(s, format)),
+    health: health.health,
+    expectedDevices: health.expected,
+    foundDevices: health.found,
+    ...(health.reason !== undefined ? { healthReason: health.reason } : {}),
     ...(set.stale?.length ? { staleDevices: set.stale.map(raidDeviceToJson) } : {}),
   };
 }
@@ -77,7 +94,7 @@ export function blockDeviceToJson(d: BlockDevice): BlockDeviceJson {
   return { path: d.path, serial: d.serial ?? null, sectors: d.sizeSectors, sectorSize: d.sectorSize };
 }
 
-const typeNames = ['unknown', 'GROUP', 'partition', 'spare', 'linear', 'stripe', 'mirror', 'raid4', 'raid5_ls', 'raid5_rs', 'raid5_la', 'raid5_ra', 'raid6', 'raid10', 'raid01'];
+const typeNames = ['unknown', 'GROUP', 'partition', 'spare', 'linear', 'stripe', 'mirror', 'raid4', 'raid5_ls', 'raid5_rs', 'raid5_la', 'raid5_ra', 'raid6', 'raid10', 'raid30', 'raid40', 'raid50', 'raid60', 'raid01', 'raid03', 'raid04', 'raid05', 'raid06'];
 const statusNames = ['unknown', 'broken', 'inconsistent', 'nosync', 'ok', 'setup'];
 
 export const SCHEMA_ID = 'https://dmraid.invalid/schema/v1.json';
@@ -91,7 +108,7 @@ export const jsonSchema = {
     raidDevice: {
       type: 'object',
       additionalProperties: false,
-      required: ['path', 'serial', 'format', 'set', 'type', 'status', 'sectors', 'offset', 'deviceSectors'],
+      required: ['path', 'serial', 'format', 'set', 'type', 'status', 'sectors', 'offset', 'deviceSectors', 'state'],
       properties: {
         path: { type: 'string', minLength: 1 },
         serial: { type: ['string', 'null'] },
@@ -102,6 +119,7 @@ export const jsonSchema = {
         sectors: { type: 'integer', minimum: 0 },
         offset: { type: 'integer', minimum: 0 },
         deviceSectors: { type: 'integer', minimum: 0 },
+        state: { enum: ['active', 'rebuilding', 'failed', 'spare', 'stale'] },
         stale: { const: true },
         staleReason: { type: 'string', minLength: 1 },
       },
@@ -109,7 +127,7 @@ export const jsonSchema = {
     raidSet: {
       type: 'object',
       additionalProperties: false,
-      required: ['name', 'type', 'status', 'sizeSectors', 'stride', 'format', 'active', 'devices', 'spares', 'sets'],
+      required: ['name', 'type', 'status', 'sizeSectors', 'stride', 'format', 'active', 'devices', 'spares', 'sets', 'health', 'expectedDevices', 'foundDevices'],
       properties: {
         name: { type: 'string', minLength: 1 },
         type: { enum: typeNames },
@@ -121,6 +139,10 @@ export const jsonSchema = {
         devices: { type: 'array', items: { $ref: '#/definitions/raidDevice' } },
         spares: { type: 'integer', minimum: 0 },
         sets: { type: 'array', items: { $ref: '#/definitions/raidSet' } },
+        health: { enum: ['ok', 'degraded', 'unusable'] },
+        expectedDevices: { type: 'integer', minimum: 0 },
+        foundDevices: { type: 'integer', minimum: 0 },
+        healthReason: { type: 'string', minLength: 1 },
         staleDevices: { type: 'array', items: { $ref: '#/definitions/raidDevice' } },
       },
     },
