@@ -165,7 +165,7 @@ describe('the udev rule under udevadm test', () => {
   const udevIt = testIf(it, udevTest());
 
   /** `udevadm test --action=add` per loop device, in a mount namespace whose rules are blkid's and ours only. */
-  async function udevProperties(images: readonly string[]): Promise<Map<string, Map<string, string>>> {
+  async function udevProperties(images: readonly string[], opts: { cmdline?: string; before?: string } = {}): Promise<Map<string, Map<string, string>>> {
     const work = scratch('udev');
     const rulesDir = realpathSync('/lib/udev/rules.d');
     const minimal = join(work, 'rules');
@@ -173,6 +173,8 @@ describe('the udev rule under udevadm test', () => {
     // 60-persistent-storage.rules runs libblkid (ID_FS_TYPE); mdadm's and the rest stay out, since udevadm
     // test runs IMPORT{program} for real and mdadm --incremental would assemble the test disks.
     await fs.copyFile(join(rulesDir, '60-persistent-storage.rules'), join(minimal, '60-persistent-storage.rules'));
+    // A rule standing in for one that runs before ours (mdadm's 64-md-raid-assembly.rules).
+    if (opts.before !== undefined) await fs.writeFile(join(minimal, '64-before.rules'), `${opts.before}\n`);
     const ours = scratch('udev-prefix');
     expect((await install(['--prefix', ours])).status).toBe(0);
     const loops: string[] = [];
@@ -190,7 +192,10 @@ describe('the udev rule under udevadm test', () => {
         `cp ${ruleDest(ours)} /etc/udev/rules.d/`,
         'for d in "$@"; do echo "=== $d"; udevadm test --action=add "/sys/class/block/$d" 2>/dev/null; done',
       ].join('\n');
-      const r = await sh('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...loops.map((l) => l.replace('/dev/', ''))], work);
+      const r = await sh('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...loops.map((l) => l.replace('/dev/', ''))], work, {
+        // systemd's own override of the kernel command line (it reads PID 1's in a container, not /proc/cmdline).
+        SYSTEMD_PROC_CMDLINE: opts.cmdline ?? 'ro quiet',
+      });
       expect(r.status, r.stderr).toBe(0);
       const out = new Map<string, Map<string, string>>();
       for (const chunk of r.stdout.split('=== ').slice(1)) {
@@ -229,5 +234,26 @@ describe('the udev rule under udevadm test', () => {
     }
     expect(props.get(blank)!.get('ID_FS_TYPE')).toBeUndefined();
     expect(props.get(blank)!.get('SYSTEMD_WANTS')).toBeUndefined();
+  });
+
+  /** The first member image of a format's first testbed set. */
+  async function member(format: string): Promise<string> {
+    const set = (await listTestbedSets(testbedDir, format))[0]!;
+    const dir = scratch(`udev-${format}`);
+    return join(dir, (await buildTestbedImages(set, dir))[0]!.split(':')[0]!);
+  }
+
+  udevIt('nodmraid on the kernel command line: a member wants nothing', async () => {
+    const image = await member('isw');
+    const props = (await udevProperties([image], { cmdline: 'ro nodmraid quiet' })).get(image)!;
+    expect(props.get('ID_FS_TYPE')).toBe('isw_raid_member');
+    expect(props.get('SYSTEMD_WANTS')).toBeUndefined();
+  });
+
+  udevIt('a member md has taken (MD_DEVICE set by mdadm --incremental --export) is left to md', async () => {
+    const image = await member('ddf1');
+    const props = (await udevProperties([image], { before: 'SUBSYSTEM=="block", ENV{ID_FS_TYPE}=="ddf_raid_member", ENV{MD_DEVICE}="md127"' })).get(image)!;
+    expect(props.get('MD_DEVICE')).toBe('md127');
+    expect(props.get('SYSTEMD_WANTS')).toBeUndefined();
   });
 });
