@@ -1,7 +1,7 @@
 // Boot and hotplug: the udev rule and systemd units in contrib/ (shipped in the dmraid package), the
 // dmraid-install-units command that puts them in /etc, systemd's own verifier on every unit, and udev
 // running the rule on real metadata (testbed members on loop devices, typed by libblkid).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, promises as fs, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -129,6 +129,18 @@ describe('dmraid-install-units', () => {
     const r = await install(['--prefix', prefix, '--dmraid', '/opt/my tools/dmraid']);
     expect(r.status, r.stderr).toBe(0);
     expect(await fs.readFile(unitDest(prefix, 'dmraid-monitor.service'), 'utf8')).toContain('\nExecStart="/opt/my tools/dmraid" --monitor\n');
+  });
+
+  it('a reader that went away (| head -1): exit 141, no stack trace, every file still written', async () => {
+    const prefix = scratch('units-pipe');
+    const child = spawn(process.execPath, [installer, '--prefix', prefix], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed before the child has started, so its first write meets a pipe with no reader.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const status = await new Promise<number | null>((done) => child.on('close', (code) => done(code)));
+    expect({ status, stderr }).toEqual({ status: 141, stderr: '' });
+    expect(exists(allDests(prefix))).toEqual(allDests(prefix));
   });
 
   it('an unknown option is an ERROR line and exit 2, nothing written', async () => {

@@ -110,6 +110,17 @@ function main(argv) {
   return 0;
 }
 
+// A reader that went away (`| head -1`) ends the command as SIGPIPE ends a C tool, 141, as the dmraid command
+// does (docs/guide.md "Standard output closed or full"); by then every file is written, since main is synchronous.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ECONNRESET' && stream === process.stdout) {
+      process.stderr.write(`ERROR: cannot write to standard output: ${e.message}\n`);
+    }
+    process.exit(e.code === 'EPIPE' || e.code === 'ECONNRESET' ? 141 : 1);
+  });
+}
+
 try {
   process.exitCode = main(process.argv.slice(2));
 } catch (e) {
