@@ -471,7 +471,8 @@ describe('mdadm reads and assembles the DDF our -C writes', () => {
           for (let i = 0; i < set.disks; i++) {
             const file = `${set.name}${i}.img`;
             const fd = await fs.open(join(dir, file), 'w');
-            await fd.truncate(128 << 20);
+            // Small: md resyncs the mirror and the RAID5 in full under TCG emulation.
+            await fd.truncate(64 << 20);
             await fd.close();
             mine.push(`${file}:DDFCREATE${specs.length + i}`);
           }
@@ -509,7 +510,7 @@ describe('mdadm reads and assembles the DDF our -C writes', () => {
           'dmraid -ay >/dev/null 2>&1',
           ...sets.map((s) => `echo "${s.name} dm $(sha256sum < /dev/mapper/ddf1_${s.name})"`),
         ].join('\n');
-        const out = await runDmVm(specs.map((s) => join(dir, s)), script, { timeout: 600 });
+        const out = await runDmVm(specs.map((s) => join(dir, s)), script, { timeout: 1000 });
         expect(out.status, out.stderr).toBe(0);
         const [examined, data] = out.stdout.split('=== data\n') as [string, string];
         expect(data).toContain('resyncs 2\n');
@@ -532,6 +533,6 @@ describe('mdadm reads and assembles the DDF our -C writes', () => {
         rmSync(dir, { recursive: true, force: true });
       }
     },
-    700_000
+    1_050_000
   );
 });
