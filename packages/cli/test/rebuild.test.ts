@@ -17,18 +17,24 @@ async function blank(path: string, sectors = SECTORS) {
 }
 
 /** A volume of `level` over `n` images, its members' data areas filled as the volume's writes would fill them. */
-async function filledSet(dir: string, level: '1' | '5', n: number): Promise<{ specs: string[]; name: string; memberSectors: number }> {
+async function filledSet(dir: string, level: '1' | '01' | '5', n: number): Promise<{ specs: string[]; name: string; memberSectors: number }> {
   const specs = Array.from({ length: n }, (_, i) => `d${i}.img:REBUILDT${i}`);
   for (const s of specs) await blank(join(dir, s.split(':')[0]!));
   const created = await runOurs(specs, ['-f', 'isw', '-C', 'Vol', '--type', level, '--disk', specs.map((s) => s.split(':')[0]).join(','), '--yes'], { cwd: dir });
   expect(created.status, created.stderr).toBe(0);
   const name = (await runOurs(specs, ['-s', '-c'], { cwd: dir })).stdout.trim();
-  const member = (await runOurs(specs, ['-s', '-c', '-c', '-c'], { cwd: dir })).stdout.split('\n')[1]!.split(':');
+  const member = (await runOurs(specs, ['-s', '-c', '-c', '-c'], { cwd: dir })).stdout.split('\n').find((l) => l.startsWith('d0.img:'))!.split(':');
   const memberSectors = Number(member[5]);
   expect(member[6]).toBe('0');
   if (level === '1') {
     const data = randomBytes(memberSectors * 512);
     for (const s of specs) await writeAt(join(dir, s.split(':')[0]!), data);
+  } else if (level === '01') {
+    // isw RAID10: disks 0 and 1 mirror each other, and so do 2 and 3 (mdadm's raid10 near=2 layout).
+    for (let pair = 0; pair < n / 2; pair++) {
+      const data = randomBytes(memberSectors * 512);
+      for (const s of specs.slice(2 * pair, 2 * pair + 2)) await writeAt(join(dir, s.split(':')[0]!), data);
+    }
   } else {
     // RAID5: random data members, the last one their XOR: parity holds in every row, whatever the layout.
     const parity = Buffer.alloc(memberSectors * 512);
@@ -89,6 +95,20 @@ describe('-R SET DEV copies the data, then writes the member in sync', () => {
     const differs = got.findIndex((b, i) => b !== lost[i]);
     expect(differs).toBe(-1);
     expect((await runOurs(specs, ['-s', '-c', '-c', '-c'], { cwd: dir })).stdout).toMatch(new RegExp(`^${name}:\\d+:\\d+:raid5_la:ok:`));
+    const check = await runOurs(specs, ['--check-data', name], { cwd: dir });
+    expect([check.status, check.stdout]).toEqual([0, expect.stringContaining(`${name}: mismatch_cnt 0`)]);
+  }, 60_000);
+
+  it('isw RAID10 (a stripe over mirrored pairs): the lost disk gets its partner\'s data', async () => {
+    const dir = tmp('rebuild-raid10');
+    const { specs: before, name, memberSectors } = await filledSet(dir, '01', 4);
+    const { specs, lost } = await replace(dir, before, 2);
+    const r = await runOurs(specs, ['-R', name, 'd2.img'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^isw: drive to rebuild: d2\.img\n\nisw: d2\.img rebuilt /);
+    const got = await head(join(dir, 'd2.img'), memberSectors);
+    expect(got.findIndex((b, i) => b !== lost[i])).toBe(-1);
+    expect((await runOurs(specs, ['-s', '-c', '-c', '-c'], { cwd: dir })).stdout).not.toMatch(/nosync|inconsistent/);
     const check = await runOurs(specs, ['--check-data', name], { cwd: dir });
     expect([check.status, check.stdout]).toEqual([0, expect.stringContaining(`${name}: mismatch_cnt 0`)]);
   }, 60_000);
