@@ -238,7 +238,7 @@ export async function rebuiltSet(set: RaidSet, device: BlockDevice, ctx: WriteCo
     ctx.error(`no volume of ${set.name} is rebuilding onto ${device.path}`);
     return false;
   }
-  let bytes = new Uint8Array();
+  let bytes: Uint8Array = new Uint8Array();
   for (const i of rebuilding) {
     bytes = finishRebuild(mpb, i);
     mpb = decodeMpb(bytes);
