@@ -1,15 +1,20 @@
 // -R SET DEV on images rebuilds for real: after the reference's messages, the engine copies (mirror) or
 // reconstructs (RAID5) the data onto DEV, and only then the metadata says the member is in sync. Stopped,
 // the metadata still says rebuilding and the same -R continues from its checkpoint.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { installedHandlers, runOurs } from '@dmraid/testkit';
+import { promisify } from 'node:util';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { installedHandlers, runOurs, testIf } from '@dmraid/testkit';
 import { run } from '../src/main.js';
 import { tmp } from './helpers.js';
 
 const SECTORS = 131072;
+const exec = promisify(execFile);
+const loops = process.getuid?.() === 0 && (await exec('losetup', ['-f']).then(() => true, () => false));
+const itLoop = testIf(it, { name: 'a loop device', available: loops, reason: 'needs root and a free loop device (losetup -f)' });
 
 async function blank(path: string, sectors = SECTORS) {
   await fs.writeFile(path, '');
@@ -145,5 +150,23 @@ describe('-R SET DEV copies the data, then writes the member in sync', () => {
     expect(again.stdout).toBe(`isw: d1.img rebuilt (${(memberSectors / 2048).toFixed(1)} MiB of ${name})\n`);
     expect((await head(join(dir, 'd1.img'), memberSectors)).equals(lost.subarray(0, memberSectors * 512))).toBe(true);
     expect((await runOurs(specs, ['-s', '-c', '-c', '-c'], { cwd: dir })).stdout).toContain(`d1.img:isw:${name}:mirror:ok:`);
+  }, 60_000);
+
+  itLoop('on block devices (loop devices), claimed exclusively as every write is: the copy runs under its own claim and the set ends ok', async () => {
+    const dir = tmp('rebuild-loop');
+    const { specs: before, name, memberSectors } = await filledSet(dir, '1', 2);
+    const { lost } = await replace(dir, before, 1);
+    const attach = async (file: string) => {
+      const loop = (await exec('losetup', ['-f', '--show', join(dir, file)])).stdout.trim();
+      onTestFinished(() => exec('losetup', ['-d', loop]).then(() => undefined));
+      return loop;
+    };
+    const [l0, l1] = [await attach('d0.img'), await attach('d1.img')];
+    const specs = [`${l0}:REBUILDT0`, `${l1}:REPLACED1`];
+    const r = await runOurs(specs, ['-R', name, l1], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`isw: drive to rebuild: ${l1}\n\nisw: ${l1} rebuilt (${(memberSectors / 2048).toFixed(1)} MiB of ${name})\n`);
+    expect((await head(l1, memberSectors)).equals(lost.subarray(0, memberSectors * 512))).toBe(true);
+    expect((await runOurs(specs, ['-s', '-c', '-c', '-c'], { cwd: dir })).stdout).toContain(`${l1}:isw:${name}:mirror:ok:`);
   }, 60_000);
 });

@@ -100,6 +100,9 @@ async function copyAndFinish(ctx: CommandContext, handler: FormatHandler, device
   for (const p of planned.problems) ctx.out.log('error', p.text);
   if (planned.problems.length > 0 || planned.plan.devices.length === 0) return 1;
   const members = [...new Set(planned.plan.devices.flatMap((d) => d.members))];
+  // The run claims the members itself (a block device's exclusive open is per open, so ours would refuse
+  // it); they are claimed again before the metadata's last write.
+  await claims.release();
   const run = await openRun({ tables: planned.plan.devices, members, writable: true, cwd: ctx.io.cwd });
   if (isRunError(run)) {
     if (run.kind === 'claim') ctx.out.log('error', claimRefusal(run.error));
@@ -145,6 +148,7 @@ async function copyAndFinish(ctx: CommandContext, handler: FormatHandler, device
     ctx.out.log('error', `no RAID set found with name "${setName}"`);
     return 1;
   }
+  await claim(claims, [...memberPaths(set), device.path]);
   const status = await perform(ctx, handler, devices, claims, true, (w) => handler.rebuilt!.call(handler, set, device, w));
   if (status === 0) {
     await fs.rm(file, { force: true });
