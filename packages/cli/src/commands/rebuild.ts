@@ -72,12 +72,12 @@ interface Checkpoint {
   readonly done: number;
 }
 
-async function readCheckpoint(file: string, device: BlockDevice): Promise<Checkpoint | undefined> {
+async function readCheckpoint(file: string, device: BlockDevice, cwd: string): Promise<Checkpoint | undefined> {
   const text = await fs.readFile(file, 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
   try {
     const c = JSON.parse(text) as Checkpoint;
-    const sameDisk = c.device === resolve(device.path) && c.serial === (device.serial ?? '');
+    const sameDisk = c.device === resolve(cwd, device.path) && c.serial === (device.serial ?? '');
     return sameDisk && Number.isSafeInteger(c.done) && Number.isSafeInteger(c.total) ? c : undefined;
   } catch {
     return undefined;
@@ -111,7 +111,7 @@ async function copyAndFinish(ctx: CommandContext, handler: FormatHandler, device
     return 1;
   }
   const file = checkpointPath(ctx, handler, setName);
-  const earlier = await readCheckpoint(file, device);
+  const earlier = await readCheckpoint(file, device, ctx.io.cwd);
   const stop = stopSignal(ctx.signal);
   const shown = progress(ctx.io, `rebuild ${device.path}`, { json: ctx.o.json, everyMs: ctx.progressEveryMs });
   let total = 0;
@@ -121,7 +121,7 @@ async function copyAndFinish(ctx: CommandContext, handler: FormatHandler, device
     onProgress: (done, all) => shown.update(done, (total = all)),
     onCheckpoint: async (done) => {
       await fs.mkdir(join(ctx.io.cwd, `dmraid.${handler.name}`), { recursive: true });
-      const c: Checkpoint = { device: resolve(device.path), serial: device.serial ?? '', total, done };
+      const c: Checkpoint = { device: resolve(ctx.io.cwd, device.path), serial: device.serial ?? '', total, done };
       await fs.writeFile(file, `${JSON.stringify(c)}\n`);
     },
   }).finally(async () => {
