@@ -45,7 +45,10 @@ async function filledSet(dir: string, level: '1' | '01' | '5', n: number): Promi
     const parity = Buffer.alloc(memberSectors * 512);
     for (const [i, s] of specs.entries()) {
       const data = i < n - 1 ? randomBytes(memberSectors * 512) : parity;
-      if (i < n - 1) for (let b = 0; b < data.length; b++) parity[b]! ^= data[b]!;
+      if (i < n - 1) {
+        const [x, y] = [new Uint32Array(parity.buffer, parity.byteOffset, parity.length / 4), new Uint32Array(data.buffer, data.byteOffset, data.length / 4)];
+        for (let w = 0; w < x.length; w++) x[w]! ^= y[w]!;
+      }
       await writeAt(join(dir, s.split(':')[0]!), data);
     }
   }
@@ -66,7 +69,7 @@ const head = async (path: string, sectors: number) => (await fs.readFile(path)).
 async function replace(dir: string, specs: string[], index: number): Promise<{ specs: string[]; lost: Buffer }> {
   const path = join(dir, `d${index}.img`);
   const lost = await fs.readFile(path);
-  await blank(path);
+  await blank(path, lost.length / 512);
   return { specs: specs.map((s, i) => (i === index ? `d${index}.img:REPLACED${index}` : s)), lost };
 }
 
@@ -116,6 +119,38 @@ describe('-R SET DEV copies the data, then writes the member in sync', () => {
     expect((await runOurs(specs, ['-s', '-c', '-c', '-c'], { cwd: dir })).stdout).not.toMatch(/nosync|inconsistent/);
     const check = await runOurs(specs, ['--check-data', name], { cwd: dir });
     expect([check.status, check.stdout]).toEqual([0, expect.stringContaining(`${name}: mismatch_cnt 0`)]);
+  }, 60_000);
+
+  it('isw, two RAID5 volumes on the disks: both rebuilt in one -R (the second through its offset), both clean', async () => {
+    const dir = tmp('rebuild-two');
+    const specs = ['d0.img:TWOVOL0', 'd1.img:TWOVOL1', 'd2.img:TWOVOL2'];
+    for (const s of specs) await blank(join(dir, s.split(':')[0]!), 327680);
+    const disks = ['--disk', 'd0.img,d1.img,d2.img', '--yes'];
+    expect((await runOurs(specs, ['-f', 'isw', '-C', 'A', '--type', '5', '--size', '8192', ...disks], { cwd: dir })).status).toBe(0);
+    expect((await runOurs(specs, ['-f', 'isw', '-C', 'B', '--type', '5', ...disks], { cwd: dir })).status).toBe(0);
+    const lines = (await runOurs(specs, ['-s', '-c', '-c', '-c'], { cwd: dir })).stdout.split('\n');
+    const [a, b] = ['_A:', '_B:'].map((v) => lines.find((l) => l.startsWith('d0.img:') && l.includes(v))!.split(':'));
+    const volumes = [a!, b!].map((m) => ({ name: m[2]!, offset: Number(m[6]), sectors: Number(m[5]) }));
+    expect(volumes[1]!.offset).toBeGreaterThan(0);
+    // Random data on two members, their XOR on the third: parity holds in every row of both volumes.
+    const end = (volumes[1]!.offset + volumes[1]!.sectors) * 512;
+    const [m0, m1] = [randomBytes(end), randomBytes(end)];
+    const m2 = Buffer.from(m0);
+    const [x, y] = [new Uint32Array(m2.buffer, m2.byteOffset, end / 4), new Uint32Array(m1.buffer, m1.byteOffset, end / 4)];
+    for (let i = 0; i < x.length; i++) x[i]! ^= y[i]!;
+    for (const [i, data] of [m0, m1, m2].entries()) await writeAt(join(dir, `d${i}.img`), data);
+    const { specs: now } = await replace(dir, specs, 1);
+    const r = await runOurs(now, ['-R', volumes[0]!.name, 'd1.img'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^isw: drive to rebuild: d1\\.img\\n\\nisw: d1\\.img rebuilt \\([\\d.]+ MiB of ${volumes[0]!.name}, ${volumes[1]!.name}\\)\\n$`));
+    const d1 = await fs.readFile(join(dir, 'd1.img'));
+    for (const v of volumes) {
+      const rows = Math.floor(v.sectors / 128) * 128;
+      expect(d1.subarray(v.offset * 512, (v.offset + rows) * 512).equals(m1.subarray(v.offset * 512, (v.offset + rows) * 512)), v.name).toBe(true);
+      const check = await runOurs(now, ['--check-data', v.name], { cwd: dir });
+      expect([check.status, check.stdout]).toEqual([0, expect.stringContaining(`${v.name}: mismatch_cnt 0`)]);
+    }
+    expect((await runOurs(now, ['-s', '-c', '-c', '-c'], { cwd: dir })).stdout).not.toMatch(/nosync|inconsistent/);
   }, 60_000);
 
   it('stopped after its first step: the metadata says rebuilding (nosync), the checkpoint holds what was copied; -R again finishes', async () => {

@@ -87,6 +87,17 @@ function raidMembers(t: TableTarget): (DeviceRef | undefined)[] | undefined {
   return out;
 }
 
+/** `into` ^= `from`, a word at a time where both are word-aligned (sectors always fill whole words). */
+function xorInto(into: Uint8Array, from: Uint8Array): void {
+  if (into.byteOffset % 4 === 0 && from.byteOffset % 4 === 0) {
+    const a = new Uint32Array(into.buffer, into.byteOffset, into.length / 4);
+    const b = new Uint32Array(from.buffer, from.byteOffset, from.length / 4);
+    for (let i = 0; i < a.length; i++) a[i]! ^= b[i]!;
+    return;
+  }
+  for (let i = 0; i < into.length; i++) into[i]! ^= from[i]!;
+}
+
 /** The units that rebuild `member`, in table order, or why there are none. */
 function plan(run: Run, member: string): Unit[] | RebuildProblem {
   const target = run.member(member);
@@ -177,7 +188,7 @@ export async function rebuildMember(run: Run, member: string, options: RebuildOp
         const r = await f.source.read(f.offset + at, n);
         if (isIoError(r)) return r;
         if (!data) data = unit.from.length === 1 ? r : new Uint8Array(r);
-        else for (let i = 0; i < data.length; i++) data[i]! ^= r[i]!;
+        else xorInto(data, r);
       }
       const w = await unit.to.source.write(unit.to.offset + at, data!);
       if (isIoError(w)) return w;
