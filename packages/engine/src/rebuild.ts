@@ -8,7 +8,7 @@
  */
 import { isDeviceRef, type DeviceRef, type TableTarget } from '@dmraid/core';
 import type { Run } from './run.js';
-import { flushOf, isIoError, type IoError, type Source } from './source.js';
+import { flushOf, isIoError, xorInto, type IoError, type Source } from './source.js';
 
 export interface RebuildOptions {
   /** Sectors already rebuilt by an earlier run (its last checkpoint): the copy continues there. */
@@ -85,17 +85,6 @@ function raidMembers(t: TableTarget): (DeviceRef | undefined)[] | undefined {
     out.push(isDeviceRef(data) ? data : undefined);
   }
   return out;
-}
-
-/** `into` ^= `from`, a word at a time where both are word-aligned (sectors always fill whole words). */
-function xorInto(into: Uint8Array, from: Uint8Array): void {
-  if (into.byteOffset % 4 === 0 && from.byteOffset % 4 === 0) {
-    const a = new Uint32Array(into.buffer, into.byteOffset, into.length / 4);
-    const b = new Uint32Array(from.buffer, from.byteOffset, from.length / 4);
-    for (let i = 0; i < a.length; i++) a[i]! ^= b[i]!;
-    return;
-  }
-  for (let i = 0; i < into.length; i++) into[i]! ^= from[i]!;
 }
 
 /** The units that rebuild `member`, in table order, or why there are none. */
