@@ -98,7 +98,7 @@ describe('mdadm reads the rebuild our -R carries out', () => {
       expect(out.stdout).toMatch(/\[2\/2\] \[UU\]/);
       expect(out.stdout).toContain('recoveries 0\n');
       expect(out.stdout).toMatch(/Map State : normal\n/);
-      expect(out.stdout).not.toMatch(/Migrate State/);
+      expect(out.stdout).toMatch(/Migrate State : idle\n/);
       expect(out.stdout).toContain('new disk equals survivor');
       expect(out.stdout).toContain('mismatch_cnt 0\n');
     } finally {
