@@ -9,6 +9,7 @@ export * from './claim.js';
 export * from './readable.js';
 export * from './extract.js';
 export * from './check.js';
+export * from './rebuild.js';
 export * from './nbd.js';
 export * from './nbd-workers.js';
 export { raid5Place } from './targets/raid.js';

@@ -44,6 +44,10 @@ export interface Run {
   readonly sets: readonly string[];
   /** The member devices and image files the run reads, as absolute paths. */
   readonly members: readonly string[];
+  /** The tables the run was built from, as given. */
+  readonly tables: readonly RunTable[];
+  /** The Source of a member by the path its table names it (relative or absolute), as the targets use it. */
+  member(path: string): Source | undefined;
   /**
    * What serving processes need to build the same engine with `exports`; undefined when a member is not
    * a file by path (it can only be read through the device this process holds).
@@ -133,6 +137,8 @@ export async function openRun(options: OpenRunOptions): Promise<Run | RunError> 
     engine,
     sets: options.tables.map((t) => t.name).filter((n) => !used.has(n)),
     members: devices.map((m) => resolve(cwd, m.path)),
+    tables: options.tables,
+    member: (path) => byPath.get(path),
     workerSpec: (exports) =>
       byFile ? { tables: options.tables.map((t) => ({ name: t.name, targets: t.targets })), members: devices.map((m) => ({ path: m.path, sizeSectors: m.sizeSectors })), cwd, exports } : undefined,
     close: () => {

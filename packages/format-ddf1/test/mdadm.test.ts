@@ -496,6 +496,10 @@ describe('mdadm reads and assembles the DDF our -C writes', () => {
           // loaded machine that alone outlasted the VM's time. Let it resync at full speed.
           'echo 1000000 > /proc/sys/dev/raid/speed_limit_max; echo 1000000 > /proc/sys/dev/raid/speed_limit_min',
           'mdadm --assemble --scan --run >/dev/null 2>&1',
+          // A write to an external-metadata array waits for mdmon to mark it active: without a monitor for the
+          // container (assemble did not always start one here) the first write and the resync hang the VM.
+          'mdmon --all >/dev/null 2>&1; for i in $(seq 50); do pidof mdmon >/dev/null && break; sleep 0.2; done',
+          'echo "mdmon $(pidof mdmon >/dev/null && echo running || echo missing)" >&2',
           ...sets.map((s) => [
             `v=/dev/md/$(ls /dev/md/ | grep "^${s.name}" | head -n 1)`,
             'mdadm --readwrite $v; mdadm --wait $v',

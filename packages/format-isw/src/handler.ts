@@ -8,7 +8,7 @@
 import { allDevices, defineFormat, writeAreas, type FormatHandlerV1, type RaidDevice } from '@dmraid/core';
 import { iswLog } from './log.js';
 import { NAME } from './names.js';
-import { createSet, makeSpare, rebuildSet, removeSet } from './ops.js';
+import { createSet, makeSpare, rebuildSet, rebuiltSet, removeSet } from './ops.js';
 import { readDisk, type IswMeta } from './probe.js';
 import { checkGroup, groupDisk, groupVolume, staleMembers, volumeDevices } from './volumes.js';
 
@@ -51,6 +51,7 @@ export const isw: FormatHandlerV1<IswMeta> = defineFormat<IswMeta>({
   create: (request, ctx) => createSet(request, ctx),
   spare: (device, set, ctx) => makeSpare(device, set, ctx),
   rebuild: (set, device, ctx) => rebuildSet(set, device, ctx),
+  rebuilt: (set, device, ctx) => rebuiltSet(set, device, ctx),
   remove: (set, ctx) => removeSet(set, ctx),
 
   canActivate(set, ctx) {

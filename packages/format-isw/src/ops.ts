@@ -15,9 +15,10 @@ import {
   type WriteContext,
 } from '@dmraid/core';
 import { decodeMpb, rescaleMpb, volumeSize, type Mpb } from './mpb.js';
+import { ISW_T_MIGR_TYPE_REBUILDING, ORD_INDEX } from './layout.js';
 import { NAME, diskIndexBySerial, isRaid10, serialToIsw, volumeName } from './names.js';
 import { blockSize, readDisk, type IswMeta } from './probe.js';
-import { createMpb, mpbArea, removeVolume, startRebuild, unrebuildable, type IswLevel } from './writer.js';
+import { createMpb, finishRebuild, mpbArea, removeVolume, startRebuild, unrebuildable, type IswLevel } from './writer.js';
 
 const meta = (rd: RaidDevice) => rd.meta as IswMeta;
 
@@ -217,3 +218,33 @@ export async function rebuildSet(set: RaidSet, device: BlockDevice | undefined, 
   return true;
 }
 
+
+/**
+ * Rebuild done (after the engine wrote DEV's data): every volume rebuilding onto DEV's slot ends its
+ * migration (finishRebuild), so DEV reads in sync and the volume normal; the MPB goes to every member.
+ * Refused when DEV is no member the metadata has rebuilding: nothing is claimed that was not copied.
+ */
+export async function rebuiltSet(set: RaidSet, device: BlockDevice, ctx: WriteContext): Promise<boolean> {
+  const disks = diskDevicesOf(set);
+  const first = disks[0];
+  if (!first) return false;
+  let { mpb } = meta(first);
+  const slot = diskIndexBySerial(mpb, device.serial);
+  const rebuilding = mpb.volumes.flatMap((v, i) => {
+    const onDisk = v.maps[0]!.ord.some((o) => (o & ORD_INDEX) === slot);
+    return slot >= 0 && onDisk && v.dev.vol.migr_type === ISW_T_MIGR_TYPE_REBUILDING ? [i] : [];
+  });
+  if (rebuilding.length === 0) {
+    ctx.error(`no volume of ${set.name} is rebuilding onto ${device.path}`);
+    return false;
+  }
+  let bytes: Uint8Array = new Uint8Array();
+  for (const i of rebuilding) {
+    bytes = finishRebuild(mpb, i);
+    mpb = decodeMpb(bytes);
+  }
+  const members = disks.map((r) => r.device as BlockDevice);
+  if (!members.some((d) => d.path === device.path)) members.push(device);
+  for (const d of members) if (!(await writeMpb(ctx, d, bytes))) return false;
+  return true;
+}

@@ -409,4 +409,29 @@ describe('isw writing', () => {
     expect(done.volumes[0]!.maps).toHaveLength(1);
     expect(done.header.generation_num).toBe(m.header.generation_num + 1);
   });
+
+  it('ends a rebuild (rebuilt, after -R copied the data): the set reads ok on every member; refused, writing nothing, where nothing rebuilds onto the disk', async () => {
+    const degraded = buildGroupMpb(spec(2, { volumes: [{ name: 'Mirror', level: '1', strip: 128, mapState: 2, failedDisk: 1 }] }));
+    const devs = await blank(2);
+    const [a, fresh] = [...devs.values()];
+    const area = mpbArea(degraded, DISK);
+    await a!.write(area.offsetBytes, area.data);
+    const vol = (await sets([a!])).top[0]!.sets[0]!;
+    // Nothing rebuilds onto the new disk yet: no claim of a rebuild that did not happen.
+    const refused = writeCtx(devs);
+    expect(await isw.rebuilt!(vol, fresh!, refused)).toBe(false);
+    expect(refused.lines).toEqual([`error: isw: no volume of ${vol.name} is rebuilding onto /dev/sdb`]);
+    expect((await sets([fresh!])).top).toEqual([]);
+    expect(await isw.rebuild!(vol, fresh, writeCtx(devs))).toBe(true);
+    const rebuilding = (await sets([a!, fresh!])).top[0]!.sets[0]!;
+    expect(rebuilding.status).toBe('nosync');
+    expect(await isw.rebuilt!(rebuilding, fresh!, writeCtx(devs))).toBe(true);
+    const after = await sets([a!, fresh!]);
+    const done = after.top[0]!.sets[0]!;
+    expect(done.status).toBe('ok');
+    expect(done.devs.map((d) => [d.device.path, d.outOfSync])).toEqual([['/dev/sda', undefined], ['/dev/sdb', undefined]]);
+    const mpbs = after.rds.filter((rd) => rd.volumeOf === undefined).map((rd) => (rd.meta as { mpb: { header: { num_disks: number; generation_num: number } } }).mpb.header);
+    expect(mpbs.map((h) => h.num_disks)).toEqual([2, 2]);
+    expect(new Set(mpbs.map((h) => h.generation_num)).size).toBe(1);
+  });
 });

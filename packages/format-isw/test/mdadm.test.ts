@@ -60,10 +60,10 @@ describe('mdadm accepts the sets our create writes', () => {
   }
 });
 
-describe('mdadm rebuilds onto the disk our -R adds', () => {
-  // A mirror that mdadm made and filled loses a disk; -R puts a blank one in its place. The metadata must
-  // make md copy the data (recovery of the new slot), not assemble the mirror as in sync over a blank disk.
-  itVm('-R on an IMSM RAID1 made by mdadm: md recovers the new disk, which then holds the survivor\'s data', async () => {
+describe('mdadm reads the rebuild our -R carries out', () => {
+  // A mirror that mdadm made and filled loses a disk; -R puts a blank one in its place and copies the data
+  // onto it (the engine), then writes the volume normal. md must assemble it in sync, and the bytes back it.
+  itVm('-R on an IMSM RAID1 made by mdadm: the new disk holds the survivor\'s data, md assembles the volume normal and in sync, check finds no mismatch', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'isw-rebuild-'));
     try {
       for (let i = 0; i < 3; i++) {
@@ -85,17 +85,20 @@ describe('mdadm rebuilds onto the disk our -R adds', () => {
       const r = await runOurs(specs, ['-R', name, 'd2.img'], { cwd: dir });
       expect(r.status, r.stderr).toBe(0);
       const out = await runVm(specs.map((s) => join(dir, s)), [
+        'mdadm --examine /dev/sdb | grep -E "Migrate State|Map State|This Slot|State :"',
         'mdadm --assemble --scan --run >/dev/null 2>&1',
         'v=/dev/md/$(ls /dev/md/ | grep "^v0" | head -n 1); n=$(basename $(readlink -f $v))',
         'grep -A1 "^$n :" /proc/mdstat',
         'mdadm --readwrite $v; mdadm --wait $v',
-        'dmesg | grep -o "recovery of RAID array.*\\|recovery done"',
+        'dmesg | grep -c "recovery of RAID array" | sed "s/^/recoveries /"',
         'cmp -s -n $((92160 * 1024)) /dev/sda /dev/sdb && echo "new disk equals survivor"',
         'echo check > /sys/block/$n/md/sync_action; sleep 1; mdadm --wait $v; echo "mismatch_cnt $(cat /sys/block/$n/md/mismatch_cnt)"',
       ].join('\n'));
       expect(out.status, out.stderr).toBe(0);
-      expect(out.stdout).toMatch(/\[2\/1\] \[_U\]/);
-      expect(out.stdout).toContain('recovery done');
+      expect(out.stdout).toMatch(/\[2\/2\] \[UU\]/);
+      expect(out.stdout).toContain('recoveries 0\n');
+      expect(out.stdout).toMatch(/Map State : normal\n/);
+      expect(out.stdout).toMatch(/Migrate State : idle\n/);
       expect(out.stdout).toContain('new disk equals survivor');
       expect(out.stdout).toContain('mismatch_cnt 0\n');
     } finally {

@@ -1,7 +1,18 @@
-/** `-R SET [DEVICE]`: the set's rebuild written (onto DEVICE), through the handler's rebuild. */
-import { findSet, setFormat, type BlockDevice, type RaidDevice, type RaidSet } from '@dmraid/core';
-import type { DeviceClaims } from '../claim.js';
+/**
+ * `-R SET [DEVICE]`: the set's rebuild written (onto DEVICE), through the handler's rebuild; then, for a
+ * handler that can end one (`rebuilt`), the data: @dmraid/engine's rebuildMember copies or reconstructs
+ * every volume DEVICE holds from the set's redundancy, with progress and a checkpoint file, and only then
+ * the handler writes the member in sync and the set normal. Stopped (SIGINT, SIGTERM) or failed, the
+ * metadata still says rebuilding; the same -R again continues from the checkpoint.
+ */
+import { promises as fs } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { allDevices, findSet, isIoError, setFormat, type BlockDevice, type FormatHandler, type RaidDevice, type RaidSet } from '@dmraid/core';
+import { isRebuildProblem, isRunError, openRun, rebuildMember } from '@dmraid/engine';
+import { claimRefusal, type DeviceClaims } from '../claim.js';
 import type { CommandContext } from '../context.js';
+import { mib, progress } from '../progress.js';
+import { stopSignal } from './engine-run.js';
 import { byName, claim, memberPaths, perform, Refused, writeCommand } from './write.js';
 
 export default async function command(ctx: CommandContext): Promise<number> {
@@ -28,7 +39,122 @@ async function rebuild(ctx: CommandContext, devices: BlockDevice[], claims: Devi
     }
   }
   await claim(claims, [...memberPaths(set), ...(device ? [device.path] : [])]);
-  return perform(ctx, handler, devices, claims, false, (w) => rebuildFn.call(handler, set, device, w));
+  // A rerun after a stop: the metadata has DEVICE rebuilding in this set already, the copy goes on.
+  const resuming = device !== undefined && handler.rebuilt !== undefined && rebuildingOnto([set], device.path).length > 0;
+  if (!resuming) {
+    const status = await perform(ctx, handler, devices, claims, false, (w) => rebuildFn.call(handler, set, device, w));
+    if (status !== 0 || !device || !handler.rebuilt) return status;
+    // A fresh rebuild: what an earlier one onto this disk checkpointed is not its data.
+    await fs.rm(checkpointPath(ctx, handler, setName), { force: true });
+  }
+  return copyAndFinish(ctx, handler, devices, claims, setName, device!);
+}
+
+/** The volumes (non-group sets) of `sets` whose metadata has `path` as the member a rebuild writes to. */
+function rebuildingOnto(sets: readonly RaidSet[], path: string): RaidSet[] {
+  const out: RaidSet[] = [];
+  const walk = (s: RaidSet) => {
+    if (s.type === 'group') return s.sets.forEach(walk);
+    if (allDevices(s).some((rd) => rd.device.path === path && rd.outOfSync !== undefined)) out.push(s);
+  };
+  sets.forEach(walk);
+  return out;
+}
+
+/** Where a rebuild's progress is kept between runs: beside the backups, one file per set. */
+const checkpointPath = (ctx: CommandContext, handler: FormatHandler, setName: string) =>
+  join(ctx.io.cwd, `dmraid.${handler.name}`, `rebuild-${setName.replace(/[^\w.-]/g, '_')}.json`);
+
+interface Checkpoint {
+  readonly device: string;
+  readonly serial: string;
+  readonly total: number;
+  readonly done: number;
+}
+
+async function readCheckpoint(file: string, device: BlockDevice, cwd: string): Promise<Checkpoint | undefined> {
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const c = JSON.parse(text) as Checkpoint;
+    const sameDisk = c.device === resolve(cwd, device.path) && c.serial === (device.serial ?? '');
+    return sameDisk && Number.isSafeInteger(c.done) && Number.isSafeInteger(c.total) ? c : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The data onto `device` for every volume whose metadata has it rebuilding, then the handler's `rebuilt`.
+ * The metadata claims the member in sync only after every byte was written and flushed.
+ */
+async function copyAndFinish(ctx: CommandContext, handler: FormatHandler, devices: BlockDevice[], claims: DeviceClaims, setName: string, device: BlockDevice): Promise<number> {
+  const { sets } = await ctx.discover(devices);
+  const volumes = rebuildingOnto(sets, device.path);
+  if (volumes.length === 0) {
+    ctx.out.log('error', `the metadata of RAID set "${setName}" does not show ${device.path} rebuilding: no data copied`);
+    return 1;
+  }
+  const { planActivation } = await import('@dmraid/activation');
+  const planned = planActivation(volumes, { partitions: false });
+  for (const p of planned.problems) ctx.out.log('error', p.text);
+  if (planned.problems.length > 0 || planned.plan.devices.length === 0) return 1;
+  const members = [...new Set(planned.plan.devices.flatMap((d) => d.members))];
+  // The run claims the members itself (a block device's exclusive open is per open, so ours would refuse
+  // it); they are claimed again before the metadata's last write.
+  await claims.release();
+  const run = await openRun({ tables: planned.plan.devices, members, writable: true, cwd: ctx.io.cwd });
+  if (isRunError(run)) {
+    if (run.kind === 'claim') ctx.out.log('error', claimRefusal(run.error));
+    else if (run.kind === 'open') ctx.out.log('error', `cannot open device "${run.path}": ${run.error.message}`);
+    else ctx.out.log('error', `table of "${run.device}": ${run.message}`);
+    return 1;
+  }
+  const file = checkpointPath(ctx, handler, setName);
+  const earlier = await readCheckpoint(file, device, ctx.io.cwd);
+  const stop = stopSignal(ctx.signal);
+  const shown = progress(ctx.io, `rebuild ${device.path}`, { json: ctx.o.json, everyMs: ctx.progressEveryMs });
+  let total = 0;
+  const result = await rebuildMember(run, device.path, {
+    ...(earlier ? { from: earlier.done } : {}),
+    signal: stop.signal,
+    onProgress: (done, all) => shown.update(done, (total = all)),
+    onCheckpoint: async (done) => {
+      await fs.mkdir(join(ctx.io.cwd, `dmraid.${handler.name}`), { recursive: true });
+      const c: Checkpoint = { device: resolve(ctx.io.cwd, device.path), serial: device.serial ?? '', total, done };
+      await fs.writeFile(file, `${JSON.stringify(c)}\n`);
+    },
+  }).finally(async () => {
+    shown.end();
+    stop.dispose();
+    await run.close();
+  });
+  if (isIoError(result)) {
+    ctx.out.log('error', `rebuild of "${setName}" onto ${device.path} failed: ${result.path}: ${result.message} (the metadata still says rebuilding; -R again continues)`);
+    return 1;
+  }
+  if (isRebuildProblem(result)) {
+    ctx.out.log('error', `cannot rebuild ${device.path} in RAID set "${setName}": ${result.problem}`);
+    return 1;
+  }
+  if (result.stopped) {
+    ctx.out.log('error', `rebuild of "${setName}" onto ${device.path} stopped at ${mib(result.done)} of ${mib(result.total)} (the metadata still says rebuilding; -R ${setName} ${device.path} again continues)`);
+    return 1;
+  }
+  // Read anew: what the handler ends is the metadata as the rebuild's start wrote it.
+  const { sets: after } = await ctx.discover(devices, { name: setName });
+  const set = findSet(after, setName, true);
+  if (!set) {
+    ctx.out.log('error', `no RAID set found with name "${setName}"`);
+    return 1;
+  }
+  await claim(claims, [...memberPaths(set), device.path]);
+  const status = await perform(ctx, handler, devices, claims, true, (w) => handler.rebuilt!.call(handler, set, device, w));
+  if (status === 0) {
+    await fs.rm(file, { force: true });
+    ctx.out.line(`${handler.name}: ${device.path} rebuilt (${mib(result.total)} of ${result.devices.join(', ')})`);
+  }
+  return status;
 }
 
 /**

@@ -64,6 +64,12 @@ export interface FormatHandlerV1<M = any> {
   remove?(set: RaidSet, ctx: WriteContext): Promise<boolean>;
   /** Start a rebuild of a set onto a device. */
   rebuild?(set: RaidSet, device: BlockDevice | undefined, ctx: WriteContext): Promise<boolean>;
+  /**
+   * End a rebuild onto `device` once its data is there (the CLI calls it after the engine copied or
+   * reconstructed every volume the device holds, never before): the member in sync, the set normal.
+   * A handler without it leaves a rebuild to the tool that reads its metadata (mdadm, the option ROM).
+   */
+  rebuilt?(set: RaidSet, device: BlockDevice, ctx: WriteContext): Promise<boolean>;
   /** Make a device a hot spare (of a set). */
   spare?(device: BlockDevice, set: RaidSet | undefined, ctx: WriteContext): Promise<boolean>;
   /**
@@ -89,7 +95,7 @@ export const takesSectorSize = (handler: FormatHandlerV1, sectorSize: number) =>
 export class FormatDefinitionError extends Error {}
 
 const REQUIRED = ['read', 'group', 'check', 'log'] as const;
-const OPTIONAL = ['dump', 'write', 'create', 'remove', 'rebuild', 'spare', 'stale', 'canActivate'] as const;
+const OPTIONAL = ['dump', 'write', 'create', 'remove', 'rebuild', 'rebuilt', 'spare', 'stale', 'canActivate'] as const;
 
 /**
  * Check a handler object and return it. A broken handler (wrong apiVersion, a missing method, a bad
