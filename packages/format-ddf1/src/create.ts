@@ -114,7 +114,10 @@ export async function createDdf1(request: CreateRequest, ctx: WriteContext): Pro
   for (const l of summaryLines(request, plan)) ctx.log('print', l);
   if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
   const n = request.devices.length;
-  const seed = Math.floor(Date.now() / 1000) & 0xffff;
+  // The seed makes the container, PD and VD GUIDs: they must differ between sets, even sets made in the same
+  // second (mdadm's assembly hung over two containers of one GUID), so it is random, not the clock.
+  // 24 bits: the writer builds PD references (seed × 0x100 + disk) and the header timestamp from it.
+  const seed = crypto.getRandomValues(new Uint32Array(1))[0]! & 0xffffff;
   // Every disk gets the same tables; they sit at the end of each disk, so each is built for its own size.
   for (const [i, device] of request.devices.entries()) {
     const [image] = buildDdf1Container({

@@ -471,8 +471,8 @@ describe('mdadm reads and assembles the DDF our -C writes', () => {
           for (let i = 0; i < set.disks; i++) {
             const file = `${set.name}${i}.img`;
             const fd = await fs.open(join(dir, file), 'w');
-            // Small: md resyncs the mirror and the RAID5 in full under TCG emulation.
-            await fd.truncate(64 << 20);
+            // 128 MiB: at 64 the reference dmraid maps no RAID5 (md resyncs the mirror and the RAID5 in full).
+            await fd.truncate(128 << 20);
             await fd.close();
             mine.push(`${file}:DDFCREATE${specs.length + i}`);
           }
