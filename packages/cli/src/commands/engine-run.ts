@@ -8,9 +8,16 @@ import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import { buildSets, diskDevices, discoverRaidDevices, setsNamed, type BlockDevice, type RaidSet } from '@dmraid/core';
 import type { DmDevice } from '@dmraid/activation';
-import { isRunError, openRun, readableSets, type Run } from '@dmraid/engine';
+import { isRunError, openRun, readableSets, type Run, type RunError } from '@dmraid/engine';
 import type { CommandContext } from '../context.js';
 import { claimRefusal } from '../claim.js';
+
+/** The `ERROR:` text of a run openRun refused: a member held by another writer, unopenable, or a bad table. */
+export function runRefusal(run: RunError): string {
+  if (run.kind === 'claim') return claimRefusal(run.error);
+  if (run.kind === 'open') return `cannot open device "${run.path}": ${run.error.message}`;
+  return `table of "${run.device}": ${run.message}`;
+}
 
 export interface SetsRun extends Run {
   /** Devices a client sees: the sets named (a group's volumes), by name, in creation order. */
@@ -29,9 +36,7 @@ export async function openSetsRun(ctx: CommandContext, wanted: readonly string[]
     onEvent: (m) => ctx.io.stderr(`NOTICE: ${m}\n`),
   });
   if (isRunError(run)) {
-    if (run.kind === 'claim') ctx.out.log('error', claimRefusal(run.error));
-    else if (run.kind === 'open') ctx.out.log('error', `cannot open device "${run.path}": ${run.error.message}`);
-    else ctx.out.log('error', `table of "${run.device}": ${run.message}`);
+    ctx.out.log('error', runRefusal(run));
     return undefined;
   }
   // Discovery has picked the sets already; over --tables the names pick among the tables' top-level devices.

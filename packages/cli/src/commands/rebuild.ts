@@ -9,10 +9,10 @@ import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { allDevices, findSet, isIoError, setFormat, type BlockDevice, type FormatHandler, type RaidDevice, type RaidSet } from '@dmraid/core';
 import { isRebuildProblem, isRunError, openRun, rebuildMember } from '@dmraid/engine';
-import { claimRefusal, type DeviceClaims } from '../claim.js';
+import type { DeviceClaims } from '../claim.js';
 import type { CommandContext } from '../context.js';
 import { mib, progress } from '../progress.js';
-import { stopSignal } from './engine-run.js';
+import { runRefusal, stopSignal } from './engine-run.js';
 import { byName, claim, memberPaths, perform, Refused, writeCommand } from './write.js';
 
 export default async function command(ctx: CommandContext): Promise<number> {
@@ -105,9 +105,7 @@ async function copyAndFinish(ctx: CommandContext, handler: FormatHandler, device
   await claims.release();
   const run = await openRun({ tables: planned.plan.devices, members, writable: true, cwd: ctx.io.cwd });
   if (isRunError(run)) {
-    if (run.kind === 'claim') ctx.out.log('error', claimRefusal(run.error));
-    else if (run.kind === 'open') ctx.out.log('error', `cannot open device "${run.path}": ${run.error.message}`);
-    else ctx.out.log('error', `table of "${run.device}": ${run.message}`);
+    ctx.out.log('error', runRefusal(run));
     return 1;
   }
   const file = checkpointPath(ctx, handler, setName);
