@@ -70,6 +70,14 @@ export interface FormatHandlerV1<M = any> {
    * A handler without it leaves a rebuild to the tool that reads its metadata (mdadm, the option ROM).
    */
   rebuilt?(set: RaidSet, device: BlockDevice, ctx: WriteContext): Promise<boolean>;
+  /**
+   * Record that `device` failed (the monitor, on the kernel's event): in the metadata of the set's members
+   * still present, in the format's own terms (a failed disk, a degraded set, a newer generation or sequence
+   * number). `set` is the top-level set as read before the failure, `device` among its members; the failed
+   * disk itself is not written (it no longer answers). False after a reported error. A format that keeps no
+   * member state has no `failed`, and the monitor says so.
+   */
+  failed?(set: RaidSet, device: BlockDevice, ctx: WriteContext): Promise<boolean>;
   /** Make a device a hot spare (of a set). */
   spare?(device: BlockDevice, set: RaidSet | undefined, ctx: WriteContext): Promise<boolean>;
   /**
@@ -95,7 +103,7 @@ export const takesSectorSize = (handler: FormatHandlerV1, sectorSize: number) =>
 export class FormatDefinitionError extends Error {}
 
 const REQUIRED = ['read', 'group', 'check', 'log'] as const;
-const OPTIONAL = ['dump', 'write', 'create', 'remove', 'rebuild', 'rebuilt', 'spare', 'stale', 'canActivate'] as const;
+const OPTIONAL = ['dump', 'write', 'create', 'remove', 'rebuild', 'rebuilt', 'failed', 'spare', 'stale', 'canActivate'] as const;
 
 /**
  * Check a handler object and return it. A broken handler (wrong apiVersion, a missing method, a bad
