@@ -84,13 +84,14 @@ export async function recordFailed(set: RaidSet, device: BlockDevice, ctx: Write
 
 /**
  * Members of a redundant array without the degraded bit while another member has it: the bit is written to the
- * members present at a failure, so the one without it was gone then (the failed disk, come back).
+ * members present at a failure, so the one without it was gone then (the failed disk, come back). A spare holds
+ * no data of the array, so a spare without the bit (one added later) stays usable.
  */
 export function staleMembers<M>(rds: readonly RaidDevice<M>[]): StaleMember<M>[] {
   const out: StaleMember<M>[] = [];
   for (const rd of rds) {
     const own = block(rd);
-    if (!isRedundant(own) || recordsFailure(own)) continue;
+    if (rd.type === 'spare' || !isRedundant(own) || recordsFailure(own)) continue;
     const judge = rds.find((other) => other.device.path !== rd.device.path && sameArray(block(other), own) && recordsFailure(block(other)));
     if (judge) out.push({ rd, reason: `the metadata on ${judge.device.path} records the array degraded (array.flags 0x2) and its own does not` });
   }

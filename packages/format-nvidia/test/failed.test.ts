@@ -138,6 +138,13 @@ describe('nvidia failed: on the members', () => {
     const befores = await Promise.all(rds.map(blockOf));
     expect(await nvidia.failed!(set!, gone.device as BlockDevice, writeContext(gone.device.path).ctx)).toBe(true);
     for (const [i, rd] of rds.entries()) expect(await blockOf(rd)).toEqual(rd === gone ? befores[i] : recordFailure(befores[i]!));
+
+    // A spare without the bit (one added after the failure) holds no data: it stays a spare, not stale.
+    const spare = rds.find((rd) => rd.type === 'spare')!;
+    expect(await (await open(spare.device.path)).write(spare.areas[0]!.offsetSectors * 512, befores[rds.indexOf(spare)]!)).toBe(true);
+    const [again] = await readSets(paths);
+    const stale = allDevices(again!).concat(again!.sets.flatMap((s) => s.stale ?? []), again!.stale ?? []).filter((rd) => rd.stale !== undefined);
+    expect(stale.map((rd) => rd.device.path)).toEqual([gone.device.path]);
   });
 
   it('leaves the stripe-set rule alone: a RAID0 member flagged by the testbed is broken, the other member not stale', async () => {
