@@ -206,6 +206,18 @@ describe('isw failed: the failure recorded in the survivors as mdmon records it'
     expect(mpb.volumes[0]!.maps[0]!.map.map_state).toBe(ISW_T_STATE_NORMAL);
   });
 
+  it('the failed disk coming back with its old MPB is stale: the survivors record it failed, long serial too', async () => {
+    const long = (i: number) => `LONGSERIAL0000X${i}`;
+    const devices = await group(spec(2, [{ name: 'Mirror', level: '1' }], long), long);
+    await fail(devices, '/dev/sdb');
+    const rds: RaidDevice[] = [];
+    for (const d of devices.values()) rds.push(...(await isw.read(d, readContext('isw', () => undefined))));
+    const stale = isw.stale!(rds).filter((s) => !s.rd.volumeOf);
+    expect(stale.map((s) => [s.rd.device.path, s.reason])).toEqual([
+      ['/dev/sdb', 'its metadata (generation 7) is older than the metadata on /dev/sda (generation 8), which records it failed'],
+    ]);
+  });
+
   it('a serial of 14 characters or more keeps its last 15 with ":0", as mdadm cuts it', () => {
     const text = (s: string) => Buffer.from(failedSerial(Buffer.from(s.padEnd(16, '\0'), 'latin1'))).toString('latin1').replace(/\0+$/, '');
     expect(text('ABCDEFGHIJKLMNOP')).toBe('DEFGHIJKLMNOP:0');
