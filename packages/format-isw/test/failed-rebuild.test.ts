@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isIoError, openDevice, type WritableDevice, type WriteContext } from '@dmraid/core';
-import { reference, runOurs, runReference, setsOfImages, testDir, testIf } from '@dmraid/testkit';
-import isw, { decodeMpb, toMemoryOrder, FAILED_DISK, IMSM_ORD_REBUILD, ISW_T_STATE_DEGRADED, ISW_T_STATE_NORMAL } from '../src/index.js';
+import { reference, runOurs, runReference, testDir, testIf } from '@dmraid/testkit';
+import { FAILED_DISK, IMSM_ORD_REBUILD, ISW_T_STATE_DEGRADED, ISW_T_STATE_NORMAL } from '../src/index.js';
+import { failOnImages, mpbOfImage } from './fail-images.js';
 
 const SECTORS = 131072;
 const itRef = testIf(it, reference());
@@ -36,38 +36,7 @@ async function mirror(dir: string) {
   return { specs, name, memberSectors, data };
 }
 
-/** The handler's `failed` on image files, as the monitor calls it: the set read before the failure. */
-async function failOnImages(dir: string, specs: string[], failedFile: string): Promise<{ ok: boolean; errors: string[] }> {
-  const { sets } = await setsOfImages(isw, dir, specs);
-  const set = sets[0]!;
-  const opened = new Map<string, WritableDevice>();
-  const errors: string[] = [];
-  const ctx: WriteContext = {
-    format: 'isw',
-    log: () => undefined,
-    error: (text) => errors.push(text),
-    async openWritable(path) {
-      const serial = specs.find((s) => join(dir, s.split(':')[0]!) === path)?.split(':')[1];
-      if (!opened.has(path)) {
-        const dev = await openDevice(path, { writable: true, serial });
-        if (isIoError(dev)) return undefined;
-        opened.set(path, dev);
-      }
-      return opened.get(path);
-    },
-  };
-  const device = [...set.sets.flatMap((s) => ('devices' in s ? s.devices : []))].map((rd) => rd.device).find((d) => d.path === join(dir, failedFile));
-  try {
-    return { ok: await isw.failed!(set, device ?? { path: join(dir, failedFile) } as never, ctx), errors };
-  } finally {
-    for (const d of opened.values()) await d.close();
-  }
-}
 
-async function survivorMpb(path: string) {
-  const bytes = await fs.readFile(path);
-  return decodeMpb(toMemoryOrder(bytes.subarray(bytes.length - 2 * 512, bytes.length - 512), 512));
-}
 
 /** The set's members after the failure: every image but the failed one (it no longer answers). */
 const without = (specs: string[], file: string) => specs.filter((s) => !s.startsWith(`${file}:`));
@@ -77,7 +46,7 @@ describe('isw after failed: degraded on the survivors, then -R onto a spare or a
     const dir = testDir('isw-failed-read');
     const { specs, name } = await mirror(dir);
     expect(await failOnImages(dir, specs, 'd1.img')).toEqual({ ok: true, errors: [] });
-    const mpb = await survivorMpb(join(dir, 'd0.img'));
+    const mpb = await mpbOfImage(join(dir, 'd0.img'));
     expect(mpb.disks[1]!.disk.status & FAILED_DISK).toBe(FAILED_DISK);
     expect(mpb.volumes[0]!.maps[0]!.ord).toEqual([0, 1 | IMSM_ORD_REBUILD]);
     expect(mpb.volumes[0]!.maps[0]!.map.map_state).toBe(ISW_T_STATE_DEGRADED);
@@ -128,7 +97,7 @@ describe('isw after failed: degraded on the survivors, then -R onto a spare or a
       });
       const check = await runOurs(now, ['--check-data', name], { cwd: dir });
       expect([check.status, check.stdout]).toEqual([0, expect.stringContaining(`${name}: mismatch_cnt 0`)]);
-      const mpb = await survivorMpb(join(dir, 'n.img'));
+      const mpb = await mpbOfImage(join(dir, 'n.img'));
       expect(mpb.disks.map((d) => d.disk.status & FAILED_DISK)).toEqual([0, 0]);
       expect(mpb.volumes[0]!.maps).toHaveLength(1);
       expect(mpb.volumes[0]!.maps[0]!.ord).toEqual([0, 1]);

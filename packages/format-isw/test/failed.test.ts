@@ -212,7 +212,7 @@ describe('isw failed: the failure recorded in the survivors as mdmon records it'
     await fail(devices, '/dev/sdb');
     const rds: RaidDevice[] = [];
     for (const d of devices.values()) rds.push(...(await isw.read(d, readContext('isw', () => undefined))));
-    const stale = isw.stale!(rds).filter((s) => !s.rd.volumeOf);
+    const stale = isw.stale!(rds as RaidDevice<IswMeta>[]).filter((s) => !s.rd.volumeOf);
     expect(stale.map((s) => [s.rd.device.path, s.reason])).toEqual([
       ['/dev/sdb', 'its metadata (generation 7) is older than the metadata on /dev/sda (generation 8), which records it failed'],
     ]);
