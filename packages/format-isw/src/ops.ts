@@ -17,7 +17,7 @@ import {
 } from '@dmraid/core';
 import { decodeMpb, rescaleMpb, volumeSize, type Mpb } from './mpb.js';
 import { ISW_T_MIGR_TYPE_REBUILDING, ORD_INDEX } from './layout.js';
-import { NAME, diskIndexBySerial, isRaid10, serialToIsw, volumeName } from './names.js';
+import { NAME, diskIndexBySerial, failedOutBySerial, isRaid10, serialToIsw, volumeName } from './names.js';
 import { blockSize, readDisk, type IswMeta } from './probe.js';
 import { createMpb, failedSerial, finishRebuild, markFailed, mpbArea, removeVolume, startRebuild, unrebuildable, type IswLevel } from './writer.js';
 
@@ -253,24 +253,28 @@ export async function rebuiltSet(set: RaidSet, device: BlockDevice, ctx: WriteCo
 /**
  * A member failed (the monitor): the failure recorded as mdmon records it (markFailed) in the MPB of every
  * other disk of the group, read again from those disks so that a second report of the same failure finds
- * it recorded and writes nothing. The failed disk is not written.
+ * it recorded and writes nothing. The failed disk is not written. A set read after the failure no longer
+ * holds the disk: its serial in the disk table (or the table's failed-out rename of it) still names it.
  */
 export async function failedMember(set: RaidSet, device: BlockDevice, ctx: WriteContext): Promise<boolean> {
   const disks = diskDevicesOf(set);
   const member = disks.find((d) => d.device.path === device.path);
-  if (!member) {
+  const first = member ?? disks[0];
+  const known = first && meta(first).mpb;
+  const index = member ? meta(member).diskIndex : known ? diskIndexBySerial(known, device.serial) : -1;
+  if (!known || index < 0) {
+    if (known && failedOutBySerial(known, device.serial)) return true;
     ctx.error(`${device.path} is not a member of RAID set "${set.name}"`);
     return false;
   }
-  const index = meta(member).diskIndex;
-  const known = meta(member).mpb;
   let newest: Mpb | undefined;
   const survivors: BlockDevice[] = [];
   for (const rd of disks) {
     if (rd === member) continue;
     const dev = await ctx.openWritable(rd.device.path);
-    const now = dev && (await readDisk(dev, readContext(NAME, () => undefined)));
-    if (!dev || !now) continue;
+    if (!dev) return false;
+    const now = await readDisk(dev, readContext(NAME, () => undefined));
+    if (!now) continue;
     const mpb = meta(now).mpb;
     if (mpb.header.family_num !== known.header.family_num) continue;
     survivors.push(dev);

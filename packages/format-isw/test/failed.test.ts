@@ -119,6 +119,34 @@ describe('isw failed: the failure recorded in the survivors as mdmon records it'
     expect(await bytesOf(devices.get('/dev/sda')!)).toEqual(once);
   });
 
+  it('a set read after the failure (the disk gone from it): the disk table still names it, recorded, nothing written', async () => {
+    const devices = await group(spec(2, [{ name: 'Mirror', level: '1' }]));
+    await fail(devices, '/dev/sdb');
+    const once = await bytesOf(devices.get('/dev/sda')!);
+    const after = await topSet([devices.get('/dev/sda')!]);
+    const w = writeCtx(devices);
+    expect(await isw.failed!(after, devices.get('/dev/sdb')!, w.ctx)).toBe(true);
+    expect(w.lines).toEqual([]);
+    expect(await bytesOf(devices.get('/dev/sda')!)).toEqual(once);
+  });
+
+  it('a table member missing when the set was read: its failure is recorded by its serial', async () => {
+    const devices = await group(spec(3, [{ name: 'Parity', level: '5' }]));
+    const set = await topSet([devices.get('/dev/sda')!, devices.get('/dev/sdb')!]);
+    const w = writeCtx(devices);
+    expect(await isw.failed!(set, devices.get('/dev/sdc')!, w.ctx)).toBe(true);
+    expect(w.opened).not.toContain('/dev/sdc');
+    const { map, ord } = (await mpbOf(devices.get('/dev/sdb')!)).volumes[0]!.maps[0]!;
+    expect([map.map_state, map.failed_disk_num, ord]).toEqual([ISW_T_STATE_DEGRADED, 2, [0, 1, 2 | IMSM_ORD_REBUILD]]);
+  });
+
+  it('a member that cannot be opened for writing: false, after the context reported it', async () => {
+    const devices = await group(spec(3, [{ name: 'Parity', level: '5' }]));
+    const set = await topSet([...devices.values()]);
+    const w = writeCtx(new Map([...devices].filter(([p]) => p !== '/dev/sdb')));
+    expect(await isw.failed!(set, devices.get('/dev/sdc')!, w.ctx)).toBe(false);
+  });
+
   it('a device not in the set: an error naming it, false, nothing written', async () => {
     const devices = await group(spec(2, [{ name: 'Mirror', level: '1' }]));
     const set = await topSet([...devices.values()]);
