@@ -9,6 +9,7 @@ import isw, {
   markFailed,
   mpbArea,
   mpbChecksum,
+  rescaleMpb,
   startRebuild,
   CONFIGURED_DISK,
   FAILED_DISK,
@@ -244,6 +245,24 @@ describe('isw failed: the failure recorded in the survivors as mdmon records it'
     expect(stale.map((s) => [s.rd.device.path, s.reason])).toEqual([
       ['/dev/sdb', 'its metadata (generation 7) is older than the metadata on /dev/sda (generation 8), which records it failed'],
     ]);
+  });
+
+  it('on 4096-byte-sector disks the MPB stays counted in 4 KiB blocks and in its place', async () => {
+    const mpb = rescaleMpb(buildGroupMpb(spec(2, [{ name: 'Mirror', level: '1' }])), 512, 4096);
+    const devices = new Map<string, WritableDevice>();
+    for (const [i, path] of ['/dev/sda', '/dev/sdb'].entries()) {
+      const dev = sparseDevice(path, DISK, `FAILDISK${i}`);
+      const a = mpbArea(mpb, DISK, 4096);
+      await dev.write(a.offsetBytes, a.data);
+      devices.set(path, Object.assign(Object.create(dev), { sectorSize: 4096, read: dev.read, write: dev.write }));
+    }
+    const r = await fail(devices, '/dev/sdb');
+    expect([r.ok, r.lines]).toEqual([true, []]);
+    const after = await mpbOf(devices.get('/dev/sda')!);
+    const before = decodeMpb(mpb);
+    expect(after.volumes[0]!.maps[0]!.map.map_state).toBe(ISW_T_STATE_DEGRADED);
+    expect(after.volumes[0]!.maps[0]!.map.blocks_per_member).toBe(before.volumes[0]!.maps[0]!.map.blocks_per_member);
+    expect(after.disks[0]!.disk.totalBlocks).toBe(DISK / 8);
   });
 
   it('a serial of 14 characters or more keeps its last 15 with ":0", as mdadm cuts it', () => {
