@@ -73,6 +73,21 @@ describe('isw after failed: degraded on the survivors, then -R onto a spare or a
     }
   }, 120_000);
 
+  itRef('RAID5: -s reads the survivors as the reference does; -tay maps the missing member `- -` where the reference maps nothing (docs/activation.md)', async () => {
+    const dir = testDir('isw-failed-r5ref');
+    const specs = ['d0.img:FAILR50', 'd1.img:FAILR51', 'd2.img:FAILR52'];
+    for (const s of specs) await blank(join(dir, s.split(':')[0]!));
+    const created = await runOurs(specs, ['-f', 'isw', '-C', 'Par', '--type', '5', '--disk', 'd0.img,d1.img,d2.img', '--yes'], { cwd: dir });
+    expect(created.status, created.stderr).toBe(0);
+    expect((await failOnImages(dir, specs, 'd1.img')).ok).toBe(true);
+    const survivors = without(specs, 'd1.img');
+    expect(await runOurs(survivors, ['-s'], { cwd: dir })).toEqual(await runReference(survivors, ['-s'], { cwd: dir }));
+    const [ours, theirs] = [await runOurs(survivors, ['-tay'], { cwd: dir }), await runReference(survivors, ['-tay'], { cwd: dir })];
+    expect(ours.stdout).toMatch(/^isw_\w+_Par: 0 \d+ raid raid5_la 4 128 sync region_size 128 3 - d0\.img - - - d2\.img\n$/);
+    expect(theirs.stdout).toBe('');
+    expect(theirs.stderr).toContain('ERROR: Cannot create error target for missing disk(s) in degraded array!\n');
+  }, 120_000);
+
   for (const target of ['a spare made with -S', 'a blank disk'] as const) {
     it(`RAID1: -R onto ${target} copies the data, rebuilt ends it: -s ok, --check-data clean, no failed disk left`, async () => {
       const dir = testDir('isw-failed-rebuild');
