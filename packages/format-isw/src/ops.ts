@@ -1,7 +1,7 @@
 /**
  * The writing commands, handler side: create (-C), spare (-S), rebuild (-R), delete (-x), and the monitor's
- * record of a failed member. Each builds the
- * new MPB with the pure functions of writer.ts and writes it to every disk of the group.
+ * record of a failed member. Each builds the new MPB with the pure functions of writer.ts and writes it to
+ * every disk of the group.
  */
 import {
   allDevices,

@@ -25,6 +25,7 @@ import {
   ISW_T_STATE_FAILED,
   ISW_T_STATE_NORMAL,
   ISW_T_STATE_UNINITIALIZED,
+  MAX_RAID_SERIAL_LEN,
   MIGR_OPT_SPACE,
   MPB_ATTRIB_CHECKSUM_VERIFY,
   MPB_VERSIONS,
@@ -390,9 +391,10 @@ function endMigration(disks: readonly IswDisk[], v: Volume, state: number): void
  */
 export function failedSerial(serial: Uint8Array): Uint8Array {
   const text = `${cString(serial)}:0`;
-  const kept = text.length >= 16 ? text.slice(text.length - 15) : text;
+  const kept = text.length >= MAX_RAID_SERIAL_LEN ? text.slice(1 - MAX_RAID_SERIAL_LEN) : text;
+  // The bytes after the NUL stay as they were (mdadm copies the string and its NUL only).
   const out = new Uint8Array(serial);
-  out.set(toBytes(kept, kept.length + 1).subarray(0, Math.min(16, kept.length + 1)));
+  out.set(toBytes(kept, kept.length + 1));
   return out;
 }
 
@@ -404,8 +406,8 @@ export function failedSerial(serial: Uint8Array): Uint8Array {
  * recorded; map_state degraded, or failed where the volume lost its data (RAID0, both halves of a
  * mirror, two RAID5 members), a migration ending as mdmon ends it; the generation up by one.
  * Undefined when the MPB already records all of it (a second report of the same failure).
- * mdadm renames the serial once per volume it marks (`:0:0` with two volumes); the serial here takes
- * one `:0`, which every reader (mdadm, dmraid, ours) treats the same.
+ * mdadm renames the serial once per volume it marks (`:0:0` with two volumes); here it takes one `:0`:
+ * the entry matches no disk either way, and one rename is the form failedOutBySerial recognises.
  */
 export function markFailed(mpb: Mpb, failed: number): Uint8Array | undefined {
   const parts = partsOf(mpb);
