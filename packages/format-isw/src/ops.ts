@@ -1,6 +1,7 @@
 /**
- * The writing commands, handler side: create (-C), spare (-S), rebuild (-R), delete (-x). Each builds the
- * new MPB with the pure functions of writer.ts and writes it to every disk of the group.
+ * The writing commands, handler side: create (-C), spare (-S), rebuild (-R), delete (-x), and the monitor's
+ * record of a failed member. Each builds the new MPB with the pure functions of writer.ts and writes it to
+ * every disk of the group.
  */
 import {
   allDevices,
@@ -16,9 +17,9 @@ import {
 } from '@dmraid/core';
 import { decodeMpb, rescaleMpb, volumeSize, type Mpb } from './mpb.js';
 import { ISW_T_MIGR_TYPE_REBUILDING, ORD_INDEX } from './layout.js';
-import { NAME, diskIndexBySerial, isRaid10, serialToIsw, volumeName } from './names.js';
+import { NAME, diskIndexBySerial, failedOutBySerial, isRaid10, serialToIsw, volumeName } from './names.js';
 import { blockSize, readDisk, type IswMeta } from './probe.js';
-import { createMpb, finishRebuild, mpbArea, removeVolume, startRebuild, unrebuildable, type IswLevel } from './writer.js';
+import { createMpb, failedSerial, finishRebuild, markFailed, mpbArea, removeVolume, startRebuild, unrebuildable, type IswLevel } from './writer.js';
 
 const meta = (rd: RaidDevice) => rd.meta as IswMeta;
 
@@ -246,5 +247,50 @@ export async function rebuiltSet(set: RaidSet, device: BlockDevice, ctx: WriteCo
   const members = disks.map((r) => r.device as BlockDevice);
   if (!members.some((d) => d.path === device.path)) members.push(device);
   for (const d of members) if (!(await writeMpb(ctx, d, bytes))) return false;
+  return true;
+}
+
+/**
+ * A member failed (the monitor): the failure recorded as mdmon records it (markFailed) in the MPB of every
+ * other disk of the group, read again from those disks so that a second report of the same failure finds
+ * it recorded and writes nothing. The failed disk is not written. A set read after the failure no longer
+ * holds the disk: its serial in the disk table (or the table's failed-out rename of it) still names it.
+ */
+export async function failedMember(set: RaidSet, device: BlockDevice, ctx: WriteContext): Promise<boolean> {
+  const disks = diskDevicesOf(set);
+  const member = disks.find((d) => d.device.path === device.path);
+  const first = member ?? disks[0];
+  const known = first && meta(first).mpb;
+  const index = member ? meta(member).diskIndex : known ? diskIndexBySerial(known, device.serial) : -1;
+  if (!known || index < 0) {
+    if (known && failedOutBySerial(known, device.serial)) return true;
+    ctx.error(`${device.path} is not a member of RAID set "${set.name}"`);
+    return false;
+  }
+  let newest: Mpb | undefined;
+  const survivors: BlockDevice[] = [];
+  for (const rd of disks) {
+    if (rd === member) continue;
+    const dev = await ctx.openWritable(rd.device.path);
+    if (!dev) return false;
+    const now = await readDisk(dev, readContext(NAME, () => undefined));
+    if (!now) continue;
+    const mpb = meta(now).mpb;
+    if (mpb.header.family_num !== known.header.family_num) continue;
+    survivors.push(dev);
+    if (!newest || mpb.header.generation_num > newest.header.generation_num) newest = mpb;
+  }
+  if (!newest) {
+    ctx.error(`no other member of RAID set "${set.name}" answers: the failure of ${device.path} is recorded nowhere`);
+    return false;
+  }
+  const entry = newest.disks[index]?.disk;
+  if (!entry || ![cString(known.disks[index]!.disk.serial), cString(failedSerial(known.disks[index]!.disk.serial))].includes(cString(entry.serial))) {
+    ctx.error(`the disk table of RAID set "${set.name}" changed since it was read: ${device.path} is not where it was`);
+    return false;
+  }
+  const bytes = markFailed(newest, index);
+  if (!bytes) return true;
+  for (const d of survivors) if (!(await writeMpb(ctx, d, bytes))) return false;
   return true;
 }
