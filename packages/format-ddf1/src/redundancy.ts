@@ -7,16 +7,7 @@
  * The pure functions change one disk's decoded tables; the handler entries below them read the members
  * of a set, apply the same change to every present member's own tables and write them back (both copies).
  */
-import {
-  allDevices,
-  readContext,
-  writeAreas,
-  type BlockDevice,
-  type MetadataArea,
-  type RaidDevice,
-  type RaidSet,
-  type WriteContext,
-} from "@dmraid/core";
+import { allDevices, readContext, writeAreas, type BlockDevice, type MetadataArea, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
 import {
   DDF1_CONCAT,
   DDF1_JBOD,
@@ -29,23 +20,9 @@ import {
   DDF1_RAID6_DMRAID,
   DDF1_2MIRRORED,
   type Ddf1PhysDrive,
-} from "./layout.js";
-import {
-  crcStyleOf,
-  metadataAreas,
-  readDdf1,
-  updateCrcs,
-  type Ddf1,
-  type Table,
-  type VdConfig,
-} from "./metadata.js";
-import {
-  PD_STATE_FAILED,
-  PD_STATE_MISSING,
-  PD_STATE_REBUILDING,
-  findVd,
-  vdName,
-} from "./volumes.js";
+} from './layout.js';
+import { crcStyleOf, metadataAreas, readDdf1, updateCrcs, type Ddf1, type Table, type VdConfig } from './metadata.js';
+import { PD_STATE_FAILED, PD_STATE_MISSING, PD_STATE_REBUILDING, findVd, vdName } from './volumes.js';
 
 /** PD state bit Online (§5.7.4); Failed overrides it, mdadm leaves it set beside Failed. */
 export const PD_STATE_ONLINE = 0x01;
@@ -67,27 +44,15 @@ const INIT_FULL = 0x02;
 const DDF_EPOCH = 315532800;
 const NO_REFERENCE = 0xffffffff;
 
-const guidKey = (g: Uint8Array) =>
-  [...g].map((b) => b.toString(16).padStart(2, "0")).join("");
-const vdRecords = (d: Ddf1) =>
-  d.records.filter((r): r is VdConfig => r.kind === "vd");
-const vdOf = (d: Ddf1, guid: Uint8Array) =>
-  d.vds.find((vd) => guidKey(vd.guid) === guidKey(guid));
-const pdOf = (d: Ddf1, reference: number) =>
-  d.pds.find(
-    (p) => p.reference === reference && !p.guid.every((b) => b === 0xff)
-  );
+const guidKey = (g: Uint8Array) => [...g].map((b) => b.toString(16).padStart(2, '0')).join('');
+const vdRecords = (d: Ddf1) => d.records.filter((r): r is VdConfig => r.kind === 'vd');
+const vdOf = (d: Ddf1, guid: Uint8Array) => d.vds.find((vd) => guidKey(vd.guid) === guidKey(guid));
+const pdOf = (d: Ddf1, reference: number) => d.pds.find((p) => p.reference === reference && !p.guid.every((b) => b === 0xff));
 /** A member that holds its VD's data: online, neither failed nor being rebuilt (mdadm's get_bvd_state). */
-const working = (pd: Ddf1PhysDrive | undefined) =>
-  !!pd &&
-  (pd.state & (PD_STATE_ONLINE | PD_STATE_FAILED | PD_STATE_REBUILDING)) ===
-    PD_STATE_ONLINE;
+const working = (pd: Ddf1PhysDrive | undefined) => !!pd && (pd.state & (PD_STATE_ONLINE | PD_STATE_FAILED | PD_STATE_REBUILDING)) === PD_STATE_ONLINE;
 
 /** Levels that keep no redundancy: a missing member loses data, there is nothing to rebuild from. */
-export const isPlainLevel = (r: VdConfig) =>
-  r.cr.raid_level === DDF1_RAID0 ||
-  r.cr.raid_level === DDF1_CONCAT ||
-  r.cr.raid_level === DDF1_JBOD;
+export const isPlainLevel = (r: VdConfig) => r.cr.raid_level === DDF1_RAID0 || r.cr.raid_level === DDF1_CONCAT || r.cr.raid_level === DDF1_JBOD;
 
 /** The state of one basic VD from its members' PD states (mdadm's get_bvd_state). */
 function basicVdState(d: Ddf1, r: VdConfig): number {
@@ -101,26 +66,16 @@ function basicVdState(d: Ddf1, r: VdConfig): number {
     case DDF1_JBOD:
       return VD_FAILED;
     case DDF1_RAID1:
-      return count === 0
-        ? VD_FAILED
-        : count >= 2
-        ? VD_PARTIALLY_OPTIMAL
-        : VD_DEGRADED;
+      return count === 0 ? VD_FAILED : count >= 2 ? VD_PARTIALLY_OPTIMAL : VD_DEGRADED;
     case DDF1_RAID1E:
       // Adjacent copies: data is lost when both copies of one stripe unit are gone.
-      return up.some((u, i) => !u && !up[(i + 1) % n])
-        ? VD_FAILED
-        : VD_DEGRADED;
+      return up.some((u, i) => !u && !up[(i + 1) % n]) ? VD_FAILED : VD_DEGRADED;
     case DDF1_RAID4:
     case DDF1_RAID5:
       return count < n - 1 ? VD_FAILED : VD_DEGRADED;
     case DDF1_RAID6:
     case DDF1_RAID6_DMRAID:
-      return count < n - 2
-        ? VD_FAILED
-        : count === n - 1
-        ? VD_PARTIALLY_OPTIMAL
-        : VD_DEGRADED;
+      return count < n - 2 ? VD_FAILED : count === n - 1 ? VD_PARTIALLY_OPTIMAL : VD_DEGRADED;
     default:
       return VD_DEGRADED;
   }
@@ -134,20 +89,14 @@ function joinStates(a: number, b: number, mirrored: boolean): number {
     return a === VD_FAILED && b === VD_FAILED ? VD_FAILED : VD_DEGRADED;
   }
   if (a === VD_FAILED || b === VD_FAILED) return VD_FAILED;
-  return a === VD_DEGRADED || b === VD_DEGRADED
-    ? VD_DEGRADED
-    : VD_PARTIALLY_OPTIMAL;
+  return a === VD_DEGRADED || b === VD_DEGRADED ? VD_DEGRADED : VD_PARTIALLY_OPTIMAL;
 }
 
 /** The state of the VD of `guid` from the basic VDs this disk's tables hold (mdadm's get_svd_state). */
 export function vdState(d: Ddf1, guid: Uint8Array): number {
-  const parts = vdRecords(d).filter(
-    (r) => guidKey(r.cr.guid) === guidKey(guid)
-  );
+  const parts = vdRecords(d).filter((r) => guidKey(r.cr.guid) === guidKey(guid));
   const mirrored = parts[0]?.cr.secondary_element_raid_level === DDF1_2MIRRORED;
-  return parts
-    .map((r) => basicVdState(d, r))
-    .reduce((a, b) => joinStates(a, b, mirrored), VD_OPTIMAL);
+  return parts.map((r) => basicVdState(d, r)).reduce((a, b) => joinStates(a, b, mirrored), VD_OPTIMAL);
 }
 
 /** What one change did to a disk's tables: the records whose members changed, for their sequence numbers. */
@@ -155,9 +104,7 @@ type Touched = Set<VdConfig>;
 
 /** Every VD of the records touched gets its state anew; the records' sequence numbers and times go up. */
 function settle(d: Ddf1, touched: Touched, now: number): void {
-  const guids = new Map(
-    [...touched].map((r) => [guidKey(r.cr.guid), r.cr.guid])
-  );
+  const guids = new Map([...touched].map((r) => [guidKey(r.cr.guid), r.cr.guid]));
   for (const guid of guids.values()) {
     const vd = vdOf(d, guid);
     if (vd) vd.state = (vd.state & ~VD_STATE_MASK) | vdState(d, guid);
@@ -170,27 +117,17 @@ function settle(d: Ddf1, touched: Touched, now: number): void {
 
 /** The header's sequence number, primary and secondary alike (the anchor carries none that counts). */
 export function setSequence(d: Ddf1, seqnum: number): void {
-  for (const h of [
-    d.header,
-    d.secondary,
-    d.usingSecondary ? undefined : d.primaryAt,
-  ])
-    if (h) h.value.seqnum = seqnum >>> 0;
+  for (const h of [d.header, d.secondary, d.usingSecondary ? undefined : d.primaryAt]) if (h) h.value.seqnum = seqnum >>> 0;
 }
 
-const recordsOf = (d: Ddf1, reference: number) =>
-  vdRecords(d).filter((r) => r.ids.includes(reference));
+const recordsOf = (d: Ddf1, reference: number) => vdRecords(d).filter((r) => r.ids.includes(reference));
 
 /**
  * Record that the disk of `reference` failed (mdadm's ddf_set_disk with DS_FAULTY: "Online -> failed, just
  * set failed flag"): its PD entry Failed, each VD it served Degraded, or Failed where that loses data.
  * False when the tables already say so (nothing to write).
  */
-export function recordFailure(
-  d: Ddf1,
-  reference: number,
-  now = Math.floor(Date.now() / 1000)
-): boolean {
+export function recordFailure(d: Ddf1, reference: number, now = Math.floor(Date.now() / 1000)): boolean {
   const pd = pdOf(d, reference);
   if (!pd || pd.state & PD_STATE_FAILED) return false;
   pd.state |= PD_STATE_FAILED;
@@ -214,12 +151,7 @@ export interface Replacement {
  * The missing disk's PD entry goes (mdadm's ddf_remove_failed): a blank disk takes its slot, a spare keeps
  * its own and the slot is cleared.
  */
-export function startRebuild(
-  d: Ddf1,
-  missing: number,
-  by: Replacement,
-  now = Math.floor(Date.now() / 1000)
-): void {
+export function startRebuild(d: Ddf1, missing: number, by: Replacement, now = Math.floor(Date.now() / 1000)): void {
   const touched: Touched = new Set();
   for (const r of vdRecords(d)) {
     r.ids.forEach((id, i) => {
@@ -229,13 +161,10 @@ export function startRebuild(
     });
   }
   const slot = d.pds.findIndex((p) => p.reference === missing);
-  const spareAt = by.spare
-    ? d.pds.findIndex((p) => p.reference === by.reference)
-    : -1;
+  const spareAt = by.spare ? d.pds.findIndex((p) => p.reference === by.reference) : -1;
   if (spareAt < 0) {
-    const at =
-      slot >= 0 ? slot : d.pds.findIndex((p) => p.reference === NO_REFERENCE);
-    if (at < 0) throw new RangeError("no free physical drive entry");
+    const at = slot >= 0 ? slot : d.pds.findIndex((p) => p.reference === NO_REFERENCE);
+    if (at < 0) throw new RangeError('no free physical drive entry');
     if (slot < 0) d.pdHeader.value.num_drives += 1;
     const pd = d.pds[at]!;
     pd.guid = new Uint8Array(by.guid);
@@ -246,12 +175,8 @@ export function startRebuild(
     pd.state = PD_STATE_ONLINE | PD_STATE_REBUILDING;
   } else {
     const pd = d.pds[spareAt]!;
-    pd.type =
-      (pd.type & ~(PD_TYPE_GLOBAL_SPARE | PD_TYPE_SPARE)) | PD_TYPE_ACTIVE;
-    pd.state =
-      (pd.state & ~(PD_STATE_FAILED | PD_STATE_MISSING | PD_STATE_TRANSITION)) |
-      PD_STATE_ONLINE |
-      PD_STATE_REBUILDING;
+    pd.type = (pd.type & ~(PD_TYPE_GLOBAL_SPARE | PD_TYPE_SPARE)) | PD_TYPE_ACTIVE;
+    pd.state = (pd.state & ~(PD_STATE_FAILED | PD_STATE_MISSING | PD_STATE_TRANSITION)) | PD_STATE_ONLINE | PD_STATE_REBUILDING;
     if (slot >= 0) removePd(d, slot);
   }
   settle(d, touched, now);
@@ -272,9 +197,7 @@ function removePd(d: Ddf1, at: number): void {
   d.pds.splice(at, 1);
   d.pds.push(unused(d.pds[last - 1] ?? d.pds[0]!));
   d.pdHeader.value.num_drives = Math.max(0, d.pdHeader.value.num_drives - 1);
-  d.pdIndex = d.pds.findIndex(
-    (p) => p.reference === d.diskData.value.reference
-  );
+  d.pdIndex = d.pds.findIndex((p) => p.reference === d.diskData.value.reference);
 }
 
 /**
@@ -284,11 +207,7 @@ function removePd(d: Ddf1, at: number): void {
  * as a whole: fully initialised (mdadm would otherwise resync it on every assembly).
  * False when the disk is not rebuilding.
  */
-export function finishRebuild(
-  d: Ddf1,
-  reference: number,
-  now = Math.floor(Date.now() / 1000)
-): boolean {
+export function finishRebuild(d: Ddf1, reference: number, now = Math.floor(Date.now() / 1000)): boolean {
   const pd = pdOf(d, reference);
   if (!pd || !(pd.state & PD_STATE_REBUILDING)) return false;
   pd.state = (pd.state & ~PD_STATE_REBUILDING) | PD_STATE_ONLINE;
@@ -301,8 +220,7 @@ export function finishRebuild(
       r.cr.raid_level === DDF1_RAID1E ||
       (r.cr.raid_level === DDF1_RAID1 && r.cr.primary_element_count === 2);
     const vd = findVd(d, r.cr);
-    if (single && vd && (vd.state & VD_STATE_MASK) === VD_OPTIMAL)
-      vd.init_state = (vd.init_state & ~INIT_MASK) | INIT_FULL;
+    if (single && vd && (vd.state & VD_STATE_MASK) === VD_OPTIMAL) vd.init_state = (vd.init_state & ~INIT_MASK) | INIT_FULL;
   }
   return true;
 }
@@ -311,12 +229,7 @@ export function finishRebuild(
  * A copy of a member's tables for another disk of `sizeSectors`: its own disk data, every table moved with
  * the disk's end (tables sit at the end, data from sector 0).
  */
-export function tablesFor(
-  d: Ddf1,
-  sourceSectors: number,
-  sizeSectors: number,
-  disk: { reference: number; guid: Uint8Array }
-): Ddf1 {
+export function tablesFor(d: Ddf1, sourceSectors: number, sizeSectors: number, disk: { reference: number; guid: Uint8Array }): Ddf1 {
   const t = structuredClone(d);
   const delta = sizeSectors - sourceSectors;
   const shift = (table: { lba: number } | undefined) => {
@@ -328,14 +241,12 @@ export function tablesFor(
     seen.add(h);
     shift(h);
     const v = h.value;
-    const move = (lba: bigint) =>
-      lba === 0xffffffffffffffffn || lba === 0n ? lba : lba + BigInt(delta);
+    const move = (lba: bigint) => (lba === 0xffffffffffffffffn || lba === 0n ? lba : lba + BigInt(delta));
     v.primary_table_lba = move(v.primary_table_lba);
     v.secondary_table_lba = move(v.secondary_table_lba);
     v.workspace_lba = move(v.workspace_lba);
   }
-  for (const table of [t.adapter, t.diskData, t.pdHeader, t.vdHeader])
-    shift(table);
+  for (const table of [t.adapter, t.diskData, t.pdHeader, t.vdHeader]) shift(table);
   t.cfg.lba += delta;
   t.chunk = undefined;
   t.diskData.value.reference = disk.reference;
@@ -355,36 +266,11 @@ export function stateAreas(d: Ddf1): MetadataArea[] {
   const h = d.header.value;
   const base = d.secondary!.lba;
   const copies: [Table<unknown> | undefined, number, number, number][] = [
-    [
-      d.adapter,
-      second.adapter_data_offset,
-      h.adapter_data_len,
-      second.adapter_data_len,
-    ],
-    [
-      d.diskData,
-      second.disk_data_offset,
-      h.disk_data_len,
-      second.disk_data_len,
-    ],
-    [
-      d.pdHeader,
-      second.phys_drive_offset,
-      h.phys_drive_len,
-      second.phys_drive_len,
-    ],
-    [
-      d.vdHeader,
-      second.virt_drive_offset,
-      h.virt_drive_len,
-      second.virt_drive_len,
-    ],
-    [
-      { raw: d.cfg.raw, lba: d.cfg.lba, value: undefined },
-      second.config_record_offset,
-      h.config_record_len,
-      second.config_record_len,
-    ],
+    [d.adapter, second.adapter_data_offset, h.adapter_data_len, second.adapter_data_len],
+    [d.diskData, second.disk_data_offset, h.disk_data_len, second.disk_data_len],
+    [d.pdHeader, second.phys_drive_offset, h.phys_drive_len, second.phys_drive_len],
+    [d.vdHeader, second.virt_drive_offset, h.virt_drive_len, second.virt_drive_len],
+    [{ raw: d.cfg.raw, lba: d.cfg.lba, value: undefined }, second.config_record_offset, h.config_record_len, second.config_record_len],
   ];
   for (const [t, offset, len, len2] of copies)
     if (t && len === len2)
@@ -409,16 +295,13 @@ const referenceOf = (d: Ddf1) => d.diskData.value.reference;
 /** The disks of a set (each once, its own tables), whatever level of the set hierarchy it is. */
 function membersOf(set: RaidSet, stale = false): Member[] {
   const out = new Map<string, Member>();
-  const setAside = (s: RaidSet): RaidDevice[] => [
-    ...(s.stale ?? []),
-    ...s.sets.flatMap(setAside),
-  ];
+  const setAside = (s: RaidSet): RaidDevice[] => [...(s.stale ?? []), ...s.sets.flatMap(setAside)];
   for (const rd of (stale ? setAside(set) : allDevices(set)) as RaidDevice<{
     ddf?: Ddf1;
   }>[]) {
     const disk = rd.volumeOf ?? rd;
     const ddf = disk.meta?.ddf;
-    if (rd.format !== "ddf1" || !ddf || out.has(disk.device.path)) continue;
+    if (rd.format !== 'ddf1' || !ddf || out.has(disk.device.path)) continue;
     out.set(disk.device.path, { device: disk.device as BlockDevice, ddf });
   }
   return [...out.values()];
@@ -428,31 +311,18 @@ function membersOf(set: RaidSet, stale = false): Member[] {
  * The members still in the container's record: among the disks of `container`, those the newest tables
  * (highest header sequence number) list neither failed nor missing, at that sequence number.
  */
-function presentMembers(
-  members: readonly Member[],
-  container: string
-): { present: Member[]; newest: Ddf1 } | undefined {
+function presentMembers(members: readonly Member[], container: string): { present: Member[]; newest: Ddf1 } | undefined {
   const same = members.filter((m) => containerKey(m.ddf) === container);
   if (same.length === 0) return undefined;
-  const newest = same.reduce((a, b) =>
-    b.ddf.header.value.seqnum > a.ddf.header.value.seqnum ? b : a
-  ).ddf;
+  const newest = same.reduce((a, b) => (b.ddf.header.value.seqnum > a.ddf.header.value.seqnum ? b : a)).ddf;
   const present = same.filter((m) => {
     const pd = pdOf(newest, referenceOf(m.ddf));
-    return (
-      m.ddf.header.value.seqnum === newest.header.value.seqnum &&
-      pd &&
-      !(pd.state & (PD_STATE_FAILED | PD_STATE_MISSING))
-    );
+    return m.ddf.header.value.seqnum === newest.header.value.seqnum && pd && !(pd.state & (PD_STATE_FAILED | PD_STATE_MISSING));
   });
   return { present, newest };
 }
 
-async function writeTables(
-  ctx: WriteContext,
-  device: BlockDevice,
-  d: Ddf1
-): Promise<boolean> {
+async function writeTables(ctx: WriteContext, device: BlockDevice, d: Ddf1): Promise<boolean> {
   updateCrcs(d, crcStyleOf(d));
   const target = await ctx.openWritable(device.path);
   if (!target) {
@@ -463,12 +333,7 @@ async function writeTables(
 }
 
 /** Apply `change` to a copy of every member's tables, one sequence number above all of them, and write. */
-async function rewrite(
-  ctx: WriteContext,
-  members: readonly Member[],
-  change: (d: Ddf1) => void,
-  extra?: { device: BlockDevice; ddf: Ddf1 }
-): Promise<boolean> {
+async function rewrite(ctx: WriteContext, members: readonly Member[], change: (d: Ddf1) => void, extra?: { device: BlockDevice; ddf: Ddf1 }): Promise<boolean> {
   const all = [...members.map((m) => m.ddf), ...(extra ? [extra.ddf] : [])];
   const seqnum = Math.max(...all.map((d) => d.header.value.seqnum)) + 1;
   const copies = members.map((m) => ({
@@ -481,35 +346,24 @@ async function rewrite(
   }
   if (extra) setSequence(extra.ddf, seqnum);
   // The new disk first: until the members name it, its tables are nobody's record.
-  for (const c of [...(extra ? [extra] : []), ...copies])
-    if (!(await writeTables(ctx, c.device, c.ddf))) return false;
+  for (const c of [...(extra ? [extra] : []), ...copies]) if (!(await writeTables(ctx, c.device, c.ddf))) return false;
   return true;
 }
 
 /** The handler's `failed`: the failed disk's PD and its VDs' states in every present member's tables. */
-export async function failedDdf1(
-  set: RaidSet,
-  device: BlockDevice,
-  ctx: WriteContext
-): Promise<boolean> {
+export async function failedDdf1(set: RaidSet, device: BlockDevice, ctx: WriteContext): Promise<boolean> {
   const members = membersOf(set);
   // Read again after the failure was recorded, the disk is a stale member: a second report finds it there.
-  const gone = [...members, ...membersOf(set, true)].find(
-    (m) => m.device.path === device.path
-  );
+  const gone = [...members, ...membersOf(set, true)].find((m) => m.device.path === device.path);
   if (!gone) {
     ctx.error(`${device.path} is no member of RAID set "${set.name}"`);
     return false;
   }
   const found = presentMembers(members, containerKey(gone.ddf));
   const reference = referenceOf(gone.ddf);
-  const survivors = (found?.present ?? []).filter(
-    (m) => m.device.path !== device.path
-  );
+  const survivors = (found?.present ?? []).filter((m) => m.device.path !== device.path);
   if (!found || survivors.length === 0) {
-    ctx.error(
-      `RAID set "${set.name}" has no member left besides ${device.path} to record its failure in`
-    );
+    ctx.error(`RAID set "${set.name}" has no member left besides ${device.path} to record its failure in`);
     return false;
   }
   // Already recorded (a second event for the same disk): nothing to write.
@@ -529,23 +383,18 @@ const randomU32 = () => crypto.getRandomValues(new Uint32Array(1))[0]!;
 function newIdentity(d: Ddf1): { reference: number; guid: Uint8Array } {
   const used = new Set(d.pds.map((p) => p.reference));
   let reference = randomU32();
-  while (used.has(reference) || reference === 0 || reference === NO_REFERENCE)
-    reference = randomU32();
-  const text = `DMRAID-PD ${reference.toString(16).padStart(8, "0")}`;
+  while (used.has(reference) || reference === 0 || reference === NO_REFERENCE) reference = randomU32();
+  const text = `DMRAID-PD ${reference.toString(16).padStart(8, '0')}`;
   const guid = new Uint8Array(24).fill(0x20);
   for (let i = 0; i < text.length; i++) guid[i] = text.charCodeAt(i);
   return { reference, guid };
 }
 
 /** The handler's `rebuild`: DEV takes the missing member's place in every VD it served, Rebuilding. */
-export async function rebuildDdf1(
-  set: RaidSet,
-  device: BlockDevice | undefined,
-  ctx: WriteContext
-): Promise<boolean> {
+export async function rebuildDdf1(set: RaidSet, device: BlockDevice | undefined, ctx: WriteContext): Promise<boolean> {
   const members = membersOf(set);
   if (!device) {
-    ctx.error("no drive to rebuild");
+    ctx.error('no drive to rebuild');
     return false;
   }
   const first = members[0];
@@ -562,38 +411,21 @@ export async function rebuildDdf1(
     return false;
   }
   const presentRefs = new Set(present.map((m) => referenceOf(m.ddf)));
-  const setVds = new Set(
-    members.flatMap((m) => vdRecords(m.ddf)).map((r) => guidKey(r.cr.guid))
-  );
+  const setVds = new Set(members.flatMap((m) => vdRecords(m.ddf)).map((r) => guidKey(r.cr.guid)));
   // The set's VDs as the newest tables hold them: their members that are not here.
-  const records = vdRecords(newest).filter((r) =>
-    setVds.has(guidKey(r.cr.guid))
-  );
+  const records = vdRecords(newest).filter((r) => setVds.has(guidKey(r.cr.guid)));
   const devMember = found.present.find((m) => m.device.path === device.path);
-  if (
-    devMember &&
-    records.some((r) => r.ids.includes(referenceOf(devMember.ddf)))
-  ) {
-    ctx.error(
-      `${device.path} is a member of RAID set "${set.name}" already: nothing to rebuild onto it`
-    );
+  if (devMember && records.some((r) => r.ids.includes(referenceOf(devMember.ddf)))) {
+    ctx.error(`${device.path} is a member of RAID set "${set.name}" already: nothing to rebuild onto it`);
     return false;
   }
-  const missing = [
-    ...new Set(
-      records.flatMap((r) => r.ids.filter((id) => !presentRefs.has(id)))
-    ),
-  ];
+  const missing = [...new Set(records.flatMap((r) => r.ids.filter((id) => !presentRefs.has(id))))];
   if (missing.length === 0) {
-    ctx.error(
-      `no member of RAID set "${set.name}" is missing or failed: nothing to rebuild`
-    );
+    ctx.error(`no member of RAID set "${set.name}" is missing or failed: nothing to rebuild`);
     return false;
   }
   if (missing.length > 1) {
-    ctx.error(
-      `RAID set "${set.name}" misses ${missing.length} members: only one failed disk supported`
-    );
+    ctx.error(`RAID set "${set.name}" misses ${missing.length} members: only one failed disk supported`);
     return false;
   }
   const gone = missing[0]!;
@@ -601,36 +433,22 @@ export async function rebuildDdf1(
   const served = vdRecords(newest).filter((r) => r.ids.includes(gone));
   const lost = served.filter(isPlainLevel);
   if (lost.length) {
-    const names = [
-      ...new Set(
-        lost
-          .map((r) => findVd(newest, r.cr))
-          .map((vd) => (vd ? `"${vdName(vd)}"` : "an unnamed VD"))
-      ),
-    ].join(", ");
-    ctx.error(
-      `cannot rebuild onto ${device.path}: ${names} has no redundancy, its data was on the missing disk`
-    );
+    const names = [...new Set(lost.map((r) => findVd(newest, r.cr)).map((vd) => (vd ? `"${vdName(vd)}"` : 'an unnamed VD')))].join(', ');
+    ctx.error(`cannot rebuild onto ${device.path}: ${names} has no redundancy, its data was on the missing disk`);
     return false;
   }
 
   // DEV as it is: blank (or another format's), or a disk of this container (a global spare) or another one.
   const own = await readDdf1(
     device,
-    readContext("ddf1", () => undefined)
+    readContext('ddf1', () => undefined)
   );
   let spare = false;
   if (own) {
     const pd = pdOf(newest, referenceOf(own));
-    spare =
-      containerKey(own) === containerKey(newest) &&
-      !!pd &&
-      !!(pd.type & PD_TYPE_GLOBAL_SPARE) &&
-      !(pd.state & PD_STATE_FAILED);
+    spare = containerKey(own) === containerKey(newest) && !!pd && !!(pd.type & PD_TYPE_GLOBAL_SPARE) && !(pd.state & PD_STATE_FAILED);
     if (!spare) {
-      ctx.error(
-        `${device.path} holds DDF metadata that is not a global spare of RAID set "${set.name}" (erase it with -E first)`
-      );
+      ctx.error(`${device.path} holds DDF metadata that is not a global spare of RAID set "${set.name}" (erase it with -E first)`);
       return false;
     }
   }
@@ -638,25 +456,13 @@ export async function rebuildDdf1(
   // disk the records of its own VDs only).
   const holds = (m: Member) =>
     served.filter((r) =>
-      vdRecords(m.ddf).some(
-        (o) =>
-          guidKey(o.cr.guid) === guidKey(r.cr.guid) &&
-          o.cr.secondary_element_number === r.cr.secondary_element_number
-      )
+      vdRecords(m.ddf).some((o) => guidKey(o.cr.guid) === guidKey(r.cr.guid) && o.cr.secondary_element_number === r.cr.secondary_element_number)
     ).length;
   const source = present.reduce((a, b) => (holds(b) > holds(a) ? b : a));
-  const identity = own
-    ? { reference: referenceOf(own), guid: own.diskData.value.guid }
-    : newIdentity(newest);
-  const onDevice = tablesFor(
-    source.ddf,
-    source.device.sizeSectors,
-    device.sizeSectors,
-    identity
-  );
+  const identity = own ? { reference: referenceOf(own), guid: own.diskData.value.guid } : newIdentity(newest);
+  const onDevice = tablesFor(source.ddf, source.device.sizeSectors, device.sizeSectors, identity);
   const firstTable = Number(
-    onDevice.header.value.primary_table_lba <
-      onDevice.header.value.secondary_table_lba
+    onDevice.header.value.primary_table_lba < onDevice.header.value.secondary_table_lba
       ? onDevice.header.value.primary_table_lba
       : onDevice.header.value.secondary_table_lba
   );
@@ -667,19 +473,13 @@ export async function rebuildDdf1(
   };
   const change = (d: Ddf1) => startRebuild(d, gone, by);
   change(onDevice);
-  onDevice.pdIndex = onDevice.pds.findIndex(
-    (p) => p.reference === identity.reference
-  );
-  ctx.log("print", `ddf1: drive to rebuild: ${device.path}\n`);
+  onDevice.pdIndex = onDevice.pds.findIndex((p) => p.reference === identity.reference);
+  ctx.log('print', `ddf1: drive to rebuild: ${device.path}\n`);
   return rewrite(ctx, present, change, { device, ddf: onDevice });
 }
 
 /** The handler's `rebuilt`: DEV Online, its VDs optimal, in every member's tables. */
-export async function rebuiltDdf1(
-  set: RaidSet,
-  device: BlockDevice,
-  ctx: WriteContext
-): Promise<boolean> {
+export async function rebuiltDdf1(set: RaidSet, device: BlockDevice, ctx: WriteContext): Promise<boolean> {
   const members = membersOf(set);
   const target = members.find((m) => m.device.path === device.path);
   const found = target && presentMembers(members, containerKey(target.ddf));
