@@ -117,7 +117,12 @@ describe('-R SET DEV for ddf1: the data onto the new disk, then its tables in sy
       expect(s.stdout.split('\n').filter((l) => l.startsWith(prefix))).toHaveLength(n);
       // Each disk's own state (its PD entry): Online, no longer Rebuilding (nosync).
       const disks = await runOurs(specs, ['-r'], { cwd: dir });
-      expect(disks.stdout.split('\n').filter(Boolean).map((l) => l.split(', ')[3])).toEqual(Array(n).fill('ok'));
+      expect(
+        disks.stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split(', ')[3])
+      ).toEqual(Array(n).fill('ok'));
       const check = await runOurs(specs, ['--check-data', name], { cwd: dir });
       expect([check.status, check.stdout]).toEqual([0, expect.stringContaining(`${name}: mismatch_cnt 0`)]);
     }, 120_000);
@@ -132,6 +137,30 @@ describe('-R SET DEV for ddf1: the data onto the new disk, then its tables in sy
     expect(r.stderr).toContain(`ERROR: ddf1: cannot rebuild onto s0d1.img: "${name}" has no redundancy, its data was on the missing disk\n`);
     expect((await fs.readFile(join(dir, 's0d1.img'))).every((b) => b === 0)).toBe(true);
   }, 60_000);
+});
+
+describe('-S SET -M DEV for ddf1: a global spare, then -R onto it', () => {
+  it('the spare joins the container (-r lists it, nothing stale), a member dies, -R SET spare rebuilds onto it', async () => {
+    const dir = tmp('spare-ddf1');
+    const { specs: members, name, memberSectors } = await filledSet(dir, 'sp', '1', 2);
+    await blank(join(dir, 'spare.img'));
+    const specs = [...members, 'spare.img:SPAREDDF'];
+    const volume = await extract(dir, members, name, 'before.bin');
+    const s = await runOurs(specs, ['-S', name, '-M', 'spare.img', '--yes'], { cwd: dir });
+    expect(s.status, s.stderr).toBe(0);
+    expect(s.stdout).toContain('     Create a SPARE DISK with DDF1 metadata format     \n');
+    const listed = await runOurs(specs, ['-r'], { cwd: dir });
+    expect([listed.stdout, listed.stderr]).toEqual([expect.stringContaining('spare.img: ddf1, ".ddf1_disks", GROUP, ok,'), '']);
+    const { specs: left } = await replace(dir, specs, 1);
+    const r = await runOurs(left, ['-R', name, 'spare.img'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`ddf1: drive to rebuild: spare.img\n\nddf1: spare.img rebuilt (${(memberSectors / 2048).toFixed(1)} MiB of ${name})\n`);
+    const now = [left[0]!, left[2]!];
+    expect((await runOurs(now, ['-s', '-c', '-c', '-c'], { cwd: dir })).stdout).toBe(
+      `${name}:${memberSectors}:1:mirror:ok:0:2:0\nsp0.img:ddf1:${name}:mirror:ok:${memberSectors}:0\nspare.img:ddf1:${name}:mirror:ok:${memberSectors}:0\n`
+    );
+    expect((await extract(dir, now, name, 'after.bin')).equals(volume)).toBe(true);
+  }, 120_000);
 });
 
 // ---- the judge: mdadm in the VM
@@ -248,5 +277,57 @@ describe('mdadm reads what -R and failed wrote', () => {
       expect(ran).toContain('resyncs 0\n');
     },
     1_000_000
+  );
+
+  testIf(it, dmVm())(
+    'a spare from -S: mdadm --examine lists it Global-Spare/Online; with a member gone, mdadm itself rebuilds onto it and the data checks clean',
+    async () => {
+      const dir = tmp('spare-ddf1-vm');
+      const { specs: members, name } = await filledSet(dir, 'vs', '1', 2, 4096);
+      await blank(join(dir, 'vsspare.img'));
+      const specs = [...members, 'vsspare.img:VSSPARE'];
+      const volume = await extract(dir, members, name, 'before.bin');
+      const s = await runOurs(specs, ['-S', name, '-M', 'vsspare.img', '--yes'], { cwd: dir });
+      expect(s.status, s.stderr).toBe(0);
+      // The second member stays out of the VM: the array is degraded, mdmon takes the spare.
+      const script = [
+        'for d in $DISKS; do mdadm --examine $d || exit 10; done',
+        'echo "=== run"',
+        'echo 1000000 > /proc/sys/dev/raid/speed_limit_max; echo 1000000 > /proc/sys/dev/raid/speed_limit_min',
+        'mdadm --assemble --scan --run >/dev/null 2>&1',
+        'mdmon --all >/dev/null 2>&1; for i in $(seq 50); do pidof mdmon >/dev/null && break; sleep 0.2; done',
+        'v=/dev/md/$(ls /dev/md/ | grep "^vs" | head -n 1); m=$(basename $(readlink -f $v))',
+        'mdadm --readwrite $v; for i in $(seq 100); do [ "$(cat /sys/block/$m/md/degraded)" = 0 ] && [ "$(cat /sys/block/$m/md/sync_action)" = idle ] && break; sleep 0.3; mdadm --wait $v; done',
+        'echo "degraded $(cat /sys/block/$m/md/degraded)"',
+        `echo "sha $(head -c ${volume.length} $v | sha256sum)"`,
+        'echo check > /sys/block/$m/md/sync_action; sleep 1; mdadm --wait $v',
+        'echo "mismatch $(cat /sys/block/$m/md/mismatch_cnt)"',
+        'mdadm --stop --scan >/dev/null 2>&1; mdadm --stop --scan >/dev/null 2>&1',
+        'for i in $(seq 50); do pidof mdmon >/dev/null || break; sleep 0.2; done',
+        'echo "=== after"',
+        'for d in $DISKS; do mdadm --examine $d || exit 11; done',
+      ].join('\n');
+      const out = await runDmVm(
+        [members[0]!, specs[2]!].map((x) => join(dir, x)),
+        script,
+        { timeout: 600 }
+      );
+      if (process.env.DDF1_VM_DUMP) await fs.writeFile(process.env.DDF1_VM_DUMP, out.stdout + out.stderr);
+      expect(out.status, out.stderr).toBe(0);
+      const [examined, rest] = out.stdout.split('=== run\n') as [string, string];
+      const [ran, after] = rest.split('=== after\n') as [string, string];
+      for (const block of examined.split(/^(?=\/dev\/sd[a-z]:$)/m).filter((b) => b.startsWith('/dev/'))) {
+        expect(block).toMatch(/^\s+\d+\s+[0-9a-f]{8}\s+\d+K\s+(\/dev\/sdb)?\s+Global-Spare\/Online$/m);
+        expect(block).toMatch(/^\s+state\[0\] : Optimal, Consistent$/m);
+      }
+      expect(ran).toContain('degraded 0\n');
+      expect(ran).toContain(`sha ${sha256(volume)}`);
+      expect(ran).toContain('mismatch 0\n');
+      // mdadm's own record of the rebuild: the spare an active member, the VD optimal again.
+      const sdb = after.split(/^(?=\/dev\/sd[a-z]:$)/m).find((b) => b.startsWith('/dev/sdb:'))!;
+      expect(sdb).toMatch(/\/dev\/sdb\s+active\/Online$/m);
+      expect(sdb).toMatch(/^\s+state\[0\] : Optimal, /m);
+    },
+    700_000
   );
 });

@@ -20,7 +20,7 @@ import { ddf1Log } from './log.js';
 import { encodeTables, metadataAreas, pdSize, readDdf1, thisDisk, type Ddf1 } from './metadata.js';
 import { DDF1_DISKS, diskStatus, rebuildingReason, staleMembers, volumesOf, type Volume } from './volumes.js';
 import { createDdf1 } from './create.js';
-import { failedDdf1, rebuildDdf1, rebuiltDdf1 } from './redundancy.js';
+import { failedDdf1, rebuildDdf1, rebuiltDdf1, spareDdf1 } from './redundancy.js';
 
 const NAME = 'ddf1';
 
@@ -179,4 +179,5 @@ export const ddf1 = defineFormat<Ddf1Meta>({
   rebuild: rebuildDdf1,
   rebuilt: rebuiltDdf1,
   failed: failedDdf1,
+  spare: spareDdf1,
 });

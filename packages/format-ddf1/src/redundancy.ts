@@ -491,3 +491,86 @@ export async function rebuiltDdf1(set: RaidSet, device: BlockDevice, ctx: WriteC
   const reference = referenceOf(target.ddf);
   return rewrite(ctx, found.present, (d) => void finishRebuild(d, reference));
 }
+
+/**
+ * A global spare joins the container (mdadm's add of a spare to a DDF container): a PD entry of type Global
+ * Spare, Online, in the first unused row. False when the PD table is full.
+ */
+export function addGlobalSpare(d: Ddf1, by: Omit<Replacement, 'spare'>): boolean {
+  const at = d.pds.findIndex((p) => p.reference === NO_REFERENCE || p.guid.every((b) => b === 0xff));
+  if (at < 0) return false;
+  const pd = d.pds[at]!;
+  pd.guid = new Uint8Array(by.guid);
+  pd.reference = by.reference;
+  pd.size = by.sizeSectors;
+  pd.path_info = new Uint8Array(pd.path_info.length);
+  pd.type = PD_TYPE_GLOBAL_SPARE;
+  pd.state = PD_STATE_ONLINE;
+  d.pdHeader.value.num_drives = Math.max(d.pdHeader.value.num_drives, at + 1);
+  return true;
+}
+
+/** Without a prompt (library use) the answer is yes, as for create. */
+const confirm = (ctx: WriteContext, question: string) => ctx.confirm?.(question) ?? Promise.resolve(true);
+
+/**
+ * The handler's `spare` (-S SET -M DEV): DEV a global spare of SET's container, its own tables a copy of a
+ * member's without config records (it serves no VD until a rebuild takes it). A DDF spare belongs to a
+ * container: without a set there is none to join.
+ */
+export async function spareDdf1(device: BlockDevice, set: RaidSet | undefined, ctx: WriteContext): Promise<boolean> {
+  if (!set) {
+    ctx.error(`a DDF global spare belongs to a container: name a RAID set of it (-S SET -M ${device.path})`);
+    return false;
+  }
+  const members = membersOf(set);
+  const first = members[0];
+  const found = first && presentMembers(members, containerKey(first.ddf));
+  if (!found || found.present.length === 0) {
+    ctx.error(`RAID set "${set.name}" has no DDF member to add a spare to`);
+    return false;
+  }
+  const { present, newest } = found;
+  if (present.some((m) => m.device.path === device.path)) {
+    ctx.error(`${device.path} is a disk of RAID set "${set.name}" already`);
+    return false;
+  }
+  if (
+    await readDdf1(
+      device,
+      readContext('ddf1', () => undefined)
+    )
+  ) {
+    ctx.error(`${device.path} holds DDF metadata already (erase it with -E first)`);
+    return false;
+  }
+  const source = present[0]!;
+  // Room for the data of every VD (a rebuild puts a member's there) and the tables behind it.
+  const dataEnd = Math.max(0, ...vdRecords(newest).flatMap((r) => r.offsets.map((o) => Number(o + r.cr.sectors))));
+  const tables = source.device.sizeSectors - Math.min(source.ddf.anchor.lba, source.ddf.header.lba, source.ddf.secondary?.lba ?? Infinity);
+  if (device.sizeSectors < dataEnd + tables) {
+    ctx.error(
+      `device "${device.path}" is too small to be a spare of RAID set "${set.name}": it has ${device.sizeSectors} sectors, a member needs ${dataEnd + tables}`
+    );
+    return false;
+  }
+  const identity = newIdentity(newest);
+  const onDevice = tablesFor(source.ddf, source.device.sizeSectors, device.sizeSectors, identity);
+  onDevice.cfg.raw.fill(0xff);
+  onDevice.records = [];
+  const firstTable = Number(
+    onDevice.header.value.primary_table_lba < onDevice.header.value.secondary_table_lba
+      ? onDevice.header.value.primary_table_lba
+      : onDevice.header.value.secondary_table_lba
+  );
+  const by = { ...identity, sizeSectors: BigInt(firstTable) };
+  if (!addGlobalSpare(onDevice, by)) {
+    ctx.error(`the physical drive table of RAID set "${set.name}" is full: no room for ${device.path}`);
+    return false;
+  }
+  onDevice.pdIndex = onDevice.pds.findIndex((p) => p.reference === identity.reference);
+  for (const l of ['', '', '     Create a SPARE DISK with DDF1 metadata format     ', '', `DISK:     ${device.path} `, `SET:      ${set.name}`, '', ''])
+    ctx.log('print', l);
+  if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
+  return rewrite(ctx, present, (d) => void addGlobalSpare(d, by), { device, ddf: onDevice });
+}

@@ -237,3 +237,73 @@ describe('ddf1 rebuild and rebuilt', () => {
     expect(vdState(d)).toBe(1);
   });
 });
+
+describe('ddf1 spare: a global spare of the container, then rebuilt onto', () => {
+  it('-S SET -M DEV: DEV a Global Spare row in every table, no config record of its own; a rebuild takes it, the old row goes', async () => {
+    const devs = await made('1', 2, 1);
+    const spare = devs[2]!;
+    const { sets } = await setsOf(devs.slice(0, 2));
+    const w = writeContext(devs);
+    expect(await ddf1.spare!(spare, findSet(sets, 'ddf1_Vol', true)!, w.ctx)).toBe(true);
+    expect(w.errors()).toEqual([]);
+    const mine = await tables(spare);
+    expect(mine.records).toEqual([]);
+    for (const dev of devs) {
+      const d = await tables(dev);
+      const row = d.pds.find((p) => p.reference === mine.diskData.value.reference)!;
+      expect([row.type, row.state]).toEqual([0x04, 0x01]);
+      expect(d.header.value.seqnum).toBe(2);
+      await expectSealed(dev, d);
+    }
+    const all = await setsOf(devs);
+    expect(all.rds.filter((rd) => rd.stale !== undefined)).toEqual([]);
+    expect(all.rds.filter((rd) => rd.device === spare).map((rd) => [rd.type, rd.status])).toEqual([['group', 'ok']]);
+
+    // Disk 1 dies; the spare takes its place.
+    const gone = await tables(devs[1]!);
+    const { sets: left } = await setsOf([devs[0]!, spare]);
+    const r = writeContext(devs);
+    expect(await ddf1.rebuild!(findSet(left, 'ddf1_Vol', true)!, spare, r.ctx)).toBe(true);
+    expect(r.errors()).toEqual([]);
+    for (const dev of [devs[0]!, spare]) {
+      const d = await tables(dev);
+      const row = d.pds.find((p) => p.reference === mine.diskData.value.reference)!;
+      expect([row.type, row.state]).toEqual([0x02, 0x05]);
+      expect(pdState(d, gone)).toBeUndefined();
+      expect(d.pdHeader.value.num_drives).toBe(2);
+      const record = d.records.find((x) => x.kind === 'vd')!;
+      expect(record.kind === 'vd' && record.ids).toEqual([
+        d.pds[0]!.reference === mine.diskData.value.reference ? d.pds[1]!.reference : d.pds[0]!.reference,
+        mine.diskData.value.reference,
+      ]);
+      await expectSealed(dev, d);
+    }
+    expect((await tables(spare)).diskData.value.reference).toBe(mine.diskData.value.reference);
+  });
+
+  it('refuses without a set, onto a member, onto a disk with DDF tables, onto a disk too small', async () => {
+    const devs = await made('1', 2, 1);
+    const { sets } = await setsOf(devs.slice(0, 2));
+    const set = findSet(sets, 'ddf1_Vol', true)!;
+    const cases: [BlockDevice, RaidSet | undefined, string][] = [
+      [devs[2]!, undefined, 'a DDF global spare belongs to a container: name a RAID set of it (-S SET -M /dev/sdc)'],
+      [devs[1]!, set, '/dev/sdb is a disk of RAID set "ddf1_Vol" already'],
+    ];
+    for (const [dev, s, error] of cases) {
+      const w = writeContext(devs);
+      expect(await ddf1.spare!(dev, s, w.ctx)).toBe(false);
+      expect(w.errors()).toEqual([error]);
+    }
+    const other = await made('1', 2);
+    const w = writeContext([...devs, other[0]!]);
+    const foreign = sparseDevice('/dev/sdq', SECTORS, 'Q');
+    for (const [k, v] of other[0]!.sectors) foreign.sectors.set(k, v);
+    expect(await ddf1.spare!(foreign, set, w.ctx)).toBe(false);
+    expect(w.errors()).toEqual(['/dev/sdq holds DDF metadata already (erase it with -E first)']);
+    const small = sparseDevice('/dev/sdr', 4096, 'R');
+    const w2 = writeContext([small]);
+    expect(await ddf1.spare!(small, set, w2.ctx)).toBe(false);
+    expect(w2.errors()[0]).toMatch(/^device "\/dev\/sdr" is too small to be a spare of RAID set "ddf1_Vol": it has 4096 sectors, a member needs \d+$/);
+    expect(small.sectors.size).toBe(0);
+  });
+});
