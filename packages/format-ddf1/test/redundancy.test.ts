@@ -182,6 +182,24 @@ describe('ddf1 rebuild and rebuilt', () => {
     });
   }
 
+  it('RAID10 (mdadm: one record per mirrored pair): only the pair of the missing disk changes, the VD degraded, then optimal', async () => {
+    const { devs, blank, survivors, set } = await withoutSecond('10', 4);
+    const gone = await tables(devs[1]!);
+    expect(await ddf1.rebuild!(set, blank, writeContext(devs).ctx)).toBe(true);
+    const mine = await tables(blank);
+    for (const dev of [...survivors, blank]) {
+      const d = await tables(dev);
+      const pairs = d.records.flatMap((r) => (r.kind === 'vd' ? [r] : []));
+      expect(pairs.map((r) => r.ids.includes(mine.diskData.value.reference))).toEqual([true, false]);
+      expect(pairs.map((r) => r.cr.seqnum)).toEqual([2, 1]);
+      expect(pairs.some((r) => r.ids.includes(gone.diskData.value.reference))).toBe(false);
+      expect(vdState(d)).toBe(1);
+    }
+    const { sets } = await setsOf([...survivors, blank]);
+    expect(await ddf1.rebuilt!(findSet(sets, 'ddf1_Vol', true)!, blank, writeContext(devs).ctx)).toBe(true);
+    for (const dev of [...survivors, blank]) expect(vdState(await tables(dev))).toBe(0);
+  });
+
   it('a larger blank disk gets the tables at its own end', async () => {
     const devs = await made('1', 2);
     const big = sparseDevice('/dev/sdz', SECTORS + 4096, 'BIG');
