@@ -327,6 +327,16 @@ describe('mdadm reads what -R and failed wrote', () => {
       const sdb = after.split(/^(?=\/dev\/sd[a-z]:$)/m).find((b) => b.startsWith('/dev/sdb:'))!;
       expect(sdb).toMatch(/\/dev\/sdb\s+active\/Online$/m);
       expect(sdb).toMatch(/^\s+state\[0\] : Optimal, /m);
+      // We read mdadm's result alike: both disks Online (not the Rebuilding of the unused row mdadm leaves).
+      const after2 = [members[0]!, specs[2]!];
+      const r = await runOurs(after2, ['-r'], { cwd: dir });
+      expect(
+        r.stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split(', ')[3])
+      ).toEqual(['ok', 'ok']);
+      expect((await runOurs(after2, ['-s', '-c', '-c', '-c'], { cwd: dir })).stdout).toMatch(new RegExp(`^${name}:\\d+:\\d+:mirror:ok:0:2:0\n`));
     },
     700_000
   );

@@ -185,10 +185,20 @@ async function readAnchor(device: BlockDevice, ctx: ReadContext, fromEnd: number
   return { endian, anchor: { value, raw, lba } satisfies Table<Ddf1Header> };
 }
 
-/** Find this disk's PD record: the last of max_drives entries whose reference is the disk data's. */
+/**
+ * Find this disk's PD record: the last of max_drives entries whose reference is the disk data's (dmraid), an
+ * unused entry (GUID all ones) only when no other has it. mdadm's removal of a failed disk moves the later
+ * entries up and blanks only the GUID of the last one (ddf_remove_failed): after mdmon rebuilt onto a spare,
+ * the spare's reference is in that unused entry too, with its old Rebuilding state.
+ */
 function findPd(pds: readonly Ddf1PhysDrive[], reference: number): number {
-  for (let i = pds.length - 1; i >= 0; i--) if (pds[i]!.reference === reference) return i;
-  return -1;
+  let unused = -1;
+  for (let i = pds.length - 1; i >= 0; i--) {
+    if (pds[i]!.reference !== reference) continue;
+    if (!pds[i]!.guid.every((b) => b === 0xff)) return i;
+    if (unused < 0) unused = i;
+  }
+  return unused;
 }
 
 /**

@@ -3,7 +3,7 @@
 // mdadm's own reading of the result is in test/mdadm.test.ts and packages/cli/test/rebuild-ddf1.test.ts.
 import { describe, expect, it } from 'vitest';
 import { bufferLog, buildSets, findSet, readContext, sparseDevice, type BlockDevice, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
-import ddf1, { readDdf1, tableCrc, type Ddf1 } from '../src/index.js';
+import ddf1, { crcStyleOf, metadataAreas, readDdf1, tableCrc, updateCrcs, type Ddf1 } from '../src/index.js';
 
 const SECTORS = 32768;
 type Disk = ReturnType<typeof sparseDevice>;
@@ -323,5 +323,22 @@ describe('ddf1 spare: a global spare of the container, then rebuilt onto', () =>
     expect(await ddf1.spare!(small, set, w2.ctx)).toBe(false);
     expect(w2.errors()[0]).toMatch(/^device "\/dev\/sdr" is too small to be a spare of RAID set "ddf1_Vol": it has 4096 sectors, a member needs \d+$/);
     expect(small.sectors.size).toBe(0);
+  });
+});
+
+describe('ddf1 reading after mdadm rebuilt onto a spare', () => {
+  it("the disk's PD row is its own, not the unused row (GUID all ones) mdadm leaves behind with the old Rebuilding state", async () => {
+    const devs = await made('1', 2);
+    for (const dev of devs) {
+      const d = await tables(dev);
+      // mdadm's ddf_remove_failed: the last row a copy of a moved one, only its GUID blanked.
+      const own = d.pds[d.pdIndex]!;
+      d.pds[d.pds.length - 1] = { ...own, guid: new Uint8Array(24).fill(0xff), state: 0x05 };
+      updateCrcs(d, crcStyleOf(d));
+      for (const a of metadataAreas(d)) expect(await dev.write(a.offsetSectors * 512, a.data)).toBe(true);
+    }
+    const { rds } = await setsOf(devs);
+    expect(rds.filter((rd) => !rd.volumeOf).map((rd) => rd.status)).toEqual(['ok', 'ok']);
+    expect(rds.filter((rd) => rd.outOfSync !== undefined)).toEqual([]);
   });
 });
