@@ -299,6 +299,31 @@ describe('ddf1 spare: a global spare of the container, then rebuilt onto', () =>
     expect((await tables(spare)).diskData.value.reference).toBe(mine.diskData.value.reference);
   });
 
+  it("the monitor's flow on the top-level group: failed, read again, rebuild onto the spare, rebuilt", async () => {
+    const devs = await made('5', 3, 1);
+    const spare = devs[3]!;
+    const first = await setsOf(devs.slice(0, 3));
+    expect(await ddf1.spare!(spare, findSet(first.sets, 'ddf1_Vol', true)!, writeContext(devs).ctx)).toBe(true);
+    const before = await setsOf(devs);
+    expect(before.sets.map((s) => s.name)).toEqual(['.ddf1_disks']);
+    expect(await ddf1.failed!(before.sets[0]!, devs[1]!, writeContext(devs).ctx)).toBe(true);
+    // The failed disk no longer answers: the disks read without it.
+    const left = [devs[0]!, devs[2]!, spare];
+    const degraded = await setsOf(left);
+    const w = writeContext(devs);
+    expect(await ddf1.rebuild!(degraded.sets[0]!, spare, w.ctx)).toBe(true);
+    expect(w.errors()).toEqual([]);
+    const rebuilding = await setsOf(left);
+    expect(rebuilding.rds.filter((rd) => rd.outOfSync !== undefined).map((rd) => rd.device.path)).toEqual(['/dev/sdd']);
+    expect(await ddf1.rebuilt!(rebuilding.sets[0]!, spare, writeContext(devs).ctx)).toBe(true);
+    for (const dev of left) {
+      const d = await tables(dev);
+      expect(vdState(d)).toBe(0);
+      expect(d.pds.filter((p) => p.reference !== 0xffffffff).map((p) => p.state)).toEqual([1, 1, 1]);
+    }
+    expect(findSet((await setsOf(left)).sets, 'ddf1_Vol', true)!.devs).toHaveLength(3);
+  });
+
   it('refuses without a set, onto a member, onto a disk with DDF tables, onto a disk too small', async () => {
     const devs = await made('1', 2, 1);
     const { sets } = await setsOf(devs.slice(0, 2));
