@@ -201,6 +201,18 @@ async function recordFailure(dir: string, specs: string[], dead: string): Promis
   }
 }
 
+/**
+ * The VM script's start: every disk's `mdadm --examine`, then the containers assembled at full resync speed and
+ * mdmon running (a write or check on an external-metadata array waits for it: format-ddf1/test/mdadm.test.ts).
+ */
+const EXAMINE_AND_ASSEMBLE = [
+  'for d in $DISKS; do mdadm --examine $d || exit 10; done',
+  'echo "=== run"',
+  'echo 1000000 > /proc/sys/dev/raid/speed_limit_max; echo 1000000 > /proc/sys/dev/raid/speed_limit_min',
+  'mdadm --assemble --scan --run >/dev/null 2>&1',
+  'mdmon --all >/dev/null 2>&1; for i in $(seq 50); do pidof mdmon >/dev/null && break; sleep 0.2; done',
+];
+
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe('mdadm reads what -R and failed wrote', () => {
@@ -220,12 +232,7 @@ describe('mdadm reads what -R and failed wrote', () => {
         { prefix: 'vm5d', name: 'vm5d', bytes: parity.volume },
       ];
       const script = [
-        'for d in $DISKS; do mdadm --examine $d || exit 10; done',
-        'echo "=== run"',
-        'echo 1000000 > /proc/sys/dev/raid/speed_limit_max; echo 1000000 > /proc/sys/dev/raid/speed_limit_min',
-        'mdadm --assemble --scan --run >/dev/null 2>&1',
-        // A write or check on an external-metadata array needs mdmon (see format-ddf1/test/mdadm.test.ts).
-        'mdmon --all >/dev/null 2>&1; for i in $(seq 50); do pidof mdmon >/dev/null && break; sleep 0.2; done',
+        ...EXAMINE_AND_ASSEMBLE,
         ...sets.map((s) =>
           [
             `v=/dev/md/$(ls /dev/md/ | grep "^${s.name}" | head -n 1); m=$(basename $(readlink -f $v))`,
@@ -291,11 +298,7 @@ describe('mdadm reads what -R and failed wrote', () => {
       expect(s.status, s.stderr).toBe(0);
       // The second member stays out of the VM: the array is degraded, mdmon takes the spare.
       const script = [
-        'for d in $DISKS; do mdadm --examine $d || exit 10; done',
-        'echo "=== run"',
-        'echo 1000000 > /proc/sys/dev/raid/speed_limit_max; echo 1000000 > /proc/sys/dev/raid/speed_limit_min',
-        'mdadm --assemble --scan --run >/dev/null 2>&1',
-        'mdmon --all >/dev/null 2>&1; for i in $(seq 50); do pidof mdmon >/dev/null && break; sleep 0.2; done',
+        ...EXAMINE_AND_ASSEMBLE,
         'v=/dev/md/$(ls /dev/md/ | grep "^vs" | head -n 1); m=$(basename $(readlink -f $v))',
         'mdadm --readwrite $v; for i in $(seq 100); do [ "$(cat /sys/block/$m/md/degraded)" = 0 ] && [ "$(cat /sys/block/$m/md/sync_action)" = idle ] && break; sleep 0.3; mdadm --wait $v; done',
         'echo "degraded $(cat /sys/block/$m/md/degraded)"',

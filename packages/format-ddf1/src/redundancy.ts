@@ -166,13 +166,7 @@ export function startRebuild(d: Ddf1, missing: number, by: Replacement, now = Ma
     const at = slot >= 0 ? slot : d.pds.findIndex((p) => p.reference === NO_REFERENCE);
     if (at < 0) throw new RangeError('no free physical drive entry');
     if (slot < 0) d.pdHeader.value.num_drives += 1;
-    const pd = d.pds[at]!;
-    pd.guid = new Uint8Array(by.guid);
-    pd.reference = by.reference;
-    pd.size = by.sizeSectors;
-    pd.path_info = new Uint8Array(pd.path_info.length);
-    pd.type = PD_TYPE_ACTIVE;
-    pd.state = PD_STATE_ONLINE | PD_STATE_REBUILDING;
+    newRow(d.pds[at]!, by, PD_TYPE_ACTIVE, PD_STATE_ONLINE | PD_STATE_REBUILDING);
   } else {
     const pd = d.pds[spareAt]!;
     pd.type = (pd.type & ~(PD_TYPE_GLOBAL_SPARE | PD_TYPE_SPARE)) | PD_TYPE_ACTIVE;
@@ -180,6 +174,16 @@ export function startRebuild(d: Ddf1, missing: number, by: Replacement, now = Ma
     if (slot >= 0) removePd(d, slot);
   }
   settle(d, touched, now);
+}
+
+/** A PD row for a disk new to the container (its path unknown: zeros). */
+function newRow(pd: Ddf1PhysDrive, by: Omit<Replacement, 'spare'>, type: number, state: number): void {
+  pd.guid = new Uint8Array(by.guid);
+  pd.reference = by.reference;
+  pd.size = by.sizeSectors;
+  pd.path_info = new Uint8Array(pd.path_info.length);
+  pd.type = type;
+  pd.state = state;
 }
 
 /** Drop a PD entry: the later ones move up, the last becomes unused (all ones), as mdadm compacts them. */
@@ -499,13 +503,7 @@ export async function rebuiltDdf1(set: RaidSet, device: BlockDevice, ctx: WriteC
 export function addGlobalSpare(d: Ddf1, by: Omit<Replacement, 'spare'>): boolean {
   const at = d.pds.findIndex((p) => p.reference === NO_REFERENCE || p.guid.every((b) => b === 0xff));
   if (at < 0) return false;
-  const pd = d.pds[at]!;
-  pd.guid = new Uint8Array(by.guid);
-  pd.reference = by.reference;
-  pd.size = by.sizeSectors;
-  pd.path_info = new Uint8Array(pd.path_info.length);
-  pd.type = PD_TYPE_GLOBAL_SPARE;
-  pd.state = PD_STATE_ONLINE;
+  newRow(d.pds[at]!, by, PD_TYPE_GLOBAL_SPARE, PD_STATE_ONLINE);
   d.pdHeader.value.num_drives = Math.max(d.pdHeader.value.num_drives, at + 1);
   return true;
 }
