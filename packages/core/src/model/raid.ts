@@ -78,7 +78,16 @@ export interface RaidSet {
   active?: boolean;
   /** Members set aside as stale (RaidDevice.stale): shown, never counted, mapped or read. */
   stale?: RaidDevice[];
+  /**
+   * A raid6 set's layout, as dm-raid names it; undefined where the metadata does not say which, and then the
+   * set is neither mapped nor read (its bytes would be guessed).
+   */
+  raid6Layout?: Raid6Layout;
 }
+
+/** dm-raid's raid6 layouts (Documentation/admin-guide/device-mapper/dm-raid.rst), md's algorithms 8-10 and 16-20. */
+export const RAID6_LAYOUTS = ['raid6_zr', 'raid6_nr', 'raid6_nc', 'raid6_n_6', 'raid6_la_6', 'raid6_ra_6', 'raid6_ls_6', 'raid6_rs_6'] as const;
+export type Raid6Layout = (typeof RAID6_LAYOUTS)[number];
 
 export function newRaidSet(name: string, type: RaidType = 'undef'): RaidSet {
   return { name, type, status: 'setup', stride: 0, sets: [], devs: [], totalDevs: 0, foundDevs: 0 };
