@@ -5,7 +5,7 @@
  * offset helper) are created before the devices above them, devices it no longer has are removed after.
  */
 import { promises as fs } from 'node:fs';
-import type { TableTarget } from '@dmraid/core';
+import { ZERO_PATH, type TableTarget } from '@dmraid/core';
 import type { KernelActivator } from './kernel.js';
 import type { DmDevice } from './plan.js';
 
@@ -38,7 +38,7 @@ async function plannedShape(targets: readonly TableTarget[], number: DeviceNumbe
     const devices: string[] = [];
     for (const a of t.args) {
       if (typeof a === 'string') continue;
-      const path = a.kind === 'mapped' ? `/dev/mapper/${a.name}` : a.path;
+      const path = a.kind === 'mapped' ? `/dev/mapper/${a.name}` : a.kind === 'member' ? a.path : ZERO_PATH;
       devices.push((await number(path)) ?? path);
     }
     out.push({ start: t.start, length: t.length, type: t.type, devices });
