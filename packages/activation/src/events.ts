@@ -36,20 +36,21 @@ export interface WatchOptions {
 
 /**
  * Call `onChange` with the device's first snapshot and after each event (and each progress poll while it
- * resyncs), one at a time: the wait is re-armed after `onChange` settles, with the counter read before that
+ * resyncs, or after `onChange` answered 'poll'), one at a time: the wait is re-armed after `onChange` settles, with the counter read before that
  * snapshot, so what happened meanwhile is seen next. Ends 'stopped' on the signal, 'gone' when the device
  * went away.
  */
-export async function watchDevice(kernel: KernelActivator, name: string, onChange: (s: Snapshot) => Promise<void>, options: WatchOptions = {}): Promise<'stopped' | 'gone'> {
+export async function watchDevice(kernel: KernelActivator, name: string, onChange: (s: Snapshot) => Promise<void | 'poll'>, options: WatchOptions = {}): Promise<'stopped' | 'gone'> {
   const { signal } = options;
   let reason: Snapshot['reason'] = 'start';
   for (;;) {
     if (signal?.aborted) return 'stopped';
     const s = await snapshot(kernel, name, reason);
     if (!s) return 'gone';
-    await onChange(s);
+    // 'poll': the caller changed the device (a reload that starts a resync) and wants to see it progress.
+    const asked = await onChange(s);
     if (signal?.aborted) return 'stopped';
-    const poll = s.health.syncing;
+    const poll = s.health.syncing || asked === 'poll';
     const stopWait = new AbortController();
     const onStop = () => stopWait.abort();
     signal?.addEventListener('abort', onStop, { once: true });

@@ -101,7 +101,8 @@ export interface Health {
 export function health(targets: readonly TargetStatus[]): Health {
   const dead = targets.flatMap((t) => t.members.filter(isDead));
   let syncing = false;
-  let complete = dead.length === 0;
+  // Nothing to go by (no target that resyncs) is no proof of sync.
+  let complete = dead.length === 0 && targets.some((t) => t.type === 'mirror' || t.type === 'raid');
   let inSync: number | undefined;
   let total: number | undefined;
   for (const t of targets) {
