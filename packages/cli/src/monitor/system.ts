@@ -4,7 +4,10 @@
  */
 import { constants, promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
-import { deviceNumber, type KernelActivator } from '@dmraid/activation';
+import type { KernelActivator } from '@dmraid/activation';
+
+// Loaded when asked: -R loads this module for every run, the activation package only for a live set.
+const deviceNumber = async (path: string) => (await import('@dmraid/activation')).deviceNumber(path);
 
 export interface MonitorSystem {
   readonly kernel: KernelActivator;
