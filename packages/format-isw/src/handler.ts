@@ -3,12 +3,13 @@
  * two volumes ("Matrix") per disk group. Facts from dmraid's isw.c as the Debian rc16 binary behaves
  * (formats.md §8): probes at N-2, the $GAFR HPA pointer and N-2115 (probe.ts); disks matched by serial
  * (names.ts); one group set per family holding the disks, one set (or raid0-of-raid1 superset) per volume
- * inside it (volumes.ts); -n (log.ts); the writing commands (ops.ts over writer.ts).
+ * inside it (volumes.ts); -n (log.ts); the writing commands and the monitor's failure record (ops.ts over
+ * writer.ts).
  */
 import { allDevices, defineFormat, writeAreas, type FormatHandlerV1, type RaidDevice } from '@dmraid/core';
 import { iswLog } from './log.js';
 import { NAME } from './names.js';
-import { createSet, makeSpare, rebuildSet, rebuiltSet, removeSet } from './ops.js';
+import { createSet, failedMember, makeSpare, rebuildSet, rebuiltSet, removeSet } from './ops.js';
 import { readDisk, type IswMeta } from './probe.js';
 import { checkGroup, groupDisk, groupVolume, staleMembers, volumeDevices } from './volumes.js';
 
@@ -52,6 +53,7 @@ export const isw: FormatHandlerV1<IswMeta> = defineFormat<IswMeta>({
   spare: (device, set, ctx) => makeSpare(device, set, ctx),
   rebuild: (set, device, ctx) => rebuildSet(set, device, ctx),
   rebuilt: (set, device, ctx) => rebuiltSet(set, device, ctx),
+  failed: (set, device, ctx) => failedMember(set, device, ctx),
   remove: (set, ctx) => removeSet(set, ctx),
 
   canActivate(set, ctx) {

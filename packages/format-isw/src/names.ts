@@ -40,8 +40,9 @@ export function diskIndicesBySerial(mpb: Mpb, serial: string | undefined): numbe
 }
 
 /**
- * mdadm renames the serial of a disk it fails out to `<serial>:<n>` (the last 16 characters of it, as every
- * serial), so that the slot no longer matches the disk: such an entry, marked failed, is that disk.
+ * mdadm renames the serial of a disk it fails out to `<serial>:<n>` (of which the last 15 characters and a
+ * NUL when that is 16 or longer: super-intel.c mark_failure), so that the slot no longer matches the disk:
+ * such an entry, marked failed, is that disk.
  */
 export function failedOutBySerial(mpb: Mpb, serial: string | undefined): boolean {
   if (serial === undefined) return false;
@@ -49,7 +50,9 @@ export function failedOutBySerial(mpb: Mpb, serial: string | undefined): boolean
   return mpb.disks.some(({ disk }) => {
     const s = cString(disk.serial);
     const n = /:(\d+)$/.exec(s)?.[1];
-    return (disk.status & FAILED_DISK) !== 0 && n !== undefined && s === `${want}:${n}`.slice(-MAX_RAID_SERIAL_LEN);
+    if ((disk.status & FAILED_DISK) === 0 || n === undefined) return false;
+    const renamed = `${want}:${n}`;
+    return s === (renamed.length >= MAX_RAID_SERIAL_LEN ? renamed.slice(1 - MAX_RAID_SERIAL_LEN) : renamed);
   });
 }
 

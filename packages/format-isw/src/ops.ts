@@ -1,5 +1,6 @@
 /**
- * The writing commands, handler side: create (-C), spare (-S), rebuild (-R), delete (-x). Each builds the
+ * The writing commands, handler side: create (-C), spare (-S), rebuild (-R), delete (-x), and the monitor's
+ * record of a failed member. Each builds the
  * new MPB with the pure functions of writer.ts and writes it to every disk of the group.
  */
 import {
@@ -18,7 +19,7 @@ import { decodeMpb, rescaleMpb, volumeSize, type Mpb } from './mpb.js';
 import { ISW_T_MIGR_TYPE_REBUILDING, ORD_INDEX } from './layout.js';
 import { NAME, diskIndexBySerial, isRaid10, serialToIsw, volumeName } from './names.js';
 import { blockSize, readDisk, type IswMeta } from './probe.js';
-import { createMpb, finishRebuild, mpbArea, removeVolume, startRebuild, unrebuildable, type IswLevel } from './writer.js';
+import { createMpb, failedSerial, finishRebuild, markFailed, mpbArea, removeVolume, startRebuild, unrebuildable, type IswLevel } from './writer.js';
 
 const meta = (rd: RaidDevice) => rd.meta as IswMeta;
 
@@ -246,5 +247,46 @@ export async function rebuiltSet(set: RaidSet, device: BlockDevice, ctx: WriteCo
   const members = disks.map((r) => r.device as BlockDevice);
   if (!members.some((d) => d.path === device.path)) members.push(device);
   for (const d of members) if (!(await writeMpb(ctx, d, bytes))) return false;
+  return true;
+}
+
+/**
+ * A member failed (the monitor): the failure recorded as mdmon records it (markFailed) in the MPB of every
+ * other disk of the group, read again from those disks so that a second report of the same failure finds
+ * it recorded and writes nothing. The failed disk is not written.
+ */
+export async function failedMember(set: RaidSet, device: BlockDevice, ctx: WriteContext): Promise<boolean> {
+  const disks = diskDevicesOf(set);
+  const member = disks.find((d) => d.device.path === device.path);
+  if (!member) {
+    ctx.error(`${device.path} is not a member of RAID set "${set.name}"`);
+    return false;
+  }
+  const index = meta(member).diskIndex;
+  const known = meta(member).mpb;
+  let newest: Mpb | undefined;
+  const survivors: BlockDevice[] = [];
+  for (const rd of disks) {
+    if (rd === member) continue;
+    const dev = await ctx.openWritable(rd.device.path);
+    const now = dev && (await readDisk(dev, readContext(NAME, () => undefined)));
+    if (!dev || !now) continue;
+    const mpb = meta(now).mpb;
+    if (mpb.header.family_num !== known.header.family_num) continue;
+    survivors.push(dev);
+    if (!newest || mpb.header.generation_num > newest.header.generation_num) newest = mpb;
+  }
+  if (!newest) {
+    ctx.error(`no other member of RAID set "${set.name}" answers: the failure of ${device.path} is recorded nowhere`);
+    return false;
+  }
+  const entry = newest.disks[index]?.disk;
+  if (!entry || ![cString(known.disks[index]!.disk.serial), cString(failedSerial(known.disks[index]!.disk.serial))].includes(cString(entry.serial))) {
+    ctx.error(`the disk table of RAID set "${set.name}" changed since it was read: ${device.path} is not where it was`);
+    return false;
+  }
+  const bytes = markFailed(newest, index);
+  if (!bytes) return true;
+  for (const d of survivors) if (!(await writeMpb(ctx, d, bytes))) return false;
   return true;
 }

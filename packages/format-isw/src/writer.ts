@@ -15,12 +15,14 @@ import {
   ISW_DEV_READ_COALESCING,
   ISW_DEV_WRITE_COALESCING,
   ISW_T_MIGR_STATE_MIGRATING,
+  ISW_T_MIGR_TYPE_INITIALIZING,
   ISW_T_MIGR_TYPE_REBUILDING,
   ISW_T_RAID0,
   ISW_T_RAID1,
   ISW_T_RAID10,
   ISW_T_RAID5,
   ISW_T_STATE_DEGRADED,
+  ISW_T_STATE_FAILED,
   ISW_T_STATE_NORMAL,
   ISW_T_STATE_UNINITIALIZED,
   MIGR_OPT_SPACE,
@@ -320,6 +322,129 @@ export function finishRebuild(mpb: Mpb, index: number): Uint8Array {
   const [v0, v1] = parts.volumes;
   const removeDisk = v0 && !v0.dev.vol.migr_type && v1 ? !v1.dev.vol.migr_type : true;
   if (removeDisk && ((parts.disks.at(-1)?.status ?? 0) & FAILED_DISK)) parts.disks.pop();
+  parts.header.generation_num = (parts.header.generation_num + 1) >>> 0;
+  return encodeMpb(parts);
+}
+
+// ---- a member's failure, as mdmon records it ----
+
+/** mdadm's MIGR_GEN_MIGR: a reshape or level migration (super-intel.c). */
+const MIGR_GEN_MIGR = 3;
+
+type Volume = ReturnType<typeof partsOf>['volumes'][number];
+
+const isFailedDisk = (disks: readonly IswDisk[], ord: number) => {
+  const disk = disks[ord & ORD_INDEX];
+  return !disk || (disk.status & FAILED_DISK) !== 0 || (ord & IMSM_ORD_REBUILD) !== 0;
+};
+
+/** mdadm's imsm_count_failed over map[0]: slots whose disk is gone, failed, or out of sync. */
+const countFailed = (disks: readonly IswDisk[], v: Volume) => v.maps[0]!.ord.filter((o) => isFailedDisk(disks, o)).length;
+
+/** mdadm's imsm_check_degraded: the state map[0] has with `failed` slots out. */
+function degradedState(disks: readonly IswDisk[], v: Volume, failed: number): number {
+  const map = v.maps[0]!.map;
+  if (!failed) return map.map_state === ISW_T_STATE_UNINITIALIZED ? ISW_T_STATE_UNINITIALIZED : ISW_T_STATE_NORMAL;
+  if (map.raid_level === ISW_T_RAID0) return ISW_T_STATE_FAILED;
+  if (map.raid_level === ISW_T_RAID10 || (map.raid_level === ISW_T_RAID1 && map.num_members > 2)) {
+    // Slots 2k and 2k+1 mirror each other: the volume is lost once both of a pair are.
+    const ord = v.maps[0]!.ord;
+    for (let i = 0; i + 1 < ord.length; i += 2) if (isFailedDisk(disks, ord[i]!) && isFailedDisk(disks, ord[i + 1]!)) return ISW_T_STATE_FAILED;
+    return ISW_T_STATE_DEGRADED;
+  }
+  if (map.raid_level === ISW_T_RAID1) return failed < map.num_members ? ISW_T_STATE_DEGRADED : ISW_T_STATE_FAILED;
+  if (map.raid_level === ISW_T_RAID5) return failed < 2 ? ISW_T_STATE_DEGRADED : ISW_T_STATE_FAILED;
+  return map.map_state;
+}
+
+/** mdadm's is_rebuilding: a rebuild migration from a degraded map[1]. */
+const isRebuilding = (v: Volume) =>
+  v.dev.vol.migr_state !== 0 && v.dev.vol.migr_type === ISW_T_MIGR_TYPE_REBUILDING && v.maps[1]?.map.map_state === ISW_T_STATE_DEGRADED;
+
+/**
+ * mdadm's end_migration: the volume stops migrating in `state`. When that is not the state the migration
+ * aimed at, the out-of-sync marks of map[1] carry over into map[0] and the state is counted again.
+ */
+function endMigration(disks: readonly IswDisk[], v: Volume, state: number): void {
+  const m0 = v.maps[0]!;
+  const prev = v.dev.vol.migr_state ? (v.maps[1] ?? m0) : m0;
+  let final = state;
+  if (state !== m0.map.map_state && v.dev.vol.migr_type !== MIGR_GEN_MIGR && prev.map.map_state !== ISW_T_STATE_UNINITIALIZED) {
+    for (const o of prev.ord) {
+      const j = m0.ord.findIndex((p) => (p & ORD_INDEX) === (o & ORD_INDEX));
+      if (j >= 0) m0.ord[j] = (m0.ord[j]! | o) >>> 0;
+    }
+    final = degradedState(disks, v, countFailed(disks, v));
+  }
+  v.dev.vol.migr_state = 0;
+  v.dev.vol.migr_type = 0;
+  v.dev.vol.curr_migr_unit = 0;
+  v.dev.vol.filler[0] = 0;
+  m0.map.map_state = final;
+  v.maps = [m0];
+}
+
+/**
+ * mdadm's mark_failure: `<serial>:0`, of which the last 15 characters when it is longer, so that the entry
+ * no longer matches the disk should it come back.
+ */
+export function failedSerial(serial: Uint8Array): Uint8Array {
+  const text = `${cString(serial)}:0`;
+  const kept = text.length >= 16 ? text.slice(text.length - 15) : text;
+  const out = new Uint8Array(serial);
+  out.set(toBytes(kept, kept.length + 1).subarray(0, Math.min(16, kept.length + 1)));
+  return out;
+}
+
+/**
+ * Record that disk `failed` (its disk-table index) failed, as mdmon does on md's faulty event (super-intel.c
+ * mark_failure, then imsm_set_disk's state transition, then write_super_imsm's generation): the disk entry
+ * FAILED_DISK (CONFIGURED_DISK kept) under a `:0` serial; in every volume on it the slot's ord entry
+ * IMSM_ORD_REBUILD (map[1]'s too while migrating); failed_disk_num that slot unless one is already
+ * recorded; map_state degraded, or failed where the volume lost its data (RAID0, both halves of a
+ * mirror, two RAID5 members), a migration ending as mdmon ends it; the generation up by one.
+ * Undefined when the MPB already records all of it (a second report of the same failure).
+ * mdadm renames the serial once per volume it marks (`:0:0` with two volumes); the serial here takes
+ * one `:0`, which every reader (mdadm, dmraid, ours) treats the same.
+ */
+export function markFailed(mpb: Mpb, failed: number): Uint8Array | undefined {
+  const parts = partsOf(mpb);
+  const before = encodeMpb(parts);
+  const disk = parts.disks[failed];
+  if (!disk) return undefined;
+  for (const v of parts.volumes) {
+    const m0 = v.maps[0]!;
+    const slot = m0.ord.findIndex((o) => (o & ORD_INDEX) === failed);
+    if (slot < 0) continue;
+    if ((disk.status & FAILED_DISK) === 0) {
+      disk.serial = failedSerial(disk.serial);
+      disk.status = (disk.status | FAILED_DISK) >>> 0;
+    }
+    m0.ord[slot] = (failed | IMSM_ORD_REBUILD) >>> 0;
+    const m1 = v.dev.vol.migr_state ? v.maps[1] : undefined;
+    const slot1 = m1 ? m1.ord.findIndex((o) => (o & ORD_INDEX) === failed) : -1;
+    if (m1 && slot1 >= 0) m1.ord[slot1] = (failed | IMSM_ORD_REBUILD) >>> 0;
+    if (m0.map.failed_disk_num === ISW_DEV_NONE_FAILED || (!isRebuilding(v) && m0.map.failed_disk_num > slot)) m0.map.failed_disk_num = slot;
+
+    const state = degradedState(parts.disks, v, countFailed(parts.disks, v));
+    const migrating = v.dev.vol.migr_state !== 0;
+    const general = migrating && v.dev.vol.migr_type === MIGR_GEN_MIGR;
+    if (state === ISW_T_STATE_DEGRADED) {
+      if (m0.map.map_state !== state && !migrating) m0.map.map_state = state;
+      // The disk being rebuilt onto failing ends the rebuild; another one failing leaves it degraded.
+      else if (isRebuilding(v)) {
+        if (slot === m0.map.failed_disk_num) endMigration(parts.disks, v, state);
+        else m0.map.map_state = state;
+      } else if (general || (migrating && v.dev.vol.migr_type === ISW_T_MIGR_TYPE_INITIALIZING && m1?.map.map_state === ISW_T_STATE_UNINITIALIZED)) {
+        m0.map.map_state = state;
+      }
+    } else if (state === ISW_T_STATE_FAILED) {
+      if (general) m0.map.map_state = state;
+      else if (m0.map.map_state !== state) endMigration(parts.disks, v, state);
+    }
+  }
+  const after = encodeMpb(parts);
+  if (after.length === before.length && after.every((b, i) => b === before[i])) return undefined;
   parts.header.generation_num = (parts.header.generation_num + 1) >>> 0;
   return encodeMpb(parts);
 }
