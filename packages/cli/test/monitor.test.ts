@@ -222,6 +222,26 @@ describe('--monitor on a fake kernel', () => {
   });
 });
 
+describe('--monitor and a dm-raid set (RAID5) whose member died', () => {
+  it('records the failure but never suspends the set: dm-raid without metadata devices cannot be suspended then (it would hang the monitor)', async () => {
+    const dir = tmp('monitor-r5');
+    const specs = ['d0.img:MONR0', 'd1.img:MONR1', 'd2.img:MONR2'];
+    for (const sp of specs) await blank(join(dir, sp.split(':')[0]!));
+    expect((await runOurs(specs, ['-f', 'isw', '-C', 'R5', '--type', '5', '--disk', 'd0.img,d1.img,d2.img', '--yes'], { cwd: dir })).status).toBe(0);
+    const name = (await runOurs(specs, ['-s', '-c'], { cwd: dir })).stdout.trim().split('\n')[0]!;
+    const k = fakeKernel({ [name]: { table: '0 129024 raid raid5_la 4 128 nosync region_size 64 3 - 7:0 - 7:1 - 7:2\n', status: '0 129024 raid raid5_la 3 ADA 64512/64512 idle 0 0 -\n' } });
+    const calls: { set: RaidSet; device: BlockDevice }[] = [];
+    const { ctx, out } = context(dir, ['--monitor', '--once', ...specs.flatMap((sp) => ['--devices', join(dir, sp)])], await withFailed(calls));
+    const status = await new Monitor(ctx, system(dir, new KernelActivator(k.run), new Set(['7:1'])), reporter(ctx.io, { json: false, program: undefined }), { once: true, signal: new AbortController().signal }).run();
+    // The dead member found from dm-raid's position (slot 1 of the live table), recorded by the handler.
+    expect(calls.map((c) => c.device.path)).toEqual([join(dir, 'd1.img')]);
+    expect(out.map((l) => l.split(':')[0])).toEqual(['failed', 'recorded', 'error']);
+    expect(out[2]).toContain('cannot be suspended (no metadata devices)');
+    expect(k.calls.filter((c) => /^(reload|suspend|resume)/.test(c))).toEqual([]);
+    expect(status).toBe(1);
+  });
+});
+
 describe('the monitor\'s claim on member disks', () => {
   it('takes a disk held only by the set\'s own device-mapper devices, refuses one another device holds', async () => {
     const holders: Record<string, string[]> = { '/dev/sda': ['isw_x_Vol0'], '/dev/sdb': ['isw_x_Vol0', 'other'] };

@@ -157,8 +157,16 @@ export class Monitor {
         this.once(`nodisk\0${name}\0${s.events}`, { event: 'error', set: name, message: `the kernel reports a dead member (${describe(s.targets)}), but no member disk of the set is found dead` });
         return;
       }
+      // dm-raid without metadata devices (every BIOS RAID table: `- <dev>` pairs) runs md with external
+      // metadata: after md_error its writes wait for a superblock update only userspace could acknowledge, and
+      // which device-mapper offers no way to make, and a suspend deadlocks in md_stop_writes. A reload would
+      // hang the monitor with the writers (seen in dm-vm, docs/monitor.md); the failure is recorded all the same.
+      const stuck = s.targets.some((t) => t.type === 'raid' && t.members.some(isDead));
       let poll = false;
-      for (const path of disks) if ((await this.memberFailed(v, path)) === 'poll') poll = true;
+      for (const path of disks) if ((await this.memberFailed(v, path, !stuck)) === 'poll') poll = true;
+      if (stuck) {
+        this.once(`stuck\0${name}`, { event: 'error', set: name, format: setFormat(v.top), message: 'the kernel\'s dm-raid holds this set\'s writes after a member failure and cannot be suspended (no metadata devices): its table is not reloaded; after a reboot -ay maps it degraded and the monitor rebuilds it onto a spare' });
+      }
       return poll ? 'poll' : undefined;
     }
     if (s.health.syncing) {
@@ -196,7 +204,7 @@ export class Monitor {
     return own;
   }
 
-  private async memberFailed(v: Volume, path: string): Promise<void | 'poll'> {
+  private async memberFailed(v: Volume, path: string, reload = true): Promise<void | 'poll'> {
     const name = v.volume.name;
     const format = setFormat(v.top);
     const key = `${v.top.name}\0${path}`;
@@ -214,6 +222,7 @@ export class Monitor {
         else this.report.emit({ event: 'error', set: name, device: path, format, message: 'recording the failure in the metadata failed (the lines above say why)' });
       }
     }
+    if (!reload) return;
     const previous = await planNames(v.volume);
     await this.discover(false);
     if (!(await this.reload(name, previous))) return;
