@@ -12,15 +12,15 @@ import {
   type BlockDevice,
   type DumpFile,
   type GroupContext,
-  type MetadataArea,
   type RaidDevice,
   type RaidSet,
 } from '@dmraid/core';
 import { BLOCK } from './layout.js';
 import { ddf1Log } from './log.js';
-import { encodeTables, pdSize, readDdf1, thisDisk, type Ddf1 } from './metadata.js';
+import { encodeTables, metadataAreas, pdSize, readDdf1, thisDisk, type Ddf1 } from './metadata.js';
 import { DDF1_DISKS, diskStatus, rebuildingReason, staleMembers, volumesOf, type Volume } from './volumes.js';
 import { createDdf1 } from './create.js';
+import { failedDdf1, rebuildDdf1, rebuiltDdf1, spareDdf1 } from './redundancy.js';
 
 const NAME = 'ddf1';
 
@@ -31,17 +31,6 @@ export interface Ddf1Meta {
 }
 
 const meta = (rd: RaidDevice) => rd.meta as Ddf1Meta;
-
-/** Where the tables are, in dmraid's order: what -E erases and a write puts back. */
-export function metadataAreas(d: Ddf1): MetadataArea[] {
-  const areas: MetadataArea[] = [{ offsetSectors: d.anchor.lba, size: BLOCK, data: d.anchor.raw }];
-  if (d.primaryAt && d.primaryAt !== d.header) areas.push({ offsetSectors: d.primaryAt.lba, size: BLOCK, data: d.primaryAt.raw });
-  areas.push({ offsetSectors: d.header.lba, size: BLOCK, data: d.header.raw });
-  if (d.secondary) areas.push({ offsetSectors: d.secondary.lba, size: BLOCK, data: d.secondary.raw });
-  for (const t of [d.adapter, d.diskData, d.pdHeader, d.vdHeader]) if (t) areas.push({ offsetSectors: t.lba, size: t.raw.length, data: t.raw });
-  areas.push({ offsetSectors: d.cfg.lba, size: d.cfg.raw.length, data: d.cfg.raw });
-  return areas;
-}
 
 /** A volume's first 64-bit count that no number holds exactly, with what to call it. */
 function beyondExact(v: Volume): [string, bigint] | undefined {
@@ -187,4 +176,8 @@ export const ddf1 = defineFormat<Ddf1Meta>({
   },
 
   create: createDdf1,
+  rebuild: rebuildDdf1,
+  rebuilt: rebuiltDdf1,
+  failed: failedDdf1,
+  spare: spareDdf1,
 });

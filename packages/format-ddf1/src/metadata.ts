@@ -2,8 +2,8 @@
  * Reading a disk's DDF tables into one decoded value, and encoding them back. Positions are kept beside the
  * values so that a write puts every table back where it came from, byte for byte.
  */
-import type { BlockDevice, Endian, ReadContext } from '@dmraid/core';
-import { tableCrc } from './checksum.js';
+import type { BlockDevice, Endian, MetadataArea, ReadContext } from '@dmraid/core';
+import { tableCrc, type CrcStyle } from './checksum.js';
 import {
   ANCHOR_END,
   ANCHOR_END_ADAPTEC,
@@ -382,19 +382,38 @@ export function encodeTables(d: Ddf1): void {
   }
 }
 
+/**
+ * Which CRC-32 the tables carry (checksum.ts): mdadm's when the header in use holds it, else dmraid's. A
+ * rewrite keeps it, so that whoever wrote the tables still reads them.
+ */
+export function crcStyleOf(d: Ddf1): CrcStyle {
+  return tableCrc(d.header.raw, 4, 'mdadm') === d.header.value.crc && tableCrc(d.header.raw) !== d.header.value.crc ? 'mdadm' : 'zlib';
+}
+
 /** Recompute every table's CRC after a change (state updates, creation). */
-export function updateCrcs(d: Ddf1): void {
+export function updateCrcs(d: Ddf1, style: CrcStyle = 'zlib'): void {
   encodeTables(d);
   const fix = (t: { value: { crc: number }; raw: Uint8Array }) => {
-    t.value.crc = tableCrc(t.raw);
+    t.value.crc = tableCrc(t.raw, 4, style);
   };
   for (const t of [d.anchor, d.header, d.secondary, d.adapter, d.diskData, d.pdHeader, d.vdHeader]) if (t) fix(t);
   if (d.primaryAt && !d.usingSecondary) fix(d.primaryAt);
   const recordBytes = d.header.value.vd_config_record_len * BLOCK;
   for (const r of d.records) {
     const raw = d.cfg.raw.subarray(r.at, r.at + recordBytes);
-    if (r.kind === 'vd') r.cr.crc = tableCrc(raw);
-    else r.header.crc = tableCrc(raw);
+    if (r.kind === 'vd') r.cr.crc = tableCrc(raw, 4, style);
+    else r.header.crc = tableCrc(raw, 4, style);
   }
   encodeTables(d);
+}
+
+/** Where the tables are, in dmraid's order: what -E erases and a write puts back. */
+export function metadataAreas(d: Ddf1): MetadataArea[] {
+  const areas: MetadataArea[] = [{ offsetSectors: d.anchor.lba, size: BLOCK, data: d.anchor.raw }];
+  if (d.primaryAt && d.primaryAt !== d.header) areas.push({ offsetSectors: d.primaryAt.lba, size: BLOCK, data: d.primaryAt.raw });
+  areas.push({ offsetSectors: d.header.lba, size: BLOCK, data: d.header.raw });
+  if (d.secondary) areas.push({ offsetSectors: d.secondary.lba, size: BLOCK, data: d.secondary.raw });
+  for (const t of [d.adapter, d.diskData, d.pdHeader, d.vdHeader]) if (t) areas.push({ offsetSectors: t.lba, size: t.raw.length, data: t.raw });
+  areas.push({ offsetSectors: d.cfg.lba, size: d.cfg.raw.length, data: d.cfg.raw });
+  return areas;
 }
