@@ -360,3 +360,9 @@ describe('hpt37x: sets', () => {
     expect(sets).toEqual([]);
   });
 });
+
+describe('hpt37x member failure', () => {
+  it('has no failed: the metadata keeps no state a survivor could record (docs/formats/hpt37x.md, "Member failure")', () => {
+    expect(hpt37x.failed).toBeUndefined();
+  });
+});

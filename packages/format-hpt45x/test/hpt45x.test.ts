@@ -29,3 +29,9 @@ describe('hpt45x layout', () => {
     expect(hpt45xLayout.offsetOf('dummy1')).toBe(0x24);
   });
 });
+
+describe('hpt45x member failure', () => {
+  it('has no failed: the metadata keeps no state a survivor could record (docs/formats/hpt45x.md, "Member failure")', () => {
+    expect(hpt45x.failed).toBeUndefined();
+  });
+});

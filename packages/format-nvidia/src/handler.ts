@@ -41,6 +41,7 @@ import {
   nvLayout,
   type Nv,
 } from './layout.js';
+import { isRedundant, recordFailed, staleMembers } from './failed.js';
 
 const NAME = 'nvidia';
 
@@ -82,10 +83,12 @@ function raidType(nv: Nv): RaidType {
 /**
  * The member's state. dmraid 1.0.0.rc16 always says ok unless the error flag is set: its lookup table
  * starts with the key 0 (idle), which its lookup loop treats as the end. Here the table is applied as meant:
- * initialising or synchronising → nosync, rebuilding or upgrading → inconsistent.
+ * initialising or synchronising → nosync, rebuilding or upgrading → inconsistent. The error flag says the
+ * array is degraded or offline (nv.h): a member of a redundant array carrying it holds current data of a
+ * degraded array (inconsistent, as dmraid calls a degraded mirror); dmraid reads it as the member broken.
  */
 export function status(nv: Nv): RaidStatus {
-  if (nv.array.flags & NV_ARRAY_FLAG_ERROR) return 'broken';
+  if (nv.array.flags & NV_ARRAY_FLAG_ERROR) return isRedundant(nv) ? 'inconsistent' : 'broken';
   switch (nv.array.raidJobCode) {
     case NV_IDLE:
       return 'ok';
@@ -209,4 +212,8 @@ export const nvidia = defineFormat<Nv>({
   },
 
   write: writeMetadata,
+
+  failed: recordFailed,
+
+  stale: staleMembers,
 });

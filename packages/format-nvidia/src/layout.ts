@@ -30,7 +30,10 @@ export const NV_SCDB_REBUILD_RAID = 3;
 export const NV_SCDB_UPGRADE_RAID = 4;
 export const NV_SCDB_SYNC_RAID = 5;
 
-/** array.flags: the array is degraded or offline. */
+/**
+ * array.flags: the array is degraded or offline (dmraid's nv.h, "Degraded or offlining"; FreeBSD's md_nvidia.c
+ * names the same bit of the same field NVIDIA_S_DEGRADED).
+ */
 export const NV_ARRAY_FLAG_ERROR = 0x2;
 
 export const nvArrayLayout = struct(

@@ -37,6 +37,7 @@ import {
   pdcRaidLayout,
   type Pdc,
 } from './layout.js';
+import { recordFailed, staleMembers } from './failed.js';
 
 const NAME = 'pdc';
 
@@ -383,4 +384,8 @@ export const pdc = defineFormat<PdcMeta>({
     if (erase || !disk) return writeMetadata(rd, device, ctx, erase);
     return writeAreas(device, disk.blocks.map((b) => ({ ...b, size: b.data.length })), ctx, false);
   },
+
+  failed: recordFailed,
+
+  stale: staleMembers,
 });

@@ -28,11 +28,22 @@ export const PDC_T_RAID1 = 0x1;
 export const PDC_T_RAID10 = 0x2;
 export const PDC_T_SPAN = 0x8;
 
-/** raid.unknown_0 bits (FreeBSD's PR_F_*): the member's own state. */
+/**
+ * raid.unknown_0 bits (FreeBSD's PR_F_* / PROMISE_F_*): the member's own state. The same bits are the low byte
+ * of every raid.disk[i].unknown_0, the state of member i as this block records it (FreeBSD's md_promise.c reads
+ * the u16 as flags, then position).
+ */
 export const PDC_F_VALID = 0x01;
 export const PDC_F_ONLINE = 0x02;
 export const PDC_F_ASSIGNED = 0x04;
+/** Set with DOWN on a failed member (FreeBSD's md_promise.c, g_raid_md_fail_disk_promise). */
+export const PDC_F_REDIR = 0x20;
 export const PDC_F_DOWN = 0x40;
+/** The flag bits in a raid.disk[i].unknown_0 (the high byte is the member's position). */
+export const PDC_DISK_FLAGS = 0xff;
+
+/** raid.status bit (FreeBSD's PROMISE_S_DEGRADED): the array runs without a member. */
+export const PDC_S_DEGRADED = 0x10;
 
 export const pdcDiskLayout = struct(
   {
@@ -57,7 +68,9 @@ export const pdcRaidLayout = struct(
     start: u32le.at(0x10),
     disk_secs: u32le.at(0x14),
     unknown_3: u32le.at(0x18),
+    /** FreeBSD's `generation`: raised by every metadata update; the highest one is current. */
     unknown_4: u16le.at(0x1c),
+    /** Array state bits (FreeBSD's PROMISE_S_*); dmraid ignores them. */
     status: u8.at(0x1e),
     type: u8.at(0x1f),
     total_disks: u8.at(0x20),

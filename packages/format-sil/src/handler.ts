@@ -37,6 +37,7 @@ import {
   silLayout,
   type Sil,
 } from './layout.js';
+import { recordFailed, staleMembers } from './failed.js';
 
 const NAME = 'sil';
 
@@ -307,4 +308,8 @@ export const sil = defineFormat<SilMeta>({
   },
 
   write: writeMetadata,
+
+  failed: recordFailed,
+
+  stale: staleMembers,
 });

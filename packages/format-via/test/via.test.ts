@@ -142,3 +142,9 @@ describe('via members', () => {
     }
   });
 });
+
+describe('via member failure', () => {
+  it('has no failed: the metadata keeps no state a survivor could record (docs/formats/via.md, "Member failure")', () => {
+    expect(via.failed).toBeUndefined();
+  });
+});
