@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { BlockDevice, FormatHandler, RaidSet } from '@dmraid/core';
+import { newRaidSet, type BlockDevice, type FormatHandler, type RaidDevice, type RaidSet } from '@dmraid/core';
 import { KernelActivator, type DmsetupRunner } from '@dmraid/activation';
 import { installedHandlers, runOurs } from '@dmraid/testkit';
 import { Output, type CommandContext, type Io } from '../src/context.js';
@@ -15,6 +15,7 @@ import { parseOptions } from '../src/options.js';
 import type { LoadedHandler } from '../src/plugins.js';
 import { Monitor } from '../src/monitor/daemon.js';
 import { monitorClaims } from '../src/monitor/claims.js';
+import { spareFor } from '../src/monitor/model.js';
 import { reporter } from '../src/monitor/report.js';
 import type { MonitorSystem } from '../src/monitor/system.js';
 import { tmp } from './helpers.js';
@@ -250,6 +251,23 @@ describe('the monitor\'s claim on member disks', () => {
     expect(claims.holds('/dev/sda')).toBe(true);
     expect(await claims.take(['/dev/sdb'])).toMatchObject({ code: 'EBUSY', path: '/dev/sdb', message: 'held by device-mapper device "other", which is not of this set' });
     expect(claims.holds('/dev/sdb')).toBe(false);
+  });
+});
+
+describe('which spare the monitor puts in', () => {
+  const rd = (path: string, type: RaidDevice['type']) => ({ device: { path }, format: 'x', type, status: 'ok', offset: 0, sectors: 100, areas: [] }) as unknown as RaidDevice;
+  const set = (name: string, type: RaidSet['type'], devs: RaidDevice[], sets: RaidSet[] = []) => ({ ...newRaidSet(name, type), status: 'ok', devs, sets }) as RaidSet;
+  it('a dedicated spare of the set; else a global spare set of the format (isw); else a container disk no volume uses (ddf1); never a member', () => {
+    const vol = set('v', 'raid1', [rd('/d0', 'raid1'), rd('/d1', 'raid1')]);
+    expect(spareFor(set('n', 'raid1', [rd('/d0', 'raid1'), rd('/d1', 'raid1'), rd('/d2', 'spare')]), [])?.path).toBe('/d2');
+    const group = set('g', 'group', [rd('/d0', 'group'), rd('/d1', 'group')], [vol]);
+    const isw = set('s', 'group', [rd('/d3', 'group')], [set('s_d3', 'spare', [rd('/d3', 'spare')])]);
+    expect(spareFor(group, [group, isw])?.path).toBe('/d3');
+    const ddf1 = set('c', 'group', [rd('/d0', 'group'), rd('/d1', 'group'), rd('/d4', 'group')], [vol]);
+    expect(spareFor(ddf1, [ddf1])?.path).toBe('/d4');
+    expect(spareFor(group, [group])).toBeUndefined();
+    const other = set('o', 'group', [rd('/d5', 'group')], [{ ...set('o_d5', 'spare', [rd('/d5', 'spare')]), devs: [{ ...rd('/d5', 'spare'), format: 'y' } as RaidDevice] }]);
+    expect(spareFor(group, [group, other])).toBeUndefined();
   });
 });
 

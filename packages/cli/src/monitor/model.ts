@@ -37,9 +37,15 @@ export const wantsSpare = (volume: RaidSet) => (volume.status === 'inconsistent'
  * set's own members.
  */
 export function spareFor(top: RaidSet, sets: readonly RaidSet[]): BlockDevice | undefined {
-  const members = new Set(allDevices(top).filter((rd) => rd.type !== 'spare').map((rd) => rd.device.path));
+  const volumes = top.type === 'group' ? top.sets : [top];
+  const members = new Set(volumes.flatMap(allDevices).filter((rd) => rd.type !== 'spare').map((rd) => rd.device.path));
   const dedicated = allDevices(top).find((rd) => rd.type === 'spare' && !members.has(rd.device.path));
   if (dedicated) return dedicated.device as BlockDevice;
+  // A disk of the set's container that no volume uses (ddf1: a Global Spare PD of the container).
+  if (top.type === 'group') {
+    const free = top.devs.find((rd) => !members.has(rd.device.path));
+    if (free) return free.device as BlockDevice;
+  }
   const format = setFormat(top);
   // A global spare is a set of type spare, at the top or in a group of its own (isw).
   const walk = (s: RaidSet): BlockDevice | undefined => {
