@@ -5,3 +5,7 @@ export { setTable, regionSize, validRd, validRs, ERROR_PATH, mapperPath, type Pr
 export { readPartitions, partitionDevices, partitionName, type Partition, type VolumeReader } from './partitions.js';
 export { KernelActivator, execDmsetup, type DmsetupRunner, type DmsetupResult, type ActivateReport } from './kernel.js';
 export { acquireLock, LOCK_FILE, type Lock } from './lock.js';
+export { type DmInfo } from './kernel.js';
+export { parseStatus, health, isDead, type TargetStatus, type MemberHealth, type Health } from './status.js';
+export { snapshot, watchDevice, type Snapshot, type WatchOptions } from './events.js';
+export { reloadChanged, liveShape, deviceNumber, type DeviceNumber, type ReloadStep } from './reload.js';

@@ -12,15 +12,22 @@ export interface DmsetupResult {
   readonly stderr: string;
 }
 
-/** Runs `dmsetup ARGS` with `stdin`; never throws (a missing dmsetup is code 127). */
-export type DmsetupRunner = (args: readonly string[], stdin?: string) => Promise<DmsetupResult>;
+/**
+ * Runs `dmsetup ARGS` with `stdin`; never throws (a missing dmsetup is code 127). `signal` ends a run that
+ * waits (`dmsetup wait`): the child is killed and the result's code is not 0.
+ */
+export type DmsetupRunner = (args: readonly string[], stdin?: string, signal?: AbortSignal) => Promise<DmsetupResult>;
 
 export function execDmsetup(binary = 'dmsetup'): DmsetupRunner {
-  return (args, stdin) =>
+  return (args, stdin, signal) =>
     new Promise((resolve) => {
       let stdout = '';
       let stderr = '';
+      if (signal?.aborted) return resolve({ code: 130, stdout, stderr: 'stopped' });
       const child = spawn(binary, [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const stop = () => child.kill('SIGTERM');
+      signal?.addEventListener('abort', stop, { once: true });
+      child.on('close', () => signal?.removeEventListener('abort', stop));
       child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       child.on('error', (e) => resolve({ code: 127, stdout, stderr: stderr + e.message }));
@@ -30,14 +37,86 @@ export function execDmsetup(binary = 'dmsetup'): DmsetupRunner {
     });
 }
 
+const firstLine = (r: DmsetupResult) => r.stderr.split('\n').find((l) => l.trim())?.replace(/^ERROR: /, '').trim() ?? `dmsetup exited with ${r.code}`;
+
 /** One line of the run's outcome, in dmraid's words where dmraid has them. */
 export interface ActivateReport {
   readonly level: 'print' | 'error';
   readonly text: string;
 }
 
+/** `dmsetup info` of one device: what the monitor needs of it. */
+export interface DmInfo {
+  readonly name: string;
+  readonly uuid: string;
+  /** The device's event counter: `dmsetup wait NAME <events>` returns once it moves on. */
+  readonly events: number;
+  /** `major:minor`, as tables and statuses name devices. */
+  readonly device: string;
+  readonly open: number;
+}
+
 export class KernelActivator {
   constructor(private readonly dmsetup: DmsetupRunner = execDmsetup()) {}
+
+  /**
+   * `dmsetup info` of one device (`name` given) or of every device; undefined when dmsetup fails (no such
+   * device). A name or uuid holding the separator cannot be told apart: such a line is left out.
+   */
+  async info(name?: string): Promise<DmInfo[] | undefined> {
+    const r = await this.dmsetup(['info', '-c', '--noheadings', '--separator', '\t', '-o', 'name,uuid,events,major,minor,open', ...(name !== undefined ? [name] : [])]);
+    if (r.code !== 0) return undefined;
+    const out: DmInfo[] = [];
+    for (const line of r.stdout.split('\n')) {
+      const w = line.split('\t');
+      if (w.length !== 6 || !w.slice(2).every((x) => /^\d+$/.test(x.trim()))) continue;
+      out.push({ name: w[0]!, uuid: w[1]!, events: Number(w[2]), device: `${Number(w[3])}:${Number(w[4])}`, open: Number(w[5]) });
+    }
+    return out;
+  }
+
+  /** The live table (`dmsetup table NAME`), devices as `major:minor`; undefined when there is none. */
+  async table(name: string): Promise<string | undefined> {
+    const r = await this.dmsetup(['table', name]);
+    return r.code === 0 ? r.stdout : undefined;
+  }
+
+  /** `dmsetup status NAME`'s text; undefined when the device is gone. */
+  async status(name: string): Promise<string | undefined> {
+    const r = await this.dmsetup(['status', name]);
+    return r.code === 0 ? r.stdout : undefined;
+  }
+
+  /**
+   * Sleep in the kernel (DM_DEV_WAIT, as dmeventd does: no CPU while idle) until the device's event counter
+   * differs from `events`. Resolves 'event', 'stopped' (the signal) or 'gone' (the device went away or
+   * dmsetup failed).
+   */
+  async wait(name: string, events: number, signal?: AbortSignal): Promise<'event' | 'stopped' | 'gone'> {
+    const r = await this.dmsetup(['wait', name, String(events)], undefined, signal);
+    if (signal?.aborted) return 'stopped';
+    return r.code === 0 ? 'event' : 'gone';
+  }
+
+  /**
+   * Swap a device's table: load it, suspend without flushing, resume. `--noflush`: a mirror's writes held
+   * since a leg failed (handle_errors) are requeued to the new table and complete there, instead of
+   * failing back to the writer as a flush would make them. Undefined when done, else what failed (the old
+   * table stays live: an inactive table that was loaded is cleared again).
+   */
+  async reload(name: string, table: string): Promise<string | undefined> {
+    const text = table.endsWith('\n') ? table : `${table}\n`;
+    const loaded = await this.dmsetup(['reload', name], text);
+    if (loaded.code !== 0) return `reloading "${name}": ${firstLine(loaded)}`;
+    const suspended = await this.dmsetup(['suspend', '--noflush', name]);
+    if (suspended.code !== 0) {
+      await this.dmsetup(['clear', name]);
+      return `suspending "${name}": ${firstLine(suspended)}`;
+    }
+    const resumed = await this.dmsetup(['resume', name]);
+    if (resumed.code !== 0) return `resuming "${name}": ${firstLine(resumed)} (the device stays suspended)`;
+    return undefined;
+  }
 
   /** Names of the device-mapper devices present; undefined when dmsetup cannot list them. */
   async list(): Promise<Set<string> | undefined> {

@@ -204,7 +204,11 @@ function raid45Table(rs: RaidSet, options: TableOptions, problems: Problem[], he
     // dm-raid refuses a region smaller than the chunk (dmraid-behaviour.md §8.4).
     while (region < rs.stride) region *= 2;
   }
-  const args: TableArg[] = [raidLevel(rs), '4', String(rs.stride), needSync(rs) ? 'sync' : 'nosync', 'region_size', String(region), String(members)];
+  // A member the metadata has as a rebuild's target is rebuilt from the others (`rebuild <idx>`); `sync`
+  // would recompute parity over its stale data instead. dm-raid takes `rebuild` without sync/nosync.
+  const rebuilding = options.reference ? [] : [...slots.entries()].filter(([, slot]) => slot?.rd !== undefined && outOfSync(slot.rd)).map(([k]) => k);
+  const flags = rebuilding.length > 0 ? rebuilding.flatMap((k) => ['rebuild', String(k)]) : [needSync(rs) ? 'sync' : 'nosync'];
+  const args: TableArg[] = [raidLevel(rs), String(3 + flags.length), String(rs.stride), ...flags, 'region_size', String(region), String(members)];
   for (const [k, slot] of slots.entries()) {
     if (!slot) {
       args.push('-', '-');

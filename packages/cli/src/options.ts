@@ -22,7 +22,9 @@ export type Mode =
   | 'help' | 'version' | 'list' | 'block' | 'raid' | 'dump' | 'erase' | 'native' | 'sets' | 'activate'
   | 'create' | 'rebuild' | 'spare' | 'remove'
   // Ours: the userspace engine's commands.
-  | 'extract' | 'serve' | 'check-data';
+  | 'extract' | 'serve' | 'check-data'
+  // Ours: the event daemon.
+  | 'monitor';
 
 export interface Options {
   readonly mode: Mode;
@@ -59,6 +61,15 @@ export interface Options {
   readonly handlerOptions: ReadonlyMap<string, ReadonlyMap<string, string>>;
   /** Ours, the userspace engine: --extract/--check-data SET, -o FILE, --resume, --writable, --listen, --tables FILE. */
   readonly engine: EngineOptions;
+  /** Ours, --monitor: --once, --program CMD. */
+  readonly monitor: MonitorOptions;
+}
+
+export interface MonitorOptions {
+  /** Handle what is pending and exit (0, or 1 after an error); no waiting for events or a resync's end. */
+  readonly once: boolean;
+  /** Run `CMD EVENT SET [DEVICE]` per event (mdadm --monitor's --program). */
+  readonly program: string | undefined;
 }
 
 export interface EngineOptions {
@@ -76,9 +87,10 @@ export interface EngineOptions {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** What the options say so far: the Options being built, and dmraid's action bits. */
-export interface Draft extends Mutable<Omit<Options, 'mode' | 'operands' | 'formats' | 'handlerOptions' | 'engine'>> {
+export interface Draft extends Mutable<Omit<Options, 'mode' | 'operands' | 'formats' | 'handlerOptions' | 'engine' | 'monitor'>> {
   readonly handlerOptions: Map<string, Map<string, string>>;
   readonly engine: Mutable<EngineOptions>;
+  readonly monitor: Mutable<MonitorOptions>;
   /** dmraid's action flags (F) of the options so far. */
   action: number;
   /** The mode one of our options selected (--extract, --serve, --check-data). */
@@ -93,6 +105,7 @@ function draft(): Draft {
     noPartitions: false, partChar: 'p', rmPartitions: false, createName: undefined, rebuildSet: undefined,
     spareSet: undefined, media: undefined, devices: undefined, json: false, yes: false, handlerOptions: new Map(),
     engine: { set: undefined, output: undefined, resume: false, writable: false, listen: '127.0.0.1:10809', tables: undefined },
+    monitor: { once: false, program: undefined },
     action: 0, ourMode: undefined,
   };
 }
@@ -138,6 +151,8 @@ const COMMON = F.DBG | F.HELP | F.IGNORELOCKING | F.VERBOSE;
 
 /** Our engine's commands, which take dmraid's -d, -v, -i and -f beside their own options. */
 const ENGINE: readonly Mode[] = ['extract', 'serve', 'check-data'];
+/** Our commands: the engine's and --monitor, which takes dmraid's -d, -v, -i and -f too. */
+const OURS: readonly Mode[] = [...ENGINE, 'monitor'];
 
 /** dmraid's check_optarg: a case-insensitive prefix of one of the words. */
 function optarg<T extends string>(option: string, value: string | undefined, words: readonly T[]): T | undefined {
@@ -193,7 +208,7 @@ export const OPTIONS: readonly OptionRow[] = [
       d.createName = a;
     },
   },
-  { short: 'd', long: 'debug', arg: 'none', modes: ENGINE, dmraid: { action: F.DBG, needed: 0, allowed: ALL }, apply: (d) => void d.debug++ },
+  { short: 'd', long: 'debug', arg: 'none', modes: OURS, dmraid: { action: F.DBG, needed: 0, allowed: ALL }, apply: (d) => void d.debug++ },
   {
     short: 'D', long: 'dump_metadata', arg: 'none', mode: 'dump',
     dmraid: { action: F.DUMP, needed: F.RAID_DEVICES, allowed: F.COLUMN | F.FORMAT | F.SEPARATOR | COMMON },
@@ -205,7 +220,7 @@ export const OPTIONS: readonly OptionRow[] = [
     apply: (d) => void (d.dump = d.erase = true),
   },
   {
-    short: 'f', long: 'format', arg: 'required', modes: ENGINE,
+    short: 'f', long: 'format', arg: 'required', modes: OURS,
     dmraid: {
       action: F.FORMAT,
       needed: F.ACTIVATE | F.DEACTIVATE | F.NATIVE_LOG | F.RAID_DEVICES | F.RAID_SETS,
@@ -220,7 +235,7 @@ export const OPTIONS: readonly OptionRow[] = [
   },
   // dmraid prints the help at -h, before it looks at the options after it.
   { short: 'h', long: 'help', arg: 'none', mode: 'help', dmraid: { action: F.HELP, needed: 0, allowed: ALL }, apply: () => {} },
-  { short: 'i', long: 'ignorelocking', arg: 'none', modes: ENGINE, dmraid: { action: F.IGNORELOCKING, needed: 0, allowed: ALL }, apply: (d) => void (d.ignoreLocking = true) },
+  { short: 'i', long: 'ignorelocking', arg: 'none', modes: OURS, dmraid: { action: F.IGNORELOCKING, needed: 0, allowed: ALL }, apply: (d) => void (d.ignoreLocking = true) },
   { short: 'l', long: 'list_formats', arg: 'none', mode: 'list', dmraid: { action: F.LIST_FORMATS, needed: 0, allowed: COMMON, noArgs: true }, apply: () => {} },
   { short: 'M', long: 'media', arg: 'required', dmraid: { action: F.MEDIA, needed: 0, allowed: F.REBUILD | COMMON }, apply: (d, a) => void (d.media = a) },
   { short: 'n', long: 'native_log', arg: 'none', mode: 'native', dmraid: { action: F.NATIVE_LOG, needed: 0, allowed: F.FORMAT | F.SEPARATOR | COMMON }, apply: () => {} },
@@ -273,7 +288,7 @@ export const OPTIONS: readonly OptionRow[] = [
     },
     apply: (d) => void (d.test = true),
   },
-  { short: 'v', long: 'verbose', arg: 'none', modes: ENGINE, dmraid: { action: F.VERBOSE, needed: 0, allowed: ALL }, apply: (d) => void d.verbose++ },
+  { short: 'v', long: 'verbose', arg: 'none', modes: OURS, dmraid: { action: F.VERBOSE, needed: 0, allowed: ALL }, apply: (d) => void d.verbose++ },
   { short: 'V', long: 'version', arg: 'none', mode: 'version', dmraid: { action: F.VERSION, needed: 0, allowed: COMMON, noArgs: true }, apply: () => {} },
   {
     short: 'x', long: 'remove', arg: 'none', mode: 'remove',
@@ -294,9 +309,9 @@ export const OPTIONS: readonly OptionRow[] = [
   {
     long: 'json', arg: 'none',
     // JSON documents exist for the listings and the engine's commands; elsewhere --json would only hide the messages.
-    modes: ['raid', 'sets', 'block', 'list', 'version', 'extract', 'serve', 'check-data'],
+    modes: ['raid', 'sets', 'block', 'list', 'version', 'extract', 'serve', 'check-data', 'monitor'],
     apply: (d) => void (d.json = true),
-    help: ['--json', 'one JSON document from -r, -s, -b, -l, -V and the three below'],
+    help: ['--json', 'one JSON document from -r, -s, -b, -l, -V and the three below; with --monitor one per event'],
   },
   {
     long: 'yes', arg: 'none',
@@ -333,6 +348,20 @@ export const OPTIONS: readonly OptionRow[] = [
     long: 'tables', arg: 'required', modes: ENGINE,
     apply: (d, a) => void (d.engine.tables = a),
     help: ['--tables FILE', 'with the three above: the sets\' tables as -tay prints them, no discovery'],
+  },
+  // Ours: the event daemon (docs/monitor.md).
+  {
+    long: 'monitor', arg: 'none', mode: 'monitor',
+    apply: (d) => select(d, 'monitor'),
+    help: ['--monitor [RAID-set...] [--once] [--program CMD]', 'watch the activated sets: record failures, reload, rebuild onto spares'],
+  },
+  { long: 'once', arg: 'none', modes: ['monitor'], apply: (d) => void (d.monitor.once = true) },
+  {
+    long: 'program', arg: 'required', modes: ['monitor'],
+    apply: (d, a) => {
+      if (!a) throw new UsageError('--program needs a command');
+      d.monitor.program = a;
+    },
   },
 ];
 

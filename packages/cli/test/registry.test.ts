@@ -36,6 +36,7 @@ vi.mock('../src/commands/remove.js', stub('remove'));
 vi.mock('../src/commands/extract.js', stub('extract'));
 vi.mock('../src/commands/serve.js', stub('serve'));
 vi.mock('../src/commands/check-data.js', stub('check-data'));
+vi.mock('../src/commands/monitor.js', stub('monitor'));
 
 /** A command line for each mode, and the module that must run it. */
 const LINES: Record<Mode, [argv: string[], module: string]> = {
@@ -56,6 +57,7 @@ const LINES: Record<Mode, [argv: string[], module: string]> = {
   extract: [['--extract', 'SET', '-o', 'FILE', '--tables', 't'], 'extract'],
   serve: [['--serve', '--tables', 't'], 'serve'],
   'check-data': [['--check-data', 'SET', '--tables', 't'], 'check-data'],
+  monitor: [['--monitor', '--once'], 'monitor'],
 };
 
 const io = () => ({ stdout: () => undefined, stderr: () => undefined, readLine: async () => null, cwd: process.cwd() });

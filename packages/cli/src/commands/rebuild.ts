@@ -3,7 +3,8 @@
  * handler that can end one (`rebuilt`), the data: @dmraid/engine's rebuildMember copies or reconstructs
  * every volume DEVICE holds from the set's redundancy, with progress and a checkpoint file, and only then
  * the handler writes the member in sync and the set normal. Stopped (SIGINT, SIGTERM) or failed, the
- * metadata still says rebuilding; the same -R again continues from the checkpoint.
+ * metadata still says rebuilding; the same -R again continues from the checkpoint. A set active in the
+ * kernel is rebuilt by the kernel instead: its tables are reloaded with DEVICE and --monitor ends it.
  */
 import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,6 +15,11 @@ import type { CommandContext } from '../context.js';
 import { mib, progress } from '../progress.js';
 import { runRefusal, stopSignal } from './engine-run.js';
 import { byName, claim, memberPaths, perform, Refused, writeCommand } from './write.js';
+import type { KernelActivator } from '@dmraid/activation';
+import { monitorClaims } from '../monitor/claims.js';
+import { volumesOf } from '../monitor/model.js';
+import { planNames, reloadVolume } from '../monitor/reload-set.js';
+import { realSystem } from '../monitor/system.js';
 
 export default async function command(ctx: CommandContext): Promise<number> {
   return writeCommand(ctx, rebuild);
@@ -38,6 +44,10 @@ async function rebuild(ctx: CommandContext, devices: BlockDevice[], claims: Devi
       throw new Refused(`device "${device.path}" is too small to rebuild RAID set "${set.name}" onto: it has ${device.sizeSectors} sectors, a member needs ${needs} (its data and metadata)`);
     }
   }
+  if (device !== undefined) {
+    const live = await liveVolumes(set);
+    if (live) return kernelRebuild(ctx, handler, devices, set, device, live);
+  }
   await claim(claims, [...memberPaths(set), ...(device ? [device.path] : [])]);
   // A rerun after a stop: the metadata has DEVICE rebuilding in this set already, the copy goes on.
   const resuming = device !== undefined && handler.rebuilt !== undefined && rebuildingOnto([set], device.path).length > 0;
@@ -48,6 +58,65 @@ async function rebuild(ctx: CommandContext, devices: BlockDevice[], claims: Devi
     await fs.rm(checkpointPath(ctx, handler, setName), { force: true });
   }
   return copyAndFinish(ctx, handler, devices, claims, setName, device!);
+}
+
+interface LiveVolumes {
+  readonly kernel: KernelActivator;
+  /** The set's volumes that are active in the kernel. */
+  readonly names: readonly string[];
+  /** The device-mapper devices of the set (those volumes, their subsets and helpers). */
+  readonly own: ReadonlySet<string>;
+}
+
+/** The set's volumes active in the kernel (dm uuid DMRAID-<name>), or undefined when none is. */
+async function liveVolumes(set: RaidSet): Promise<LiveVolumes | undefined> {
+  const act = await import('@dmraid/activation');
+  const kernel = new act.KernelActivator(act.execDmsetup(process.env.DMRAID_DMSETUP || 'dmsetup'));
+  const info = (await kernel.info()) ?? [];
+  const vols = volumesOf([set]).map((v) => v.volume.name);
+  const names = vols.filter((n) => info.some((i) => i.name === n && i.uuid === `DMRAID-${n}`));
+  if (names.length === 0) return undefined;
+  const own = new Set<string>(vols);
+  for (const i of info) if (vols.some((n) => i.name.startsWith(`${n}-`))) own.add(i.name);
+  return { kernel, names, own };
+}
+
+/**
+ * -R of a set active in the kernel: the handler's rebuild written (the members are held by the set's own
+ * device-mapper devices, which the monitor's claim accepts), then the tables reloaded in place so the new
+ * member joins and the kernel resyncs onto it. The end of the rebuild is the monitor's: it writes `rebuilt`
+ * once the kernel reports the member in sync. No engine copy: the kernel writes the volume.
+ */
+async function kernelRebuild(ctx: CommandContext, handler: FormatHandler, devices: BlockDevice[], set: RaidSet, device: BlockDevice, live: LiveVolumes): Promise<number> {
+  const claims = monitorClaims(ctx.io.cwd, realSystem(live.kernel, ctx.sysfs), live.own);
+  await claim(claims, [...memberPaths(set), device.path]);
+  const previous = new Map<string, string[]>();
+  for (const v of volumesOf([set])) previous.set(v.volume.name, await planNames(v.volume));
+  const resuming = rebuildingOnto([set], device.path).length > 0;
+  if (!resuming) {
+    const status = await perform(ctx, handler, devices, claims, false, (w) => handler.rebuild!.call(handler, set, device, w));
+    if (status !== 0) return status;
+  }
+  const { sets } = await ctx.discover(devices, { name: set.name });
+  const now = findSet(sets, set.name, true);
+  if (!now) {
+    ctx.out.log('error', `no RAID set found with name "${set.name}" after the rebuild was written: its tables stay as they are`);
+    return 1;
+  }
+  let ok = true;
+  for (const v of volumesOf([now]).filter((x) => live.names.includes(x.volume.name))) {
+    const r = await reloadVolume(live.kernel, v.volume, previous.get(v.volume.name) ?? []);
+    for (const p of r.problems) ctx.out.log('error', `${p}: the table of "${v.volume.name}" stays as it is`);
+    for (const step of r.steps) {
+      if (step.error !== undefined) ctx.out.log('error', `${step.action === 'created' ? 'creating' : step.action === 'removed' ? 'removing' : 'reloading'} "${step.name}": ${step.error}`);
+    }
+    if (r.problems.length > 0 || r.steps.some((x) => x.error !== undefined)) {
+      ok = false;
+      continue;
+    }
+    ctx.out.line(`${handler.name}: RAID set "${v.volume.name}" is active: its table ${r.steps.length > 0 ? 'was reloaded with' : 'already maps'} ${device.path}, and the kernel resyncs onto it; \`dmraid --monitor\` (or \`dmraid --monitor --once\` after the resync) ends the rebuild`);
+  }
+  return ok ? 0 : 1;
 }
 
 /** The volumes (non-group sets) of `sets` whose metadata has `path` as the member a rebuild writes to. */
