@@ -3,7 +3,7 @@
 // and a member goes offline under it (`echo offline > /sys/block/sdX/device/state`). Shown: the held writes
 // complete (the writer ends), the metadata records the failure (mdadm --examine in the VM; the reference
 // dmraid and our -s on the host afterwards), the spare is rebuilt onto and the set reads ok again, and the
-// volume holds what was written (sha256). Run under the VM lock: `flock /work/wt/vm.lock npx vitest run ...`.
+// volume holds what was written (sha256).
 // Skipped with the reason where the VM cannot run; required under CI.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';

@@ -81,7 +81,7 @@ function fakeKernel(devices: Record<string, { table: string; status: string; eve
 }
 
 /** The images' paths as the live tables name them (`major:minor`). */
-const system = (dir: string, kernel: KernelActivator, dead: Set<string> = new Set()): MonitorSystem => {
+const system = (dir: string, kernel: KernelActivator, dead: Set<string> = new Set(), inventory = { now: 'loop0 loop1 loop2' }): MonitorSystem => {
   const numbers: Record<string, string> = { 'd0.img': '7:0', 'd1.img': '7:1', 'd2.img': '7:2' };
   return {
     kernel,
@@ -89,6 +89,7 @@ const system = (dir: string, kernel: KernelActivator, dead: Set<string> = new Se
     dmName: async () => undefined,
     reads: async (n) => !dead.has(n),
     holders: async () => undefined,
+    inventory: async () => inventory.now,
   };
 };
 
@@ -282,3 +283,35 @@ describe('the options of --monitor', () => {
     expect(() => parseOptions(['--serve', '--once'])).toThrow('--once goes with --monitor, not --serve');
   });
 });
+
+describe('--monitor idle', () => {
+  it('the rescan reads the disks again only when sysfs shows a disk or a device-mapper device came or went, or on SIGHUP', async () => {
+    const dir = tmp('monitor-rescan');
+    const { specs, name } = await mirrorWithSpare(dir);
+    const k = fakeKernel({ [name]: { table: '0 65024 mirror core 2 64 nosync 2 7:0 0 7:1 0 1 handle_errors\n', status: '0 65024 mirror 2 7:0 7:1 508/508 1 AA 1 core\n' } });
+    const { ctx, out } = context(dir, ['--monitor', '--json', ...specs.flatMap((s) => ['--devices', join(dir, s)])], await installedHandlers());
+    const stop = new AbortController();
+    const hup = new EventTarget();
+    const inventory = { now: 'loop0 loop1 loop2' };
+    const report = reporter(ctx.io, { json: true, program: undefined });
+    const done = new Monitor(ctx, system(dir, new KernelActivator(k.run), new Set(), inventory), report, { once: false, signal: stop.signal, rescanMs: 10, rescan: hup }).run();
+    await until(() => out.some((l) => l.includes('"watching"')), 'watching');
+    const lists = () => k.calls.filter((c) => c.startsWith('info -c') && !c.endsWith(name)).length;
+    const before = lists();
+    // Twenty rescan periods with nothing new: no discovery.
+    for (let i = 0; i < 10; i++) await tick();
+    expect(lists()).toBe(before);
+    // A new device-mapper device: the disks are read again, the devices listed.
+    inventory.now += ' dm-0 DMRAID-other';
+    await until(() => lists() > before, 'a rescan after the inventory changed');
+    const after = lists();
+    for (let i = 0; i < 10; i++) await tick();
+    expect(lists()).toBe(after);
+    // SIGHUP: read again although nothing changed.
+    hup.dispatchEvent(new Event('rescan'));
+    await until(() => lists() > after, 'a rescan on SIGHUP');
+    stop.abort();
+    expect(await done).toBe(0);
+  });
+});
+

@@ -2,7 +2,7 @@
 // by mdadm, copied before the failure; mdadm fails a member under mdmon, ours fails the same member on the
 // copies; the survivors' MPB must agree on every field mdmon's mark_failure and imsm_set_disk touch. Then mdadm
 // reads our survivors: --examine reports the disk failed and the volume degraded, --assemble --scan --run
-// starts it degraded with the data. Run under the VM lock: flock /work/wt/vm.lock npx vitest run <this file>.
+// starts it degraded with the data.
 // Skipped with the reason when the VM cannot run here; required under CI.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -80,21 +80,31 @@ export class Monitor {
     }
   }
 
+  /**
+   * Every rescanMs a look at sysfs (no process, no disk read): only when a disk or a device-mapper device came
+   * or went are the disks read again. SIGHUP reads them in any case.
+   */
   private async rescanLoop(): Promise<void> {
     const { signal } = this.options;
+    let seen = await this.system.inventory();
     while (!signal.aborted) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
+      const asked = await new Promise<boolean>((resolve) => {
+        const done = (hup: boolean) => () => {
           clearTimeout(timer);
-          signal.removeEventListener('abort', done);
-          this.options.rescan?.removeEventListener('rescan', done);
-          resolve();
+          signal.removeEventListener('abort', aborted);
+          this.options.rescan?.removeEventListener('rescan', hangup);
+          resolve(hup);
         };
-        const timer = setTimeout(done, this.options.rescanMs ?? 30_000);
-        signal.addEventListener('abort', done, { once: true });
-        this.options.rescan?.addEventListener('rescan', done, { once: true });
+        const aborted = done(false);
+        const hangup = done(true);
+        const timer = setTimeout(done(false), this.options.rescanMs ?? 30_000);
+        signal.addEventListener('abort', aborted, { once: true });
+        this.options.rescan?.addEventListener('rescan', hangup, { once: true });
       });
       if (signal.aborted) return;
+      const now = await this.system.inventory();
+      if (!asked && now === seen) continue;
+      seen = now;
       await this.serial(async () => {
         // With --devices the handles stay (a dead disk may no longer open); a scan finds disks added since.
         await this.discover(this.ctx.o.devices === undefined);

@@ -19,6 +19,11 @@ export interface MonitorSystem {
   readonly reads: (number: string) => Promise<boolean>;
   /** The dm devices holding a block device (sysfs holders/); undefined for a file. */
   readonly holders: (path: string) => Promise<string[] | undefined>;
+  /**
+   * The block devices and the device-mapper devices' uuids, as one string (sysfs): when it changes, a disk or
+   * a set came or went. The monitor's idle rescan looks at this, not at the disks.
+   */
+  readonly inventory: () => Promise<string>;
 }
 
 export function realSystem(kernel: KernelActivator, sysfs = '/sys'): MonitorSystem {
@@ -44,6 +49,11 @@ export function realSystem(kernel: KernelActivator, sysfs = '/sys'): MonitorSyst
       } finally {
         await h.close();
       }
+    },
+    async inventory() {
+      const names = (await fs.readdir(join(sysfs, 'class/block')).catch(() => [] as string[])).sort();
+      const uuids = await Promise.all(names.map(async (n) => (n.startsWith('dm-') ? (await fs.readFile(join(sysfs, 'class/block', n, 'dm/uuid'), 'utf8').catch(() => '')).trim() : '')));
+      return names.map((n, i) => `${n} ${uuids[i]}`).join('\n');
     },
     async holders(path) {
       const number = await deviceNumber(path);
