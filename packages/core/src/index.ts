@@ -10,3 +10,4 @@ export * from './format/write.js';
 export * from './format/member-image.js';
 export * from './discovery/discover.js';
 export * from './schema/schema.js';
+export * from './format/survivors.js';

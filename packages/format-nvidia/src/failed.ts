@@ -8,17 +8,7 @@
  * (and noted "signature recalculation missing": the checksum, recomputed here). FreeBSD's writer records nothing
  * on a failure: it erases the failed disk's block and writes the others with the bit clear.
  */
-import {
-  allDevices,
-  isIoError,
-  writeAreas,
-  type BlockDevice,
-  type RaidDevice,
-  type RaidSet,
-  type StaleMember,
-  type WritableDevice,
-  type WriteContext,
-} from '@dmraid/core';
+import { changedSinceRead, recordOnSurvivors, type BlockDevice, type RaidDevice, type RaidSet, type StaleMember, type WriteContext } from '@dmraid/core';
 import { NV_ARRAY_FLAG_ERROR, NV_LEVEL_1, NV_LEVEL_1_0, NV_LEVEL_5_SYM, nvChecksum, nvChecksumOk, nvLayout, type Nv } from './layout.js';
 
 /** Levels whose array still reads with a member gone: on these the bit means degraded, not offline. */
@@ -38,49 +28,22 @@ const sameArray = (a: Nv, b: Nv) => a.array.signature.every((x, i) => x === b.ar
 
 const block = (rd: RaidDevice<unknown>) => nvLayout.decodeFrom(rd.areas[0]!.data);
 
-interface Planned {
-  readonly dev: WritableDevice;
-  readonly offsetSectors: number;
-  readonly data: Uint8Array;
-}
-
 /**
  * Record that `device` failed: every other member of the set (spares included: they carry the array's block
  * too) gets the array's degraded bit. Every survivor's block is read again first; one that changed writes
  * nothing anywhere; one that has the bit already is left alone.
  */
-export async function recordFailed(set: RaidSet, device: BlockDevice, ctx: WriteContext): Promise<boolean> {
-  const rds = allDevices(set);
-  if (!rds.some((rd) => rd.device.path === device.path)) {
-    ctx.error(`${device.path} is no member of RAID set "${set.name}"`);
-    return false;
-  }
-  const plan: Planned[] = [];
-  for (const rd of rds) {
-    if (rd.device.path === device.path) continue;
-    const path = rd.device.path;
-    const area = rd.areas[0]!;
-    const was = area.data;
-    const dev = await ctx.openWritable(path);
-    if (!dev) return false;
-    const now = await dev.read(area.offsetSectors * 512, nvLayout.size);
-    if (isIoError(now)) {
-      ctx.error(`reading ${path}: ${now.message}`);
-      return false;
-    }
-    const nowNv = nvLayout.decodeFrom(now);
-    if (nvChecksumOk(nowNv, now) && sameArray(nowNv, block(rd)) && recordsFailure(nowNv)) continue;
-    if (!now.every((b, i) => b === was[i])) {
-      ctx.error(`the metadata of RAID set "${set.name}" on ${path} changed since it was read; nothing written`);
-      return false;
-    }
-    plan.push({ dev, offsetSectors: area.offsetSectors, data: recordFailure(now) });
-  }
-  for (const p of plan) {
-    if (!(await writeAreas(p.dev, [{ offsetSectors: p.offsetSectors, size: nvLayout.size, data: p.data }], ctx, false))) return false;
-  }
-  return true;
-}
+export const recordFailed = (set: RaidSet, device: BlockDevice, ctx: WriteContext): Promise<boolean> =>
+  recordOnSurvivors(set, device, ctx, {
+    reread: (dev, rd) => dev.read(rd.areas[0]!.offsetSectors * 512, nvLayout.size),
+    plan(now, rd) {
+      const area = rd.areas[0]!;
+      const nowNv = nvLayout.decodeFrom(now!);
+      if (nvChecksumOk(nowNv, now!) && sameArray(nowNv, block(rd)) && recordsFailure(nowNv)) return 'recorded';
+      if (!now!.every((b, i) => b === area.data[i])) return changedSinceRead(set, rd);
+      return [{ offsetSectors: area.offsetSectors, size: nvLayout.size, data: recordFailure(now!) }];
+    },
+  });
 
 /**
  * Members of a redundant array without the degraded bit while another member has it: the bit is written to the

@@ -9,17 +9,7 @@
  * dmraid's own (never enabled) event_io set a bit in the failed disk's own block instead, which cannot be
  * written once the disk is gone.
  */
-import {
-  allDevices,
-  isIoError,
-  writeAreas,
-  type BlockDevice,
-  type RaidDevice,
-  type RaidSet,
-  type StaleMember,
-  type WritableDevice,
-  type WriteContext,
-} from '@dmraid/core';
+import { allDevices, changedSinceRead, recordOnSurvivors, type BlockDevice, type RaidDevice, type RaidSet, type StaleMember, type WriteContext } from '@dmraid/core';
 import {
   PDC_BLOCK_SIZE,
   PDC_DISK_FLAGS,
@@ -65,52 +55,24 @@ export const newerGeneration = (a: number, b: number) => ((((a - b) & 0xffff) <<
 
 const block = (rd: RaidDevice<unknown>) => pdcLayout.decodeFrom(rd.areas[0]!.data);
 
-interface Planned {
-  readonly dev: WritableDevice;
-  readonly offsetSectors: number;
-  readonly data: Uint8Array;
-}
-
 /**
  * Record that `device` failed in the blocks of this set's array on every other member. All blocks are read
  * again and checked first; nothing is written unless every survivor can take the record.
  */
-export async function recordFailed(set: RaidSet, device: BlockDevice, ctx: WriteContext): Promise<boolean> {
-  const rds = allDevices(set);
-  const gone = rds.find((rd) => rd.device.path === device.path);
-  if (!gone) {
-    ctx.error(`${device.path} is no member of RAID set "${set.name}"`);
-    return false;
-  }
-  const was = block(gone);
-  const plan: Planned[] = [];
-  for (const rd of rds) {
-    if (rd.device.path === device.path) continue;
-    const path = rd.device.path;
-    const area = rd.areas[0]!;
-    const dev = await ctx.openWritable(path);
-    if (!dev) return false;
-    const now = await dev.read(area.offsetSectors * 512, PDC_BLOCK_SIZE);
-    if (isIoError(now)) {
-      ctx.error(`reading ${path}: ${now.message}`);
-      return false;
-    }
-    const pdc = pdcLayout.decodeFrom(now);
-    if (!hasPdcSignature(now) || pdcChecksum(now) !== pdc.checksum || pdc.raid.magic_1 !== was.raid.magic_1) {
-      ctx.error(`the metadata of RAID set "${set.name}" on ${path} changed since it was read; nothing written`);
-      return false;
-    }
-    const slot = slotOf(pdc, was.raid.magic_0);
-    if (slot < 0) {
-      ctx.error(`${device.path} is not in the member table of RAID set "${set.name}" on ${path}; nothing written`);
-      return false;
-    }
-    if (!recordsFailure(pdc, slot)) plan.push({ dev, offsetSectors: area.offsetSectors, data: recordFailure(now, slot) });
-  }
-  for (const p of plan) {
-    if (!(await writeAreas(p.dev, [{ offsetSectors: p.offsetSectors, size: PDC_BLOCK_SIZE, data: p.data }], ctx, false))) return false;
-  }
-  return true;
+export function recordFailed(set: RaidSet, device: BlockDevice, ctx: WriteContext): Promise<boolean> {
+  const gone = allDevices(set).find((rd) => rd.device.path === device.path);
+  const was = gone && block(gone);
+  return recordOnSurvivors(set, device, ctx, {
+    reread: (dev, rd) => dev.read(rd.areas[0]!.offsetSectors * 512, PDC_BLOCK_SIZE),
+    plan(now, rd) {
+      const pdc = pdcLayout.decodeFrom(now!);
+      if (!hasPdcSignature(now!) || pdcChecksum(now!) !== pdc.checksum || pdc.raid.magic_1 !== was!.raid.magic_1) return changedSinceRead(set, rd);
+      const slot = slotOf(pdc, was!.raid.magic_0);
+      if (slot < 0) return { refused: `${device.path} is not in the member table of RAID set "${set.name}" on ${rd.device.path}` };
+      if (recordsFailure(pdc, slot)) return 'recorded';
+      return [{ offsetSectors: rd.areas[0]!.offsetSectors, size: PDC_BLOCK_SIZE, data: recordFailure(now!, slot) }];
+    },
+  });
 }
 
 /**

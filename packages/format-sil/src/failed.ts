@@ -10,11 +10,11 @@
  * checksum2 (0x1FE) keeps its bytes: its rule is unknown, and neither dmraid nor FreeBSD checks or rewrites it.
  */
 import {
-  allDevices,
+  changedSinceRead,
   isIoError,
-  type IoError,
-  writeAreas,
+  recordOnSurvivors,
   type BlockDevice,
+  type IoError,
   type RaidDevice,
   type RaidSet,
   type StaleMember,
@@ -51,49 +51,22 @@ async function copyInUse(dev: WritableDevice, rd: RaidDevice): Promise<Uint8Arra
   return undefined;
 }
 
-interface Planned {
-  readonly dev: WritableDevice;
-  readonly rd: RaidDevice;
-  readonly data: Uint8Array;
-}
-
 /**
  * Record that `device` failed: every other member's block (the copy in use, at all four places) gets the next
  * generation. Every survivor is read again first; one whose block changed in any other way writes nothing
  * anywhere. A survivor already past the generation it was read with has the record (a second report).
  */
-export async function recordFailed(set: RaidSet, device: BlockDevice, ctx: WriteContext): Promise<boolean> {
-  const rds = allDevices(set);
-  if (!rds.some((rd) => rd.device.path === device.path)) {
-    ctx.error(`${device.path} is no member of RAID set "${set.name}"`);
-    return false;
-  }
-  const plan: Planned[] = [];
-  for (const rd of rds) {
-    if (rd.device.path === device.path) continue;
-    const path = rd.device.path;
-    const was = rd.areas[0]!.data;
-    const dev = await ctx.openWritable(path);
-    if (!dev) return false;
-    const now = await copyInUse(dev, rd);
-    if (isIoError(now)) {
-      ctx.error(`reading ${path}: ${now.message}`);
-      return false;
-    }
-    const nowSil = now && silLayout.decodeFrom(now);
-    if (nowSil && sameArray(nowSil, block(rd)) && newerIncarnation(nowSil.incarnation_no, block(rd).incarnation_no)) continue;
-    if (!now || !now.every((b, i) => b === was[i])) {
-      ctx.error(`the metadata of RAID set "${set.name}" on ${path} changed since it was read; nothing written`);
-      return false;
-    }
-    plan.push({ dev, rd, data: recordFailure(now) });
-  }
-  for (const p of plan) {
-    const areas = p.rd.areas.map((a) => ({ offsetSectors: a.offsetSectors, size: SIL_BLOCK_SIZE, data: p.data }));
-    if (!(await writeAreas(p.dev, areas, ctx, false))) return false;
-  }
-  return true;
-}
+export const recordFailed = (set: RaidSet, device: BlockDevice, ctx: WriteContext): Promise<boolean> =>
+  recordOnSurvivors(set, device, ctx, {
+    reread: copyInUse,
+    plan(now, rd) {
+      const nowSil = now && silLayout.decodeFrom(now);
+      if (nowSil && sameArray(nowSil, block(rd)) && newerIncarnation(nowSil.incarnation_no, block(rd).incarnation_no)) return 'recorded';
+      if (!now || !now.every((b, i) => b === rd.areas[0]!.data[i])) return changedSinceRead(set, rd);
+      const data = recordFailure(now);
+      return rd.areas.map((a) => ({ offsetSectors: a.offsetSectors, size: SIL_BLOCK_SIZE, data }));
+    },
+  });
 
 /** Members of an array whose generation is older than another member's: a failed disk that came back. */
 export function staleMembers<M>(rds: readonly RaidDevice<M>[]): StaleMember<M>[] {
