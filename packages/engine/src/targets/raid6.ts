@@ -5,7 +5,7 @@
  * may be missing: reads rebuild their data, writes keep P and Q so that they would rebuild to the written data.
  */
 import { chunkPieces, gatherInto, type Piece } from '../gather.js';
-import { gfInv, gfMulXorInto, gfPow2, gfScale } from '../gf256.js';
+import { gfInv, gfMul, gfMulXorInto, gfPow2, gfTable } from '../gf256.js';
 import { skewed } from '../pool.js';
 import { isIoError, SECTOR, xorInto, type IoError, type Source } from '../source.js';
 import type { Target } from '../target.js';
@@ -133,10 +133,15 @@ export function recoverStripe(s: Stripe, chunks: readonly Uint8Array[], lost: re
       dst.set(chunks[s.p]!);
       for (let dd = 0; dd < s.data.length; dd++) if (dd !== x) xorInto(dst, chunks[s.data[dd]!]!);
     } else {
-      // D_x = (Q + sum of the others' c*D) / c_x
+      // D_x = (Q + sum of the others' c*D) / c_x; the division folded into the last term's pass.
+      const others = s.data.flatMap((d, dd) => (dd === x ? [] : [dd]));
+      const last = others.pop()!;
       dst.set(chunks[s.q]!);
-      for (let dd = 0; dd < s.data.length; dd++) if (dd !== x) gfMulXorInto(dst, chunks[s.data[dd]!]!, s.coef[dd]!);
-      gfScale(dst, gfInv(s.coef[x]!));
+      for (const dd of others) gfMulXorInto(dst, chunks[s.data[dd]!]!, s.coef[dd]!);
+      const tl = gfTable(s.coef[last]!);
+      const ti = gfTable(gfInv(s.coef[x]!));
+      const src = chunks[s.data[last]!]!;
+      for (let i = 0; i < n; i++) dst[i] = ti[dst[i]! ^ tl[src[i]!]!]!;
     }
   } else if (lostData.length === 2) {
     const [x, y] = lostData as [number, number];
@@ -152,9 +157,16 @@ export function recoverStripe(s: Stripe, chunks: readonly Uint8Array[], lost: re
       xorInto(dy, d);
       gfMulXorInto(dx, d, s.coef[dd]!);
     }
-    gfMulXorInto(dx, dy, s.coef[y]!);
-    gfScale(dx, gfInv(s.coef[x]! ^ s.coef[y]!));
-    xorInto(dy, dx);
+    // One pass: D_x = a*Q' + b*P' with a = 1/(c_x + c_y), b = c_y*a; D_y = P' + D_x.
+    const a = gfInv(s.coef[x]! ^ s.coef[y]!);
+    const ta = gfTable(a);
+    const tb = gfTable(gfMul(s.coef[y]!, a));
+    for (let i = 0; i < n; i++) {
+      const p = dy[i]!;
+      const v = ta[dx[i]!]! ^ tb[p]!;
+      dx[i] = v;
+      dy[i] = p ^ v;
+    }
   }
   if (parity && (pLost || qLost)) {
     const p = pLost ? chunks[s.p]! : new Uint8Array(n);
