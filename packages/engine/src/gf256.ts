@@ -68,3 +68,23 @@ export function gfScale(buf: Uint8Array, c: number): void {
   const t = gfTable(c);
   for (let i = 0; i < buf.length; i++) buf[i] = t[buf[i]!]!;
 }
+
+/**
+ * Per coefficient, c times both bytes of a 16-bit lane (128 KiB): the hot recovery loops look up two bytes
+ * at a time (1.5-2 times the speed of byte lookups in V8 here).
+ */
+const tables16 = new Map<number, Uint16Array>();
+export function gfTable16(c: number): Uint16Array {
+  let t = tables16.get(c);
+  if (!t) {
+    const b = gfTable(c);
+    t = new Uint16Array(65536);
+    for (let x = 0; x < 65536; x++) t[x] = b[x & 0xff]! | (b[x >>> 8]! << 8);
+    tables16.set(c, t);
+  }
+  return t;
+}
+
+/** 16-bit lanes of a byte array, when it starts on an even byte and has an even length. */
+export const lanes16 = (b: Uint8Array): Uint16Array | undefined =>
+  b.byteOffset % 2 === 0 && b.length % 2 === 0 ? new Uint16Array(b.buffer, b.byteOffset, b.length / 2) : undefined;

@@ -5,8 +5,8 @@
  * may be missing: reads rebuild their data, writes keep P and Q so that they would rebuild to the written data.
  */
 import { chunkPieces, gatherInto, type Piece } from '../gather.js';
-import { gfInv, gfMul, gfMulXorInto, gfPow2, gfTable } from '../gf256.js';
-import { skewed } from '../pool.js';
+import { gfInv, gfMul, gfMulXorInto, gfPow2, gfTable, gfTable16, lanes16 } from '../gf256.js';
+import { BufferPool, skewed } from '../pool.js';
 import { isIoError, SECTOR, xorInto, type IoError, type Source } from '../source.js';
 import type { Target } from '../target.js';
 
@@ -138,10 +138,11 @@ export function recoverStripe(s: Stripe, chunks: readonly Uint8Array[], lost: re
       const last = others.pop()!;
       dst.set(chunks[s.q]!);
       for (const dd of others) gfMulXorInto(dst, chunks[s.data[dd]!]!, s.coef[dd]!);
-      const tl = gfTable(s.coef[last]!);
-      const ti = gfTable(gfInv(s.coef[x]!));
       const src = chunks[s.data[last]!]!;
-      for (let i = 0; i < n; i++) dst[i] = ti[dst[i]! ^ tl[src[i]!]!]!;
+      const [d16, s16] = [lanes16(dst), lanes16(src)];
+      const inv = gfInv(s.coef[x]!);
+      const [w, tl, ti, D, S] = d16 && s16 ? [n / 2, gfTable16(s.coef[last]!), gfTable16(inv), d16, s16] : [n, gfTable(s.coef[last]!), gfTable(inv), dst, src];
+      for (let i = 0; i < w; i++) D[i] = ti[D[i]! ^ tl[S[i]!]!]!;
     }
   } else if (lostData.length === 2) {
     const [x, y] = lostData as [number, number];
@@ -159,13 +160,14 @@ export function recoverStripe(s: Stripe, chunks: readonly Uint8Array[], lost: re
     }
     // One pass: D_x = a*Q' + b*P' with a = 1/(c_x + c_y), b = c_y*a; D_y = P' + D_x.
     const a = gfInv(s.coef[x]! ^ s.coef[y]!);
-    const ta = gfTable(a);
-    const tb = gfTable(gfMul(s.coef[y]!, a));
-    for (let i = 0; i < n; i++) {
-      const p = dy[i]!;
-      const v = ta[dx[i]!]! ^ tb[p]!;
-      dx[i] = v;
-      dy[i] = p ^ v;
+    const b = gfMul(s.coef[y]!, a);
+    const [x16, y16] = [lanes16(dx), lanes16(dy)];
+    const [w, ta, tb, X, Y] = x16 && y16 ? [n / 2, gfTable16(a), gfTable16(b), x16, y16] : [n, gfTable(a), gfTable(b), dx, dy];
+    for (let i = 0; i < w; i++) {
+      const p = Y[i]!;
+      const v = ta[X[i]!]! ^ tb[p]!;
+      X[i] = v;
+      Y[i] = p ^ v;
     }
   }
   if (parity && (pLost || qLost)) {
@@ -174,6 +176,9 @@ export function recoverStripe(s: Stripe, chunks: readonly Uint8Array[], lost: re
     encodePQ(s, s.data.map((d) => chunks[d]!), p, q);
   }
 }
+
+/** Whole rows of every member for degraded reads, reused across reads (and targets). */
+const rowPool = new BufferPool(64 * 1024 * 1024);
 
 export interface Raid6Spec {
   readonly type: Raid6Type;
@@ -220,6 +225,30 @@ export function raid6Target({ type, length, chunk, devs, report }: Raid6Spec): T
     for (const r of reads) if (isIoError(r)) return r;
     return reads as Uint8Array[];
   };
+  /** As readRows, into buffers of `rowPool` (give them back); a lost device's rows are left as they come. */
+  const readRowsPooled = async (r0: number, r1: number): Promise<Uint8Array[] | IoError> => {
+    const bytes = (r1 - r0 + 1) * chunkBytes;
+    const bufs = devs.map(() => rowPool.take(bytes).subarray(0, bytes));
+    const results = await Promise.all(
+      devs.map(async (d, i): Promise<true | IoError> => {
+        if (!d.source) return true;
+        if (d.source.readInto) return d.source.readInto(d.offset + r0 * chunk, bufs[i]!);
+        const r = await d.source.read(d.offset + r0 * chunk, bytes / SECTOR);
+        if (isIoError(r)) return r;
+        bufs[i]!.set(r);
+        return true;
+      }),
+    );
+    const failed = results.find((r) => r !== true);
+    if (failed) {
+      giveRows(bufs);
+      return failed;
+    }
+    return bufs;
+  };
+  const giveRows = (bufs: readonly Uint8Array[]) => {
+    for (const b of bufs) rowPool.give(new Uint8Array(b.buffer, b.byteOffset, BufferPool.classOf(b.length)));
+  };
   const chunksOf = (rows: readonly Uint8Array[], i: number) => rows.map((r) => r.subarray(i * chunkBytes, (i + 1) * chunkBytes));
 
   const readInto = async (sector: number, out: Uint8Array): Promise<true | IoError> => {
@@ -228,13 +257,14 @@ export function raid6Target({ type, length, chunk, devs, report }: Raid6Spec): T
     // A lost chunk needs its whole stripe: read the rows the request touches, rebuild, copy out.
     const r0 = Math.floor(all[0]!.devSector / chunk);
     const r1 = Math.floor((all[all.length - 1]!.devSector + all[all.length - 1]!.count - 1) / chunk);
-    const rows = await readRows(r0, r1);
+    const rows = await readRowsPooled(r0, r1);
     if (isIoError(rows)) return rows;
     for (let row = r0; row <= r1; row++) recoverStripe(stripe(row), chunksOf(rows, row - r0), lost, false);
     for (const p of all) {
       const from = (p.devSector - r0 * chunk) * SECTOR;
       out.set(rows[p.dev]!.subarray(from, from + p.count * SECTOR), p.at * SECTOR);
     }
+    giveRows(rows);
     return true;
   };
 
