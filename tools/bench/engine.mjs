@@ -6,13 +6,14 @@
 //      pread/pwrite with holes where zero (one thread, and two as ours), and copy_file_range per chunk
 //      (in the kernel as cat, no holes)
 //   2. RAID5 read with a member missing vs healthy (extract to /dev/null)           (target ≥ 0.5×)
+//      and RAID6 (raid6_zr, 4 members) read with two members missing vs healthy       (target ≥ 0.4×)
 //   3. nbdcopy from `dmraid --serve` (the RAID0) vs from nbdkit's file plugin serving the same volume as
 //      one flat file                                                                 (target ≥ 1.0×)
 //   4. nbdcopy of the volume from a file into `dmraid --serve --writable` (the RAID0) vs into nbdkit's file
 //      plugin serving a file of the same size (writes over a connection; none in the targets yet)
 //   5. peak memory (max RSS) of each of ours                                         (target < 200 MiB)
 // Usage: node tools/bench/engine.mjs [--member-mib 512] [--rounds 7] [--floor] [--keep] [--only-write]
-// [--bin PATH]: --only-write measures 4 alone; --bin runs another build of the CLI (an older commit's
+// [--only-raid6] [--bin PATH]: --only-write measures 4 alone, --only-raid6 the RAID6 reads of 2 alone; --bin runs another build of the CLI (an older commit's
 // packages/cli/dist/bin.js, built in a directory of its own). Needs the built CLI (npm run build),
 // nbdcopy (libnbd-bin), nbdkit and /usr/bin/time (package `time`). The member files stay in the page
 // cache (nothing is dropped: other people share the machine), so this measures the engine, not the disk.
@@ -28,6 +29,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);
 const bin = argv.includes('--bin') ? resolve(argv[argv.indexOf('--bin') + 1]) : join(root, 'packages', 'cli', 'dist', 'bin.js');
 const onlyWrite = argv.includes('--only-write');
+const onlyRaid6 = argv.includes('--only-raid6');
 const memberMiB = Number(argv[argv.indexOf('--member-mib') + 1] || 0) || 512;
 const keep = argv.includes('--keep');
 const wantFloor = argv.includes('--floor');
@@ -183,6 +185,10 @@ try {
   await fs.writeFile(join(dir, 'r0.txt'), `r0: 0 ${4 * sectors} striped 4 128 m0.img 0 m1.img 0 m2.img 0 m3.img 0\n`);
   await fs.writeFile(join(dir, 'r5.txt'), `r5: 0 ${2 * sectors} raid raid5_ls 4 128 nosync region_size 1024 3 - m0.img - m1.img - m2.img\n`);
   await fs.writeFile(join(dir, 'r5d.txt'), `r5: 0 ${2 * sectors} raid raid5_ls 4 128 nosync region_size 1024 3 - m0.img - - - m2.img\n`);
+  // RAID6 over the four members; lost: members 1 and 2, so that a row loses two data chunks, data and P,
+  // data and Q, or P and Q as the layout rotates (the members' bytes are no real P/Q: the work is the same).
+  await fs.writeFile(join(dir, 'r6.txt'), `r6: 0 ${2 * sectors} raid raid6_zr 1 128 4 - m0.img - m1.img - m2.img - m3.img\n`);
+  await fs.writeFile(join(dir, 'r6d.txt'), `r6: 0 ${2 * sectors} raid raid6_zr 1 128 4 - m0.img - - - - - m3.img\n`);
   const volumeMiB = 4 * memberMiB;
   // The C floor (copy-floor.c) with --floor: same map, same chunk (128 sectors), no Node.
   const floor = wantFloor && (await new Promise((done) => {
@@ -196,10 +202,27 @@ try {
   // Warm the page cache for both sides alike, then the median of `rounds` runs of each, in turns.
   await timed('sh', ['-c', 'cat m0.img m1.img m2.img m3.img > /dev/null']);
   const median = (xs) => [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)];
-  const runs = { cat: [], dd: [], ex: [], fCat: [], fRw: [], fRw2: [], fCfr: [], fEx: [], r5: [], r5d: [], ours: [], kit: [], oursCold: [], kitCold: [] };
+  const runs = { cat: [], dd: [], ex: [], fCat: [], fRw: [], fRw2: [], fCfr: [], fEx: [], r5: [], r5d: [], r6: [], r6d: [], ours: [], kit: [], oursCold: [], kitCold: [] };
   const copy = (uri) => timed('nbdcopy', [uri, 'null:']);
   const sock = join(dir, 'ours.sock');
   const ksock = join(dir, 'nbdkit.sock');
+  const raid6Rounds = async () => {
+    runs.r6.push(await timed(...dmraid(['--extract', 'r6', '-o', '/dev/null', '--tables', 'r6.txt'])));
+    runs.r6d.push(await timed(...dmraid(['--extract', 'r6', '-o', '/dev/null', '--tables', 'r6d.txt'])));
+  };
+  const raid6Row = () => {
+    const [r6, r6d] = [runs.r6, runs.r6d].map(median);
+    const rs = runs.r6.map((b, i) => b.seconds / runs.r6d[i].seconds).sort((x, y) => x - y);
+    console.log(`per-round ratios: RAID6 degraded by two ${rs.map((r) => r.toFixed(2)).join(' ')}`);
+    const rss = Math.max(...[...runs.r6, ...runs.r6d].map((x) => x.rssMiB));
+    return ['read RAID6 4 × ' + memberMiB + ' MiB, two members missing', `${r6d.seconds.toFixed(2)} s (${((2 * memberMiB) / r6d.seconds).toFixed(0)} MiB/s)`, `healthy: ${r6.seconds.toFixed(2)} s`, rs[Math.floor(rs.length / 2)].toFixed(2), '≥ 0.4', rss];
+  };
+  if (onlyRaid6) {
+    for (let round = 0; round < rounds; round++) await raid6Rounds();
+    printTable([raid6Row()]);
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  }
   // The volume as one flat file for nbdkit, written right after the members: both servers then read
   // page-cache data of the same age (the rounds below rewrite their outputs many times over).
   await timed(...dmraid(['--extract', 'r0', '-o', 'flat.img', '--tables', 'r0.txt']));
@@ -229,6 +252,7 @@ try {
     runs.ex.push(ex);
     runs.r5.push(await timed(...dmraid(['--extract', 'r5', '-o', '/dev/null', '--tables', 'r5.txt'])));
     runs.r5d.push(await timed(...dmraid(['--extract', 'r5', '-o', '/dev/null', '--tables', 'r5d.txt'])));
+    await raid6Rounds();
   }
   // The C floor: rounds of their own (another writer between cat and ours would change what each finds
   // freed before it), the five writers in turns, each round starting with the next one.
@@ -311,6 +335,7 @@ try {
   const rows = [
     ['extract RAID0 4 × ' + memberMiB + ' MiB', `${ex.seconds.toFixed(2)} s (${mbps(volumeMiB, ex.seconds)} MiB/s)`, `cat of the members: ${cat.seconds.toFixed(2)} s`, ratio(runs.cat, runs.ex), '≥ 0.8', ex.rssMiB],
     ['read RAID5 3 × ' + memberMiB + ' MiB, member missing', `${r5d.seconds.toFixed(2)} s (${mbps(2 * memberMiB, r5d.seconds)} MiB/s)`, `healthy: ${r5.seconds.toFixed(2)} s`, ratio(runs.r5, runs.r5d), '≥ 0.5', Math.max(r5.rssMiB, r5d.rssMiB)],
+    raid6Row(),
     ['nbdcopy from --serve (RAID0), server warm', `${ours.seconds.toFixed(2)} s (${mbps(volumeMiB, ours.seconds)} MiB/s)`, `nbdkit file: ${kit.seconds.toFixed(2)} s`, ratio(runs.kit, runs.ours), '≥ 1.0', ours.rssMiB],
     writeRow,
   ];

@@ -561,6 +561,37 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect(one.stdout).toBe('r5: parity mismatch at sectors 512-767 (256 sectors)\nr5: mismatch_cnt 1 (r5 checked, 2.0 MiB)\n');
   });
 
+  it('check-data of a RAID6 counts P and Q apart, in text and in schema-valid JSON; a Q mismatch alone exits 2', async () => {
+    const dir = tmp('check6');
+    await members(dir, 4);
+    const table = `0 ${2 * SECTORS} raid raid6_zr 1 128 4 - m0.img - m1.img - m2.img - m3.img`;
+    await fs.writeFile(join(dir, 't.txt'), `r6: ${table}\n`);
+    expect((await dmraid(dir, ['--extract', 'r6', '-o', 'v.img', '--tables', 't.txt'])).status).toBe(0);
+    // P and Q made consistent: the volume written back through the engine.
+    const { createEngine, deviceSource, isTableError, raid6Stripe } = await import('@dmraid/engine');
+    const { openDevice, isIoError } = await import('@dmraid/core');
+    const opened = await Promise.all([0, 1, 2, 3].map((m) => openDevice(join(dir, `m${m}.img`), { writable: true })));
+    const byPath = new Map(opened.map((d, m) => { if (isIoError(d)) throw new Error(d.message); return [`m${m}.img`, deviceSource(d, true)]; }));
+    const e = createEngine([{ name: 'r6', table }], (p) => byPath.get(p));
+    if (isTableError(e)) throw new Error(e.message);
+    expect(await e.get('r6')!.write(0, new Uint8Array(await fs.readFile(join(dir, 'v.img'))))).toBe(true);
+    for (const d of opened) if (!isIoError(d)) await d.close();
+    expect(await dmraid(dir, ['--check-data', 'r6', '--tables', 't.txt'])).toEqual({ status: 0, stdout: 'r6: mismatch_cnt 0, Q mismatch_cnt 0 (r6 checked, 2.0 MiB)\n', stderr: '' });
+    // Row 2's Q block: one byte of its sector 5.
+    const q = raid6Stripe('raid6_zr', 4, 2).q;
+    const h = await fs.open(join(dir, `m${q}.img`), 'r+');
+    await h.write(Buffer.from([0x5a]), 0, 1, (2 * 128 + 5) * 512 + 7);
+    await h.close();
+    const text = await dmraid(dir, ['--check-data', 'r6', '--tables', 't.txt']);
+    expect(text).toEqual({ status: 2, stdout: 'r6: parity mismatch at sectors 512-767 (256 sectors)\nr6: mismatch_cnt 0, Q mismatch_cnt 1 (r6 checked, 2.0 MiB)\n', stderr: '' });
+    const validate = new Ajv({ allErrors: true, strict: true }).compile(jsonSchema);
+    const json = await dmraid(dir, ['--json', '--check-data', 'r6', '--tables', 't.txt']);
+    expect(json.status).toBe(2);
+    const d = JSON.parse(json.stdout);
+    expect(validate(d), JSON.stringify(validate.errors)).toBe(true);
+    expect(d.check).toMatchObject({ set: 'r6', mismatches: 0, syndromeMismatches: 1, ranges: [{ device: 'r6', kind: 'parity', start: 512, length: 256 }] });
+  });
+
   it('long work shows progress on standard error: a bar on a terminal, plain lines elsewhere, none with --json', async () => {
     const dir = tmp('progress');
     await members(dir, 3);

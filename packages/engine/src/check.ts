@@ -1,6 +1,6 @@
 /**
  * Offline data check (md's `check` sync action, without the kernel): read every redundant target of a
- * device and report where mirror legs disagree or RAID4/5 parity does not match, with a mismatch count.
+ * device and report where mirror legs disagree or RAID4/5/6 parity (RAID6: P and Q apart) does not match, with a mismatch count.
  */
 import { isIoError, type IoError } from './source.js';
 import type { MappedDevice } from './table.js';
@@ -18,6 +18,8 @@ export interface CheckRange {
 export interface CheckReport {
   readonly ranges: CheckRange[];
   readonly mismatches: number;
+  /** RAID6 only: Q (syndrome) sectors that do not match, counted apart from P's in `mismatches`. */
+  readonly syndromeMismatches?: number;
   /** Devices with redundancy that were checked, and those that could not be (a member missing). */
   readonly checked: string[];
   /** Sectors of the redundant targets checked (each compared across all its legs or members). */
@@ -33,6 +35,7 @@ export async function checkData(
 ): Promise<CheckReport | IoError> {
   const ranges: CheckRange[] = [];
   let mismatches = 0;
+  let syndromeMismatches: number | undefined;
   const checked: string[] = [];
   const devices = names.map((n) => engine.get(n)).filter((d): d is MappedDevice => !!d);
   // Only the sectors of redundant targets are checked (a RAID10's stripes below its mirror are read through it).
@@ -50,6 +53,7 @@ export async function checkData(
         const r = await check.verify(s, n);
         if (isIoError(r)) return r;
         mismatches += r.mismatches;
+        if (r.syndromeMismatches !== undefined) syndromeMismatches = (syndromeMismatches ?? 0) + r.syndromeMismatches;
         for (const range of r.ranges) {
           const prev = ranges[ranges.length - 1];
           const abs = start + range.start;
@@ -62,5 +66,5 @@ export async function checkData(
     }
     checked.push(name);
   }
-  return { ranges, mismatches, checked, sectors: total };
+  return { ranges, mismatches, ...(syndromeMismatches === undefined ? {} : { syndromeMismatches }), checked, sectors: total };
 }

@@ -33,9 +33,13 @@ export interface DataCheck {
   readonly unit: number;
   /**
    * Where the redundancy disagrees: ranges of the target's sectors (a mirror's differing sectors, a parity
-   * row's extent) and the count of mismatching sectors (as the kernel's mismatch_cnt: parity or leg sectors).
+   * row's extent) and the count of mismatching sectors (as the kernel's mismatch_cnt: parity or leg sectors);
+   * RAID6 counts its P sectors in `mismatches` and its Q sectors apart, in `syndromeMismatches`.
    */
-  verify(sector: number, count: number): Promise<{ ranges: { start: number; length: number }[]; mismatches: number } | IoError>;
+  verify(
+    sector: number,
+    count: number,
+  ): Promise<{ ranges: { start: number; length: number }[]; mismatches: number; syndromeMismatches?: number } | IoError>;
 }
 
 export interface TargetType {

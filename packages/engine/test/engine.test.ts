@@ -105,7 +105,8 @@ describe('table parsing and construction', () => {
       ['0 16 raid raid5_la 1 8 3 - a - a - absent', 'Device lookup failure: absent'],
       ['0 9 striped 2 4 a 0 a 8', 'not divisible'],
       ['0 64 mirror core 1 64 1 a 0', 'Invalid number of mirrors'],
-      ['0 8 raid raid6_zr 1 64 3 - a - a - a', 'Unsupported raid type'],
+      ['0 8 raid raid10 1 64 3 - a - a - a', 'Unsupported raid type'],
+      ['0 8 raid raid6_zr 1 64 3 - a - a - a', 'Invalid number of raid devices'],
       ['0 32 raid raid5_la 1 8 3 - - - - - a', 'Insufficient redundancy'],
     ] as const;
     for (const [table, message] of bad) {

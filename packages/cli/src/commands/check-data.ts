@@ -1,4 +1,4 @@
-/** Ours: `--check-data SET`, the offline "check" of a set's redundancy (mirror legs, RAID4/5 parity). */
+/** Ours: `--check-data SET`, the offline "check" of a set's redundancy (mirror legs, RAID4/5 parity, RAID6 P and Q). */
 import { isIoError } from '@dmraid/core';
 import { checkData } from '@dmraid/engine';
 import type { CommandContext } from '../context.js';
@@ -22,15 +22,17 @@ export default async function command(ctx: CommandContext): Promise<number> {
       ctx.out.log('error', `"${set}" has no redundancy to check (or a member is missing)`);
       return 1;
     }
+    const q = report.syndromeMismatches;
     if (ctx.o.json) {
-      ctx.out.emitJson({ check: { set, mismatches: report.mismatches, checked: report.checked, sectors: report.sectors, ranges: report.ranges } });
+      ctx.out.emitJson({ check: { set, mismatches: report.mismatches, ...(q === undefined ? {} : { syndromeMismatches: q }), checked: report.checked, sectors: report.sectors, ranges: report.ranges } });
     }
     for (const r of report.ranges) {
       ctx.out.line(`${r.device}: ${r.kind} mismatch at sectors ${r.start}-${r.start + r.length - 1} (${r.length} sectors)`);
     }
-    ctx.out.line(`${set}: mismatch_cnt ${report.mismatches} (${report.checked.join(', ')} checked, ${mib(report.sectors)})`);
+    // RAID6: P's count as mismatch_cnt, Q's beside it.
+    ctx.out.line(`${set}: mismatch_cnt ${report.mismatches}${q === undefined ? '' : `, Q mismatch_cnt ${q}`} (${report.checked.join(', ')} checked, ${mib(report.sectors)})`);
     // cmp's convention beside dmraid's 1 for errors: 2 when the data itself disagrees.
-    return report.mismatches === 0 ? 0 : 2;
+    return report.mismatches === 0 && !q ? 0 : 2;
   } finally {
     await run.close();
   }

@@ -214,6 +214,8 @@ export const jsonSchema = {
       properties: {
         set: { type: 'string', minLength: 1 },
         mismatches: { type: 'integer', minimum: 0 },
+        // RAID6: Q's mismatching sectors (P's are `mismatches`).
+        syndromeMismatches: { type: 'integer', minimum: 0 },
         checked: { type: 'array', items: { type: 'string' } },
         sectors: { type: 'integer', minimum: 0 },
         ranges: { type: 'array', items: { $ref: '#/definitions/checkRange' } },

@@ -8,6 +8,7 @@ import { chunkPieces, gatherInto, type Piece } from '../gather.js';
 import { BufferPool, skewed } from '../pool.js';
 import { isIoError, SECTOR, xorInto, type IoError, type Source } from '../source.js';
 import { uint, type TargetType } from '../target.js';
+import { isRaid6Type, raid6Target } from './raid6.js';
 
 type Algorithm = 'left-asymmetric' | 'right-asymmetric' | 'left-symmetric' | 'right-symmetric' | 'parity-0' | 'parity-n';
 
@@ -67,7 +68,8 @@ export const raid: TargetType = {
   construct(ctx, length, args) {
     const type = args[0] ?? '';
     const algorithm = TYPES[type];
-    if (!algorithm) return `Unsupported raid type ${type} (the userspace engine does RAID4 and RAID5)`;
+    const raid6 = isRaid6Type(type);
+    if (!algorithm && !raid6) return `Unsupported raid type ${type} (the userspace engine does RAID4, RAID5 and RAID6)`;
     const nParams = uint(args[1]);
     if (nParams === undefined || nParams < 1) return 'Invalid number of raid parameters';
     const chunk = uint(args[2]);
@@ -92,6 +94,8 @@ export const raid: TargetType = {
       if (!source) return `Device lookup failure: ${data}`;
       devs.push({ source, offset: 0 });
     }
+    if (raid6) return raid6Target({ type, length, chunk, devs, report: (m) => ctx.report(m) });
+    if (!algorithm) return `Unsupported raid type ${type}`;
     if (missing.length > 1) return 'Insufficient redundancy to activate array';
     const dataDisks = disks - 1;
     if (length % dataDisks !== 0) return 'Target length not divisible by number of data devices';
