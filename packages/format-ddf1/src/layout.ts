@@ -35,6 +35,9 @@ export const DDF1_RAID5_RS = 0;
 export const DDF1_RAID5_LA = 2;
 export const DDF1_RAID5_LS = 3;
 /** RAID6 qualifiers (SNIA DDF 2.0 §4.2.2; mdadm super-ddf.c): rotating parity 0 with data restart, N restart, N continuation. */
+/** RAID1E qualifiers (mdadm super-ddf.c): adjacent copies (md raid10 near=2), offset copies (offset=2). */
+export const DDF1_RAID1E_ADJACENT = 0;
+export const DDF1_RAID1E_OFFSET = 1;
 export const DDF1_RAID6_ZR = 1;
 export const DDF1_RAID6_NR = 2;
 export const DDF1_RAID6_NC = 3;

@@ -13,6 +13,7 @@ import {
   DDF1_RAID0,
   DDF1_RAID1,
   DDF1_RAID1E,
+  DDF1_RAID1E_ADJACENT,
   DDF1_RAID4,
   DDF1_RAID5,
   DDF1_RAID5_LA,
@@ -61,8 +62,13 @@ export function stride(cr: Ddf1ConfigRecord): number {
   return shift < 32 ? 2 ** shift : 0;
 }
 
-/** RAID1E with an even number of elements, adjacent copies: a stripe over mirrored pairs. */
-const isRaid1eAsPairs = (cr: Ddf1ConfigRecord) => cr.raid_level === DDF1_RAID1E && cr.primary_element_count % 2 === 0 && cr.primary_element_count >= 2;
+/**
+ * RAID1E with an even number of elements, adjacent copies (RLQ 0, md's raid10 near=2): a stripe over mirrored
+ * pairs. Offset copies (RLQ 1, md's raid10 offset=2) put a chunk's copy one stripe further on the next disk:
+ * no pairs, and the model has no raid10 layout for it, so it stays unknown (not mapped) rather than guessed.
+ */
+const isRaid1eAsPairs = (cr: Ddf1ConfigRecord) =>
+  cr.raid_level === DDF1_RAID1E && cr.raid_qualifier === DDF1_RAID1E_ADJACENT && cr.primary_element_count % 2 === 0 && cr.primary_element_count >= 2;
 
 export function volumeType(d: Ddf1, cr: Ddf1ConfigRecord): RaidType {
   switch (cr.raid_level) {
