@@ -216,7 +216,10 @@ function parityTable(rs: RaidSet, options: TableOptions, problems: Problem[], he
   // A member the metadata has as a rebuild's target is rebuilt from the others (`rebuild <idx>`); `sync`
   // would recompute parity over its stale data instead. dm-raid takes `rebuild` without sync/nosync.
   const rebuilding = options.reference ? [] : [...slots.entries()].filter(([, slot]) => slot?.rd !== undefined && outOfSync(slot.rd)).map(([k]) => k);
-  const flags = rebuilding.length > 0 ? rebuilding.flatMap((k) => ['rebuild', String(k)]) : [needSync(rs) ? 'sync' : 'nosync'];
+  // dm-raid refuses `nosync` for raid6 ("Invalid flags combination", RAID6_INVALID_FLAGS, seen in dm-vm): an
+  // in-sync raid6 gets no flag, and md's initial resync rewrites the parity it already holds.
+  const inSync = rs.type === 'raid6' ? [] : ['nosync'];
+  const flags = rebuilding.length > 0 ? rebuilding.flatMap((k) => ['rebuild', String(k)]) : needSync(rs) ? ['sync'] : inSync;
   const args: TableArg[] = [raidLevel(rs), String(3 + flags.length), String(rs.stride), ...flags, 'region_size', String(region), String(members)];
   for (const [k, slot] of slots.entries()) {
     if (!slot) {
