@@ -31,6 +31,37 @@ export const MDADM_LAYOUTS = [
     disks: 4,
     volumes: [{ level: 6, chunk: 32 }],
   },
+  // The three RAID6 layouts mdadm writes as DDF (super-ddf.c layout_md2ddf): RLQ 1, 2, 3.
+  {
+    config: 'mdadm-raid6-4-zr',
+    description: 'RAID6 ddf-zero-restart (RLQ 1, 32 KiB chunks) over 4 disks, created by mdadm 4.2 (DDF) in the VM',
+    disks: 4,
+    volumes: [{ level: 6, chunk: 32, layout: 'ddf-zero-restart' }],
+  },
+  {
+    config: 'mdadm-raid6-4-nr',
+    description: 'RAID6 ddf-N-restart (RLQ 2, 64 KiB chunks) over 4 disks, created by mdadm 4.2 (DDF) in the VM',
+    disks: 4,
+    volumes: [{ level: 6, chunk: 64, layout: 'ddf-N-restart' }],
+  },
+  {
+    config: 'mdadm-raid6-5',
+    description: 'RAID6 ddf-N-continue (RLQ 3, 64 KiB chunks) over 5 disks, created by mdadm 4.2 (DDF) in the VM',
+    disks: 5,
+    volumes: [{ level: 6, chunk: 64, layout: 'ddf-N-continue' }],
+  },
+  {
+    config: 'mdadm-raid6-5-zr',
+    description: 'RAID6 ddf-zero-restart (RLQ 1, 32 KiB chunks) over 5 disks, created by mdadm 4.2 (DDF) in the VM',
+    disks: 5,
+    volumes: [{ level: 6, chunk: 32, layout: 'ddf-zero-restart' }],
+  },
+  {
+    config: 'mdadm-raid6-5-nr',
+    description: 'RAID6 ddf-N-restart (RLQ 2, 32 KiB chunks) over 5 disks, created by mdadm 4.2 (DDF) in the VM',
+    disks: 5,
+    volumes: [{ level: 6, chunk: 32, layout: 'ddf-N-restart' }],
+  },
   {
     config: 'mdadm-two-vds-2',
     description: 'RAID1 (12 MiB) and RAID0 (the rest) in one container of 2 disks, created by mdadm 4.2 (DDF) in the VM',
@@ -95,6 +126,7 @@ export function mdadmScript(layout) {
       `--raid-devices=${m}`,
       v.chunk ? `--chunk=${v.chunk}` : '',
       v.size ? `--size=${v.size}` : '',
+      v.layout ? `--layout=${v.layout}` : '',
     ].filter(Boolean);
     // Fewer members than the container has: name them (mdadm finds their container).
     const from = m === n ? '/dev/md/ddf0' : on.map((k) => `$DISK${k}`).join(' ');
@@ -103,6 +135,9 @@ export function mdadmScript(layout) {
   lines.push(`mdadm --wait ${layout.volumes.map((_, i) => `/dev/md/vol${i}`).join(' ')}`);
   lines.push(...(layout.after ?? []));
   lines.push('cat /proc/mdstat');
+  // md's own reading of each volume (its layout, which --examine does not print for DDF): mdadm-detail.txt.
+  lines.push('echo "=== detail"');
+  layout.volumes.forEach((_, i) => lines.push(`mdadm --detail /dev/md/vol${i} | grep -E "Raid Level|Layout|Chunk Size|Raid Devices"`));
   lines.push(
     `mdadm --stop ${layout.volumes
       .map((_, i) => `/dev/md/vol${i}`)

@@ -113,6 +113,8 @@ for (const layout of MDADM_LAYOUTS) {
       }
     }
     await fs.writeFile(join(dir, 'mdadm-examine.txt'), examine, 'latin1');
+    const detailAt = r.stdout.indexOf('=== detail');
+    if (detailAt >= 0) await fs.writeFile(join(dir, 'mdadm-detail.txt'), r.stdout.slice(detailAt, r.stdout.indexOf('=== examine')), 'latin1');
     console.log(`generated ddf1/${layout.config}`);
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -6,6 +6,8 @@
  * - raid4/5 members with a data offset get linear helper devices underneath (`raid` has no per-device offset);
  * - a degraded raid4/5 gets `- -` for each missing member (the reference creates an error-target device,
  *   even under -t);
+ * - raid6 is mapped (the reference refuses it) where the set names its dm-raid layout (RaidSet.raid6Layout),
+ *   as raid4/5 are, with up to two members missing;
  * - a mirror with one valid leg or half maps it alone (the reference concatenates every member, the broken
  *   ones as /dev/zero, which the kernel refuses, and at the wrong size for a stacked mirror).
  */
@@ -166,9 +168,10 @@ function raid1Table(rs: RaidSet, problems: Problem[], options: TableOptions): Bu
   return { targets: [target(0, sectors, 'mirror', ...args, '1', 'handle_errors')] };
 }
 
-const raidLevel = (rs: RaidSet) => (rs.type === 'raid4' ? 'raid4' : RAID_TYPES[rs.type].display);
+const raidLevel = (rs: RaidSet) => (rs.type === 'raid6' ? rs.raid6Layout! : rs.type === 'raid4' ? 'raid4' : RAID_TYPES[rs.type].display);
 
-function raid45Table(rs: RaidSet, options: TableOptions, problems: Problem[], helpers: DmDevice[]): Built | undefined | null {
+/** raid4/5 (one parity chunk per stripe) and raid6 (two): dm-raid's `raid` target, one `<meta> <data>` pair per member. */
+function parityTable(rs: RaidSet, options: TableOptions, problems: Problem[], helpers: DmDevice[]): Built | undefined | null {
   // Slots in member order; undefined = missing member.
   let slots: ({ ref: DeviceRef; rd?: RaidDevice } | undefined)[] = [
     ...rs.sets.map((r) => ({ ref: subsetRef(r) })),
@@ -197,7 +200,13 @@ function raid45Table(rs: RaidSet, options: TableOptions, problems: Problem[], he
     problems.push({ level: 'error', text: `RAID set "${rs.name}" has no stride`, set: rs.name });
     return undefined;
   }
-  const sectors = Math.floor(min / rs.stride) * rs.stride * (members - 1);
+  const parity = rs.type === 'raid6' ? 2 : 1;
+  const missing = slots.filter((slot) => !slot).length;
+  if (missing > parity) {
+    problems.push({ level: 'error', text: `RAID set "${rs.name}" misses ${missing} of its ${members} members, more than its ${parity} parity chunk${parity > 1 ? 's' : ''} can stand in for`, set: rs.name });
+    return undefined;
+  }
+  const sectors = Math.floor(min / rs.stride) * rs.stride * (members - parity);
   const devCount = rs.sets.filter((r) => r.type !== 'spare' && totalSectors(r) > 0).length + rs.devs.filter((rd) => rd.type !== 'spare' && rd.sectors > 0).length;
   let region = regionSize(devCount ? Math.floor(totalSectors(rs) / devCount) : 0);
   if (!options.reference) {
@@ -207,7 +216,10 @@ function raid45Table(rs: RaidSet, options: TableOptions, problems: Problem[], he
   // A member the metadata has as a rebuild's target is rebuilt from the others (`rebuild <idx>`); `sync`
   // would recompute parity over its stale data instead. dm-raid takes `rebuild` without sync/nosync.
   const rebuilding = options.reference ? [] : [...slots.entries()].filter(([, slot]) => slot?.rd !== undefined && outOfSync(slot.rd)).map(([k]) => k);
-  const flags = rebuilding.length > 0 ? rebuilding.flatMap((k) => ['rebuild', String(k)]) : [needSync(rs) ? 'sync' : 'nosync'];
+  // dm-raid refuses `nosync` for raid6 ("Invalid flags combination", RAID6_INVALID_FLAGS, seen in dm-vm): an
+  // in-sync raid6 gets no flag, and md's initial resync rewrites the parity it already holds.
+  const inSync = rs.type === 'raid6' ? [] : ['nosync'];
+  const flags = rebuilding.length > 0 ? rebuilding.flatMap((k) => ['rebuild', String(k)]) : needSync(rs) ? ['sync'] : inSync;
   const args: TableArg[] = [raidLevel(rs), String(3 + flags.length), String(rs.stride), ...flags, 'region_size', String(region), String(members)];
   for (const [k, slot] of slots.entries()) {
     if (!slot) {
@@ -259,17 +271,20 @@ export function setTable(rs: RaidSet, options: TableOptions = {}): SetTable {
     case 'raid5_rs':
     case 'raid5_la':
     case 'raid5_ra':
-      built = raid45Table(rs, options, problems, helpers);
-      // dmraid returns success without a table for a degraded set it cannot patch: `-t` prints "(null)".
-      if (built === null) return { targets: undefined, table: undefined, ok: true, helpers: [], problems };
+      built = parityTable(rs, options, problems, helpers);
       break;
     case 'spare':
       return fail(`spare set "${rs.name}" cannot be activated`);
     case 'raid6':
-      return fail(`Unsupported RAID type ${setTypeDisplay(rs)}[${RAID_TYPES[rs.type].value}] on ${rs.name}`);
+      // The reference maps no raid6; without a layout the metadata names, the set's bytes would be guessed.
+      if (options.reference || !rs.raid6Layout) return fail(`Unsupported RAID type ${setTypeDisplay(rs)}[${RAID_TYPES[rs.type].value}] on ${rs.name}`);
+      built = parityTable(rs, options, problems, helpers);
+      break;
     default:
       return fail(`Undefined RAID type ${setTypeDisplay(rs)}[${RAID_TYPES[rs.type].value}] on ${rs.name}`);
   }
+  // dmraid returns success without a table for a degraded raid4/5 it cannot patch: `-t` prints "(null)".
+  if (built === null) return { targets: undefined, table: undefined, ok: true, helpers: [], problems };
   if (built === undefined) return fail();
   // A path a table line cannot hold would be printed as another path, or the table cut in two.
   const unwritable = tableTextProblem(built.targets);

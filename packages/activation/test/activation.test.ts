@@ -70,6 +70,35 @@ describe('tables as dmraid prints them under -t', () => {
     const { plan } = planActivation([set('r5', 'raid5_ls', devs, 128, { status: 'inconsistent', foundDevs: 3 })], { memberIndex: (rd) => (rd.device.path === '/dev/sda' ? 0 : 2) });
     expect(tableLines(plan)).toEqual(['r5: 0 131072 raid raid5_ls 4 128 sync region_size 128 3 - /dev/sda - - - /dev/sdc']);
   });
+  it('maps a raid6 as dm-raid\'s raid6 layout the set names, with two chunks of every stripe for parity', () => {
+    const devs = ['/dev/sda', '/dev/sdb', '/dev/sdc', '/dev/sdd', '/dev/sde'].map((p) => dev(p, 65536 + 100));
+    const { plan, problems } = planActivation([set('r6', 'raid6', devs, 64, { raid6Layout: 'raid6_zr' })]);
+    expect(problems).toEqual([]);
+    expect(tableLines(plan)).toEqual(['r6: 0 196800 raid raid6_zr 3 64 region_size 64 5 - /dev/sda - /dev/sdb - /dev/sdc - /dev/sdd - /dev/sde']);
+  });
+  it('maps a raid6 short of one or two members with `- -` in their places, and refuses one short of three', () => {
+    const all = ['/dev/sda', '/dev/sdb', '/dev/sdc', '/dev/sdd', '/dev/sde'];
+    const index = (rd: RaidDevice) => all.indexOf(rd.device.path);
+    const r6 = (paths: string[]) => set('r6', 'raid6', paths.map((p) => dev(p, 65536)), 64, { raid6Layout: 'raid6_nc', status: 'inconsistent', foundDevs: 5 });
+    expect(tableLines(planActivation([r6(['/dev/sda', '/dev/sdc', '/dev/sdd', '/dev/sde'])], { memberIndex: index }).plan)).toEqual([
+      'r6: 0 196608 raid raid6_nc 4 64 sync region_size 64 5 - /dev/sda - - - /dev/sdc - /dev/sdd - /dev/sde',
+    ]);
+    expect(tableLines(planActivation([r6(['/dev/sda', '/dev/sdc', '/dev/sde'])], { memberIndex: index }).plan)).toEqual([
+      'r6: 0 196608 raid raid6_nc 4 64 sync region_size 64 5 - /dev/sda - - - /dev/sdc - - - /dev/sde',
+    ]);
+    const three = planActivation([r6(['/dev/sda', '/dev/sde'])], { memberIndex: index });
+    expect(three.plan.devices).toEqual([]);
+    expect(three.problems.map((p) => p.text)).toEqual([
+      'RAID set "r6" misses 3 of its 5 members, more than its 2 parity chunks can stand in for',
+      'no mapping possible for RAID set r6',
+    ]);
+  });
+  it('refuses a raid6 whose metadata names no layout (its bytes would be guessed), and every raid6 as the reference', () => {
+    const devs = ['/dev/sda', '/dev/sdb', '/dev/sdc', '/dev/sdd'].map((p) => dev(p, 65536));
+    const unsupported = ['Unsupported RAID type raid6[4096] on r6', 'no mapping possible for RAID set r6'];
+    expect(planActivation([set('r6', 'raid6', devs, 64)]).problems.map((p) => p.text)).toEqual(unsupported);
+    expect(planActivation([set('r6', 'raid6', devs, 64, { raid6Layout: 'raid6_nr' })], { reference: true }).problems.map((p) => p.text)).toEqual(unsupported);
+  });
   it('maps a RAID10 with a broken half as its healthy half alone, and plans no device for the broken one', () => {
     const a = set('m-0', 'raid0', [dev('/dev/sda', 65536), dev('/dev/sdb', 65536)]);
     const b = set('m-1', 'raid0', [dev('/dev/sdc', 65536, 0, 'raid0', 'broken')], 128, { status: 'broken', foundDevs: 2 });

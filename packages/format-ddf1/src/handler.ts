@@ -56,6 +56,7 @@ function groupVolume(rd: RaidDevice<Ddf1Meta>, group: RaidSet, ctx: GroupContext
   const set = ctx.findOrCreateSet(v.name, rd);
   set.stride = v.stride;
   set.type = v.type;
+  if (v.raid6Layout) set.raid6Layout = v.raid6Layout;
   set.status = 'ok';
   ctx.addDevice(set, rd, (a, b) => position(a) < position(b));
   if (!v.stack) {

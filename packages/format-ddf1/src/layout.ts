@@ -34,6 +34,13 @@ export const DDF1_RAID5EE = 0x25;
 export const DDF1_RAID5_RS = 0;
 export const DDF1_RAID5_LA = 2;
 export const DDF1_RAID5_LS = 3;
+/** RAID6 qualifiers (SNIA DDF 2.0 §4.2.2; mdadm super-ddf.c): rotating parity 0 with data restart, N restart, N continuation. */
+/** RAID1E qualifiers (mdadm super-ddf.c): adjacent copies (md raid10 near=2), offset copies (offset=2). */
+export const DDF1_RAID1E_ADJACENT = 0;
+export const DDF1_RAID1E_OFFSET = 1;
+export const DDF1_RAID6_ZR = 1;
+export const DDF1_RAID6_NR = 2;
+export const DDF1_RAID6_NC = 3;
 /** Secondary RAID levels (secondary_element_raid_level), how several basic VDs make one VD. */
 export const DDF1_2STRIPED = 0x00;
 export const DDF1_2MIRRORED = 0x01;

@@ -4,7 +4,7 @@
  * up "index of the record" and "n-th record of this disk"), and secondary RAID levels (mdadm's RAID10 as
  * several basic VDs) and RAID6 are understood.
  */
-import { cString, type RaidStatus, type RaidType } from '@dmraid/core';
+import { cString, type Raid6Layout, type RaidStatus, type RaidType } from '@dmraid/core';
 import {
   DDF1_2CONCAT,
   DDF1_2MIRRORED,
@@ -13,6 +13,7 @@ import {
   DDF1_RAID0,
   DDF1_RAID1,
   DDF1_RAID1E,
+  DDF1_RAID1E_ADJACENT,
   DDF1_RAID4,
   DDF1_RAID5,
   DDF1_RAID5_LA,
@@ -20,6 +21,9 @@ import {
   DDF1_RAID5_RS,
   DDF1_RAID6,
   DDF1_RAID6_DMRAID,
+  DDF1_RAID6_NC,
+  DDF1_RAID6_NR,
+  DDF1_RAID6_ZR,
   type Ddf1ConfigRecord,
   type Ddf1PhysDrive,
   type Ddf1VirtDrive,
@@ -58,8 +62,13 @@ export function stride(cr: Ddf1ConfigRecord): number {
   return shift < 32 ? 2 ** shift : 0;
 }
 
-/** RAID1E with an even number of elements, adjacent copies: a stripe over mirrored pairs. */
-const isRaid1eAsPairs = (cr: Ddf1ConfigRecord) => cr.raid_level === DDF1_RAID1E && cr.primary_element_count % 2 === 0 && cr.primary_element_count >= 2;
+/**
+ * RAID1E with an even number of elements, adjacent copies (RLQ 0, md's raid10 near=2): a stripe over mirrored
+ * pairs. Offset copies (RLQ 1, md's raid10 offset=2) put a chunk's copy one stripe further on the next disk:
+ * no pairs, and the model has no raid10 layout for it, so it stays unknown (not mapped) rather than guessed.
+ */
+const isRaid1eAsPairs = (cr: Ddf1ConfigRecord) =>
+  cr.raid_level === DDF1_RAID1E && cr.raid_qualifier === DDF1_RAID1E_ADJACENT && cr.primary_element_count % 2 === 0 && cr.primary_element_count >= 2;
 
 export function volumeType(d: Ddf1, cr: Ddf1ConfigRecord): RaidType {
   switch (cr.raid_level) {
@@ -88,6 +97,25 @@ export function volumeType(d: Ddf1, cr: Ddf1ConfigRecord): RaidType {
       return isRaid1eAsPairs(cr) ? 'raid1' : 'undef';
     default:
       return 'undef';
+  }
+}
+
+/**
+ * md's algorithm for a DDF RAID6 qualifier, as mdadm converts them (super-ddf.c layout_ddf2md: RLQ 1, 2, 3 are
+ * ALGORITHM_ROTATING_ZERO_RESTART, _N_RESTART, _N_CONTINUE, dm-raid's raid6_zr, raid6_nr, raid6_nc). RLQ 0 and
+ * dmraid's private level 0x16 name no layout md knows: undefined, and the set is not mapped.
+ */
+export function raid6Layout(cr: Ddf1ConfigRecord): Raid6Layout | undefined {
+  if (cr.raid_level !== DDF1_RAID6) return undefined;
+  switch (cr.raid_qualifier) {
+    case DDF1_RAID6_ZR:
+      return 'raid6_zr';
+    case DDF1_RAID6_NR:
+      return 'raid6_nr';
+    case DDF1_RAID6_NC:
+      return 'raid6_nc';
+    default:
+      return undefined;
   }
 }
 
@@ -129,6 +157,8 @@ export interface Volume {
   /** The disk's place (0-based) in its leaf set: its position, or within a RAID1E pair its place in the pair. */
   readonly setPosition: number;
   readonly type: RaidType;
+  /** For a RAID6 volume whose qualifier md knows: its dm-raid layout. */
+  readonly raid6Layout?: Raid6Layout;
   readonly stride: number;
   /** Data length and start on this disk as recorded (64-bit; the handler makes them numbers or refuses them). */
   readonly sectors: bigint;
@@ -169,7 +199,7 @@ export function volumesOf(d: Ddf1): Volume[] {
         name = `${base}-${cr.secondary_element_number}`;
         stack = { name: base, type: supersetType(cr), index: cr.secondary_element_number };
       }
-      out.push({ record, position, setPosition, type, stride: s, sectors, offset: record.offsets[position] ?? pdSize(pd), name, expected, stack });
+      out.push({ record, position, setPosition, type, raid6Layout: raid6Layout(cr), stride: s, sectors, offset: record.offsets[position] ?? pdSize(pd), name, expected, stack });
     });
   }
   return out;

@@ -3,7 +3,7 @@
 // testbed/ddf1/mdadm-*/ keep the metadata and the examine text (tools/testbed/ddf1-mdadm.mjs made them; the
 // generic testbed comparison in ddf1.test.ts compares them with the reference). One VM run checks the
 // same on a container created now (skipped when dm-vm cannot run here, required under CI).
-import { mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -324,6 +324,11 @@ describe('ddf1 reads DDF written by mdadm 4.2 as mdadm --examine describes it', 
         'mdadm-raid5-3',
         'mdadm-raid10-4',
         'mdadm-raid6-4',
+        'mdadm-raid6-4-zr',
+        'mdadm-raid6-4-nr',
+        'mdadm-raid6-5',
+        'mdadm-raid6-5-zr',
+        'mdadm-raid6-5-nr',
         'mdadm-two-vds-2',
         'mdadm-raid5-3-failed',
         'mdadm-raid1-2-missing',
@@ -344,6 +349,37 @@ describe('ddf1 reads DDF written by mdadm 4.2 as mdadm --examine describes it', 
             examine,
             devices.map((d) => d.name)
           );
+        } finally {
+          for (const d of devices) await d.device.close();
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  // mdadm --detail of the running volume (mdadm-detail.txt), md's own word on the RAID6 layout: --examine
+  // does not print it for DDF.
+  const MD_RAID6_LAYOUTS: Record<string, string> = { 'ddf-zero-restart': 'raid6_zr', 'ddf-N-restart': 'raid6_nr', 'ddf-N-continue': 'raid6_nc' };
+  const detailed = mdadmSets.filter((s) => existsSync(join(s.dir, 'mdadm-detail.txt')) && /Raid Level : raid6/.test(readFileSync(join(s.dir, 'mdadm-detail.txt'), 'utf8')));
+  it('has RAID6 sets of every layout mdadm writes as DDF, on 4 and 5 disks', () => {
+    const seen = detailed.map((s) => {
+      const detail = readFileSync(join(s.dir, 'mdadm-detail.txt'), 'utf8');
+      return `${/Layout : (\S+)/.exec(detail)![1]}/${/Raid Devices : (\d+)/.exec(detail)![1]}`;
+    });
+    expect(seen.sort()).toEqual(['ddf-N-continue/5', 'ddf-N-restart/4', 'ddf-N-restart/5', 'ddf-zero-restart/4', 'ddf-zero-restart/5']);
+  });
+  for (const set of detailed) {
+    it(`${set.config}: the raid6 layout is the one md assembled it with`, async () => {
+      const detail = readFileSync(join(set.dir, 'mdadm-detail.txt'), 'utf8');
+      const mdLayout = /Layout : (\S+)/.exec(detail)![1]!;
+      const dir = mkdtempSync(join(tmpdir(), 'ddf1-mdadm-'));
+      try {
+        const devices = await openImages(dir, await buildTestbedImages(set, dir));
+        try {
+          const raid6 = (await readWithOurs(devices)).sets.filter((s) => s.type === 'raid6');
+          expect(raid6.map((s) => s.raid6Layout)).toEqual([MD_RAID6_LAYOUTS[mdLayout]]);
+          expect(raid6[0]!.stride).toBe(Number(/Chunk Size : (\d+)K/.exec(detail)![1]) * 2);
         } finally {
           for (const d of devices) await d.device.close();
         }
