@@ -1,4 +1,5 @@
 // --json: every document validates against the published JSON Schema, and says what the text output says.
+import { promises as fs } from 'node:fs';
 import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { jsonSchema } from '@dmraid/core';
@@ -59,6 +60,18 @@ describe('--json', () => {
     expect(mirror).toMatchObject({ type: 'mirror', status: 'inconsistent' });
     expect(mirror.devices.map((d: any) => d.path)).toEqual([expect.stringMatching(/sda\.img$/)]);
     expect(mirror.staleDevices.map((d: any) => [d.path.replace(/.*\//, ''), d.stale])).toEqual([['sdb.img', true]]);
+  });
+
+  it('a raid6 set carries its layout (raid6Layout) where the metadata says which, schema-valid', async () => {
+    const dir = tmp('json-raid6');
+    for (const [set, layout] of [['ddf1/mdadm-raid6-4-nr', 'raid6_nr'], ['ddf1/mdadm-raid6-4-zr', 'raid6_zr'], ['ddf1/mdadm-raid6-5', 'raid6_nc']] as const) {
+      const images = await imagesOf(dir, set);
+      const s = JSON.parse((await runOurs(images, ['--json', '-s'], { cwd: dir })).stdout);
+      expect(validate(s), JSON.stringify(validate.errors)).toBe(true);
+      const raid6 = [s.sets[0], ...s.sets[0].sets].find((x: any) => x.type === 'raid6');
+      expect(raid6, set).toMatchObject({ raid6Layout: layout });
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('the schema rejects documents that break it', () => {

@@ -2,7 +2,7 @@
  * JSON output of the model (`--json`) and its JSON Schema. The schema is the contract for scripts; tests
  * validate every JSON document the CLI prints against it.
  */
-import { countDevs, setTypeDisplay, statusDisplay, totalSectors, typeDisplay, type RaidDevice, type RaidSet } from '../model/raid.js';
+import { countDevs, RAID6_LAYOUTS, setTypeDisplay, statusDisplay, totalSectors, typeDisplay, type Raid6Layout, type RaidDevice, type RaidSet } from '../model/raid.js';
 import type { BlockDevice } from '../device/device.js';
 import { memberState, setHealth, type Health, type MemberState } from '../model/health.js';
 
@@ -41,6 +41,8 @@ export interface RaidSetJson {
   healthReason?: string;
   /** Only when members were set aside as stale: they are not in `devices`. */
   staleDevices?: RaidDeviceJson[];
+  /** A raid6 set's layout, as dm-raid names it, where the metadata says which. */
+  raid6Layout?: Raid6Layout;
 }
 
 export interface BlockDeviceJson {
@@ -87,6 +89,7 @@ export function raidSetToJson(set: RaidSet, format: string | null = null): RaidS
     foundDevices: health.found,
     ...(health.reason !== undefined ? { healthReason: health.reason } : {}),
     ...(set.stale?.length ? { staleDevices: set.stale.map(raidDeviceToJson) } : {}),
+    ...(set.raid6Layout !== undefined ? { raid6Layout: set.raid6Layout } : {}),
   };
 }
 
@@ -144,6 +147,7 @@ export const jsonSchema = {
         foundDevices: { type: 'integer', minimum: 0 },
         healthReason: { type: 'string', minLength: 1 },
         staleDevices: { type: 'array', items: { $ref: '#/definitions/raidDevice' } },
+        raid6Layout: { enum: [...RAID6_LAYOUTS] },
       },
     },
     blockDevice: {
