@@ -136,15 +136,20 @@ export function recoverStripe(s: Stripe, chunks: readonly Uint8Array[], lost: re
       // D_x = (Q + sum of the others' c*D) / c_x; the division folded into the last term's pass.
       const others = s.data.flatMap((d, dd) => (dd === x ? [] : [dd]));
       const last = others.pop()!;
-      dst.set(chunks[s.q]!);
-      for (const dd of others) gfMulXorInto(dst, chunks[s.data[dd]!]!, s.coef[dd]!);
       const src = chunks[s.data[last]!]!;
       const inv = gfInv(s.coef[x]!);
       const [d32, s32] = [lanes32(dst), lanes32(src)];
-      if (d32 && s32) {
+      // Q' is gathered in D_x, unless Q is it already (no other data: read in place).
+      let q32 = lanes32(chunks[s.q]!);
+      if (!(others.length === 0 && d32 && s32 && q32)) {
+        dst.set(chunks[s.q]!);
+        for (const dd of others) gfMulXorInto(dst, chunks[s.data[dd]!]!, s.coef[dd]!);
+        q32 = d32;
+      }
+      if (d32 && s32 && q32) {
         const [tl, ti] = [gfTable16(s.coef[last]!), gfTable16(inv)];
         for (let i = 0; i < n / 4; i++) {
-          const d = d32[i]!;
+          const d = q32[i]!;
           const v = s32[i]!;
           d32[i] = ti[(d & 0xffff) ^ tl[v & 0xffff]!]! | (ti[(d >>> 16) ^ tl[v >>> 16]!]! << 16);
         }
@@ -160,23 +165,28 @@ export function recoverStripe(s: Stripe, chunks: readonly Uint8Array[], lost: re
     const dy = chunks[s.data[y]!]!;
     // With P' = P + the present data = D_x + D_y and Q' = Q + their c*D = c_x D_x + c_y D_y:
     // D_x = (Q' + c_y P') / (c_x + c_y), D_y = P' + D_x.
-    dy.set(chunks[s.p]!);
-    dx.set(chunks[s.q]!);
-    for (let dd = 0; dd < s.data.length; dd++) {
-      if (dd === x || dd === y) continue;
-      const d = chunks[s.data[dd]!]!;
-      xorInto(dy, d);
-      gfMulXorInto(dx, d, s.coef[dd]!);
+    // P' and Q' are gathered in D_y and D_x, unless P and Q are them already (no other data: read in place).
+    const [x32, y32] = [lanes32(dx), lanes32(dy)];
+    let [p32, q32] = [lanes32(chunks[s.p]!), lanes32(chunks[s.q]!)];
+    if (!(s.data.length === 2 && x32 && y32 && p32 && q32)) {
+      dy.set(chunks[s.p]!);
+      dx.set(chunks[s.q]!);
+      for (let dd = 0; dd < s.data.length; dd++) {
+        if (dd === x || dd === y) continue;
+        const d = chunks[s.data[dd]!]!;
+        xorInto(dy, d);
+        gfMulXorInto(dx, d, s.coef[dd]!);
+      }
+      [p32, q32] = [y32, x32];
     }
     // One pass: D_x = a*Q' + b*P' with a = 1/(c_x + c_y), b = c_y*a; D_y = P' + D_x.
     const a = gfInv(s.coef[x]! ^ s.coef[y]!);
     const b = gfMul(s.coef[y]!, a);
-    const [x32, y32] = [lanes32(dx), lanes32(dy)];
-    if (x32 && y32) {
+    if (x32 && y32 && p32 && q32) {
       const [ta, tb] = [gfTable16(a), gfTable16(b)];
       for (let i = 0; i < n / 4; i++) {
-        const q = x32[i]!;
-        const p = y32[i]!;
+        const q = q32[i]!;
+        const p = p32[i]!;
         const v = (ta[q & 0xffff]! ^ tb[p & 0xffff]!) | ((ta[q >>> 16]! ^ tb[p >>> 16]!) << 16);
         x32[i] = v;
         y32[i] = p ^ v;
