@@ -22,6 +22,7 @@ import {
   SECTOR,
   type Engine,
   type Raid6Type,
+  type Source,
 } from '../src/index.js';
 
 /** Byte equality without vitest's element-wise diff (megabytes compared many times). */
@@ -121,6 +122,19 @@ describe('P/Q encode and recovery', () => {
       }
     }
   });
+  it('rebuilds equal from chunks 2 bytes off a word (the 16-bit lanes, not the 32-bit words)', () => {
+    const gen = random(78);
+    for (const type of TYPES) {
+      const s = raid6Stripe(type, 5, 2);
+      const chunks = Array.from({ length: 5 }, () => gen(66).subarray(2));
+      encodePQ(s, s.data.map((d) => chunks[d]!), chunks[s.p]!, chunks[s.q]!);
+      for (const lost of [...Array.from({ length: 5 }, (_, d) => [d]), ...pairs(5)]) {
+        const copy = chunks.map((c, d) => (lost.includes(d) ? gen(66).subarray(2) : c.slice()));
+        recoverStripe(s, copy, lost);
+        expect(copy.every((c, d) => same(c, chunks[d]!)), `${type} lost ${lost.join('+')}`).toBe(true);
+      }
+    }
+  });
   it('refuses three lost members', () => {
     const s = raid6Stripe('raid6_zr', 5, 0);
     expect(() => recoverStripe(s, Array.from({ length: 5 }, () => new Uint8Array(8)), [0, 1, 2])).toThrow(RangeError);
@@ -172,6 +186,47 @@ describe('the raid target with raid6 types', () => {
       // And with a third member taken instead of one of the two: P and Q of the written rows agree.
       const c = a === 1 ? 0 : 1;
       expect(same(await raid6Engine(type, members, [c, b]).get('r6')!.read(0, length), volume)).toBe(false);
+    }
+  });
+
+  it('reads degraded straight into any buffer (0, 1 or 2 bytes off a word) from preadv, readInto or read-only members', async () => {
+    const gen = random(4242);
+    const kinds = {
+      preadv: (m: Source): Source => ({
+        ...m,
+        readvInto: async (sector, outs) => {
+          for (const o of outs) {
+            const r = await m.readInto!(sector, o);
+            if (r !== true) return r;
+            sector += o.length / SECTOR;
+          }
+          return true;
+        },
+      }),
+      readInto: (m: Source): Source => m,
+      read: (m: Source): Source => ({ name: m.name, sizeSectors: m.sizeSectors, read: m.read, write: m.write }),
+    };
+    for (const disks of [4, 5]) {
+      const rows = 8;
+      const members = Array.from({ length: disks }, () => new Uint8Array(rows * CHUNK * SECTOR));
+      const length = rows * CHUNK * (disks - 2);
+      const volume = gen(length * SECTOR);
+      expect(await raid6Engine('raid6_zr', members).get('r6')!.write(0, volume)).toBe(true);
+      for (const [kind, wrap] of Object.entries(kinds)) {
+        for (const lost of [...Array.from({ length: disks }, (_, d) => [d]), ...pairs(disks)]) {
+          const devs = members.map((_, i) => (lost.includes(i) ? '- -' : `- m${i}`)).join(' ');
+          const e = createEngine([{ name: 'r6', table: `0 ${length} raid raid6_zr 1 ${CHUNK} ${disks} ${devs}` }], (p) => wrap(memorySource(p, members[Number(p.slice(1))]!)));
+          if (isTableError(e)) throw new Error(e.message);
+          const t = e.get('r6')!;
+          for (const [sector, count] of [[0, length], [3, length - 5], [CHUNK, 2 * CHUNK], [CHUNK + 1, 1]] as const) {
+            for (const skew of [0, 1, 2]) {
+              const out = new Uint8Array(count * SECTOR + skew).subarray(skew);
+              expect(await t.readInto!(sector, out)).toBe(true);
+              expect(same(out, volume.subarray(sector * SECTOR, (sector + count) * SECTOR)), `${kind} disks ${disks} lost ${lost.join('+')} at ${sector}+${count} skew ${skew}`).toBe(true);
+            }
+          }
+        }
+      }
     }
   });
 

@@ -5,9 +5,9 @@
  * may be missing: reads rebuild their data, writes keep P and Q so that they would rebuild to the written data.
  */
 import { chunkPieces, gatherInto, type Piece } from '../gather.js';
-import { gfInv, gfMul, gfMulXorInto, gfPow2, gfTable, gfTable16, lanes16 } from '../gf256.js';
+import { gfInv, gfMul, gfMulXorInto, gfPow2, gfTable, gfTable16, lanes16, lanes32 } from '../gf256.js';
 import { BufferPool, skewed } from '../pool.js';
-import { isIoError, SECTOR, xorInto, type IoError, type Source } from '../source.js';
+import { isIoError, readInto as readIntoSource, SECTOR, xorInto, type IoError, type Source } from '../source.js';
 import type { Target } from '../target.js';
 
 /** dm-raid's raid6 names (dm-raid.c raid_types[]) → md's algorithm. */
@@ -136,13 +136,28 @@ export function recoverStripe(s: Stripe, chunks: readonly Uint8Array[], lost: re
       // D_x = (Q + sum of the others' c*D) / c_x; the division folded into the last term's pass.
       const others = s.data.flatMap((d, dd) => (dd === x ? [] : [dd]));
       const last = others.pop()!;
-      dst.set(chunks[s.q]!);
-      for (const dd of others) gfMulXorInto(dst, chunks[s.data[dd]!]!, s.coef[dd]!);
       const src = chunks[s.data[last]!]!;
-      const [d16, s16] = [lanes16(dst), lanes16(src)];
       const inv = gfInv(s.coef[x]!);
-      const [w, tl, ti, D, S] = d16 && s16 ? [n / 2, gfTable16(s.coef[last]!), gfTable16(inv), d16, s16] : [n, gfTable(s.coef[last]!), gfTable(inv), dst, src];
-      for (let i = 0; i < w; i++) D[i] = ti[D[i]! ^ tl[S[i]!]!]!;
+      const [d32, s32] = [lanes32(dst), lanes32(src)];
+      // Q' is gathered in D_x, unless Q is it already (no other data: read in place).
+      let q32 = lanes32(chunks[s.q]!);
+      if (!(others.length === 0 && d32 && s32 && q32)) {
+        dst.set(chunks[s.q]!);
+        for (const dd of others) gfMulXorInto(dst, chunks[s.data[dd]!]!, s.coef[dd]!);
+        q32 = d32;
+      }
+      if (d32 && s32 && q32) {
+        const [tl, ti] = [gfTable16(s.coef[last]!), gfTable16(inv)];
+        for (let i = 0; i < n / 4; i++) {
+          const d = q32[i]!;
+          const v = s32[i]!;
+          d32[i] = ti[(d & 0xffff) ^ tl[v & 0xffff]!]! | (ti[(d >>> 16) ^ tl[v >>> 16]!]! << 16);
+        }
+      } else {
+        const [d16, s16] = [lanes16(dst), lanes16(src)];
+        const [w, tl, ti, D, S] = d16 && s16 ? [n / 2, gfTable16(s.coef[last]!), gfTable16(inv), d16, s16] : [n, gfTable(s.coef[last]!), gfTable(inv), dst, src];
+        for (let i = 0; i < w; i++) D[i] = ti[D[i]! ^ tl[S[i]!]!]!;
+      }
     }
   } else if (lostData.length === 2) {
     const [x, y] = lostData as [number, number];
@@ -150,24 +165,41 @@ export function recoverStripe(s: Stripe, chunks: readonly Uint8Array[], lost: re
     const dy = chunks[s.data[y]!]!;
     // With P' = P + the present data = D_x + D_y and Q' = Q + their c*D = c_x D_x + c_y D_y:
     // D_x = (Q' + c_y P') / (c_x + c_y), D_y = P' + D_x.
-    dy.set(chunks[s.p]!);
-    dx.set(chunks[s.q]!);
-    for (let dd = 0; dd < s.data.length; dd++) {
-      if (dd === x || dd === y) continue;
-      const d = chunks[s.data[dd]!]!;
-      xorInto(dy, d);
-      gfMulXorInto(dx, d, s.coef[dd]!);
+    // P' and Q' are gathered in D_y and D_x, unless P and Q are them already (no other data: read in place).
+    const [x32, y32] = [lanes32(dx), lanes32(dy)];
+    let [p32, q32] = [lanes32(chunks[s.p]!), lanes32(chunks[s.q]!)];
+    if (!(s.data.length === 2 && x32 && y32 && p32 && q32)) {
+      dy.set(chunks[s.p]!);
+      dx.set(chunks[s.q]!);
+      for (let dd = 0; dd < s.data.length; dd++) {
+        if (dd === x || dd === y) continue;
+        const d = chunks[s.data[dd]!]!;
+        xorInto(dy, d);
+        gfMulXorInto(dx, d, s.coef[dd]!);
+      }
+      [p32, q32] = [y32, x32];
     }
     // One pass: D_x = a*Q' + b*P' with a = 1/(c_x + c_y), b = c_y*a; D_y = P' + D_x.
     const a = gfInv(s.coef[x]! ^ s.coef[y]!);
     const b = gfMul(s.coef[y]!, a);
-    const [x16, y16] = [lanes16(dx), lanes16(dy)];
-    const [w, ta, tb, X, Y] = x16 && y16 ? [n / 2, gfTable16(a), gfTable16(b), x16, y16] : [n, gfTable(a), gfTable(b), dx, dy];
-    for (let i = 0; i < w; i++) {
-      const p = Y[i]!;
-      const v = ta[X[i]!]! ^ tb[p]!;
-      X[i] = v;
-      Y[i] = p ^ v;
+    if (x32 && y32 && p32 && q32) {
+      const [ta, tb] = [gfTable16(a), gfTable16(b)];
+      for (let i = 0; i < n / 4; i++) {
+        const q = q32[i]!;
+        const p = p32[i]!;
+        const v = (ta[q & 0xffff]! ^ tb[p & 0xffff]!) | ((ta[q >>> 16]! ^ tb[p >>> 16]!) << 16);
+        x32[i] = v;
+        y32[i] = p ^ v;
+      }
+    } else {
+      const [x16, y16] = [lanes16(dx), lanes16(dy)];
+      const [w, ta, tb, X, Y] = x16 && y16 ? [n / 2, gfTable16(a), gfTable16(b), x16, y16] : [n, gfTable(a), gfTable(b), dx, dy];
+      for (let i = 0; i < w; i++) {
+        const p = Y[i]!;
+        const v = ta[X[i]!]! ^ tb[p]!;
+        X[i] = v;
+        Y[i] = p ^ v;
+      }
     }
   }
   if (parity && (pLost || qLost)) {
@@ -225,46 +257,76 @@ export function raid6Target({ type, length, chunk, devs, report }: Raid6Spec): T
     for (const r of reads) if (isIoError(r)) return r;
     return reads as Uint8Array[];
   };
-  /** As readRows, into buffers of `rowPool` (give them back); a lost device's rows are left as they come. */
-  const readRowsPooled = async (r0: number, r1: number): Promise<Uint8Array[] | IoError> => {
-    const bytes = (r1 - r0 + 1) * chunkBytes;
-    const bufs = devs.map(() => rowPool.take(bytes).subarray(0, bytes));
-    const results = await Promise.all(
-      devs.map(async (d, i): Promise<true | IoError> => {
-        if (!d.source) return true;
-        if (d.source.readInto) return d.source.readInto(d.offset + r0 * chunk, bufs[i]!);
-        const r = await d.source.read(d.offset + r0 * chunk, bytes / SECTOR);
-        if (isIoError(r)) return r;
-        bufs[i]!.set(r);
-        return true;
-      }),
-    );
-    const failed = results.find((r) => r !== true);
-    if (failed) {
-      giveRows(bufs);
-      return failed;
-    }
-    return bufs;
-  };
   const giveRows = (bufs: readonly Uint8Array[]) => {
     for (const b of bufs) rowPool.give(new Uint8Array(b.buffer, b.byteOffset, BufferPool.classOf(b.length)));
   };
   const chunksOf = (rows: readonly Uint8Array[], i: number) => rows.map((r) => r.subarray(i * chunkBytes, (i + 1) * chunkBytes));
 
+  /** Read one device's run of chunks, from `devSector` on, into consecutive buffers. */
+  const readRun = async (dev: number, devSector: number, bufs: readonly Uint8Array[]): Promise<true | IoError> => {
+    const d = devs[dev]!;
+    if (d.source!.readvInto) return d.source!.readvInto(d.offset + devSector, bufs);
+    for (let i = 0; i < bufs.length; i++) {
+      const r = await readIntoSource(d.source!, d.offset + devSector + i * chunk, bufs[i]!);
+      if (r !== true) return r;
+    }
+    return true;
+  };
+
   const readInto = async (sector: number, out: Uint8Array): Promise<true | IoError> => {
-    const all = pieces(sector, out.length / SECTOR);
+    const count = out.length / SECTOR;
+    const all = pieces(sector, count);
     if (!all.some((p) => lost.includes(p.dev))) return gatherInto(devs, all, out);
-    // A lost chunk needs its whole stripe: read the rows the request touches, rebuild, copy out.
+    // A lost chunk needs its whole stripe. Each row's data chunks that the request covers whole are read
+    // (or rebuilt) straight in the request's buffer; the peers (P, Q, data the request covers in part or
+    // not at all) go to scratch rows, and the parts of those the request wants are copied out afterwards.
     const r0 = Math.floor(all[0]!.devSector / chunk);
     const r1 = Math.floor((all[all.length - 1]!.devSector + all[all.length - 1]!.count - 1) / chunk);
-    const rows = await readRowsPooled(r0, r1);
-    if (isIoError(rows)) return rows;
-    for (let row = r0; row <= r1; row++) recoverStripe(stripe(row), chunksOf(rows, row - r0), lost, false);
-    for (const p of all) {
-      const from = (p.devSector - r0 * chunk) * SECTOR;
-      out.set(rows[p.dev]!.subarray(from, from + p.count * SECTOR), p.at * SECTOR);
+    const rows = r1 - r0 + 1;
+    const scratch = devs.map(() => rowPool.take(rows * chunkBytes).subarray(0, rows * chunkBytes));
+    const end = sector + count;
+    const inOut = new Set<Uint8Array>();
+    const chunkAt = (row: number, dev: number): Uint8Array => {
+      const s = stripe(row);
+      const dd = s.data.indexOf(dev);
+      if (dd >= 0) {
+        const first = (row * dataDisks + dd) * chunk;
+        if (first >= sector && first + chunk <= end) {
+          const c = out.subarray((first - sector) * SECTOR, (first - sector + chunk) * SECTOR);
+          inOut.add(c);
+          return c;
+        }
+      }
+      return scratch[dev]!.subarray((row - r0) * chunkBytes, (row - r0 + 1) * chunkBytes);
+    };
+    const table = Array.from({ length: rows }, (_, i) => devs.map((_, dev) => chunkAt(r0 + i, dev)));
+    const results = await Promise.all(
+      devs.flatMap((d, dev) => (d.source ? [readRun(dev, r0 * chunk, table.map((c) => c[dev]!))] : [])),
+    );
+    const failed = results.find((r) => r !== true);
+    if (failed) {
+      giveRows(scratch);
+      return failed;
     }
-    giveRows(rows);
+    for (let row = r0; row <= r1; row++) {
+      const s = stripe(row);
+      // Rows that lost only P and/or Q, or whose lost data the request does not want, need no rebuild.
+      const wanted = s.data.some((d, dd) => {
+        if (!lost.includes(d)) return false;
+        const first = (row * dataDisks + dd) * chunk;
+        return first < end && first + chunk > sector;
+      });
+      if (wanted) recoverStripe(s, table[row - r0]!, lost, false);
+    }
+    // What the request covers in part sits in scratch: its present and rebuilt data pieces, copied out.
+    for (const p of all) {
+      const row = Math.floor(p.devSector / chunk);
+      const c = table[row - r0]![p.dev]!;
+      if (inOut.has(c)) continue;
+      const from = (p.devSector - row * chunk) * SECTOR;
+      out.set(c.subarray(from, from + p.count * SECTOR), p.at * SECTOR);
+    }
+    giveRows(scratch);
     return true;
   };
 
