@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { BufferPool, ReplyBudget, type BudgetHolder } from './pool.js';
+import { BufferPool, ReplyBudget } from './pool.js';
 import { flushOf, isIoError, readInto, SECTOR, type IoError, type Source } from './source.js';
 
 const NBDMAGIC = 0x4e42444d41474943n;

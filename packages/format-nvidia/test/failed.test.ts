@@ -1,65 +1,16 @@
 // A member's failure recorded by the surviving members (the monitor's `failed`): the array's degraded bit in
 // their blocks, read back by our handler (degraded, not broken; a returning failed disk is stale) and by the
 // reference dmraid.
-import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  allDevices,
-  bufferLog,
-  buildSets,
-  isIoError,
-  openDevice,
-  readContext,
-  type BlockDevice,
-  type RaidDevice,
-  type RaidSet,
-  type WritableDevice,
-  type WriteContext,
-} from '@dmraid/core';
-import { buildTestbedImages, listTestbedSets, reference, runOurs, runReference, testbedDir, testDir, testIf } from '@dmraid/testkit';
+import { allDevices, isIoError, type BlockDevice, type RaidDevice } from '@dmraid/core';
+import { failedHarness, reference, runOurs, runReference, testIf } from '@dmraid/testkit';
 import nvidia, { NV_ARRAY_FLAG_ERROR, nvChecksum, nvChecksumOk, nvLayout, recordFailure, status } from '../src/index.js';
 
 const itRef = testIf(it, reference());
 const FLAGS = nvLayout.offsetOf('array') + 0x40;
 
-async function testbed(config: string) {
-  const set = (await listTestbedSets(testbedDir, 'nvidia')).find((s) => s.config === config)!;
-  const dir = testDir(`nvidia-failed-${config}`);
-  const images = (await buildTestbedImages(set, dir)).map((s) => s.split(':')[0]!);
-  return { dir, images, paths: images.map((i) => join(dir, i)) };
-}
-
-async function open(path: string): Promise<WritableDevice> {
-  const dev = await openDevice(path, { writable: true });
-  if (isIoError(dev)) throw new Error(dev.message);
-  onTestFinished(() => dev.close());
-  return dev;
-}
-
-async function readSets(paths: readonly string[]): Promise<RaidSet[]> {
-  const rds: RaidDevice[] = [];
-  for (const p of paths) rds.push(...(await nvidia.read(await open(p), readContext('nvidia', () => undefined))));
-  return buildSets(rds, { handlers: [nvidia], log: bufferLog().log });
-}
-
-function writeContext(failedPath: string) {
-  const errors: string[] = [];
-  const opened: string[] = [];
-  const ctx: WriteContext = {
-    format: 'nvidia',
-    log: (level, text) => {
-      if (level === 'error') errors.push(text);
-    },
-    error: (text) => errors.push(`nvidia: ${text}`),
-    openWritable: async (path) => {
-      opened.push(path);
-      if (path === failedPath) throw new Error('the failed disk was opened');
-      return open(path);
-    },
-  };
-  return { ctx, errors, opened };
-}
+const { open, testbed, readSets, writeContext } = failedHarness(nvidia);
 
 async function blockOf(rd: RaidDevice): Promise<Uint8Array> {
   const data = await (await open(rd.device.path)).read(rd.areas[0]!.offsetSectors * 512, nvLayout.size);

@@ -1,22 +1,9 @@
 // A member's failure recorded in the surviving members' blocks (the monitor's `failed`): the bytes written, the
 // record read back by our handler (a returning failed disk is stale) and by the reference dmraid.
-import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  allDevices,
-  bufferLog,
-  buildSets,
-  isIoError,
-  openDevice,
-  readContext,
-  type BlockDevice,
-  type RaidDevice,
-  type RaidSet,
-  type WritableDevice,
-  type WriteContext,
-} from '@dmraid/core';
-import { buildTestbedImages, listTestbedSets, reference, runOurs, runReference, testbedDir, testDir, testIf } from '@dmraid/testkit';
+import { allDevices, isIoError, type BlockDevice, type RaidDevice } from '@dmraid/core';
+import { failedHarness, reference, runOurs, runReference, testIf } from '@dmraid/testkit';
 import pdc, {
   PDC_BLOCK_SIZE,
   PDC_F_DOWN,
@@ -35,45 +22,7 @@ const itRef = testIf(it, reference());
 const R = pdcLayout.offsetOf('raid');
 
 /** A testbed set built as image files; `paths` absolute, `images` as the CLIs take them (relative to `dir`). */
-async function testbed(config: string) {
-  const set = (await listTestbedSets(testbedDir, 'pdc')).find((s) => s.config === config)!;
-  const dir = testDir(`pdc-failed-${config}`);
-  const images = (await buildTestbedImages(set, dir)).map((s) => s.split(':')[0]!);
-  return { dir, images, paths: images.map((i) => join(dir, i)) };
-}
-
-async function open(path: string): Promise<WritableDevice> {
-  const dev = await openDevice(path, { writable: true });
-  if (isIoError(dev)) throw new Error(dev.message);
-  onTestFinished(() => dev.close());
-  return dev;
-}
-
-/** The sets our handler builds from these image files. */
-async function readSets(paths: readonly string[]): Promise<RaidSet[]> {
-  const rds: RaidDevice[] = [];
-  for (const p of paths) rds.push(...(await pdc.read(await open(p), readContext('pdc', () => undefined))));
-  return buildSets(rds, { handlers: [pdc], log: bufferLog().log });
-}
-
-/** A write context that opens image files and refuses the failed disk (it no longer answers). */
-function writeContext(failedPath: string) {
-  const errors: string[] = [];
-  const opened: string[] = [];
-  const ctx: WriteContext = {
-    format: 'pdc',
-    log: (level, text) => {
-      if (level === 'error') errors.push(text);
-    },
-    error: (text) => errors.push(`pdc: ${text}`),
-    openWritable: async (path) => {
-      opened.push(path);
-      if (path === failedPath) throw new Error('the failed disk was opened');
-      return open(path);
-    },
-  };
-  return { ctx, errors, opened };
-}
+const { open, testbed, readSets, writeContext } = failedHarness(pdc);
 
 async function blockAt(path: string, rd: RaidDevice): Promise<Uint8Array> {
   const data = await (await open(path)).read(rd.areas[0]!.offsetSectors * 512, PDC_BLOCK_SIZE);

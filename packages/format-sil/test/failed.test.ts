@@ -1,63 +1,14 @@
 // A member's failure recorded by the surviving members (the monitor's `failed`): a newer generation in every
 // copy of their block, read back by our handler (a returning failed disk is stale) and by the reference dmraid.
-import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  allDevices,
-  bufferLog,
-  buildSets,
-  isIoError,
-  openDevice,
-  readContext,
-  type BlockDevice,
-  type RaidDevice,
-  type RaidSet,
-  type WritableDevice,
-  type WriteContext,
-} from '@dmraid/core';
-import { buildTestbedImages, listTestbedSets, reference, runOurs, runReference, testbedDir, testDir, testIf } from '@dmraid/testkit';
+import { allDevices, isIoError, type BlockDevice, type RaidDevice } from '@dmraid/core';
+import { failedHarness, reference, runOurs, runReference, testIf } from '@dmraid/testkit';
 import sil, { SIL_BLOCK_SIZE, newerIncarnation, recordFailure, silChecksum1, silLayout } from '../src/index.js';
 
 const itRef = testIf(it, reference());
 
-async function testbed(config: string) {
-  const set = (await listTestbedSets(testbedDir, 'sil')).find((s) => s.config === config)!;
-  const dir = testDir(`sil-failed-${config}`);
-  const images = (await buildTestbedImages(set, dir)).map((s) => s.split(':')[0]!);
-  return { dir, images, paths: images.map((i) => join(dir, i)) };
-}
-
-async function open(path: string): Promise<WritableDevice> {
-  const dev = await openDevice(path, { writable: true });
-  if (isIoError(dev)) throw new Error(dev.message);
-  onTestFinished(() => dev.close());
-  return dev;
-}
-
-async function readSets(paths: readonly string[]): Promise<RaidSet[]> {
-  const rds: RaidDevice[] = [];
-  for (const p of paths) rds.push(...(await sil.read(await open(p), readContext('sil', () => undefined))));
-  return buildSets(rds, { handlers: [sil], log: bufferLog().log });
-}
-
-function writeContext(failedPath: string) {
-  const errors: string[] = [];
-  const opened: string[] = [];
-  const ctx: WriteContext = {
-    format: 'sil',
-    log: (level, text) => {
-      if (level === 'error') errors.push(text);
-    },
-    error: (text) => errors.push(`sil: ${text}`),
-    openWritable: async (path) => {
-      opened.push(path);
-      if (path === failedPath) throw new Error('the failed disk was opened');
-      return open(path);
-    },
-  };
-  return { ctx, errors, opened };
-}
+const { open, testbed, readSets, writeContext } = failedHarness(sil);
 
 /** The four copies of a member, in area order. */
 async function copies(rd: RaidDevice): Promise<Uint8Array[]> {

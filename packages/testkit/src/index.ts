@@ -7,3 +7,4 @@ export * from './testbed-set.js';
 export * from './tester.js';
 export * from './vm.js';
 export * from './model.js';
+export * from './failed.js';

@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
-import { buildSets, diskDevices, discoverRaidDevices, setsNamed, type BlockDevice, type RaidSet } from '@dmraid/core';
+import { buildSets, diskDevices, discoverRaidDevices, setsNamed, type BlockDevice } from '@dmraid/core';
 import type { DmDevice } from '@dmraid/activation';
 import { isRunError, openRun, readableSets, type Run, type RunError } from '@dmraid/engine';
 import type { CommandContext } from '../context.js';
