@@ -18,7 +18,7 @@ import { byName, claim, memberPaths, perform, Refused, writeCommand } from './wr
 import type { KernelActivator } from '@dmraid/activation';
 import { monitorClaims } from '../monitor/claims.js';
 import { volumesOf } from '../monitor/model.js';
-import { planNames, reloadVolume } from '../monitor/reload-set.js';
+import { isSetDevice, ownDevices, planNames, reloadVolume, stepFailure } from '../monitor/reload-set.js';
 import { realSystem } from '../monitor/system.js';
 
 export default async function command(ctx: CommandContext): Promise<number> {
@@ -73,12 +73,10 @@ async function liveVolumes(set: RaidSet): Promise<LiveVolumes | undefined> {
   const act = await import('@dmraid/activation');
   const kernel = new act.KernelActivator(act.execDmsetup(process.env.DMRAID_DMSETUP || 'dmsetup'));
   const info = (await kernel.info()) ?? [];
-  const vols = volumesOf([set]).map((v) => v.volume.name);
-  const names = vols.filter((n) => info.some((i) => i.name === n && i.uuid === `DMRAID-${n}`));
+  const live = new Set(info.filter(isSetDevice).map((i) => i.name));
+  const names = volumesOf([set]).map((v) => v.volume.name).filter((n) => live.has(n));
   if (names.length === 0) return undefined;
-  const own = new Set<string>(vols);
-  for (const i of info) if (vols.some((n) => i.name.startsWith(`${n}-`))) own.add(i.name);
-  return { kernel, names, own };
+  return { kernel, names, own: await ownDevices(set, info) };
 }
 
 /**
@@ -108,7 +106,7 @@ async function kernelRebuild(ctx: CommandContext, handler: FormatHandler, device
     const r = await reloadVolume(live.kernel, v.volume, previous.get(v.volume.name) ?? []);
     for (const p of r.problems) ctx.out.log('error', `${p}: the table of "${v.volume.name}" stays as it is`);
     for (const step of r.steps) {
-      if (step.error !== undefined) ctx.out.log('error', `${step.action === 'created' ? 'creating' : step.action === 'removed' ? 'removing' : 'reloading'} "${step.name}": ${step.error}`);
+      if (step.error !== undefined) ctx.out.log('error', stepFailure(step));
     }
     if (r.problems.length > 0 || r.steps.some((x) => x.error !== undefined)) {
       ok = false;

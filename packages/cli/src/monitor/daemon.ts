@@ -8,13 +8,13 @@
  * - a resync the kernel reports complete while the metadata still says rebuilding: the handler's `rebuilt`,
  *   re-plan, reload. Never before the kernel says the data is there.
  */
-import { setFormat, type BlockDevice, type RaidSet } from '@dmraid/core';
+import { setFormat, type BlockDevice, type FormatHandler, type RaidSet } from '@dmraid/core';
 import { isDead, liveShape, parseStatus, snapshot, watchDevice, type Snapshot, type TargetStatus } from '@dmraid/activation';
 import { Output, type CommandContext } from '../context.js';
-import { byName, perform } from '../commands/write.js';
+import { byName, perform, type PromptingWriteContext } from '../commands/write.js';
 import { monitorClaims } from './claims.js';
 import { findVolume, rebuilding, spareFor, volumesOf, wantsSpare, type Volume } from './model.js';
-import { planNames, reloadVolume } from './reload-set.js';
+import { isSetDevice, ownDevices, planNames, reloadVolume, stepFailure } from './reload-set.js';
 import type { Reporter } from './report.js';
 import type { MonitorSystem } from './system.js';
 
@@ -133,8 +133,7 @@ export class Monitor {
   }
 
   private async activeVolumes(): Promise<Volume[]> {
-    // Ours and the reference's -ay give a set's device the uuid DMRAID-<name>.
-    const names = new Set(((await this.system.kernel.info()) ?? []).filter((i) => i.uuid === `DMRAID-${i.name}`).map((i) => i.name));
+    const names = new Set(((await this.system.kernel.info()) ?? []).filter(isSetDevice).map((i) => i.name));
     return volumesOf(this.sets, this.ctx.o.operands).filter((v) => names.has(v.volume.name));
   }
 
@@ -205,13 +204,21 @@ export class Monitor {
     return byName(this.ctx, setFormat(top));
   }
 
-  /** The set's own device-mapper devices (the names its plan gives, and those live under its volumes' names). */
-  private async ownDevices(top: RaidSet): Promise<Set<string>> {
-    const vols = volumesOf([top]).map((v) => v.volume.name);
-    const own = new Set<string>(vols);
-    for (const v of volumesOf([top])) for (const n of await planNames(v.volume)) own.add(n);
-    for (const i of (await this.system.kernel.info()) ?? []) if (vols.some((n) => i.name.startsWith(`${n}-`))) own.add(i.name);
-    return own;
+  /**
+   * The handler's `action` through write.ts's perform (backup, read-back), claiming the disks the set's own
+   * device-mapper devices hold; true when it wrote.
+   */
+  private async write(v: Volume, action: (handler: FormatHandler, w: PromptingWriteContext) => Promise<boolean>): Promise<boolean> {
+    const handler = this.handlerOf(v.top)!;
+    const claims = monitorClaims(this.ctx.io.cwd, this.system, await ownDevices(v.top, (await this.system.kernel.info()) ?? []));
+    return (await perform(this.writer, handler, this.devices, claims, true, (w) => action(handler, w))) === 0;
+  }
+
+  /** After a metadata write: the disks read again and the volume's tables brought to what they now say. */
+  private async rereadAndReload(v: Volume): Promise<boolean> {
+    const previous = await planNames(v.volume);
+    await this.discover(false);
+    return this.reload(v.volume.name, previous);
   }
 
   private async memberFailed(v: Volume, path: string, reload = true): Promise<void | 'poll'> {
@@ -225,17 +232,14 @@ export class Monitor {
       const device = this.devices.find((d) => d.path === path)!;
       if (!handler?.failed) {
         this.report.emit({ event: 'not-recorded', set: name, device: path, format, message: `the ${format} format records no member state: its metadata still lists ${path} as a member` });
+      } else if (await this.write(v, (h, w) => h.failed!.call(h, v.top, device, w))) {
+        this.report.emit({ event: 'recorded', set: name, device: path, format, message: `the failure is recorded in the metadata of the members left (backup under dmraid.${format}/)` });
       } else {
-        const claims = monitorClaims(this.ctx.io.cwd, this.system, await this.ownDevices(v.top));
-        const status = await perform(this.writer, handler, this.devices, claims, true, (w) => handler.failed!.call(handler, v.top, device, w));
-        if (status === 0) this.report.emit({ event: 'recorded', set: name, device: path, format, message: `the failure is recorded in the metadata of the members left (backup under dmraid.${format}/)` });
-        else this.report.emit({ event: 'error', set: name, device: path, format, message: 'recording the failure in the metadata failed (the lines above say why)' });
+        this.report.emit({ event: 'error', set: name, device: path, format, message: 'recording the failure in the metadata failed (the lines above say why)' });
       }
     }
     if (!reload) return;
-    const previous = await planNames(v.volume);
-    await this.discover(false);
-    if (!(await this.reload(name, previous))) return;
+    if (!(await this.rereadAndReload(v))) return;
     const now = findVolume(this.sets, name);
     if (now && wantsSpare(now.volume)) return this.addSpare(now);
   }
@@ -253,16 +257,12 @@ export class Monitor {
       this.once(`norebuild\0${name}`, { event: 'error', set: name, device: spare.path, format, message: `rebuild is not supported in "${format}" format: the spare is not put in` });
       return;
     }
-    const claims = monitorClaims(this.ctx.io.cwd, this.system, await this.ownDevices(v.top));
-    const status = await perform(this.writer, handler, this.devices, claims, true, (w) => handler.rebuild!.call(handler, v.top, spare, w));
-    if (status !== 0) {
+    if (!(await this.write(v, (h, w) => h.rebuild!.call(h, v.top, spare, w)))) {
       this.once(`rebuildfail\0${name}\0${spare.path}`, { event: 'error', set: name, device: spare.path, format, message: 'starting the rebuild onto the spare failed (the lines above say why)' });
       return;
     }
     this.report.emit({ event: 'spare-added', set: name, device: spare.path, format, message: 'the metadata has the spare rebuilding: the table takes it and the kernel resyncs onto it' });
-    const previous = await planNames(v.volume);
-    await this.discover(false);
-    return (await this.reload(name, previous)) ? 'poll' : undefined;
+    return (await this.rereadAndReload(v)) ? 'poll' : undefined;
   }
 
   private async finishRebuild(v: Volume, device: BlockDevice): Promise<void> {
@@ -271,16 +271,12 @@ export class Monitor {
     const handler = this.handlerOf(v.top);
     // A handler without `rebuilt` leaves the end of a rebuild to the tool that reads its metadata.
     if (!handler?.rebuilt) return;
-    const claims = monitorClaims(this.ctx.io.cwd, this.system, await this.ownDevices(v.top));
-    const status = await perform(this.writer, handler, this.devices, claims, true, (w) => handler.rebuilt!.call(handler, v.top, device, w));
-    if (status !== 0) {
+    if (!(await this.write(v, (h, w) => h.rebuilt!.call(h, v.top, device, w)))) {
       this.once(`rebuiltfail\0${name}\0${device.path}`, { event: 'error', set: name, device: device.path, format, message: 'writing the end of the rebuild failed (the lines above say why)' });
       return;
     }
     this.report.emit({ event: 'rebuilt', set: name, device: device.path, format, message: 'the kernel reports the member in sync: the metadata says so now' });
-    const previous = await planNames(v.volume);
-    await this.discover(false);
-    await this.reload(name, previous);
+    await this.rereadAndReload(v);
   }
 
   /** Reload the volume as its metadata now reads; false when that failed (said). */
@@ -296,7 +292,7 @@ export class Monitor {
     for (const step of r.steps) {
       if (step.error !== undefined) {
         ok = false;
-        this.report.emit({ event: 'error', set: name, message: `${step.action === 'created' ? 'creating' : step.action === 'removed' ? 'removing' : 'reloading'} "${step.name}": ${step.error}` });
+        this.report.emit({ event: 'error', set: name, message: stepFailure(step) });
       } else {
         const what = step.action === 'reloaded' ? 'table reloaded in place (suspend --noflush: held writes go to the new table)' : step.action === 'created' ? 'device created' : 'device removed';
         this.report.emit({ event: step.action, set: name, message: `${step.name}: ${what}` });
