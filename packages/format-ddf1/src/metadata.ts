@@ -191,11 +191,14 @@ async function readAnchor(device: BlockDevice, ctx: ReadContext, fromEnd: number
  * entries up and blanks only the GUID of the last one (ddf_remove_failed): after mdmon rebuilt onto a spare,
  * the spare's reference is in that unused entry too, with its old Rebuilding state.
  */
+/** A PD row mdadm left unused (its GUID all ones). */
+export const isUnusedRow = (pd: Ddf1PhysDrive) => pd.guid.every((b) => b === 0xff);
+
 function findPd(pds: readonly Ddf1PhysDrive[], reference: number): number {
   let unused = -1;
   for (let i = pds.length - 1; i >= 0; i--) {
     if (pds[i]!.reference !== reference) continue;
-    if (!pds[i]!.guid.every((b) => b === 0xff)) return i;
+    if (!isUnusedRow(pds[i]!)) return i;
     if (unused < 0) unused = i;
   }
   return unused;

@@ -10,6 +10,7 @@
 import { allDevices, readContext, writeAreas, type BlockDevice, type MetadataArea, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
 import {
   DDF1_CONCAT,
+  DDF1_INVALID,
   DDF1_JBOD,
   DDF1_RAID0,
   DDF1_RAID1,
@@ -21,8 +22,8 @@ import {
   DDF1_2MIRRORED,
   type Ddf1PhysDrive,
 } from './layout.js';
-import { crcStyleOf, metadataAreas, readDdf1, updateCrcs, type Ddf1, type Table, type VdConfig } from './metadata.js';
-import { PD_STATE_FAILED, PD_STATE_MISSING, PD_STATE_REBUILDING, findVd, vdName } from './volumes.js';
+import { crcStyleOf, isUnusedRow, metadataAreas, readDdf1, updateCrcs, type Ddf1, type Table, type VdConfig } from './metadata.js';
+import { PD_STATE_FAILED, PD_STATE_MISSING, PD_STATE_REBUILDING, findVd, guidKey, vdName } from './volumes.js';
 
 /** PD state bit Online (§5.7.4); Failed overrides it, mdadm leaves it set beside Failed. */
 export const PD_STATE_ONLINE = 0x01;
@@ -42,12 +43,10 @@ const INIT_MASK = 0x03;
 const INIT_FULL = 0x02;
 /** DDF timestamps count seconds from 1980 (mdadm's DECADE). */
 const DDF_EPOCH = 315532800;
-const NO_REFERENCE = 0xffffffff;
 
-const guidKey = (g: Uint8Array) => [...g].map((b) => b.toString(16).padStart(2, '0')).join('');
 const vdRecords = (d: Ddf1) => d.records.filter((r): r is VdConfig => r.kind === 'vd');
 const vdOf = (d: Ddf1, guid: Uint8Array) => d.vds.find((vd) => guidKey(vd.guid) === guidKey(guid));
-const pdOf = (d: Ddf1, reference: number) => d.pds.find((p) => p.reference === reference && !p.guid.every((b) => b === 0xff));
+const pdOf = (d: Ddf1, reference: number) => d.pds.find((p) => p.reference === reference && !isUnusedRow(p));
 /** A member that holds its VD's data: online, neither failed nor being rebuilt (mdadm's get_bvd_state). */
 const working = (pd: Ddf1PhysDrive | undefined) => !!pd && (pd.state & (PD_STATE_ONLINE | PD_STATE_FAILED | PD_STATE_REBUILDING)) === PD_STATE_ONLINE;
 
@@ -163,7 +162,7 @@ export function startRebuild(d: Ddf1, missing: number, by: Replacement, now = Ma
   const slot = d.pds.findIndex((p) => p.reference === missing);
   const spareAt = by.spare ? d.pds.findIndex((p) => p.reference === by.reference) : -1;
   if (spareAt < 0) {
-    const at = slot >= 0 ? slot : d.pds.findIndex((p) => p.reference === NO_REFERENCE);
+    const at = slot >= 0 ? slot : d.pds.findIndex((p) => p.reference === DDF1_INVALID);
     if (at < 0) throw new RangeError('no free physical drive entry');
     if (slot < 0) d.pdHeader.value.num_drives += 1;
     newRow(d.pds[at]!, by, PD_TYPE_ACTIVE, PD_STATE_ONLINE | PD_STATE_REBUILDING);
@@ -191,7 +190,7 @@ function removePd(d: Ddf1, at: number): void {
   const unused = (pd: Ddf1PhysDrive): Ddf1PhysDrive => ({
     ...pd,
     guid: new Uint8Array(pd.guid.length).fill(0xff),
-    reference: NO_REFERENCE,
+    reference: DDF1_INVALID,
     type: 0xffff,
     state: 0xffff,
     size: 0xffffffffffffffffn,
@@ -387,7 +386,7 @@ const randomU32 = () => crypto.getRandomValues(new Uint32Array(1))[0]!;
 function newIdentity(d: Ddf1): { reference: number; guid: Uint8Array } {
   const used = new Set(d.pds.map((p) => p.reference));
   let reference = randomU32();
-  while (used.has(reference) || reference === 0 || reference === NO_REFERENCE) reference = randomU32();
+  while (used.has(reference) || reference === 0 || reference === DDF1_INVALID) reference = randomU32();
   const text = `DMRAID-PD ${reference.toString(16).padStart(8, '0')}`;
   const guid = new Uint8Array(24).fill(0x20);
   for (let i = 0; i < text.length; i++) guid[i] = text.charCodeAt(i);
@@ -501,7 +500,7 @@ export async function rebuiltDdf1(set: RaidSet, device: BlockDevice, ctx: WriteC
  * Spare, Online, in the first unused row. False when the PD table is full.
  */
 export function addGlobalSpare(d: Ddf1, by: Omit<Replacement, 'spare'>): boolean {
-  const at = d.pds.findIndex((p) => p.reference === NO_REFERENCE || p.guid.every((b) => b === 0xff));
+  const at = d.pds.findIndex((p) => p.reference === DDF1_INVALID || isUnusedRow(p));
   if (at < 0) return false;
   newRow(d.pds[at]!, by, PD_TYPE_GLOBAL_SPARE, PD_STATE_ONLINE);
   d.pdHeader.value.num_drives = Math.max(d.pdHeader.value.num_drives, at + 1);

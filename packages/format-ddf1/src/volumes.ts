@@ -205,7 +205,8 @@ export function volumesOf(d: Ddf1): Volume[] {
   return out;
 }
 
-const guidKey = (g: Uint8Array) => [...g].map((b) => b.toString(16).padStart(2, '0')).join('');
+/** A GUID as a map key. */
+export const guidKey = (g: Uint8Array) => [...g].map((b) => b.toString(16).padStart(2, '0')).join('');
 
 /** What one disk's tables say of another disk (by its PD reference): nothing wrong, or why it is stale. */
 function verdict(d: Ddf1, reference: number): string | undefined {
