@@ -5,7 +5,7 @@
  * offset helper) are created before the devices above them, devices it no longer has are removed after.
  */
 import { promises as fs } from 'node:fs';
-import { ZERO_PATH, type TableTarget } from '@dmraid/core';
+import { deviceNumberText, ZERO_PATH, type TableTarget } from '@dmraid/core';
 import type { KernelActivator } from './kernel.js';
 import type { DmDevice } from './plan.js';
 
@@ -14,10 +14,7 @@ export type DeviceNumber = (path: string) => Promise<string | undefined>;
 
 export const deviceNumber: DeviceNumber = async (path) => {
   const st = await fs.stat(path).catch(() => undefined);
-  if (!st?.isBlockDevice()) return undefined;
-  // glibc's dev_t encoding: major in bits 8-19, minor in bits 0-7 and 20-31.
-  const rdev = Number(st.rdev);
-  return `${(rdev >>> 8) & 0xfff}:${(rdev & 0xff) | ((rdev >>> 12) & 0xfff00)}`;
+  return st?.isBlockDevice() ? deviceNumberText(st.rdev) : undefined;
 };
 
 /**

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { checkContext, type RaidSet } from '@dmraid/core';
+import { checkContext, deviceNumberText, type RaidSet } from '@dmraid/core';
 import type { CommandContext } from '../context.js';
 import { withDevices } from '../devices.js';
 import { formatError } from '../display.js';
@@ -112,10 +112,7 @@ async function sizeOf(h: fs.FileHandle): Promise<number> {
   const st = await h.stat();
   if (st.size > 0) return Math.floor(st.size / 512);
   // A block device's stat size is 0: sysfs has it.
-  // glibc's dev_t encoding: major in bits 8-19, minor in bits 0-7 and 20-31.
-  const rdev = Number(st.rdev);
-  const dev = `${(rdev >>> 8) & 0xfff}:${(rdev & 0xff) | ((rdev >>> 12) & 0xfff00)}`;
-  const size = await fs.readFile(`/sys/dev/block/${dev}/size`, 'utf8').catch(() => '0');
+  const size = await fs.readFile(`/sys/dev/block/${deviceNumberText(st.rdev)}/size`, 'utf8').catch(() => '0');
   return Number(size.trim()) || 0;
 }
 

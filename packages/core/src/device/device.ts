@@ -223,6 +223,8 @@ export async function openDevice(path: string, options: OpenOptions = {}): Promi
 
 const major = (rdev: number) => Math.floor(rdev / 256) & 0xfff;
 const minor = (rdev: number) => (rdev & 0xff) | ((Math.floor(rdev / 4096) >>> 0) & ~0xff);
+/** A device number (stat's rdev) as the kernel writes it in sysfs and tables: `major:minor`. */
+export const deviceNumberText = (rdev: number) => `${major(rdev)}:${minor(rdev)}`;
 
 async function readText(path: string): Promise<string | undefined> {
   try {
@@ -253,7 +255,7 @@ export function parseVpdSerial(page: Uint8Array): string | undefined {
 const latin1Of = (bytes: Uint8Array) => Array.from(bytes, (b) => String.fromCharCode(b)).join('');
 
 async function blockDeviceInfo(rdev: number, sysfs: string) {
-  const sysDir = `${sysfs}/dev/block/${major(rdev)}:${minor(rdev)}`;
+  const sysDir = `${sysfs}/dev/block/${deviceNumberText(rdev)}`;
   const size = await readText(`${sysDir}/size`);
   if (size === undefined || !/^\d+$/.test(size)) return undefined;
   const logical = Number((await readText(`${sysDir}/queue/logical_block_size`)) ?? SECTOR);
@@ -262,7 +264,7 @@ async function blockDeviceInfo(rdev: number, sysfs: string) {
 
 /** The drive serial: udev's ID_SERIAL_SHORT, else the device's own sysfs serial, whitespace removed. */
 async function blockDeviceSerial(rdev: number, sysDir: string): Promise<string | undefined> {
-  const udev = await readText(`/run/udev/data/b${major(rdev)}:${minor(rdev)}`);
+  const udev = await readText(`/run/udev/data/b${deviceNumberText(rdev)}`);
   const fromUdev = udev?.split('\n').find((l) => l.startsWith('E:ID_SERIAL_SHORT='));
   const raw = fromUdev?.slice('E:ID_SERIAL_SHORT='.length) ?? (await readText(`${sysDir}/device/serial`)) ?? (await vpdSerial(sysDir));
   const serial = raw?.replace(/\s+/g, '');
@@ -310,7 +312,7 @@ async function blockStack(rdev: number, sysfs: string): Promise<{ blocks: BlockN
       }
     }
   };
-  const top = await fs.realpath(`${sysfs}/dev/block/${major(rdev)}:${minor(rdev)}`).catch(() => undefined);
+  const top = await fs.realpath(`${sysfs}/dev/block/${deviceNumberText(rdev)}`).catch(() => undefined);
   if (top) await visit(top, true);
   return { blocks, files };
 }
