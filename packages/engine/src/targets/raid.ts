@@ -8,9 +8,9 @@ import { chunkPieces, gatherInto, type Piece } from '../gather.js';
 import { BufferPool, skewed } from '../pool.js';
 import { isIoError, SECTOR, xorInto, type IoError, type Source } from '../source.js';
 import { uint, type TargetType } from '../target.js';
+import { raid5Place, type Algorithm } from './raid5-layout.js';
 import { isRaid6Type, raid6Target } from './raid6.js';
 
-type Algorithm = 'left-asymmetric' | 'right-asymmetric' | 'left-symmetric' | 'right-symmetric' | 'parity-0' | 'parity-n';
 
 /**
  * dm-raid's raid types (kernel 6.1 dm-raid.c raid_types[]): `raid4` is md's RAID4 with the parity on the
@@ -32,33 +32,6 @@ const VALUED = new Set([
   'stripe_cache', 'region_size', 'raid10_copies', 'raid10_format', 'data_offset', 'delta_disks',
   'journal_dev', 'journal_mode',
 ]);
-
-/** md's raid5_compute_sector: the device of data chunk `ddIdx` and the parity device of `row`. */
-export function raid5Place(algorithm: Algorithm, disks: number, row: number, ddIdx: number): { dev: number; parity: number } {
-  const data = disks - 1;
-  switch (algorithm) {
-    case 'left-asymmetric': {
-      const parity = data - (row % disks);
-      return { dev: ddIdx >= parity ? ddIdx + 1 : ddIdx, parity };
-    }
-    case 'right-asymmetric': {
-      const parity = row % disks;
-      return { dev: ddIdx >= parity ? ddIdx + 1 : ddIdx, parity };
-    }
-    case 'left-symmetric': {
-      const parity = data - (row % disks);
-      return { dev: (parity + 1 + ddIdx) % disks, parity };
-    }
-    case 'right-symmetric': {
-      const parity = row % disks;
-      return { dev: (parity + 1 + ddIdx) % disks, parity };
-    }
-    case 'parity-0':
-      return { dev: ddIdx + 1, parity: 0 };
-    case 'parity-n':
-      return { dev: ddIdx, parity: data };
-  }
-}
 
 /** Buffers for the peers of a lost member's chunks, reused across reads. */
 const scratchPool = new BufferPool(16 * 1024 * 1024);

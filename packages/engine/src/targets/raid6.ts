@@ -9,6 +9,7 @@ import { gfInv, gfMul, gfMulXorInto, gfPow2, gfTable, gfTable16, lanes16, lanes3
 import { BufferPool, skewed } from '../pool.js';
 import { isIoError, readInto as readIntoSource, SECTOR, xorInto, type IoError, type Source } from '../source.js';
 import type { Target } from '../target.js';
+import { raid5Place, type Algorithm } from './raid5-layout.js';
 
 /** dm-raid's raid6 names (dm-raid.c raid_types[]) → md's algorithm. */
 export const RAID6_TYPES = {
@@ -22,6 +23,14 @@ export const RAID6_TYPES = {
   raid6_rs_6: 'right-symmetric-6',
 } as const;
 export type Raid6Type = keyof typeof RAID6_TYPES;
+/** The raid6_*_6 layouts' RAID5 layout of P and data. */
+const RAID5_OF: Partial<Record<Raid6Type, Algorithm>> = {
+  raid6_n_6: 'parity-n',
+  raid6_la_6: 'left-asymmetric',
+  raid6_ra_6: 'right-asymmetric',
+  raid6_ls_6: 'left-symmetric',
+  raid6_rs_6: 'right-symmetric',
+};
 export const isRaid6Type = (t: string): t is Raid6Type => Object.hasOwn(RAID6_TYPES, t);
 
 /** One stripe (row) of the layout: the P and Q devices, and per data index its device and Q coefficient. */
@@ -67,26 +76,12 @@ export function raid6Stripe(type: Raid6Type, disks: number, row: number): Stripe
       place = (dd) => (p + 1 + dd) % disks;
       ddf = true;
       break;
-    case 'parity-n':
-      p = dataDisks;
-      q = dataDisks + 1;
-      place = (dd) => dd;
-      break;
-    case 'left-asymmetric-6':
-    case 'right-asymmetric-6': {
-      const r = row % (disks - 1);
-      p = RAID6_TYPES[type] === 'left-asymmetric-6' ? dataDisks - r : r;
+    default: {
+      // md's own layouts: a RAID5 layout over every device but the last, which holds Q.
+      const layout = RAID5_OF[type]!;
+      p = raid5Place(layout, disks - 1, row, 0).parity;
       q = disks - 1;
-      place = (dd) => (dd >= p ? dd + 1 : dd);
-      break;
-    }
-    case 'left-symmetric-6':
-    case 'right-symmetric-6': {
-      const r = row % (disks - 1);
-      p = RAID6_TYPES[type] === 'left-symmetric-6' ? dataDisks - r : r;
-      q = disks - 1;
-      place = (dd) => (p + 1 + dd) % (disks - 1);
-      break;
+      place = (dd) => raid5Place(layout, disks - 1, row, dd).dev;
     }
   }
   const data = Array.from({ length: dataDisks }, (_, dd) => place(dd));
