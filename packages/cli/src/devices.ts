@@ -2,6 +2,8 @@
  * The devices a command works on: --devices in the order given, else dmraid's /sys/block scan; and the probe
  * and grouping of what they hold. main gives each command these as its context's openDevices/probe/discover.
  */
+import { promises as fs } from 'node:fs';
+import { resolve } from 'node:path';
 import {
   buildSets,
   diskDevices,
@@ -35,12 +37,17 @@ export function deviceAccess(
   // Scanned disks of another logical sector size than 512 are dmraid's "unsupported sector size" unless a
   // handler takes them.
   const sectorSizes = new Set([512, ...handlers.flatMap((h) => h.sectorSizes ?? [])]);
+  // The opened devices --include names, found when they are opened.
+  const current = new Set<BlockDevice>();
   const probe: CommandContext['probe'] = async (devices, paths) => {
-    const raidDevices = await discoverRaidDevices({ handlers, devices, formats: o.formats, paths, log: out.log, handlerOptions: o.handlerOptions });
+    const raidDevices = await discoverRaidDevices({ handlers, devices, formats: o.formats, paths, log: out.log, handlerOptions: o.handlerOptions, current });
     return { raidDevices, disks: diskDevices(raidDevices) };
   };
   return {
-    openDevices: (writable, options = {}) => openDevices(o, out, roots, writable, cwd, sectorSizes, options.operands),
+    async openDevices(writable, options = {}) {
+      const opened = await openDevices(o, out, roots, writable, cwd, sectorSizes, options.operands);
+      return opened && userChoices(o, out, cwd, opened, current);
+    },
     probe,
     async discover(devices, options = {}) {
       const { raidDevices, disks } = await probe(devices, options.paths);
@@ -108,6 +115,54 @@ async function openDevices(
     }
   }
   return opened;
+}
+
+/** What a path is, whatever it is called: a block device by its number, a file by its inode. */
+async function identity(path: string, cwd: string): Promise<string | undefined> {
+  try {
+    const st = await fs.stat(resolve(cwd, path));
+    return st.isBlockDevice() ? `b${st.rdev}` : `f${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * --exclude and --include on the opened devices: the excluded closed and left out, the included added to
+ * `current`. Each must name one of them (a mistyped name is an error, not an option silently without effect).
+ */
+async function userChoices(o: Options, out: Output, cwd: string, opened: BlockDevice[], current: Set<BlockDevice>): Promise<BlockDevice[] | undefined> {
+  if (o.exclude.length === 0 && o.include.length === 0) return opened;
+  const ids = await Promise.all(opened.map((d) => identity(d.path, cwd)));
+  const find = async (option: string, path: string): Promise<BlockDevice[] | undefined> => {
+    const id = await identity(path, cwd);
+    const found = id === undefined ? [] : opened.filter((_, i) => ids[i] === id);
+    if (found.length > 0) return found;
+    out.log('error', `${option} "${path}": ${id === undefined ? 'no such device or file' : 'not among the devices worked on'}`);
+    return undefined;
+  };
+  const excluded = new Set<BlockDevice>();
+  for (const path of o.exclude) {
+    const found = await find('--exclude', path);
+    if (!found) return closeAll(opened);
+    for (const d of found) excluded.add(d);
+  }
+  for (const path of o.include) {
+    const found = await find('--include', path);
+    if (!found) return closeAll(opened);
+    if (found.some((d) => excluded.has(d))) {
+      out.log('error', `--include "${path}" and --exclude name the same device`);
+      return closeAll(opened);
+    }
+    for (const d of found) current.add(d);
+  }
+  await Promise.all([...excluded].map((d) => d.close()));
+  return opened.filter((d) => !excluded.has(d));
+}
+
+async function closeAll(devices: readonly BlockDevice[]): Promise<undefined> {
+  await Promise.all(devices.map((d) => d.close()));
+  return undefined;
 }
 
 /**

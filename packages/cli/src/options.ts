@@ -55,6 +55,9 @@ export interface Options {
   readonly media: string | undefined;
   /** Ours: --devices PATH[:SERIAL] (repeatable, comma lists). */
   readonly devices: string[] | undefined;
+  /** Ours: --exclude DEV (left out as if absent) and --include DEV (used though a handler calls it stale). */
+  readonly exclude: string[];
+  readonly include: string[];
   readonly json: boolean;
   readonly yes: boolean;
   /** Ours: handler options `--<format>-<key>=<value>`: format → key → value. */
@@ -103,7 +106,7 @@ function draft(): Draft {
     columns: 0, columnFields: undefined, separator: ',', formatText: undefined, sets: 0, active: undefined, group: false,
     dump: false, erase: false, verbose: 0, debug: 0, ignoreLocking: false, activate: undefined, test: false,
     noPartitions: false, partChar: 'p', rmPartitions: false, createName: undefined, rebuildSet: undefined,
-    spareSet: undefined, media: undefined, devices: undefined, json: false, yes: false, handlerOptions: new Map(),
+    spareSet: undefined, media: undefined, devices: undefined, exclude: [], include: [], json: false, yes: false, handlerOptions: new Map(),
     engine: { set: undefined, output: undefined, resume: false, writable: false, listen: '127.0.0.1:10809', tables: undefined },
     monitor: { once: false, program: undefined },
     action: 0, ourMode: undefined,
@@ -305,6 +308,16 @@ export const OPTIONS: readonly OptionRow[] = [
     long: 'devices', arg: 'required',
     apply: (d, a) => void (d.devices = [...(d.devices ?? []), ...splitDeviceList(a!)]),
     help: ['--devices PATH[:SERIAL][,...]', 'work on these devices or image files instead of scanning'],
+  },
+  {
+    long: 'exclude', arg: 'required',
+    apply: (d, a) => void d.exclude.push(a!),
+    help: ['--exclude DEVICE', 'leave a device out as if it were absent (a stale or failing member)'],
+  },
+  {
+    long: 'include', arg: 'required',
+    apply: (d, a) => void d.include.push(a!),
+    help: ['--include DEVICE', 'use a member that newer metadata elsewhere calls stale, as current'],
   },
   {
     long: 'json', arg: 'none',

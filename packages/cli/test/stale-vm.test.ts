@@ -3,7 +3,8 @@
 // sequence number goes up), the set written with data B; then the kept old image put back. The reference
 // dmraid maps the old image as a member (a mirror with `sync` over its legs, the old one first: the kernel
 // would copy A over B). Ours must leave it out: the table maps the current members only, the extracted volume
-// is exactly what md held after B, and -r/-s mark the old image stale. Skipped with the reason when the VM
+// is exactly what md held after B, and -r/-s mark the old image stale. And the user can overrule: with
+// --include OLD and the newer members excluded, a mirror's extract gives data A back. Skipped with the reason when the VM
 // cannot run here; required under CI. Images live in a temporary directory only.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -121,6 +122,16 @@ describe('a member failed out with mdadm and put back with its old data is stale
         expect(listed.find((d) => d.path === staleName)).toMatchObject({ status: 'broken', stale: true });
         const text = await runOurs(images, ['-r'], { cwd: dir });
         expect(text.stderr).toContain(`WARNING: ${sc.metadata === 'imsm' ? 'isw' : 'ddf1'}: ${staleName} is stale, not used: `);
+
+        // The user overrules: the old copy as current and the newer members left out. A mirror's old leg
+        // alone holds data A, as the disk did before it was failed out.
+        if (sc.level === 1) {
+          const others = names.filter((_, i) => i !== staleIndex).flatMap((n) => ['--exclude', n]);
+          const oldOut = join(dir, 'old-volume.img');
+          const old = await runOurs(images, ['--extract', leaf.name, '-o', oldOut, '--include', staleName, ...others], { cwd: dir });
+          expect(old.status, old.stderr).toBe(0);
+          expect((await fs.readFile(oldOut)).subarray(0, MIB).equals(dataA)).toBe(true);
+        }
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

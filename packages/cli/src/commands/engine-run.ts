@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
-import { buildSets, diskDevices, discoverRaidDevices, setsNamed, type BlockDevice } from '@dmraid/core';
+import { buildSets, diskDevices, setsNamed, type BlockDevice } from '@dmraid/core';
 import type { DmDevice } from '@dmraid/activation';
 import { isRunError, openRun, readableSets, type Run, type RunError } from '@dmraid/engine';
 import type { CommandContext } from '../context.js';
@@ -84,7 +84,7 @@ async function tablesFromDiscovery(ctx: CommandContext, wanted: readonly string[
   };
   // Recovery wants the sets dmraid drops as inconsistent (a RAID5 with a member missing): the handlers'
   // checks still run (status, messages), but no set is removed for failing one.
-  const rds = await discoverRaidDevices({ handlers: ctx.handlers, devices, formats: ctx.o.formats, log: ctx.out.log, handlerOptions: ctx.o.handlerOptions });
+  const { raidDevices: rds } = await ctx.probe(devices);
   const sets = diskDevices(rds).length === 0 ? [] : buildSets(rds, { handlers: ctx.handlers, log: ctx.out.log, keepFailed: true });
   const named = wanted.length === 0 ? { sets, unknown: [] } : setsNamed(sets, wanted);
   // Every name asked for must be there: a mistyped one is an error, not a set left out without a word.

@@ -7,7 +7,7 @@ import type { BlockDevice } from '../device/device.js';
 import { readContext, groupContext, checkContext } from '../format/context.js';
 import type { FormatHandler } from '../format/handler.js';
 import { bufferLog, replay, type Log, type LogLine } from '../format/log.js';
-import { findSet, setFormat, type RaidDevice, type RaidSet } from '../model/raid.js';
+import { findSet, setFormat, type DeviceInfo, type RaidDevice, type RaidSet } from '../model/raid.js';
 
 /** Devices smaller than this are never probed (Debian's dmraid). */
 export const MIN_DEVICE_SECTORS = 8;
@@ -29,6 +29,8 @@ export interface DiscoverOptions {
   readonly concurrency?: number;
   /** Per-format handler options (format name → key → value). */
   readonly handlerOptions?: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** Devices the user declared current (--include): their members are never set aside as stale. */
+  readonly current?: ReadonlySet<DeviceInfo>;
 }
 
 async function readWithHandler(
@@ -104,13 +106,15 @@ export async function discoverRaidDevices(options: DiscoverOptions): Promise<Rai
     replay(r.lines, options.log);
     all.push(...r.rds);
   }
+  for (const rd of all) if (options.current?.has(rd.device)) rd.current = {};
   return all;
 }
 
 /**
  * Mark the members that newer metadata on other members supersedes (each handler's `stale`): status broken,
  * `stale` the reason; a stale disk's further volumes with it. Each newly marked disk is reported once, as a
- * warning: dmraid has no such check and would map it. Idempotent.
+ * warning: dmraid has no such check and would map it. A member the user declared current (RaidDevice.current)
+ * keeps its place: the verdict is recorded there and reported once. Idempotent.
  */
 export function markStale(rds: readonly RaidDevice[], handlers: readonly FormatHandler[], log: Log): void {
   for (const handler of handlers) {
@@ -124,16 +128,24 @@ export function markStale(rds: readonly RaidDevice[], handlers: readonly FormatH
       log('error', `${handler.name}: comparing the metadata of the members failed: ${(e as Error)?.message ?? String(e)}`);
       continue;
     }
-    const mark = (rd: RaidDevice, reason: string) => {
-      if (rd.stale !== undefined) return false;
+    // 'marked' the first time, 'overruled' the first time for a member the user declared current.
+    const mark = (rd: RaidDevice, reason: string): 'marked' | 'overruled' | undefined => {
+      if (rd.current) {
+        if (rd.current.overruled !== undefined) return undefined;
+        rd.current.overruled = reason;
+        return 'overruled';
+      }
+      if (rd.stale !== undefined) return undefined;
       rd.stale = reason;
       rd.status = 'broken';
-      return true;
+      return 'marked';
     };
     for (const { rd, reason } of found) {
       const fresh = mark(rd, reason);
       if (!rd.volumeOf) for (const v of mine) if (v.volumeOf === rd) mark(v, reason);
-      if (fresh) log('warning', `${handler.name}: ${rd.device.path}${rd.volumeOf ? ` (RAID set "${rd.name}")` : ''} is stale, not used: ${reason}`);
+      const which = `${rd.device.path}${rd.volumeOf ? ` (RAID set "${rd.name}")` : ''}`;
+      if (fresh === 'marked') log('warning', `${handler.name}: ${which} is stale, not used: ${reason}`);
+      if (fresh === 'overruled') log('warning', `${handler.name}: ${which} would be stale (${reason}): used as current (--include)`);
     }
   }
 }

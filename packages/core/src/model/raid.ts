@@ -53,6 +53,11 @@ export interface RaidDevice<M = unknown> {
    */
   stale?: string;
   /**
+   * The user declared this member current (`--include`): a handler's stale verdict does not set it aside.
+   * Once a handler has called it stale, the verdict it overruled (shown, never applied).
+   */
+  current?: { overruled?: string };
+  /**
    * Why this member's data is not yet its set's: the metadata records it as the target of a rebuild (isw's
    * IMSM_ORD_REBUILD mark or the rebuilding volume's failed disk, a DDF PD in state Rebuilding). It is a
    * member all the same, but never the source of a copy: activation puts an in-sync mirror leg first (the

@@ -21,6 +21,8 @@ export interface RaidDeviceJson {
   /** Only on a stale member (RaidDevice.stale): true, and why. */
   stale?: true;
   staleReason?: string;
+  /** Only on a member the user declared current (--include) that a handler calls stale: that verdict. */
+  staleOverruled?: string;
 }
 
 export interface RaidSetJson {
@@ -68,6 +70,7 @@ function deviceJson(rd: RaidDevice, set?: RaidSet): RaidDeviceJson {
     deviceSectors: rd.device.sizeSectors,
     state: memberState(rd, set),
     ...(rd.stale !== undefined ? { stale: true as const, staleReason: rd.stale } : {}),
+    ...(rd.current?.overruled !== undefined ? { staleOverruled: rd.current.overruled } : {}),
   };
 }
 
@@ -125,6 +128,7 @@ export const jsonSchema = {
         state: { enum: ['active', 'rebuilding', 'failed', 'spare', 'stale'] },
         stale: { const: true },
         staleReason: { type: 'string', minLength: 1 },
+        staleOverruled: { type: 'string', minLength: 1 },
       },
     },
     raidSet: {
