@@ -25,7 +25,7 @@ describe('--exclude and --include', () => {
   it('--include uses a stale member as current, saying what it overrules; without it the member is set aside', async () => {
     const dir = tmp('include');
     const images = await imagesOf(dir, 'isw/stale-raid1-2-mdadm');
-    const [sda, sdb] = ['sda.img', 'sdb.img'].map((n) => pathOf(images.find((p) => pathOf(p).endsWith(n))!));
+    const [sda, sdb] = ['sda.img', 'sdb.img'].map((n) => pathOf(images.find((p) => pathOf(p).endsWith(n))!)) as [string, string];
 
     const plain = await mirrorOf(images, dir, []);
     expect(plain.mirror.devices.map((d: any) => base(d.path))).toEqual(['sda.img']);
