@@ -1,7 +1,7 @@
 /**
  * RAID6's GF(2^8) loops on WebAssembly SIMD, 16 bytes a step: c*x is two 16-entry lookups, one by each
  * nibble of x (`i8x16.swizzle`), XORed (c*x = c*(x & 0x0f) ^ c*(x & 0xf0)), as ISA-L and the kernel's
- * raid6 ssse3/avx2 recovery do with pshufb. The module is a few hundred bytes, emitted below by a tiny
+ * raid6 ssse3/avx2 recovery do with pshufb. The module is about 500 bytes, emitted below by a tiny
  * encoder (no toolchain, no dependency). Its memory holds the nibble tables and four 64 KiB slots; the
  * operands are copied in and the results out, a slot at a time (copies run at memcpy speed, the lookups
  * they replace at a fifth of it).
