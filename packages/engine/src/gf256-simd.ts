@@ -3,8 +3,8 @@
  * nibble of x (`i8x16.swizzle`), XORed (c*x = c*(x & 0x0f) ^ c*(x & 0xf0)), as ISA-L and the kernel's
  * raid6 ssse3/avx2 recovery do with pshufb. The module is about 500 bytes, emitted below by a tiny
  * encoder (no toolchain, no dependency). Its memory holds the nibble tables and four 64 KiB slots; the
- * operands are copied in and the results out, a slot at a time (copies run at memcpy speed, the lookups
- * they replace at a fifth of it).
+ * operands are copied in and the results out, a slot at a time: with the copies, 2.5 times the speed of
+ * the 16-bit table loops (docs/benchmarks.md), and the callers' buffers stay ordinary memory.
  */
 import { gfMul, type GfKernels } from './gf256.js';
 
