@@ -93,3 +93,65 @@ export const lanes16 = (b: Uint8Array): Uint16Array | undefined =>
 /** 32-bit words of a byte array, when it starts on a multiple of 4 bytes and its length is one. */
 export const lanes32 = (b: Uint8Array): Uint32Array | undefined =>
   b.byteOffset % 4 === 0 && b.length % 4 === 0 ? new Uint32Array(b.buffer, b.byteOffset, b.length / 4) : undefined;
+
+/**
+ * RAID6's hot GF(2^8) loops over whole chunks. Arguments may alias (P' or Q' gathered in the chunk being
+ * rebuilt): each byte's inputs are read before its outputs are written.
+ */
+export interface GfKernels {
+  /** WebAssembly SIMD (gf256-simd.ts), or these table loops. */
+  readonly simd: boolean;
+  /** dst ^= c * src. */
+  mulXorInto(dst: Uint8Array, src: Uint8Array, c: number): void;
+  /** dst = inv * (q ^ c * src): one lost data chunk from Q, the last present chunk's term and the division in one pass. */
+  solve1(dst: Uint8Array, q: Uint8Array, src: Uint8Array, c: number, inv: number): void;
+  /** v = a * q ^ b * p, x = v, y = p ^ v: two lost data chunks from P' and Q'. */
+  solve2(x: Uint8Array, y: Uint8Array, p: Uint8Array, q: Uint8Array, a: number, b: number): void;
+}
+
+/** The kernels on lookup tables: 32-bit words where every operand is aligned, else 16-bit lanes, else bytes. */
+export const tableKernels: GfKernels = {
+  simd: false,
+  mulXorInto: gfMulXorInto,
+  solve1(dst, q, src, c, inv) {
+    const n = dst.length;
+    const [d32, q32, s32] = [lanes32(dst), lanes32(q), lanes32(src)];
+    if (d32 && q32 && s32) {
+      const [tc, ti] = [gfTable16(c), gfTable16(inv)];
+      for (let i = 0; i < n / 4; i++) {
+        const d = q32[i]!;
+        const v = s32[i]!;
+        d32[i] = ti[(d & 0xffff) ^ tc[v & 0xffff]!]! | (ti[(d >>> 16) ^ tc[v >>> 16]!]! << 16);
+      }
+      return;
+    }
+    const [d16, q16, s16] = [lanes16(dst), lanes16(q), lanes16(src)];
+    const [w, tc, ti, D, Q, S] =
+      d16 && q16 && s16 ? [n / 2, gfTable16(c), gfTable16(inv), d16, q16, s16] : [n, gfTable(c), gfTable(inv), dst, q, src];
+    for (let i = 0; i < w; i++) D[i] = ti[Q[i]! ^ tc[S[i]!]!]!;
+  },
+  solve2(x, y, p, q, a, b) {
+    const n = x.length;
+    const [x32, y32, p32, q32] = [lanes32(x), lanes32(y), lanes32(p), lanes32(q)];
+    if (x32 && y32 && p32 && q32) {
+      const [ta, tb] = [gfTable16(a), gfTable16(b)];
+      for (let i = 0; i < n / 4; i++) {
+        const qv = q32[i]!;
+        const pv = p32[i]!;
+        const v = (ta[qv & 0xffff]! ^ tb[pv & 0xffff]!) | ((ta[qv >>> 16]! ^ tb[pv >>> 16]!) << 16);
+        x32[i] = v;
+        y32[i] = pv ^ v;
+      }
+      return;
+    }
+    const [x16, y16, p16, q16] = [lanes16(x), lanes16(y), lanes16(p), lanes16(q)];
+    const [w, ta, tb, X, Y, P, Q] =
+      x16 && y16 && p16 && q16 ? [n / 2, gfTable16(a), gfTable16(b), x16, y16, p16, q16] : [n, gfTable(a), gfTable(b), x, y, p, q];
+    for (let i = 0; i < w; i++) {
+      const pv = P[i]!;
+      const v = ta[Q[i]!]! ^ tb[pv]!;
+      X[i] = v;
+      Y[i] = pv ^ v;
+    }
+  },
+};

@@ -5,7 +5,8 @@
  * may be missing: reads rebuild their data, writes keep P and Q so that they would rebuild to the written data.
  */
 import { chunkPieces, gatherInto, type Piece } from '../gather.js';
-import { gfInv, gfMul, gfMulXorInto, gfPow2, gfTable, gfTable16, lanes16, lanes32 } from '../gf256.js';
+import { gfInv, gfMul, gfPow2, tableKernels } from '../gf256.js';
+import { simdKernels } from '../gf256-simd.js';
 import { BufferPool, skewed } from '../pool.js';
 import { isIoError, readInto as readIntoSource, SECTOR, xorInto, type IoError, type Source } from '../source.js';
 import type { Target } from '../target.js';
@@ -100,13 +101,16 @@ export function raid6Stripe(type: Raid6Type, disks: number, row: number): Stripe
   return { p: p!, q: q!, data, coef: data.map((d) => gfPow2(slotOf.get(d)!)) };
 }
 
+/** WebAssembly SIMD where the runtime has it (every Node we support), else the table loops. */
+const gf = simdKernels() ?? tableKernels;
+
 /** P and Q of one stripe's data chunks (by data index) into p and q. */
 export function encodePQ(s: Stripe, data: readonly Uint8Array[], p: Uint8Array, q: Uint8Array): void {
   p.fill(0);
   q.fill(0);
   for (let dd = 0; dd < data.length; dd++) {
     xorInto(p, data[dd]!);
-    gfMulXorInto(q, data[dd]!, s.coef[dd]!);
+    gf.mulXorInto(q, data[dd]!, s.coef[dd]!);
   }
 }
 
@@ -131,28 +135,14 @@ export function recoverStripe(s: Stripe, chunks: readonly Uint8Array[], lost: re
       // D_x = (Q + sum of the others' c*D) / c_x; the division folded into the last term's pass.
       const others = s.data.flatMap((d, dd) => (dd === x ? [] : [dd]));
       const last = others.pop()!;
-      const src = chunks[s.data[last]!]!;
-      const inv = gfInv(s.coef[x]!);
-      const [d32, s32] = [lanes32(dst), lanes32(src)];
       // Q' is gathered in D_x, unless Q is it already (no other data: read in place).
-      let q32 = lanes32(chunks[s.q]!);
-      if (!(others.length === 0 && d32 && s32 && q32)) {
-        dst.set(chunks[s.q]!);
-        for (const dd of others) gfMulXorInto(dst, chunks[s.data[dd]!]!, s.coef[dd]!);
-        q32 = d32;
+      let q = chunks[s.q]!;
+      if (others.length) {
+        dst.set(q);
+        for (const dd of others) gf.mulXorInto(dst, chunks[s.data[dd]!]!, s.coef[dd]!);
+        q = dst;
       }
-      if (d32 && s32 && q32) {
-        const [tl, ti] = [gfTable16(s.coef[last]!), gfTable16(inv)];
-        for (let i = 0; i < n / 4; i++) {
-          const d = q32[i]!;
-          const v = s32[i]!;
-          d32[i] = ti[(d & 0xffff) ^ tl[v & 0xffff]!]! | (ti[(d >>> 16) ^ tl[v >>> 16]!]! << 16);
-        }
-      } else {
-        const [d16, s16] = [lanes16(dst), lanes16(src)];
-        const [w, tl, ti, D, S] = d16 && s16 ? [n / 2, gfTable16(s.coef[last]!), gfTable16(inv), d16, s16] : [n, gfTable(s.coef[last]!), gfTable(inv), dst, src];
-        for (let i = 0; i < w; i++) D[i] = ti[D[i]! ^ tl[S[i]!]!]!;
-      }
+      gf.solve1(dst, q, chunks[s.data[last]!]!, s.coef[last]!, gfInv(s.coef[x]!));
     }
   } else if (lostData.length === 2) {
     const [x, y] = lostData as [number, number];
@@ -161,41 +151,21 @@ export function recoverStripe(s: Stripe, chunks: readonly Uint8Array[], lost: re
     // With P' = P + the present data = D_x + D_y and Q' = Q + their c*D = c_x D_x + c_y D_y:
     // D_x = (Q' + c_y P') / (c_x + c_y), D_y = P' + D_x.
     // P' and Q' are gathered in D_y and D_x, unless P and Q are them already (no other data: read in place).
-    const [x32, y32] = [lanes32(dx), lanes32(dy)];
-    let [p32, q32] = [lanes32(chunks[s.p]!), lanes32(chunks[s.q]!)];
-    if (!(s.data.length === 2 && x32 && y32 && p32 && q32)) {
-      dy.set(chunks[s.p]!);
-      dx.set(chunks[s.q]!);
+    let [p, q] = [chunks[s.p]!, chunks[s.q]!];
+    if (s.data.length > 2) {
+      dy.set(p);
+      dx.set(q);
       for (let dd = 0; dd < s.data.length; dd++) {
         if (dd === x || dd === y) continue;
         const d = chunks[s.data[dd]!]!;
         xorInto(dy, d);
-        gfMulXorInto(dx, d, s.coef[dd]!);
+        gf.mulXorInto(dx, d, s.coef[dd]!);
       }
-      [p32, q32] = [y32, x32];
+      [p, q] = [dy, dx];
     }
     // One pass: D_x = a*Q' + b*P' with a = 1/(c_x + c_y), b = c_y*a; D_y = P' + D_x.
     const a = gfInv(s.coef[x]! ^ s.coef[y]!);
-    const b = gfMul(s.coef[y]!, a);
-    if (x32 && y32 && p32 && q32) {
-      const [ta, tb] = [gfTable16(a), gfTable16(b)];
-      for (let i = 0; i < n / 4; i++) {
-        const q = q32[i]!;
-        const p = p32[i]!;
-        const v = (ta[q & 0xffff]! ^ tb[p & 0xffff]!) | ((ta[q >>> 16]! ^ tb[p >>> 16]!) << 16);
-        x32[i] = v;
-        y32[i] = p ^ v;
-      }
-    } else {
-      const [x16, y16] = [lanes16(dx), lanes16(dy)];
-      const [w, ta, tb, X, Y] = x16 && y16 ? [n / 2, gfTable16(a), gfTable16(b), x16, y16] : [n, gfTable(a), gfTable(b), dx, dy];
-      for (let i = 0; i < w; i++) {
-        const p = Y[i]!;
-        const v = ta[X[i]!]! ^ tb[p]!;
-        X[i] = v;
-        Y[i] = p ^ v;
-      }
-    }
+    gf.solve2(dx, dy, p, q, a, gfMul(s.coef[y]!, a));
   }
   if (parity && (pLost || qLost)) {
     const p = pLost ? chunks[s.p]! : new Uint8Array(n);
