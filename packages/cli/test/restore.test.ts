@@ -1,14 +1,17 @@
 // --restore DIR puts a dump (-E's, -D's) or a write's backup back byte for byte, found by the manifest or on
 // the devices named; every refusal (another disk, a damaged dump, a claimed device, a "no") writes nothing.
+import Ajv from 'ajv';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { jsonSchema } from '@dmraid/core';
 import { reference, runOurs, runReference, testIf } from '@dmraid/testkit';
 import { imagesOf, tmp } from './helpers.js';
 
 const itRef = testIf(it, reference());
+const validate = new Ajv({ allErrors: true, strict: true }).compile(jsonSchema);
 
 const digest = async (path: string) => createHash('sha256').update(await fs.readFile(path)).digest('hex');
 const paths = (specs: readonly string[]) => specs.map((s) => s.split(':')[0]!);
@@ -112,6 +115,7 @@ describe('--restore', () => {
     expect(r.status).toBe(0);
     expect(await digests(dir, specs)).toEqual(blank);
     const doc = JSON.parse(r.stdout);
+    expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
     expect(doc).toMatchObject({ command: 'restore', restore: { status: 'restored', dir: join(dir, 'dmraid.isw', backup) } });
     expect(doc.restore.devices.map((d: { path: string }) => d.path)).toEqual(['d0.img', 'd1.img']);
     expect(doc.restore.devices[0].writes.length).toBeGreaterThan(0);
@@ -126,10 +130,16 @@ describe('--restore', () => {
       await refused(dir, specs, () => runOurs([], ['--restore', folder, '--yes'], { cwd: dir }), /^ERROR: \S+sdb\.img: 65544 sectors, but the disk dumped as sdb\.img had 65536: not the same disk\n$/);
     });
 
-    it('a file of the dump missing', async () => {
+    it('a file of the dump missing (with --json: a schema-valid document saying refused)', async () => {
       const { dir, specs, folder } = await erased('restore-missing', 'hpt45x/raid1-2');
       await fs.rm(join(dir, folder, 'sdb.img.dat'));
       await refused(dir, specs, () => runOurs([], ['--restore', folder, '--yes'], { cwd: dir }), /^ERROR: \S+\/sdb\.img\.dat: missing from the dump\n$/);
+      const r = await runOurs([], ['--restore', folder, '--yes', '--json'], { cwd: dir });
+      expect(r.status).toBe(1);
+      const doc = JSON.parse(r.stdout);
+      expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+      expect(doc.restore).toMatchObject({ status: 'refused', backup: null });
+      expect(doc.messages).toEqual([{ level: 'error', text: expect.stringMatching(/sdb\.img\.dat: missing from the dump$/) }]);
     });
 
     it('a .dat whose length is not what the manifest says', async () => {

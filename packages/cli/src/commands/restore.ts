@@ -35,7 +35,7 @@ export default async function command(ctx: CommandContext): Promise<number> {
   const dir = resolve(ctx.io.cwd, ctx.o.restoreDir!);
   const opened: WritableDevice[] = [];
   const claims = deviceClaims(ctx.io.cwd);
-  const summary: Record<string, unknown> = { dir, backup: null, devices: [] };
+  const summary: Record<string, unknown> = { dir, backup: null, devices: [], status: 'refused' };
   try {
     const targets = await plan(ctx, dir, opened);
     summary.devices = targets.map((t) => ({ format: t.format, path: t.path, writes: t.writes.map((w) => ({ file: w.file, offset: w.offsetBytes, size: w.data.length })) }));
@@ -57,7 +57,6 @@ export default async function command(ctx: CommandContext): Promise<number> {
   } catch (e) {
     if (!(e instanceof Refusal)) throw e;
     ctx.out.log('error', e.message);
-    summary.status = 'refused';
     return 1;
   } finally {
     await claims.release();
