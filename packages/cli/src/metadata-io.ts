@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { isIoError, SECTOR, writeAreas, type BlockDevice, type FormatHandler, type Log, type RaidDevice, type WritableDevice } from '@dmraid/core';
+import { isIoError, SECTOR, writeAreas, type BlockDevice, type DumpFile, type FormatHandler, type Log, type RaidDevice, type WritableDevice } from '@dmraid/core';
 import { claimRefusal, deviceClaims } from './claim.js';
 import { confirm, type Io } from './context.js';
 
@@ -26,16 +26,41 @@ export async function dumpMetadata(rds: readonly RaidDevice[], handlers: Readonl
         if (f.offsetBytes !== undefined) await fs.writeFile(`${base}${f.suffix}.offset`, `${f.offsetBytes}\n`, { mode: 0o600 });
       }
       await fs.writeFile(`${base}.size`, `${rd.device.sizeSectors}\n`, { mode: 0o600 });
-      // A file without an offset (sil's missing copy) has nowhere to go back to.
-      const placed = files.flatMap((f) => (f.offsetBytes === undefined ? [] : [{ file: `${name}${f.suffix}.dat`, offsetBytes: f.offsetBytes, data: f.data }]));
-      // Discovery's devices are block devices: the identity hash reads one.
-      await recordInManifest(dir, 'dump', rd.format, rd.device as BlockDevice, cwd, placed);
+      await recordInManifest(dir, 'dump', rd.format, rd.device as BlockDevice, cwd, await restorable(rd, files, dir, name));
     } catch (e) {
       log('error', `${rd.format}: writing dump of ${rd.device.path} to ${dir}: ${(e as Error).message}`);
       return false;
     }
   }
   return true;
+}
+
+/**
+ * What the manifest sends back where: each dump file that the disk holds at its offset, and the bytes of
+ * every metadata area no such file covers, kept as `<name>-<offset>.dat` (a write's backup shape). dmraid's
+ * files alone are not always that: sil files the i-th valid copy under the i-th position, and leaves out an
+ * invalid copy that -E zeroes all the same.
+ */
+async function restorable(rd: RaidDevice, files: readonly DumpFile[], dir: string, name: string) {
+  // Discovery's devices are block devices.
+  const device = rd.device as BlockDevice;
+  const placed: { file: string; offsetBytes: number; data: Uint8Array }[] = [];
+  for (const f of files) {
+    if (f.offsetBytes === undefined || f.data.length === 0) continue;
+    const there = await device.read(f.offsetBytes, f.data.length);
+    if (!isIoError(there) && Buffer.compare(there, f.data) === 0) placed.push({ file: `${name}${f.suffix}.dat`, offsetBytes: f.offsetBytes, data: f.data });
+  }
+  for (const area of rd.areas) {
+    const at = area.offsetSectors * SECTOR;
+    if (placed.some((p) => p.offsetBytes <= at && at + area.size <= p.offsetBytes + p.data.length)) continue;
+    const data = await device.read(at, area.size);
+    if (isIoError(data)) throw new Error(`reading ${device.path} at byte ${at}: ${data.message}`);
+    const file = `${name}-${at}`;
+    await fs.writeFile(join(dir, `${file}.dat`), data, { mode: 0o600 });
+    await fs.writeFile(join(dir, `${file}.offset`), `${at}\n`, { mode: 0o600 });
+    placed.push({ file: `${file}.dat`, offsetBytes: at, data });
+  }
+  return placed;
 }
 
 async function verifyErased(device: WritableDevice, rd: RaidDevice): Promise<boolean> {

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { jsonSchema } from '@dmraid/core';
-import { reference, runOurs, runReference, testIf } from '@dmraid/testkit';
+import { reference, runOurs, runReference, testIf, type CommandResult } from '@dmraid/testkit';
 import { imagesOf, tmp } from './helpers.js';
 
 const itRef = testIf(it, reference());
@@ -17,8 +17,8 @@ const digest = async (path: string) => createHash('sha256').update(await fs.read
 const paths = (specs: readonly string[]) => specs.map((s) => s.split(':')[0]!);
 const digests = (dir: string, specs: readonly string[]) => Promise.all(paths(specs).map((p) => digest(join(dir, p))));
 
-/** One set per format, each format's own dump shape (one area, several areas, sil's four copies, ddf1's region). */
-const SETS = ['hpt37x/raid1-2', 'hpt45x/raid1-2', 'isw/created-raid1', 'ddf1/raid1-2-be', 'nvidia/raid0-2', 'pdc/raid1-2', 'sil/raid1-2', 'via/raid0-2'];
+/** Every format's dump shape: one area, several, ddf1's whole region, sil's four copies (one or two of them bad). */
+const SETS = ['sil/raid0-2-onecopy', 'sil/raid1-2-badcopy', 'pdc/raid0-2-badsum', 'ddf1/two-vds-2', 'hpt37x/raid1-2', 'hpt45x/raid1-2', 'isw/created-raid1', 'ddf1/raid1-2-be', 'nvidia/raid0-2', 'pdc/raid1-2', 'sil/raid1-2', 'via/raid0-2'];
 
 /** A set's images in a fresh folder, erased with -E; what they held before. */
 async function erased(label: string, set: string) {
@@ -33,7 +33,7 @@ async function erased(label: string, set: string) {
 }
 
 /** A refusal: exit 1, the ERROR line, and not one byte of the images changed. */
-async function refused(dir: string, specs: readonly string[], run: () => Promise<{ status: number; stderr: string }>, error: RegExp) {
+async function refused(dir: string, specs: readonly string[], run: () => Promise<CommandResult>, error: RegExp) {
   const before = await digests(dir, specs);
   const r = await run();
   expect(r.stderr).toMatch(error);
