@@ -184,6 +184,14 @@ describe('--restore', () => {
       expect((await runOurs(specs, ['-s'], { cwd: dir })).stdout).not.toBe('no raid disks\n');
     });
 
+    it('no such folder, or a file instead of one; --restore without a folder', async () => {
+      const dir = tmp('restore-nodir');
+      await fs.writeFile(join(dir, 'file'), 'x');
+      expect(await runOurs([], ['--restore', 'nowhere', '--yes'], { cwd: dir })).toEqual({ status: 1, stdout: '', stderr: `ERROR: ${join(dir, 'nowhere')}: No such file or directory\n` });
+      expect((await runOurs([], ['--restore', 'file', '--yes'], { cwd: dir })).stderr).toBe(`ERROR: ${join(dir, 'file')}: not a folder (a dump is the dmraid.FORMAT folder, or a backup-* folder in it)\n`);
+      expect((await runOurs([], ['--restore', '--yes'], { cwd: dir })).stderr).toBe('ERROR: --restore needs the folder of a dump or backup (dmraid.FORMAT or one of its backup-* folders)\n');
+    });
+
     it('a named disk that no dump in the folder belongs to', async () => {
       const { dir, specs, folder } = await erased('restore-ambiguous', 'hpt45x/raid1-2');
       await fs.writeFile(join(dir, 'other.img'), '');

@@ -7,7 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { isIoError, openDevice, parseDeviceSpec, SECTOR, type WritableDevice } from '@dmraid/core';
+import { fromNodeError, isIoError, openDevice, parseDeviceSpec, SECTOR, type WritableDevice } from '@dmraid/core';
 import { claimRefusal, deviceClaims } from '../claim.js';
 import { confirm, type CommandContext } from '../context.js';
 import { backupRange, identityAt, readManifest, sha256, type ManifestDevice } from '../metadata-io.js';
@@ -67,6 +67,9 @@ export default async function command(ctx: CommandContext): Promise<number> {
 
 /** Every check before the first byte: the targets with their bytes, devices opened for writing. */
 async function plan(ctx: CommandContext, dir: string, opened: WritableDevice[]): Promise<Target[]> {
+  const folder = await fs.stat(dir).catch((e: unknown) => fromNodeError(dir, e));
+  if (isIoError(folder)) throw new Refusal(`${dir}: ${folder.message}`);
+  if (!folder.isDirectory()) throw new Refusal(`${dir}: not a folder (a dump is the dmraid.FORMAT folder, or a backup-* folder in it)`);
   const manifest = await readManifest(dir);
   if (manifest instanceof Error) throw new Refusal(`${join(dir, 'manifest.json')}: ${manifest.message}`);
   const format = manifest?.format ?? formatOfFolder(dir);
@@ -111,14 +114,13 @@ function formatOfFolder(dir: string): string {
 
 /** A dump without a manifest: `<name><suffix>.dat` + `.offset` (+ `<name>.size`), as dmraid -rD writes it. */
 async function olderDump(dir: string): Promise<Dumped[]> {
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch (e) {
-    throw new Refusal(`${dir}: ${(e as Error).message}`);
-  }
+  const names = await fs.readdir(dir);
   const sizes = new Map<string, number>();
-  for (const n of names.filter((n) => n.endsWith('.size'))) sizes.set(n.slice(0, -5), Number((await fs.readFile(join(dir, n), 'utf8')).trim()));
+  for (const n of names.filter((n) => n.endsWith('.size'))) {
+    const text = (await fs.readFile(join(dir, n), 'utf8')).trim();
+    if (!/^\d+$/.test(text)) throw new Refusal(`${join(dir, n)}: "${text}" is no size in sectors`);
+    sizes.set(n.slice(0, -5), Number(text));
+  }
   const byName = new Map<string, Dumped>();
   for (const n of names.filter((n) => n.endsWith('.dat')).sort()) {
     const stem = n.slice(0, -4);
@@ -220,9 +222,10 @@ async function write(ctx: CommandContext, targets: readonly Target[]): Promise<b
     const device = t.device!;
     for (const w of t.writes) {
       const result = await device.write(w.offsetBytes, w.data);
+      // No further disk after a failed write: the backup holds what the ones before held.
       if (isIoError(result)) {
         ctx.out.log('error', `writing ${w.data.length} bytes to ${t.path} at byte ${w.offsetBytes}: ${result.message}`);
-        ok = false;
+        return false;
       }
     }
     const synced = await device.sync();
