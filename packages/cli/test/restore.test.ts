@@ -56,7 +56,7 @@ describe('--restore', () => {
   }
 
   itRef('what --restore puts back, the reference dmraid reads as before the erase', async () => {
-    for (const set of ['isw/created-raid1', 'pdc/raid1-2', 'sil/raid1-2']) {
+    for (const set of SETS) {
       const dir = tmp('restore-ref');
       const specs = await imagesOf(dir, set);
       const theirs = await runReference(specs, ['-s'], { cwd: dir });
