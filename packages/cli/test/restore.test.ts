@@ -1,16 +1,20 @@
 // --restore DIR puts a dump (-E's, -D's) or a write's backup back byte for byte, found by the manifest or on
 // the devices named; every refusal (another disk, a damaged dump, a claimed device, a "no") writes nothing.
 import Ajv from 'ajv';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { jsonSchema } from '@dmraid/core';
 import { reference, runOurs, runReference, testIf, type CommandResult } from '@dmraid/testkit';
 import { imagesOf, tmp } from './helpers.js';
 
 const itRef = testIf(it, reference());
+const exec = promisify(execFile);
+const loops = process.getuid?.() === 0 && (await exec('losetup', ['-f']).then(() => true, () => false));
+const itLoop = testIf(it, { name: 'a loop device', available: loops, reason: 'needs root and a free loop device (losetup -f)' });
 const validate = new Ajv({ allErrors: true, strict: true }).compile(jsonSchema);
 
 const digest = async (path: string) => createHash('sha256').update(await fs.readFile(path)).digest('hex');
@@ -67,6 +71,25 @@ describe('--restore', () => {
       expect(await runReference(specs, ['-s'], { cwd: dir })).toEqual(theirs);
     }
   });
+
+  itLoop('on block devices (loop devices): -E, then --restore by the manifest, claimed exclusively', async () => {
+    const dir = tmp('restore-loop');
+    const images = await imagesOf(dir, 'hpt45x/raid1-2');
+    const before = await digests(dir, images);
+    const specs: string[] = [];
+    for (const image of paths(images)) {
+      const loop = (await exec('losetup', ['-f', '--show', join(dir, image)])).stdout.trim();
+      onTestFinished(() => exec('losetup', ['-d', loop]).then(() => undefined));
+      specs.push(loop);
+    }
+    expect((await runOurs(specs, ['-r', '-E', '--yes'], { cwd: dir })).status).toBe(0);
+    const manifest = JSON.parse(await fs.readFile(join(dir, 'dmraid.hpt45x', 'manifest.json'), 'utf8'));
+    expect(manifest.devices.map((d: { path: string }) => d.path).sort()).toEqual([...specs].sort());
+    const r = await runOurs([], ['--restore', 'dmraid.hpt45x', '--yes'], { cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(await digests(dir, images)).toEqual(before);
+  }, 60_000);
 
   it('asks for each device as -E does; answered yes it restores, and its own backup undoes the restore', async () => {
     const { dir, specs, before, folder } = await erased('restore-ask', 'hpt45x/raid1-2');
