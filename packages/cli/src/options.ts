@@ -24,7 +24,9 @@ export type Mode =
   // Ours: the userspace engine's commands.
   | 'extract' | 'serve' | 'check-data'
   // Ours: the event daemon.
-  | 'monitor';
+  | 'monitor'
+  // Ours: a metadata dump or backup put back.
+  | 'restore';
 
 export interface Options {
   readonly mode: Mode;
@@ -66,6 +68,8 @@ export interface Options {
   readonly engine: EngineOptions;
   /** Ours, --monitor: --once, --program CMD. */
   readonly monitor: MonitorOptions;
+  /** Ours, --restore DIR: the dump or backup folder to put back. */
+  readonly restoreDir: string | undefined;
 }
 
 export interface MonitorOptions {
@@ -108,7 +112,7 @@ function draft(): Draft {
     noPartitions: false, partChar: 'p', rmPartitions: false, createName: undefined, rebuildSet: undefined,
     spareSet: undefined, media: undefined, devices: undefined, exclude: [], include: [], json: false, yes: false, handlerOptions: new Map(),
     engine: { set: undefined, output: undefined, resume: false, writable: false, listen: '127.0.0.1:10809', tables: undefined },
-    monitor: { once: false, program: undefined },
+    monitor: { once: false, program: undefined }, restoreDir: undefined,
     action: 0, ourMode: undefined,
   };
 }
@@ -154,8 +158,8 @@ const COMMON = F.DBG | F.HELP | F.IGNORELOCKING | F.VERBOSE;
 
 /** Our engine's commands, which take dmraid's -d, -v, -i and -f beside their own options. */
 const ENGINE: readonly Mode[] = ['extract', 'serve', 'check-data'];
-/** Our commands: the engine's and --monitor, which takes dmraid's -d, -v, -i and -f too. */
-const OURS: readonly Mode[] = [...ENGINE, 'monitor'];
+/** Our commands: the engine's, --monitor and --restore, which take dmraid's -d, -v, -i and -f too. */
+const OURS: readonly Mode[] = [...ENGINE, 'monitor', 'restore'];
 
 /** dmraid's check_optarg: a case-insensitive prefix of one of the words. */
 function optarg<T extends string>(option: string, value: string | undefined, words: readonly T[]): T | undefined {
@@ -322,14 +326,14 @@ export const OPTIONS: readonly OptionRow[] = [
   {
     long: 'json', arg: 'none',
     // JSON documents exist for the listings and the engine's commands; elsewhere --json would only hide the messages.
-    modes: ['raid', 'sets', 'block', 'list', 'version', 'extract', 'serve', 'check-data', 'monitor'],
+    modes: ['raid', 'sets', 'block', 'list', 'version', 'extract', 'serve', 'check-data', 'monitor', 'restore'],
     apply: (d) => void (d.json = true),
     help: ['--json', 'one JSON document from -r, -s, -b, -l, -V and the three below; with --monitor one per event'],
   },
   {
     long: 'yes', arg: 'none',
     apply: (d) => void (d.yes = true),
-    help: ['--yes', 'answer yes to the prompts of -E and of --extract onto a disk (scripts)'],
+    help: ['--yes', 'answer yes to the prompts of -E, --restore and --extract onto a disk (scripts)'],
   },
   // Ours: the userspace engine (@dmraid/engine).
   {
@@ -375,6 +379,16 @@ export const OPTIONS: readonly OptionRow[] = [
       if (!a) throw new UsageError('--program needs a command');
       d.monitor.program = a;
     },
+  },
+  // Ours: undo (docs/guide.md "Undoing an erase or a write").
+  {
+    long: 'restore', arg: 'required', mode: 'restore',
+    apply: (d, a) => {
+      select(d, 'restore');
+      if (!a || a.startsWith('-')) throw new UsageError('--restore needs the folder of a dump or backup (dmraid.FORMAT or one of its backup-* folders)');
+      d.restoreDir = a;
+    },
+    help: ['--restore DIR [DEVICE...]', 'put a dump (-D, -E) or a write\'s backup back on its disks, asking first'],
   },
 ];
 

@@ -38,4 +38,5 @@ export const COMMANDS: Readonly<Record<Mode, CommandRow>> = {
   'check-data': { load: () => import('./commands/check-data.js'), json: 'check_data', handlers: unlessTables },
   // --json: one object per event line (docs/monitor.md), not one document.
   monitor: { load: () => import('./commands/monitor.js'), json: 'monitor' },
+  restore: { load: () => import('./commands/restore.js'), json: 'restore' },
 };

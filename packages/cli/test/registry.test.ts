@@ -37,6 +37,7 @@ vi.mock('../src/commands/extract.js', stub('extract'));
 vi.mock('../src/commands/serve.js', stub('serve'));
 vi.mock('../src/commands/check-data.js', stub('check-data'));
 vi.mock('../src/commands/monitor.js', stub('monitor'));
+vi.mock('../src/commands/restore.js', stub('restore'));
 
 /** A command line for each mode, and the module that must run it. */
 const LINES: Record<Mode, [argv: string[], module: string]> = {
@@ -58,6 +59,7 @@ const LINES: Record<Mode, [argv: string[], module: string]> = {
   serve: [['--serve', '--tables', 't'], 'serve'],
   'check-data': [['--check-data', 'SET', '--tables', 't'], 'check-data'],
   monitor: [['--monitor', '--once'], 'monitor'],
+  restore: [['--restore', 'dmraid.isw'], 'restore'],
 };
 
 const io = () => ({ stdout: () => undefined, stderr: () => undefined, readLine: async () => null, cwd: process.cwd() });

@@ -91,7 +91,7 @@ function writeContext(ctx: CommandContext, handler: FormatHandler, devices: read
       if (isIoError(old)) return old;
       // The first backup of a range holds what was there before the command: later writes keep it.
       const key = `${device.path}\0${offsetBytes}`;
-      const problem = backedUp.has(key) ? undefined : await backupRange(backupDir, device.path, offsetBytes, old);
+      const problem = backedUp.has(key) ? undefined : await backupRange(backupDir, handler.name, device, io.cwd, offsetBytes, old);
       backedUp.add(key);
       if (problem !== undefined) {
         out.log('error', `${handler.name}: keeping a backup of ${device.path} in ${backupDir}: ${problem}`);

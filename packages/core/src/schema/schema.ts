@@ -187,7 +187,7 @@ export const jsonSchema = {
   additionalProperties: false,
   required: ['command', 'messages'],
   properties: {
-    command: { enum: ['raid_devices', 'sets', 'block_devices', 'formats', 'extract', 'check_data', 'serve'] },
+    command: { enum: ['raid_devices', 'sets', 'block_devices', 'formats', 'extract', 'check_data', 'serve', 'restore'] },
     raidDevices: { type: 'array', items: { $ref: '#/definitions/raidDevice' } },
     sets: { type: 'array', items: { $ref: '#/definitions/raidSet' } },
     blockDevices: { type: 'array', items: { $ref: '#/definitions/blockDevice' } },
@@ -236,6 +236,38 @@ export const jsonSchema = {
         additionalProperties: false,
         required: ['name', 'uri', 'bytes', 'writable'],
         properties: { name: { type: 'string', minLength: 1 }, uri: { type: 'string', minLength: 1 }, bytes: { type: 'integer', minimum: 0 }, writable: { type: 'boolean' } },
+      },
+    },
+    // Ours, --restore: what was (or would have been) put back, and where the bytes it replaced are kept.
+    restore: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['dir', 'backup', 'devices', 'status'],
+      properties: {
+        dir: { type: 'string', minLength: 1 },
+        backup: { type: ['string', 'null'] },
+        status: { enum: ['restored', 'failed', 'refused'] },
+        devices: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['format', 'path', 'writes'],
+            properties: {
+              format: { type: 'string' },
+              path: { type: 'string', minLength: 1 },
+              writes: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['file', 'offset', 'size'],
+                  properties: { file: { type: 'string' }, offset: { type: 'integer', minimum: 0 }, size: { type: 'integer', minimum: 0 } },
+                },
+              },
+            },
+          },
+        },
       },
     },
     messages: { type: 'array', items: { $ref: '#/definitions/message' } },
