@@ -11,7 +11,7 @@
  * - a mirror with one valid leg or half maps it alone (the reference concatenates every member, the broken
  *   ones as /dev/zero, which the kernel refuses, and at the wrong size for a stacked mirror).
  */
-import { allDevices, mappedRef, memberRef, renderTable, roundDownMask, setTypeDisplay, tableTextProblem, totalSectors, ZERO_PATH, ZERO_REF, type DeviceRef, type RaidDevice, type RaidSet, type TableArg, type TableTarget } from '@dmraid/core';
+import { allDevices, mappedRef, memberRef, renderTable, roundDownMask, setFormat, setTypeDisplay, tableTextProblem, totalSectors, ZERO_PATH, ZERO_REF, type DeviceRef, type RaidDevice, type RaidSet, type TableArg, type TableTarget } from '@dmraid/core';
 import { isRaid5, RAID_TYPES } from '@dmraid/core';
 import { dmDevice, type ActivationPlan, type DmDevice } from './plan.js';
 
@@ -254,6 +254,8 @@ export function setTable(rs: RaidSet, options: TableOptions = {}): SetTable {
     helpers: [],
     problems: [...problems, ...texts.map((text) => ({ level: 'error' as const, text, set: rs.name })), { level: 'error', text: `no mapping possible for RAID set ${rs.name}`, set: rs.name }],
   });
+  // The format knows what its metadata describes that no target lays out: its words, not "Undefined RAID type".
+  if (rs.unsupported !== undefined && !options.reference) return fail(`${setFormat(rs) ?? 'unknown format'}: set ${rs.name}: ${rs.unsupported}`);
   let built: Built | undefined | null;
   switch (rs.type) {
     case 'partition':

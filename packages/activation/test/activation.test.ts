@@ -99,6 +99,18 @@ describe('tables as dmraid prints them under -t', () => {
     expect(planActivation([set('r6', 'raid6', devs, 64)]).problems.map((p) => p.text)).toEqual(unsupported);
     expect(planActivation([set('r6', 'raid6', devs, 64, { raid6Layout: 'raid6_nr' })], { reference: true }).problems.map((p) => p.text)).toEqual(unsupported);
   });
+  it('refuses a set its format calls unsupported in the format\'s words (level and qualifier), and as the reference in its words', () => {
+    const devs = ['/dev/sda', '/dev/sdb', '/dev/sdc', '/dev/sdd'].map((p) => ({ ...dev(p, 65536), format: 'ddf1' }));
+    const why = 'RAID1E with offset copies (RLQ 1) is not supported';
+    const oe = set('ddf1_OE', 'undef', devs, 128, { unsupported: why });
+    const { plan, problems } = planActivation([oe]);
+    expect(plan.devices).toEqual([]);
+    expect(problems.map((p) => p.text)).toEqual([`ddf1: set ddf1_OE: ${why}`, 'no mapping possible for RAID set ddf1_OE']);
+    expect(planActivation([oe], { reference: true }).problems.map((p) => p.text)).toEqual(['Undefined RAID type unknown[1] on ddf1_OE', 'no mapping possible for RAID set ddf1_OE']);
+    // Before a raid6 without a layout is refused by its type.
+    const r6 = set('ddf1_Q0', 'raid6', devs, 64, { unsupported: 'RAID6 with qualifier RLQ 0 is not supported' });
+    expect(planActivation([r6]).problems.map((p) => p.text)[0]).toBe('ddf1: set ddf1_Q0: RAID6 with qualifier RLQ 0 is not supported');
+  });
   it('maps a RAID10 with a broken half as its healthy half alone, and plans no device for the broken one', () => {
     const a = set('m-0', 'raid0', [dev('/dev/sda', 65536), dev('/dev/sdb', 65536)]);
     const b = set('m-1', 'raid0', [dev('/dev/sdc', 65536, 0, 'raid0', 'broken')], 128, { status: 'broken', foundDevs: 2 });

@@ -69,6 +69,8 @@ export function planCreate(request: CreateRequest): CreatePlan | string {
   if (!level) return `unsupported RAID level "${request.level}"`;
   const n = request.devices.length;
   if (n < MIN_MEMBERS[level] || (level === 'raid10' && n % 2) || (level === 'jbod' && n !== 1)) return `wrong number of disks (${n}) for RAID level ${request.level}`;
+  // Its copies would sit on no fixed pair of disks: no table maps it and no reader here reads it (volumes.ts).
+  if (level === 'raid1e' && n % 2) return `RAID1E over an odd number of disks (${n}) is not supported`;
   if (request.name.length === 0 || request.name.length > 16) return `invalid RAID set name "${request.name}"`;
   const strip = request.stripSectors ?? 128;
   if (strip < 1 || (strip & (strip - 1)) !== 0) return `stripe size ${strip} is not a power of two`;

@@ -57,6 +57,7 @@ function groupVolume(rd: RaidDevice<Ddf1Meta>, group: RaidSet, ctx: GroupContext
   set.stride = v.stride;
   set.type = v.type;
   if (v.raid6Layout) set.raid6Layout = v.raid6Layout;
+  if (v.unsupported !== undefined) set.unsupported = v.unsupported;
   set.status = 'ok';
   ctx.addDevice(set, rd, (a, b) => position(a) < position(b));
   if (!v.stack) {

@@ -14,8 +14,12 @@ import {
   DDF1_RAID1,
   DDF1_RAID1E,
   DDF1_RAID1E_ADJACENT,
+  DDF1_RAID1E_OFFSET,
+  DDF1_RAID3,
   DDF1_RAID4,
   DDF1_RAID5,
+  DDF1_RAID5E,
+  DDF1_RAID5EE,
   DDF1_RAID5_LA,
   DDF1_RAID5_LS,
   DDF1_RAID5_RS,
@@ -119,6 +123,35 @@ export function raid6Layout(cr: Ddf1ConfigRecord): Raid6Layout | undefined {
   }
 }
 
+/** Levels the model has no type for, by their SNIA DDF names. */
+const UNMAPPED_LEVELS: Readonly<Record<number, string>> = { [DDF1_RAID3]: 'RAID3', [DDF1_RAID5E]: 'RAID5E', [DDF1_RAID5EE]: 'RAID5EE' };
+
+const hexByte = (x: number) => `0x${x.toString(16).padStart(2, '0')}`;
+
+/**
+ * Why a VD is neither mapped nor read, naming its level (PRL) and qualifier (RLQ); undefined when it is. Its
+ * type stays what dmraid shows (`unknown`, or `raid6` without a layout): -s is the reference's, -t, -ay and
+ * the engine say this instead of an "Undefined"/"Unsupported RAID type" line.
+ */
+export function unsupportedLevel(d: Ddf1, cr: Ddf1ConfigRecord): string | undefined {
+  const rlq = `RLQ ${cr.raid_qualifier}`;
+  switch (cr.raid_level) {
+    case DDF1_RAID1E:
+      if (isRaid1eAsPairs(cr)) return undefined;
+      if (cr.raid_qualifier === DDF1_RAID1E_OFFSET) return `RAID1E with offset copies (${rlq}) is not supported`;
+      if (cr.raid_qualifier === DDF1_RAID1E_ADJACENT) return `RAID1E over an odd number of disks (${cr.primary_element_count}) is not supported`;
+      return `RAID1E with qualifier ${rlq} is not supported`;
+    case DDF1_RAID6:
+      return raid6Layout(cr) ? undefined : `RAID6 with qualifier ${rlq} is not supported (md lays out RLQ 1, 2 and 3)`;
+    case DDF1_RAID6_DMRAID:
+      return `RAID6 as dmraid's private level ${hexByte(cr.raid_level)} (${rlq}) is not supported: it names no layout`;
+    default:
+      if (volumeType(d, cr) !== 'undef') return undefined;
+      if (cr.raid_level === DDF1_RAID5) return `RAID5 with qualifier ${rlq} is not supported`;
+      return `${UNMAPPED_LEVELS[cr.raid_level] ?? 'RAID level'} (PRL ${hexByte(cr.raid_level)}, ${rlq}) is not supported`;
+  }
+}
+
 /** How the parts of a VD made of several basic VDs (or RAID1E pairs) are joined. */
 function supersetType(cr: Ddf1ConfigRecord): RaidType {
   if (cr.raid_level === DDF1_RAID1E) return 'raid0';
@@ -159,6 +192,8 @@ export interface Volume {
   readonly type: RaidType;
   /** For a RAID6 volume whose qualifier md knows: its dm-raid layout. */
   readonly raid6Layout?: Raid6Layout;
+  /** Why the volume is neither mapped nor read (unsupportedLevel). */
+  readonly unsupported?: string;
   readonly stride: number;
   /** Data length and start on this disk as recorded (64-bit; the handler makes them numbers or refuses them). */
   readonly sectors: bigint;
@@ -199,7 +234,21 @@ export function volumesOf(d: Ddf1): Volume[] {
         name = `${base}-${cr.secondary_element_number}`;
         stack = { name: base, type: supersetType(cr), index: cr.secondary_element_number };
       }
-      out.push({ record, position, setPosition, type, raid6Layout: raid6Layout(cr), stride: s, sectors, offset: record.offsets[position] ?? pdSize(pd), name, expected, stack });
+      const unsupported = unsupportedLevel(d, cr);
+      out.push({
+        record,
+        position,
+        setPosition,
+        type,
+        raid6Layout: raid6Layout(cr),
+        ...(unsupported !== undefined ? { unsupported } : {}),
+        stride: s,
+        sectors,
+        offset: record.offsets[position] ?? pdSize(pd),
+        name,
+        expected,
+        stack,
+      });
     });
   }
   return out;

@@ -21,6 +21,7 @@ import {
   DDF1_RAID4,
   DDF1_RAID5,
   DDF1_RAID5_LS,
+  DDF1_RAID6_ZR,
   DDF1_RAID6,
   DDF1_SPARE_REC,
   DDF1_VD_CONFIG_REC,
@@ -53,7 +54,7 @@ export interface Ddf1VdSpec {
   readonly offset: number;
   /** Stripe size as a power of two in sectors (default 7: 64 KiB). */
   readonly stripeShift?: number;
-  /** RAID5 qualifier (default 3, left symmetric). */
+  /** RAID level qualifier (default: RAID5 3, left symmetric; RAID6 1, rotating parity 0 with data restart; else 0). */
   readonly qualifier?: number;
   /** VD state (0 optimal, 1 degraded, 4 failed, 5 partially optimal). */
   readonly state?: number;
@@ -187,7 +188,7 @@ function vdRecords(spec: Ddf1ContainerSpec, vd: Ddf1VdSpec, index: number, endia
     cr.primary_element_count = members.length;
     cr.stripe_size = vd.level === 'concat' || vd.level === 'jbod' || vd.level === 'raid1' ? 0 : (vd.stripeShift ?? 7);
     cr.raid_level = levelCode[vd.level];
-    cr.raid_qualifier = vd.level === 'raid5' ? (vd.qualifier ?? DDF1_RAID5_LS) : vd.level === 'raid6' ? 1 : 0;
+    cr.raid_qualifier = vd.qualifier ?? (vd.level === 'raid5' ? DDF1_RAID5_LS : vd.level === 'raid6' ? DDF1_RAID6_ZR : 0);
     if (vd.level === 'raid10') {
       cr.secondary_element_count = groups.length;
       cr.secondary_element_number = k;

@@ -297,6 +297,10 @@ describe('ddf1 writing', () => {
     expect(planCreate({ name: 'X', level: '7', devices: [dev, dev] })).toMatch(/unsupported/);
     expect(planCreate({ name: 'X', level: '0', stripSectors: 48, devices: [dev, dev] })).toMatch(/power of two/);
     expect(planCreate({ name: 'X', level: '1', sizeSectors: 1 << 30, devices: [dev, dev] })).toMatch(/does not fit/);
+    // RAID1E we could not map once written; over four it is mirrored pairs, RAID6 over four is ours to map.
+    expect(planCreate({ name: 'X', level: '1e', devices: [dev, dev, dev] })).toBe('RAID1E over an odd number of disks (3) is not supported');
+    expect(planCreate({ name: 'X', level: '1e', devices: [dev, dev, dev, dev] })).toMatchObject({ level: 'raid1e' });
+    expect(planCreate({ name: 'X', level: '6', devices: [dev, dev, dev, dev] })).toMatchObject({ level: 'raid6' });
   });
 });
 

@@ -88,6 +88,11 @@ export interface RaidSet {
    * set is neither mapped nor read (its bytes would be guessed).
    */
   raid6Layout?: Raid6Layout;
+  /**
+   * Why the set is neither mapped nor read, in the format's words naming the level and qualifier its metadata
+   * describes (a layout no target here lays out); shown by -t, -ay and the engine's refusals, not by -s.
+   */
+  unsupported?: string;
 }
 
 /** dm-raid's raid6 layouts (Documentation/admin-guide/device-mapper/dm-raid.rst), md's algorithms 8-10 and 16-20. */
