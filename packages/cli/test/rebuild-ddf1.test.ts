@@ -164,27 +164,41 @@ async function writeVolume(dir: string, specs: string[], name: string, bytes: Ui
 }
 
 describe('-R SET DEV for a ddf1 RAID6: P and Q rebuilt as well as data', () => {
-  it('RAID6 over 4: the blank disk gets the lost member\'s bytes (data, P and Q chunks), the volume is unchanged, --check-data clean, -s ok', async () => {
-    const dir = tmp('rebuild-ddf1-6');
-    const specs0 = Array.from({ length: 4 }, (_, i) => `r6d${i}.img:R6DDF${i}`);
-    for (const s of specs0) await blank(join(dir, file(s)));
-    const created = await runOurs(specs0, ['-f', 'ddf1', '-C', 'r6d', '--type', '6', '--disk', specs0.map(file).join(','), '--yes'], { cwd: dir });
-    expect(created.status, created.stderr).toBe(0);
-    const name = 'ddf1_r6d';
-    await writeVolume(dir, specs0, name, randomBytes(16 << 20));
-    const volume = await extract(dir, specs0, name, 'before.bin');
-    const { specs, lost } = await replace(dir, specs0, 1);
-    const r = await runOurs(specs, ['-R', name, file(specs[1]!)], { cwd: dir });
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^ddf1: drive to rebuild: r6d1.img\n\nddf1: r6d1.img rebuilt \\([\\d.]+ MiB of ${name}\\)\n$`));
-    const memberBytes = (volume.length / 2) & ~(64 * 1024 - 1);
-    expect((await fs.readFile(join(dir, 'r6d1.img'))).subarray(0, memberBytes).equals(lost.subarray(0, memberBytes))).toBe(true);
-    expect((await extract(dir, specs, name, 'after.bin')).equals(volume)).toBe(true);
-    const s = await runOurs(specs, ['-s', '-c', '-c', '-c'], { cwd: dir });
-    expect(s.stdout.split('\n').filter(Boolean).every((l) => l.includes(':ok:')), s.stdout).toBe(true);
-    const check = await runOurs(specs, ['--check-data', name], { cwd: dir });
-    expect([check.status, check.stdout]).toEqual([0, expect.stringContaining(`${name}: mismatch_cnt 0`)]);
-  }, 180_000);
+  for (const [n, gone] of [
+    [4, undefined],
+    [5, 3],
+  ] as const) {
+    it(`RAID6 over ${n}${gone === undefined ? '' : `, member ${gone} missing as well`}: the blank disk gets the lost member's bytes (data, P and Q chunks), the volume is unchanged${gone === undefined ? ', --check-data clean' : ''}`, async () => {
+      const dir = tmp(`rebuild-ddf1-6-${n}`);
+      const prefix = `r6n${n}d`;
+      const specs0 = Array.from({ length: n }, (_, i) => `${prefix}${i}.img:R6N${n}DDF${i}`);
+      for (const s of specs0) await blank(join(dir, file(s)));
+      const created = await runOurs(specs0, ['-f', 'ddf1', '-C', prefix, '--type', '6', '--disk', specs0.map(file).join(','), '--yes'], { cwd: dir });
+      expect(created.status, created.stderr).toBe(0);
+      const name = `ddf1_${prefix}`;
+      await writeVolume(dir, specs0, name, randomBytes(16 << 20));
+      const volume = await extract(dir, specs0, name, 'before.bin');
+      const { specs: replaced, lost } = await replace(dir, specs0, 1);
+      // The other missing member's disk is not there at all.
+      const specs = replaced.filter((_, i) => i !== gone);
+      const r = await runOurs(specs, ['-R', name, file(specs[1]!)], { cwd: dir });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^ddf1: drive to rebuild: ${prefix}1.img\\n\\nddf1: ${prefix}1.img rebuilt \\([\\d.]+ MiB of ${name}\\)\\n$`));
+      const memberBytes = (volume.length / (n - 2)) & ~(64 * 1024 - 1);
+      expect((await fs.readFile(join(dir, `${prefix}1.img`))).subarray(0, memberBytes).equals(lost.subarray(0, memberBytes))).toBe(true);
+      expect((await extract(dir, specs, name, 'after.bin')).equals(volume)).toBe(true);
+      const s = await runOurs(specs, ['-s', '-c', '-c', '-c'], { cwd: dir });
+      const status = gone === undefined ? ':ok:' : ':inconsistent:';
+      expect(s.stdout.split('\n').find((l) => l.startsWith(`${name}:`)), s.stdout).toContain(status);
+      // Each present disk's own PD entry: Online, not Rebuilding.
+      const disks = await runOurs(specs, ['-r'], { cwd: dir });
+      expect(disks.stdout.split('\n').filter(Boolean).map((l) => l.split(', ')[3])).toEqual(Array(specs.length).fill('ok'));
+      if (gone === undefined) {
+        const check = await runOurs(specs, ['--check-data', name], { cwd: dir });
+        expect([check.status, check.stdout]).toEqual([0, expect.stringContaining(`${name}: mismatch_cnt 0`)]);
+      }
+    }, 180_000);
+  }
 });
 
 describe('-S SET -M DEV for ddf1: a global spare, then -R onto it', () => {
