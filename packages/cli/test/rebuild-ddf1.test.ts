@@ -7,6 +7,8 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildSets, isIoError, openDevice, readContext, type RaidDevice, type WriteContext, type WritableDevice } from '@dmraid/core';
+import { planActivation } from '@dmraid/activation';
+import { isRunError, openRun } from '@dmraid/engine';
 import { dmVm, runDmVm, runOurs, testIf } from '@dmraid/testkit';
 import { tmp } from './helpers.js';
 
@@ -137,6 +139,66 @@ describe('-R SET DEV for ddf1: the data onto the new disk, then its tables in sy
     expect(r.stderr).toContain(`ERROR: ddf1: cannot rebuild onto s0d1.img: "${name}" has no redundancy, its data was on the missing disk\n`);
     expect((await fs.readFile(join(dir, 's0d1.img'))).every((b) => b === 0)).toBe(true);
   }, 60_000);
+});
+
+/** The set's volume written through the engine, as the kernel's md would: `bytes` from its start. */
+async function writeVolume(dir: string, specs: string[], name: string, bytes: Uint8Array): Promise<void> {
+  const ddf1 = (await import('@dmraid/format-ddf1')).default;
+  const rds: RaidDevice[] = [];
+  for (const s of specs) {
+    const d = await openDevice(join(dir, file(s)), { serial: s.split(':')[1] });
+    if (isIoError(d)) throw new Error(d.message);
+    rds.push(...(await ddf1.read(d, readContext('ddf1', () => undefined))));
+    await d.close();
+  }
+  const sets = buildSets(rds, { handlers: [ddf1], log: () => undefined });
+  const { plan, problems } = planActivation(sets, { partitions: false });
+  expect(problems).toEqual([]);
+  const run = await openRun({ tables: plan.devices, members: [...new Set(plan.devices.flatMap((d) => d.members))], writable: true, cwd: dir });
+  if (isRunError(run)) throw new Error(JSON.stringify(run));
+  try {
+    expect(await run.engine.get(name)!.write(0, bytes)).toBe(true);
+  } finally {
+    await run.close();
+  }
+}
+
+describe('-R SET DEV for a ddf1 RAID6: P and Q rebuilt as well as data', () => {
+  for (const [n, gone] of [
+    [4, undefined],
+    [5, 3],
+  ] as const) {
+    it(`RAID6 over ${n}${gone === undefined ? '' : `, member ${gone} missing as well`}: the blank disk gets the lost member's bytes (data, P and Q chunks), the volume is unchanged${gone === undefined ? ', --check-data clean' : ''}`, async () => {
+      const dir = tmp(`rebuild-ddf1-6-${n}`);
+      const prefix = `r6n${n}d`;
+      const specs0 = Array.from({ length: n }, (_, i) => `${prefix}${i}.img:R6N${n}DDF${i}`);
+      for (const s of specs0) await blank(join(dir, file(s)));
+      const created = await runOurs(specs0, ['-f', 'ddf1', '-C', prefix, '--type', '6', '--disk', specs0.map(file).join(','), '--yes'], { cwd: dir });
+      expect(created.status, created.stderr).toBe(0);
+      const name = `ddf1_${prefix}`;
+      await writeVolume(dir, specs0, name, randomBytes(16 << 20));
+      const volume = await extract(dir, specs0, name, 'before.bin');
+      const { specs: replaced, lost } = await replace(dir, specs0, 1);
+      // The other missing member's disk is not there at all.
+      const specs = replaced.filter((_, i) => i !== gone);
+      const r = await runOurs(specs, ['-R', name, file(specs[1]!)], { cwd: dir });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^ddf1: drive to rebuild: ${prefix}1.img\\n\\nddf1: ${prefix}1.img rebuilt \\([\\d.]+ MiB of ${name}\\)\\n$`));
+      const memberBytes = (volume.length / (n - 2)) & ~(64 * 1024 - 1);
+      expect((await fs.readFile(join(dir, `${prefix}1.img`))).subarray(0, memberBytes).equals(lost.subarray(0, memberBytes))).toBe(true);
+      expect((await extract(dir, specs, name, 'after.bin')).equals(volume)).toBe(true);
+      const s = await runOurs(specs, ['-s', '-c', '-c', '-c'], { cwd: dir });
+      const status = gone === undefined ? ':ok:' : ':inconsistent:';
+      expect(s.stdout.split('\n').find((l) => l.startsWith(`${name}:`)), s.stdout).toContain(status);
+      // Each present disk's own PD entry: Online, not Rebuilding.
+      const disks = await runOurs(specs, ['-r'], { cwd: dir });
+      expect(disks.stdout.split('\n').filter(Boolean).map((l) => l.split(', ')[3])).toEqual(Array(specs.length).fill('ok'));
+      if (gone === undefined) {
+        const check = await runOurs(specs, ['--check-data', name], { cwd: dir });
+        expect([check.status, check.stdout]).toEqual([0, expect.stringContaining(`${name}: mismatch_cnt 0`)]);
+      }
+    }, 180_000);
+  }
 });
 
 describe('-S SET -M DEV for ddf1: a global spare, then -R onto it', () => {
@@ -284,6 +346,78 @@ describe('mdadm reads what -R and failed wrote', () => {
       expect(ran).toContain('resyncs 0\n');
     },
     1_000_000
+  );
+
+  testIf(it, dmVm())(
+    'a RAID6 mdadm created and wrote: one member replaced by a blank disk, -R rebuilds it; mdadm --examine shows every PD Online and the VD optimal, assembles it in sync with md\'s bytes, a check finds no mismatch',
+    async () => {
+      const dir = tmp('rebuild-ddf1-6-vm');
+      const made = Array.from({ length: 4 }, (_, i) => `vm6d${i}.img:VM6DDF${i}`);
+      for (const s of made) await blank(join(dir, file(s)));
+      const create = [
+        'echo 1000000 > /proc/sys/dev/raid/speed_limit_max; echo 1000000 > /proc/sys/dev/raid/speed_limit_min',
+        'mdadm --create /dev/md/ddf6 --metadata=ddf --raid-devices=4 --run $DISKS >/dev/null 2>&1 || exit 11',
+        'mdadm --create /dev/md/vol6 --level=6 --chunk=32 --raid-devices=4 --run /dev/md/ddf6 >/dev/null 2>&1 || exit 12',
+        'mdadm --wait /dev/md/vol6',
+        'head -c 16777216 /dev/urandom > /dev/md/vol6 && sync',
+        'echo "md $(head -c 16777216 /dev/md/vol6 | sha256sum)"',
+        'mdadm --wait /dev/md/vol6',
+        'mdadm --stop /dev/md/vol6 /dev/md/ddf6 >/dev/null || exit 13',
+        'for i in $(seq 50); do pidof mdmon >/dev/null || break; sleep 0.2; done',
+      ].join('\n');
+      const made1 = await runDmVm(
+        made.map((s) => join(dir, s)),
+        create,
+        { timeout: 600 }
+      );
+      expect(made1.status, made1.stderr).toBe(0);
+      const md = /^md ([0-9a-f]{64})/m.exec(made1.stdout)?.[1];
+      expect(md, made1.stdout).toBeDefined();
+      const name = 'ddf1_vol6';
+      const volume = await extract(dir, made, name, 'before.bin');
+      expect(sha256(volume.subarray(0, 16 << 20))).toBe(md);
+      const { specs, lost } = await replace(dir, made, 1);
+      const r = await runOurs(specs, ['-R', name, file(specs[1]!)], { cwd: dir });
+      expect(r.status, r.stderr).toBe(0);
+      const memberBytes = (volume.length / 2) & ~(32 * 1024 - 1);
+      expect((await fs.readFile(join(dir, 'vm6d1.img'))).subarray(0, memberBytes).equals(lost.subarray(0, memberBytes))).toBe(true);
+      const script = [
+        ...EXAMINE_AND_ASSEMBLE,
+        'v=/dev/md/$(ls /dev/md/ | grep "^vol6" | head -n 1); m=$(basename $(readlink -f $v))',
+        'echo "degraded $(cat /sys/block/$m/md/degraded) resync_start $(cat /sys/block/$m/md/resync_start) action $(cat /sys/block/$m/md/sync_action)"',
+        `echo "sha $(head -c ${volume.length} $v | sha256sum)"`,
+        'mdadm --readwrite $v; mdadm --wait $v',
+        'echo check > /sys/block/$m/md/sync_action; sleep 1; mdadm --wait $v',
+        'echo "mismatch $(cat /sys/block/$m/md/mismatch_cnt)"',
+        'echo "resyncs $(dmesg | grep -c "md: resync of RAID array")"',
+        'mdadm --stop --scan >/dev/null 2>&1; mdadm --stop --scan >/dev/null 2>&1',
+        'for i in $(seq 50); do pidof mdmon >/dev/null || break; sleep 0.2; done',
+      ].join('\n');
+      const out = await runDmVm(
+        specs.map((s) => join(dir, s)),
+        script,
+        { timeout: 600 }
+      );
+      if (process.env.DDF1_VM_DUMP) await fs.writeFile(process.env.DDF1_VM_DUMP, made1.stdout + out.stdout + out.stderr);
+      expect(out.status, out.stderr).toBe(0);
+      const [examined, ran] = out.stdout.split('=== run\n') as [string, string];
+      const blocks = examined.split(/^(?=\/dev\/sd[a-z]:$)/m).filter((b) => b.startsWith('/dev/'));
+      expect(blocks).toHaveLength(4);
+      for (const block of blocks) {
+        expect(block).toMatch(/^\s+state\[0\] : Optimal, Consistent$/m);
+        const rows = block
+          .split(/Number\s+RefNo.*\n/)[1]!
+          .split('\n')
+          .filter((l) => /^\s+\d+\s+[0-9a-f]{8}/.test(l));
+        expect(rows).toHaveLength(4);
+        for (const row of rows) expect(row).toMatch(/active\/Online$/);
+      }
+      expect(ran).toContain('degraded 0 resync_start none action idle\n');
+      expect(ran).toContain(`sha ${sha256(volume)}`);
+      expect(ran).toContain('mismatch 0\n');
+      expect(ran).toContain('resyncs 0\n');
+    },
+    1_300_000
   );
 
   testIf(it, dmVm())(

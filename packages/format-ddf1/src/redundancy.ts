@@ -427,8 +427,12 @@ export async function rebuildDdf1(set: RaidSet, device: BlockDevice | undefined,
     ctx.error(`no member of RAID set "${set.name}" is missing or failed: nothing to rebuild`);
     return false;
   }
-  if (missing.length > 1) {
-    ctx.error(`RAID set "${set.name}" misses ${missing.length} members: only one failed disk supported`);
+  // A RAID6 VD stands two members short: DEV takes the first one's place, the other stays missing. Any
+  // other level two short has lost data, or (RAID1 of three, RAID10) is left to one failed disk at a time.
+  const withMissing = records.filter((r) => r.ids.some((id) => missing.includes(id)));
+  const raid6Only = withMissing.every((r) => r.cr.raid_level === DDF1_RAID6 && r.ids.filter((id) => missing.includes(id)).length <= 2);
+  if (missing.length > 2 || (missing.length > 1 && !raid6Only)) {
+    ctx.error(`RAID set "${set.name}" misses ${missing.length} members: only one failed disk supported${missing.length > 2 ? '' : ' (two in a RAID6)'}`);
     return false;
   }
   const gone = missing[0]!;
@@ -474,7 +478,12 @@ export async function rebuildDdf1(set: RaidSet, device: BlockDevice | undefined,
     sizeSectors: BigInt(firstTable),
     spare,
   };
-  const change = (d: Ddf1) => startRebuild(d, gone, by);
+  // A second missing member of a RAID6 stays out: its PD recorded Failed (if the tables do not say so
+  // yet), so that the VD reads Partially Optimal once DEV is rebuilt, not Optimal.
+  const change = (d: Ddf1) => {
+    for (const other of missing.slice(1)) recordFailure(d, other);
+    startRebuild(d, gone, by);
+  };
   change(onDevice);
   onDevice.pdIndex = onDevice.pds.findIndex((p) => p.reference === identity.reference);
   ctx.log('print', `ddf1: drive to rebuild: ${device.path}\n`);

@@ -182,6 +182,46 @@ describe('ddf1 rebuild and rebuilt', () => {
     });
   }
 
+  it('RAID6 two members short: a blank disk takes the first one\'s place, the second stays missing; rebuilt leaves the VD Partially Optimal, its init state as it was', async () => {
+    const devs = await made('6', 5, 1);
+    const blank = devs[5]!;
+    const survivors = [devs[0]!, devs[2]!, devs[4]!];
+    const [gone1, gone3] = [await tables(devs[1]!), await tables(devs[3]!)];
+    const init = gone1.vds[0]!.init_state;
+    const set = findSet((await setsOf(survivors)).sets, 'ddf1_Vol', true)!;
+    const w = writeContext(devs);
+    expect(await ddf1.rebuild!(set, blank, w.ctx)).toBe(true);
+    expect(w.errors()).toEqual([]);
+    const mine = await tables(blank);
+    for (const dev of [...survivors, blank]) {
+      const d = await tables(dev);
+      const record = d.records.find((r) => r.kind === 'vd')!;
+      expect(record.kind === 'vd' && [record.ids[1], record.ids[3]]).toEqual([mine.diskData.value.reference, gone3.diskData.value.reference]);
+      expect(pdState(d, mine)).toBe(0x05);
+      // The second one, absent, is recorded Failed: not counted once DEV is in sync.
+      expect(pdState(d, gone3)).toBe(0x03);
+      expect(vdState(d)).toBe(1);
+    }
+    const { sets } = await setsOf([...survivors, blank]);
+    expect(await ddf1.rebuilt!(findSet(sets, 'ddf1_Vol', true)!, blank, writeContext(devs).ctx)).toBe(true);
+    for (const dev of [...survivors, blank]) {
+      const d = await tables(dev);
+      expect(pdState(d, mine)).toBe(0x01);
+      expect(vdState(d)).toBe(5);
+      // Rebuilt from P or Q, the new member agrees with the others; whether P and Q agree elsewhere is unknown.
+      expect(d.vds[0]!.init_state).toBe(init);
+    }
+  });
+
+  it('refuses a RAID5 two members short: its data is lost', async () => {
+    const devs = await made('5', 4, 1);
+    const set = findSet((await setsOf([devs[0]!, devs[2]!])).sets, 'ddf1_Vol', true)!;
+    const w = writeContext(devs);
+    expect(await ddf1.rebuild!(set, devs[4]!, w.ctx)).toBe(false);
+    expect(w.errors()).toEqual(['RAID set "ddf1_Vol" misses 2 members: only one failed disk supported (two in a RAID6)']);
+    expect(devs[4]!.sectors.size).toBe(0);
+  });
+
   it('RAID10 (mdadm: one record per mirrored pair): only the pair of the missing disk changes, the VD degraded, then optimal', async () => {
     const { devs, blank, survivors, set } = await withoutSecond('10', 4);
     const gone = await tables(devs[1]!);
