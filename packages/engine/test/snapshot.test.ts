@@ -15,6 +15,7 @@ import {
   SECTOR,
   SNAP_MAGIC,
   type Overlay,
+  type OverlayError,
   type Source,
 } from '../src/index.js';
 
@@ -52,7 +53,7 @@ async function open(origin: Source, path: string, options: { name?: string; chun
   return { overlay: o, close: () => store.close() };
 }
 
-const must = (o: Overlay | { kind: 'overlay'; message: string }): Overlay => {
+const must = (o: Overlay | OverlayError): Overlay => {
   if (isOverlayError(o)) throw new Error(o.message);
   return o;
 };
