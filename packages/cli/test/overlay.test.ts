@@ -17,6 +17,8 @@ const has = (cmd: string) => exec('sh', ['-c', `command -v ${cmd}`]).then(() => 
 const nbd = (await has('nbdcopy')) && (await has('qemu-io'));
 const itNbd = testIf(it, { name: 'nbdcopy and qemu-io', available: nbd, reason: 'apt-get install -y libnbd-bin qemu-utils' });
 const e2fs = nbd && (await has('mkfs.ext4')) && (await has('e2fsck'));
+const fuse = e2fs && (await has('nbdfuse')) && (await has('debugfs')) && (await has('fusermount3')) && (await fs.stat('/dev/fuse').then(() => true, () => false));
+const itFsck = testIf(it, { name: 'nbdfuse, fusermount3, debugfs and /dev/fuse', available: fuse, reason: 'apt-get install -y nbdfuse fuse3 e2fsprogs' });
 const itExt4 = testIf(it, { name: 'nbdcopy, qemu-io, mkfs.ext4 and e2fsck', available: e2fs, reason: 'apt-get install -y libnbd-bin qemu-utils e2fsprogs' });
 
 const SECTORS = 4096; // 2 MiB members, a 4 MiB RAID0 volume
@@ -165,6 +167,38 @@ describe('--serve --writable --overlay: writes to the overlay, the members untou
     const fsck = await exec('e2fsck', ['-fn', join(dir, 'fixed.img')]).then((r) => ({ code: 0, out: r.stdout }), (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }));
     expect(fsck.code, fsck.out).toBe(0);
     expect(evidence(dir)).toEqual(before);
+  });
+  itFsck('e2fsck -fy through NBD repairs the served volume: the repair is in the overlay, the members keep the damage', async () => {
+    const dir = tmp('overlay-fsck');
+    await members(dir);
+    // The evidence: a damaged ext4 (the root directory's link count wrong) written into the set itself.
+    await exec('truncate', ['-s', '4M', join(dir, 'fs.img')]);
+    await exec('mkfs.ext4', ['-q', '-F', '-b', '1024', join(dir, 'fs.img')]);
+    await exec('debugfs', ['-w', '-R', 'sif <2> links_count 9', join(dir, 'fs.img')]);
+    const plain = await serve(dir, ['--writable', '--listen', 'p.sock']);
+    await exec('nbdcopy', [join(dir, 'fs.img'), uri(dir, 'p.sock')]);
+    expect(await plain.stop()).toBe(0);
+    const fsck = (args: string[]) => exec('e2fsck', args).then(() => 0, (e: { code: number }) => e.code);
+    const before = evidence(dir);
+    const s = await serve(dir, ['--writable', '--overlay', 'ov.cow', '--listen', 'f.sock']);
+    await fs.mkdir(join(dir, 'mnt'));
+    const fuser = spawn('nbdfuse', [join(dir, 'mnt'), uri(dir, 'f.sock')], { stdio: 'ignore' });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!(await fs.stat(join(dir, 'mnt', 'nbd')).then(() => true, () => false)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      // 1: errors corrected.
+      expect(await fsck(['-fy', join(dir, 'mnt', 'nbd')])).toBe(1);
+      expect(await fsck(['-fn', join(dir, 'mnt', 'nbd')])).toBe(0);
+    } finally {
+      await exec('fusermount3', ['-u', join(dir, 'mnt')]).catch(() => undefined);
+      await new Promise((r) => (fuser.exitCode === null ? fuser.once('exit', r) : r(undefined)));
+    }
+    expect(await s.stop()).toBe(0);
+    expect(evidence(dir)).toEqual(before);
+    expect((await dmraid(dir, ['--extract', 'r0', '-o', 'bare.img', '--tables', 't.txt'])).status).toBe(0);
+    expect(await fsck(['-fn', join(dir, 'bare.img')])).toBe(4);
+    expect((await dmraid(dir, ['--extract', 'r0', '--overlay', 'ov.cow', '-o', 'fixed.img', '--tables', 't.txt'])).status).toBe(0);
+    expect(await fsck(['-fn', join(dir, 'fixed.img')])).toBe(0);
   });
 });
 
