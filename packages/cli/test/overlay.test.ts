@@ -18,6 +18,8 @@ const nbd = (await has('nbdcopy')) && (await has('qemu-io'));
 const itNbd = testIf(it, { name: 'nbdcopy and qemu-io', available: nbd, reason: 'apt-get install -y libnbd-bin qemu-utils' });
 const e2fs = nbd && (await has('mkfs.ext4')) && (await has('e2fsck'));
 const fuse = e2fs && (await has('nbdfuse')) && (await has('debugfs')) && (await has('fusermount3')) && (await fs.stat('/dev/fuse').then(() => true, () => false));
+const loops = process.getuid?.() === 0 && (await exec('losetup', ['-f']).then(() => true, () => false));
+const itLoop = testIf(it, { name: 'a loop device and qemu-io', available: loops && nbd, reason: 'needs root, a free loop device (losetup -f) and qemu-utils' });
 const itFsck = testIf(it, { name: 'nbdfuse, fusermount3, debugfs and /dev/fuse', available: fuse, reason: 'apt-get install -y nbdfuse fuse3 e2fsprogs' });
 const itExt4 = testIf(it, { name: 'nbdcopy, qemu-io, mkfs.ext4 and e2fsck', available: e2fs, reason: 'apt-get install -y libnbd-bin qemu-utils e2fsprogs' });
 
@@ -199,6 +201,27 @@ describe('--serve --writable --overlay: writes to the overlay, the members untou
     expect(await fsck(['-fn', join(dir, 'bare.img')])).toBe(4);
     expect((await dmraid(dir, ['--extract', 'r0', '--overlay', 'ov.cow', '-o', 'fixed.img', '--tables', 't.txt'])).status).toBe(0);
     expect(await fsck(['-fn', join(dir, 'fixed.img')])).toBe(0);
+  });
+  itLoop('a block device as the overlay (a loop device): used at the size it has, the volume read back from it', async () => {
+    const dir = tmp('overlay-loop');
+    await members(dir);
+    const before = evidence(dir);
+    await exec('truncate', ['-s', '12M', join(dir, 'cow.img')]);
+    const loop = (await exec('losetup', ['-f', '--show', join(dir, 'cow.img')])).stdout.trim();
+    try {
+      const s = await serve(dir, ['--writable', '--overlay', loop, '--listen', 'd.sock']);
+      expect(s.text()).toContain(`read-write, overlay ${loop}`);
+      await exec('qemu-io', ['-f', 'raw', '-c', 'write -P 0x3c 777777 9000', '-c', 'flush', uri(dir, 'd.sock')]);
+      expect(await s.stop()).toBe(0);
+      const x = await dmraid(dir, ['--extract', 'r0', '--overlay', loop, '-o', 'fixed.img', '--tables', 't.txt']);
+      expect([x.status, x.stderr]).toEqual([0, '']);
+      const got = await fs.readFile(join(dir, 'fixed.img'));
+      expect(got.subarray(777777, 777777 + 9000).every((b) => b === 0x3c)).toBe(true);
+      expect(statSync(join(dir, 'cow.img')).size).toBe(12 * 1048576);
+    } finally {
+      await exec('losetup', ['-d', loop]);
+    }
+    expect(evidence(dir)).toEqual(before);
   });
 });
 

@@ -369,8 +369,10 @@ export function overlayFile(path: string, options: { create: boolean; writable: 
     async flush() {
       if (!options.writable) return true;
       try {
+        // A file only: a disk or partition as the store has the size it has.
+        const st = fstatSync(fd);
         const want = cowSectors(options.volumeSectors) * SECTOR;
-        if (fstatSync(fd).size < want) ftruncateSync(fd, want);
+        if (st.isFile() && st.size < want) ftruncateSync(fd, want);
         fdatasyncSync(fd);
         return true;
       } catch (e) {
