@@ -2,7 +2,7 @@
  * The activation walk of dmraid (activate_set): for each top-level set, its subsets first (recursively),
  * then the set itself; a group yields no table; a subset that cannot be mapped stops its superset.
  */
-import type { RaidSet } from '@dmraid/core';
+import { mappedRef, memberRef, type RaidSet } from '@dmraid/core';
 import { dmDevice, type ActivationPlan, type DmDevice } from './plan.js';
 import { partitionDevices, type Partition } from './partitions.js';
 import { setTable, type Problem, type TableOptions } from './tables.js';
@@ -86,4 +86,20 @@ export function planActivation(sets: readonly RaidSet[], options: PlanOptions = 
 /** `-t` output: `<set>: <table line>` for every line of every table (dmraid's display_table). */
 export function tableLines(plan: ActivationPlan): string[] {
   return plan.shown.flatMap((s) => (s.table === undefined ? [`${s.name}: (null)`] : s.table.split('\n').map((l) => `${s.name}: ${l}`)));
+}
+
+/**
+ * `-tay --overlay COW`: the kernel's `snapshot` over the set as `<set>-overlay`, `0 LEN snapshot
+ * /dev/mapper/<set> COW P CHUNK`. Its writes go to COW (a block device: a loop device over the overlay
+ * file) in the persistent exception store the engine's --overlay writes too; the set is only read.
+ */
+export function overlayDevice(set: DmDevice, cow: string, chunk: number): DmDevice {
+  const length = set.targets.reduce((n, t) => n + t.length, 0);
+  return dmDevice({
+    name: `${set.name}-overlay`,
+    targets: [{ start: 0, length, type: 'snapshot', args: [mappedRef(set.name), memberRef(cow), 'P', String(chunk)] }],
+    dependsOn: [set.name],
+    set: set.set,
+    role: 'helper',
+  });
 }

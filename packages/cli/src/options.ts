@@ -89,6 +89,8 @@ export interface EngineOptions {
   readonly listen: string;
   /** Tables as `dmraid -tay` prints them (`NAME: TABLE LINE`), instead of discovery and activation. */
   readonly tables: string | undefined;
+  /** A copy-on-write overlay (--serve/--extract), or the COW device of `-tay`'s snapshot table. */
+  readonly overlay: string | undefined;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -111,7 +113,7 @@ function draft(): Draft {
     dump: false, erase: false, verbose: 0, debug: 0, ignoreLocking: false, activate: undefined, test: false,
     noPartitions: false, partChar: 'p', rmPartitions: false, createName: undefined, rebuildSet: undefined,
     spareSet: undefined, media: undefined, devices: undefined, exclude: [], include: [], json: false, yes: false, handlerOptions: new Map(),
-    engine: { set: undefined, output: undefined, resume: false, writable: false, listen: '127.0.0.1:10809', tables: undefined },
+    engine: { set: undefined, output: undefined, resume: false, writable: false, listen: '127.0.0.1:10809', tables: undefined, overlay: undefined },
     monitor: { once: false, program: undefined }, restoreDir: undefined,
     action: 0, ourMode: undefined,
   };
@@ -353,6 +355,11 @@ export const OPTIONS: readonly OptionRow[] = [
   },
   { long: 'writable', arg: 'none', modes: ['serve'], apply: (d) => void (d.engine.writable = true) },
   { long: 'listen', arg: 'required', modes: ['serve'], apply: (d, a) => void (d.engine.listen = a!) },
+  {
+    long: 'overlay', arg: 'required', modes: ['serve', 'extract', 'activate'],
+    apply: (d, a) => void (d.engine.overlay = a),
+    help: ['--overlay FILE', 'with --serve/--extract: writes go to FILE, reads see them, the members are only read; with -tay: a snapshot table over the set'],
+  },
   {
     long: 'check-data', arg: 'required', mode: 'check-data',
     apply: (d, a) => {

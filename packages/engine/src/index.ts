@@ -12,6 +12,7 @@ export * from './check.js';
 export * from './rebuild.js';
 export * from './nbd.js';
 export * from './nbd-workers.js';
+export * from './overlay.js';
 export { raid5Place } from './targets/raid5-layout.js';
 export { encodePQ, isRaid6Type, raid6Stripe, recoverStripe, RAID6_TYPES, type Raid6Type, type Stripe } from './targets/raid6.js';
 export * from './gf256.js';

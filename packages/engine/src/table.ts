@@ -14,9 +14,10 @@ import { mirror } from './targets/mirror.js';
 import { raid } from './targets/raid.js';
 import { zero } from './targets/zero.js';
 import { error } from './targets/error.js';
+import { snapshot } from './targets/snapshot.js';
 
 export const TARGET_TYPES: ReadonlyMap<string, TargetType> = new Map(
-  [linear, striped, mirror, raid, zero, error].map((t) => [t.name, t]),
+  [linear, striped, mirror, raid, zero, error, snapshot].map((t) => [t.name, t]),
 );
 
 export interface TableLine {

@@ -5,6 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { checkContext, deviceNumberText, type RaidSet } from '@dmraid/core';
 import type { CommandContext } from '../context.js';
 import { withDevices } from '../devices.js';
@@ -60,13 +61,50 @@ async function perform(ctx: CommandContext, act: Activation): Promise<number> {
   return o.activate === 'no' ? deactivate(ctx, act, kernel, sets) : activate(ctx, act, kernel, sets, canActivate);
 }
 
+/**
+ * The snapshot table over the one set shown, its chunk size the COW file's own where it is an overlay
+ * already (the kernel takes the store's chunk size over the table's), else the engine's default.
+ */
+async function printOverlay(ctx: CommandContext, act: Activation, plan: ReturnType<Activation['planActivation']>['plan']): Promise<number> {
+  const cow = ctx.o.engine.overlay!;
+  const shown = plan.shown.filter((s) => s.table !== undefined);
+  const set = shown.length === 1 ? plan.devices.find((d) => d.name === shown[0]!.name) : undefined;
+  if (!set) {
+    ctx.out.log('error', `--overlay ${cow} takes one RAID set: name one of ${plan.shown.map((s) => `"${s.name}"`).join(', ') || '(none)'}`);
+    return 1;
+  }
+  const { DEFAULT_OVERLAY_CHUNK, SNAP_MAGIC, SNAPSHOT_HEADER } = await import('@dmraid/engine');
+  const first = await readStart(resolve(ctx.io.cwd, cow), SNAPSHOT_HEADER.size);
+  const header = first ? SNAPSHOT_HEADER.decodeFrom(first) : undefined;
+  const chunk = header?.magic === SNAP_MAGIC ? header.chunk_size : DEFAULT_OVERLAY_CHUNK;
+  for (const l of act.tableLines({ devices: [], shown: [act.overlayDevice(set, cow, chunk)] })) ctx.out.line(l);
+  return 0;
+}
+
+/** The first bytes of a file or device, or undefined when it cannot be read (a COW device yet to be made). */
+async function readStart(path: string, length: number): Promise<Uint8Array | undefined> {
+  const f = await fs.open(path, 'r').catch(() => undefined);
+  if (!f) return undefined;
+  try {
+    const b = new Uint8Array(length);
+    const { bytesRead } = await f.read(b, 0, length, 0);
+    return bytesRead === length ? b : undefined;
+  } finally {
+    await f.close();
+  }
+}
+
 async function activate(ctx: CommandContext, act: Activation, kernel: InstanceType<Activation['KernelActivator']>, sets: RaidSet[], canActivate: (s: RaidSet) => boolean): Promise<number> {
   const { o, out } = ctx;
   if (o.test) {
     const { plan, problems } = act.planActivation(sets, { canActivate });
     for (const p of problems) out.log('error', p.text);
     for (const l of act.tableLines(plan)) out.line(l);
-    return 0;
+    return o.engine.overlay === undefined ? 0 : printOverlay(ctx, act, plan);
+  }
+  if (o.engine.overlay !== undefined) {
+    out.log('error', '--overlay with -ay prints the snapshot table with -t (-tay --overlay DEVICE); dmraid does not load it');
+    return 1;
   }
   const present = (await kernel.list()) ?? new Set<string>();
   const { plan, problems, alreadyActive } = act.planActivation(sets, { canActivate, active: (n) => present.has(n) });

@@ -6,9 +6,9 @@
  */
 import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
-import { buildSets, diskDevices, setsNamed, type BlockDevice } from '@dmraid/core';
+import { buildSets, diskDevices, isIoError, overlapping, setsNamed, type BlockDevice } from '@dmraid/core';
 import type { DmDevice } from '@dmraid/activation';
-import { isRunError, openRun, readableSets, type Run, type RunError } from '@dmraid/engine';
+import { isOverlayError, isRunError, openOverlay, openRun, overlayFile, readableSets, type Overlay, type Run, type RunError } from '@dmraid/engine';
 import type { CommandContext } from '../context.js';
 import { claimRefusal } from '../claim.js';
 
@@ -31,7 +31,8 @@ export async function openSetsRun(ctx: CommandContext, wanted: readonly string[]
   const run = await openRun({
     tables: planned.devices,
     members: planned.members,
-    writable: ctx.o.engine.writable,
+    // With an overlay every write goes to it: the members are only read.
+    writable: ctx.o.engine.writable && ctx.o.engine.overlay === undefined,
     cwd: ctx.io.cwd,
     onEvent: (m) => ctx.io.stderr(`NOTICE: ${m}\n`),
   });
@@ -49,6 +50,34 @@ export async function openSetsRun(ctx: CommandContext, wanted: readonly string[]
     return undefined;
   }
   return { ...run, exports };
+}
+
+/**
+ * `--overlay FILE` over the volume `name` of the run: writes (when `writable`) go to FILE, made when
+ * missing; the members stay read-only. Undefined after the error was printed: a file that shares storage
+ * with a member, one that is no overlay, or one made for another volume.
+ */
+export async function openVolumeOverlay(ctx: CommandContext, run: SetsRun, name: string, writable: boolean): Promise<{ volume: Overlay; close(): void } | undefined> {
+  const file = ctx.o.engine.overlay!;
+  const path = resolve(ctx.io.cwd, file);
+  const member = await overlapping(path, [...run.members], ctx.sysfs);
+  if (member !== undefined) {
+    ctx.out.log('error', `overlay "${file}" shares storage with member ${member} of the set: the members are never written`);
+    return undefined;
+  }
+  const origin = run.engine.get(name)!;
+  const store = overlayFile(path, { create: writable, writable, volumeSectors: origin.sizeSectors });
+  if (isIoError(store)) {
+    ctx.out.log('error', `cannot open overlay "${file}": ${store.message}`);
+    return undefined;
+  }
+  const volume = await openOverlay(origin, store, { identity: { name, sizeSectors: origin.sizeSectors }, create: writable, writable });
+  if (isOverlayError(volume)) {
+    store.close();
+    ctx.out.log('error', `overlay "${file}" ${volume.message}`);
+    return undefined;
+  }
+  return { volume, close: () => store.close() };
 }
 
 interface Planned {

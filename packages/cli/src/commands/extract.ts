@@ -6,16 +6,22 @@ import { isIoError, overlapping, overlappingFd, type IoError } from '@dmraid/cor
 import { extract, holdsData } from '@dmraid/engine';
 import { confirm, type CommandContext } from '../context.js';
 import { mib, progress } from '../progress.js';
-import { openSetsRun, stopSignal } from './engine-run.js';
+import { openSetsRun, openVolumeOverlay, stopSignal } from './engine-run.js';
 
 export default async function command(ctx: CommandContext): Promise<number> {
   const run = await openSetsRun(ctx, [ctx.o.engine.set!]);
   if (!run) return 1;
+  // The set, or a group's first volume by the group's name; with --overlay, as the overlay has it (the
+  // overlay is only read: a missing file is an error, not an empty overlay).
+  const name = run.exports[0]!;
+  const overlay = ctx.o.engine.overlay !== undefined ? await openVolumeOverlay(ctx, run, name, false) : undefined;
+  if (ctx.o.engine.overlay !== undefined && !overlay) {
+    await run.close();
+    return 1;
+  }
   const stop = stopSignal(ctx.signal);
   try {
-    // The set, or a group's first volume by the group's name.
-    const name = run.exports[0]!;
-    const volume = run.engine.get(name)!;
+    const volume = overlay?.volume ?? run.engine.get(name)!;
     const failed = (e: IoError) => {
       ctx.out.log('error', `extract of "${name}" failed: ${e.path}: ${e.message}`);
       return 1;
@@ -32,9 +38,11 @@ export default async function command(ctx: CommandContext): Promise<number> {
     // member disk or a partition of it, a device stacked on a member, a loop device over a member image, the
     // disk that holds a member image's filesystem, or a file on a member. Standard output is looked at as
     // the descriptor it is (`1<>member.img`, `>> member.img`), not by a name.
-    const member = typeof output === 'string' ? await overlapping(output, [...run.members], ctx.sysfs) : await overlappingFd(output, [...run.members], ctx.sysfs);
+    // The overlay is read from too: the volume never goes onto it either.
+    const sources = [...run.members, ...(ctx.o.engine.overlay !== undefined ? [resolve(ctx.io.cwd, ctx.o.engine.overlay)] : [])];
+    const member = typeof output === 'string' ? await overlapping(output, sources, ctx.sysfs) : await overlappingFd(output, sources, ctx.sysfs);
     if (member !== undefined) {
-      ctx.out.log('error', `cannot write the volume of "${name}" to ${toStdout ? 'standard output' : `"${ctx.o.engine.output}"`}: it shares storage with member ${member} of the set`);
+      ctx.out.log('error', `cannot write the volume of "${name}" to ${toStdout ? 'standard output' : `"${ctx.o.engine.output}"`}: it shares storage with ${sources.indexOf(member) >= run.members.length ? 'the overlay' : `member ${member} of the set`}`);
       return 1;
     }
     const device = typeof output === 'string' ? await fs.stat(output).catch(() => undefined) : undefined;
@@ -83,6 +91,7 @@ export default async function command(ctx: CommandContext): Promise<number> {
     return 0;
   } finally {
     stop.dispose();
+    overlay?.close();
     await run.close();
   }
 }

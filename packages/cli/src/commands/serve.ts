@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { fromNodeError } from '@dmraid/core';
 import { isUnixSocketPath, NbdServer, NbdWorkers, SECTOR } from '@dmraid/engine';
 import type { CommandContext } from '../context.js';
-import { openSetsRun, stopSignal } from './engine-run.js';
+import { openSetsRun, openVolumeOverlay, stopSignal } from './engine-run.js';
 
 /** Serving processes at most, whatever the cores (each is a Node process of ~40 MiB). */
 const MAX_SERVING_PROCESSES = 4;
@@ -13,16 +13,31 @@ const MAX_SERVING_PROCESSES = 4;
 export default async function command(ctx: CommandContext): Promise<number> {
   const run = await openSetsRun(ctx, ctx.o.operands);
   if (!run) return 1;
+  let overlay: Awaited<ReturnType<typeof openVolumeOverlay>>;
+  if (ctx.o.engine.overlay !== undefined) {
+    // One overlay file holds one volume's writes.
+    if (run.exports.length !== 1) {
+      ctx.out.log('error', `--overlay takes one RAID set: name one of ${run.exports.map((n) => `"${n}"`).join(', ')}`);
+      await run.close();
+      return 1;
+    }
+    overlay = await openVolumeOverlay(ctx, run, run.exports[0]!, ctx.o.engine.writable);
+    if (!overlay) {
+      await run.close();
+      return 1;
+    }
+  }
+  const source = (name: string) => overlay?.volume ?? run.engine.get(name)!;
   const stop = stopSignal(ctx.signal);
   const onEvent = (m: string) => ctx.out.log('info', m);
   // Read-only exports are served from one process per core, this one included (writes stay in one engine,
-  // which orders them).
+  // which orders them; an overlay is read in this one too).
   const extra = Math.min(availableParallelism(), MAX_SERVING_PROCESSES) - 1;
   const spec = run.workerSpec(run.exports);
-  const workers = !ctx.o.engine.writable && spec && extra > 0 ? await NbdWorkers.start(spec, extra, onEvent) : undefined;
+  const workers = !ctx.o.engine.writable && !overlay && spec && extra > 0 ? await NbdWorkers.start(spec, extra, onEvent) : undefined;
   if (typeof workers === 'string') ctx.out.log('info', `serving from this process only: ${workers}`);
   const server = new NbdServer({
-    exports: run.exports.map((name) => ({ name, source: run.engine.get(name)! })),
+    exports: run.exports.map((name) => ({ name, source: source(name) })),
     writable: ctx.o.engine.writable,
     onEvent,
     handOff: workers instanceof NbdWorkers ? (socket) => workers.handOff(socket) : undefined,
@@ -41,7 +56,7 @@ export default async function command(ctx: CommandContext): Promise<number> {
       ctx.out.log('error', `cannot listen on ${where}: ${why}`);
       return 1;
     }
-    const mode = ctx.o.engine.writable ? 'read-write' : 'read-only';
+    const mode = `${ctx.o.engine.writable ? 'read-write' : 'read-only'}${overlay ? `, overlay ${ctx.o.engine.overlay}` : ''}`;
     // A URI (RFC 3986, as libnbd parses it): the export name and the socket path percent-encoded, so a
     // folder with a space or a name with `?` or `#` still connects.
     const part = (text: string) => encodeURIComponent(text).replace(/%2F/g, '/');
@@ -60,6 +75,12 @@ export default async function command(ctx: CommandContext): Promise<number> {
     if (workers instanceof NbdWorkers) await workers.stop();
     if (unix && listening) await fs.rm(where, { force: true });
     stop.dispose();
+    if (overlay) {
+      // What the clients wrote and did not flush is made durable before the file is closed.
+      const flushed = await overlay.volume.flush?.();
+      if (flushed !== undefined && flushed !== true) ctx.out.log('error', `overlay "${ctx.o.engine.overlay}": ${flushed.message}`);
+      overlay.close();
+    }
     await run.close();
   }
 }

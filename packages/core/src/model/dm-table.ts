@@ -137,6 +137,9 @@ export function deviceArgIndexes(type: string, args: readonly string[]): number[
       if (params === undefined) return [];
       return pairs(3 + params, tableNumber(args[2 + params]), [0, 1]);
     }
+    case 'snapshot':
+      // <origin> <COW device> <P|PO|N> <chunk>
+      return [0, 1].filter((i) => i < args.length);
     default:
       return [];
   }
