@@ -136,7 +136,8 @@ async function tablesFromDiscovery(ctx: CommandContext, wanted: readonly string[
   const planned = planActivation(chosen, { partitions: false });
   for (const p of planned.problems) ctx.out.log('error', p.text);
   if (planned.plan.devices.length === 0) {
-    ctx.out.log('error', `cannot map ${chosen.map((s) => `"${s.name}"`).join(', ')} (give the tables with --tables FILE)`);
+    // The planner's problems said why; a set it gave no reason for gets this one.
+    if (planned.problems.length === 0) ctx.out.log('error', `cannot map ${chosen.map((s) => `"${s.name}"`).join(', ')} (give the tables with --tables FILE)`);
     await handOver([]);
     return undefined;
   }
