@@ -6,7 +6,7 @@
  */
 import { isIoError, readInto, SECTOR, type IoError, type Source } from '../source.js';
 import { dataSlots, RAID5_LAYOUTS, slotOf, volumeSectors, type Geometry, type InferLevel, type Raid5Layout } from './geometry.js';
-import { JOIN, JoinModel } from './model.js';
+import { JOIN, JoinModel, TAIL } from './model.js';
 import { startKind, structureScore, type VolumeRead } from './probes.js';
 
 /** The most of each member inference reads. */
@@ -72,7 +72,7 @@ export async function inferGeometry(sources: readonly Source[], options: InferOp
   const offsets = [...new Set([0, ...bytes.flatMap(startOffsets)])].filter((o) => o < length / SECTOR).slice(0, 6);
   // What lies in front of a data offset (a format's metadata) is no part of any row's parity.
   const parity = sources.length >= 3 && zeroXorShare(bytes, xor, Math.max(...offsets) * SECTOR) > 0.99;
-  const model = new JoinModel(bytes.map((b) => b.subarray(0, Math.min(b.length, TRAIN_BYTES))));
+  const model = new JoinModel(bytes.flatMap(trainingPieces));
   const n = sources.length;
   const shapes: { level: InferLevel; layout?: Raid5Layout; slots: number; virtual: boolean }[] = parity
     ? RAID5_LAYOUTS.map((layout) => ({ level: 'raid5' as const, layout, slots: n, virtual: false }))
@@ -83,7 +83,8 @@ export async function inferGeometry(sources: readonly Source[], options: InferOp
     for (const offset of offsets) {
       const rows = Math.floor((length / SECTOR - offset) / chunk) - 1;
       if (rows < 2) continue;
-      const joins = rowJoins(model, sample, chunk, offset, rows);
+      // Only rows past every offset tried: what lies in front of one (metadata, noise) is scored for none.
+      const joins = rowJoins(model, sample, chunk, offset, rows, Math.max(...offsets) * SECTOR);
       for (const shape of shapes) {
         const members = shape.virtual ? n + 1 : n;
         for (const order of permutations(members)) {
@@ -103,7 +104,10 @@ export async function inferGeometry(sources: readonly Source[], options: InferOp
   }
   scored.sort((a, b) => b.score - a.score);
   // The structures are read for the best few only: they decide between candidates the joins left close.
-  const finalists = scored.slice(0, 40).map(({ g, score }) => ({ g, score: score + structureScore(volumeReader(g, sample)) }));
+  // With the best of each chunk size and data offset: the joins of two offsets a few rows apart are alike.
+  const shapeKey = (g: Geometry) => `${g.chunkSectors}/${g.dataOffsetSectors}`;
+  const firstOfShape = scored.filter((c, i) => scored.findIndex((d) => shapeKey(d.g) === shapeKey(c.g)) === i);
+  const finalists = [...new Set([...scored.slice(0, 40), ...firstOfShape])].map(({ g, score }) => ({ g, score: score + structureScore(volumeReader(g, sample)) }));
   finalists.sort((a, b) => b.score - a.score);
   const best = finalists[0]!.score;
   const total = finalists.reduce((s, c) => s + Math.exp(c.score - best), 0);
@@ -113,6 +117,21 @@ export async function inferGeometry(sources: readonly Source[], options: InferOp
 }
 
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+/**
+ * What the model learns from: pieces spread over the whole sample, those holding data (a filesystem's
+ * files may start far in, after its inode tables), TRAIN_BYTES of each member at most.
+ */
+function trainingPieces(b: Uint8Array): Uint8Array[] {
+  const piece = 64 * 1024;
+  const count = Math.floor(b.length / piece);
+  const withData = [];
+  for (let k = 0; k < count; k++) if (!isZeroRange(b, k * piece, 512)) withData.push(k);
+  const every = Math.max(1, withData.length / (TRAIN_BYTES / piece));
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < withData.length; i += every) out.push(b.subarray(withData[Math.floor(i)]! * piece, (withData[Math.floor(i)]! + 1) * piece));
+  return out;
+}
 
 /** 4 KiB blocks (sampled) holding data on some member. */
 function dataBlocks(bytes: readonly Uint8Array[]): number {
@@ -180,15 +199,17 @@ function* permutations(n: number): Generator<number[]> {
  * row r followed by member b's chunk of the same row, `next[r][a][b]` followed by b's chunk of row r+1. A
  * candidate's score is then a sum of table entries.
  */
-function rowJoins(model: JoinModel, sample: Sampled, chunk: number, offset: number, rows: number) {
+function rowJoins(model: JoinModel, sample: Sampled, chunk: number, offset: number, rows: number, from: number) {
   const members = [...sample.bytes, sample.xor];
   const m = members.length;
-  const step = Math.max(1, Math.floor(rows / ROWS));
-  const picked: number[] = [];
-  for (let r = 0; r < rows && picked.length < ROWS; r += step) picked.push(r);
   const cb = chunk * SECTOR;
   const base = offset * SECTOR;
-  const tail = (k: number, r: number) => members[k]!.subarray(base + (r + 1) * cb - 3, base + (r + 1) * cb);
+  const first = Math.max(0, Math.ceil((from - base) / cb));
+  const step = Math.max(1, Math.floor((rows - first) / ROWS));
+  const picked: number[] = [];
+  for (let r = first; r < rows && picked.length < ROWS; r += step) picked.push(r);
+  if (picked.length === 0) return { score: () => 0 };
+  const tail = (k: number, r: number) => members[k]!.subarray(base + (r + 1) * cb - TAIL, base + (r + 1) * cb);
   const head = (k: number, r: number) => members[k]!.subarray(base + r * cb, base + r * cb + JOIN);
   const same = new Float64Array(picked.length * m * m);
   const next = new Float64Array(picked.length * m * m);

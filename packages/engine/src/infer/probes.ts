@@ -73,20 +73,24 @@ export function structureScore(read: VolumeRead): number {
       const entries = read(Number(s.gptEntriesLba) * 512, 128);
       at = entries ? Number(gptEntry.decodeFrom(entries).firstLba) * 512 : undefined;
     }
-    if (at === undefined) return 5;
-    return 5 + filesystemScore((byte, length) => read(at + byte, length));
+    if (at === undefined) return START;
+    // A partition whose filesystem we do not know still says the table is where it should be.
+    return filesystemScore((byte, length) => read(at + byte, length)) || START;
   }
   return filesystemScore(read);
 }
 
-const WEIGHT = 200;
+/** A structure where its filesystem says: strong evidence (chance puts none there), as a few hundred joins. */
+const WEIGHT = 300;
+/** A volume that starts with a partition table or a filesystem: the data offset and first member are right. */
+const START = 1000;
 
 function filesystemScore(read: VolumeRead): number {
   const first = read(0, 2048);
   const kind = first && startKind(first);
   if (!first || !kind) return 0;
   const s = start.decodeFrom(first);
-  let score = 5;
+  let score = START;
   const count = (ok: boolean) => (score += ok ? WEIGHT : -WEIGHT);
   if (kind === 'ext') {
     const blockSize = 1024 << s.s_log_block_size;
