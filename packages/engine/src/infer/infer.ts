@@ -16,6 +16,11 @@ const DEFAULT_SAMPLE_BYTES = 64 * 1024 * 1024;
 const CHUNKS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048];
 /** Rows of the sample whose boundaries are scored (evenly spread), per chunk size and data offset. */
 const ROWS = 768;
+/**
+ * What a geometry with a member not given must explain better than one without: its missing member is the
+ * XOR of the others, which fits the zeros and copies of a sparse volume's rows as well as any member would.
+ */
+const MISSING_PENALTY = 1000;
 /** The model learns from this much of each member. */
 const TRAIN_BYTES = 8 * 1024 * 1024;
 /** Where a volume's first sector is looked for on each member (a data offset is metadata in front). */
@@ -97,7 +102,7 @@ export async function inferGeometry(sources: readonly Source[], options: InferOp
             dataOffsetSectors: offset,
             sizeSectors: volumeSectors(shape.level, shape.slots, chunk, offset, memberSectors),
           };
-          scored.push({ g, score: joins.score(g, order) });
+          scored.push({ g, score: joins.score(g, order) - (shape.virtual ? MISSING_PENALTY : 0) });
         }
       }
     }
