@@ -23,6 +23,8 @@ export type Mode =
   | 'create' | 'rebuild' | 'spare' | 'remove'
   // Ours: the userspace engine's commands.
   | 'extract' | 'serve' | 'check-data'
+  // Ours: a lost set's geometry from its members' content.
+  | 'infer'
   // Ours: the event daemon.
   | 'monitor'
   // Ours: a metadata dump or backup put back.
@@ -328,7 +330,7 @@ export const OPTIONS: readonly OptionRow[] = [
   {
     long: 'json', arg: 'none',
     // JSON documents exist for the listings and the engine's commands; elsewhere --json would only hide the messages.
-    modes: ['raid', 'sets', 'block', 'list', 'version', 'extract', 'serve', 'check-data', 'monitor', 'restore'],
+    modes: ['raid', 'sets', 'block', 'list', 'version', 'extract', 'serve', 'check-data', 'infer', 'monitor', 'restore'],
     apply: (d) => void (d.json = true),
     help: ['--json', 'one JSON document from -r, -s, -b, -l, -V and the three below; with --monitor one per event'],
   },
@@ -346,7 +348,7 @@ export const OPTIONS: readonly OptionRow[] = [
     },
     help: ['--extract RAID-set {-o|--output} FILE [--resume]', 'copy the set\'s volume into FILE (- for standard output) without the kernel'],
   },
-  { short: 'o', long: 'output', arg: 'required', modes: ['extract'], apply: (d, a) => void (d.engine.output = a) },
+  { short: 'o', long: 'output', arg: 'required', modes: ['extract', 'infer'], apply: (d, a) => void (d.engine.output = a) },
   { long: 'resume', arg: 'none', modes: ['extract'], apply: (d) => void (d.engine.resume = true) },
   {
     long: 'serve', arg: 'none', mode: 'serve',
@@ -372,6 +374,12 @@ export const OPTIONS: readonly OptionRow[] = [
     long: 'tables', arg: 'required', modes: ENGINE,
     apply: (d, a) => void (d.engine.tables = a),
     help: ['--tables FILE', 'with the three above: the sets\' tables as -tay prints them, no discovery'],
+  },
+  // Ours: a lost set's geometry (docs/infer.md).
+  {
+    long: 'infer', arg: 'none', mode: 'infer',
+    apply: (d) => select(d, 'infer'),
+    help: ['--infer --devices A --devices B ... [-o FILE]', 'find a set\'s geometry from members without metadata; -o writes the best as --tables'],
   },
   // Ours: the event daemon (docs/monitor.md).
   {

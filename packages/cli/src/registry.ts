@@ -36,6 +36,7 @@ export const COMMANDS: Readonly<Record<Mode, CommandRow>> = {
   extract: { load: () => import('./commands/extract.js'), json: 'extract', handlers: unlessTables },
   serve: { load: () => import('./commands/serve.js'), json: 'serve', handlers: unlessTables },
   'check-data': { load: () => import('./commands/check-data.js'), json: 'check_data', handlers: unlessTables },
+  infer: { load: () => import('./commands/infer.js'), json: 'infer', handlers: () => false },
   // --json: one object per event line (docs/monitor.md), not one document.
   monitor: { load: () => import('./commands/monitor.js'), json: 'monitor' },
   restore: { load: () => import('./commands/restore.js'), json: 'restore' },

@@ -17,3 +17,4 @@ export { raid5Place } from './targets/raid5-layout.js';
 export { encodePQ, isRaid6Type, raid6Stripe, recoverStripe, RAID6_TYPES, type Raid6Type, type Stripe } from './targets/raid6.js';
 export * from './gf256.js';
 export { stripePieces } from './targets/striped.js';
+export * from './infer/index.js';
