@@ -41,11 +41,8 @@ describe('--json', () => {
     const images = await imagesOf(dir, 'hpt45x/raid1-2');
     for (const args of [['-n'], ['-ay'], ['-r', '-D'], ['-r', '-E']]) {
       const refused = await runOurs(images, ['--json', ...args], { cwd: dir });
-<<<<<<< HEAD
-      expect(refused, args.join(' ')).toEqual({ status: 1, stdout: '', stderr: 'ERROR: --json goes with -r, -s, -b, -l, -V, --extract, --serve, --check-data, --monitor and --restore\n' });
-=======
-      expect(refused, args.join(' ')).toEqual({ status: 1, stdout: '', stderr: 'ERROR: --json goes with -r, -s, -b, -l, -V, --extract, --serve, --check-data, --infer and --monitor\n' });
->>>>>>> h/infer
+      expect(refused, args.join(' ')).toEqual({ status: 1, stdout: '', stderr: 'ERROR: --json goes with -r, -s, -b, -l, -V, --extract, --serve, --check-data, --infer, --monitor and --restore
+' });
     }
   });
 
