@@ -41,8 +41,7 @@ describe('--json', () => {
     const images = await imagesOf(dir, 'hpt45x/raid1-2');
     for (const args of [['-n'], ['-ay'], ['-r', '-D'], ['-r', '-E']]) {
       const refused = await runOurs(images, ['--json', ...args], { cwd: dir });
-      expect(refused, args.join(' ')).toEqual({ status: 1, stdout: '', stderr: 'ERROR: --json goes with -r, -s, -b, -l, -V, --extract, --serve, --check-data, --infer, --monitor and --restore
-' });
+      expect(refused, args.join(' ')).toEqual({ status: 1, stdout: '', stderr: 'ERROR: --json goes with -r, -s, -b, -l, -V, --extract, --serve, --check-data, --infer, --monitor and --restore\n' });
     }
   });
 
