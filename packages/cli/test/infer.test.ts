@@ -5,7 +5,9 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
+import { jsonSchema } from '@dmraid/core';
 import { testIf } from '@dmraid/testkit';
 import { run } from '../src/main.js';
 import { tmp } from './helpers.js';
@@ -92,6 +94,8 @@ describe('dmraid --infer', () => {
     const r = await dmraid(dir, ['--infer', '--devices', 'x.img', '--devices', 'y.img', '--json']);
     expect(r.status).toBe(0);
     const doc = JSON.parse(r.stdout) as { command: string; candidates: { type: string; members: string[]; chunkSectors: number; confidence: number; tables: string }[] };
+    const validate = new Ajv({ allErrors: true, strict: true }).compile(jsonSchema);
+    expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
     expect(doc.command).toBe('infer');
     const best = doc.candidates[0]!;
     expect([best.type, best.members, best.chunkSectors, best.tables]).toEqual(['striped', ['y.img', 'x.img'], 32, `inferred: 0 49152 striped 2 32 y.img 0 x.img 0\n`]);

@@ -187,7 +187,7 @@ export const jsonSchema = {
   additionalProperties: false,
   required: ['command', 'messages'],
   properties: {
-    command: { enum: ['raid_devices', 'sets', 'block_devices', 'formats', 'extract', 'check_data', 'serve', 'restore'] },
+    command: { enum: ['raid_devices', 'sets', 'block_devices', 'formats', 'extract', 'check_data', 'serve', 'infer', 'restore'] },
     raidDevices: { type: 'array', items: { $ref: '#/definitions/raidDevice' } },
     sets: { type: 'array', items: { $ref: '#/definitions/raidSet' } },
     blockDevices: { type: 'array', items: { $ref: '#/definitions/blockDevice' } },
@@ -236,6 +236,27 @@ export const jsonSchema = {
         additionalProperties: false,
         required: ['name', 'uri', 'bytes', 'writable'],
         properties: { name: { type: 'string', minLength: 1 }, uri: { type: 'string', minLength: 1 }, bytes: { type: 'integer', minimum: 0 }, writable: { type: 'boolean' } },
+      },
+    },
+    // Ours, --infer: the geometries found from the members' content, best first.
+    candidates: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['type', 'members', 'chunkSectors', 'dataOffsetSectors', 'sizeSectors', 'confidence', 'score', 'basis', 'tables'],
+        properties: {
+          type: { type: 'string', minLength: 1 },
+          // In layout order; null for the member a RAID5 is inferred without.
+          members: { type: 'array', items: { type: ['string', 'null'] } },
+          chunkSectors: { type: ['integer', 'null'], minimum: 1 },
+          dataOffsetSectors: { type: 'integer', minimum: 0 },
+          sizeSectors: { type: 'integer', minimum: 0 },
+          confidence: { type: 'number', minimum: 0, maximum: 1 },
+          score: { type: 'number' },
+          basis: { enum: ['mirror-equal', 'parity', 'continuity'] },
+          tables: { type: ['string', 'null'] },
+        },
       },
     },
     // Ours, --restore: what was (or would have been) put back, and where the bytes it replaced are kept.
