@@ -36,6 +36,7 @@ vi.mock('../src/commands/remove.js', stub('remove'));
 vi.mock('../src/commands/extract.js', stub('extract'));
 vi.mock('../src/commands/serve.js', stub('serve'));
 vi.mock('../src/commands/check-data.js', stub('check-data'));
+vi.mock('../src/commands/draw.js', stub('draw'));
 vi.mock('../src/commands/monitor.js', stub('monitor'));
 vi.mock('../src/commands/restore.js', stub('restore'));
 
@@ -58,6 +59,7 @@ const LINES: Record<Mode, [argv: string[], module: string]> = {
   extract: [['--extract', 'SET', '-o', 'FILE', '--tables', 't'], 'extract'],
   serve: [['--serve', '--tables', 't'], 'serve'],
   'check-data': [['--check-data', 'SET', '--tables', 't'], 'check-data'],
+  draw: [['--draw', 'SET', '-o', 'x.svg', '--tables', 't'], 'draw'],
   monitor: [['--monitor', '--once'], 'monitor'],
   restore: [['--restore', 'dmraid.isw'], 'restore'],
 };
