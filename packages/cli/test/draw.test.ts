@@ -124,6 +124,11 @@ describe('traceLayout: the layout as the engine maps it', () => {
     ]);
   });
 
+  it('a data offset on the members: row 0 is where each member\'s data starts', async () => {
+    const grid = await layout(`v: 0 ${KIB64 * 4} striped 2 ${KIB64} m0.img 2048 m1.img 4096\n`, 'v', 2);
+    expect(grid.rows.map((row) => row.map((c) => c?.chunks[0]))).toEqual([[0, 1], [2, 3]]);
+  });
+
   it('a missing RAID5 member (-) and a missing stripe (/dev/zero) are columns marked missing, holding what they would', async () => {
     const grid = await layout(`v: 0 ${KIB64 * 2 * 8} raid raid5_ls 1 ${KIB64} 3 - m0.img - - - m2.img\n`, 'v', 3);
     expect(grid.columns.map((c) => c.missing)).toEqual([false, true, false]);
