@@ -586,7 +586,7 @@ export function parseOptions(argv: readonly string[]): Options {
     const foreign = ours.filter((r) => !r.modes!.includes(mode));
     if (foreign.length > 0) {
       const owners = [...new Set(foreign.flatMap((r) => r.modes!.map(modeLabel)))];
-      throw new UsageError(`${foreign.map(label).join(', ')} ${foreign.length > 1 ? 'go' : 'goes'} with ${owners.join(' and ')}, not ${modeLabel(mode)}`);
+      throw new UsageError(`${foreign.map(label).join(', ')} ${foreign.length > 1 ? 'go' : 'goes'} with ${enumerate(owners)}, not ${modeLabel(mode)}`);
     }
     if (d.json && d.engine.output === '-') throw new UsageError('--json and -o - would both write to standard output');
     if (mode === 'serve' && !isListenAddress(d.engine.listen)) {

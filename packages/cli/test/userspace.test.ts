@@ -73,8 +73,8 @@ describe('options of the engine commands', () => {
     expect(() => parseOptions(['--extract', '-o', 'x'])).toThrow('--extract needs a RAID set name');
     expect(() => parseOptions(['--check-data', '--tables', 't'])).toThrow('--check-data needs a RAID set name');
     expect(() => parseOptions(['--extract', 's', '-o', 'x', '--writable'])).toThrow('--writable goes with --serve, not --extract');
-    expect(() => parseOptions(['--serve', '-o', 'x', '--resume'])).toThrow('-o/--output, --resume go with --extract, not --serve');
-    expect(() => parseOptions(['--check-data', 's', '--listen', '/run/x.sock', '-o', 'y'])).toThrow('-o/--output, --listen go with --extract and --serve, not --check-data');
+    expect(() => parseOptions(['--serve', '-o', 'x', '--resume'])).toThrow('-o/--output, --resume go with --extract and --draw, not --serve');
+    expect(() => parseOptions(['--check-data', 's', '--listen', '/run/x.sock', '-o', 'y'])).toThrow('-o/--output, --listen go with --extract, --draw and --serve, not --check-data');
     expect(() => parseOptions(['--serve', '--listen', '99999'])).toThrow('--listen 99999: not a port');
     expect(() => parseOptions(['--serve', '--listen', '127.0.0.1:70000'])).toThrow('not a port');
     expect(parseOptions(['--serve', '--listen', '[::1]:0']).engine.listen).toBe('[::1]:0');
