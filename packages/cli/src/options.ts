@@ -25,6 +25,8 @@ export type Mode =
   | 'extract' | 'serve' | 'check-data'
   // Ours: a lost set's geometry from its members' content.
   | 'infer'
+  // Ours: a picture of a set's layout.
+  | 'draw'
   // Ours: the event daemon.
   | 'monitor'
   // Ours: a metadata dump or backup put back.
@@ -93,6 +95,10 @@ export interface EngineOptions {
   readonly tables: string | undefined;
   /** A copy-on-write overlay (--serve/--extract), or the COW device of `-tay`'s snapshot table. */
   readonly overlay: string | undefined;
+  /** --check-data's --draw FILE: the picture of the set and its mismatches, written after the check. */
+  readonly drawFile: string | undefined;
+  /** --draw's --rows N: how many chunk rows of each member the picture shows. */
+  readonly rows: number;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -115,7 +121,7 @@ function draft(): Draft {
     dump: false, erase: false, verbose: 0, debug: 0, ignoreLocking: false, activate: undefined, test: false,
     noPartitions: false, partChar: 'p', rmPartitions: false, createName: undefined, rebuildSet: undefined,
     spareSet: undefined, media: undefined, devices: undefined, exclude: [], include: [], json: false, yes: false, handlerOptions: new Map(),
-    engine: { set: undefined, output: undefined, resume: false, writable: false, listen: '127.0.0.1:10809', tables: undefined, overlay: undefined },
+    engine: { set: undefined, output: undefined, resume: false, writable: false, listen: '127.0.0.1:10809', tables: undefined, overlay: undefined, drawFile: undefined, rows: 8 },
     monitor: { once: false, program: undefined }, restoreDir: undefined,
     action: 0, ourMode: undefined,
   };
@@ -161,7 +167,7 @@ const ALL = (1 << 29) - 1;
 const COMMON = F.DBG | F.HELP | F.IGNORELOCKING | F.VERBOSE;
 
 /** Our engine's commands, which take dmraid's -d, -v, -i and -f beside their own options. */
-const ENGINE: readonly Mode[] = ['extract', 'serve', 'check-data'];
+const ENGINE: readonly Mode[] = ['extract', 'serve', 'check-data', 'draw'];
 /** Our commands: the engine's, --monitor and --restore, which take dmraid's -d, -v, -i and -f too. */
 const OURS: readonly Mode[] = [...ENGINE, 'monitor', 'restore'];
 
@@ -348,7 +354,7 @@ export const OPTIONS: readonly OptionRow[] = [
     },
     help: ['--extract RAID-set {-o|--output} FILE [--resume]', 'copy the set\'s volume into FILE (- for standard output) without the kernel'],
   },
-  { short: 'o', long: 'output', arg: 'required', modes: ['extract', 'infer'], apply: (d, a) => void (d.engine.output = a) },
+  { short: 'o', long: 'output', arg: 'required', modes: ['extract', 'infer', 'draw'], apply: (d, a) => void (d.engine.output = a) },
   { long: 'resume', arg: 'none', modes: ['extract'], apply: (d) => void (d.engine.resume = true) },
   {
     long: 'serve', arg: 'none', mode: 'serve',
@@ -365,10 +371,36 @@ export const OPTIONS: readonly OptionRow[] = [
   {
     long: 'check-data', arg: 'required', mode: 'check-data',
     apply: (d, a) => {
+      // `--draw FILE --check-data SET`: the --draw before it named the picture, not a set to draw.
+      if (d.ourMode === 'draw') {
+        d.engine.drawFile = d.engine.set;
+        d.ourMode = undefined;
+      }
       select(d, 'check-data');
       d.engine.set = setName('--check-data', a);
     },
     help: ['--check-data RAID-set', 'check that mirror legs agree and RAID4/5 parity matches the data'],
+  },
+  {
+    long: 'draw', arg: 'required', mode: 'draw', modes: ['draw', 'check-data'],
+    apply: (d, a) => {
+      // After --check-data it names the picture of the check; alone it names the set to draw.
+      if (d.ourMode === 'check-data') {
+        if (!a) throw new UsageError('--draw needs a file name');
+        d.engine.drawFile = a;
+        return;
+      }
+      select(d, 'draw');
+      d.engine.set = setName('--draw', a);
+    },
+    help: ['--draw RAID-set {-o|--output} FILE [--rows N]', 'draw the set\'s layout (FILE .svg, .html, or - for SVG on standard output); with --check-data: --draw FILE, the mismatch map'],
+  },
+  {
+    long: 'rows', arg: 'required', modes: ['draw'],
+    apply: (d, a) => {
+      if (!a || !/^\d+$/.test(a) || Number(a) < 1 || Number(a) > 256) throw new UsageError(`--rows ${a ?? ''}: not a number of rows (1-256)`);
+      d.engine.rows = Number(a);
+    },
   },
   {
     long: 'tables', arg: 'required', modes: ENGINE,
@@ -564,6 +596,7 @@ export function parseOptions(argv: readonly string[]): Options {
     const mode = d.ourMode;
     if (OPTIONS.some((r) => r.dmraid && present.has(r) && !r.modes?.includes(mode))) throw new UsageError('invalid option combination (-h for help)');
     if (mode === 'extract' && d.engine.output === undefined) throw new UsageError('--extract needs -o/--output FILE');
+    if (mode === 'draw' && d.engine.output === undefined) throw new UsageError('--draw needs -o/--output FILE (.svg, .html, or - for standard output)');
     // Each command's own options; another command's would be silently ignored otherwise.
     const foreign = ours.filter((r) => !r.modes!.includes(mode));
     if (foreign.length > 0) {

@@ -37,6 +37,7 @@ export const COMMANDS: Readonly<Record<Mode, CommandRow>> = {
   serve: { load: () => import('./commands/serve.js'), json: 'serve', handlers: unlessTables },
   'check-data': { load: () => import('./commands/check-data.js'), json: 'check_data', handlers: unlessTables },
   infer: { load: () => import('./commands/infer.js'), json: 'infer', handlers: () => false },
+  draw: { load: () => import('./commands/draw.js'), handlers: unlessTables },
   // --json: one object per event line (docs/monitor.md), not one document.
   monitor: { load: () => import('./commands/monitor.js'), json: 'monitor' },
   restore: { load: () => import('./commands/restore.js'), json: 'restore' },

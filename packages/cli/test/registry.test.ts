@@ -37,6 +37,7 @@ vi.mock('../src/commands/extract.js', stub('extract'));
 vi.mock('../src/commands/serve.js', stub('serve'));
 vi.mock('../src/commands/check-data.js', stub('check-data'));
 vi.mock('../src/commands/infer.js', stub('infer'));
+vi.mock('../src/commands/draw.js', stub('draw'));
 vi.mock('../src/commands/monitor.js', stub('monitor'));
 vi.mock('../src/commands/restore.js', stub('restore'));
 
@@ -60,6 +61,7 @@ const LINES: Record<Mode, [argv: string[], module: string]> = {
   serve: [['--serve', '--tables', 't'], 'serve'],
   'check-data': [['--check-data', 'SET', '--tables', 't'], 'check-data'],
   infer: [['--infer', '--devices', 'a.img,b.img'], 'infer'],
+  draw: [['--draw', 'SET', '-o', 'x.svg', '--tables', 't'], 'draw'],
   monitor: [['--monitor', '--once'], 'monitor'],
   restore: [['--restore', 'dmraid.isw'], 'restore'],
 };

@@ -64,7 +64,7 @@ describe('options of the engine commands', () => {
 
   it('refuses an extract without -o, engine options without an engine command, and mixing with dmraid modes', () => {
     expect(() => parseOptions(['--extract', 'set1'])).toThrow('--extract needs -o/--output FILE');
-    expect(() => parseOptions(['-r', '-o', 'x'])).toThrow('-o/--output goes with --extract and --infer');
+    expect(() => parseOptions(['-r', '-o', 'x'])).toThrow('-o/--output goes with --extract, --infer and --draw');
     expect(() => parseOptions(['--serve', '-r'])).toThrow('invalid option combination');
     expect(() => parseOptions(['--serve', '--extract', 'x', '-o', 'y'])).toThrow('invalid option combination');
   });
@@ -73,8 +73,8 @@ describe('options of the engine commands', () => {
     expect(() => parseOptions(['--extract', '-o', 'x'])).toThrow('--extract needs a RAID set name');
     expect(() => parseOptions(['--check-data', '--tables', 't'])).toThrow('--check-data needs a RAID set name');
     expect(() => parseOptions(['--extract', 's', '-o', 'x', '--writable'])).toThrow('--writable goes with --serve, not --extract');
-    expect(() => parseOptions(['--serve', '-o', 'x', '--resume'])).toThrow('-o/--output and --resume go with --extract or --infer, not --serve');
-    expect(() => parseOptions(['--check-data', 's', '--listen', '/run/x.sock', '-o', 'y'])).toThrow('-o/--output and --listen go with --extract, --infer or --serve, not --check-data');
+    expect(() => parseOptions(['--serve', '-o', 'x', '--resume'])).toThrow('-o/--output and --resume go with --extract, --infer or --draw, not --serve');
+    expect(() => parseOptions(['--check-data', 's', '--listen', '/run/x.sock', '-o', 'y'])).toThrow('-o/--output and --listen go with --extract, --infer, --draw or --serve, not --check-data');
     expect(() => parseOptions(['--serve', '--listen', '99999'])).toThrow('--listen 99999: not a port');
     expect(() => parseOptions(['--serve', '--listen', '127.0.0.1:70000'])).toThrow('not a port');
     expect(parseOptions(['--serve', '--listen', '[::1]:0']).engine.listen).toBe('[::1]:0');

@@ -4,6 +4,7 @@ import { checkData } from '@dmraid/engine';
 import type { CommandContext } from '../context.js';
 import { mib, progress } from '../progress.js';
 import { openSetsRun } from './engine-run.js';
+import { drawCheck } from '../draw/check.js';
 
 export default async function command(ctx: CommandContext): Promise<number> {
   const set = ctx.o.engine.set!;
@@ -31,6 +32,7 @@ export default async function command(ctx: CommandContext): Promise<number> {
     }
     // RAID6: P's count as mismatch_cnt, Q's beside it.
     ctx.out.line(`${set}: mismatch_cnt ${report.mismatches}${q === undefined ? '' : `, Q mismatch_cnt ${q}`} (${report.checked.join(', ')} checked, ${mib(report.sectors)})`);
+    if (ctx.o.engine.drawFile !== undefined && !(await drawCheck(ctx, run, report, ctx.o.engine.drawFile))) return 1;
     // cmp's convention beside dmraid's 1 for errors: 2 when the data itself disagrees.
     return report.mismatches === 0 && !q ? 0 : 2;
   } finally {
