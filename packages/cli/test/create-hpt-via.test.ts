@@ -1,0 +1,101 @@
+// `-f hpt45x|hpt37x|via -C`: what we create reads, in the reference dmraid and in ours, exactly as the
+// testbed's vendor-shaped set of the same shape reads (the set id and what follows from it masked); blkid
+// names every member; bad requests are refused with an ERROR and nothing written.
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { hashFiles, listTestbedSets, readExpected, reference, runOurs, runReference, testbedDir, testIf, type CommandResult } from '@dmraid/testkit';
+import { tmp } from './helpers.js';
+
+const itRef = testIf(it, reference());
+
+interface Case {
+  readonly format: string;
+  /** The testbed set of the same shape (testbed/<format>/<config>). */
+  readonly config: string;
+  readonly args: readonly string[];
+}
+
+const CASES: readonly Case[] = [
+  { format: 'hpt45x', config: 'raid0-2', args: ['--type', '0'] },
+  { format: 'hpt45x', config: 'raid0-3', args: ['--type', '0', '--strip', '32k'] },
+  { format: 'hpt45x', config: 'raid1-2', args: ['--type', '1'] },
+  { format: 'hpt45x', config: 'raid10-4', args: ['--type', '10'] },
+];
+
+const READS = [['-r'], ['-s'], ['-s', '-c', '-c', '-c'], ['-r', '-c', '-c', '-c'], ['-n']];
+
+/** The set id is random (ours) or the testbed's: mask it and the fields that carry it. */
+function normalise(format: string, r: CommandResult): CommandResult {
+  const mask = (t: string) =>
+    t.replace(new RegExp(`${format}_[a-j]+`, 'g'), `${format}_ID`).replace(/^(0x[0-9a-f]+ (?:magic_0|magic_1)): .*$/gm, '$1: ID');
+  return { status: r.status, stdout: mask(r.stdout), stderr: mask(r.stderr) };
+}
+
+/** Blank images named and sized as the testbed set's members, with its serials. */
+async function blanksLike(format: string, config: string, dir: string): Promise<string[]> {
+  const set = (await listTestbedSets(testbedDir, format)).find((s) => s.config === config);
+  if (!set) throw new Error(`no testbed set ${format}/${config}`);
+  const specs: string[] = [];
+  for (const m of set.members) {
+    const sectors = Number((await fs.readFile(join(set.dir, `${m.name}.size`), 'utf8')).trim());
+    await fs.writeFile(join(dir, `${m.name}.img`), '');
+    await fs.truncate(join(dir, `${m.name}.img`), sectors * 512);
+    specs.push(`${m.name}.img:${m.serial}`);
+  }
+  return specs;
+}
+
+const paths = (specs: readonly string[]) => specs.map((s) => s.split(':')[0]!);
+
+async function blkidType(file: string): Promise<string | undefined> {
+  const { stdout } = await promisify(execFile)('blkid', ['-p', '-o', 'udev', file]).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
+  return /^ID_FS_TYPE=(.*)$/m.exec(stdout)?.[1];
+}
+
+describe('-C for hpt45x, hpt37x and via: the vendor\'s own shape', () => {
+  for (const c of CASES) {
+    itRef(`${c.format} ${c.args.join(' ')}: the reference and we read it as the testbed's ${c.config}; blkid names every member`, async () => {
+      const dir = tmp(`create-${c.format}-${c.config}`);
+      const specs = await blanksLike(c.format, c.config, dir);
+      const made = await runOurs(specs, ['-f', c.format, '-C', 'Vol0', ...c.args, '--disk', paths(specs).join(' '), '--yes'], { cwd: dir });
+      expect(made.stderr).toBe('');
+      expect(made.status).toBe(0);
+      expect(made.stdout).toContain(`Create a RAID set with ${c.format.toUpperCase()} metadata format`);
+      const set = (await listTestbedSets(testbedDir, c.format)).find((s) => s.config === c.config)!;
+      for (const args of READS) {
+        const want = normalise(c.format, (await readExpected(set, args))!);
+        expect(normalise(c.format, await runReference(specs, args, { cwd: dir })), `reference ${args.join(' ')}`).toEqual(want);
+        expect(normalise(c.format, await runOurs(specs, args, { cwd: dir })), `ours ${args.join(' ')}`).toEqual(want);
+      }
+      for (const p of paths(specs)) expect(await blkidType(join(dir, p)), p).toBe(`${c.format}_raid_member`);
+    }, 120_000);
+  }
+
+  const refusals: { label: string; format: string; disks: number; args: string[]; error: RegExp }[] = [
+    { label: 'an unsupported level', format: 'hpt45x', disks: 2, args: ['--type', '5'], error: /^ERROR: hpt45x: unsupported RAID level "5"/ },
+    { label: 'too few disks', format: 'hpt45x', disks: 3, args: ['--type', '10'], error: /^ERROR: hpt45x: wrong number of disks \(3\) for RAID10/ },
+    { label: 'one disk for a stripe', format: 'hpt45x', disks: 1, args: ['--type', '0'], error: /^ERROR: hpt45x: wrong number of disks \(1\) for RAID0/ },
+    { label: 'a strip that is no power of two', format: 'hpt45x', disks: 2, args: ['--type', '0', '--strip', '48k'], error: /^ERROR: hpt45x: stripe size 48k/ },
+    { label: 'a size larger than the disks', format: 'hpt45x', disks: 2, args: ['--type', '1', '--size', '1g'], error: /^ERROR: hpt45x: size \d+ does not fit/ },
+  ];
+  for (const r of refusals) {
+    it(`${r.format}: ${r.label} is an ERROR and nothing is written`, async () => {
+      const dir = tmp(`create-refuse-${r.format}`);
+      const specs: string[] = [];
+      for (let i = 0; i < r.disks; i++) {
+        await fs.writeFile(join(dir, `d${i}.img`), '');
+        await fs.truncate(join(dir, `d${i}.img`), 32 << 20);
+        specs.push(`d${i}.img:REFUSE${i}`);
+      }
+      const before = await hashFiles(dir, { recursive: true });
+      const out = await runOurs(specs, ['-f', r.format, '-C', 'Vol0', ...r.args, '--disk', paths(specs).join(' '), '--yes'], { cwd: dir });
+      expect(out.status).not.toBe(0);
+      expect(out.stderr).toMatch(r.error);
+      expect(out.stderr).not.toMatch(/\n\s+at /);
+      expect(await hashFiles(dir, { recursive: true })).toBe(before);
+    });
+  }
+});
