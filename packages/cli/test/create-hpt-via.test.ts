@@ -23,6 +23,11 @@ const CASES: readonly Case[] = [
   { format: 'hpt45x', config: 'raid0-3', args: ['--type', '0', '--strip', '32k'] },
   { format: 'hpt45x', config: 'raid1-2', args: ['--type', '1'] },
   { format: 'hpt45x', config: 'raid10-4', args: ['--type', '10'] },
+  { format: 'hpt37x', config: 'raid0-2', args: ['--type', '0'] },
+  { format: 'hpt37x', config: 'raid0-3', args: ['--type', '0', '--strip', '32k'] },
+  { format: 'hpt37x', config: 'raid1-2', args: ['--type', '1'] },
+  { format: 'hpt37x', config: 'raid10-4', args: ['--type', '10'] },
+  { format: 'hpt37x', config: 'raid01-4', args: ['--type', '01'] },
 ];
 
 const READS = [['-r'], ['-s'], ['-s', '-c', '-c', '-c'], ['-r', '-c', '-c', '-c'], ['-n']];
@@ -80,6 +85,8 @@ describe('-C for hpt45x, hpt37x and via: the vendor\'s own shape', () => {
     { label: 'one disk for a stripe', format: 'hpt45x', disks: 1, args: ['--type', '0'], error: /^ERROR: hpt45x: wrong number of disks \(1\) for RAID0/ },
     { label: 'a strip that is no power of two', format: 'hpt45x', disks: 2, args: ['--type', '0', '--strip', '48k'], error: /^ERROR: hpt45x: stripe size 48k/ },
     { label: 'a size larger than the disks', format: 'hpt45x', disks: 2, args: ['--type', '1', '--size', '1g'], error: /^ERROR: hpt45x: size \d+ does not fit/ },
+    { label: 'an unsupported level', format: 'hpt37x', disks: 3, args: ['--type', '5'], error: /^ERROR: hpt37x: unsupported RAID level "5"/ },
+    { label: 'too few disks', format: 'hpt37x', disks: 2, args: ['--type', '01'], error: /^ERROR: hpt37x: wrong number of disks \(2\) for RAID01/ },
   ];
   for (const r of refusals) {
     it(`${r.format}: ${r.label} is an ERROR and nothing is written`, async () => {
