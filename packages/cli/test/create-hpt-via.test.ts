@@ -116,3 +116,33 @@ describe('-C for hpt45x, hpt37x and via: the vendor\'s own shape', () => {
     });
   }
 });
+
+describe('-C over another format\'s metadata', () => {
+  const pairs = [
+    ['hpt37x', 'hpt45x'],
+    ['via', 'hpt37x'],
+    ['hpt45x', 'via'],
+  ] as const;
+  for (const [old, format] of pairs) {
+    it(`${format} over a ${old} set: an ERROR naming the disk and ${old}, nothing written; after -E it is created`, async () => {
+      const dir = tmp(`create-over-${old}`);
+      const specs: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        await fs.writeFile(join(dir, `d${i}.img`), '');
+        await fs.truncate(join(dir, `d${i}.img`), 32 << 20);
+        specs.push(`d${i}.img:OVER${i}`);
+      }
+      const disks = ['--disk', paths(specs).join(' ')];
+      expect((await runOurs(specs, ['-f', old, '-C', 'Old', '--type', '1', ...disks, '--yes'], { cwd: dir })).status).toBe(0);
+      const before = await hashFiles(dir, { recursive: true });
+      const refused = await runOurs(specs, ['-f', format, '-C', 'New', '--type', '0', ...disks, '--yes'], { cwd: dir });
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toBe(`ERROR: disk d0.img carries ${old} metadata: erase it first (-E)\n`);
+      expect(await hashFiles(dir, { recursive: true })).toBe(before);
+      expect((await runOurs(specs, ['-r', '-E', '--yes'], { cwd: dir, stdin: 'y\ny\n' })).status).toBe(0);
+      const made = await runOurs(specs, ['-f', format, '-C', 'New', '--type', '0', ...disks, '--yes'], { cwd: dir });
+      expect(made.stderr).toBe('');
+      expect((await runOurs(specs, ['-r'], { cwd: dir })).stdout.split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split(',')[0])).toEqual([format, format]);
+    });
+  }
+});
