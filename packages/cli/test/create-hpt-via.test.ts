@@ -76,6 +76,9 @@ describe('-C for hpt45x, hpt37x and via: the vendor\'s own shape', () => {
       expect(made.stderr).toBe('');
       expect(made.status).toBe(0);
       expect(made.stdout).toContain(`Create a RAID set with ${c.format.toUpperCase()} metadata format`);
+      // The size the summary promised is the size the set reads as.
+      const size = /RAID size: .*\((\d+) blocks\)/.exec(made.stdout)![1];
+      expect((await runOurs(specs, ['-s', '-c', '-c'], { cwd: dir })).stdout.split(':')[1]).toBe(size);
       const set = (await listTestbedSets(testbedDir, c.format)).find((s) => s.config === c.config)!;
       for (const args of READS) {
         const want = normalise(c.format, (await readExpected(set, args))!);

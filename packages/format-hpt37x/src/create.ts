@@ -28,7 +28,7 @@ export interface Hpt37xCreatePlan {
   readonly shift: number;
   /** Data sectors on every member (from sector 10 on all but disk 0). */
   readonly memberSectors: number;
-  /** The set's size. */
+  /** The set's size as dmraid maps it. */
   readonly sectors: number;
 }
 
@@ -54,7 +54,11 @@ export function planHpt37xCreate(request: CreateRequest): Hpt37xCreatePlan | str
   const memberSectors = request.sizeSectors ? Math.floor(Math.ceil(request.sizeSectors / dataWidth) / strip) * strip : fits;
   if (memberSectors > fits) return `size ${request.sizeSectors} does not fit on the disks`;
   if (memberSectors <= 0) return 'size too small';
-  return { level, shift: striped ? Math.log2(strip) : 7, memberSectors, sectors: memberSectors * dataWidth };
+  // What dmraid maps: every member but disk 0 loses its 10-sector offset from total_secs, and a striped
+  // set rounds its smallest member down to whole stripes (a mirror is not rounded).
+  const mapped = striped ? Math.floor((memberSectors - HPT37X_DATA_OFFSET) / strip) * strip : memberSectors - HPT37X_DATA_OFFSET;
+  if (mapped <= 0) return 'size too small';
+  return { level, shift: striped ? Math.log2(strip) : 7, memberSectors, sectors: mapped * dataWidth };
 }
 
 const confirm = (ctx: WriteContext, question: string) => ctx.confirm?.(question) ?? Promise.resolve(true);
