@@ -21,6 +21,7 @@ import {
   hpt37xLayout,
   type Hpt37x,
 } from './layout.js';
+import { createHpt37x } from './create.js';
 
 const NAME = 'hpt37x';
 
@@ -157,4 +158,5 @@ export const hpt37x = defineFormat<Hpt37x>({
   },
 
   write: writeMetadata,
+  create: createHpt37x,
 });

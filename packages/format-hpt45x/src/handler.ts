@@ -13,6 +13,7 @@ import {
   hpt45xLayout,
   type Hpt45x,
 } from './layout.js';
+import { createHpt45x } from './create.js';
 
 const NAME = 'hpt45x';
 
@@ -114,4 +115,5 @@ export const hpt45x = defineFormat<Hpt45x>({
   },
 
   write: writeMetadata,
+  create: createHpt45x,
 });

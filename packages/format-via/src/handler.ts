@@ -8,7 +8,6 @@ import {
   defineFormat,
   fieldLines,
   logLine,
-  mkAlpha,
   placeMember,
   writeMetadata,
   type Before,
@@ -37,6 +36,10 @@ import {
   type Via,
   type ViaDisk,
 } from './layout.js';
+import { createVia } from './create.js';
+import { setName } from './names.js';
+
+export { setName };
 
 const NAME = 'via';
 
@@ -62,13 +65,6 @@ function status(bits: ViaDisk): RaidStatus {
   return bits.in_disk_array ? 'ok' : 'undef';
 }
 
-export function setName(via: Via, subset: boolean): string {
-  // dmraid adds disk_array_ex to the sum (its own comment doubts it); the name depends on it.
-  const sum = via.serial_checksum.reduce((s, x) => (s + x) >>> 0, via.array.disk_array_ex);
-  const bits = viaDiskBits(via.array.disk);
-  const base = `${NAME}_${mkAlpha(String(sum))}`;
-  return subset && bits.raid_type === VIA_T_RAID01 ? `${base}-${raid01Mirror(bits.raid_type_info)}` : base;
-}
 
 /** Members a set expects: a mirror always two, otherwise the disk count (per half for RAID0+1). */
 export const expectedDevices = (via: Via) => (viaDiskBits(via.array.disk).raid_type === VIA_T_RAID1 ? 2 : viaRaidDisks(via));
@@ -188,4 +184,5 @@ export const via = defineFormat<Via>({
   },
 
   write: writeMetadata,
+  create: createVia,
 });
