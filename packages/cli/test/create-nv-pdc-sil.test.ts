@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isIoError, nullLog, openDevice, readContext, type FormatHandler } from '@dmraid/core';
 import { hashFiles, installedHandlers, reference, runOurs, runReference, testIf, type CommandResult } from '@dmraid/testkit';
-import { nvLayout, type Nv } from '@dmraid/format-nvidia';
+import { nvLayout } from '@dmraid/format-nvidia';
+import { pdcLayout } from '@dmraid/format-promise';
 import { imagesOf, tmp } from './helpers.js';
 
 const itRef = testIf(it, reference());
@@ -29,8 +30,10 @@ interface Shape {
   readonly blkid: string;
   /** Lines of `-n` that follow from the random id, the clock or NAME. */
   readonly masks: readonly RegExp[];
-  /** The format's layout encoding a member's decoded metadata (rd.meta). */
-  readonly encode: (meta: any) => Uint8Array;
+  /** The format's layout: the bytes of a member's first metadata area, decoded and encoded again. */
+  readonly reencode: (bytes: Uint8Array) => Uint8Array;
+  /** Commands whose output cannot match (sizes follow from where the vendor set's block sits). */
+  readonly skip?: readonly string[];
 }
 
 /** Our -C writes redundant nvidia sets "initialising" (raidJobCode 2); the reference ignores the code. */
@@ -42,15 +45,22 @@ const nvInit10 = (t: string) =>
     .replace(/(\*\*\* Superset\n(?:.*\n){4}status : )nosync/, '$1ok');
 const nvInitRef = (t: string) => t.replace(/^(0x048 array->raidJobCode): 0$/gm, '$1: 2');
 
-const nvEncode = (meta: Nv) => nvLayout.encodeToBytes(meta);
+const nvEncode = (b: Uint8Array) => nvLayout.encodeToBytes(nvLayout.decodeFrom(b));
+const pdcEncode = (b: Uint8Array) => pdcLayout.encodeToBytes(pdcLayout.decodeFrom(b));
 const NV_MASKS = [/^0x00c chksum: \d+$/, /^0x01c productID: .*$/, /^0x0(?:38|3c|40|44) array->signature\[\d\]: \d+$/];
 
+const PDC_MASKS = [/^0x(?:01c|024|208|22c) (?:raid\.)?magic_[01]: 0x[0-9a-f]+$/, /^0x[0-9a-f]+ raid\.disk\[\d\]\.magic_0: 0x[0-9a-f]+$/, /^0x7fc checksum: 0x[0-9a-f]+ (?:Ok|BAD)$/];
+
 const SHAPES: readonly Shape[] = [
-  { format: 'nvidia', config: 'raid0-2', args: ['--type', '0'], blkid: 'nvidia_raid_member', masks: NV_MASKS, encode: nvEncode },
-  { format: 'nvidia', config: 'raid0-3', args: ['--type', '0', '--strip', '32k'], blkid: 'nvidia_raid_member', masks: NV_MASKS, encode: nvEncode },
-  { format: 'nvidia', config: 'raid1-2', args: ['--type', '1'], blkid: 'nvidia_raid_member', masks: NV_MASKS, encode: nvEncode, deviation: nvInit },
-  { format: 'nvidia', config: 'raid10-4', args: ['--type', '10'], blkid: 'nvidia_raid_member', masks: NV_MASKS, encode: nvEncode, deviation: nvInit10 },
-  { format: 'nvidia', config: 'raid5-3-init', args: ['--type', '5'], blkid: 'nvidia_raid_member', masks: NV_MASKS, encode: nvEncode },
+  { format: 'nvidia', config: 'raid0-2', args: ['--type', '0'], blkid: 'nvidia_raid_member', masks: NV_MASKS, reencode: nvEncode },
+  { format: 'nvidia', config: 'raid0-3', args: ['--type', '0', '--strip', '32k'], blkid: 'nvidia_raid_member', masks: NV_MASKS, reencode: nvEncode },
+  { format: 'nvidia', config: 'raid1-2', args: ['--type', '1'], blkid: 'nvidia_raid_member', masks: NV_MASKS, reencode: nvEncode, deviation: nvInit },
+  { format: 'nvidia', config: 'raid10-4', args: ['--type', '10'], blkid: 'nvidia_raid_member', masks: NV_MASKS, reencode: nvEncode, deviation: nvInit10 },
+  { format: 'nvidia', config: 'raid5-3-init', args: ['--type', '5'], blkid: 'nvidia_raid_member', masks: NV_MASKS, reencode: nvEncode },
+  { format: 'pdc', config: 'raid0-2', args: ['--type', '0'], blkid: 'promise_fasttrack_raid_member', masks: PDC_MASKS, reencode: pdcEncode },
+  { format: 'pdc', config: 'raid10-4', args: ['--type', '10'], blkid: 'promise_fasttrack_raid_member', masks: PDC_MASKS, reencode: pdcEncode },
+  // The testbed's mirror has its block at N-974, ours at N-63 (where the BIOS writes it): 896 sectors more.
+  { format: 'pdc', config: 'raid1-2', args: ['--type', '1'], blkid: 'promise_fasttrack_raid_member', masks: PDC_MASKS, reencode: pdcEncode, skip: ['-n'], deviation: (t) => t.replace(/\b64512\b/g, '65408') },
 ];
 
 const READS = [['-r'], ['-s'], ['-s', '-c', '-c', '-c'], ['-r', '-c', '-c', '-c'], ['-n']];
@@ -106,7 +116,7 @@ describe.each(SHAPES)('-f $format -C like testbed $config', (shape) => {
   it('our reads of the created set are our reads of the vendor set; blkid names every member; bytes re-encode', async () => {
     const root = tmp(`create-${shape.format}-${shape.config}`);
     const { dir, specs, vendor } = await create(shape, root);
-    for (const args of READS) {
+    for (const args of READS.filter((a) => !shape.skip?.includes(a.join(' ')))) {
       const ours = mask(shape.format, shape.masks, await runOurs(specs, args, { cwd: dir }));
       const theirs = mask(shape.format, shape.masks, await runOurs(vendor.specs, args, { cwd: vendor.dir }));
       const want = shape.deviation ? { ...theirs, stdout: shape.deviation(theirs.stdout) } : theirs;
@@ -125,7 +135,7 @@ describe.each(SHAPES)('-f $format -C like testbed $config', (shape) => {
       const area = rd!.areas[0]!;
       const onDisk = await device.read(area.offsetSectors * 512, area.size);
       if (isIoError(onDisk)) throw new Error(onDisk.message);
-      expect(Buffer.from(shape.encode(rd!.meta)).equals(Buffer.from(onDisk)), file).toBe(true);
+      expect(Buffer.from(shape.reencode(onDisk)).equals(Buffer.from(onDisk)), file).toBe(true);
       await device.close();
     }
   }, 120_000);
@@ -133,8 +143,8 @@ describe.each(SHAPES)('-f $format -C like testbed $config', (shape) => {
   itRef('the reference reads the created set as it reads the vendor set', async () => {
     const root = tmp(`create-ref-${shape.format}-${shape.config}`);
     const { dir, specs, vendor } = await create(shape, root);
-    const deviation = shape.deviation === nvInit || shape.deviation === nvInit10 ? nvInitRef : undefined;
-    for (const args of READS) {
+    const deviation = shape.deviation === nvInit || shape.deviation === nvInit10 ? nvInitRef : shape.deviation;
+    for (const args of READS.filter((x) => !shape.skip?.includes(x.join(' ')))) {
       let a: CommandResult | undefined;
       let b: CommandResult | undefined;
       // The reference shares loop devices with whatever else runs: ask again before calling two readings different.
@@ -153,6 +163,11 @@ describe('-C refusals: an ERROR line, exit 1, nothing written', () => {
     { label: 'nvidia: too few disks for RAID5', format: 'nvidia', disks: 2, args: ['--type', '5'], error: /^ERROR: nvidia: wrong number of disks \(2\) for RAID level 5$/m },
     { label: 'nvidia: RAID6 is not offered', format: 'nvidia', disks: 4, args: ['--type', '6'], error: /^ERROR: nvidia: unsupported RAID level "6"/m },
     { label: 'nvidia: a 256k strip is not offered', format: 'nvidia', disks: 2, args: ['--type', '0', '--strip', '256k'], error: /^ERROR: nvidia: stripe size 512 blocks/m },
+    { label: 'nvidia: no --size (members always span the disks)', format: 'nvidia', disks: 2, args: ['--type', '0', '--size', '10m'], error: /^ERROR: nvidia: an nvidia set spans whole disks; --size is not supported$/m },
+    { label: 'pdc: a mirror is two disks', format: 'pdc', disks: 3, args: ['--type', '1'], error: /^ERROR: pdc: wrong number of disks \(3\) for RAID level 1$/m },
+    { label: 'pdc: RAID10 needs four disks', format: 'pdc', disks: 2, args: ['--type', '10'], error: /^ERROR: pdc: wrong number of disks \(2\) for RAID level 10$/m },
+    { label: 'pdc: RAID5 is not offered', format: 'pdc', disks: 3, args: ['--type', '5'], error: /^ERROR: pdc: unsupported RAID level "5"/m },
+    { label: 'pdc: a size beyond the disks', format: 'pdc', disks: 2, args: ['--type', '0', '--size', '1g'], error: /^ERROR: pdc: size 2097152 does not fit on the disks$/m },
   ];
   it.each(cases)('$label', async (c) => {
     const dir = tmp(`create-refuse-${c.format}`);
@@ -165,20 +180,20 @@ describe('-C refusals: an ERROR line, exit 1, nothing written', () => {
     expect(await hashFiles(dir)).toEqual(before);
   });
 
-  it.each(['nvidia'])('%s: a disk carrying another format (isw) is refused until erased', async (format) => {
+  it.each(['nvidia', 'pdc'])('%s: a disk carrying another format (isw) is refused until erased', async (format) => {
     const dir = tmp(`create-foreign-${format}`);
     const specs = await blanks(dir, 3, 65536);
     const paths = specs.map((s) => s.split(':')[0]!);
     const made = await runOurs(specs.slice(0, 2), ['-f', 'isw', '-C', 'Old', '--type', '1', '--disk', paths.slice(0, 2).join(' '), '--yes'], { cwd: dir });
     expect(made.status, made.stderr).toBe(0);
     const before = await hashFiles(dir);
-    const r = await runOurs(specs, ['-f', format, '-C', 'New', '--type', '5', '--disk', paths.join(' '), '--yes'], { cwd: dir });
+    const r = await runOurs(specs, ['-f', format, '-C', 'New', '--type', '0', '--disk', paths.join(' '), '--yes'], { cwd: dir });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(`ERROR: disk sda.img carries isw metadata; erase it first (dmraid -r -E -f isw sda.img)\n`);
     expect(await hashFiles(dir)).toEqual(before);
   });
 
-  it.each(['nvidia'])('%s: a disk already in a set of the same format is refused', async (format) => {
+  it.each(['nvidia', 'pdc'])('%s: a disk already in a set of the same format is refused', async (format) => {
     const dir = tmp(`create-again-${format}`);
     const specs = await blanks(dir, 2, 65536);
     const paths = specs.map((s) => s.split(':')[0]!);
