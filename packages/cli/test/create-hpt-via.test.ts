@@ -140,7 +140,7 @@ describe('-C over another format\'s metadata', () => {
       const before = await hashFiles(dir, { recursive: true });
       const refused = await runOurs(specs, ['-f', format, '-C', 'New', '--type', '0', ...disks, '--yes'], { cwd: dir });
       expect(refused.status).toBe(1);
-      expect(refused.stderr).toBe(`ERROR: disk d0.img carries ${old} metadata: erase it first (-E)\n`);
+      expect(refused.stderr).toBe(`ERROR: disk d0.img carries ${old} metadata; erase it first (dmraid -r -E -f ${old} d0.img)\n`);
       expect(await hashFiles(dir, { recursive: true })).toBe(before);
       expect((await runOurs(specs, ['-r', '-E', '--yes'], { cwd: dir, stdin: 'y\ny\n' })).status).toBe(0);
       const made = await runOurs(specs, ['-f', format, '-C', 'New', '--type', '0', ...disks, '--yes'], { cwd: dir });

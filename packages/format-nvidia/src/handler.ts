@@ -12,6 +12,8 @@ import {
   latin1,
   logLine,
   mkAlpha,
+  nullLog,
+  readContext,
   writeMetadata,
   type Before,
   type RaidDevice,
@@ -41,6 +43,7 @@ import {
   nvLayout,
   type Nv,
 } from './layout.js';
+import { createNvidia } from './create.js';
 import { isRedundant, recordFailed, staleMembers } from './failed.js';
 
 const NAME = 'nvidia';
@@ -212,6 +215,10 @@ export const nvidia = defineFormat<Nv>({
   },
 
   write: writeMetadata,
+
+  create(request, ctx) {
+    return createNvidia(request, ctx, { read: (d) => this.read(d, readContext(NAME, nullLog)), setName: (nv) => setName(nv, false) });
+  },
 
   failed: recordFailed,
 

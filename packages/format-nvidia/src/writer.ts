@@ -42,6 +42,8 @@ export interface NvidiaSetSpec {
   readonly corrupt?: readonly number[];
   /** array.raidLevel written instead of the level's own (levels dmraid cannot assemble). */
   readonly rawLevel?: number;
+  /** productID text (16 bytes, space padded); default the BIOS's own "<LEVEL> <size>M". */
+  readonly productName?: string;
 }
 
 const LEVELS: Record<NvidiaLevel, number> = {
@@ -93,7 +95,7 @@ export function buildNvidiaSet(spec: NvidiaSetSpec): MemberImage[] {
     nv.reserved = 0xff;
     nv.capacity = capacity;
     nv.sectorSize = 512;
-    nv.productID = toBytes(`${PRODUCT[spec.level]} ${Math.round(capacity / 2048)}M`.padEnd(16, ' '), 16);
+    nv.productID = toBytes((spec.productName ?? `${PRODUCT[spec.level]} ${Math.round(capacity / 2048)}M`).padEnd(16, ' '), 16);
     nv.productRevision = new Uint8Array([0, 0x31, 0x30, 0x30]);
     const a = nvArrayLayout.zero();
     a.version = 0x640000 + nvArrayLayout.size;

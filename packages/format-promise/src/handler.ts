@@ -8,7 +8,9 @@ import {
   hex,
   logLine,
   mkAlpha,
+  nullLog,
   placeMember,
+  readContext,
   writeAreas,
   writeMetadata,
   cString,
@@ -37,6 +39,7 @@ import {
   pdcRaidLayout,
   type Pdc,
 } from './layout.js';
+import { createPdc } from './create.js';
 import { recordFailed, staleMembers } from './failed.js';
 
 const NAME = 'pdc';
@@ -383,6 +386,10 @@ export const pdc = defineFormat<PdcMeta>({
     // dmraid erases the first block only; a state write puts every block back as read.
     if (erase || !disk) return writeMetadata(rd, device, ctx, erase);
     return writeAreas(device, disk.blocks.map((b) => ({ ...b, size: b.data.length })), ctx, false);
+  },
+
+  create(request, ctx) {
+    return createPdc(request, ctx, { read: (d) => this.read(d, readContext(NAME, nullLog)), setName: (b) => setName(pdcLayout.decodeFrom(b), false) });
   },
 
   failed: recordFailed,

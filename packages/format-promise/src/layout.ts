@@ -97,6 +97,8 @@ export const pdcLayout = struct(
     magic_1: u32le.at(0x024),
     unknown_2: u16le.at(0x028),
     raid: pdcRaidLayout.at(0x200),
+    /** The array's label, space padded (FreeBSD's promise_raid_conf `name`); dmraid does not read it. */
+    name: bytes(32).at(0x294),
     checksum: u32le.at(0x7fc),
   },
   { size: PDC_BLOCK_SIZE, name: 'pdc' },

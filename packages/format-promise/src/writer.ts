@@ -36,6 +36,8 @@ export interface PdcArraySpec {
   readonly sectorsPerMember?: number;
   /** Store RAID10 as dmraid's own type 2 instead of Promise's RAID1 over four disks. */
   readonly raid10AsType2?: boolean;
+  /** The array's label (32 bytes, space padded, as FreeBSD writes it); default none (zeros). */
+  readonly name?: string;
 }
 
 export interface PdcSetSpec {
@@ -96,6 +98,7 @@ export function buildPdcBlock(a: PdcArraySpec, arrayNumber: number, disk: number
   r.sectors = 0x3f;
   r.cylinders = Math.min(0xffff, Math.floor(total / (0xff * 0x3f)));
   r.magic_1 = a.id;
+  if (a.name !== undefined) p.name = toBytes(a.name.padEnd(32, ' '), 32);
   r.disk = r.disk.map((d, i) =>
     i < a.disks ? { ...d, unknown_0: PDC_F_VALID | PDC_F_ONLINE | PDC_F_ASSIGNED, channel: i, device: 0, magic_0: diskMagic(i), disk_number: i } : d,
   );

@@ -11,7 +11,9 @@ import {
   hex,
   logLine,
   mkAlpha,
+  nullLog,
   placeMember,
+  readContext,
   tooLarge,
   writeMetadata,
   type BlockDevice,
@@ -37,6 +39,7 @@ import {
   silLayout,
   type Sil,
 } from './layout.js';
+import { createSil } from './create.js';
 import { recordFailed, staleMembers } from './failed.js';
 
 const NAME = 'sil';
@@ -308,6 +311,10 @@ export const sil = defineFormat<SilMeta>({
   },
 
   write: writeMetadata,
+
+  create(request, ctx) {
+    return createSil(request, ctx, { read: (d) => this.read(d, readContext(NAME, nullLog)), setName: (s) => setName(s, false) });
+  },
 
   failed: recordFailed,
 

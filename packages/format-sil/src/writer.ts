@@ -39,6 +39,10 @@ export interface SilSetSpec {
   readonly notReady?: readonly number[];
   /** Damaged copies: disk index → copy index (0..3) → damage. */
   readonly damaged?: Readonly<Record<number, Readonly<Record<number, SilDamage>>>>;
+  /** Data sectors per member (default: all below the copies, whole stripes). */
+  readonly memberSectors?: number;
+  /** The disk's model as the BIOS copies it into `diskname` (default a Seagate model, as in the testbed). */
+  readonly diskName?: string;
 }
 
 const TEXT: Record<SilLevel, string> = {
@@ -70,7 +74,7 @@ export function buildSilBlock(spec: SilSetSpec, disk: number): Sil {
   const striped = spec.level === 'raid0' || spec.level === 'raid10' || spec.level === 'raid5';
   const stride = spec.stride ?? (striped ? 128 : 0);
   const usable = usableSectors(spec.diskSectors);
-  const perMember = stride ? Math.floor(usable / stride) * stride : usable;
+  const perMember = spec.memberSectors ?? (stride ? Math.floor(usable / stride) * stride : usable);
   const width = spec.level === 'raid10' ? spec.disks / 2 : spec.disks;
   const array =
     spec.level === 'raid1' ? perMember : spec.level === 'raid5' ? perMember * (spec.disks - 1) : perMember * width;
@@ -78,7 +82,7 @@ export function buildSilBlock(spec: SilSetSpec, disk: number): Sil {
   const half = spec.level === 'raid10' ? Math.floor(disk / width) : 0;
   const s = silLayout.zero();
   s.ascii_version = toBytes('2.10', 8, 0x20);
-  s.diskname = toBytes(`ST3160827AS`, 32, 0x20);
+  s.diskname = toBytes(spec.diskName ?? 'ST3160827AS', 32, 0x20);
   s.magic = 0x2f000000;
   s.array_sectors_low = array >>> 0;
   s.array_sectors_high = Math.floor(array / 2 ** 32);

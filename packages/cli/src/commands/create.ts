@@ -1,5 +1,5 @@
 /** `-f FORMAT -C NAME --type L [--size S] [--strip S] --disk "D1 D2"`: a new set, through the handler's create. */
-import { nullLog, readContext, type BlockDevice, type FormatHandler } from '@dmraid/core';
+import { nullLog, readContext, takesSectorSize, type BlockDevice, type FormatHandler } from '@dmraid/core';
 import type { DeviceClaims } from '../claim.js';
 import type { CommandContext } from '../context.js';
 import { claim, formatHandler, perform, Refused, writeCommand } from './write.js';
@@ -88,16 +88,15 @@ function diskList(text: string | undefined, devices: readonly BlockDevice[]): Bl
 }
 
 /**
- * A disk that another format's metadata claims is refused: the new set would leave the old metadata beside
- * it, and readers would decide between the two by format order. `-E` first removes it. The same format's
- * metadata is the handler's to judge (isw adds a volume to its container).
+ * A disk carrying another format's metadata is refused: the new set's metadata would sit beside the old one,
+ * and which of them a reader takes would depend on its format order. `-E` first.
  */
-async function foreignMetadata(ctx: CommandContext, handler: FormatHandler, disks: readonly BlockDevice[]): Promise<void> {
-  for (const disk of disks) {
+async function refuseForeign(ctx: CommandContext, handler: FormatHandler, disks: readonly BlockDevice[]): Promise<void> {
+  for (const d of disks) {
     for (const other of ctx.handlers) {
-      if (other.name === handler.name) continue;
-      const rds = await other.read(disk, readContext(other.name, nullLog, ctx.o.handlerOptions.get(other.name)));
-      if (rds.length > 0) throw new Refused(`disk ${disk.path} carries ${other.name} metadata: erase it first (-E)`);
+      if (other === handler || !takesSectorSize(other, d.sectorSize)) continue;
+      const found = await other.read(d, readContext(other.name, nullLog, ctx.o.handlerOptions.get(other.name)));
+      if (found.length > 0) throw new Refused(`disk ${d.path} carries ${other.name} metadata; erase it first (dmraid -r -E -f ${other.name} ${d.path})`);
     }
   }
 }
@@ -113,7 +112,7 @@ async function create(ctx: CommandContext, devices: BlockDevice[], claims: Devic
   const disks = diskList(args.disks, devices);
   const createFn = handler.create;
   if (!createFn) throw new Refused(`metadata creation isn't supported in "${handler.name}" format`);
-  await foreignMetadata(ctx, handler, disks);
+  await refuseForeign(ctx, handler, disks);
   const request = { name, level: args.level, sizeSectors: sectorsOf(args.size) || undefined, stripSectors: sectorsOf(args.strip) || undefined, devices: disks };
   await claim(claims, disks.map((d) => d.path));
   return perform(ctx, handler, devices, claims, args.yes, (w) => createFn.call(handler, request, w));
