@@ -85,6 +85,8 @@ export interface EngineOptions {
   readonly listen: string;
   /** Tables as `dmraid -tay` prints them (`NAME: TABLE LINE`), instead of discovery and activation. */
   readonly tables: string | undefined;
+  /** `--rescue-map IMG=MAPFILE`: a member image's GNU ddrescue mapfile, in the order given. */
+  readonly rescueMaps: readonly { readonly image: string; readonly map: string }[];
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -107,7 +109,7 @@ function draft(): Draft {
     dump: false, erase: false, verbose: 0, debug: 0, ignoreLocking: false, activate: undefined, test: false,
     noPartitions: false, partChar: 'p', rmPartitions: false, createName: undefined, rebuildSet: undefined,
     spareSet: undefined, media: undefined, devices: undefined, exclude: [], include: [], json: false, yes: false, handlerOptions: new Map(),
-    engine: { set: undefined, output: undefined, resume: false, writable: false, listen: '127.0.0.1:10809', tables: undefined },
+    engine: { set: undefined, output: undefined, resume: false, writable: false, listen: '127.0.0.1:10809', tables: undefined, rescueMaps: [] },
     monitor: { once: false, program: undefined },
     action: 0, ourMode: undefined,
   };
@@ -361,6 +363,15 @@ export const OPTIONS: readonly OptionRow[] = [
     long: 'tables', arg: 'required', modes: ENGINE,
     apply: (d, a) => void (d.engine.tables = a),
     help: ['--tables FILE', 'with the three above: the sets\' tables as -tay prints them, no discovery'],
+  },
+  {
+    long: 'rescue-map', arg: 'required', modes: ENGINE,
+    apply: (d, a) => {
+      const eq = a!.indexOf('=');
+      if (eq <= 0 || eq === a!.length - 1) throw new UsageError(`--rescue-map ${a}: give IMG=MAPFILE (a member image and its GNU ddrescue mapfile)`);
+      d.engine.rescueMaps = [...d.engine.rescueMaps, { image: a!.slice(0, eq), map: a!.slice(eq + 1) }];
+    },
+    help: ['--rescue-map IMG=MAPFILE', 'with the three above: what ddrescue did not rescue of member IMG is unreadable (rebuilt, or reported lost)'],
   },
   // Ours: the event daemon (docs/monitor.md).
   {

@@ -45,7 +45,7 @@ describe('the option table', () => {
   });
 
   it('our rows give the messages of our options and their help lines', () => {
-    expect(() => parseOptions(['-r', '--resume'])).toThrow(/^-o\/--output, --resume, --writable, --listen and --tables go with --extract, --serve or --check-data$/);
+    expect(() => parseOptions(['-r', '--resume'])).toThrow(/^-o\/--output, --resume, --writable, --listen, --tables and --rescue-map go with --extract, --serve or --check-data$/);
     expect(() => parseOptions(['-r', '--listen', '127.0.0.1:10809'])).toThrow('go with --extract, --serve or --check-data');
     expect(() => parseOptions(['-n', '--json'])).toThrow(/^--json goes with -r, -s, -b, -l, -V, --extract, --serve, --check-data and --monitor$/);
     expect(() => parseOptions(['--check-data', 's', '--writable'])).toThrow(/^--writable goes with --serve, not --check-data$/);
