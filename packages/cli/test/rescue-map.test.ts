@@ -109,6 +109,15 @@ describe('--rescue-map: ddrescue mapfiles of member images', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect((await fs.readFile(join(dir, 'out.img'))).equals(volume)).toBe(true);
+    // --check-data sets the rows it cannot read apart (exit 2), the rest checks clean.
+    const c = await dmraid(dir, ['--check-data', 'r5', '--tables', 't.txt', '--json', '--rescue-map', 'm1.img=m1.map']);
+    expect(c.status).toBe(2);
+    const validate = new Ajv({ allErrors: true, strict: true }).compile(jsonSchema);
+    expect(validate(JSON.parse(c.stdout)), JSON.stringify(validate.errors)).toBe(true);
+    const cd = (JSON.parse(c.stdout) as { check: { mismatches: number; unreadable: { start: number; length: number }[] } }).check;
+    expect(cd.mismatches).toBe(0);
+    // Member rows 96-399 and 1488-1507 (16-sector chunks), 32 volume sectors each: rows 6-24 and 93-94.
+    expect(cd.unreadable.map((u) => [u.start, u.length])).toEqual([[6 * 32, 19 * 32], [93 * 32, 2 * 32]]);
     // Without the map the zeros of the partial copy would be taken for data.
     const blind = await dmraid(dir, ['--extract', 'r5', '-o', 'blind.img', '--tables', 't.txt']);
     expect(blind.status).toBe(0);

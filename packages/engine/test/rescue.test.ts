@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEngine, extract, isIoError, isTableError, memorySource, parseRescueMap, readSalvaging, salvaging, SECTOR, unreadable, type SectorRange, type Source } from '../src/index.js';
+import { checkData, createEngine, extract, isIoError, isTableError, memorySource, parseRescueMap, readSalvaging, salvaging, SECTOR, unreadable, type SectorRange, type Source } from '../src/index.js';
 
 const u32 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset, b.length).getUint32(at, true);
 const check = (n: number) => Math.imul(n + 1, 0x9e3779b1) >>> 0;
@@ -242,5 +242,25 @@ describe('extract over unreadable member sectors', () => {
     expect(r.lost).toEqual(truth);
     expect(r.complete).toBe(true);
     same(new Uint8Array(readFileSync(out)), expected(volume, truth));
+  });
+});
+
+describe('check-data over unreadable member sectors', () => {
+  it('sets apart the units it cannot read and checks the rest (a mismatch elsewhere still found)', async () => {
+    const level = LEVELS.raid5!;
+    const { members, names } = await build(level);
+    // A flipped byte in member 0's last chunk row: a parity mismatch there.
+    members[0]![(MEMBER - 1) * SECTOR] ^= 1;
+    const e = createEngine([{ name: 'v', table: level.table(level.size(MEMBER), names) }], (p) => {
+      const i = names.indexOf(p);
+      return unreadable(memorySource(p, members[i]!), i === 2 ? [{ start: 20, count: 2 }] : []);
+    });
+    if (isTableError(e)) throw new Error(e.message);
+    const r = await checkData(e, ['v']);
+    if (isIoError(r)) throw new Error(r.message);
+    // Row 1 (member sectors 16-31) holds the bad sectors: its 3 × 16 volume sectors are not checked.
+    expect(r.unreadable).toEqual([{ device: 'v', kind: 'parity', start: 48, length: 48 }]);
+    expect(r.ranges).toEqual([{ device: 'v', kind: 'parity', start: 7 * 48, length: 48 }]);
+    expect(r.mismatches).toBe(1);
   });
 });

@@ -247,6 +247,8 @@ export const jsonSchema = {
         checked: { type: 'array', items: { type: 'string' } },
         sectors: { type: 'integer', minimum: 0 },
         ranges: { type: 'array', items: { $ref: '#/definitions/checkRange' } },
+        // Units not checked: a member sector there could not be read (--rescue-map, read errors).
+        unreadable: { type: 'array', items: { $ref: '#/definitions/checkRange' } },
       },
     },
     exports: {
