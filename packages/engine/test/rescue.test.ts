@@ -250,7 +250,7 @@ describe('check-data over unreadable member sectors', () => {
     const level = LEVELS.raid5!;
     const { members, names } = await build(level);
     // A flipped byte in member 0's last chunk row: a parity mismatch there.
-    members[0]![(MEMBER - 1) * SECTOR] ^= 1;
+    members[0]![(MEMBER - 1) * SECTOR]! ^= 1;
     const e = createEngine([{ name: 'v', table: level.table(level.size(MEMBER), names) }], (p) => {
       const i = names.indexOf(p);
       return unreadable(memorySource(p, members[i]!), i === 2 ? [{ start: 20, count: 2 }] : []);
