@@ -12,6 +12,8 @@
 //   4. nbdcopy of the volume from a file into `dmraid --serve --writable` (the RAID0) vs into nbdkit's file
 //      plugin serving a file of the same size (writes over a connection; none in the targets yet)
 //   5. peak memory (max RSS) of each of ours                                         (target < 200 MiB)
+//   6. with --only-rescue, alone: RAID5 extract to /dev/null with a ddrescue mapfile (--rescue-map) marking
+//      64 areas of 4 KiB of one member unrescued (rebuilt from parity) vs the same without  (target ≥ 0.8×)
 // Usage: node tools/bench/engine.mjs [--member-mib 512] [--rounds 7] [--floor] [--keep] [--only-write]
 // [--only-raid6] [--bin PATH]: --only-write measures 4 alone, --only-raid6 the RAID6 reads of 2 alone; --bin runs another build of the CLI (an older commit's
 // packages/cli/dist/bin.js, built in a directory of its own). Needs the built CLI (npm run build),
@@ -30,6 +32,7 @@ const argv = process.argv.slice(2);
 const bin = argv.includes('--bin') ? resolve(argv[argv.indexOf('--bin') + 1]) : join(root, 'packages', 'cli', 'dist', 'bin.js');
 const onlyWrite = argv.includes('--only-write');
 const onlyRaid6 = argv.includes('--only-raid6');
+const onlyRescue = argv.includes('--only-rescue');
 const memberMiB = Number(argv[argv.indexOf('--member-mib') + 1] || 0) || 512;
 const keep = argv.includes('--keep');
 const wantFloor = argv.includes('--floor');
@@ -217,6 +220,34 @@ try {
     const rss = Math.max(...[...runs.r6, ...runs.r6d].map((x) => x.rssMiB));
     return ['read RAID6 4 × ' + memberMiB + ' MiB, two members missing', `${r6d.seconds.toFixed(2)} s (${((2 * memberMiB) / r6d.seconds).toFixed(0)} MiB/s)`, `healthy: ${r6.seconds.toFixed(2)} s`, rs[Math.floor(rs.length / 2)].toFixed(2), '≥ 0.4', rss];
   };
+  if (onlyRescue) {
+    // A ddrescue mapfile of m1.img: 64 unrescued 4 KiB areas, evenly spread; the rest finished.
+    const bytes = memberMiB * MiB;
+    const lines = ['# Mapfile. Created by GNU ddrescue version 1.27', '0x00000000     +               1'];
+    let at = 0;
+    for (let k = 0; k < 64; k++) {
+      const bad = Math.floor(((k + 0.5) * bytes) / 64 / 4096) * 4096;
+      lines.push(`0x${at.toString(16)} 0x${(bad - at).toString(16)} +`, `0x${bad.toString(16)} 0x1000 -`);
+      at = bad + 4096;
+    }
+    lines.push(`0x${at.toString(16)} 0x${(bytes - at).toString(16)} +`);
+    await fs.writeFile(join(dir, 'm1.map'), `${lines.join('\n')}\n`);
+    const plain = [];
+    const mapped = [];
+    for (let round = 0; round < rounds; round++) {
+      plain.push(await timed(...dmraid(['--extract', 'r5', '-o', '/dev/null', '--tables', 'r5.txt'])));
+      const r = await timed(...dmraid(['--extract', 'r5', '-o', '/dev/null', '--tables', 'r5.txt', '--rescue-map', 'm1.img=m1.map']));
+      if (r.code !== 0) throw new Error(`extract with the rescue map exited ${r.code}`);
+      mapped.push(r);
+    }
+    const rs = plain.map((b, i) => b.seconds / mapped[i].seconds).sort((x, y) => x - y);
+    console.log(`per-round ratios: extract with a rescue map ${rs.map((r) => r.toFixed(2)).join(' ')}`);
+    const m = median(mapped);
+    const rss = Math.max(...[...plain, ...mapped].map((x) => x.rssMiB));
+    printTable([['extract RAID5 3 × ' + memberMiB + ' MiB, --rescue-map: 64 × 4 KiB of a member rebuilt', `${m.seconds.toFixed(2)} s (${((2 * memberMiB) / m.seconds).toFixed(0)} MiB/s)`, `no map: ${median(plain).seconds.toFixed(2)} s`, rs[Math.floor(rs.length / 2)].toFixed(2), '≥ 0.8', rss]]);
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  }
   if (onlyRaid6) {
     for (let round = 0; round < rounds; round++) await raid6Rounds();
     printTable([raid6Row()]);

@@ -99,6 +99,8 @@ export interface EngineOptions {
   readonly drawFile: string | undefined;
   /** --draw's --rows N: how many chunk rows of each member the picture shows. */
   readonly rows: number;
+  /** `--rescue-map IMG=MAPFILE`: a member image's GNU ddrescue mapfile, in the order given. */
+  readonly rescueMaps: readonly { readonly image: string; readonly map: string }[];
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -121,7 +123,7 @@ function draft(): Draft {
     dump: false, erase: false, verbose: 0, debug: 0, ignoreLocking: false, activate: undefined, test: false,
     noPartitions: false, partChar: 'p', rmPartitions: false, createName: undefined, rebuildSet: undefined,
     spareSet: undefined, media: undefined, devices: undefined, exclude: [], include: [], json: false, yes: false, handlerOptions: new Map(),
-    engine: { set: undefined, output: undefined, resume: false, writable: false, listen: '127.0.0.1:10809', tables: undefined, overlay: undefined, drawFile: undefined, rows: 8 },
+    engine: { set: undefined, output: undefined, resume: false, writable: false, listen: '127.0.0.1:10809', tables: undefined, overlay: undefined, drawFile: undefined, rows: 8, rescueMaps: [] },
     monitor: { once: false, program: undefined }, restoreDir: undefined,
     action: 0, ourMode: undefined,
   };
@@ -412,6 +414,15 @@ export const OPTIONS: readonly OptionRow[] = [
     long: 'infer', arg: 'none', mode: 'infer',
     apply: (d) => select(d, 'infer'),
     help: ['--infer --devices A --devices B ... [-o FILE]', 'find a set\'s geometry from members without metadata; -o writes the best as --tables'],
+  },
+  {
+    long: 'rescue-map', arg: 'required', modes: ['extract', 'serve', 'check-data'],
+    apply: (d, a) => {
+      const eq = a!.indexOf('=');
+      if (eq <= 0 || eq === a!.length - 1) throw new UsageError(`--rescue-map ${a}: give IMG=MAPFILE (a member image and its GNU ddrescue mapfile)`);
+      d.engine.rescueMaps = [...d.engine.rescueMaps, { image: a!.slice(0, eq), map: a!.slice(eq + 1) }];
+    },
+    help: ['--rescue-map IMG=MAPFILE', 'with --extract, --serve or --check-data: what ddrescue did not rescue of member IMG is unreadable (rebuilt, or reported lost)'],
   },
   // Ours: the event daemon (docs/monitor.md).
   {

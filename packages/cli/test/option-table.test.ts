@@ -45,7 +45,7 @@ describe('the option table', () => {
   });
 
   it('our rows give the messages of our options and their help lines', () => {
-    expect(() => parseOptions(['-r', '--resume'])).toThrow(/^--resume, --writable, --listen, --rows and --tables go with --extract, --serve, --check-data or --draw$/);
+    expect(() => parseOptions(['-r', '--resume'])).toThrow(/^--resume, --writable, --listen, --rows, --tables and --rescue-map go with --extract, --serve, --check-data or --draw$/);
     expect(() => parseOptions(['-r', '-o', 'x'])).toThrow(/^-o\/--output goes with --extract, --infer and --draw$/);
     expect(() => parseOptions(['-r', '--listen', '127.0.0.1:10809'])).toThrow('go with --extract, --serve, --check-data or --draw');
     expect(() => parseOptions(['-n', '--json'])).toThrow(/^--json goes with -r, -s, -b, -l, -V, --extract, --serve, --check-data, --infer, --monitor and --restore$/);

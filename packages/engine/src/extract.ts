@@ -7,7 +7,8 @@ import { closeSync, constants, fdatasync as fdatasyncCb, fstatSync, ftruncateSyn
 import { promisify } from 'node:util';
 import { claimError, DISK_IN_USE } from './claim.js';
 import { OutputWriter } from './output-writer.js';
-import { fromNodeError, isIoError, isZero, readInto, SECTOR, type IoError, type Source } from './source.js';
+import { readSalvaging, type SectorRange } from './rescue.js';
+import { fromNodeError, isIoError, isZero, SECTOR, type IoError, type Source } from './source.js';
 
 export interface ExtractOptions {
   /** Continue from the state file of an earlier, interrupted run (its volume size must match). */
@@ -40,6 +41,11 @@ export interface ExtractResult {
   readonly complete: boolean;
   /** The state file that records an incomplete copy (none for an output without one). */
   readonly state?: string;
+  /**
+   * Volume sectors no member could give (unreadable and not rebuilt from redundancy), written as zeros:
+   * sorted, merged, exact to the sector. Those of a resumed run's earlier part are not known again.
+   */
+  readonly lost: readonly SectorRange[];
 }
 
 const SYNC_EVERY_MS = 10_000;
@@ -131,6 +137,7 @@ export async function extract(volume: Source, output: string | number, options: 
   }
   const fd = opened ?? (output as number);
   let holes = 0;
+  const lost: SectorRange[] = [];
   let done = start;
   let identity: string | undefined;
   const saveState = () => {
@@ -157,8 +164,14 @@ export async function extract(volume: Source, output: string | number, options: 
       if (isIoError(slot)) return { ...slot, path: name };
       advance();
       const into = slot.buffer.subarray(0, n * SECTOR);
-      const r = await readInto(volume, next, into);
+      // A clean chunk is one read; a failing one is narrowed down to its lost sectors, left zero.
+      const r = await readSalvaging(volume, next, into);
       if (isIoError(r)) return r;
+      for (const range of r) {
+        const prev = lost[lost.length - 1];
+        if (prev && prev.start + prev.count === range.start) lost[lost.length - 1] = { start: prev.start, count: prev.count + range.count };
+        else lost.push(range);
+      }
       if (regular && isZero(into)) {
         holes += n;
         order.push({ end: next + n, seq: undefined });
@@ -182,7 +195,7 @@ export async function extract(volume: Source, output: string | number, options: 
     if (done === total) {
       if (statePath !== undefined) rmSync(statePath, { force: true });
     } else saveState();
-    return { sectors: total, startedAt: start, holes, complete: done === total, ...(done < total && statePath !== undefined ? { state: statePath } : {}) };
+    return { sectors: total, startedAt: start, holes, lost, complete: done === total, ...(done < total && statePath !== undefined ? { state: statePath } : {}) };
   } catch (e) {
     return fromNodeError(name, e);
   } finally {

@@ -8,6 +8,7 @@ export * from './run.js';
 export * from './claim.js';
 export * from './readable.js';
 export * from './extract.js';
+export * from './rescue.js';
 export * from './check.js';
 export * from './rebuild.js';
 export * from './nbd.js';

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { createEngine, memberLookup } from './engine.js';
 import { NbdServer } from './nbd.js';
 import type { FromWorker, ToWorker } from './nbd-workers.js';
+import { unreadable } from './rescue.js';
 import { fileSource } from './source.js';
 import { isTableError } from './table.js';
 
@@ -37,7 +38,7 @@ process.on('message', (m: ToWorker, handle?: Socket) => {
     for (const member of spec.members) {
       const f = fileSource(resolve(spec.cwd, member.path), member.sizeSectors);
       opened.push(f);
-      members.add(member.path, f);
+      members.add(member.path, member.unreadable ? unreadable(f, member.unreadable) : f);
     }
   } catch (e) {
     return say({ kind: 'failed', message: (e as Error).message });

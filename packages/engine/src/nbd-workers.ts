@@ -10,12 +10,13 @@ import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TableSpec } from './engine.js';
+import type { SectorRange } from './rescue.js';
 
 /** What a worker needs to build the same engine: the tables and the member files they name. */
 export interface WorkerSpec {
   readonly tables: readonly TableSpec[];
   /** Member files or block devices by the path the tables use (absolute or relative to `cwd`). */
-  readonly members: readonly { readonly path: string; readonly sizeSectors: number }[];
+  readonly members: readonly { readonly path: string; readonly sizeSectors: number; readonly unreadable?: readonly SectorRange[] }[];
   readonly cwd: string;
   /** Exported device names, in order (the first is the default export). */
   readonly exports: readonly string[];

@@ -7,7 +7,8 @@ import { promises as fs } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { BufferPool, ReplyBudget } from './pool.js';
-import { flushOf, isIoError, readInto, SECTOR, type IoError, type Source } from './source.js';
+import { readSalvaging } from './rescue.js';
+import { flushOf, ioError, isIoError, SECTOR, type IoError, type Source } from './source.js';
 
 const NBDMAGIC = 0x4e42444d41474943n;
 const IHAVEOPT = 0x49484156454f5054n;
@@ -185,8 +186,11 @@ async function readPiece(source: Source, buffer: Uint8Array, pos: number, end: n
   const first = Math.floor(pos / SECTOR);
   const next = Math.min(end, first * SECTOR + buffer.length);
   const sectors = Math.ceil(next / SECTOR) - first;
-  const r = await readInto(source, first, buffer.subarray(0, sectors * SECTOR));
+  // A read a member's unreadable sectors fail is narrowed down (rebuilt where the set can); one over sectors
+  // lost to every member answers EIO.
+  const r = await readSalvaging(source, first, buffer.subarray(0, sectors * SECTOR));
   if (isIoError(r)) return r;
+  if (r.length > 0) return ioError(source.name, 'EIO');
   const skip = pos - first * SECTOR;
   return { bytes: buffer.subarray(skip, skip + next - pos), next };
 }

@@ -10,6 +10,7 @@ import { fromNodeError, isIoError, openDevice, type BlockDevice, type IoError, t
 import { claimError, otherWriters } from './claim.js';
 import { createEngine, memberLookup, type Engine } from './engine.js';
 import type { WorkerSpec } from './nbd-workers.js';
+import { unreadable, type SectorRange } from './rescue.js';
 import { deviceSource, fileSource, type Source } from './source.js';
 import { isTableError } from './table.js';
 
@@ -36,6 +37,11 @@ export interface OpenRunOptions {
   readonly onEvent?: (message: string) => void;
   /** /proc, where other writers are looked up (tests). */
   readonly proc?: string;
+  /**
+   * Unreadable sectors of members (a ddrescue mapfile's unrescued areas), by member path as the tables or
+   * the caller name it (relative to `cwd` or absolute): reads over them fail with EIO.
+   */
+  readonly unreadable?: ReadonlyMap<string, readonly SectorRange[]>;
 }
 
 export interface Run {
@@ -101,6 +107,8 @@ export async function openRun(options: OpenRunOptions): Promise<Run | RunError> 
   // Members are read by path with pread into the engine's buffers (fileSource), a block device written
   // claimed exclusively; a device that cannot be reopened that way is read through its BlockDevice.
   const byPath = memberLookup(cwd);
+  const badByPath = new Map([...(options.unreadable ?? [])].map(([p, r]) => [resolve(cwd, p), r] as const));
+  const badOf = (path: string) => badByPath.get(resolve(cwd, path));
   let byFile = true;
   for (const m of devices) {
     let source: Source;
@@ -113,7 +121,8 @@ export async function openRun(options: OpenRunOptions): Promise<Run | RunError> 
       source = deviceSource(m);
       byFile = false;
     }
-    byPath.add(m.path, source);
+    const bad = badOf(m.path);
+    byPath.add(m.path, bad ? unreadable(source, bad) : source);
   }
   // Two writers of one member (another server, a virtual machine on the image) would corrupt the set.
   if (writable) {
@@ -140,7 +149,7 @@ export async function openRun(options: OpenRunOptions): Promise<Run | RunError> 
     tables: options.tables,
     member: (path) => byPath.get(path),
     workerSpec: (exports) =>
-      byFile ? { tables: options.tables.map((t) => ({ name: t.name, targets: t.targets })), members: devices.map((m) => ({ path: m.path, sizeSectors: m.sizeSectors })), cwd, exports } : undefined,
+      byFile ? { tables: options.tables.map((t) => ({ name: t.name, targets: t.targets })), members: devices.map((m) => ({ path: m.path, sizeSectors: m.sizeSectors, ...(badOf(m.path) ? { unreadable: badOf(m.path)! } : {}) })), cwd, exports } : undefined,
     close: () => {
       if (!closing) engine.destroy();
       return close();

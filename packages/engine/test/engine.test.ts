@@ -393,7 +393,7 @@ describe('targets against the naive model', () => {
     const r = await checkData(e, ['x-0', 'x-1', 'x'], (done, total) => seen.push([done, total]));
     if (isIoError(r)) throw new Error(r.message);
     // Member sector 40 of d is stripe chunk 5 of d: volume sectors 40 + 5 * 8 + 8 = 88.
-    expect(r).toEqual({ ranges: [{ device: 'x', kind: 'mirror', start: 88, length: 1 }], mismatches: 1, checked: ['x'], sectors: 128 });
+    expect(r).toEqual({ ranges: [{ device: 'x', kind: 'mirror', start: 88, length: 1 }], mismatches: 1, checked: ['x'], sectors: 128, unreadable: [] });
     expect(seen.at(-1)).toEqual([128, 128]);
   });
 });

@@ -38,7 +38,7 @@ describe('extract', () => {
     const { source, bytes } = await volume();
     const out = join(dir, 'a.img');
     const r = await extract(source, out);
-    expect(r).toEqual({ sectors: source.sizeSectors, startedAt: 0, holes: CHUNK, complete: true });
+    expect(r).toEqual({ sectors: source.sizeSectors, startedAt: 0, holes: CHUNK, lost: [], complete: true });
     expect(Buffer.from(await fs.readFile(out)).equals(Buffer.from(bytes))).toBe(true);
     expect(statSync(out).blocks * 512).toBeLessThanOrEqual(bytes.length - CHUNK * SECTOR);
     expect(existsSync(stateFile(out))).toBe(false);
@@ -62,7 +62,7 @@ describe('extract', () => {
     const drained = new Promise((resolve) => reader.on('exit', resolve));
     const r = await extract(source, fifo);
     expect(await drained).toBe(0);
-    expect(r).toEqual({ sectors: source.sizeSectors, startedAt: 0, holes: 0, complete: true });
+    expect(r).toEqual({ sectors: source.sizeSectors, startedAt: 0, holes: 0, lost: [], complete: true });
     expect((await fs.readFile(copy)).equals(Buffer.from(bytes))).toBe(true);
     expect(existsSync(stateFile(fifo))).toBe(false);
     const again = await extract(source, fifo, { resume: true });
@@ -77,16 +77,16 @@ describe('extract', () => {
     expect(isIoError(r) && [r.path, r.code, r.message]).toEqual([stateFile(out), 'EINVAL', 'state file is damaged (remove it to start over)']);
   });
 
-  it('a member that fails part-way is its error; what came before is on disk', async () => {
+  it('a member that fails part-way (not a medium error) is its error; what came before is on disk', async () => {
     const { source, bytes } = await volume();
     const failing: Source = {
       ...source,
       name: source.name,
-      readInto: async (sector, out) => (sector >= 2 * CHUNK ? ioError('/dev/sdz', 'EIO') : source.readInto!(sector, out)),
+      readInto: async (sector, out) => (sector >= 2 * CHUNK ? ioError('/dev/sdz', 'ENXIO') : source.readInto!(sector, out)),
     };
     const out = join(dir, 'c.img');
     const r = await extract(failing, out);
-    expect(isIoError(r) && [r.path, r.code]).toEqual(['/dev/sdz', 'EIO']);
+    expect(isIoError(r) && [r.path, r.code]).toEqual(['/dev/sdz', 'ENXIO']);
     expect(Buffer.from((await fs.readFile(out)).subarray(0, CHUNK * SECTOR)).equals(Buffer.from(bytes.subarray(0, CHUNK * SECTOR)))).toBe(true);
   });
 

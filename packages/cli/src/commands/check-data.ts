@@ -25,16 +25,20 @@ export default async function command(ctx: CommandContext): Promise<number> {
     }
     const q = report.syndromeMismatches;
     if (ctx.o.json) {
-      ctx.out.emitJson({ check: { set, mismatches: report.mismatches, ...(q === undefined ? {} : { syndromeMismatches: q }), checked: report.checked, sectors: report.sectors, ranges: report.ranges } });
+      ctx.out.emitJson({ check: { set, mismatches: report.mismatches, ...(q === undefined ? {} : { syndromeMismatches: q }), checked: report.checked, sectors: report.sectors, ranges: report.ranges, ...(report.unreadable.length ? { unreadable: report.unreadable } : {}) } });
     }
     for (const r of report.ranges) {
       ctx.out.line(`${r.device}: ${r.kind} mismatch at sectors ${r.start}-${r.start + r.length - 1} (${r.length} sectors)`);
+    }
+    for (const r of report.unreadable) {
+      ctx.out.line(`${r.device}: not checked at sectors ${r.start}-${r.start + r.length - 1} (${r.length} sectors): a member sector there cannot be read`);
     }
     // RAID6: P's count as mismatch_cnt, Q's beside it.
     ctx.out.line(`${set}: mismatch_cnt ${report.mismatches}${q === undefined ? '' : `, Q mismatch_cnt ${q}`} (${report.checked.join(', ')} checked, ${mib(report.sectors)})`);
     if (ctx.o.engine.drawFile !== undefined && !(await drawCheck(ctx, run, report, ctx.o.engine.drawFile))) return 1;
     // cmp's convention beside dmraid's 1 for errors: 2 when the data itself disagrees.
-    return report.mismatches === 0 && !q ? 0 : 2;
+    // Parts left unchecked are no clean bill either.
+    return report.mismatches === 0 && !q && report.unreadable.length === 0 ? 0 : 2;
   } finally {
     await run.close();
   }

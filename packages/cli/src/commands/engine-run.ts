@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import { buildSets, diskDevices, isIoError, overlapping, setsNamed, type BlockDevice } from '@dmraid/core';
 import type { DmDevice } from '@dmraid/activation';
-import { isOverlayError, isRunError, openOverlay, openRun, overlayFile, readableSets, type Overlay, type Run, type RunError } from '@dmraid/engine';
+import { isOverlayError, isRescueMapError, isRunError, openOverlay, openRun, overlayFile, parseRescueMap, readableSets, type Overlay, type Run, type RunError, type SectorRange } from '@dmraid/engine';
 import type { CommandContext } from '../context.js';
 import { claimRefusal } from '../claim.js';
 
@@ -28,9 +28,15 @@ export interface SetsRun extends Run {
 export async function openSetsRun(ctx: CommandContext, wanted: readonly string[]): Promise<SetsRun | undefined> {
   const planned = ctx.o.engine.tables !== undefined ? await tablesFromFile(ctx, ctx.o.engine.tables) : await tablesFromDiscovery(ctx, wanted);
   if (!planned) return undefined;
+  const unreadable = await rescueMaps(ctx, planned.members);
+  if (!unreadable) {
+    await Promise.all(planned.members.map((m) => (typeof m === 'string' ? undefined : m.close())));
+    return undefined;
+  }
   const run = await openRun({
     tables: planned.devices,
     members: planned.members,
+    unreadable,
     // With an overlay every write goes to it: the members are only read.
     writable: ctx.o.engine.writable && ctx.o.engine.overlay === undefined,
     cwd: ctx.io.cwd,
@@ -78,6 +84,44 @@ export async function openVolumeOverlay(ctx: CommandContext, run: SetsRun, name:
     return undefined;
   }
   return { volume, close: () => store.close() };
+}
+
+/**
+ * `--rescue-map IMG=MAPFILE`: each member image's unreadable sectors, by its path; undefined after the
+ * error was printed (a mapfile that cannot be read or is malformed, an image that is no member of the run).
+ */
+async function rescueMaps(ctx: CommandContext, members: readonly (BlockDevice | string)[]): Promise<Map<string, readonly SectorRange[]> | undefined> {
+  const out = new Map<string, readonly SectorRange[]>();
+  for (const { image, map } of ctx.o.engine.rescueMaps) {
+    const full = resolve(ctx.io.cwd, image);
+    const member = members.find((m) => resolve(ctx.io.cwd, typeof m === 'string' ? m : m.path) === full);
+    if (member === undefined) {
+      const names = members.map((m) => (typeof m === 'string' ? m : m.path)).join(', ');
+      ctx.out.log('error', `rescue map for "${image}": not a member of the set${names ? ` (members: ${names})` : ''}`);
+      return undefined;
+    }
+    if (out.has(full)) {
+      ctx.out.log('error', `rescue map for "${image}" given twice`);
+      return undefined;
+    }
+    const text = await fs.readFile(resolve(ctx.io.cwd, map), 'utf8').catch((e: Error) => e);
+    if (text instanceof Error) {
+      ctx.out.log('error', `cannot read rescue map "${map}": ${text.message}`);
+      return undefined;
+    }
+    const size = typeof member === 'string' ? await fs.stat(full).then((st) => (st.isFile() ? st.size : undefined), () => undefined) : member.sizeSectors * 512;
+    if (size === undefined) {
+      ctx.out.log('error', `rescue map for "${image}": not an image file (give the image ddrescue wrote)`);
+      return undefined;
+    }
+    const bad = parseRescueMap(text, map, size);
+    if (isRescueMapError(bad)) {
+      ctx.out.log('error', `rescue map "${map}" line ${bad.line}: ${bad.message}`);
+      return undefined;
+    }
+    out.set(full, bad);
+  }
+  return out;
 }
 
 interface Planned {

@@ -3,10 +3,39 @@ import { promises as fs } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import { isIoError, overlapping, overlappingFd, type IoError } from '@dmraid/core';
-import { extract, holdsData } from '@dmraid/engine';
+import { extract, holdsData, salvaging, type SectorRange, type Source } from '@dmraid/engine';
 import { confirm, type CommandContext } from '../context.js';
 import { mib, progress } from '../progress.js';
 import { openSetsRun, openVolumeOverlay, stopSignal } from './engine-run.js';
+
+/** The exit status of an extract that wrote zeros for lost sectors (as --check-data's for mismatches). */
+const LOST_STATUS = 2;
+
+interface PartitionHit {
+  /** The partition's number (MBR 1-4 primaries, 5.. logicals; GPT entry), or undefined: outside every one. */
+  readonly partition: number | undefined;
+  readonly start: number;
+  readonly sectors: number;
+  readonly lost: number;
+}
+
+/** Which partitions (MBR or GPT on the volume) the lost ranges hit, and how many sectors each; then the rest. */
+async function partitionsHit(volume: Source, lost: readonly SectorRange[]): Promise<PartitionHit[]> {
+  const { readPartitions } = await import('@dmraid/activation');
+  const served = salvaging(volume);
+  const parts = await readPartitions(async (sector, count) => {
+    const b = await served.read(sector, count);
+    return isIoError(b) ? undefined : b;
+  }, volume.sizeSectors);
+  const overlap = (start: number, sectors: number) => lost.reduce((n, l) => n + Math.max(0, Math.min(l.start + l.count, start + sectors) - Math.max(l.start, start)), 0);
+  const hits: PartitionHit[] = parts.flatMap((p) => {
+    const n = overlap(p.start, p.sectors);
+    return n > 0 ? [{ partition: p.number, start: p.start, sectors: p.sectors, lost: n }] : [];
+  });
+  const inside = parts.reduce((n, p) => n + overlap(p.start, p.sectors), 0);
+  const outside = lost.reduce((n, l) => n + l.count, 0) - inside;
+  return outside > 0 ? [...hits, { partition: undefined, start: 0, sectors: volume.sizeSectors, lost: outside }] : hits;
+}
 
 export default async function command(ctx: CommandContext): Promise<number> {
   const run = await openSetsRun(ctx, [ctx.o.engine.set!]);
@@ -79,15 +108,24 @@ export default async function command(ctx: CommandContext): Promise<number> {
     if (!r.complete) {
       ctx.out.log('error', r.state ? `extract of "${name}" interrupted; run again with --resume to continue (state in ${r.state})` : `extract of "${name}" interrupted`);
     }
+    const hit = r.lost.length > 0 ? await partitionsHit(volume, r.lost) : [];
     if (ctx.o.json) {
       const output = toStdout ? '-' : ctx.o.engine.output!;
-      ctx.out.emitJson({ extract: { set: name, output, sectors: r.sectors, holeSectors: r.holes, startedAt: r.startedAt, complete: r.complete, ...(r.state ? { state: r.state } : {}) } });
+      const lost = r.lost.map((l) => ({ start: l.start, count: l.count }));
+      ctx.out.emitJson({ extract: { set: name, output, sectors: r.sectors, holeSectors: r.holes, startedAt: r.startedAt, complete: r.complete, ...(r.state ? { state: r.state } : {}), lost, ...(r.lost.length ? { lostByPartition: hit.map((p) => ({ ...p, partition: p.partition ?? null })) } : {}) } });
     }
+    const say = (line: string) => (toStdout ? ctx.io.stderr(`${line}\n`) : ctx.out.line(line));
+    // Lost sectors are reported even when the copy was interrupted: they are zeros in what was written.
+    for (const l of r.lost) say(`${name}: lost sectors ${l.start}-${l.start + l.count - 1} (${l.count} sectors): no member could give them; written as zeros`);
+    for (const p of hit) say(`${name}: ${p.partition === undefined ? 'outside every partition' : `partition ${p.partition} (sectors ${p.start}-${p.start + p.sectors - 1})`}: ${p.lost} sectors lost`);
     if (!r.complete) return 1;
     const from = r.startedAt > 0 ? ` (resumed at sector ${r.startedAt})` : '';
-    const summary = `${name}: ${r.sectors} sectors (${mib(r.sectors)}) written to ${toStdout ? 'standard output' : ctx.o.engine.output}${from}, ${mib(r.holes)} left as holes`;
-    if (toStdout) ctx.io.stderr(`${summary}\n`);
-    else ctx.out.line(summary);
+    say(`${name}: ${r.sectors} sectors (${mib(r.sectors)}) written to ${toStdout ? 'standard output' : ctx.o.engine.output}${from}, ${mib(r.holes)} left as holes`);
+    if (r.lost.length > 0) {
+      const total = r.lost.reduce((n, l) => n + l.count, 0);
+      ctx.out.log('error', `"${name}": ${total} sectors (${mib(total)}) in ${r.lost.length} range${r.lost.length === 1 ? '' : 's'} could not be read from any member and were written as zeros`);
+      return LOST_STATUS;
+    }
     return 0;
   } finally {
     stop.dispose();

@@ -213,6 +213,26 @@ export const jsonSchema = {
         startedAt: { type: 'integer', minimum: 0 },
         complete: { type: 'boolean' },
         state: { type: 'string' },
+        // Volume sectors no member could give (--rescue-map, read errors), written as zeros.
+        lost: {
+          type: 'array',
+          items: { type: 'object', additionalProperties: false, required: ['start', 'count'], properties: { start: { type: 'integer', minimum: 0 }, count: { type: 'integer', minimum: 1 } } },
+        },
+        // Which partitions (MBR/GPT on the volume) the lost sectors fall in; partition null: outside every one.
+        lostByPartition: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['partition', 'start', 'sectors', 'lost'],
+            properties: {
+              partition: { type: ['integer', 'null'] },
+              start: { type: 'integer', minimum: 0 },
+              sectors: { type: 'integer', minimum: 0 },
+              lost: { type: 'integer', minimum: 1 },
+            },
+          },
+        },
       },
     },
     check: {
@@ -227,6 +247,8 @@ export const jsonSchema = {
         checked: { type: 'array', items: { type: 'string' } },
         sectors: { type: 'integer', minimum: 0 },
         ranges: { type: 'array', items: { $ref: '#/definitions/checkRange' } },
+        // Units not checked: a member sector there could not be read (--rescue-map, read errors).
+        unreadable: { type: 'array', items: { $ref: '#/definitions/checkRange' } },
       },
     },
     exports: {

@@ -7,6 +7,7 @@
  * failed, reported and skipped after.
  */
 import { isIoError, SECTOR, type IoError, type Source } from '../source.js';
+import { isMediumError } from '../rescue.js';
 import { uint, type TargetType } from '../target.js';
 
 export const mirror: TargetType = {
@@ -21,14 +22,14 @@ export const mirror: TargetType = {
     if (legCount === undefined || legCount < 2) return 'Invalid number of mirrors';
     i++;
     if (args.length < i + 2 * legCount) return 'Too few mirror arguments';
-    const legs: { source: Source; offset: number; failed: boolean }[] = [];
+    const legs: { source: Source; offset: number; failed: boolean; readErrors: number }[] = [];
     for (let l = 0; l < legCount; l++, i += 2) {
       const source = ctx.lookup(args[i]!);
       const offset = uint(args[i + 1]);
       if (!source) return `Device lookup failure: ${args[i]}`;
       if (offset === undefined) return 'Invalid offset';
       if (offset + length > source.sizeSectors) return `Device ${args[i]} too small for the target`;
-      legs.push({ source, offset, failed: false });
+      legs.push({ source, offset, failed: false, readErrors: 0 });
     }
     if (i < args.length) {
       const features = uint(args[i]);
@@ -47,7 +48,10 @@ export const mirror: TargetType = {
           if (leg.failed) continue;
           const r = await leg.source.read(leg.offset + sector, count);
           if (!isIoError(r)) return r;
-          fail(leg, r);
+          // Unreadable sectors (a medium error) fail this read of the leg only: the next leg is read, and
+          // the leg stays in use for the rest (a whole leg is not lost for a bad sector).
+          if (!isMediumError(r)) fail(leg, r);
+          else if (!leg.readErrors++) ctx.report(`mirror leg ${leg.source.name} failed a read (${r.message}); such reads go to the next leg`);
           last = r;
         }
         return last ?? { kind: 'io', path: 'mirror', code: 'EIO', message: 'Input/output error' };

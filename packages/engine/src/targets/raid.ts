@@ -7,6 +7,7 @@
 import { chunkPieces, gatherInto, type Piece } from '../gather.js';
 import { BufferPool, skewed } from '../pool.js';
 import { isIoError, SECTOR, xorInto, type IoError, type Source } from '../source.js';
+import { readDegrading } from '../rescue.js';
 import { uint, type TargetType } from '../target.js';
 import { raid5Place, type Algorithm } from './raid5-layout.js';
 import { isRaid6Type, raid6Target } from './raid6.js';
@@ -85,21 +86,22 @@ export const raid: TargetType = {
         return { dev: raid5Place(algorithm, disks, row, k % dataDisks).dev, devChunk: row };
       });
 
-    const readInto = async (sector: number, out: Uint8Array): Promise<true | IoError> => {
+    /** The read with member `gone` (a missing one, or one whose sectors here are unreadable) rebuilt from parity. */
+    const readWith = async (gone: number | undefined, sector: number, out: Uint8Array): Promise<true | IoError> => {
       const all = pieces(sector, out.length / SECTOR);
-      const direct = all.filter((p) => p.dev !== lost);
-      const lostPieces = all.filter((p) => p.dev === lost);
-      // A lost piece is the XOR of the same sectors on every other device. Those the request reads anyway
+      const direct = all.filter((p) => p.dev !== gone);
+      const lostPieces = all.filter((p) => p.dev === gone);
+      // A gone piece is the XOR of the same sectors on every other device. Those the request reads anyway
       // (its other data pieces of the row) are taken from `out`; the rest (parity, data outside the request)
       // are gathered side by side into scratch.
       const peers: Piece[] = [];
-      /** Per lost piece, where each other device's same sectors will be: in `out` or in scratch, at a sector. */
+      /** Per gone piece, where each other device's same sectors will be: in `out` or in scratch, at a sector. */
       const sources: { inOut: boolean; at: number }[][] = [];
       let scratchSectors = 0;
       for (const p of lostPieces) {
         const row: { inOut: boolean; at: number }[] = [];
         for (let d = 0; d < disks; d++) {
-          if (d === lost) continue;
+          if (d === gone) continue;
           const hit = direct.find((q) => q.dev === d && q.devSector <= p.devSector && q.devSector + q.count >= p.devSector + p.count);
           if (hit) row.push({ inOut: true, at: hit.at + (p.devSector - hit.devSector) });
           else {
@@ -128,6 +130,11 @@ export const raid: TargetType = {
         if (scratch) scratchPool.give(scratch);
       }
     };
+
+    const names = devs.map((d) => d.source?.name);
+    // A member's unreadable sectors (EIO) are rebuilt as if it were missing, for this read only.
+    const readInto = (sector: number, out: Uint8Array): Promise<true | IoError> =>
+      readDegrading(missing, 1, names, (without) => readWith(without[0], sector, out));
 
     const read = async (sector: number, count: number): Promise<Uint8Array | IoError> => {
       const out = skewed(count * SECTOR);

@@ -9,6 +9,7 @@ import { gfInv, gfMul, gfPow2, tableKernels } from '../gf256.js';
 import { simdKernels } from '../gf256-simd.js';
 import { BufferPool, skewed } from '../pool.js';
 import { isIoError, readInto as readIntoSource, SECTOR, xorInto, type IoError, type Source } from '../source.js';
+import { readDegrading } from '../rescue.js';
 import type { Target } from '../target.js';
 import { raid5Place, type Algorithm } from './raid5-layout.js';
 
@@ -238,11 +239,12 @@ export function raid6Target({ type, length, chunk, devs, report }: Raid6Spec): T
     return true;
   };
 
-  const readInto = async (sector: number, out: Uint8Array): Promise<true | IoError> => {
+  /** The read with members `gone` (missing ones, or ones whose sectors here are unreadable) rebuilt. */
+  const readWith = async (gone: readonly number[], sector: number, out: Uint8Array): Promise<true | IoError> => {
     const count = out.length / SECTOR;
     const all = pieces(sector, count);
-    if (!all.some((p) => lost.includes(p.dev))) return gatherInto(devs, all, out);
-    // A lost chunk needs its whole stripe. Each row's data chunks that the request covers whole are read
+    if (!all.some((p) => gone.includes(p.dev))) return gatherInto(devs, all, out);
+    // A gone chunk needs its whole stripe. Each row's data chunks that the request covers whole are read
     // (or rebuilt) straight in the request's buffer; the peers (P, Q, data the request covers in part or
     // not at all) go to scratch rows, and the parts of those the request wants are copied out afterwards.
     const r0 = Math.floor(all[0]!.devSector / chunk);
@@ -266,7 +268,7 @@ export function raid6Target({ type, length, chunk, devs, report }: Raid6Spec): T
     };
     const table = Array.from({ length: rows }, (_, i) => devs.map((_, dev) => chunkAt(r0 + i, dev)));
     const results = await Promise.all(
-      devs.flatMap((d, dev) => (d.source ? [readRun(dev, r0 * chunk, table.map((c) => c[dev]!))] : [])),
+      devs.flatMap((d, dev) => (d.source && !gone.includes(dev) ? [readRun(dev, r0 * chunk, table.map((c) => c[dev]!))] : [])),
     );
     const failed = results.find((r) => r !== true);
     if (failed) {
@@ -277,11 +279,11 @@ export function raid6Target({ type, length, chunk, devs, report }: Raid6Spec): T
       const s = stripe(row);
       // Rows that lost only P and/or Q, or whose lost data the request does not want, need no rebuild.
       const wanted = s.data.some((d, dd) => {
-        if (!lost.includes(d)) return false;
+        if (!gone.includes(d)) return false;
         const first = (row * dataDisks + dd) * chunk;
         return first < end && first + chunk > sector;
       });
-      if (wanted) recoverStripe(s, table[row - r0]!, lost, false);
+      if (wanted) recoverStripe(s, table[row - r0]!, gone, false);
     }
     // What the request covers in part sits in scratch: its present and rebuilt data pieces, copied out.
     for (const p of all) {
@@ -294,6 +296,11 @@ export function raid6Target({ type, length, chunk, devs, report }: Raid6Spec): T
     giveRows(scratch);
     return true;
   };
+
+  const names = devs.map((d) => d.source?.name);
+  // A member's unreadable sectors (EIO) are rebuilt as if it were missing, for this read only.
+  const readInto = (sector: number, out: Uint8Array): Promise<true | IoError> =>
+    readDegrading(lost, 2, names, (without) => readWith(without, sector, out));
 
   // Writes are read-modify-write of whole rows (every member, P and Q recomputed): one at a time.
   let queue: Promise<unknown> = Promise.resolve();
