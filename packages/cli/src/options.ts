@@ -95,7 +95,7 @@ export interface EngineOptions {
   readonly tables: string | undefined;
   /** A copy-on-write overlay (--serve/--extract), or the COW device of `-tay`'s snapshot table. */
   readonly overlay: string | undefined;
-  /** --check-data's --draw FILE: the picture of the set and its mismatches, written after the check. */
+  /** --check-data's or --extract's --draw FILE: the set and its mismatches or lost sectors, drawn after the run. */
   readonly drawFile: string | undefined;
   /** --draw's --rows N: how many chunk rows of each member the picture shows. */
   readonly rows: number;
@@ -351,6 +351,11 @@ export const OPTIONS: readonly OptionRow[] = [
   {
     long: 'extract', arg: 'required', mode: 'extract',
     apply: (d, a) => {
+      // `--draw FILE --extract SET`: the --draw before it named the picture, not a set to draw.
+      if (d.ourMode === 'draw') {
+        d.engine.drawFile = d.engine.set;
+        d.ourMode = undefined;
+      }
       select(d, 'extract');
       d.engine.set = setName('--extract', a);
     },
@@ -384,10 +389,11 @@ export const OPTIONS: readonly OptionRow[] = [
     help: ['--check-data RAID-set', 'check that mirror legs agree and RAID4/5 parity matches the data'],
   },
   {
-    long: 'draw', arg: 'required', mode: 'draw', modes: ['draw', 'check-data'],
+    long: 'draw', arg: 'required', mode: 'draw', modes: ['draw', 'check-data', 'extract'],
     apply: (d, a) => {
-      // After --check-data it names the picture of the check; alone it names the set to draw.
-      if (d.ourMode === 'check-data') {
+      // After --check-data or --extract it names the picture of the check or of the lost ranges; alone it
+      // names the set to draw.
+      if (d.ourMode === 'check-data' || d.ourMode === 'extract') {
         if (!a) throw new UsageError('--draw needs a file name');
         d.engine.drawFile = a;
         return;
@@ -395,7 +401,7 @@ export const OPTIONS: readonly OptionRow[] = [
       select(d, 'draw');
       d.engine.set = setName('--draw', a);
     },
-    help: ['--draw RAID-set {-o|--output} FILE [--rows N]', 'draw the set\'s layout (FILE .svg, .html, or - for SVG on standard output); with --check-data: --draw FILE, the mismatch map'],
+    help: ['--draw RAID-set {-o|--output} FILE [--rows N]', 'draw the set\'s layout (FILE .svg, .html, or - for SVG on standard output); with --check-data or --extract: --draw FILE, the map of mismatches or lost sectors'],
   },
   {
     long: 'rows', arg: 'required', modes: ['draw'],
@@ -615,6 +621,7 @@ export function parseOptions(argv: readonly string[]): Options {
       throw new UsageError(`${enumerate(foreign.map(label))} ${foreign.length > 1 ? 'go' : 'goes'} with ${enumerate(owners, 'or')}, not ${modeLabel(mode)}`);
     }
     if (d.json && d.engine.output === '-') throw new UsageError('--json and -o - would both write to standard output');
+    if (d.engine.drawFile === '-') throw new UsageError(`--draw - would put the picture among ${modeLabel(mode)}'s own output: give a file`);
     if (mode === 'serve' && !isListenAddress(d.engine.listen)) {
       const dash = d.engine.listen.startsWith('-') ? ` (a socket named so is written ./${d.engine.listen})` : '';
       throw new UsageError(`--listen ${d.engine.listen}: not a port (0-65535), HOST:PORT or a socket path${dash}`);

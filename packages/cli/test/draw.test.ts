@@ -288,6 +288,29 @@ describe('pictures rendered in a real browser (Debian chromium, headless)', () =
       expect(colour, `bucket ${b}`).toBe(b === 30 || b === 31 ? COLOURS.mismatch : COLOURS.clean);
     }
   }, 300_000);
+
+  itChromium('--extract --draw: the bucket with the lost sectors is dark blue in the screenshot, the others are not', async () => {
+    const dir = tmp('draw-lost');
+    const member = 4096;
+    for (const m of ['m0', 'm1']) await fs.writeFile(join(dir, `${m}.img`), Buffer.alloc(member * SECTOR, m === 'm0' ? 1 : 2));
+    await fs.writeFile(join(dir, 't.txt'), `v: 0 ${2 * member} striped 2 128 m0.img 0 m1.img 0\n`);
+    // m1's sectors 1000-1007 unrescued (GNU ddrescue's mapfile): chunk row 7, volume chunk 15, volume sectors
+    // 2024-2031, bucket 15 of 64 (128 sectors each). A stripe has nothing to rebuild them from.
+    await fs.writeFile(join(dir, 'm1.map'), `# Mapfile\n0x00000000 +\n0x00000000 0x${(1000 * SECTOR).toString(16)} +\n0x${(1000 * SECTOR).toString(16)} 0x${(8 * SECTOR).toString(16)} -\n0x${(1008 * SECTOR).toString(16)} 0x${((member - 1008) * SECTOR).toString(16)} +\n`);
+    const r = await dmraid(dir, ['--extract', 'v', '-o', 'v.img', '--draw', 'lost.html', '--tables', 't.txt', '--rescue-map', 'm1.img=m1.map']);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stdout).toContain('v: lost sectors 2024-2031 (8 sectors)');
+    const grid = await layout(await fs.readFile(join(dir, 't.txt'), 'utf8'), 'v');
+    const geo = pictureGeometry({ layouts: [grid] });
+    const { dom, png } = await browser(dir, 'lost.html', geo.width, geo.mapTop + 260);
+    expect(dom).not.toContain('parsererror');
+    expect(dom).toContain('v: 8192 sectors; 1 lost range(s), 8 sectors');
+    for (let b = 0; b < 64; b++) {
+      const { x, y, w, h } = bucketRect(geo.width, geo.mapTop, 0, b);
+      const colour = hex(png.rgb(Math.round(x + w / 2), Math.round(y + h / 2)));
+      expect(colour, `bucket ${b}`).toBe(b === 15 ? COLOURS.lost : COLOURS.clean);
+    }
+  }, 300_000);
 });
 
 describe('--draw on the command line', () => {
@@ -298,6 +321,10 @@ describe('--draw on the command line', () => {
     expect([c.mode, c.engine.set, c.engine.drawFile]).toEqual(['check-data', 's', 'm.svg']);
     const d = parseOptions(['--draw', 'm.svg', '--check-data', 's']);
     expect([d.mode, d.engine.set, d.engine.drawFile]).toEqual(['check-data', 's', 'm.svg']);
+    const e = parseOptions(['--draw', 'l.svg', '--extract', 's', '-o', 'v.img']);
+    expect([e.mode, e.engine.set, e.engine.drawFile, e.engine.output]).toEqual(['extract', 's', 'l.svg', 'v.img']);
+    expect(parseOptions(['--extract', 's', '-o', 'v.img', '--draw', 'l.svg']).engine.drawFile).toBe('l.svg');
+    expect(() => parseOptions(['--extract', 's', '-o', 'v.img', '--draw', '-'])).toThrow("--draw - would put the picture among --extract's own output: give a file");
     expect(() => parseOptions(['--draw', 's'])).toThrow('--draw needs -o/--output FILE');
     expect(() => parseOptions(['--draw', 's', '-o', 'x', '--rows', '0'])).toThrow('--rows 0: not a number of rows');
     expect(() => parseOptions(['--check-data', 's', '--rows', '3'])).toThrow('--rows goes with --draw, not --check-data');

@@ -7,6 +7,7 @@ import { extract, holdsData, salvaging, type SectorRange, type Source } from '@d
 import { confirm, type CommandContext } from '../context.js';
 import { mib, progress } from '../progress.js';
 import { openSetsRun, openVolumeOverlay, stopSignal } from './engine-run.js';
+import { drawLost } from '../draw/check.js';
 
 /** The exit status of an extract that wrote zeros for lost sectors (as --check-data's for mismatches). */
 const LOST_STATUS = 2;
@@ -118,6 +119,7 @@ export default async function command(ctx: CommandContext): Promise<number> {
     // Lost sectors are reported even when the copy was interrupted: they are zeros in what was written.
     for (const l of r.lost) say(`${name}: lost sectors ${l.start}-${l.start + l.count - 1} (${l.count} sectors): no member could give them; written as zeros`);
     for (const p of hit) say(`${name}: ${p.partition === undefined ? 'outside every partition' : `partition ${p.partition} (sectors ${p.start}-${p.start + p.sectors - 1})`}: ${p.lost} sectors lost`);
+    if (ctx.o.engine.drawFile !== undefined && !(await drawLost(ctx, run, name, r.lost, ctx.o.engine.drawFile))) return 1;
     if (!r.complete) return 1;
     const from = r.startedAt > 0 ? ` (resumed at sector ${r.startedAt})` : '';
     say(`${name}: ${r.sectors} sectors (${mib(r.sectors)}) written to ${toStdout ? 'standard output' : ctx.o.engine.output}${from}, ${mib(r.holes)} left as holes`);
