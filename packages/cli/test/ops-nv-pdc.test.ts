@@ -92,8 +92,8 @@ describe('nvidia -R SET DEV: the data onto the new disk, then the array idle', (
       const r = await runOurs(specs, ['-R', name, file(specs[1]!)], { cwd: dir });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^nvidia: drive to rebuild: ${prefix}1.img\n\nnvidia: ${prefix}1.img rebuilt \\(`));
-      // Data runs from sector 0 to the block at N-2; RAID5's tail past the last whole stripe row is no data.
-      const dataSectors = level === '5' ? Math.floor((SECTORS - 2) / 128) * 128 : SECTORS - 2;
+      // Data runs from sector 0 to the block at N-2.
+      const dataSectors = SECTORS - 2;
       const got = await fs.readFile(join(dir, `${prefix}1.img`));
       expect(got.subarray(0, dataSectors * 512).equals(lost.subarray(0, dataSectors * 512))).toBe(true);
       expect((await extract(dir, specs, name, 'after.bin')).equals(volume)).toBe(true);
@@ -202,5 +202,39 @@ describe('nvidia -x SET: the array deleted', () => {
     }
     expect((await runOurs(specs, ['-s'], { cwd: dir })).stdout).not.toContain('nvidia');
     if (reference()) expect((await runReference(specs, ['-s'], { cwd: dir })).stdout).not.toContain('nvidia');
+  }, 60_000);
+});
+
+describe('pdc -x SET: the array deleted, the disks\' other array kept', () => {
+  for (const which of [0, 1]) {
+    it(`two-arrays: deleting set ${which} leaves the other readable by ours and the reference`, async () => {
+      const dir = tmp(`ops-pdc-remove-${which}`);
+      const specs = await imagesOf(dir, 'pdc/two-arrays');
+      const names = (await runOurs(specs, ['-s', '-c'], { cwd: dir })).stdout.split('\n').filter(Boolean);
+      expect(names).toHaveLength(2);
+      const keep = names[1 - which]!;
+      const r = await runOurs(specs, ['-x', names[which]!, '--yes'], { cwd: dir });
+      expect(r.status, r.stderr).toBe(0);
+      const after = await runOurs(specs, ['-s', '-c'], { cwd: dir });
+      expect([after.status, after.stdout]).toEqual([0, `${keep}\n`]);
+      const s = await runOurs(specs, ['-s', '-c', '-c', '-c'], { cwd: dir });
+      expect(s.stdout.split('\n').filter(Boolean).every((l) => l.includes(':ok:'))).toBe(true);
+      if (reference()) {
+        const ref = await runReference(specs, ['-s', '-c'], { cwd: dir });
+        expect(ref.stdout).toBe(`${keep}\n`);
+      }
+    }, 60_000);
+  }
+
+  it('a one-array RAID1 made with -C: every block zeroed, no set left', async () => {
+    const dir = tmp('ops-pdc-remove-one');
+    const specs = ['p0.img:PDC0', 'p1.img:PDC1'];
+    for (const s of specs) await blank(join(dir, file(s)));
+    expect((await runOurs(specs, ['-f', 'pdc', '-C', 'gone', '--type', '1', '--disk', 'p0.img p1.img', '--yes'], { cwd: dir })).status).toBe(0);
+    const name = await setName(dir, specs);
+    const r = await runOurs(specs, ['-x', name, '--yes'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    for (const s of specs) expect((await fs.readFile(join(dir, file(s)))).every((b) => b === 0), s).toBe(true);
+    if (reference()) expect((await runReference(specs, ['-s'], { cwd: dir })).stdout).not.toContain('pdc');
   }, 60_000);
 });
