@@ -9,6 +9,7 @@ import {
   exactNumber,
   failSetup,
   hex,
+  join64,
   logLine,
   mkAlpha,
   nullLog,
@@ -41,6 +42,7 @@ import {
 } from './layout.js';
 import { createSil } from './create.js';
 import { recordFailed, staleMembers } from './failed.js';
+import { SIL_DISK_REBUILD, makeSpare, rebuildSet, rebuiltSet, removeSet } from './ops.js';
 
 const NAME = 'sil';
 
@@ -119,7 +121,10 @@ function dataSectors(sil: Sil, sizeSectors: number): bigint {
  * mirrored_set_state through a lookup that stops at its first (zero) key, so it shows every member ok;
  * byte 0x129 is moreover a mirror position (FreeBSD), not a state, and real disks carry 1 there.
  */
-const memberStatus = (sil: Sil): RaidStatus => (sil.member_status & SIL_MEMBER_READY ? 'ok' : 'broken');
+const memberStatus = (sil: Sil): RaidStatus => (sil.member_status & SIL_MEMBER_READY || rebuilding(sil) ? 'ok' : 'broken');
+
+/** FreeBSD's SII_S_REBUILD: the target of a rebuild, a member whose data is not yet the set's. */
+const rebuilding = (sil: Sil) => sil.member_status === SIL_DISK_REBUILD;
 
 /**
  * The member's place in its set: disk_number (0x116) for RAID0, RAID1 and RAID5, the order dmraid sorts
@@ -200,6 +205,7 @@ async function readSil(device: BlockDevice, ctx: ReadContext): Promise<RaidDevic
       // A write puts the copy in use at all four places.
       areas: Array.from({ length: SIL_AREAS }, (_, i) => ({ offsetSectors: areaSector(n, i), size: SIL_BLOCK_SIZE, data: chosen })),
       meta: { sil, copies },
+      ...(rebuilding(sil) ? { outOfSync: `its metadata records a rebuild onto it (0x128 = 2), at sector ${join64(sil.rebuild_ptr_high, sil.rebuild_ptr_low)}` } : {}),
       ...(place === undefined ? {} : { position: place }),
     },
   ];
@@ -317,6 +323,14 @@ export const sil = defineFormat<SilMeta>({
   },
 
   failed: recordFailed,
+
+  spare: (device, set, ctx) => makeSpare(device, set, ctx),
+
+  remove: removeSet,
+
+  rebuild: rebuildSet,
+
+  rebuilt: rebuiltSet,
 
   stale: staleMembers,
 });
