@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hashFiles, reference, runOurs, runReference, testIf } from '@dmraid/testkit';
+import type { WritableDevice } from '@dmraid/core';
 import { silLayout } from '@dmraid/format-sil';
 import { tmp } from './helpers.js';
 
@@ -102,7 +103,7 @@ describe('-R SET DEV for sil: the data onto the new disk, then the block current
     await lose(dir, 'd1.img');
     const sil = (await import('@dmraid/format-sil')).default;
     const { openDevice, isIoError, allDevices, buildSets, readContext } = await import('@dmraid/core');
-    const devs = [];
+    const devs: WritableDevice[] = [];
     for (const f of files) {
       const d = await openDevice(join(dir, f), { writable: true });
       if (isIoError(d)) throw new Error(d.message);
