@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { buildTestbedImages, listTestbedSets, testbedDir, testDir } from '@dmraid/testkit';
 
 /**
@@ -20,4 +23,20 @@ export async function imagesOf(dir: string, ...which: string[]): Promise<string[
     for (const spec of await buildTestbedImages(set, sub)) specs.push(`${format}-${config}/${spec}`);
   }
   return specs;
+}
+
+/** A 24 MiB ext4 volume with text files. */
+export async function ext4Volume(dir: string): Promise<Buffer> {
+  const src = join(dir, 'files');
+  await fs.mkdir(src);
+  for (let f = 0; f < 60; f++) {
+    const lines = Array.from({ length: 1500 + f * 37 }, (_, l) => `${f}.${l}: ${['log', 'entry', 'disk', 'ok', 'sync', 'retry'][(l * 7 + f) % 6]} ${(l * 2654435761) % 99991}`);
+    await fs.writeFile(join(src, `doc${f}.txt`), lines.join('\n'));
+  }
+  const img = join(dir, 'vol.img');
+  await fs.writeFile(img, Buffer.alloc(24 << 20));
+  await promisify(execFile)('mkfs.ext4', ['-q', '-F', '-d', src, img]);
+  const vol = await fs.readFile(img);
+  await fs.rm(img);
+  return vol;
 }

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { jsonSchema } from '@dmraid/core';
 import { testIf } from '@dmraid/testkit';
 import { run } from '../src/main.js';
-import { tmp } from './helpers.js';
+import { ext4Volume, tmp } from './helpers.js';
 
 const exec = promisify(execFile);
 const mkfs = await exec('sh', ['-c', 'command -v mkfs.ext4']).then(() => true, () => false);
@@ -21,22 +21,6 @@ async function dmraid(dir: string, args: string[]) {
   let stderr = '';
   const status = await run(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), readLine: async () => null, cwd: dir }, { handlers: [] });
   return { status, stdout, stderr };
-}
-
-/** A 24 MiB ext4 volume with text files. */
-async function ext4Volume(dir: string): Promise<Buffer> {
-  const src = join(dir, 'files');
-  await fs.mkdir(src);
-  for (let f = 0; f < 60; f++) {
-    const lines = Array.from({ length: 1500 + f * 37 }, (_, l) => `${f}.${l}: ${['log', 'entry', 'disk', 'ok', 'sync', 'retry'][(l * 7 + f) % 6]} ${(l * 2654435761) % 99991}`);
-    await fs.writeFile(join(src, `doc${f}.txt`), lines.join('\n'));
-  }
-  const img = join(dir, 'vol.img');
-  await fs.writeFile(img, Buffer.alloc(24 << 20));
-  await exec('mkfs.ext4', ['-q', '-F', '-d', src, img]);
-  const vol = await fs.readFile(img);
-  await fs.rm(img);
-  return vol;
 }
 
 /** md's left-symmetric RAID5 (parity slot n-1-r%n, data after it) or a stripe, `offset` sectors of noise in front. */
