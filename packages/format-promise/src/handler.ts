@@ -41,7 +41,6 @@ import {
 } from './layout.js';
 import { createPdc } from './create.js';
 import { recordFailed, staleMembers } from './failed.js';
-import { removeSet } from './ops.js';
 
 const NAME = 'pdc';
 
@@ -394,8 +393,6 @@ export const pdc = defineFormat<PdcMeta>({
   },
 
   failed: recordFailed,
-
-  remove: removeSet,
 
   stale: staleMembers,
 });
