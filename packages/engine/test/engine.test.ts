@@ -181,7 +181,9 @@ describe('table parsing and construction', () => {
       { numRuns: 3000 },
     );
     // The shapes are close enough to build engines often, not only to be refused.
-    expect(built).toBeGreaterThan(100);
+    // About 4 % of tables build (120 of 3000, binomial sd ~11); 60 is five sd below, so a random
+    // seed never fails it, while a generator that only makes refusals still does.
+    expect(built).toBeGreaterThan(60);
   });
 
   it('takes tables as data: a member is the path its reference names (spaces, a keyword), never a word of the line; text is split as the kernel splits it', async () => {
