@@ -16,6 +16,8 @@ import {
   readContext,
   writeMetadata,
   type Before,
+  type BlockDevice,
+  type ReadContext,
   type RaidDevice,
   type RaidSet,
   type RaidStatus,
@@ -45,6 +47,7 @@ import {
 } from './layout.js';
 import { createNvidia } from './create.js';
 import { isRedundant, recordFailed, staleMembers } from './failed.js';
+import { makeSpare, rebuildingReason, rebuildSet, rebuiltSet, removeSet } from './ops.js';
 
 const NAME = 'nvidia';
 
@@ -150,19 +153,30 @@ function arrayLines(nv: Nv): string[] {
   return lines;
 }
 
+/** The disk a rebuild writes to carries its reason: the CLI's engine fills it, `rebuilt` ends it. */
+function withRebuilding(read: (d: BlockDevice, ctx: ReadContext) => Promise<RaidDevice<Nv>[]>) {
+  return async (d: BlockDevice, ctx: ReadContext): Promise<RaidDevice<Nv>[]> =>
+    (await read(d, ctx)).map((rd) => {
+      const outOfSync = rebuildingReason(rd.meta);
+      return outOfSync === undefined ? rd : { ...rd, outOfSync };
+    });
+}
+
 export const nvidia = defineFormat<Nv>({
   apiVersion: 1,
   name: NAME,
   description: 'NVidia RAID',
   levels: 'S,0,1,10,5',
 
-  read: blockReader({
+  read: withRebuilding(
+    blockReader({
     layout: nvLayout,
     at: { fromEnd: NV_END_OFFSET },
     isOurs: (nv) => latin1(nv.vendor.subarray(0, NV_ID_STRING.length)) === NV_ID_STRING,
     checksum: { valid: nvChecksumOk, message: 'bad checksum' },
     member: ({ meta: nv, sector }) => ({ name: setName(nv, true), type: raidType(nv), status: status(nv), sectors: sector }),
-  }),
+    }),
+  ),
 
   group(rd, ctx) {
     const nv = meta(rd);
@@ -221,6 +235,11 @@ export const nvidia = defineFormat<Nv>({
   },
 
   failed: recordFailed,
+
+  spare: makeSpare,
+  rebuild: rebuildSet,
+  rebuilt: rebuiltSet,
+  remove: removeSet,
 
   stale: staleMembers,
 });

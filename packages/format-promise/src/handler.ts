@@ -41,6 +41,7 @@ import {
 } from './layout.js';
 import { createPdc } from './create.js';
 import { recordFailed, staleMembers } from './failed.js';
+import { removeSet } from './ops.js';
 
 const NAME = 'pdc';
 
@@ -393,6 +394,8 @@ export const pdc = defineFormat<PdcMeta>({
   },
 
   failed: recordFailed,
+
+  remove: removeSet,
 
   stale: staleMembers,
 });
