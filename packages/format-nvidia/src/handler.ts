@@ -170,11 +170,11 @@ export const nvidia = defineFormat<Nv>({
 
   read: withRebuilding(
     blockReader({
-    layout: nvLayout,
-    at: { fromEnd: NV_END_OFFSET },
-    isOurs: (nv) => latin1(nv.vendor.subarray(0, NV_ID_STRING.length)) === NV_ID_STRING,
-    checksum: { valid: nvChecksumOk, message: 'bad checksum' },
-    member: ({ meta: nv, sector }) => ({ name: setName(nv, true), type: raidType(nv), status: status(nv), sectors: sector }),
+      layout: nvLayout,
+      at: { fromEnd: NV_END_OFFSET },
+      isOurs: (nv) => latin1(nv.vendor.subarray(0, NV_ID_STRING.length)) === NV_ID_STRING,
+      checksum: { valid: nvChecksumOk, message: 'bad checksum' },
+      member: ({ meta: nv, sector }) => ({ name: setName(nv, true), type: raidType(nv), status: status(nv), sectors: sector }),
     }),
   ),
 
