@@ -101,14 +101,14 @@ const MIRRORS: MirrorCase[] = [
   { format: 'ddf1', make: (dir) => images(dir, 'ddf1', '1', 2, 'D1'), rebuilds: true, examine: { after: /EXAMINE.*Optimal/ } },
   {
     format: 'nvidia',
-    // Neither our -C nor mdadm writes nvidia metadata: the testbed set raid1-2-spare (32 MiB members, a spare).
-    // nvidia records a failure (the degraded bit) but has no rebuild: the spare stays out, the set degraded.
+    // mdadm reads no nvidia metadata: the testbed set raid1-2-spare (32 MiB members, a spare), recorded from
+    // the vendor's own. nvidia's rebuild (format-nvidia ops.ts) takes the spare in, as for isw and ddf1.
     make: async (dir) => {
       const set = (await listTestbedSets(testbedDir, 'nvidia')).find((x) => x.config === 'raid1-2-spare')!;
       const specs = (await buildTestbedImages(set, dir)).map((spec) => join(dir, spec));
       return { specs, disks: specs.map((spec) => ({ file: spec.split(':')[0]!, serial: spec.split(':')[1] })) };
     },
-    rebuilds: false,
+    rebuilds: true,
     volume: 'nvidia_',
   },
 ];
