@@ -81,3 +81,21 @@ describe('-R onto a disk too small for the set', () => {
     expect((await runOurs(specs, ['-s', '-c', '-c', '-c'], { cwd: dir })).stdout).toMatch(new RegExp(`^${name}:\\d+:\\d+:mirror:ok:0:2:0\n`));
   });
 });
+
+describe('-R of a set that does not exist', () => {
+  itRef('says so on stderr as one ERROR, nothing else (the reference: the other sets\' discovery errors, then "raid volume X not found" on stdout)', async () => {
+    const dir = tmp('rebuild-nosuch');
+    const specs = ['a.img:NOSUCHA', 'b.img:NOSUCHB', 'e.img:NOSUCHE'];
+    for (const s of specs) await blank(join(dir, s.split(':')[0]!), 131072);
+    expect((await runOurs(specs.slice(0, 2), ['-f', 'isw', '-C', 'One', '--type', '1', '--disk', 'a.img,b.img', '--yes'], { cwd: dir })).status).toBe(0);
+    const kept = [specs[0]!, specs[2]!];
+    const name = (await runOurs(kept, ['-s', '-c'], { cwd: dir })).stdout.trim();
+    const before = await hashFiles(dir, { recursive: true });
+    const ours = await runOurs(kept, ['-R', 'nosuch', 'e.img'], { cwd: dir });
+    const ref = await runReference(kept, ['-R', 'nosuch', '/dev/sdb'], { cwd: dir });
+    const discovery = `ERROR: isw: wrong number of devices in RAID set "${name}" [1/2] on a.img\n`;
+    expect(ref).toEqual({ status: 1, stdout: 'raid volume "nosuch" not found\n\n', stderr: discovery });
+    expect(ours).toEqual({ status: 1, stdout: '', stderr: 'ERROR: no RAID set found with name "nosuch"\n' });
+    expect(await hashFiles(dir, { recursive: true })).toBe(before);
+  }, 60_000);
+});

@@ -35,6 +35,12 @@ export class Monitor {
   private readonly numbers = new Map<string, string>();
   /** `<top-level set>\0<member path>`: failures recorded already. */
   private readonly handled = new Set<string>();
+  /**
+   * Disks the kernel stopped using. They stay out of every later discovery: a dead disk's blocks can still come
+   * from the page cache, and in a format without a generation (nvidia) its old block reads as current once the
+   * rebuild has cleared the survivors' degraded mark — its unit is then claimed twice.
+   */
+  private readonly dead = new Set<string>();
   private readonly watchers = new Map<string, Promise<void>>();
   private readonly percent = new Map<string, number>();
   private readonly said = new Set<string>();
@@ -123,7 +129,7 @@ export class Monitor {
         await Promise.all(old.map((d) => d.close()));
       } else if (this.devices.length === 0) return false;
     }
-    this.sets = (await this.ctx.discover(this.devices)).sets;
+    this.sets = (await this.ctx.discover(this.devices.filter((d) => !this.dead.has(d.path)))).sets;
     for (const d of this.devices) {
       if (this.numbers.has(d.path)) continue;
       const n = await this.system.numberOf(d.path);
@@ -225,6 +231,7 @@ export class Monitor {
     const name = v.volume.name;
     const format = setFormat(v.top);
     const key = `${v.top.name}\0${path}`;
+    this.dead.add(path);
     if (!this.handled.has(key)) {
       this.handled.add(key);
       this.report.emit({ event: 'failed', set: name, device: path, format, message: 'the kernel stopped using this member (I/O errors)' });
