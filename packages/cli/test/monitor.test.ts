@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newRaidSet, type BlockDevice, type FormatHandler, type RaidDevice, type RaidSet } from '@dmraid/core';
 import { KernelActivator, type DmsetupRunner } from '@dmraid/activation';
-import { installedHandlers, runOurs } from '@dmraid/testkit';
+import { hashFiles, installedHandlers, runOurs } from '@dmraid/testkit';
 import { Output, type CommandContext, type Io } from '../src/context.js';
 import { deviceAccess } from '../src/devices.js';
 import { parseOptions } from '../src/options.js';
@@ -81,7 +81,14 @@ function fakeKernel(devices: Record<string, { table: string; status: string; eve
 }
 
 /** The images' paths as the live tables name them (`major:minor`). */
-const system = (dir: string, kernel: KernelActivator, dead: Set<string> = new Set(), inventory = { now: 'loop0 loop1 loop2' }): MonitorSystem => {
+/** dmraid's lock as the fake system hands it out: each take and release logged; `held` refuses it (a text). */
+const fakeLock = (log: string[] = [], held?: string) => async () => {
+  if (held !== undefined) return held;
+  log.push('lock');
+  return { release: async () => void log.push('unlock') };
+};
+
+const system = (dir: string, kernel: KernelActivator, dead: Set<string> = new Set(), inventory = { now: 'loop0 loop1 loop2' }, lock = fakeLock()): MonitorSystem => {
   const numbers: Record<string, string> = { 'd0.img': '7:0', 'd1.img': '7:1', 'd2.img': '7:2' };
   return {
     kernel,
@@ -90,6 +97,7 @@ const system = (dir: string, kernel: KernelActivator, dead: Set<string> = new Se
     reads: async (n) => !dead.has(n),
     holders: async () => undefined,
     inventory: async () => inventory.now,
+    lock,
   };
 };
 
@@ -221,6 +229,33 @@ describe('--monitor on a fake kernel', () => {
     // Reloaded all the same: the held writes must complete.
     expect(k.calls).toContain(`suspend --noflush ${name}`);
     expect(status).toBe(1);
+  });
+
+  it('writes metadata and reloads tables only under dmraid\'s lock (the one -ay takes); a lock held elsewhere leaves disks and tables as they are', async () => {
+    const dir = tmp('monitor-lock');
+    const { specs, name } = await mirrorWithSpare(dir);
+    await fs.truncate(join(dir, 'd1.img'), 0);
+    const live = { table: '0 65024 mirror core 2 64 nosync 2 7:0 0 7:1 0 1 handle_errors\n', status: '0 65024 mirror 2 7:0 7:1 507/508 1 AD 1 core\n' };
+    const argv = ['--monitor', '--once', ...specs.flatMap((x) => ['--devices', join(dir, x)])];
+    const before = await hashFiles(dir, { recursive: true });
+    const held = fakeKernel({ [name]: live });
+    const a = context(dir, argv, await installedHandlers());
+    const refused = await new Monitor(a.ctx, system(dir, new KernelActivator(held.run), new Set(['7:1']), undefined, fakeLock([], 'flock lockfile /var/lock/dmraid/.lock: held by process 4242')), reporter(a.ctx.io, { json: false, program: undefined }), { once: true, signal: new AbortController().signal }).run();
+    expect(refused).toBe(1);
+    expect(a.out.slice(0, 2)).toEqual([
+      `failed: RAID set "${name}", ${dir}/d1.img: the kernel stopped using this member (I/O errors)\n`,
+      `error: RAID set "${name}": flock lockfile /var/lock/dmraid/.lock: held by process 4242: the metadata and tables are left as they are until the next event\n`,
+    ]);
+    expect(held.calls.filter((c) => /^(suspend|reload|load|resume)/.test(c))).toEqual([]);
+    expect(await hashFiles(dir, { recursive: true })).toBe(before);
+
+    // Free: each write and each reload takes it and gives it back.
+    const log: string[] = [];
+    const k = fakeKernel({ [name]: live });
+    const b = context(dir, argv, await installedHandlers());
+    expect(await new Monitor(b.ctx, system(dir, new KernelActivator(k.run), new Set(['7:1']), undefined, fakeLock(log)), reporter(b.ctx.io, { json: false, program: undefined }), { once: true, signal: new AbortController().signal }).run()).toBe(0);
+    // recorded, reloaded, spare-added, reloaded.
+    expect(log).toEqual(['lock', 'unlock', 'lock', 'unlock', 'lock', 'unlock', 'lock', 'unlock']);
   });
 });
 

@@ -156,6 +156,21 @@ export class Monitor {
     this.watchers.set(name, w);
   }
 
+  /** `fn` under dmraid's lock (not with -i); `otherwise` when the lock cannot be had (said as an error). */
+  private async locked<T, U>(set: string, otherwise: U, fn: () => Promise<T>): Promise<T | U> {
+    if (this.ctx.o.ignoreLocking) return fn();
+    const lock = await this.system.lock();
+    if (typeof lock === 'string') {
+      this.report.emit({ event: 'error', set, message: `${lock}: the metadata and tables are left as they are until the next event` });
+      return otherwise;
+    }
+    try {
+      return await fn();
+    } finally {
+      await lock.release();
+    }
+  }
+
   /** One action at a time: watchers of several volumes share the disks and the model. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.queue.then(fn);
@@ -217,7 +232,7 @@ export class Monitor {
   private async write(v: Volume, action: (handler: FormatHandler, w: PromptingWriteContext) => Promise<boolean>): Promise<boolean> {
     const handler = this.handlerOf(v.top)!;
     const claims = monitorClaims(this.ctx.io.cwd, this.system, await ownDevices(v.top, (await this.system.kernel.info()) ?? []));
-    return (await perform(this.writer, handler, this.devices, claims, true, (w) => action(handler, w))) === 0;
+    return this.locked(v.volume.name, false, async () => (await perform(this.writer, handler, this.devices, claims, true, (w) => action(handler, w))) === 0);
   }
 
   /** After a metadata write: the disks read again and the volume's tables brought to what they now say. */
@@ -293,7 +308,8 @@ export class Monitor {
       this.report.emit({ event: 'error', set: name, message: 'the set is no longer found on the disks: its table stays as it is' });
       return false;
     }
-    const r = await reloadVolume(this.system.kernel, v.volume, previous);
+    const r = await this.locked(name, undefined, () => reloadVolume(this.system.kernel, v.volume, previous));
+    if (!r) return false;
     for (const p of r.problems) this.report.emit({ event: 'error', set: name, message: `${p}: its table stays as it is` });
     let ok = r.problems.length === 0;
     for (const step of r.steps) {

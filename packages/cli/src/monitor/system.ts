@@ -24,6 +24,11 @@ export interface MonitorSystem {
    * a set came or went. The monitor's idle rescan looks at this, not at the disks.
    */
   readonly inventory: () => Promise<string>;
+  /**
+   * dmraid's lock (the one `-ay` takes), held while the monitor writes metadata or reloads a table, so that
+   * neither runs beside an activation; an error text (dmraid's words) when it cannot be had in time.
+   */
+  readonly lock: () => Promise<{ release(): Promise<void> } | string>;
 }
 
 export function realSystem(kernel: KernelActivator, sysfs = '/sys'): MonitorSystem {
@@ -54,6 +59,10 @@ export function realSystem(kernel: KernelActivator, sysfs = '/sys'): MonitorSyst
       const names = (await fs.readdir(join(sysfs, 'class/block')).catch(() => [] as string[])).sort();
       const uuids = await Promise.all(names.map(async (n) => (n.startsWith('dm-') ? (await fs.readFile(join(sysfs, 'class/block', n, 'dm/uuid'), 'utf8').catch(() => '')).trim() : '')));
       return names.map((n, i) => `${n} ${uuids[i]}`).join('\n');
+    },
+    async lock() {
+      const act = await import('@dmraid/activation');
+      return act.acquireLock(process.env.DMRAID_LOCKFILE || act.LOCK_FILE, Number(process.env.DMRAID_LOCK_WAIT_MS) || undefined);
     },
     async holders(path) {
       const number = await deviceNumber(path);
