@@ -7,11 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildSets, isIoError, openDevice, readContext, type RaidDevice } from '@dmraid/core';
+import { buildSets, isIoError, openDevice, readContext, type RaidDevice, type RaidSet, type WritableDevice, type WriteContext } from '@dmraid/core';
 import { planActivation } from '@dmraid/activation';
 import { isRunError, openRun } from '@dmraid/engine';
 import nvidia, { NV_END_OFFSET, nvChecksum, nvLayout } from '@dmraid/format-nvidia';
 import { reference, runOurs, runReference } from '@dmraid/testkit';
+import { spareFor, volumesOf, wantsSpare } from '../src/monitor/model.js';
 import { imagesOf, tmp } from './helpers.js';
 
 const SECTORS = 65536;
@@ -38,16 +39,23 @@ async function editBlocks(dir: string, specs: string[], edit: (nv: ReturnType<ty
   }
 }
 
+/** The sets our reader builds from `specs` (the monitor's view, without the CLI). */
+async function readSets(dir: string, specs: string[], writable = false): Promise<{ sets: RaidSet[]; devices: WritableDevice[] }> {
+  const rds: RaidDevice[] = [];
+  const devices: WritableDevice[] = [];
+  for (const s of specs) {
+    const d = await openDevice(join(dir, file(s)), { serial: s.split(':')[1], writable: true });
+    if (isIoError(d)) throw new Error(d.message);
+    devices.push(d);
+    rds.push(...(await nvidia.read(d, readContext('nvidia', () => undefined))));
+  }
+  if (!writable) for (const d of devices) await d.close();
+  return { sets: buildSets(rds, { handlers: [nvidia], log: () => undefined }), devices };
+}
+
 /** The set's volume written through the engine, as the kernel would write it: `bytes` from its start. */
 async function writeVolume(dir: string, specs: string[], name: string, bytes: Uint8Array) {
-  const rds: RaidDevice[] = [];
-  for (const s of specs) {
-    const d = await openDevice(join(dir, file(s)), { serial: s.split(':')[1] });
-    if (isIoError(d)) throw new Error(d.message);
-    rds.push(...(await nvidia.read(d, readContext('nvidia', () => undefined))));
-    await d.close();
-  }
-  const sets = buildSets(rds, { handlers: [nvidia], log: () => undefined });
+  const { sets } = await readSets(dir, specs);
   const { plan, problems } = planActivation(sets, { partitions: false });
   expect(problems).toEqual([]);
   const run = await openRun({ tables: plan.devices, members: [...new Set(plan.devices.flatMap((d) => d.members))], writable: true, cwd: dir });
@@ -146,3 +154,44 @@ describe('nvidia -R SET DEV for RAID5 and RAID1+0: the member reconstructed, the
   }
 });
 
+
+describe('the monitor and a degraded nvidia RAID5 with a spare: nothing nvidia-specific', () => {
+  it('after failed (the monitor\'s record) and with the failed disk gone, the volume wants its spare, maps around the hole, and the rebuild onto the spare restores the lost bytes', async () => {
+    const dir = tmp('rebuild-nv-monitor');
+    const { specs: members, name } = await filledSet(dir, 'nvm', '5', 3);
+    await blank(join(dir, 'nvm3.img'));
+    const withSpare = [...members, 'nvm3.img:NVMSPARE'];
+    const spared = await runOurs(withSpare, ['-f', 'nvidia', '-S', name, '-M', 'nvm3.img', '--yes'], { cwd: dir });
+    expect(spared.status, spared.stderr).toBe(0);
+    const volume = await extract(dir, withSpare, name, 'before.bin');
+    const lost = await fs.readFile(join(dir, 'nvm2.img'));
+    // The monitor's record of the failure: the handler's `failed`, as daemon.ts calls it.
+    const { sets: live, devices } = await readSets(dir, withSpare, true);
+    const errors: string[] = [];
+    const ctx: WriteContext = { format: 'nvidia', log: () => undefined, error: (t) => errors.push(t), openWritable: async (p) => devices.find((d) => d.path === p) };
+    try {
+      expect(await nvidia.failed!(live[0]!, devices.find((d) => d.path.endsWith('/nvm2.img'))!, ctx)).toBe(true);
+      expect(errors).toEqual([]);
+    } finally {
+      for (const d of devices) await d.close();
+    }
+    await fs.rm(join(dir, 'nvm2.img'));
+    const left = withSpare.filter((s) => !s.startsWith('nvm2.img'));
+    // What daemon.ts decides from (model.ts): a degraded volume, nothing rebuilding, the array's spare.
+    const { sets } = await readSets(dir, left);
+    const [v] = volumesOf(sets);
+    expect([v!.volume.name, v!.volume.status, wantsSpare(v!.volume)]).toEqual([name, 'inconsistent', true]);
+    expect(spareFor(v!.top, sets)?.path).toBe(join(dir, 'nvm3.img'));
+    // -ay maps it degraded: the spare holds no slot, the lost member's is `- -`.
+    const tay = await runOurs(left, ['-tay'], { cwd: dir });
+    expect([tay.status, tay.stdout]).toEqual([0, expect.stringMatching(new RegExp(`^${name}: 0 \\d+ raid raid5_ls 4 128 sync region_size \\d+ 3 - nvm0\\.img - nvm1\\.img - -\n$`))]);
+    // The same handler rebuild the monitor writes, with the engine's copy (no kernel here).
+    const r = await runOurs(left, ['-R', name, 'nvm3.img'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    const dataBytes = Math.floor((SECTORS - NV_END_OFFSET) / STRIDE) * STRIDE * 512;
+    expect((await fs.readFile(join(dir, 'nvm3.img'))).subarray(0, dataBytes).equals(lost.subarray(0, dataBytes))).toBe(true);
+    expect((await extract(dir, left, name, 'after.bin')).equals(volume)).toBe(true);
+    const s = await runOurs(left, ['-s', '-c', '-c', '-c'], { cwd: dir });
+    expect([s.status, s.stderr, s.stdout.split('\n').filter(Boolean).every((l) => l.includes(':ok:'))]).toEqual([0, '', true]);
+  }, 180_000);
+});
