@@ -173,21 +173,23 @@ const raidLevel = (rs: RaidSet) => (rs.type === 'raid6' ? rs.raid6Layout! : rs.t
 /** raid4/5 (one parity chunk per stripe) and raid6 (two): dm-raid's `raid` target, one `<meta> <data>` pair per member. */
 function parityTable(rs: RaidSet, options: TableOptions, problems: Problem[], helpers: DmDevice[]): Built | undefined | null {
   // Slots in member order; undefined = missing member.
+  // A hot spare kept in the set (nvidia's) has no slot in the layout.
+  const devs = options.reference ? rs.devs : rs.devs.filter((rd) => rd.type !== 'spare');
   let slots: ({ ref: DeviceRef; rd?: RaidDevice } | undefined)[] = [
     ...rs.sets.map((r) => ({ ref: subsetRef(r) })),
-    ...rs.devs.map((rd) => ({ ref: memberOf(rd), rd })),
+    ...devs.map((rd) => ({ ref: memberOf(rd), rd })),
   ];
   // foundDevs is the count the metadata expects (dmraid's found_devs).
   if (slots.length !== rs.foundDevs && rs.sets.length === 0) {
     if (options.reference) return null;
-    const positions = rs.devs.map((rd) => (options.memberIndex ? options.memberIndex(rd, rs) : rd.position));
+    const positions = devs.map((rd) => (options.memberIndex ? options.memberIndex(rd, rs) : rd.position));
     const expected = rs.foundDevs;
     if (slots.length > expected || positions.some((p) => p === undefined || p < 0 || p >= expected) || new Set(positions).size !== positions.length) {
       problems.push({ level: 'error', text: `cannot tell the positions of the members of degraded RAID set "${rs.name}"`, set: rs.name });
       return undefined;
     }
     const placed: typeof slots = Array.from({ length: expected }, () => undefined);
-    rs.devs.forEach((rd, i) => (placed[positions[i]!] = slots[i]));
+    devs.forEach((rd, i) => (placed[positions[i]!] = slots[i]));
     slots = placed;
   }
   const members = slots.length;

@@ -81,7 +81,7 @@ const shape = (text: string) =>
     .join('\n');
 
 describe('nvidia -R SET DEV: the data onto the new disk, then the array idle', () => {
-  // A degraded RAID5 or RAID1+0 is not assembled at all (dmraid's check removes it; docs/formats/nvidia.md).
+  // RAID5 and RAID1+0: rebuild-nvidia.test.ts.
   for (const [level, n] of [['1', 2]] as const) {
     it(`RAID${level} over ${n}: the lost member's bytes, the volume unchanged, --check-data clean, -s ok`, async () => {
       const dir = tmp(`ops-nv-rebuild-${level}`);
@@ -121,7 +121,7 @@ describe('nvidia -R SET DEV: the data onto the new disk, then the array idle', (
     }
   }, 120_000);
 
-  it('a degraded RAID0 or RAID5 is no set to rebuild: refused, nothing written', async () => {
+  it('a degraded RAID0, or a RAID5 still initialising (as -C leaves it: no parity to rebuild from), is no set to rebuild: refused, nothing written', async () => {
     const dir = tmp('ops-nv-rebuild-0');
     for (const [prefix, level, n] of [['nv0r', '0', 2], ['nv5r', '5', 3]] as const) {
       const { specs: before, name } = await filledSet(dir, prefix, level, n, 64);

@@ -5,6 +5,7 @@
  */
 import {
   blockReader,
+  countDevs,
   cString,
   defineFormat,
   fieldLines,
@@ -128,6 +129,18 @@ export function expectedDevices(nv: Nv): number {
   return nv.array.raidLevel === NV_LEVEL_1_0 ? Math.floor(members / 2) : members;
 }
 
+/**
+ * A RAID5 one member short still holds all its data (the missing member is the XOR of the others), so it is
+ * kept degraded (inconsistent) as the other formats keep theirs; dmraid removes it. Only while the members
+ * present are themselves in step: an initialising RAID5 (nosync) has no parity to rebuild from. With the
+ * count right, the member keeps its own status (this rule would make it ok).
+ */
+function keepsDegradedRaid5(set: RaidSet, rd: RaidDevice): boolean {
+  if (meta(rd).array.raidLevel !== NV_LEVEL_5_SYM) return false;
+  if (countDevs(set, 'dev') !== expectedDevices(meta(rd)) - 1) return false;
+  return rd.status === 'ok' || rd.status === 'inconsistent';
+}
+
 const byUnit: Before<RaidDevice> = (a, b) => meta(a).unitNumber < meta(b).unitNumber;
 const byHalf: Before<RaidSet> = (a, b) => half(meta(a.devs[0]!)) < half(meta(b.devs[0]!));
 
@@ -174,7 +187,14 @@ export const nvidia = defineFormat<Nv>({
       at: { fromEnd: NV_END_OFFSET },
       isOurs: (nv) => latin1(nv.vendor.subarray(0, NV_ID_STRING.length)) === NV_ID_STRING,
       checksum: { valid: nvChecksumOk, message: 'bad checksum' },
-      member: ({ meta: nv, sector }) => ({ name: setName(nv, true), type: raidType(nv), status: status(nv), sectors: sector }),
+      member: ({ meta: nv, sector }) => ({
+        name: setName(nv, true),
+        type: raidType(nv),
+        status: status(nv),
+        sectors: sector,
+        // A RAID5's data member sits in the layout at its unitNumber: what maps the set with one missing.
+        ...(nv.array.raidLevel === NV_LEVEL_5_SYM && nv.unitNumber < dataWidth(nv) ? { position: nv.unitNumber } : {}),
+      }),
     }),
   ),
 
@@ -210,7 +230,10 @@ export const nvidia = defineFormat<Nv>({
   },
 
   check(set, ctx) {
-    return ctx.checkRaidSet(set, { devices: (rd) => expectedDevices(meta(rd)) });
+    return ctx.checkRaidSet(set, {
+      devices: (rd) => expectedDevices(meta(rd)),
+      member: keepsDegradedRaid5,
+    });
   },
 
   log(rd) {

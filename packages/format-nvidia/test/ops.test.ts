@@ -95,3 +95,40 @@ describe('nvidia spare and remove', () => {
     for (const p of paths) expect((await blockAt(p)).raw.every((b) => b === 0)).toBe(true);
   });
 });
+
+describe('nvidia RAID5 one member short: kept degraded, so rebuild finds it', () => {
+  it('idle or flagged degraded: the set is inconsistent, its members placed by unitNumber; rebuild gives DEV the missing unit', async () => {
+    const { paths } = await testbed('raid5-3');
+    const left = [paths[0]!, paths[2]!];
+    const [set] = await readSets(left);
+    expect([set?.status, allDevices(set!).map((rd) => [rd.status, rd.position])]).toEqual(['inconsistent', [['inconsistent', 0], ['inconsistent', 2]]]);
+    // As the monitor leaves it: failed() (the set as read before) flags the survivors.
+    const [whole] = await readSets(paths);
+    expect(await nvidia.failed!(whole!, allDevices(whole!)[1]!.device as BlockDevice, writeContext(paths[1]!).ctx)).toBe(true);
+    const [flagged] = await readSets(left);
+    expect(flagged?.status).toBe('inconsistent');
+    const target = await blankLike(paths[1]!);
+    const { ctx, errors } = writeContext('');
+    expect(await nvidia.rebuild!(flagged!, target, ctx)).toBe(true);
+    expect(errors).toEqual([]);
+    const t = await blockAt(paths[1]!);
+    expect([t.nv.unitNumber, t.nv.unitFlags, t.nv.array.raidJobCode]).toEqual([1, NV_UNIT_REBUILDING, 3]);
+    const [rebuilding] = await readSets(paths);
+    expect(allDevices(rebuilding!).map((rd) => [rd.position, rd.outOfSync !== undefined])).toEqual([[0, false], [1, true], [2, false]]);
+    // Whole again but rebuilding: every member keeps its own state (raidJobCode 3), none reads ok.
+    expect([rebuilding!.status, allDevices(rebuilding!).map((rd) => rd.status)]).toEqual(['inconsistent', ['inconsistent', 'inconsistent', 'inconsistent']]);
+  });
+
+  it('no longer kept: an initialising RAID5 (nosync: no parity yet) one short, and any RAID5 two short', async () => {
+    const init = await testbed('raid5-3-init');
+    expect(await readSets([init.paths[0]!, init.paths[1]!])).toEqual([]);
+    const whole = await testbed('raid5-3');
+    expect(await readSets([whole.paths[0]!])).toEqual([]);
+  });
+
+  it('a whole set keeps its own member statuses: initialising stays nosync', async () => {
+    const { paths } = await testbed('raid5-3-init');
+    const [set] = await readSets(paths);
+    expect([set?.status, allDevices(set!).map((rd) => rd.status)]).toEqual(['nosync', ['nosync', 'nosync', 'nosync']]);
+  });
+});
