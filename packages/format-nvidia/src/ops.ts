@@ -155,14 +155,19 @@ export async function rebuildSet(set: RaidSet, device: BlockDevice | undefined, 
       return false;
     }
   }
+  // A spare of the array taking the place is a spare no more: totalVolumes counted it (-S added it), and a
+  // count that still did would make the reference expect one member more than the array has.
+  const total = nv.array.totalVolumes - (own ? 1 : 0);
   const out: [BlockDevice, Uint8Array][] = [];
   for (const rd of rds) {
     if (rd === own) continue;
     const m = copy(block(rd));
     m.array.raidJobCode = NV_SCDB_REBUILD_RAID;
+    m.array.totalVolumes = total;
     out.push([rd.device as BlockDevice, encode(m)]);
   }
   const target = copy(nv);
+  target.array.totalVolumes = total;
   target.unitNumber = missing[0]!;
   target.unitFlags = NV_UNIT_REBUILDING;
   target.array.raidJobCode = NV_SCDB_REBUILD_RAID;

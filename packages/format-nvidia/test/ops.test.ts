@@ -71,6 +71,26 @@ describe('nvidia rebuild, then rebuilt', () => {
   });
 });
 
+describe('nvidia rebuild onto the array\'s own spare', () => {
+  it('the spare takes the missing unit and leaves the count: totalVolumes one less on every disk, so the set expects its data members only', async () => {
+    const { paths } = await testbed('raid1-2-spare');
+    const before = (await blockAt(paths[0]!)).nv.array.totalVolumes;
+    expect(before).toBe(3);
+    const [whole] = await readSets(paths);
+    expect(await nvidia.failed!(whole!, allDevices(whole!)[1]!.device as BlockDevice, writeContext(paths[1]!).ctx)).toBe(true);
+    const left = [paths[0]!, paths[2]!];
+    const [set] = await readSets(left);
+    const spare = allDevices(set!).find((rd) => rd.type === 'spare')!.device as BlockDevice;
+    expect(spare.path).toBe(paths[2]);
+    expect(await nvidia.rebuild!(set!, spare, writeContext('').ctx)).toBe(true);
+    for (const p of left) expect((await blockAt(p)).nv.array.totalVolumes).toBe(2);
+    const [rebuilding] = await readSets(left);
+    expect(await nvidia.rebuilt!(rebuilding!, spare, writeContext('').ctx)).toBe(true);
+    const [done] = await readSets(left);
+    expect([done!.status, done!.foundDevs, allDevices(done!).map((rd) => [rd.type, rd.status])]).toEqual(['ok', 2, [['raid1', 'ok'], ['raid1', 'ok']]]);
+  });
+});
+
 describe('nvidia spare and remove', () => {
   it('a spare is the array block past the data units, counted in totalVolumes on every disk; remove zeroes all', async () => {
     const { paths } = await testbed('raid1-2-spare');
