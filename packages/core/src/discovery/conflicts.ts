@@ -2,8 +2,8 @@
  * Two formats' metadata on one disk (an old set's left behind under a new one): which one the disk belongs
  * to, decided once every device is probed, because the evidence spans disks. In this order (docs/conflicts.md):
  *
- * 1. Sets: a format whose set is whole (every member present and agreeing, as its own group and check see
- *    it) wins over one whose set is not: the disks of the newer set carry it, the old set lost a member to it.
+ * 1. Sets: a format whose set is whole (every member its metadata expects present and none stale, as its own
+ *    group and check see it) wins over one whose set is not: the old set lost a member to the new one.
  * 2. Time: where every claiming format records a wall-clock time (FormatHandler.writtenAt), the newest.
  * 3. Nothing decides: the first in registration order, as dmraid decides every conflict.
  *
@@ -106,7 +106,9 @@ function standingsOf(rds: readonly RaidDevice[], group: (rds: RaidDevice[]) => R
     if (!set) continue;
     const stale = copy.stale !== undefined;
     const health = setHealth(set);
-    const whole = !stale && health.health === 'ok';
+    // Whole is every member the metadata expects present and current; a set still initialising (nosync) or
+    // with a member recorded failed is whole all the same: its disks agree on it.
+    const whole = !stale && health.expected > 0 && health.found >= health.expected;
     out.set(rd, { whole, what: `set "${set.name}" (${stale ? 'stale member, ' : ''}${health.found} of ${health.expected} members)` });
   }
   return out;
