@@ -77,6 +77,11 @@ describe('conflicting signatures', () => {
     const r = await run([toy('aaa', AAA, true), toy('bbb', BBB, true)], devices());
     expect(r.said).toEqual(['/dev/a: "aaa" and "bbb" formats discovered (using bbb)!', '/dev/b: "aaa" and "bbb" formats discovered (using bbb)!']);
     expect(r.losers[0]).toEqual(['/dev/a', 'aaa', 'bbb', 'its metadata was written 1970-01-12T13:46:40Z, the bbb metadata 1970-01-24T03:33:20Z']);
+    // Times within a day and two hours decide nothing (a BIOS clock keeps local time in no stated zone).
+    const close = await run([toy('aaa', AAA, true), toy('bbb', BBB, true)], [disk('/dev/a', [AAA, 1, 0, 1, 1_000_000], [BBB, 2, 0, 1, 1_000_000 + 26 * 3600])]);
+    expect(close.said).toEqual(['/dev/a: "bbb" and "aaa" formats discovered (using aaa)!']);
+    const apart = await run([toy('aaa', AAA, true), toy('bbb', BBB, true)], [disk('/dev/a', [AAA, 1, 0, 1, 1_000_000], [BBB, 2, 0, 1, 1_000_001 + 26 * 3600])]);
+    expect(apart.said).toEqual(['/dev/a: "aaa" and "bbb" formats discovered (using bbb)!']);
     // One format without a time: no time evidence, dmraid's order.
     const untimed = await run([toy('aaa', AAA, true), toy('bbb', BBB)], devices());
     expect(untimed.said).toEqual(['/dev/a: "bbb" and "aaa" formats discovered (using aaa)!', '/dev/b: "bbb" and "aaa" formats discovered (using aaa)!']);

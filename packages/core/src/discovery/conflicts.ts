@@ -4,7 +4,8 @@
  *
  * 1. Sets: a format whose set is whole (every member its metadata expects present and none stale, as its own
  *    group and check see it) wins over one whose set is not: the old set lost a member to the new one.
- * 2. Time: where every claiming format records a wall-clock time (FormatHandler.writtenAt), the newest.
+ * 2. Time: where every claiming format records a wall-clock time (FormatHandler.writtenAt), the newest, when
+ *    it is newer by more than a day and two hours (CLOCK_SLACK_MS).
  * 3. Nothing decides: the first in registration order, as dmraid decides every conflict.
  *
  * Where the metadata lies is no evidence here: a set's create writes its metadata and lays its data range
@@ -26,6 +27,12 @@ export interface Verdict {
   /** Each losing claim with why it lost. */
   readonly losers: readonly { readonly claim: Claim; readonly supersededBy: Supersession }[];
 }
+
+/**
+ * Times closer than this decide nothing: a BIOS stamps its clock's local time in no stated zone (sil), a DDF
+ * header UTC, and the zones of the world lie within 26 hours of each other.
+ */
+const CLOCK_SLACK_MS = 26 * 3600 * 1000;
 
 /** How a disk's RAID device fares in its own format's sets, built from every device that format claims. */
 interface Standing {
@@ -66,7 +73,7 @@ export class ConflictJudge {
     const times = left.map((c) => writtenAt(c));
     if (left.length > 1 && times.every((t) => t !== undefined)) {
       const newest = Math.max(...times.map((t) => t!.getTime()));
-      const keep = left.filter((_, i) => times[i]!.getTime() === newest);
+      const keep = left.filter((_, i) => times[i]!.getTime() >= newest - CLOCK_SLACK_MS);
       const at = new Map(left.map((c, i) => [c, times[i]!]));
       drop(keep, (loser, winner) => `its metadata was written ${iso(at.get(loser)!)}, the ${winner.handler.name} metadata ${iso(at.get(winner)!)}`);
     }
