@@ -191,6 +191,13 @@ describe('conflicting signatures, a disk moved into a new set', () => {
     expect(sets.sets.map((s: { format: string; foundDevices: number; expectedDevices: number }) => [s.format, s.foundDevices, s.expectedDevices])).toEqual([[young, 2, 2]]);
     expect(sets.supersededDevices.map((rd: { path: string; format: string; supersededBy: { format: string; reason: string } }) => [rd.path, rd.format, rd.supersededBy.format])).toEqual([['sda.img', old, young]]);
     expect(sets.supersededDevices[0].supersededBy.reason).toMatch(new RegExp(`^its set "[^"]+" \\(1 of 2 members\\) is not whole, the ${young} set "[^"]+" \\(2 of 2 members\\) is$`));
+    // -f forces the loser: it alone is read, and -E erases it; then nothing conflicts.
+    const forced = await runOurs(specs, ['-f', old, '-r', '-c', '-c', '-c'], { cwd: dir });
+    expect(listed(forced)).toEqual([`sda.img:${old}:${old === 'nvidia' ? 'nosync' : 'ok'}`]);
+    expect((await runOurs(specs, ['-f', old, '-r', '-E', '--yes', 'sda.img'], { cwd: dir })).status).toBe(0);
+    const after = await runOurs(specs, ['-r', '-c', '-c', '-c'], { cwd: dir });
+    expect(after.stdout).not.toContain('formats discovered');
+    expect(listed(after).map((l) => l.split(':')[1])).toEqual([young, young]);
   });
 
   itRef.each(moves)('old $old, new $young: the reference uses $reference; where that is ours, its output but for the superseded line', async ({ old, young, reference: theirsWins }) => {
