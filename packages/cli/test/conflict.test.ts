@@ -190,6 +190,8 @@ describe('conflicting signatures, a disk moved into a new set', () => {
       `sdc.img:${young}:${young === 'nvidia' ? 'nosync' : 'ok'}`,
     ]);
     expect(r.stdout).toContain(`sda.img: "${old}" and "${young}" formats discovered (using ${young})!\n`);
+    // sda alone (a device argument, as -r -E sda would erase) is decided on the same evidence.
+    expect(listed(await runOurs(specs, ['-r', '-c', '-c', '-c', 'sda.img'], { cwd: dir }))).toEqual(listed(r).slice(0, 2));
     const sets = json(await runOurs(specs, ['-s', '--json'], { cwd: dir }));
     expect(sets.sets.map((s: { format: string; foundDevices: number; expectedDevices: number }) => [s.format, s.foundDevices, s.expectedDevices])).toEqual([[young, 2, 2]]);
     expect(sets.supersededDevices.map((rd: { path: string; format: string; supersededBy: { format: string; reason: string } }) => [rd.path, rd.format, rd.supersededBy.format])).toEqual([['sda.img', old, young]]);

@@ -65,6 +65,16 @@ describe('conflicting signatures', () => {
     expect(r.sets.map((s) => [s.name, s.status, s.devs.map((d) => d.device.path)])).toEqual([['bbb_2', 'ok', ['/dev/a', '/dev/c']]]);
   });
 
+  it('a device argument (-r DISK) is decided on the same evidence, the other disks read silently', async () => {
+    const { log, lines } = bufferLog();
+    const handlers = [toy('aaa', AAA), toy('bbb', BBB)];
+    const devices = [disk('/dev/a', [AAA, 1, 0, 2], [BBB, 2, 0, 2]), disk('/dev/c', [BBB, 2, 1, 2])];
+    const found = await discover({ handlers, devices, log, paths: ['/dev/a'] });
+    expect(found.raidDevices.map((rd) => [rd.device.path, rd.format])).toEqual([['/dev/a', 'bbb']]);
+    expect(found.superseded.map((rd) => [rd.device.path, rd.format])).toEqual([['/dev/a', 'aaa']]);
+    expect(lines.filter((l) => l.text.includes('/dev/c'))).toEqual([]);
+  });
+
   it('the same evidence keeps the first format when its set is the whole one: dmraid\'s line', async () => {
     const r = await run([toy('aaa', AAA), toy('bbb', BBB)], [disk('/dev/a', [AAA, 1, 0, 2], [BBB, 2, 0, 2]), disk('/dev/b', [AAA, 1, 1, 2])]);
     expect(r.said).toEqual(['/dev/a: "bbb" and "aaa" formats discovered (using aaa)!']);

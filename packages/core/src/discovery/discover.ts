@@ -93,9 +93,8 @@ export async function discover(options: DiscoverOptions): Promise<Discovery> {
   const passes = (options.formats && options.formats.length > 0 ? options.formats : [undefined]).map((f) =>
     handlersMatching(options.handlers, f),
   );
-  const wanted = options.devices.filter(
-    (d) => d.sizeSectors >= MIN_DEVICE_SECTORS && (!options.paths || options.paths.length === 0 || options.paths.includes(d.path)),
-  );
+  const probed = options.devices.filter((d) => d.sizeSectors >= MIN_DEVICE_SECTORS);
+  const wanted = probed.filter((d) => !options.paths || options.paths.length === 0 || options.paths.includes(d.path));
   const limit = Math.max(1, options.concurrency ?? 64);
   const results: Reading[][][] = new Array(wanted.length);
   let next = 0;
@@ -108,6 +107,7 @@ export async function discover(options: DiscoverOptions): Promise<Discovery> {
   await Promise.all(Array.from({ length: Math.min(limit, wanted.length) }, worker));
 
   const everyRd = results.flat(2).flatMap((r) => r.rds);
+  everyRd.push(...(await evidenceElsewhere(results, probed.filter((d) => !wanted.includes(d)), options.handlerOptions)));
   const judge = new ConflictJudge(everyRd, (rds) => buildSets(rds, { handlers: options.handlers, log: bufferLog().log, keepFailed: true }));
   const raidDevices: RaidDevice[] = [];
   const superseded: RaidDevice[] = [];
@@ -134,6 +134,30 @@ export async function discover(options: DiscoverOptions): Promise<Discovery> {
   });
   for (const rd of raidDevices) if (options.current?.has(rd.device)) rd.current = {};
   return { raidDevices, superseded };
+}
+
+/**
+ * The RAID devices of the formats in conflict on the devices not asked about (device arguments): the evidence
+ * spans disks, and `-r -E DISK` must erase what `-r` alone calls DISK's format. Read silently, used as
+ * evidence only; nothing is read when nothing conflicts.
+ */
+async function evidenceElsewhere(
+  results: readonly Reading[][][],
+  others: readonly BlockDevice[],
+  handlerOptions: DiscoverOptions['handlerOptions'],
+): Promise<RaidDevice[]> {
+  const contested = new Set<FormatHandler>();
+  for (const pass of results.flat()) {
+    const claims = pass.filter((r) => r.rds.length > 0);
+    if (claims.length > 1) for (const r of claims) contested.add(r.handler);
+  }
+  if (contested.size === 0 || others.length === 0) return [];
+  const found: RaidDevice[] = [];
+  for (const device of others) {
+    const pass = [...contested].filter((h) => takesSectorSize(h, device.sectorSize));
+    for (const r of await Promise.all(pass.map((h) => readWithHandler(h, device, handlerOptions?.get(h.name))))) found.push(...r.rds);
+  }
+  return found;
 }
 
 /**
