@@ -111,6 +111,8 @@ export interface Probed {
   readonly raidDevices: RaidDevice[];
   /** The per-disk RAID devices (what -r lists). */
   readonly disks: RaidDevice[];
+  /** The per-disk RAID devices of formats that lost their disk to another's metadata (RaidDevice.supersededBy). */
+  readonly superseded: RaidDevice[];
 }
 
 export interface Discovered extends Probed {

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import {
   buildSets,
   diskDevices,
-  discoverRaidDevices,
+  discover,
   isIoError,
   openDevice,
   parseDeviceSpec,
@@ -40,8 +40,8 @@ export function deviceAccess(
   // The opened devices --include names, found when they are opened.
   const current = new Set<BlockDevice>();
   const probe: CommandContext['probe'] = async (devices, paths) => {
-    const raidDevices = await discoverRaidDevices({ handlers, devices, formats: o.formats, paths, log: out.log, handlerOptions: o.handlerOptions, current });
-    return { raidDevices, disks: diskDevices(raidDevices) };
+    const { raidDevices, superseded } = await discover({ handlers, devices, formats: o.formats, paths, log: out.log, handlerOptions: o.handlerOptions, current });
+    return { raidDevices, disks: diskDevices(raidDevices), superseded: diskDevices(superseded) };
   };
   return {
     async openDevices(writable, options = {}) {
@@ -50,9 +50,9 @@ export function deviceAccess(
     },
     probe,
     async discover(devices, options = {}) {
-      const { raidDevices, disks } = await probe(devices, options.paths);
-      const sets = disks.length === 0 ? [] : buildSets(raidDevices, { handlers: [...handlers], log: out.log, name: options.name });
-      return { raidDevices, disks, sets };
+      const probed = await probe(devices, options.paths);
+      const sets = probed.disks.length === 0 ? [] : buildSets(probed.raidDevices, { handlers: [...handlers], log: out.log, name: options.name });
+      return { ...probed, sets };
     },
   };
 }

@@ -62,7 +62,8 @@ export function blockDeviceLine(d: BlockDevice, o: ColumnOptions): string {
 
 export function raidDeviceLine(rd: RaidDevice, o: ColumnOptions): string {
   const type = typeDisplay(rd.type);
-  const status = statusDisplay(rd.status);
+  // A RAID device of a format that lost its disk to another's metadata: the winner in the status column.
+  const status = rd.supersededBy ? `superseded by ${rd.supersededBy.format}` : statusDisplay(rd.status);
   if (o.columnFields !== undefined) {
     return fieldLine(
       [

@@ -9,5 +9,6 @@ export * from './format/native-log.js';
 export * from './format/write.js';
 export * from './format/member-image.js';
 export * from './discovery/discover.js';
+export * from './discovery/conflicts.js';
 export * from './schema/schema.js';
 export * from './format/survivors.js';

@@ -23,6 +23,8 @@ import { createDdf1 } from './create.js';
 import { failedDdf1, rebuildDdf1, rebuiltDdf1, spareDdf1 } from './redundancy.js';
 
 const NAME = 'ddf1';
+/** 1980-01-01T00:00:00Z in seconds since 1970. */
+const DDF_EPOCH_SECONDS = 315532800;
 
 export interface Ddf1Meta {
   readonly ddf: Ddf1;
@@ -162,6 +164,12 @@ export const ddf1 = defineFormat<Ddf1Meta>({
 
   log(rd) {
     return ddf1Log(rd.device.path, rd.meta.ddf);
+  },
+
+  // The header's timestamp: seconds since 1980-01-01 UTC (the DDF epoch, mdadm's DECADE); 0 records none.
+  writtenAt(rd) {
+    const t = rd.meta.ddf.header.value.timestamp;
+    return t === 0 ? undefined : new Date((DDF_EPOCH_SECONDS + t) * 1000);
   },
 
   async dump(rd): Promise<DumpFile[]> {

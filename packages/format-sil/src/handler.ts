@@ -333,4 +333,15 @@ export const sil = defineFormat<SilMeta>({
   rebuilt: rebuiltSet,
 
   stale: staleMembers,
+
+  writtenAt: (rd) => createdAt(rd.meta.sil),
 });
+
+/**
+ * The set's creation time: the BIOS stamps its RTC's local time, in no stated zone, with a two-digit year
+ * (20yy); the seconds and minutes bytes carry other bits above 59 (dmraid's name takes them modulo 60).
+ */
+function createdAt(s: Sil): Date | undefined {
+  if (s.month < 1 || s.month > 12 || s.day < 1 || s.day > 31 || s.hour > 23 || s.year > 99) return undefined;
+  return new Date(Date.UTC(2000 + s.year, s.month - 1, s.day, s.hour, s.minutes % 60, s.seconds % 60));
+}

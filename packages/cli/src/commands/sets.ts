@@ -2,7 +2,7 @@
  * `-s [SET]`: the RAID sets, grouped and checked, or the one named. With `-t` (ours) the same output, and the
  * sets' health as the exit status, `mdadm --detail --test`'s: 0 ok, 1 degraded, 2 unusable, 4 an error.
  */
-import { buildSets, raidSetToJson, setFormat, setHealth, setsNamed, unassembledMembers, worseHealth, type Health, type RaidDevice } from '@dmraid/core';
+import { buildSets, raidDeviceToJson, raidSetToJson, setFormat, setHealth, setsNamed, unassembledMembers, worseHealth, type Health, type RaidDevice } from '@dmraid/core';
 import type { CommandContext } from '../context.js';
 import { noRaidDisks, withDevices } from '../devices.js';
 import { formatError, setLines } from '../display.js';
@@ -45,7 +45,10 @@ async function listSets(ctx: CommandContext, devices: Parameters<CommandContext[
     const h = health();
     return { status: 1, health: h === EXIT.ok ? TEST_ERROR : h };
   }
-  if (o.json) out.emitJson({ sets: sets.map((s) => raidSetToJson(s, setFormat(s) ?? null)) });
+  if (o.json) {
+    const superseded = found.superseded.map(raidDeviceToJson);
+    out.emitJson({ sets: sets.map((s) => raidSetToJson(s, setFormat(s) ?? null)), ...(superseded.length > 0 ? { supersededDevices: superseded } : {}) });
+  }
   else for (const set of sets) for (const l of setLines(set, o)) out.line(l);
   if (unknown.length > 0) return { status: 0, health: TEST_ERROR };
   return { status: 0, health: health() };

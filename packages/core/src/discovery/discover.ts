@@ -7,6 +7,7 @@ import type { BlockDevice } from '../device/device.js';
 import { readContext, groupContext, checkContext } from '../format/context.js';
 import type { FormatHandler } from '../format/handler.js';
 import { bufferLog, replay, type Log, type LogLine } from '../format/log.js';
+import { ConflictJudge } from './conflicts.js';
 import { findSet, setFormat, type DeviceInfo, type RaidDevice, type RaidSet } from '../model/raid.js';
 
 /** Devices smaller than this are never probed (Debian's dmraid). */
@@ -54,45 +55,48 @@ async function readWithHandler(
   return { rds, lines };
 }
 
+/** What one handler read on one device, its messages held until the conflicts are decided. */
+interface Reading {
+  readonly handler: FormatHandler;
+  readonly rds: RaidDevice[];
+  readonly lines: LogLine[];
+}
+
+/** Every pass's readings of one device, in registration order. */
 async function probeDevice(
   device: BlockDevice,
   passes: FormatHandler[][],
   handlerOptions: DiscoverOptions['handlerOptions'],
-): Promise<{ rds: RaidDevice[]; lines: LogLine[] }> {
-  const out = bufferLog();
-  const rds: RaidDevice[] = [];
+): Promise<Reading[][]> {
+  const out: Reading[][] = [];
   for (const all of passes) {
     const pass = all.filter((h) => takesSectorSize(h, device.sectorSize));
     const results = await Promise.all(pass.map((h) => readWithHandler(h, device, handlerOptions?.get(h.name))));
-    let first: FormatHandler | undefined;
-    pass.forEach((handler, i) => {
-      const r = results[i]!;
-      replay(r.lines, out.log);
-      if (r.rds.length === 0) return;
-      if (first) {
-        out.log('print', `${device.path}: "${handler.name}" and "${first.name}" formats discovered (using ${first.name})!`);
-        return;
-      }
-      first = handler;
-      rds.push(...r.rds);
-    });
+    out.push(pass.map((handler, i) => ({ handler, ...results[i]! })));
   }
-  return { rds, lines: out.lines };
+  return out;
+}
+
+export interface Discovery {
+  /** Every RAID device that counts, per-disk devices and further volumes, in device order. */
+  readonly raidDevices: RaidDevice[];
+  /** The RAID devices of the formats that lost a conflict on their disk (RaidDevice.supersededBy), same order. */
+  readonly superseded: RaidDevice[];
 }
 
 /**
- * Probe the devices. Returns every RAID device found, per-disk devices and further volumes, in device
- * order; the caller's log receives the messages in dmraid's order.
+ * Probe the devices, then decide each disk two formats claim (ConflictJudge). The caller's log receives the
+ * messages in dmraid's order, a conflict's line where dmraid prints it: `"<loser>" and "<winner>" formats
+ * discovered (using <winner>)!`, which is dmraid's line whenever the winner is the first format found.
  */
-export async function discoverRaidDevices(options: DiscoverOptions): Promise<RaidDevice[]> {
+export async function discover(options: DiscoverOptions): Promise<Discovery> {
   const passes = (options.formats && options.formats.length > 0 ? options.formats : [undefined]).map((f) =>
     handlersMatching(options.handlers, f),
   );
-  const wanted = options.devices.filter(
-    (d) => d.sizeSectors >= MIN_DEVICE_SECTORS && (!options.paths || options.paths.length === 0 || options.paths.includes(d.path)),
-  );
+  const probed = options.devices.filter((d) => d.sizeSectors >= MIN_DEVICE_SECTORS);
+  const wanted = probed.filter((d) => !options.paths || options.paths.length === 0 || options.paths.includes(d.path));
   const limit = Math.max(1, options.concurrency ?? 64);
-  const results: { rds: RaidDevice[]; lines: LogLine[] }[] = new Array(wanted.length);
+  const results: Reading[][][] = new Array(wanted.length);
   let next = 0;
   const worker = async () => {
     while (next < wanted.length) {
@@ -101,13 +105,67 @@ export async function discoverRaidDevices(options: DiscoverOptions): Promise<Rai
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, wanted.length) }, worker));
-  const all: RaidDevice[] = [];
-  for (const r of results) {
-    replay(r.lines, options.log);
-    all.push(...r.rds);
+
+  const everyRd = results.flat(2).flatMap((r) => r.rds);
+  everyRd.push(...(await evidenceElsewhere(results, probed.filter((d) => !wanted.includes(d)), options.handlerOptions)));
+  const judge = new ConflictJudge(everyRd, (rds) => buildSets(rds, { handlers: options.handlers, log: bufferLog().log, keepFailed: true }));
+  const raidDevices: RaidDevice[] = [];
+  const superseded: RaidDevice[] = [];
+  results.forEach((readings, i) => {
+    const path = wanted[i]!.path;
+    for (const pass of readings) {
+      const claims = pass.filter((r) => r.rds.length > 0);
+      const verdict = claims.length > 1 ? judge.decide(claims) : undefined;
+      const winner = verdict?.winner ?? claims[0];
+      const first = claims[0];
+      for (const r of pass) {
+        replay(r.lines, options.log);
+        if (r.rds.length === 0) continue;
+        if (r === winner) raidDevices.push(...r.rds);
+        if (r === first) continue;
+        const loser = r === winner ? first! : r;
+        options.log('print', `${path}: "${loser.handler.name}" and "${winner!.handler.name}" formats discovered (using ${winner!.handler.name})!`);
+      }
+      for (const { claim, supersededBy } of verdict?.losers ?? []) {
+        for (const rd of claim.rds) rd.supersededBy = supersededBy;
+        superseded.push(...claim.rds);
+      }
+    }
+  });
+  for (const rd of raidDevices) if (options.current?.has(rd.device)) rd.current = {};
+  return { raidDevices, superseded };
+}
+
+/**
+ * The RAID devices of the formats in conflict on the devices not asked about (device arguments): the evidence
+ * spans disks, and `-r -E DISK` must erase what `-r` alone calls DISK's format. Read silently, used as
+ * evidence only; nothing is read when nothing conflicts.
+ */
+async function evidenceElsewhere(
+  results: readonly Reading[][][],
+  others: readonly BlockDevice[],
+  handlerOptions: DiscoverOptions['handlerOptions'],
+): Promise<RaidDevice[]> {
+  const contested = new Set<FormatHandler>();
+  for (const pass of results.flat()) {
+    const claims = pass.filter((r) => r.rds.length > 0);
+    if (claims.length > 1) for (const r of claims) contested.add(r.handler);
   }
-  for (const rd of all) if (options.current?.has(rd.device)) rd.current = {};
-  return all;
+  if (contested.size === 0 || others.length === 0) return [];
+  const found: RaidDevice[] = [];
+  for (const device of others) {
+    const pass = [...contested].filter((h) => takesSectorSize(h, device.sectorSize));
+    for (const r of await Promise.all(pass.map((h) => readWithHandler(h, device, handlerOptions?.get(h.name))))) found.push(...r.rds);
+  }
+  return found;
+}
+
+/**
+ * Probe the devices (discover): every RAID device that counts, per-disk devices and further volumes, in
+ * device order.
+ */
+export async function discoverRaidDevices(options: DiscoverOptions): Promise<RaidDevice[]> {
+  return (await discover(options)).raidDevices;
 }
 
 /**

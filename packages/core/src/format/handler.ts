@@ -86,6 +86,12 @@ export interface FormatHandlerV1<M = any> {
    * their sets; a stale disk's volumes are stale with it.
    */
   stale?(rds: readonly RaidDevice<M>[]): readonly StaleMember<M>[];
+  /**
+   * The wall-clock time this device's metadata records (its last update, or the set's creation where that is
+   * all the format keeps); undefined where it records none. Discovery compares it when two formats claim
+   * one disk and both have one (discovery/conflicts.ts).
+   */
+  writtenAt?(rd: RaidDevice<M>): Date | undefined;
   /** Device-mapper activation gate for a set (isw's BBM check); false blocks activation. */
   canActivate?(set: RaidSet, ctx: CheckContext): boolean;
 }
@@ -103,7 +109,7 @@ export const takesSectorSize = (handler: FormatHandlerV1, sectorSize: number) =>
 export class FormatDefinitionError extends Error {}
 
 const REQUIRED = ['read', 'group', 'check', 'log'] as const;
-const OPTIONAL = ['dump', 'write', 'create', 'remove', 'rebuild', 'rebuilt', 'failed', 'spare', 'stale', 'canActivate'] as const;
+const OPTIONAL = ['dump', 'write', 'create', 'remove', 'rebuild', 'rebuilt', 'failed', 'spare', 'stale', 'writtenAt', 'canActivate'] as const;
 
 /**
  * Check a handler object and return it. A broken handler (wrong apiVersion, a missing method, a bad

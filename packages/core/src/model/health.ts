@@ -16,11 +16,12 @@ export const worseHealth = (a: Health, b: Health): Health => (RANK[a] >= RANK[b]
 /**
  * What a member is to its set: `active` holds the set's data, `rebuilding` is the target of a rebuild (its data
  * is not yet the set's), `failed` is recorded broken, `spare` waits to be rebuilt onto, `stale` holds an older
- * copy of the metadata and was set aside.
+ * copy of the metadata and was set aside, `superseded` is the metadata of a format that lost its disk to another's.
  */
-export type MemberState = 'active' | 'rebuilding' | 'failed' | 'spare' | 'stale';
+export type MemberState = 'active' | 'rebuilding' | 'failed' | 'spare' | 'stale' | 'superseded';
 
 export function memberState(rd: RaidDevice, set?: RaidSet): MemberState {
+  if (rd.supersededBy !== undefined) return 'superseded';
   if (rd.stale !== undefined) return 'stale';
   if (rd.type === 'spare') return 'spare';
   if (rd.outOfSync !== undefined) return 'rebuilding';

@@ -64,6 +64,17 @@ export interface RaidDevice<M = unknown> {
    * kernel's `mirror ... sync` copies the first leg over the others) and the engine never reads it.
    */
   outOfSync?: string;
+  /**
+   * Another format's metadata on the same disk won the conflict (discovery/conflicts.ts): this RAID device
+   * is shown (-r) but never joins a set. The winner's name and the evidence, in words.
+   */
+  supersededBy?: Supersession;
+}
+
+/** Why one format's RAID devices on a disk gave way to another's. */
+export interface Supersession {
+  readonly format: string;
+  readonly reason: string;
 }
 
 export interface RaidSet {

@@ -23,6 +23,8 @@ export interface RaidDeviceJson {
   staleReason?: string;
   /** Only on a member the user declared current (--include) that a handler calls stale: that verdict. */
   staleOverruled?: string;
+  /** Only on a RAID device of a format that lost its disk to another (RaidDevice.supersededBy). */
+  supersededBy?: { format: string; reason: string };
 }
 
 export interface RaidSetJson {
@@ -71,6 +73,7 @@ function deviceJson(rd: RaidDevice, set?: RaidSet): RaidDeviceJson {
     state: memberState(rd, set),
     ...(rd.stale !== undefined ? { stale: true as const, staleReason: rd.stale } : {}),
     ...(rd.current?.overruled !== undefined ? { staleOverruled: rd.current.overruled } : {}),
+    ...(rd.supersededBy !== undefined ? { supersededBy: { format: rd.supersededBy.format, reason: rd.supersededBy.reason } } : {}),
   };
 }
 
@@ -125,10 +128,16 @@ export const jsonSchema = {
         sectors: { type: 'integer', minimum: 0 },
         offset: { type: 'integer', minimum: 0 },
         deviceSectors: { type: 'integer', minimum: 0 },
-        state: { enum: ['active', 'rebuilding', 'failed', 'spare', 'stale'] },
+        state: { enum: ['active', 'rebuilding', 'failed', 'spare', 'stale', 'superseded'] },
         stale: { const: true },
         staleReason: { type: 'string', minLength: 1 },
         staleOverruled: { type: 'string', minLength: 1 },
+        supersededBy: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['format', 'reason'],
+          properties: { format: { type: 'string', minLength: 1 }, reason: { type: 'string', minLength: 1 } },
+        },
       },
     },
     raidSet: {
@@ -190,6 +199,8 @@ export const jsonSchema = {
     command: { enum: ['raid_devices', 'sets', 'block_devices', 'formats', 'extract', 'check_data', 'serve', 'infer', 'restore'] },
     raidDevices: { type: 'array', items: { $ref: '#/definitions/raidDevice' } },
     sets: { type: 'array', items: { $ref: '#/definitions/raidSet' } },
+    // -s: the RAID devices of formats that lost their disk to another's metadata (never in a set).
+    supersededDevices: { type: 'array', items: { $ref: '#/definitions/raidDevice' } },
     blockDevices: { type: 'array', items: { $ref: '#/definitions/blockDevice' } },
     formats: {
       type: 'array',
