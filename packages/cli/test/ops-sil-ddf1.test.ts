@@ -1,4 +1,4 @@
-// -S, -R and -x for sil on images: a -f sil -C set holding data loses a member, a blank disk (or a spare
+// -S, -R and -x for sil, and -x for ddf1, on images: a -f sil -C set holding data loses a member, a blank disk (or a spare
 // made with -S) takes its place, the engine copies the data, then the metadata says it current. Judges: the
 // lost member's bytes, --check-data, and the reference dmraid reading the rebuilt set exactly as it read the
 // set we created; refusals are ERROR lines with nothing written.
@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { hashFiles, reference, runOurs, runReference, testIf } from '@dmraid/testkit';
 import type { WritableDevice } from '@dmraid/core';
 import { silLayout } from '@dmraid/format-sil';
-import { tmp } from './helpers.js';
+import { imagesOf, tmp } from './helpers.js';
 
 const itRef = testIf(it, reference());
 const SECTORS = 131072;
@@ -180,4 +180,58 @@ describe('-x SET for sil', () => {
     expect((await runOurs(files, ['-r'], { cwd: dir })).stdout).toBe('no raid disks\n');
     expect((await runReference(files, ['-r'], { cwd: dir })).stdout).toBe('no raid disks\n');
   }, 120_000);
+});
+
+describe('-x SET for ddf1: the VD deleted as mdadm deletes one, the container stays', () => {
+  const lines = (text: string, name: string) => text.split('\n').filter((l) => l.startsWith(`${name}:`) || l.includes(`:${name}:`));
+
+  for (const [gone, kept] of [
+    ['ddf1_vol0', 'ddf1_vol1'],
+    ['ddf1_vol1', 'ddf1_vol0'],
+  ] as const) {
+    itRef(`mdadm's two VDs over two disks: -x ${gone} leaves ${kept} read as before by both tools, and its data`, async () => {
+      const dir = tmp(`ops-ddf1-x-${gone}`);
+      const specs = await imagesOf(dir, 'ddf1/mdadm-two-vds-2');
+      const args = ['-s', '-c', '-c', '-c'];
+      const [ours, ref] = [await runOurs(specs, args, { cwd: dir }), await runReference(specs, args, { cwd: dir })];
+      const disks = (await runReference(specs, ['-r'], { cwd: dir })).stdout;
+      expect(lines(ours.stdout, gone).length).toBe(3);
+      const data = async () => Promise.all(specs.map(async (s) => (await fs.readFile(join(dir, s.split(':')[0]!))).subarray(0, 32 << 20)));
+      const before = await data();
+      const r = await runOurs(specs, ['-x', gone, '--yes'], { cwd: dir });
+      expect(r.status, r.stderr).toBe(0);
+      const [oursAfter, refAfter] = [await runOurs(specs, args, { cwd: dir }), await runReference(specs, args, { cwd: dir })];
+      expect(oursAfter.stdout.split('\n').filter(Boolean)).toEqual(lines(ours.stdout, kept));
+      // Open: after -x ddf1_vol1 the reference shows vol0's record as "ddf1_vol1", inconsistent (docs/formats/ddf1.md).
+      if (gone === 'ddf1_vol0') expect(refAfter.stdout.split('\n').filter(Boolean)).toEqual(lines(ref.stdout, kept));
+      expect((await data()).every((b, i) => b.equals(before[i]!))).toBe(true);
+      expect((await runReference(specs, ['-r'], { cwd: dir })).stdout).toBe(disks);
+    }, 120_000);
+  }
+
+  itRef('a -C set deleted: both tools read the disks as the testbed\'s container with no VD', async () => {
+    const dir = tmp('ops-ddf1-x-c');
+    const files = ['e0.img:XDDF0', 'e1.img:XDDF1'];
+    for (const f of files) await blank(join(dir, f.split(':')[0]!));
+    const c = await runOurs(files, ['-f', 'ddf1', '-C', 'vol', '--type', '1', '--disk', 'e0.img,e1.img', '--yes'], { cwd: dir });
+    expect(c.status, c.stderr).toBe(0);
+    const r = await runOurs(files, ['-x', 'ddf1_vol', '--yes'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    const empty = await imagesOf(dir, 'ddf1/container-only');
+    for (const args of [['-s', '-c', '-c', '-c'], ['-r']]) {
+      const shape = (t: string) => t.replace(/^\S+: /gm, 'DISK: ').replace(/\d+ sectors/g, 'N sectors');
+      expect(shape((await runOurs(files, args, { cwd: dir })).stdout)).toBe(shape((await runOurs(empty, args, { cwd: dir })).stdout));
+      expect(shape((await runReference(files, args, { cwd: dir })).stdout)).toBe(shape((await runReference(empty, args, { cwd: dir })).stdout));
+    }
+  }, 120_000);
+
+  it('-x of no such set: an ERROR, nothing written', async () => {
+    const dir = tmp('ops-ddf1-x-none');
+    const specs = await imagesOf(dir, 'ddf1/mdadm-two-vds-2');
+    const before = await hashFiles(join(dir, 'ddf1-mdadm-two-vds-2'));
+    const r = await runOurs(specs, ['-x', 'ddf1_nosuch', '--yes'], { cwd: dir });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/^ERROR: /m);
+    expect(await hashFiles(join(dir, 'ddf1-mdadm-two-vds-2'))).toBe(before);
+  }, 60_000);
 });

@@ -292,11 +292,11 @@ interface Member {
   readonly ddf: Ddf1;
 }
 
-const containerKey = (d: Ddf1) => guidKey(d.header.value.guid);
+export const containerKey = (d: Ddf1) => guidKey(d.header.value.guid);
 const referenceOf = (d: Ddf1) => d.diskData.value.reference;
 
 /** The disks of a set (each once, its own tables), whatever level of the set hierarchy it is. */
-function membersOf(set: RaidSet, stale = false): Member[] {
+export function membersOf(set: RaidSet, stale = false): Member[] {
   const out = new Map<string, Member>();
   const setAside = (s: RaidSet): RaidDevice[] => [...(s.stale ?? []), ...s.sets.flatMap(setAside)];
   for (const rd of (stale ? setAside(set) : allDevices(set)) as RaidDevice<{
@@ -314,7 +314,7 @@ function membersOf(set: RaidSet, stale = false): Member[] {
  * The members still in the container's record: among the disks of `container`, those the newest tables
  * (highest header sequence number) list neither failed nor missing, at that sequence number.
  */
-function presentMembers(members: readonly Member[], container: string): { present: Member[]; newest: Ddf1 } | undefined {
+export function presentMembers(members: readonly Member[], container: string): { present: Member[]; newest: Ddf1 } | undefined {
   const same = members.filter((m) => containerKey(m.ddf) === container);
   if (same.length === 0) return undefined;
   const newest = same.reduce((a, b) => (b.ddf.header.value.seqnum > a.ddf.header.value.seqnum ? b : a)).ddf;
@@ -336,7 +336,7 @@ async function writeTables(ctx: WriteContext, device: BlockDevice, d: Ddf1): Pro
 }
 
 /** Apply `change` to a copy of every member's tables, one sequence number above all of them, and write. */
-async function rewrite(ctx: WriteContext, members: readonly Member[], change: (d: Ddf1) => void, extra?: { device: BlockDevice; ddf: Ddf1 }): Promise<boolean> {
+export async function rewrite(ctx: WriteContext, members: readonly Member[], change: (d: Ddf1) => void, extra?: { device: BlockDevice; ddf: Ddf1 }): Promise<boolean> {
   const all = [...members.map((m) => m.ddf), ...(extra ? [extra.ddf] : [])];
   const seqnum = Math.max(...all.map((d) => d.header.value.seqnum)) + 1;
   const copies = members.map((m) => ({
