@@ -19,7 +19,7 @@
  *   calls invented) is not written: neither it nor dmraid reads them.
  */
 import { allDevices, writeAreas, type BlockDevice, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
-import { randomBytes } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import {
   PDC_BLOCK_SIZE,
   PDC_END_OFFSETS,
@@ -117,7 +117,7 @@ async function put(ctx: WriteContext, device: { readonly path: string }, offsetS
 }
 
 /** -S [SET] -M DEV: FreeBSD's spare block on DEV, 63 sectors before its end. */
-export async function makeSpare(device: BlockDevice, set: RaidSet | undefined, ctx: WriteContext, id: Uint8Array = randomBytes(8)): Promise<boolean> {
+export async function makeSpare(device: BlockDevice, set: RaidSet | undefined, ctx: WriteContext, id: readonly [number, number] = [randomInt(2 ** 32), randomInt(2 ** 32)]): Promise<boolean> {
   if (await pdcOn(ctx, device)) {
     ctx.error(`${device.path} already carries pdc metadata; erase it first (dmraid -r -E -f pdc ${device.path})`);
     return false;
@@ -132,8 +132,8 @@ export async function makeSpare(device: BlockDevice, set: RaidSet | undefined, c
   p.raid.flags = 0x80;
   p.raid.unknown_0 = PDC_F_SPARE | PDC_F_ONLINE | PDC_F_VALID;
   p.raid.disk_number = 0xff;
-  p.raid.magic_0 = Buffer.from(id).readUInt32LE(0);
-  p.raid.unknown_1 = Buffer.from(id).readUInt32LE(4);
+  // The disk id, low half then high half (FreeBSD's arc4rand of disk.id).
+  [p.raid.magic_0, p.raid.unknown_1] = id;
   p.raid.disk_secs = device.sizeSectors - SPARE_RESERVED;
   p.raid.unknown_3 = NO_REBUILD;
   p.disk_rebuild_high = NO_REBUILD;
