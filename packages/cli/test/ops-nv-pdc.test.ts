@@ -238,3 +238,148 @@ describe('pdc -x SET: the array deleted, the disks\' other array kept', () => {
     if (reference()) expect((await runReference(specs, ['-s'], { cwd: dir })).stdout).not.toContain('pdc');
   }, 60_000);
 });
+
+// pdc -S and -R, as FreeBSD's md_promise.c records them (docs/formats/pdc.md).
+
+/** The block's generation (raid.unknown_4) and checksum: all a rebuilt member's block may differ in. */
+const PDC_GENERATION = 0x21c;
+const PDC_CHECKSUM = 0x7fc;
+const PDC_FIRST_BLOCK = 63;
+
+/** An image with the generation and checksum of its first pdc block zeroed. */
+async function withoutGeneration(path: string): Promise<Buffer> {
+  const bytes = Buffer.from(await fs.readFile(path));
+  const at = bytes.length - PDC_FIRST_BLOCK * 512;
+  bytes.fill(0, at + PDC_GENERATION, at + PDC_GENERATION + 2);
+  bytes.fill(0, at + PDC_CHECKSUM, at + PDC_CHECKSUM + 4);
+  return bytes;
+}
+
+/**
+ * `-f pdc -C` over `n` blank images, the members' first 4 MiB as the volume's writes leave them: RAID1 every
+ * disk the same; RAID10 (a mirror of stripe halves 0-1 and 2-3) disks 0 and 2, 1 and 3 the same.
+ */
+async function pdcSet(dir: string, prefix: string, level: '0' | '1' | '10', n: number) {
+  const specs = Array.from({ length: n }, (_, i) => `${prefix}${i}.img:${prefix.toUpperCase()}PDC${i}`);
+  for (const s of specs) await blank(join(dir, file(s)));
+  const created = await runOurs(specs, ['-f', 'pdc', '-C', prefix, '--type', level, '--disk', specs.map(file).join(' '), '--yes'], { cwd: dir });
+  expect(created.status, created.stderr).toBe(0);
+  const legs = level === '1' ? 1 : level === '10' ? 2 : n;
+  const data = Array.from({ length: legs }, () => randomBytes(4 << 20));
+  for (const [i, s] of specs.entries()) await writeAt(join(dir, file(s)), data[i % legs]!);
+  return { specs, name: await setName(dir, specs) };
+}
+
+describe('pdc -R SET DEV: the data onto the new disk, then the member current', () => {
+  for (const [level, n] of [
+    ['1', 2],
+    ['10', 4],
+  ] as const) {
+    itRef(`RAID${level} over ${n}: the new disk is the lost member but for the generation, --check-data clean, both tools read the set as created`, async () => {
+      const dir = tmp(`ops-pdc-rebuild-${level}`);
+      const prefix = `pd${level}r`;
+      const { specs: before, name } = await pdcSet(dir, prefix, level, n);
+      const args = ['-s', '-c', '-c', '-c'];
+      const [oursBefore, refBefore] = [await runOurs(before, args, { cwd: dir }), await runReference(before, args, { cwd: dir })];
+      const lostPath = join(dir, `${prefix}1.img`);
+      const lost = await withoutGeneration(lostPath);
+      const { specs } = await replace(dir, before, 1);
+      const r = await runOurs(specs, ['-R', name, `${prefix}1.img`], { cwd: dir });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^pdc: drive to rebuild: ${prefix}1.img \\(member 1 of RAID set "${name}"\\)\\n\\npdc: ${prefix}1.img rebuilt \\(`));
+      expect((await withoutGeneration(lostPath)).equals(lost)).toBe(true);
+      const check = await runOurs(specs, ['--check-data', name], { cwd: dir });
+      expect([check.status, check.stdout]).toEqual([0, expect.stringContaining(`${name}: mismatch_cnt 0`)]);
+      expect((await runOurs(specs, args, { cwd: dir })).stdout).toBe(oursBefore.stdout);
+      expect((await runReference(specs, args, { cwd: dir })).stdout).toBe(refBefore.stdout);
+    }, 120_000);
+  }
+
+  itRef('the vendor\'s raid1-2 with one disk gone (raid1-2-degraded) rebuilt onto a blank disk reads as the vendor\'s healthy raid1-2', async () => {
+    const dir = tmp('ops-pdc-rebuild-down');
+    const specs = await imagesOf(dir, 'pdc/raid1-2-degraded');
+    const vendorDir = tmp('ops-pdc-rebuild-vendor');
+    const vendor = await imagesOf(vendorDir, 'pdc/raid1-2');
+    const name = await setName(dir, specs);
+    const sizeOf = async (s: string) => (await fs.stat(join(dir, file(s)))).size / 512;
+    await blank(join(dir, 'new.img'), await sizeOf(specs[0]!));
+    const all = [...specs, 'new.img:PDCNEW'];
+    const r = await runOurs(all, ['-R', name, 'new.img'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    // Another recording: its own set id and disk size.
+    const mask = (t: string) =>
+      t
+        .replace(/\S+\.img/g, 'DEV')
+        .replace(/pdc_[a-z]+/g, 'pdc_ID')
+        .replace(/\d+/g, 'N')
+        .split('\n')
+        .sort()
+        .join('\n');
+    for (const args of [['-s', '-c', '-c', '-c'], ['-r']]) {
+      expect(mask((await runOurs(all, args, { cwd: dir })).stdout), args.join(' ')).toBe(mask((await runOurs(vendor, args, { cwd: vendorDir })).stdout));
+      expect(mask((await runReference(all, args, { cwd: dir })).stdout), args.join(' ')).toBe(mask((await runReference(vendor, args, { cwd: vendorDir })).stdout));
+    }
+  }, 120_000);
+
+  it('a degraded RAID0, a set with nothing missing, a disk of another array: refused, nothing written', async () => {
+    const dir = tmp('ops-pdc-rebuild-refuse');
+    const { specs: zero, name: zeroName } = await pdcSet(dir, 'pz', '0', 2);
+    const { specs: a, name } = await pdcSet(dir, 'pa', '1', 2);
+    const { specs: b } = await pdcSet(dir, 'pb', '1', 2);
+    await fs.rm(join(dir, 'pz1.img'));
+    await blank(join(dir, 'pz1.img'));
+    const hash = await hashFiles(dir);
+    const r0 = await runOurs(zero, ['-R', zeroName, 'pz1.img'], { cwd: dir });
+    expect(r0.status).toBe(1);
+    expect(r0.stderr).toMatch(/^ERROR: /m);
+    const whole = await runOurs([...a, ...b], ['-R', name, 'pb0.img'], { cwd: dir });
+    expect([whole.status, whole.stderr.split('\n').at(-2)]).toEqual([1, `ERROR: pdc: cannot rebuild RAID set "${name}": no member is missing`]);
+    expect(await hashFiles(dir)).toBe(hash);
+    await fs.rm(join(dir, 'pa1.img'));
+    const rest = await hashFiles(dir);
+    const other = await runOurs([a[0]!, ...b], ['-R', name, 'pb0.img'], { cwd: dir });
+    expect([other.status, other.stderr.split('\n').at(-2)]).toEqual([1, 'ERROR: pdc: pb0.img is a member of another pdc set; erase it first (dmraid -r -E -f pdc pb0.img)']);
+    expect(await hashFiles(dir)).toBe(rest);
+  }, 120_000);
+});
+
+describe('pdc -S [SET] -M DEV: a hot spare in no array, as FreeBSD writes one', () => {
+  it('the set reads as before, -r shows the spare, a rebuild takes it; a disk with pdc metadata or too small refused', async () => {
+    const dir = tmp('ops-pdc-spare');
+    const { specs: members, name } = await pdcSet(dir, 'ps', '1', 2);
+    // FreeBSD's spare is the disk less 131072 sectors: it needs a disk larger than that.
+    await blank(join(dir, 'ps2.img'), 3 * SECTORS);
+    await blank(join(dir, 'small.img'));
+    const specs = [...members, 'ps2.img:PSSPARE', 'small.img:PSSMALL'];
+    const args = ['-s', '-c', '-c', '-c'];
+    const before = await runOurs(specs, args, { cwd: dir });
+    const hash = await hashFiles(dir);
+    for (const [dev, error] of [
+      ['ps0.img', 'ERROR: pdc: ps0.img already carries pdc metadata; erase it first (dmraid -r -E -f pdc ps0.img)'],
+      ['small.img', `ERROR: pdc: small.img is too small for a spare (${SECTORS} sectors, more than 131072 needed)`],
+    ] as const) {
+      const r = await runOurs(specs, ['-f', 'pdc', '-S', '-M', dev, '--yes'], { cwd: dir });
+      expect([r.status, r.stderr.split('\n').at(-2)], dev).toEqual([1, error]);
+    }
+    expect(await hashFiles(dir)).toBe(hash);
+    const made = await runOurs(specs, ['-f', 'pdc', '-S', name, '-M', 'ps2.img', '--yes'], { cwd: dir });
+    expect(made.status, made.stderr).toBe(0);
+    expect(made.stdout).toContain(`A Promise spare belongs to no set: it serves whichever set degrades, "${name}" among them.`);
+    expect((await runOurs(specs, args, { cwd: dir })).stdout).toBe(before.stdout);
+    expect((await runOurs(specs, ['-r'], { cwd: dir })).stdout).toContain(`ps2.img: pdc, "pdc_a", spare, ok, ${3 * SECTORS - 131072} sectors, data@ 0\n`);
+    if (reference()) {
+      // The reference knows no Promise spare: total_disks 0 is no pdc disk to it (docs/deviations.md).
+      const ref = await runReference(specs, args, { cwd: dir });
+      expect(ref.stderr).toMatch(/^ERROR: pdc: identifying ps2\.img, magic_0: 0x0\/0x[0-9a-f]+, magic_1: 0x0\/0x0, total_disks: 0$/m);
+      expect(ref.stdout).toBe(before.stdout);
+    }
+    const { specs: degraded } = await replace(dir, specs, 1);
+    const r = await runOurs(degraded, ['-R', name, 'ps2.img'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    const check = await runOurs(degraded, ['--check-data', name], { cwd: dir });
+    expect([check.status, check.stdout]).toEqual([0, expect.stringContaining(`${name}: mismatch_cnt 0`)]);
+    const after = await runOurs(degraded, args, { cwd: dir });
+    expect(after.stdout.split('\n').filter(Boolean).every((l) => l.includes(':ok:'))).toBe(true);
+    expect(after.stdout).toContain('ps2.img:pdc:');
+  }, 120_000);
+});

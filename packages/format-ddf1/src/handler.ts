@@ -21,6 +21,7 @@ import { encodeTables, metadataAreas, pdSize, readDdf1, thisDisk, type Ddf1 } fr
 import { DDF1_DISKS, diskStatus, rebuildingReason, staleMembers, volumesOf, type Volume } from './volumes.js';
 import { createDdf1 } from './create.js';
 import { failedDdf1, rebuildDdf1, rebuiltDdf1, spareDdf1 } from './redundancy.js';
+import { removeDdf1 } from './remove.js';
 
 const NAME = 'ddf1';
 /** 1980-01-01T00:00:00Z in seconds since 1970. */
@@ -190,4 +191,6 @@ export const ddf1 = defineFormat<Ddf1Meta>({
   rebuilt: rebuiltDdf1,
   failed: failedDdf1,
   spare: spareDdf1,
+
+  remove: removeDdf1,
 });

@@ -115,8 +115,10 @@ function settle(d: Ddf1, touched: Touched, now: number): void {
 }
 
 /** The header's sequence number, primary and secondary alike (the anchor carries none that counts). */
-export function setSequence(d: Ddf1, seqnum: number): void {
+export function setSequence(d: Ddf1, seqnum: number, now = Math.floor(Date.now() / 1000)): void {
   for (const h of [d.header, d.secondary, d.usingSecondary ? undefined : d.primaryAt]) if (h) h.value.seqnum = seqnum >>> 0;
+  // mdadm stamps every header it writes, the anchor too (whose seqnum stays all ones).
+  for (const h of [d.anchor, d.header, d.secondary, d.usingSecondary ? undefined : d.primaryAt]) if (h) h.value.timestamp = Math.max(0, now - DDF_EPOCH) >>> 0;
 }
 
 const recordsOf = (d: Ddf1, reference: number) => vdRecords(d).filter((r) => r.ids.includes(reference));
@@ -229,11 +231,41 @@ export function finishRebuild(d: Ddf1, reference: number, now = Math.floor(Date.
 }
 
 /**
+ * A deep copy of a disk's tables. Not structuredClone: it drops the decoded structs' hidden source bytes
+ * (core struct.ts keeps them under a symbol), and a struct encoded without them writes zeros over every
+ * byte it does not declare: mdadm's 0xFF-filled reserved fields and unused PD rows. Shared objects and
+ * buffers stay shared in the copy, as structuredClone keeps them.
+ */
+export function copyTables<T>(x: T, seen = new Map<unknown, unknown>()): T {
+  if (x === null || typeof x !== 'object') return x;
+  if (seen.has(x)) return seen.get(x) as T;
+  if (x instanceof ArrayBuffer) {
+    const out = x.slice(0);
+    seen.set(x, out);
+    return out as T;
+  }
+  if (ArrayBuffer.isView(x)) {
+    const view = x as unknown as Uint8Array;
+    const out = new (view.constructor as Uint8ArrayConstructor)(copyTables(view.buffer as ArrayBuffer, seen), view.byteOffset, view.length);
+    seen.set(x, out);
+    return out as T;
+  }
+  const out = (Array.isArray(x) ? [] : Object.create(Object.getPrototypeOf(x))) as Record<PropertyKey, unknown>;
+  seen.set(x, out);
+  for (const key of Reflect.ownKeys(x)) {
+    const desc = Object.getOwnPropertyDescriptor(x, key)!;
+    if ('value' in desc) desc.value = copyTables(desc.value, seen);
+    Object.defineProperty(out, key, desc);
+  }
+  return out as T;
+}
+
+/**
  * A copy of a member's tables for another disk of `sizeSectors`: its own disk data, every table moved with
  * the disk's end (tables sit at the end, data from sector 0).
  */
 export function tablesFor(d: Ddf1, sourceSectors: number, sizeSectors: number, disk: { reference: number; guid: Uint8Array }): Ddf1 {
-  const t = structuredClone(d);
+  const t = copyTables(d);
   const delta = sizeSectors - sourceSectors;
   const shift = (table: { lba: number } | undefined) => {
     if (table) table.lba += delta;
@@ -292,11 +324,11 @@ interface Member {
   readonly ddf: Ddf1;
 }
 
-const containerKey = (d: Ddf1) => guidKey(d.header.value.guid);
+export const containerKey = (d: Ddf1) => guidKey(d.header.value.guid);
 const referenceOf = (d: Ddf1) => d.diskData.value.reference;
 
 /** The disks of a set (each once, its own tables), whatever level of the set hierarchy it is. */
-function membersOf(set: RaidSet, stale = false): Member[] {
+export function membersOf(set: RaidSet, stale = false): Member[] {
   const out = new Map<string, Member>();
   const setAside = (s: RaidSet): RaidDevice[] => [...(s.stale ?? []), ...s.sets.flatMap(setAside)];
   for (const rd of (stale ? setAside(set) : allDevices(set)) as RaidDevice<{
@@ -314,7 +346,7 @@ function membersOf(set: RaidSet, stale = false): Member[] {
  * The members still in the container's record: among the disks of `container`, those the newest tables
  * (highest header sequence number) list neither failed nor missing, at that sequence number.
  */
-function presentMembers(members: readonly Member[], container: string): { present: Member[]; newest: Ddf1 } | undefined {
+export function presentMembers(members: readonly Member[], container: string): { present: Member[]; newest: Ddf1 } | undefined {
   const same = members.filter((m) => containerKey(m.ddf) === container);
   if (same.length === 0) return undefined;
   const newest = same.reduce((a, b) => (b.ddf.header.value.seqnum > a.ddf.header.value.seqnum ? b : a)).ddf;
@@ -336,18 +368,19 @@ async function writeTables(ctx: WriteContext, device: BlockDevice, d: Ddf1): Pro
 }
 
 /** Apply `change` to a copy of every member's tables, one sequence number above all of them, and write. */
-async function rewrite(ctx: WriteContext, members: readonly Member[], change: (d: Ddf1) => void, extra?: { device: BlockDevice; ddf: Ddf1 }): Promise<boolean> {
+export async function rewrite(ctx: WriteContext, members: readonly Member[], change: (d: Ddf1) => void, extra?: { device: BlockDevice; ddf: Ddf1 }): Promise<boolean> {
   const all = [...members.map((m) => m.ddf), ...(extra ? [extra.ddf] : [])];
   const seqnum = Math.max(...all.map((d) => d.header.value.seqnum)) + 1;
+  const now = Math.floor(Date.now() / 1000);
   const copies = members.map((m) => ({
     device: m.device,
-    ddf: structuredClone(m.ddf),
+    ddf: copyTables(m.ddf),
   }));
   for (const c of copies) {
     change(c.ddf);
-    setSequence(c.ddf, seqnum);
+    setSequence(c.ddf, seqnum, now);
   }
-  if (extra) setSequence(extra.ddf, seqnum);
+  if (extra) setSequence(extra.ddf, seqnum, now);
   // The new disk first: until the members name it, its tables are nobody's record.
   for (const c of [...(extra ? [extra] : []), ...copies]) if (!(await writeTables(ctx, c.device, c.ddf))) return false;
   return true;

@@ -41,7 +41,7 @@ import {
 } from './layout.js';
 import { createPdc } from './create.js';
 import { recordFailed, staleMembers } from './failed.js';
-import { removeSet } from './ops.js';
+import { isSpareBlock, makeSpare, rebuildSet, rebuildingReason, rebuiltSet, removeSet } from './ops.js';
 
 const NAME = 'pdc';
 
@@ -182,12 +182,37 @@ async function search(device: BlockDevice, ctx: ReadContext): Promise<Found | un
   return undefined;
 }
 
+/**
+ * A FreeBSD spare block (ops.ts): a spare in no set, of the sectors the block gives it. dmraid takes
+ * total_disks 0 for no Promise disk (`identifying` error).
+ */
+function spareDevice(device: BlockDevice, ctx: ReadContext, pdc: Pdc, found: Found): RaidDevice<PdcMeta> {
+  const areaSector = found.fromEnd ? device.sizeSectors - found.metaSector : found.metaSector;
+  const data = found.raw.slice(0, PDC_BLOCK_SIZE);
+  return {
+    device,
+    format: ctx.format,
+    name: setName(pdc, false),
+    type: 'spare',
+    status: 'ok',
+    offset: 0,
+    sectors: pdc.raid.disk_secs,
+    areas: [{ offsetSectors: areaSector, size: PDC_BLOCK_SIZE, data }],
+    meta: {
+      pdc,
+      index: 0,
+      disk: { raw: found.raw.slice(0, found.slots * PDC_BLOCK_SIZE), memory: found.raw.slice(), slots: found.slots, blocks: [{ offsetSectors: areaSector, data }], dumpOffsetBytes: areaSector * 512 },
+    },
+  };
+}
+
 async function readPdc(device: BlockDevice, ctx: ReadContext): Promise<RaidDevice<PdcMeta>[]> {
   const found = await search(device, ctx);
   if (!found) return [];
   const { raw, slots, metaSector, fromEnd } = found;
   const path = device.path;
   const first = pdcLayout.decodeFrom(raw);
+  if (isSpareBlock(first) && pdcChecksum(raw) === first.checksum) return [spareDevice(device, ctx, first, found)];
   if (!isPdc(first)) {
     ctx.error(identifyError(path, first));
     return [];
@@ -214,6 +239,7 @@ async function readPdc(device: BlockDevice, ctx: ReadContext): Promise<RaidDevic
     offset: 0,
     sectors,
     areas: [{ offsetSectors: areaSector, size: PDC_BLOCK_SIZE, data: blocks[0]!.data }],
+    ...outOfSync(first),
     meta: {
       pdc: first,
       index: 0,
@@ -234,6 +260,7 @@ async function readPdc(device: BlockDevice, ctx: ReadContext): Promise<RaidDevic
       areas: [blocks[k]!].map((b) => ({ ...b, size: PDC_BLOCK_SIZE })),
       meta: { pdc, index: k, rejected },
       volumeOf: disk,
+      ...outOfSync(pdc),
     });
     // dmraid checks further blocks only when it groups the disk, and stops at the first bad one.
     if (!isPdc(pdc)) {
@@ -252,6 +279,12 @@ async function readPdc(device: BlockDevice, ctx: ReadContext): Promise<RaidDevic
     out.push(volume());
   }
   return out;
+}
+
+/** The member a rebuild writes to: the CLI's engine fills it, `rebuilt` ends it. */
+function outOfSync(pdc: Pdc): { outOfSync?: string } {
+  const reason = rebuildingReason(pdc);
+  return reason === undefined ? {} : { outOfSync: reason };
 }
 
 /** -n lines of the block at `at` in the disk's memory, labels and formats as dmraid's pdc_log. */
@@ -321,6 +354,8 @@ export const pdc = defineFormat<PdcMeta>({
   read: readPdc,
 
   group(rd, ctx) {
+    // A spare belongs to no array: FreeBSD takes it for whichever degrades.
+    if (rd.type === 'spare') return undefined;
     const m = meta(rd);
     if (m.rejected) {
       for (const text of m.rejected) ctx.error(text);
@@ -396,6 +431,9 @@ export const pdc = defineFormat<PdcMeta>({
   failed: recordFailed,
 
   remove: removeSet,
+  spare: (device, set, ctx) => makeSpare(device, set, ctx),
+  rebuild: rebuildSet,
+  rebuilt: rebuiltSet,
 
   stale: staleMembers,
 });

@@ -36,7 +36,12 @@ export const PDC_T_SPAN = 0x8;
 export const PDC_F_VALID = 0x01;
 export const PDC_F_ONLINE = 0x02;
 export const PDC_F_ASSIGNED = 0x04;
-/** Set with DOWN on a failed member (FreeBSD's md_promise.c, g_raid_md_fail_disk_promise). */
+/** A hot spare's own flags (FreeBSD's promise_meta_write_spare: SPARE|ONLINE|VALID, in no array). */
+export const PDC_F_SPARE = 0x08;
+/**
+ * Set with DOWN on a failed member (FreeBSD's md_promise.c, g_raid_md_fail_disk_promise); set with ONLINE
+ * (not DOWN), the member is being rebuilt, from its own block's raid.unknown_3 (FreeBSD's disk_rebuild) on.
+ */
 export const PDC_F_REDIR = 0x20;
 export const PDC_F_DOWN = 0x40;
 /** The flag bits in a raid.disk[i].unknown_0 (the high byte is the member's position). */
@@ -99,6 +104,8 @@ export const pdcLayout = struct(
     raid: pdcRaidLayout.at(0x200),
     /** The array's label, space padded (FreeBSD's promise_raid_conf `name`); dmraid does not read it. */
     name: bytes(32).at(0x294),
+    /** The high half of raid.unknown_3, the rebuild position (FreeBSD's disk_rebuild_high); all ones on a spare. */
+    disk_rebuild_high: u32le.at(0x37a),
     checksum: u32le.at(0x7fc),
   },
   { size: PDC_BLOCK_SIZE, name: 'pdc' },
