@@ -15,7 +15,7 @@ import {
   type RaidDevice,
   type RaidSet,
 } from '@dmraid/core';
-import { BLOCK } from './layout.js';
+import { BLOCK, DDF_EPOCH_SECONDS } from './layout.js';
 import { ddf1Log } from './log.js';
 import { encodeTables, metadataAreas, pdSize, readDdf1, thisDisk, type Ddf1 } from './metadata.js';
 import { DDF1_DISKS, diskStatus, rebuildingReason, staleMembers, volumesOf, type Volume } from './volumes.js';
@@ -24,8 +24,6 @@ import { failedDdf1, rebuildDdf1, rebuiltDdf1, spareDdf1 } from './redundancy.js
 import { removeDdf1 } from './remove.js';
 
 const NAME = 'ddf1';
-/** 1980-01-01T00:00:00Z in seconds since 1970. */
-const DDF_EPOCH_SECONDS = 315532800;
 
 export interface Ddf1Meta {
   readonly ddf: Ddf1;

@@ -5,6 +5,11 @@
  */
 import { array, bytes, struct, u8, u16, u32, u64, type StructValue } from '@dmraid/core';
 
+/** DDF timestamps count seconds from 1980-01-01T00:00:00Z (mdadm's DECADE); this is that instant in Unix seconds. */
+export const DDF_EPOCH_SECONDS = 315532800;
+/** A Unix time (seconds) as a DDF timestamp. */
+export const ddfTimestamp = (unixSeconds: number) => Math.max(0, unixSeconds - DDF_EPOCH_SECONDS) >>> 0;
+
 export const DDF1_HEADER = 0xde11de11;
 export const DDF1_HEADER_BACKWARDS = 0x11de11de;
 export const DDF1_ADAPTER_DATA = 0xad111111;

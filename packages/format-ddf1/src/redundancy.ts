@@ -20,6 +20,7 @@ import {
   DDF1_RAID6,
   DDF1_RAID6_DMRAID,
   DDF1_2MIRRORED,
+  ddfTimestamp,
   type Ddf1PhysDrive,
 } from './layout.js';
 import { crcStyleOf, isUnusedRow, metadataAreas, readDdf1, updateCrcs, type Ddf1, type Table, type VdConfig } from './metadata.js';
@@ -41,8 +42,6 @@ const VD_STATE_MASK = 0x07;
 /** VD init_state, low two bits: fully initialised. */
 const INIT_MASK = 0x03;
 const INIT_FULL = 0x02;
-/** DDF timestamps count seconds from 1980 (mdadm's DECADE). */
-const DDF_EPOCH = 315532800;
 
 const vdRecords = (d: Ddf1) => d.records.filter((r): r is VdConfig => r.kind === 'vd');
 const vdOf = (d: Ddf1, guid: Uint8Array) => d.vds.find((vd) => guidKey(vd.guid) === guidKey(guid));
@@ -110,7 +109,7 @@ function settle(d: Ddf1, touched: Touched, now: number): void {
   }
   for (const r of touched) {
     r.cr.seqnum = (r.cr.seqnum + 1) >>> 0;
-    r.cr.timestamp = Math.max(0, now - DDF_EPOCH) >>> 0;
+    r.cr.timestamp = ddfTimestamp(now);
   }
 }
 
@@ -118,7 +117,7 @@ function settle(d: Ddf1, touched: Touched, now: number): void {
 export function setSequence(d: Ddf1, seqnum: number, now = Math.floor(Date.now() / 1000)): void {
   for (const h of [d.header, d.secondary, d.usingSecondary ? undefined : d.primaryAt]) if (h) h.value.seqnum = seqnum >>> 0;
   // mdadm stamps every header it writes, the anchor too (whose seqnum stays all ones).
-  for (const h of [d.anchor, d.header, d.secondary, d.usingSecondary ? undefined : d.primaryAt]) if (h) h.value.timestamp = Math.max(0, now - DDF_EPOCH) >>> 0;
+  for (const h of [d.anchor, d.header, d.secondary, d.usingSecondary ? undefined : d.primaryAt]) if (h) h.value.timestamp = ddfTimestamp(now);
 }
 
 const recordsOf = (d: Ddf1, reference: number) => vdRecords(d).filter((r) => r.ids.includes(reference));

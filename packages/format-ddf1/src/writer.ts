@@ -38,6 +38,7 @@ import {
   ddf1VirtDrive,
   u32Cell,
   u64Cell,
+  ddfTimestamp,
 } from './layout.js';
 
 export type Ddf1Level = 'raid0' | 'raid1' | 'raid4' | 'raid5' | 'raid6' | 'concat' | 'jbod' | 'raid10' | 'raid1e';
@@ -88,6 +89,11 @@ export interface Ddf1ContainerSpec {
   readonly oldMdadmPdMagic?: boolean;
   /** Container GUID seed (distinguishes testbed sets). */
   readonly seed?: number;
+  /**
+   * When the tables are written (Unix seconds): the headers' and config records' timestamps, as mdadm stamps
+   * them. Without, fixed stamps made from the seed (the testbed's sets stay byte-stable).
+   */
+  readonly time?: number;
   /**
    * Tables as mdadm reads them (what create writes): its CRC-32 (checksum.ts), a two-sector VD section.
    * The testbed keeps the default, which dmraid reads alike.
@@ -183,7 +189,7 @@ function vdRecords(spec: Ddf1ContainerSpec, vd: Ddf1VdSpec, index: number, endia
     const cr = ddf1ConfigRecord.decodeFrom(new Uint8Array(BLOCK), 0, { endian });
     cr.signature = DDF1_VD_CONFIG_REC;
     cr.guid = vd.guid ?? vdGuid(seed, index);
-    cr.timestamp = 0x5a000000 + index;
+    cr.timestamp = spec.time !== undefined ? ddfTimestamp(spec.time) : 0x5a000000 + index;
     cr.seqnum = 1;
     cr.primary_element_count = members.length;
     cr.stripe_size = vd.level === 'concat' || vd.level === 'jbod' || vd.level === 'raid1' ? 0 : (vd.stripeShift ?? 7);
@@ -325,7 +331,7 @@ export function buildDdf1Container(spec: Ddf1ContainerSpec): MemberImage[] {
     h.guid = containerGuid;
     h.ddf_rev = ascii('01.00.00', 8);
     h.seqnum = 1;
-    h.timestamp = 0x5a000000 + seed;
+    h.timestamp = spec.time !== undefined ? ddfTimestamp(spec.time) : 0x5a000000 + seed;
     h.primary_table_lba = BigInt(primaryLba);
     h.secondary_table_lba = BigInt(secondaryLba);
     h.header_type = type;
