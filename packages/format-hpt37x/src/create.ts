@@ -3,7 +3,7 @@
  * metadata stores no name: the set is named by its random id (magic_0, for RAID0+1 magic_1), and NAME only
  * appears in the summary.
  */
-import { mkAlpha, type CreateRequest, type WriteContext } from '@dmraid/core';
+import { confirmCreate, mkAlpha, type CreateRequest, type WriteContext } from '@dmraid/core';
 import { HPT37X_CONFIG_SECTOR, HPT37X_DATA_OFFSET, HPT37X_MAX_DISKS } from './layout.js';
 import { buildHpt37xSet, type Hpt37xLevel } from './writer.js';
 
@@ -61,8 +61,6 @@ export function planHpt37xCreate(request: CreateRequest): Hpt37xCreatePlan | str
   return { level, shift: striped ? Math.log2(strip) : 7, memberSectors, sectors: mapped * dataWidth };
 }
 
-const confirm = (ctx: WriteContext, question: string) => ctx.confirm?.(question) ?? Promise.resolve(true);
-
 export async function createHpt37x(request: CreateRequest, ctx: WriteContext): Promise<boolean> {
   const plan = planHpt37xCreate(request);
   if (typeof plan === 'string') {
@@ -73,21 +71,15 @@ export async function createHpt37x(request: CreateRequest, ctx: WriteContext): P
   // id+2 as their magic_0: the id stays below 2^31 - 2, in the range the BIOS's ids have.
   const id = (crypto.getRandomValues(new Uint32Array(1))[0]! % 0x7ffffffc) + 1;
   const striped = plan.level !== 'raid1';
-  for (const l of [
-    '',
-    '',
-    '     Create a RAID set with HPT37X metadata format     ',
-    '',
-    `RAID name:      hpt37x_${mkAlpha(String(id))} (hpt37x stores no name: "${request.name}" is not written)`,
-    `RAID type:      ${LEVEL_NAMES[plan.level]}`,
-    `RAID size:      ${Math.floor(plan.sectors / 2048)}M (${plan.sectors} blocks)`,
-    ...(striped ? [`RAID strip:     ${(1 << plan.shift) / 2}k (${1 << plan.shift} blocks)`] : []),
-    `DISKS:     ${request.devices.map((d) => `${d.path}, `).join('')}`,
-    '',
-    '',
-  ])
-    ctx.log('print', l);
-  if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
+  const summary = {
+    format: 'hpt37x',
+    name: `hpt37x_${mkAlpha(String(id))} (hpt37x stores no name: "${request.name}" is not written)`,
+    type: LEVEL_NAMES[plan.level],
+    sizeSectors: plan.sectors,
+    stripSectors: striped ? 1 << plan.shift : undefined,
+    disks: request.devices.map((d) => d.path),
+  };
+  if (!(await confirmCreate(ctx, summary))) return true;
   // The writer sizes members from the disk size: give it the disk that holds exactly the planned data.
   const images = buildHpt37xSet({ level: plan.level, id, disks: request.devices.length, diskSectors: plan.memberSectors + HPT37X_DATA_OFFSET, shift: plan.shift });
   for (const [i, device] of request.devices.entries()) {

@@ -4,7 +4,7 @@
  * it nvidia_<signature sum>); NAME goes where MediaShield keeps the array's label, productID (16 bytes,
  * space padded; FreeBSD's graid writes its volume name there too).
  */
-import { isIoError, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
+import { confirmCreate, isIoError, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
 import { NV_END_OFFSET, NV_SCDB_INIT_RAID, nvLayout, type Nv } from './layout.js';
 import { buildNvidiaSet, type NvidiaLevel } from './writer.js';
 
@@ -60,8 +60,6 @@ export function planNvidia(request: CreateRequest): NvidiaPlan | string {
   return { level, power: Math.log2(strip), diskSectors };
 }
 
-const confirm = (ctx: WriteContext, question: string) => ctx.confirm?.(question) ?? Promise.resolve(true);
-
 /** The signature: four random dwords, as FreeBSD's graid makes its volume id (the BIOS's own is opaque). */
 function randomId(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0]!;
@@ -98,21 +96,15 @@ export async function createNvidia(
   });
   const nv = nvLayout.decodeFrom(blocks[0]!.data);
   const size = nv.capacity;
-  const lines = [
-    '',
-    '',
-    '     Create a RAID set with NVIDIA metadata format     ',
-    '',
-    `RAID name:      ${handler.setName(nv)} (label ${request.name})`,
-    `RAID type:      ${LEVEL_NAMES[plan.level]}`,
-    `RAID size:      ${Math.floor(size / 2048)}M (${size} blocks)`,
-    ...(plan.level === 'raid1' ? [] : [`RAID strip:     ${(1 << plan.power) / 2}k (${1 << plan.power} blocks)`]),
-    `DISKS:     ${request.devices.map((d) => `${d.path}, `).join('')}`,
-    '',
-    '',
-  ];
-  for (const l of lines) ctx.log('print', l);
-  if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
+  const summary = {
+    format: 'nvidia',
+    name: `${handler.setName(nv)} (label ${request.name})`,
+    type: LEVEL_NAMES[plan.level],
+    sizeSectors: size,
+    stripSectors: plan.level === 'raid1' ? undefined : 1 << plan.power,
+    disks: request.devices.map((d) => d.path),
+  };
+  if (!(await confirmCreate(ctx, summary))) return true;
   for (const [i, device] of request.devices.entries()) {
     const target = await ctx.openWritable(device.path);
     if (!target) return false;

@@ -4,7 +4,7 @@
  * are. NAME goes into the block's label (0x294, 32 bytes space padded, FreeBSD's `name`); the set's name is
  * still dmraid's pdc_<id>.
  */
-import { isIoError, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
+import { confirmCreate, isIoError, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
 import { PDC_BLOCK_SIZE, PDC_F_ASSIGNED, PDC_F_ONLINE, PDC_F_VALID, PDC_MAXDISKS, PDC_MAX_META_AREAS, PDC_META_OFFSET } from './layout.js';
 import { buildPdcBlock, type PdcArraySpec, type PdcLevel } from './writer.js';
 
@@ -52,8 +52,6 @@ export function planPdc(request: CreateRequest, id: number): PdcPlan | string {
   return { spec, totalSectors: perMember * dataDisks(level, n) };
 }
 
-const confirm = (ctx: WriteContext, question: string) => ctx.confirm?.(question) ?? Promise.resolve(true);
-
 export async function createPdc(
   request: CreateRequest,
   ctx: WriteContext,
@@ -77,21 +75,15 @@ export async function createPdc(
   const strip = 1 << spec.shift!;
   const flags = PDC_F_VALID | PDC_F_ONLINE | PDC_F_ASSIGNED;
   const first = buildPdcBlock(spec, 0, 0, request.devices[0]!.sizeSectors - END_OFFSET, flags);
-  const lines = [
-    '',
-    '',
-    '     Create a RAID set with PDC metadata format     ',
-    '',
-    `RAID name:      ${handler.setName(first)} (label ${request.name})`,
-    `RAID type:      ${LEVEL_NAMES[spec.level]}`,
-    `RAID size:      ${Math.floor(plan.totalSectors / 2048)}M (${plan.totalSectors} blocks)`,
-    ...(spec.level === 'raid1' ? [] : [`RAID strip:     ${strip / 2}k (${strip} blocks)`]),
-    `DISKS:     ${request.devices.map((d) => `${d.path}, `).join('')}`,
-    '',
-    '',
-  ];
-  for (const l of lines) ctx.log('print', l);
-  if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
+  const summary = {
+    format: 'pdc',
+    name: `${handler.setName(first)} (label ${request.name})`,
+    type: LEVEL_NAMES[spec.level],
+    sizeSectors: plan.totalSectors,
+    stripSectors: spec.level === 'raid1' ? undefined : strip,
+    disks: request.devices.map((d) => d.path),
+  };
+  if (!(await confirmCreate(ctx, summary))) return true;
   for (const [i, device] of request.devices.entries()) {
     const target = await ctx.openWritable(device.path);
     if (!target) return false;

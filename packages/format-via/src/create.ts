@@ -4,7 +4,7 @@
  * appears in the summary. Members always span the whole disk up to the metadata (dmraid maps N-1 sectors of
  * every member whatever `capacity` says), so there is no --size.
  */
-import { mkAlpha, type CreateRequest, type WriteContext } from '@dmraid/core';
+import { confirmCreate, mkAlpha, type CreateRequest, type WriteContext } from '@dmraid/core';
 import { VIA_END_OFFSET, viaLayout } from './layout.js';
 import { setName } from './names.js';
 import { buildViaSet, type ViaLevel } from './writer.js';
@@ -50,8 +50,6 @@ export function planViaCreate(request: CreateRequest): ViaCreatePlan | string {
   return { level, strideCode, sectors: room * width };
 }
 
-const confirm = (ctx: WriteContext, question: string) => ctx.confirm?.(question) ?? Promise.resolve(true);
-
 export async function createVia(request: CreateRequest, ctx: WriteContext): Promise<boolean> {
   const plan = planViaCreate(request);
   if (typeof plan === 'string') {
@@ -65,21 +63,15 @@ export async function createVia(request: CreateRequest, ctx: WriteContext): Prom
   const images = buildViaSet({ level: plan.level, id: seed, disks: request.devices.length, diskSectors: smallest, strideCode: plan.strideCode });
   const name = setName(viaLayout.decodeFrom(images[0]!.data), false);
   const striped = plan.level !== 'raid1';
-  for (const l of [
-    '',
-    '',
-    '     Create a RAID set with VIA metadata format     ',
-    '',
-    `RAID name:      ${name} (via stores no name: "${request.name}" is not written)`,
-    `RAID type:      ${LEVEL_NAMES[plan.level]}`,
-    `RAID size:      ${Math.floor(plan.sectors / 2048)}M (${plan.sectors} blocks)`,
-    ...(striped ? [`RAID strip:     ${(8 << plan.strideCode) / 2}k (${8 << plan.strideCode} blocks)`] : []),
-    `DISKS:     ${request.devices.map((d) => `${d.path}, `).join('')}`,
-    '',
-    '',
-  ])
-    ctx.log('print', l);
-  if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
+  const summary = {
+    format: 'via',
+    name: `${name} (via stores no name: "${request.name}" is not written)`,
+    type: LEVEL_NAMES[plan.level],
+    sizeSectors: plan.sectors,
+    stripSectors: striped ? 8 << plan.strideCode : undefined,
+    disks: request.devices.map((d) => d.path),
+  };
+  if (!(await confirmCreate(ctx, summary))) return true;
   for (const [i, device] of request.devices.entries()) {
     const target = await ctx.openWritable(device.path);
     if (!target) {
