@@ -4,7 +4,7 @@
  * it nvidia_<signature sum>); NAME goes where MediaShield keeps the array's label, productID (16 bytes,
  * space padded; FreeBSD's graid writes its volume name there too).
  */
-import { confirmCreate, isIoError, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
+import { confirmCreate, isIoError, refuseMembers, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
 import { NV_END_OFFSET, NV_SCDB_INIT_RAID, nvLayout, type Nv } from './layout.js';
 import { buildNvidiaSet, type NvidiaLevel } from './writer.js';
 
@@ -75,13 +75,7 @@ export async function createNvidia(
     ctx.error(plan);
     return false;
   }
-  for (const device of request.devices) {
-    const [rd] = await handler.read(device);
-    if (rd) {
-      ctx.error(`${device.path} is a member of nvidia set ${rd.name}; erase it first (dmraid -r -E -f nvidia ${device.path})`);
-      return false;
-    }
-  }
+  if (!(await refuseMembers(ctx, 'nvidia', request.devices, (d) => handler.read(d)))) return false;
   const n = request.devices.length;
   const redundant = plan.level !== 'raid0';
   const blocks = buildNvidiaSet({

@@ -4,7 +4,7 @@
  * are. NAME goes into the block's label (0x294, 32 bytes space padded, FreeBSD's `name`); the set's name is
  * still dmraid's pdc_<id>.
  */
-import { confirmCreate, isIoError, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
+import { confirmCreate, isIoError, refuseMembers, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
 import { PDC_BLOCK_SIZE, PDC_F_ASSIGNED, PDC_F_ONLINE, PDC_F_VALID, PDC_MAXDISKS, PDC_MAX_META_AREAS, PDC_META_OFFSET } from './layout.js';
 import { buildPdcBlock, type PdcArraySpec, type PdcLevel } from './writer.js';
 
@@ -64,13 +64,7 @@ export async function createPdc(
     ctx.error(plan);
     return false;
   }
-  for (const device of request.devices) {
-    const [rd] = await handler.read(device);
-    if (rd) {
-      ctx.error(`${device.path} is a member of pdc set ${rd.name}; erase it first (dmraid -r -E -f pdc ${device.path})`);
-      return false;
-    }
-  }
+  if (!(await refuseMembers(ctx, 'pdc', request.devices, (d) => handler.read(d)))) return false;
   const { spec } = plan;
   const strip = 1 << spec.shift!;
   const flags = PDC_F_VALID | PDC_F_ONLINE | PDC_F_ASSIGNED;

@@ -3,7 +3,7 @@
  * as the testbed's sets are and written at all four places, as the BIOS writes it. A Medley block has no
  * array name: the set is named by its creation time (sil_yymmddhhmmss), so NAME is not stored.
  */
-import { confirmCreate, isIoError, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
+import { confirmCreate, isIoError, refuseMembers, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
 import { SIL_AREAS, SIL_AREA_STEP, SIL_BLOCK_SIZE, type Sil } from './layout.js';
 import { buildSilBlock, sealSil, usableSectors, type SilLevel, type SilSetSpec } from './writer.js';
 
@@ -67,13 +67,7 @@ export async function createSil(
     ctx.error(plan);
     return false;
   }
-  for (const device of request.devices) {
-    const [rd] = await handler.read(device);
-    if (rd) {
-      ctx.error(`${device.path} is a member of sil set ${rd.name}; erase it first (dmraid -r -E -f sil ${device.path})`);
-      return false;
-    }
-  }
+  if (!(await refuseMembers(ctx, 'sil', request.devices, (d) => handler.read(d)))) return false;
   const blocks = request.devices.map((d, i) => buildSilBlock({ ...plan.spec, diskSectors: d.sizeSectors }, i));
   const stride = plan.spec.stride ?? 0;
   const summary = {
