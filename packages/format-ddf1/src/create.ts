@@ -3,7 +3,7 @@
  * DDF controller writes: tables at the end of each disk, big-endian, data from sector 0), laid out so that
  * mdadm reads and assembles it (writer.ts `mdadm`; test/mdadm.test.ts checks it in the VM).
  */
-import { confirmCreate, type CreateRequest, type CreateSummary, type WriteContext } from '@dmraid/core';
+import { confirmCreate, writeMembers, type CreateRequest, type CreateSummary, type WriteContext } from '@dmraid/core';
 import { buildDdf1Container, dataSectors, type Ddf1Level } from './writer.js';
 
 const LEVELS: Record<string, Ddf1Level> = {
@@ -110,7 +110,7 @@ export async function createDdf1(request: CreateRequest, ctx: WriteContext): Pro
   // 24 bits: the writer builds PD references (seed × 0x100 + disk) and the header timestamp from it.
   const seed = crypto.getRandomValues(new Uint32Array(1))[0]! & 0xffffff;
   // Every disk gets the same tables; they sit at the end of each disk, so each is built for its own size.
-  for (const [i, device] of request.devices.entries()) {
+  const members = request.devices.map((device, i) => {
     const [image] = buildDdf1Container({
       endian: 'be',
       disks: n,
@@ -129,18 +129,7 @@ export async function createDdf1(request: CreateRequest, ctx: WriteContext): Pro
         },
       ],
     }).slice(i, i + 1);
-    const target = await ctx.openWritable(device.path);
-    if (!target || !image) {
-      ctx.error(`cannot open ${device.path} for writing`);
-      return false;
-    }
-    for (const area of image.areas) {
-      const result = await target.write(area.offsetBytes, area.data);
-      if (result !== true) {
-        ctx.error(`writing metadata to ${device.path}: ${result.message}`);
-        return false;
-      }
-    }
-  }
-  return true;
+    return { path: device.path, areas: image!.areas };
+  });
+  return writeMembers(ctx, members);
 }

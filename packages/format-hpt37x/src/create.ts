@@ -3,7 +3,7 @@
  * metadata stores no name: the set is named by its random id (magic_0, for RAID0+1 magic_1), and NAME only
  * appears in the summary.
  */
-import { confirmCreate, mkAlpha, type CreateRequest, type WriteContext } from '@dmraid/core';
+import { confirmCreate, mkAlpha, writeMembers, type CreateRequest, type WriteContext } from '@dmraid/core';
 import { HPT37X_CONFIG_SECTOR, HPT37X_DATA_OFFSET, HPT37X_MAX_DISKS } from './layout.js';
 import { buildHpt37xSet, type Hpt37xLevel } from './writer.js';
 
@@ -82,17 +82,6 @@ export async function createHpt37x(request: CreateRequest, ctx: WriteContext): P
   if (!(await confirmCreate(ctx, summary))) return true;
   // The writer sizes members from the disk size: give it the disk that holds exactly the planned data.
   const images = buildHpt37xSet({ level: plan.level, id, disks: request.devices.length, diskSectors: plan.memberSectors + HPT37X_DATA_OFFSET, shift: plan.shift });
-  for (const [i, device] of request.devices.entries()) {
-    const target = await ctx.openWritable(device.path);
-    if (!target) {
-      ctx.error(`cannot open ${device.path} for writing`);
-      return false;
-    }
-    const result = await target.write(HPT37X_CONFIG_SECTOR * 512, images[i]!.data);
-    if (result !== true) {
-      ctx.error(`writing metadata to ${device.path}: ${result.message}`);
-      return false;
-    }
-  }
-  return true;
+  const members = request.devices.map((device, i) => ({ path: device.path, areas: [{ offsetBytes: HPT37X_CONFIG_SECTOR * 512, data: images[i]!.data }] }));
+  return writeMembers(ctx, members);
 }

@@ -2,7 +2,7 @@
  * `-f hpt45x -C`: a new set written as the Highpoint BIOS writes it (writer.ts, the testbed's sets). The
  * metadata stores no name: the set is named by its random id (magic_0), and NAME only appears in the summary.
  */
-import { confirmCreate, mkAlpha, type CreateRequest, type WriteContext } from '@dmraid/core';
+import { confirmCreate, mkAlpha, writeMembers, type CreateRequest, type WriteContext } from '@dmraid/core';
 import { HPT45X_END_OFFSET } from './layout.js';
 import { buildHpt45xSet, type Hpt45xLevel } from './writer.js';
 
@@ -70,17 +70,9 @@ export async function createHpt45x(request: CreateRequest, ctx: WriteContext): P
   // The writer sizes members from the disk size: give it the disk that holds exactly the planned data, then
   // put each member's block at its own disk's N-11.
   const images = buildHpt45xSet({ level: plan.level, id, disks: request.devices.length, diskSectors: plan.memberSectors + HPT45X_END_OFFSET, shift: plan.shift });
-  for (const [i, device] of request.devices.entries()) {
-    const target = await ctx.openWritable(device.path);
-    if (!target) {
-      ctx.error(`cannot open ${device.path} for writing`);
-      return false;
-    }
-    const result = await target.write((device.sizeSectors - HPT45X_END_OFFSET) * 512, images[i]!.data);
-    if (result !== true) {
-      ctx.error(`writing metadata to ${device.path}: ${result.message}`);
-      return false;
-    }
-  }
-  return true;
+  const members = request.devices.map((device, i) => ({
+    path: device.path,
+    areas: [{ offsetBytes: (device.sizeSectors - HPT45X_END_OFFSET) * 512, data: images[i]!.data }],
+  }));
+  return writeMembers(ctx, members);
 }

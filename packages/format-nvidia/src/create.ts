@@ -4,7 +4,7 @@
  * it nvidia_<signature sum>); NAME goes where MediaShield keeps the array's label, productID (16 bytes,
  * space padded; FreeBSD's graid writes its volume name there too).
  */
-import { confirmCreate, isIoError, refuseMembers, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
+import { confirmCreate, refuseMembers, writeMembers, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
 import { NV_END_OFFSET, NV_SCDB_INIT_RAID, nvLayout, type Nv } from './layout.js';
 import { buildNvidiaSet, type NvidiaLevel } from './writer.js';
 
@@ -99,15 +99,10 @@ export async function createNvidia(
     disks: request.devices.map((d) => d.path),
   };
   if (!(await confirmCreate(ctx, summary))) return true;
-  for (const [i, device] of request.devices.entries()) {
-    const target = await ctx.openWritable(device.path);
-    if (!target) return false;
-    // The block sits at each disk's own N-2; its content is the same whatever the disk's size.
-    const result = await target.write((device.sizeSectors - NV_END_OFFSET) * 512, blocks[i]!.data);
-    if (isIoError(result)) {
-      ctx.error(`writing metadata to ${device.path}: ${result.message}`);
-      return false;
-    }
-  }
-  return true;
+  // The block sits at each disk's own N-2; its content is the same whatever the disk's size.
+  const members = request.devices.map((device, i) => ({
+    path: device.path,
+    areas: [{ offsetBytes: (device.sizeSectors - NV_END_OFFSET) * 512, data: blocks[i]!.data }],
+  }));
+  return writeMembers(ctx, members);
 }

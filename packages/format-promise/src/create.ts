@@ -4,7 +4,7 @@
  * are. NAME goes into the block's label (0x294, 32 bytes space padded, FreeBSD's `name`); the set's name is
  * still dmraid's pdc_<id>.
  */
-import { confirmCreate, isIoError, refuseMembers, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
+import { confirmCreate, refuseMembers, writeMembers, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
 import { PDC_BLOCK_SIZE, PDC_F_ASSIGNED, PDC_F_ONLINE, PDC_F_VALID, PDC_MAXDISKS, PDC_MAX_META_AREAS, PDC_META_OFFSET } from './layout.js';
 import { buildPdcBlock, type PdcArraySpec, type PdcLevel } from './writer.js';
 
@@ -78,19 +78,13 @@ export async function createPdc(
     disks: request.devices.map((d) => d.path),
   };
   if (!(await confirmCreate(ctx, summary))) return true;
-  for (const [i, device] of request.devices.entries()) {
-    const target = await ctx.openWritable(device.path);
-    if (!target) return false;
+  const members = request.devices.map((device, i) => {
     const metaSector = device.sizeSectors - END_OFFSET;
     // The block slots after the first are zeroed: a block left there by an older array would be read as a
     // second array on the disk (the reader goes on while the slots carry the signature).
     const area = new Uint8Array(((PDC_MAX_META_AREAS - 1) * PDC_META_OFFSET) * 512 + PDC_BLOCK_SIZE);
     area.set(buildPdcBlock(spec, 0, i, metaSector, flags), 0);
-    const result = await target.write(metaSector * 512, area);
-    if (isIoError(result)) {
-      ctx.error(`writing metadata to ${device.path}: ${result.message}`);
-      return false;
-    }
-  }
-  return true;
+    return { path: device.path, areas: [{ offsetBytes: metaSector * 512, data: area }] };
+  });
+  return writeMembers(ctx, members);
 }

@@ -3,7 +3,7 @@
  * as the testbed's sets are and written at all four places, as the BIOS writes it. A Medley block has no
  * array name: the set is named by its creation time (sil_yymmddhhmmss), so NAME is not stored.
  */
-import { confirmCreate, isIoError, refuseMembers, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
+import { confirmCreate, refuseMembers, writeMembers, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
 import { SIL_AREAS, SIL_AREA_STEP, SIL_BLOCK_SIZE, type Sil } from './layout.js';
 import { buildSilBlock, sealSil, usableSectors, type SilLevel, type SilSetSpec } from './writer.js';
 
@@ -79,17 +79,11 @@ export async function createSil(
     disks: request.devices.map((d) => d.path),
   };
   if (!(await confirmCreate(ctx, summary))) return true;
-  for (const [i, device] of request.devices.entries()) {
-    const target = await ctx.openWritable(device.path);
-    if (!target) return false;
+  // The same sealed block at all four places of each member.
+  const members = request.devices.map((device, i) => {
     const block = sealSil(blocks[i]!);
-    for (let k = 0; k < SIL_AREAS; k++) {
-      const result = await target.write((device.sizeSectors - 1 - SIL_AREA_STEP * k) * SIL_BLOCK_SIZE, block);
-      if (isIoError(result)) {
-        ctx.error(`writing metadata to ${device.path}: ${result.message}`);
-        return false;
-      }
-    }
-  }
-  return true;
+    const areas = Array.from({ length: SIL_AREAS }, (_, k) => ({ offsetBytes: (device.sizeSectors - 1 - SIL_AREA_STEP * k) * SIL_BLOCK_SIZE, data: block }));
+    return { path: device.path, areas };
+  });
+  return writeMembers(ctx, members);
 }

@@ -4,7 +4,7 @@
  * appears in the summary. Members always span the whole disk up to the metadata (dmraid maps N-1 sectors of
  * every member whatever `capacity` says), so there is no --size.
  */
-import { confirmCreate, mkAlpha, type CreateRequest, type WriteContext } from '@dmraid/core';
+import { confirmCreate, mkAlpha, writeMembers, type CreateRequest, type WriteContext } from '@dmraid/core';
 import { VIA_END_OFFSET, viaLayout } from './layout.js';
 import { setName } from './names.js';
 import { buildViaSet, type ViaLevel } from './writer.js';
@@ -72,18 +72,10 @@ export async function createVia(request: CreateRequest, ctx: WriteContext): Prom
     disks: request.devices.map((d) => d.path),
   };
   if (!(await confirmCreate(ctx, summary))) return true;
-  for (const [i, device] of request.devices.entries()) {
-    const target = await ctx.openWritable(device.path);
-    if (!target) {
-      ctx.error(`cannot open ${device.path} for writing`);
-      return false;
-    }
-    // Each member's block at its own disk's last sector.
-    const result = await target.write((device.sizeSectors - VIA_END_OFFSET) * 512, images[i]!.data);
-    if (result !== true) {
-      ctx.error(`writing metadata to ${device.path}: ${result.message}`);
-      return false;
-    }
-  }
-  return true;
+  // Each member's block at its own disk's last sector.
+  const members = request.devices.map((device, i) => ({
+    path: device.path,
+    areas: [{ offsetBytes: (device.sizeSectors - VIA_END_OFFSET) * 512, data: images[i]!.data }],
+  }));
+  return writeMembers(ctx, members);
 }
