@@ -9,3 +9,4 @@ export * from './vm.js';
 export * from './model.js';
 export * from './failed.js';
 export * from './create.js';
+export * from './images.js';
