@@ -26,7 +26,7 @@ const QUESTION = 'About to create a RAID set with the above settings. Continue ?
 
 describe('createSummaryLines', () => {
   it("prints dmraid's isw summary block: header in capitals, size in whole MiB, strip in k and blocks", () => {
-    expect(createSummaryLines({ format: 'hpt37x', name: 'hpt37x_abc (note)', type: 'RAID0', sizeSectors: 409600, stripSectors: 128, disks: ['a.img', 'b.img'] })).toEqual([
+    expect(createSummaryLines({ format: 'hpt37x', name: 'hpt37x_abc (note)', type: 'RAID0', sizeSectors: 409600, stripSectors: 128, disks: [{ path: 'a.img' }, { path: 'b.img' }] })).toEqual([
       '',
       '',
       '     Create a RAID set with HPT37X metadata format     ',
@@ -42,14 +42,14 @@ describe('createSummaryLines', () => {
   });
 
   it('leaves out the strip line without a stripe size and shows whole GiB when asked (isw)', () => {
-    const lines = createSummaryLines({ format: 'isw', name: 'Vol', type: 'RAID1', sizeSectors: 3 * 2 ** 21 - 1, sizeUnit: 'G', disks: ['x'] });
+    const lines = createSummaryLines({ format: 'isw', name: 'Vol', type: 'RAID1', sizeSectors: 3 * 2 ** 21 - 1, sizeUnit: 'G', disks: [{ path: 'x' }] });
     expect(lines.filter((l) => l.startsWith('RAID'))).toEqual(['RAID name:      Vol', 'RAID type:      RAID1', `RAID size:      2G (${3 * 2 ** 21 - 1} blocks)`]);
     expect(lines[2]).toBe('     Create a RAID set with ISW metadata format     ');
   });
 });
 
 describe('confirmCreate', () => {
-  const summary = { format: 'toy', name: 'n', type: 'RAID1', sizeSectors: 2048, disks: ['a'] };
+  const summary = { format: 'toy', name: 'n', type: 'RAID1', sizeSectors: 2048, disks: [{ path: 'a' }] };
   it("prints the summary, then asks dmraid's question and returns the answer", async () => {
     const no = context([], false);
     expect(await confirmCreate(no.ctx, summary)).toBe(false);

@@ -93,7 +93,7 @@ function summary(request: CreateRequest, plan: CreatePlan): CreateSummary {
     type: LEVEL_NAMES[plan.level],
     sizeSectors: plan.memberSectors * dataMembers(plan.level, request.devices.length),
     stripSectors: UNSTRIPED.has(plan.level) ? undefined : 1 << plan.stripeShift,
-    disks: request.devices.map((d) => d.path),
+    disks: request.devices,
   };
 }
 

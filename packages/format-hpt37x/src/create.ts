@@ -71,14 +71,8 @@ export async function createHpt37x(request: CreateRequest, ctx: WriteContext): P
   // id+2 as their magic_0: the id stays below 2^31 - 2, in the range the BIOS's ids have.
   const id = (crypto.getRandomValues(new Uint32Array(1))[0]! % 0x7ffffffc) + 1;
   const striped = plan.level !== 'raid1';
-  const summary = {
-    format: 'hpt37x',
-    name: `hpt37x_${mkAlpha(String(id))} (hpt37x stores no name: "${request.name}" is not written)`,
-    type: LEVEL_NAMES[plan.level],
-    sizeSectors: plan.sectors,
-    stripSectors: striped ? 1 << plan.shift : undefined,
-    disks: request.devices.map((d) => d.path),
-  };
+  const name = `hpt37x_${mkAlpha(String(id))} (hpt37x stores no name: "${request.name}" is not written)`;
+  const summary = { format: 'hpt37x', name: name, type: LEVEL_NAMES[plan.level], sizeSectors: plan.sectors, stripSectors: striped ? 1 << plan.shift : undefined, disks: request.devices };
   if (!(await confirmCreate(ctx, summary))) return true;
   // The writer sizes members from the disk size: give it the disk that holds exactly the planned data.
   const images = buildHpt37xSet({ level: plan.level, id, disks: request.devices.length, diskSectors: plan.memberSectors + HPT37X_DATA_OFFSET, shift: plan.shift });

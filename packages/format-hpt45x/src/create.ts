@@ -58,14 +58,8 @@ export async function createHpt45x(request: CreateRequest, ctx: WriteContext): P
   // magic_1 (id ^ 0x01000110) and the decimal name in the range the BIOS's ids have.
   const id = (crypto.getRandomValues(new Uint32Array(1))[0]! % 0x7fffffff) + 1;
   const striped = plan.level !== 'raid1';
-  const summary = {
-    format: 'hpt45x',
-    name: `hpt45x_${mkAlpha(String(id))} (hpt45x stores no name: "${request.name}" is not written)`,
-    type: LEVEL_NAMES[plan.level],
-    sizeSectors: plan.sectors,
-    stripSectors: striped ? 1 << plan.shift : undefined,
-    disks: request.devices.map((d) => d.path),
-  };
+  const name = `hpt45x_${mkAlpha(String(id))} (hpt45x stores no name: "${request.name}" is not written)`;
+  const summary = { format: 'hpt45x', name: name, type: LEVEL_NAMES[plan.level], sizeSectors: plan.sectors, stripSectors: striped ? 1 << plan.shift : undefined, disks: request.devices };
   if (!(await confirmCreate(ctx, summary))) return true;
   // The writer sizes members from the disk size: give it the disk that holds exactly the planned data, then
   // put each member's block at its own disk's N-11.

@@ -27,7 +27,7 @@ import { createMpb, failedSerial, finishRebuild, markFailed, mpbArea, removeVolu
 const meta = (rd: RaidDevice) => rd.meta as IswMeta;
 
 /** dmraid's display_new_volume: the summary printed before the create prompt. */
-function summary(mpb: Mpb, volume: number, paths: readonly string[]): CreateSummary {
+function summary(mpb: Mpb, volume: number, disks: readonly BlockDevice[]): CreateSummary {
   const v = mpb.volumes[volume]!;
   const map = v.maps[0]!.map;
   const raid1 = isRaid10(v) || map.raid_level === 1;
@@ -39,7 +39,7 @@ function summary(mpb: Mpb, volume: number, paths: readonly string[]): CreateSumm
     // dmraid's GB_DIV: whole GiB.
     sizeUnit: 'G',
     stripSectors: raid1 ? undefined : map.blocks_per_strip,
-    disks: paths,
+    disks,
   };
 }
 
@@ -114,7 +114,7 @@ export async function createSet(request: CreateRequest, ctx: WriteContext, time 
     return false;
   }
   const created = decodeMpb(built.bytes);
-  if (!(await confirmCreate(ctx, summary(created, created.volumes.length - 1, request.devices.map((d) => d.path))))) return true;
+  if (!(await confirmCreate(ctx, summary(created, created.volumes.length - 1, request.devices)))) return true;
   for (const d of devices) if (!(await writeMpb(ctx, d, built.bytes, true))) return false;
   return true;
 }

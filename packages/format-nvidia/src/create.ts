@@ -90,14 +90,8 @@ export async function createNvidia(
   });
   const nv = nvLayout.decodeFrom(blocks[0]!.data);
   const size = nv.capacity;
-  const summary = {
-    format: 'nvidia',
-    name: `${handler.setName(nv)} (label ${request.name})`,
-    type: LEVEL_NAMES[plan.level],
-    sizeSectors: size,
-    stripSectors: plan.level === 'raid1' ? undefined : 1 << plan.power,
-    disks: request.devices.map((d) => d.path),
-  };
+  const name = `${handler.setName(nv)} (label ${request.name})`;
+  const summary = { format: 'nvidia', name, type: LEVEL_NAMES[plan.level], sizeSectors: size, stripSectors: plan.level === 'raid1' ? undefined : 1 << plan.power, disks: request.devices };
   if (!(await confirmCreate(ctx, summary))) return true;
   // The block sits at each disk's own N-2; its content is the same whatever the disk's size.
   const members = request.devices.map((device, i) => ({

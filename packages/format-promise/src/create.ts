@@ -69,14 +69,8 @@ export async function createPdc(
   const strip = 1 << spec.shift!;
   const flags = PDC_F_VALID | PDC_F_ONLINE | PDC_F_ASSIGNED;
   const first = buildPdcBlock(spec, 0, 0, request.devices[0]!.sizeSectors - END_OFFSET, flags);
-  const summary = {
-    format: 'pdc',
-    name: `${handler.setName(first)} (label ${request.name})`,
-    type: LEVEL_NAMES[spec.level],
-    sizeSectors: plan.totalSectors,
-    stripSectors: spec.level === 'raid1' ? undefined : strip,
-    disks: request.devices.map((d) => d.path),
-  };
+  const name = `${handler.setName(first)} (label ${request.name})`;
+  const summary = { format: 'pdc', name, type: LEVEL_NAMES[spec.level], sizeSectors: plan.totalSectors, stripSectors: spec.level === 'raid1' ? undefined : strip, disks: request.devices };
   if (!(await confirmCreate(ctx, summary))) return true;
   const members = request.devices.map((device, i) => {
     const metaSector = device.sizeSectors - END_OFFSET;

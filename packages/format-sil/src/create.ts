@@ -70,14 +70,8 @@ export async function createSil(
   if (!(await refuseMembers(ctx, 'sil', request.devices, (d) => handler.read(d)))) return false;
   const blocks = request.devices.map((d, i) => buildSilBlock({ ...plan.spec, diskSectors: d.sizeSectors }, i));
   const stride = plan.spec.stride ?? 0;
-  const summary = {
-    format: 'sil',
-    name: `${handler.setName(blocks[0]!)} (sil stores no name: "${request.name}" is not kept)`,
-    type: LEVEL_NAMES[plan.spec.level],
-    sizeSectors: plan.arraySectors,
-    stripSectors: stride || undefined,
-    disks: request.devices.map((d) => d.path),
-  };
+  const name = `${handler.setName(blocks[0]!)} (sil stores no name: "${request.name}" is not kept)`;
+  const summary = { format: 'sil', name, type: LEVEL_NAMES[plan.spec.level], sizeSectors: plan.arraySectors, stripSectors: stride || undefined, disks: request.devices };
   if (!(await confirmCreate(ctx, summary))) return true;
   // The same sealed block at all four places of each member.
   const members = request.devices.map((device, i) => {

@@ -61,16 +61,9 @@ export async function createVia(request: CreateRequest, ctx: WriteContext): Prom
   const seed = crypto.getRandomValues(new Uint32Array(1))[0]!;
   const smallest = Math.min(...request.devices.map((d) => d.sizeSectors));
   const images = buildViaSet({ level: plan.level, id: seed, disks: request.devices.length, diskSectors: smallest, strideCode: plan.strideCode });
-  const name = setName(viaLayout.decodeFrom(images[0]!.data), false);
   const striped = plan.level !== 'raid1';
-  const summary = {
-    format: 'via',
-    name: `${name} (via stores no name: "${request.name}" is not written)`,
-    type: LEVEL_NAMES[plan.level],
-    sizeSectors: plan.sectors,
-    stripSectors: striped ? 8 << plan.strideCode : undefined,
-    disks: request.devices.map((d) => d.path),
-  };
+  const name = `${setName(viaLayout.decodeFrom(images[0]!.data), false)} (via stores no name: "${request.name}" is not written)`;
+  const summary = { format: 'via', name, type: LEVEL_NAMES[plan.level], sizeSectors: plan.sectors, stripSectors: striped ? 8 << plan.strideCode : undefined, disks: request.devices };
   if (!(await confirmCreate(ctx, summary))) return true;
   // Each member's block at its own disk's last sector.
   const members = request.devices.map((device, i) => ({

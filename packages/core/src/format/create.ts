@@ -20,7 +20,8 @@ export interface CreateSummary {
   readonly sizeUnit?: 'M' | 'G';
   /** The stripe size in sectors; undefined (a mirror, a concatenation) prints no `RAID strip:` line. */
   readonly stripSectors?: number;
-  readonly disks: readonly string[];
+  /** The members in the order given, shown by path. */
+  readonly disks: readonly { readonly path: string }[];
 }
 
 /** The block printed before the create prompt, one string a line. */
@@ -35,7 +36,7 @@ export function createSummaryLines(s: CreateSummary): string[] {
     `RAID type:      ${s.type}`,
     `RAID size:      ${size} (${s.sizeSectors} blocks)`,
     ...(s.stripSectors === undefined ? [] : [`RAID strip:     ${s.stripSectors / 2}k (${s.stripSectors} blocks)`]),
-    `DISKS:     ${s.disks.map((p) => `${p}, `).join('')}`,
+    `DISKS:     ${s.disks.map((d) => `${d.path}, `).join('')}`,
     '',
     '',
   ];
