@@ -3,27 +3,17 @@
 // are the lost member's, the volume's bytes unchanged, --check-data clean, and the reference dmraid reads the
 // set as it reads a healthy vendor set. -S: the set reads as the vendor's set with a spare reads (ours and the
 // reference). -x: every block gone. Refusals: an ERROR line, exit 1, nothing written.
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hashFiles, reference, runOurs, runReference, testIf } from '@dmraid/testkit';
+import { blankImage, fillMembers, hashFiles, reference, runOurs, runReference, specFile, testIf } from '@dmraid/testkit';
 import { imagesOf, tmp } from './helpers.js';
 
 const itRef = testIf(it, reference());
 const SECTORS = 65536;
-const file = (spec: string) => spec.split(':')[0]!;
+const file = specFile;
 
-async function blank(path: string, sectors = SECTORS) {
-  await fs.writeFile(path, '');
-  await fs.truncate(path, sectors * 512);
-}
-
-async function writeAt(path: string, data: Uint8Array) {
-  const fd = await fs.open(path, 'r+');
-  await fd.write(data, 0, data.length, 0);
-  await fd.close();
-}
+const blank = (path: string, sectors = SECTORS) => blankImage(path, sectors);
 
 /** The set's name as `-s -c` prints it. */
 async function setName(dir: string, specs: string[]): Promise<string> {
@@ -42,18 +32,7 @@ async function filledSet(dir: string, prefix: string, level: '0' | '1' | '5', n:
   for (const s of specs) await blank(join(dir, file(s)));
   const created = await runOurs(specs, ['-f', 'nvidia', '-C', prefix, '--type', level, '--disk', specs.map(file).join(' '), '--yes'], { cwd: dir });
   expect(created.status, created.stderr).toBe(0);
-  const bytes = dataSectors * 512;
-  if (level === '1') {
-    const data = randomBytes(bytes);
-    for (const s of specs) await writeAt(join(dir, file(s)), data);
-  } else {
-    const parity = Buffer.alloc(bytes);
-    for (const [i, s] of specs.entries()) {
-      const data = i < n - 1 ? randomBytes(bytes) : parity;
-      if (i < n - 1) for (let b = 0; b < bytes; b++) parity[b]! ^= data[b]!;
-      await writeAt(join(dir, file(s)), data);
-    }
-  }
+  await fillMembers(specs.map((s) => join(dir, file(s))), level, dataSectors * 512);
   return { specs, name: await setName(dir, specs) };
 }
 

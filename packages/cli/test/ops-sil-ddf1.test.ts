@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hashFiles, reference, runOurs, runReference, testIf } from '@dmraid/testkit';
+import { blankImage, hashFiles, reference, runOurs, runReference, testIf, writeAtStart } from '@dmraid/testkit';
 import type { WritableDevice } from '@dmraid/core';
 import { silLayout } from '@dmraid/format-sil';
 import { imagesOf, tmp } from './helpers.js';
@@ -14,16 +14,7 @@ import { imagesOf, tmp } from './helpers.js';
 const itRef = testIf(it, reference());
 const SECTORS = 131072;
 
-async function blank(path: string, sectors = SECTORS) {
-  await fs.writeFile(path, '');
-  await fs.truncate(path, sectors * 512);
-}
-
-async function writeAt(path: string, data: Uint8Array) {
-  const fd = await fs.open(path, 'r+');
-  await fd.write(data, 0, data.length, 0);
-  await fd.close();
-}
+const blank = (path: string, sectors = SECTORS) => blankImage(path, sectors);
 
 /** The first copy (sector N-1) of the Medley block on an image. */
 async function block(path: string) {
@@ -44,7 +35,7 @@ async function filledSet(dir: string, level: '0' | '1' | '10', n: number, extra 
   expect(name).toMatch(/^sil_[a-j]{12}$/);
   const legs = level === '10' ? 2 : level === '1' ? 1 : n;
   const data = Array.from({ length: legs }, () => randomBytes(4 << 20));
-  for (const [i, f] of files.slice(0, n).entries()) await writeAt(join(dir, f), data[i % legs]!);
+  for (const [i, f] of files.slice(0, n).entries()) await writeAtStart(join(dir, f), data[i % legs]!);
   return { files, name };
 }
 

@@ -9,23 +9,14 @@ import { describe, expect, it } from 'vitest';
 import { buildSets, isIoError, openDevice, readContext, type RaidDevice, type WriteContext, type WritableDevice } from '@dmraid/core';
 import { planActivation } from '@dmraid/activation';
 import { isRunError, openRun } from '@dmraid/engine';
-import { dmVm, runDmVm, runOurs, testIf } from '@dmraid/testkit';
+import { blankImage, dmVm, fillMembers, runDmVm, runOurs, specFile, testIf } from '@dmraid/testkit';
 import { tmp } from './helpers.js';
 
 const SECTORS = 131072;
 
-async function blank(path: string, sectors = SECTORS) {
-  await fs.writeFile(path, '');
-  await fs.truncate(path, sectors * 512);
-}
+const blank = (path: string, sectors = SECTORS) => blankImage(path, sectors);
 
-async function writeAt(path: string, data: Uint8Array) {
-  const fd = await fs.open(path, 'r+');
-  await fd.write(data, 0, data.length, 0);
-  await fd.close();
-}
-
-const file = (spec: string) => spec.split(':')[0]!;
+const file = specFile;
 
 /**
  * A `-f ddf1 -C` volume over `n` images whose members' first `dataSectors` hold what the volume's writes would
@@ -50,18 +41,7 @@ async function filledSet(
     .split(':');
   const memberSectors = Number(member[5]);
   expect(member[6]).toBe('0');
-  const bytes = dataSectors * 512;
-  if (level === '1') {
-    const data = randomBytes(bytes);
-    for (const s of specs) await writeAt(join(dir, file(s)), data);
-  } else {
-    const parity = Buffer.alloc(bytes);
-    for (const [i, s] of specs.entries()) {
-      const data = i < n - 1 ? randomBytes(bytes) : parity;
-      if (i < n - 1) for (let b = 0; b < bytes; b++) parity[b]! ^= data[b]!;
-      await writeAt(join(dir, file(s)), data);
-    }
-  }
+  await fillMembers(specs.map((s) => join(dir, file(s))), level, dataSectors * 512);
   return { specs, name, memberSectors };
 }
 

@@ -14,9 +14,9 @@
  * Crash safety as the kernel's: a chunk's data is written (and made durable) before the exception that
  * points at it, so a crash loses at most the writes in flight, never bytes of the origin.
  */
-import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs';
 import { bytes, cString, struct, toBytes, u16le, u32le, u64le, exactNumber } from '@dmraid/core';
-import { fromNodeError, ioError, isIoError, readInto, SECTOR, type IoError, type Source } from './source.js';
+import { fromNodeError, ioError, isIoError, pwriteAll, readInto, SECTOR, type IoError, type Source } from './source.js';
 
 /** dm-snap-persistent.c's struct disk_header. */
 export const SNAPSHOT_HEADER = struct(
@@ -359,8 +359,7 @@ export function overlayFile(path: string, options: { create: boolean; writable: 
     async write(sector, data) {
       if (!options.writable) return ioError(path, 'EROFS');
       try {
-        let done = 0;
-        while (done < data.length) done += writeSync(fd, data, done, data.length - done, sector * SECTOR + done);
+        pwriteAll(fd, data, sector * SECTOR);
         return true;
       } catch (e) {
         return fail(e);

@@ -43,6 +43,11 @@ export async function readInto(source: Source, sector: number, out: Uint8Array):
   return true;
 }
 
+/** pwrite(2) all of `data` at byte `position`: a write may return short, so the rest follows it. Throws as writeSync does. */
+export function pwriteAll(fd: number, data: Uint8Array, position: number): void {
+  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, position + done);
+}
+
 /**
  * A member image file or block device opened by path, read with pread(2) straight into the caller's
  * buffer (page-cache reads of image files are microseconds: synchronous, as discovery reads them).
@@ -99,8 +104,7 @@ export function fileSource(path: string, sizeSectors: number, writable = false):
       if (!writable) return ioError(path, 'EROFS');
       if (!inRange(sector, data.length / SECTOR)) return ioError(path, 'EINVAL');
       try {
-        let done = 0;
-        while (done < data.length) done += writeSync(fd, data, done, data.length - done, sector * SECTOR + done);
+        pwriteAll(fd, data, sector * SECTOR);
         return true;
       } catch (e) {
         return fail(e);

@@ -3,7 +3,7 @@
  * DDF controller writes: tables at the end of each disk, big-endian, data from sector 0), laid out so that
  * mdadm reads and assembles it (writer.ts `mdadm`; test/mdadm.test.ts checks it in the VM).
  */
-import type { CreateRequest, WriteContext } from '@dmraid/core';
+import { confirmCreate, writeMembers, type CreateRequest, type CreateSummary, type WriteContext } from '@dmraid/core';
 import { buildDdf1Container, dataSectors, type Ddf1Level } from './writer.js';
 
 const LEVELS: Record<string, Ddf1Level> = {
@@ -86,26 +86,16 @@ export function planCreate(request: CreateRequest): CreatePlan | string {
 }
 
 /** The summary shown before the prompt, in the shape of dmraid's isw create summary. */
-function summaryLines(request: CreateRequest, plan: CreatePlan): string[] {
-  const size = plan.memberSectors * dataMembers(plan.level, request.devices.length);
-  const strip = 1 << plan.stripeShift;
-  return [
-    '',
-    '',
-    '     Create a RAID set with DDF1 metadata format     ',
-    '',
-    `RAID name:      ${request.name}`,
-    `RAID type:      ${LEVEL_NAMES[plan.level]}`,
-    `RAID size:      ${Math.floor(size / 2048)}M (${size} blocks)`,
-    ...(UNSTRIPED.has(plan.level) ? [] : [`RAID strip:     ${strip / 2}k (${strip} blocks)`]),
-    `DISKS:     ${request.devices.map((d) => `${d.path}, `).join('')}`,
-    '',
-    '',
-  ];
+function summary(request: CreateRequest, plan: CreatePlan): CreateSummary {
+  return {
+    format: 'ddf1',
+    name: request.name,
+    type: LEVEL_NAMES[plan.level],
+    sizeSectors: plan.memberSectors * dataMembers(plan.level, request.devices.length),
+    stripSectors: UNSTRIPED.has(plan.level) ? undefined : 1 << plan.stripeShift,
+    disks: request.devices,
+  };
 }
-
-/** Without a prompt (library use) the answer is yes, as for isw. */
-const confirm = (ctx: WriteContext, question: string) => ctx.confirm?.(question) ?? Promise.resolve(true);
 
 export async function createDdf1(request: CreateRequest, ctx: WriteContext): Promise<boolean> {
   const plan = planCreate(request);
@@ -113,15 +103,14 @@ export async function createDdf1(request: CreateRequest, ctx: WriteContext): Pro
     ctx.error(plan);
     return false;
   }
-  for (const l of summaryLines(request, plan)) ctx.log('print', l);
-  if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
+  if (!(await confirmCreate(ctx, summary(request, plan)))) return true;
   const n = request.devices.length;
   // The seed makes the container, PD and VD GUIDs: they must differ between sets, even sets made in the same
   // second (mdadm's assembly hung over two containers of one GUID), so it is random, not the clock.
   // 24 bits: the writer builds PD references (seed × 0x100 + disk) and the header timestamp from it.
   const seed = crypto.getRandomValues(new Uint32Array(1))[0]! & 0xffffff;
   // Every disk gets the same tables; they sit at the end of each disk, so each is built for its own size.
-  for (const [i, device] of request.devices.entries()) {
+  const members = request.devices.map((device, i) => {
     const [image] = buildDdf1Container({
       endian: 'be',
       disks: n,
@@ -140,18 +129,7 @@ export async function createDdf1(request: CreateRequest, ctx: WriteContext): Pro
         },
       ],
     }).slice(i, i + 1);
-    const target = await ctx.openWritable(device.path);
-    if (!target || !image) {
-      ctx.error(`cannot open ${device.path} for writing`);
-      return false;
-    }
-    for (const area of image.areas) {
-      const result = await target.write(area.offsetBytes, area.data);
-      if (result !== true) {
-        ctx.error(`writing metadata to ${device.path}: ${result.message}`);
-        return false;
-      }
-    }
-  }
-  return true;
+    return { path: device.path, areas: image!.areas };
+  });
+  return writeMembers(ctx, members);
 }

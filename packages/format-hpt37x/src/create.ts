@@ -3,7 +3,7 @@
  * metadata stores no name: the set is named by its random id (magic_0, for RAID0+1 magic_1), and NAME only
  * appears in the summary.
  */
-import { mkAlpha, type CreateRequest, type WriteContext } from '@dmraid/core';
+import { confirmCreate, mkAlpha, writeMembers, type CreateRequest, type WriteContext } from '@dmraid/core';
 import { HPT37X_CONFIG_SECTOR, HPT37X_DATA_OFFSET, HPT37X_MAX_DISKS } from './layout.js';
 import { buildHpt37xSet, type Hpt37xLevel } from './writer.js';
 
@@ -61,8 +61,6 @@ export function planHpt37xCreate(request: CreateRequest): Hpt37xCreatePlan | str
   return { level, shift: striped ? Math.log2(strip) : 7, memberSectors, sectors: mapped * dataWidth };
 }
 
-const confirm = (ctx: WriteContext, question: string) => ctx.confirm?.(question) ?? Promise.resolve(true);
-
 export async function createHpt37x(request: CreateRequest, ctx: WriteContext): Promise<boolean> {
   const plan = planHpt37xCreate(request);
   if (typeof plan === 'string') {
@@ -73,34 +71,11 @@ export async function createHpt37x(request: CreateRequest, ctx: WriteContext): P
   // id+2 as their magic_0: the id stays below 2^31 - 2, in the range the BIOS's ids have.
   const id = (crypto.getRandomValues(new Uint32Array(1))[0]! % 0x7ffffffc) + 1;
   const striped = plan.level !== 'raid1';
-  for (const l of [
-    '',
-    '',
-    '     Create a RAID set with HPT37X metadata format     ',
-    '',
-    `RAID name:      hpt37x_${mkAlpha(String(id))} (hpt37x stores no name: "${request.name}" is not written)`,
-    `RAID type:      ${LEVEL_NAMES[plan.level]}`,
-    `RAID size:      ${Math.floor(plan.sectors / 2048)}M (${plan.sectors} blocks)`,
-    ...(striped ? [`RAID strip:     ${(1 << plan.shift) / 2}k (${1 << plan.shift} blocks)`] : []),
-    `DISKS:     ${request.devices.map((d) => `${d.path}, `).join('')}`,
-    '',
-    '',
-  ])
-    ctx.log('print', l);
-  if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
+  const name = `hpt37x_${mkAlpha(String(id))} (hpt37x stores no name: "${request.name}" is not written)`;
+  const summary = { format: 'hpt37x', name: name, type: LEVEL_NAMES[plan.level], sizeSectors: plan.sectors, stripSectors: striped ? 1 << plan.shift : undefined, disks: request.devices };
+  if (!(await confirmCreate(ctx, summary))) return true;
   // The writer sizes members from the disk size: give it the disk that holds exactly the planned data.
   const images = buildHpt37xSet({ level: plan.level, id, disks: request.devices.length, diskSectors: plan.memberSectors + HPT37X_DATA_OFFSET, shift: plan.shift });
-  for (const [i, device] of request.devices.entries()) {
-    const target = await ctx.openWritable(device.path);
-    if (!target) {
-      ctx.error(`cannot open ${device.path} for writing`);
-      return false;
-    }
-    const result = await target.write(HPT37X_CONFIG_SECTOR * 512, images[i]!.data);
-    if (result !== true) {
-      ctx.error(`writing metadata to ${device.path}: ${result.message}`);
-      return false;
-    }
-  }
-  return true;
+  const members = request.devices.map((device, i) => ({ path: device.path, areas: [{ offsetBytes: HPT37X_CONFIG_SECTOR * 512, data: images[i]!.data }] }));
+  return writeMembers(ctx, members);
 }

@@ -2,7 +2,7 @@
  * `-f hpt45x -C`: a new set written as the Highpoint BIOS writes it (writer.ts, the testbed's sets). The
  * metadata stores no name: the set is named by its random id (magic_0), and NAME only appears in the summary.
  */
-import { mkAlpha, type CreateRequest, type WriteContext } from '@dmraid/core';
+import { confirmCreate, mkAlpha, writeMembers, type CreateRequest, type WriteContext } from '@dmraid/core';
 import { HPT45X_END_OFFSET } from './layout.js';
 import { buildHpt45xSet, type Hpt45xLevel } from './writer.js';
 
@@ -48,8 +48,6 @@ export function planHpt45xCreate(request: CreateRequest): Hpt45xCreatePlan | str
   return { level, shift: Math.log2(strip), memberSectors, sectors: memberSectors * width };
 }
 
-const confirm = (ctx: WriteContext, question: string) => ctx.confirm?.(question) ?? Promise.resolve(true);
-
 export async function createHpt45x(request: CreateRequest, ctx: WriteContext): Promise<boolean> {
   const plan = planHpt45xCreate(request);
   if (typeof plan === 'string') {
@@ -60,35 +58,15 @@ export async function createHpt45x(request: CreateRequest, ctx: WriteContext): P
   // magic_1 (id ^ 0x01000110) and the decimal name in the range the BIOS's ids have.
   const id = (crypto.getRandomValues(new Uint32Array(1))[0]! % 0x7fffffff) + 1;
   const striped = plan.level !== 'raid1';
-  for (const l of [
-    '',
-    '',
-    '     Create a RAID set with HPT45X metadata format     ',
-    '',
-    `RAID name:      hpt45x_${mkAlpha(String(id))} (hpt45x stores no name: "${request.name}" is not written)`,
-    `RAID type:      ${LEVEL_NAMES[plan.level]}`,
-    `RAID size:      ${Math.floor(plan.sectors / 2048)}M (${plan.sectors} blocks)`,
-    ...(striped ? [`RAID strip:     ${(1 << plan.shift) / 2}k (${1 << plan.shift} blocks)`] : []),
-    `DISKS:     ${request.devices.map((d) => `${d.path}, `).join('')}`,
-    '',
-    '',
-  ])
-    ctx.log('print', l);
-  if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
+  const name = `hpt45x_${mkAlpha(String(id))} (hpt45x stores no name: "${request.name}" is not written)`;
+  const summary = { format: 'hpt45x', name: name, type: LEVEL_NAMES[plan.level], sizeSectors: plan.sectors, stripSectors: striped ? 1 << plan.shift : undefined, disks: request.devices };
+  if (!(await confirmCreate(ctx, summary))) return true;
   // The writer sizes members from the disk size: give it the disk that holds exactly the planned data, then
   // put each member's block at its own disk's N-11.
   const images = buildHpt45xSet({ level: plan.level, id, disks: request.devices.length, diskSectors: plan.memberSectors + HPT45X_END_OFFSET, shift: plan.shift });
-  for (const [i, device] of request.devices.entries()) {
-    const target = await ctx.openWritable(device.path);
-    if (!target) {
-      ctx.error(`cannot open ${device.path} for writing`);
-      return false;
-    }
-    const result = await target.write((device.sizeSectors - HPT45X_END_OFFSET) * 512, images[i]!.data);
-    if (result !== true) {
-      ctx.error(`writing metadata to ${device.path}: ${result.message}`);
-      return false;
-    }
-  }
-  return true;
+  const members = request.devices.map((device, i) => ({
+    path: device.path,
+    areas: [{ offsetBytes: (device.sizeSectors - HPT45X_END_OFFSET) * 512, data: images[i]!.data }],
+  }));
+  return writeMembers(ctx, members);
 }

@@ -1,24 +1,13 @@
 // hpt45x's create: the bytes the testbed's vendor-shaped set has (but for the random set id), at each
 // disk's own N-11, and bytes our reader and writer give back unchanged.
 import { describe, expect, it } from 'vitest';
-import { bufferLog, sparseDevice, type CreateRequest, type WritableDevice } from '@dmraid/core';
-import { roundTrip } from '@dmraid/testkit';
+import type { CreateRequest } from '@dmraid/core';
+import { createOnSparse, roundTrip, type SparseDisk } from '@dmraid/testkit';
 import hpt45x, { buildHpt45xSet, HPT45X_END_OFFSET, hpt45xLayout, type Hpt45xLevel } from '../src/index.js';
 
-type Sparse = ReturnType<typeof sparseDevice>;
+type Sparse = SparseDisk;
 
-async function create(level: string, sizes: readonly number[], extra: Partial<CreateRequest> = {}) {
-  const devices: Sparse[] = sizes.map((s, i) => sparseDevice(`/dev/c${i}`, s, `C${i}`));
-  const { log, lines } = bufferLog();
-  const errors: string[] = [];
-  const ok = await hpt45x.create!({ name: 'Vol0', level, devices, ...extra }, {
-    format: 'hpt45x',
-    log,
-    error: (t) => errors.push(t),
-    openWritable: async (path) => devices.find((d) => d.path === path) as WritableDevice | undefined,
-  });
-  return { ok, errors, lines, devices };
-}
+const create = (level: string, sizes: readonly number[], extra: Partial<CreateRequest> = {}) => createOnSparse(hpt45x, level, sizes, extra);
 
 const block = async (d: Sparse) => (await d.read((d.sizeSectors - HPT45X_END_OFFSET) * 512, hpt45xLayout.size)) as Uint8Array;
 

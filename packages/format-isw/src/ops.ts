@@ -5,12 +5,15 @@
  */
 import {
   allDevices,
+  confirmCreate,
+  confirmWrite,
   cString,
   isIoError,
   readContext,
   writeAreas,
   type BlockDevice,
   type CreateRequest,
+  type CreateSummary,
   type RaidDevice,
   type RaidSet,
   type WriteContext,
@@ -23,32 +26,21 @@ import { createMpb, failedSerial, finishRebuild, markFailed, mpbArea, removeVolu
 
 const meta = (rd: RaidDevice) => rd.meta as IswMeta;
 
-/** dmraid's yes_no_prompt; without a prompt (library use) the answer is yes. */
-const confirm = (ctx: WriteContext, question: string) => ctx.confirm?.(question) ?? Promise.resolve(true);
-
-/** dmraid's GB_DIV: blocks / 1024 / 1024 / 2. */
-const gigabytes = (blocks: number) => Math.floor(blocks / 2 ** 21);
-
 /** dmraid's display_new_volume: the summary printed before the create prompt. */
-function summaryLines(mpb: Mpb, volume: number, paths: readonly string[]): string[] {
+function summary(mpb: Mpb, volume: number, disks: readonly BlockDevice[]): CreateSummary {
   const v = mpb.volumes[volume]!;
   const map = v.maps[0]!.map;
   const raid1 = isRaid10(v) || map.raid_level === 1;
-  const typeName = isRaid10(v) ? 'RAID01 (isw RAID10)' : map.raid_level === 0 ? 'RAID0' : raid1 ? 'RAID1' : 'RAID5';
-  const size = volumeSize(v.dev);
-  return [
-    '',
-    '',
-    '     Create a RAID set with ISW metadata format     ',
-    '',
-    `RAID name:      ${volumeName(mpb, v)}`,
-    `RAID type:      ${typeName}`,
-    `RAID size:      ${gigabytes(size)}G (${size} blocks)`,
-    ...(raid1 ? [] : [`RAID strip:     ${map.blocks_per_strip / 2}k (${map.blocks_per_strip} blocks)`]),
-    `DISKS:     ${paths.map((p) => `${p}, `).join('')}`,
-    '',
-    '',
-  ];
+  return {
+    format: NAME,
+    name: volumeName(mpb, v),
+    type: isRaid10(v) ? 'RAID01 (isw RAID10)' : map.raid_level === 0 ? 'RAID0' : raid1 ? 'RAID1' : 'RAID5',
+    sizeSectors: volumeSize(v.dev),
+    // dmraid's GB_DIV: whole GiB.
+    sizeUnit: 'G',
+    stripSectors: raid1 ? undefined : map.blocks_per_strip,
+    disks,
+  };
 }
 
 /** Write an MPB at the end of a device; `counted512` MPBs are first rescaled to the device's block size. */
@@ -122,8 +114,7 @@ export async function createSet(request: CreateRequest, ctx: WriteContext, time 
     return false;
   }
   const created = decodeMpb(built.bytes);
-  for (const l of summaryLines(created, created.volumes.length - 1, request.devices.map((d) => d.path))) ctx.log('print', l);
-  if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
+  if (!(await confirmCreate(ctx, summary(created, created.volumes.length - 1, request.devices)))) return true;
   for (const d of devices) if (!(await writeMpb(ctx, d, built.bytes, true))) return false;
   return true;
 }
@@ -141,7 +132,7 @@ export async function makeSpare(device: BlockDevice, set: RaidSet | undefined, c
   }
   for (const l of ['', '', '     Create a SPARE DISK with ISW metadata format     ', '', `DISK:     ${device.path} `, '', '']) ctx.log('print', l);
   if (set) ctx.log('print', `A spare serves every RAID set with ISW metadata, "${set.name}" among them.`);
-  if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
+  if (!(await confirmWrite(ctx))) return true;
   return writeMpb(ctx, device, built.bytes, true);
 }
 

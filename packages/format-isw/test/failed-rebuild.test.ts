@@ -4,23 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { reference, runOurs, runReference, testDir, testIf } from '@dmraid/testkit';
+import { blankImage, reference, runOurs, runReference, testDir, testIf, writeAtStart } from '@dmraid/testkit';
 import { FAILED_DISK, IMSM_ORD_REBUILD, ISW_T_STATE_DEGRADED, ISW_T_STATE_NORMAL } from '../src/index.js';
 import { failOnImages, mpbOfImage } from './fail-images.js';
 
 const SECTORS = 131072;
 const itRef = testIf(it, reference());
 
-async function blank(path: string, sectors = SECTORS) {
-  await fs.writeFile(path, '');
-  await fs.truncate(path, sectors * 512);
-}
-
-async function writeAt(path: string, data: Uint8Array) {
-  const fd = await fs.open(path, 'r+');
-  await fd.write(data, 0, data.length, 0);
-  await fd.close();
-}
+const blank = (path: string, sectors = SECTORS) => blankImage(path, sectors);
 
 /** A RAID1 over d0 and d1 (-C), both members holding the same data. */
 async function mirror(dir: string) {
@@ -32,11 +23,9 @@ async function mirror(dir: string) {
   const member = (await runOurs(specs, ['-s', '-c', '-c', '-c'], { cwd: dir })).stdout.split('\n').find((l) => l.startsWith('d0.img:'))!.split(':');
   const memberSectors = Number(member[5]);
   const data = randomBytes(memberSectors * 512);
-  for (const s of specs) await writeAt(join(dir, s.split(':')[0]!), data);
+  for (const s of specs) await writeAtStart(join(dir, s.split(':')[0]!), data);
   return { specs, name, memberSectors, data };
 }
-
-
 
 /** The set's members after the failure: every image but the failed one (it no longer answers). */
 const without = (specs: string[], file: string) => specs.filter((s) => !s.startsWith(`${file}:`));
@@ -133,7 +122,7 @@ describe('isw after failed: degraded on the survivors, then -R onto a spare or a
     const [m0, m1] = [randomBytes(memberSectors * 512), randomBytes(memberSectors * 512)];
     const m2 = Buffer.from(m0);
     for (let i = 0; i < m2.length; i++) m2[i]! ^= m1[i]!;
-    for (const [i, d] of [m0, m1, m2].entries()) await writeAt(join(dir, `d${i}.img`), d);
+    for (const [i, d] of [m0, m1, m2].entries()) await writeAtStart(join(dir, `d${i}.img`), d);
     expect((await failOnImages(dir, specs, 'd1.img')).ok).toBe(true);
     await blank(join(dir, 'n.img'));
     const now = [...without(specs, 'd1.img'), 'n.img:FAILR5NEW'];

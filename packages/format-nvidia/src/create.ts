@@ -4,7 +4,7 @@
  * it nvidia_<signature sum>); NAME goes where MediaShield keeps the array's label, productID (16 bytes,
  * space padded; FreeBSD's graid writes its volume name there too).
  */
-import { isIoError, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
+import { confirmCreate, refuseMembers, writeMembers, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
 import { NV_END_OFFSET, NV_SCDB_INIT_RAID, nvLayout, type Nv } from './layout.js';
 import { buildNvidiaSet, type NvidiaLevel } from './writer.js';
 
@@ -60,8 +60,6 @@ export function planNvidia(request: CreateRequest): NvidiaPlan | string {
   return { level, power: Math.log2(strip), diskSectors };
 }
 
-const confirm = (ctx: WriteContext, question: string) => ctx.confirm?.(question) ?? Promise.resolve(true);
-
 /** The signature: four random dwords, as FreeBSD's graid makes its volume id (the BIOS's own is opaque). */
 function randomId(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0]!;
@@ -77,13 +75,7 @@ export async function createNvidia(
     ctx.error(plan);
     return false;
   }
-  for (const device of request.devices) {
-    const [rd] = await handler.read(device);
-    if (rd) {
-      ctx.error(`${device.path} is a member of nvidia set ${rd.name}; erase it first (dmraid -r -E -f nvidia ${device.path})`);
-      return false;
-    }
-  }
+  if (!(await refuseMembers(ctx, 'nvidia', request.devices, (d) => handler.read(d)))) return false;
   const n = request.devices.length;
   const redundant = plan.level !== 'raid0';
   const blocks = buildNvidiaSet({
@@ -98,30 +90,13 @@ export async function createNvidia(
   });
   const nv = nvLayout.decodeFrom(blocks[0]!.data);
   const size = nv.capacity;
-  const lines = [
-    '',
-    '',
-    '     Create a RAID set with NVIDIA metadata format     ',
-    '',
-    `RAID name:      ${handler.setName(nv)} (label ${request.name})`,
-    `RAID type:      ${LEVEL_NAMES[plan.level]}`,
-    `RAID size:      ${Math.floor(size / 2048)}M (${size} blocks)`,
-    ...(plan.level === 'raid1' ? [] : [`RAID strip:     ${(1 << plan.power) / 2}k (${1 << plan.power} blocks)`]),
-    `DISKS:     ${request.devices.map((d) => `${d.path}, `).join('')}`,
-    '',
-    '',
-  ];
-  for (const l of lines) ctx.log('print', l);
-  if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
-  for (const [i, device] of request.devices.entries()) {
-    const target = await ctx.openWritable(device.path);
-    if (!target) return false;
-    // The block sits at each disk's own N-2; its content is the same whatever the disk's size.
-    const result = await target.write((device.sizeSectors - NV_END_OFFSET) * 512, blocks[i]!.data);
-    if (isIoError(result)) {
-      ctx.error(`writing metadata to ${device.path}: ${result.message}`);
-      return false;
-    }
-  }
-  return true;
+  const name = `${handler.setName(nv)} (label ${request.name})`;
+  const summary = { format: 'nvidia', name, type: LEVEL_NAMES[plan.level], sizeSectors: size, stripSectors: plan.level === 'raid1' ? undefined : 1 << plan.power, disks: request.devices };
+  if (!(await confirmCreate(ctx, summary))) return true;
+  // The block sits at each disk's own N-2; its content is the same whatever the disk's size.
+  const members = request.devices.map((device, i) => ({
+    path: device.path,
+    areas: [{ offsetBytes: (device.sizeSectors - NV_END_OFFSET) * 512, data: blocks[i]!.data }],
+  }));
+  return writeMembers(ctx, members);
 }

@@ -5,21 +5,14 @@
  * packages/cli/test/create-nv-pdc-sil*.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { memoryDevice, nullLog, readContext, type BlockDevice, type WriteContext } from '@dmraid/core';
+import { memoryDevice, nullLog, readContext, type BlockDevice } from '@dmraid/core';
+import { deviceWriteContext, memoryDisks as disks } from '@dmraid/testkit';
 import nvidia, { NV_LEVEL_5_SYM, NV_SCDB_INIT_RAID, nvLayout } from '../src/index.js';
 import { planNvidia } from '../src/create.js';
 
 const disk = (path: string, sectors = 65536) => memoryDevice(path, new Uint8Array(sectors * 512), `S-${path}`);
-const disks = (n: number, sectors = 65536) => Array.from({ length: n }, (_, i) => disk(`d${i}`, sectors));
 
-function writeContext(devices: readonly BlockDevice[], errors: string[]): WriteContext {
-  return {
-    format: 'nvidia',
-    log: nullLog,
-    error: (t) => errors.push(t),
-    openWritable: async (path) => devices.find((d) => d.path === path) as never,
-  };
-}
+const writeContext = (devices: readonly BlockDevice[], errors: string[]) => deviceWriteContext('nvidia', devices, errors);
 
 const STRIP = 'is not one of 4k, 8k, 16k, 32k, 64k, 128k';
 

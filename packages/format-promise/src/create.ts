@@ -4,7 +4,7 @@
  * are. NAME goes into the block's label (0x294, 32 bytes space padded, FreeBSD's `name`); the set's name is
  * still dmraid's pdc_<id>.
  */
-import { isIoError, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
+import { confirmCreate, refuseMembers, writeMembers, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
 import { PDC_BLOCK_SIZE, PDC_F_ASSIGNED, PDC_F_ONLINE, PDC_F_VALID, PDC_MAXDISKS, PDC_MAX_META_AREAS, PDC_META_OFFSET } from './layout.js';
 import { buildPdcBlock, type PdcArraySpec, type PdcLevel } from './writer.js';
 
@@ -52,8 +52,6 @@ export function planPdc(request: CreateRequest, id: number): PdcPlan | string {
   return { spec, totalSectors: perMember * dataDisks(level, n) };
 }
 
-const confirm = (ctx: WriteContext, question: string) => ctx.confirm?.(question) ?? Promise.resolve(true);
-
 export async function createPdc(
   request: CreateRequest,
   ctx: WriteContext,
@@ -66,45 +64,21 @@ export async function createPdc(
     ctx.error(plan);
     return false;
   }
-  for (const device of request.devices) {
-    const [rd] = await handler.read(device);
-    if (rd) {
-      ctx.error(`${device.path} is a member of pdc set ${rd.name}; erase it first (dmraid -r -E -f pdc ${device.path})`);
-      return false;
-    }
-  }
+  if (!(await refuseMembers(ctx, 'pdc', request.devices, (d) => handler.read(d)))) return false;
   const { spec } = plan;
   const strip = 1 << spec.shift!;
   const flags = PDC_F_VALID | PDC_F_ONLINE | PDC_F_ASSIGNED;
   const first = buildPdcBlock(spec, 0, 0, request.devices[0]!.sizeSectors - END_OFFSET, flags);
-  const lines = [
-    '',
-    '',
-    '     Create a RAID set with PDC metadata format     ',
-    '',
-    `RAID name:      ${handler.setName(first)} (label ${request.name})`,
-    `RAID type:      ${LEVEL_NAMES[spec.level]}`,
-    `RAID size:      ${Math.floor(plan.totalSectors / 2048)}M (${plan.totalSectors} blocks)`,
-    ...(spec.level === 'raid1' ? [] : [`RAID strip:     ${strip / 2}k (${strip} blocks)`]),
-    `DISKS:     ${request.devices.map((d) => `${d.path}, `).join('')}`,
-    '',
-    '',
-  ];
-  for (const l of lines) ctx.log('print', l);
-  if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
-  for (const [i, device] of request.devices.entries()) {
-    const target = await ctx.openWritable(device.path);
-    if (!target) return false;
+  const name = `${handler.setName(first)} (label ${request.name})`;
+  const summary = { format: 'pdc', name, type: LEVEL_NAMES[spec.level], sizeSectors: plan.totalSectors, stripSectors: spec.level === 'raid1' ? undefined : strip, disks: request.devices };
+  if (!(await confirmCreate(ctx, summary))) return true;
+  const members = request.devices.map((device, i) => {
     const metaSector = device.sizeSectors - END_OFFSET;
     // The block slots after the first are zeroed: a block left there by an older array would be read as a
     // second array on the disk (the reader goes on while the slots carry the signature).
     const area = new Uint8Array(((PDC_MAX_META_AREAS - 1) * PDC_META_OFFSET) * 512 + PDC_BLOCK_SIZE);
     area.set(buildPdcBlock(spec, 0, i, metaSector, flags), 0);
-    const result = await target.write(metaSector * 512, area);
-    if (isIoError(result)) {
-      ctx.error(`writing metadata to ${device.path}: ${result.message}`);
-      return false;
-    }
-  }
-  return true;
+    return { path: device.path, areas: [{ offsetBytes: metaSector * 512, data: area }] };
+  });
+  return writeMembers(ctx, members);
 }

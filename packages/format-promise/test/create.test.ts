@@ -4,16 +4,12 @@
  * (reference, blkid, testbed shapes, VM) are in packages/cli/test/create-nv-pdc-sil*.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { memoryDevice, nullLog, readContext, type BlockDevice, type WriteContext } from '@dmraid/core';
+import { nullLog, readContext, type BlockDevice } from '@dmraid/core';
+import { deviceWriteContext, memoryDisks as disks } from '@dmraid/testkit';
 import pdc, { PDC_MAGIC, PDC_T_RAID1, pdcLayout } from '../src/index.js';
 import { planPdc } from '../src/create.js';
 
-const disk = (path: string, sectors = 65536) => memoryDevice(path, new Uint8Array(sectors * 512), `S-${path}`);
-const disks = (n: number, sectors = 65536) => Array.from({ length: n }, (_, i) => disk(`d${i}`, sectors));
-
-function writeContext(devices: readonly BlockDevice[], errors: string[]): WriteContext {
-  return { format: 'pdc', log: nullLog, error: (t) => errors.push(t), openWritable: async (path) => devices.find((d) => d.path === path) as never };
-}
+const writeContext = (devices: readonly BlockDevice[], errors: string[]) => deviceWriteContext('pdc', devices, errors);
 
 describe('pdc -C', () => {
   it.each([

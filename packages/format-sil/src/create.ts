@@ -3,7 +3,7 @@
  * as the testbed's sets are and written at all four places, as the BIOS writes it. A Medley block has no
  * array name: the set is named by its creation time (sil_yymmddhhmmss), so NAME is not stored.
  */
-import { isIoError, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
+import { confirmCreate, refuseMembers, writeMembers, type BlockDevice, type CreateRequest, type RaidDevice, type WriteContext } from '@dmraid/core';
 import { SIL_AREAS, SIL_AREA_STEP, SIL_BLOCK_SIZE, type Sil } from './layout.js';
 import { buildSilBlock, sealSil, usableSectors, type SilLevel, type SilSetSpec } from './writer.js';
 
@@ -56,8 +56,6 @@ export function planSil(request: CreateRequest, created: Created): SilPlan | str
   return { spec, arraySectors: perMember * dataDisks(level, n) };
 }
 
-const confirm = (ctx: WriteContext, question: string) => ctx.confirm?.(question) ?? Promise.resolve(true);
-
 export async function createSil(
   request: CreateRequest,
   ctx: WriteContext,
@@ -69,41 +67,17 @@ export async function createSil(
     ctx.error(plan);
     return false;
   }
-  for (const device of request.devices) {
-    const [rd] = await handler.read(device);
-    if (rd) {
-      ctx.error(`${device.path} is a member of sil set ${rd.name}; erase it first (dmraid -r -E -f sil ${device.path})`);
-      return false;
-    }
-  }
+  if (!(await refuseMembers(ctx, 'sil', request.devices, (d) => handler.read(d)))) return false;
   const blocks = request.devices.map((d, i) => buildSilBlock({ ...plan.spec, diskSectors: d.sizeSectors }, i));
   const stride = plan.spec.stride ?? 0;
-  const lines = [
-    '',
-    '',
-    '     Create a RAID set with SIL metadata format     ',
-    '',
-    `RAID name:      ${handler.setName(blocks[0]!)} (sil stores no name: "${request.name}" is not kept)`,
-    `RAID type:      ${LEVEL_NAMES[plan.spec.level]}`,
-    `RAID size:      ${Math.floor(plan.arraySectors / 2048)}M (${plan.arraySectors} blocks)`,
-    ...(stride ? [`RAID strip:     ${stride / 2}k (${stride} blocks)`] : []),
-    `DISKS:     ${request.devices.map((d) => `${d.path}, `).join('')}`,
-    '',
-    '',
-  ];
-  for (const l of lines) ctx.log('print', l);
-  if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
-  for (const [i, device] of request.devices.entries()) {
-    const target = await ctx.openWritable(device.path);
-    if (!target) return false;
+  const name = `${handler.setName(blocks[0]!)} (sil stores no name: "${request.name}" is not kept)`;
+  const summary = { format: 'sil', name, type: LEVEL_NAMES[plan.spec.level], sizeSectors: plan.arraySectors, stripSectors: stride || undefined, disks: request.devices };
+  if (!(await confirmCreate(ctx, summary))) return true;
+  // The same sealed block at all four places of each member.
+  const members = request.devices.map((device, i) => {
     const block = sealSil(blocks[i]!);
-    for (let k = 0; k < SIL_AREAS; k++) {
-      const result = await target.write((device.sizeSectors - 1 - SIL_AREA_STEP * k) * SIL_BLOCK_SIZE, block);
-      if (isIoError(result)) {
-        ctx.error(`writing metadata to ${device.path}: ${result.message}`);
-        return false;
-      }
-    }
-  }
-  return true;
+    const areas = Array.from({ length: SIL_AREAS }, (_, k) => ({ offsetBytes: (device.sizeSectors - 1 - SIL_AREA_STEP * k) * SIL_BLOCK_SIZE, data: block }));
+    return { path: device.path, areas };
+  });
+  return writeMembers(ctx, members);
 }

@@ -4,17 +4,13 @@
  * blkid, testbed shapes, VM) are in packages/cli/test/create-nv-pdc-sil*.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { memoryDevice, nullLog, readContext, type BlockDevice, type WriteContext } from '@dmraid/core';
+import { nullLog, readContext, type BlockDevice } from '@dmraid/core';
+import { deviceWriteContext, memoryDisks as disks } from '@dmraid/testkit';
 import sil, { SIL_T_RAID10, silLayout } from '../src/index.js';
 import { createSil, createdAt, planSil } from '../src/create.js';
 import { setName } from '../src/handler.js';
 
-const disk = (path: string, sectors = 65536) => memoryDevice(path, new Uint8Array(sectors * 512), `S-${path}`);
-const disks = (n: number, sectors = 65536) => Array.from({ length: n }, (_, i) => disk(`d${i}`, sectors));
-
-function writeContext(devices: readonly BlockDevice[], errors: string[]): WriteContext {
-  return { format: 'sil', log: nullLog, error: (t) => errors.push(t), openWritable: async (path) => devices.find((d) => d.path === path) as never };
-}
+const writeContext = (devices: readonly BlockDevice[], errors: string[]) => deviceWriteContext('sil', devices, errors);
 
 const NOW = new Date(2026, 11, 7, 4, 5, 6);
 

@@ -4,7 +4,7 @@
  * appears in the summary. Members always span the whole disk up to the metadata (dmraid maps N-1 sectors of
  * every member whatever `capacity` says), so there is no --size.
  */
-import { mkAlpha, type CreateRequest, type WriteContext } from '@dmraid/core';
+import { confirmCreate, mkAlpha, writeMembers, type CreateRequest, type WriteContext } from '@dmraid/core';
 import { VIA_END_OFFSET, viaLayout } from './layout.js';
 import { setName } from './names.js';
 import { buildViaSet, type ViaLevel } from './writer.js';
@@ -50,8 +50,6 @@ export function planViaCreate(request: CreateRequest): ViaCreatePlan | string {
   return { level, strideCode, sectors: room * width };
 }
 
-const confirm = (ctx: WriteContext, question: string) => ctx.confirm?.(question) ?? Promise.resolve(true);
-
 export async function createVia(request: CreateRequest, ctx: WriteContext): Promise<boolean> {
   const plan = planViaCreate(request);
   if (typeof plan === 'string') {
@@ -63,35 +61,14 @@ export async function createVia(request: CreateRequest, ctx: WriteContext): Prom
   const seed = crypto.getRandomValues(new Uint32Array(1))[0]!;
   const smallest = Math.min(...request.devices.map((d) => d.sizeSectors));
   const images = buildViaSet({ level: plan.level, id: seed, disks: request.devices.length, diskSectors: smallest, strideCode: plan.strideCode });
-  const name = setName(viaLayout.decodeFrom(images[0]!.data), false);
   const striped = plan.level !== 'raid1';
-  for (const l of [
-    '',
-    '',
-    '     Create a RAID set with VIA metadata format     ',
-    '',
-    `RAID name:      ${name} (via stores no name: "${request.name}" is not written)`,
-    `RAID type:      ${LEVEL_NAMES[plan.level]}`,
-    `RAID size:      ${Math.floor(plan.sectors / 2048)}M (${plan.sectors} blocks)`,
-    ...(striped ? [`RAID strip:     ${(8 << plan.strideCode) / 2}k (${8 << plan.strideCode} blocks)`] : []),
-    `DISKS:     ${request.devices.map((d) => `${d.path}, `).join('')}`,
-    '',
-    '',
-  ])
-    ctx.log('print', l);
-  if (!(await confirm(ctx, 'About to create a RAID set with the above settings. Continue ? [y/n] :'))) return true;
-  for (const [i, device] of request.devices.entries()) {
-    const target = await ctx.openWritable(device.path);
-    if (!target) {
-      ctx.error(`cannot open ${device.path} for writing`);
-      return false;
-    }
-    // Each member's block at its own disk's last sector.
-    const result = await target.write((device.sizeSectors - VIA_END_OFFSET) * 512, images[i]!.data);
-    if (result !== true) {
-      ctx.error(`writing metadata to ${device.path}: ${result.message}`);
-      return false;
-    }
-  }
-  return true;
+  const name = `${setName(viaLayout.decodeFrom(images[0]!.data), false)} (via stores no name: "${request.name}" is not written)`;
+  const summary = { format: 'via', name, type: LEVEL_NAMES[plan.level], sizeSectors: plan.sectors, stripSectors: striped ? 8 << plan.strideCode : undefined, disks: request.devices };
+  if (!(await confirmCreate(ctx, summary))) return true;
+  // Each member's block at its own disk's last sector.
+  const members = request.devices.map((device, i) => ({
+    path: device.path,
+    areas: [{ offsetBytes: (device.sizeSectors - VIA_END_OFFSET) * 512, data: images[i]!.data }],
+  }));
+  return writeMembers(ctx, members);
 }

@@ -2,24 +2,13 @@
 // checksum byte that follows them), at each disk's own last sector, and bytes our reader and writer give back
 // unchanged.
 import { describe, expect, it } from 'vitest';
-import { bufferLog, sparseDevice, type CreateRequest, type WritableDevice } from '@dmraid/core';
-import { roundTrip } from '@dmraid/testkit';
+import type { CreateRequest } from '@dmraid/core';
+import { createOnSparse, roundTrip, type SparseDisk } from '@dmraid/testkit';
 import via, { buildViaSet, setName, VIA_END_OFFSET, viaChecksum, viaLayout, type ViaLevel } from '../src/index.js';
 
-type Sparse = ReturnType<typeof sparseDevice>;
+type Sparse = SparseDisk;
 
-async function create(level: string, sizes: readonly number[], extra: Partial<CreateRequest> = {}) {
-  const devices: Sparse[] = sizes.map((s, i) => sparseDevice(`/dev/c${i}`, s, `C${i}`));
-  const { log, lines } = bufferLog();
-  const errors: string[] = [];
-  const ok = await via.create!({ name: 'Vol0', level, devices, ...extra }, {
-    format: 'via',
-    log,
-    error: (t) => errors.push(t),
-    openWritable: async (path) => devices.find((d) => d.path === path) as WritableDevice | undefined,
-  });
-  return { ok, errors, lines, devices };
-}
+const create = (level: string, sizes: readonly number[], extra: Partial<CreateRequest> = {}) => createOnSparse(via, level, sizes, extra);
 
 const block = async (d: Sparse) => (await d.read((d.sizeSectors - VIA_END_OFFSET) * 512, viaLayout.size)) as Uint8Array;
 

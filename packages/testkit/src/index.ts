@@ -8,3 +8,5 @@ export * from './tester.js';
 export * from './vm.js';
 export * from './model.js';
 export * from './failed.js';
+export * from './create.js';
+export * from './images.js';

@@ -298,7 +298,7 @@ export interface WriteContext {
   readonly format: string;
   readonly log: Log;
   error(text: string): void;
-  /** Open a device for writing (the caller keeps backups and verifies). */
+  /** Open a device for writing (the caller keeps backups and verifies); undefined once it has said why not. */
   openWritable(path: string): Promise<WritableDevice | undefined>;
   /**
    * Ask the user (dmraid's `[y/n]` prompts); true to go on. The CLI answers from stdin or --yes; without it
