@@ -109,6 +109,7 @@ export async function createDdf1(request: CreateRequest, ctx: WriteContext): Pro
   // second (mdadm's assembly hung over two containers of one GUID), so it is random, not the clock.
   // 24 bits: the writer builds PD references (seed × 0x100 + disk) and the header timestamp from it.
   const seed = crypto.getRandomValues(new Uint32Array(1))[0]! & 0xffffff;
+  const time = Math.floor(Date.now() / 1000);
   // Every disk gets the same tables; they sit at the end of each disk, so each is built for its own size.
   const members = request.devices.map((device, i) => {
     const [image] = buildDdf1Container({
@@ -116,6 +117,9 @@ export async function createDdf1(request: CreateRequest, ctx: WriteContext): Pro
       disks: n,
       diskSectors: device.sizeSectors,
       seed,
+      // Stamped with the clock, as mdadm stamps a new container: a recorded time is evidence where a disk
+      // also carries another format's metadata (docs/conflicts.md).
+      time,
       mdadm: true,
       vds: [
         {

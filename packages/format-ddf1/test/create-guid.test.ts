@@ -33,4 +33,26 @@ describe('-f ddf1 -C GUIDs', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('stamps the clock in the headers and the config record (seconds since 1980), as mdadm does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ddf1-time-'));
+    try {
+      const specs = [0, 1].map((i) => `t${i}.img:TIMEDISK${i}`);
+      for (const spec of specs) {
+        const fd = await fs.open(join(dir, spec.split(':')[0]!), 'w');
+        await fd.truncate(16 << 20);
+        await fd.close();
+      }
+      const before = Math.floor(Date.now() / 1000) - 315532800;
+      const r = await runOurs(specs, ['-f', 'ddf1', '-C', 'Timed', '--type', '1', '--disk', 't0.img,t1.img', '--yes'], { cwd: dir });
+      expect(r.status, r.stderr).toBe(0);
+      const after = Math.floor(Date.now() / 1000) - 315532800;
+      const n = await runOurs(specs, ['-n'], { cwd: dir });
+      const stamps = [...n.stdout.matchAll(/ timestamp:\s+(0x[0-9A-F]+)/g)].map((m) => Number(m[1]));
+      expect(stamps.length, n.stdout).toBeGreaterThanOrEqual(4);
+      for (const t of stamps) expect(t >= before && t <= after, `${t} not in [${before}, ${after}]`).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
