@@ -3,10 +3,11 @@
 // are the lost member's, the volume's bytes unchanged, --check-data clean, and the reference dmraid reads the
 // set as it reads a healthy vendor set. -S: the set reads as the vendor's set with a spare reads (ours and the
 // reference). -x: every block gone. Refusals: an ERROR line, exit 1, nothing written.
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { blankImage, fillMembers, hashFiles, reference, runOurs, runReference, specFile, testIf } from '@dmraid/testkit';
+import { blankImage, fillMembers, hashFiles, writeAtStart, reference, runOurs, runReference, specFile, testIf } from '@dmraid/testkit';
 import { imagesOf, tmp } from './helpers.js';
 
 const itRef = testIf(it, reference());
@@ -245,7 +246,7 @@ async function pdcSet(dir: string, prefix: string, level: '0' | '1' | '10', n: n
   expect(created.status, created.stderr).toBe(0);
   const legs = level === '1' ? 1 : level === '10' ? 2 : n;
   const data = Array.from({ length: legs }, () => randomBytes(4 << 20));
-  for (const [i, s] of specs.entries()) await writeAt(join(dir, file(s)), data[i % legs]!);
+  for (const [i, s] of specs.entries()) await writeAtStart(join(dir, file(s)), data[i % legs]!);
   return { specs, name: await setName(dir, specs) };
 }
 
