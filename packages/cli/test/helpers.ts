@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildTestbedImages, listTestbedSets, testbedDir, testDir } from '@dmraid/testkit';
+import { expect } from 'vitest';
+import { blankImage, buildTestbedImages, listTestbedSets, runOurs, specFile, testbedDir, testDir } from '@dmraid/testkit';
 
 /**
  * A fresh folder, removed when the test that made it ends (pass or fail): the write tests copy member
@@ -40,3 +41,27 @@ export async function ext4Volume(dir: string): Promise<Buffer> {
   await fs.rm(img);
   return vol;
 }
+
+/** The disk at `index` dies; a blank one of its size, with another serial, takes its place. */
+export async function replaceDisk(dir: string, specs: readonly string[], index: number): Promise<{ specs: string[]; lost: Buffer }> {
+  const path = join(dir, specFile(specs[index]!));
+  const lost = await fs.readFile(path);
+  await blankImage(path, lost.length / 512);
+  return { specs: specs.map((s, i) => (i === index ? `${specFile(s)}:REPLACED${index}` : s)), lost };
+}
+
+/** The volume of set `name` extracted to `out` (in `dir`), and its bytes. */
+export async function extractVolume(dir: string, specs: readonly string[], name: string, out: string): Promise<Buffer> {
+  const r = await runOurs(specs, ['--extract', name, '-o', out], { cwd: dir });
+  expect(r.status, r.stderr).toBe(0);
+  return fs.readFile(join(dir, out));
+}
+
+/** nvidia set names and device paths masked, lines sorted: what is left is the shape the reader sees. */
+export const nvidiaShape = (text: string) =>
+  text
+    .replace(/nvidia_[a-z]+/g, 'nvidia_ID')
+    .replace(/\S+\.img/g, 'DEV')
+    .split('\n')
+    .sort()
+    .join('\n');

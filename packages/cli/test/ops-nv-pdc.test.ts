@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { blankImage, fillMembers, hashFiles, writeAtStart, reference, runOurs, runReference, specFile, testIf } from '@dmraid/testkit';
-import { imagesOf, tmp } from './helpers.js';
+import { extractVolume, imagesOf, nvidiaShape, replaceDisk, tmp } from './helpers.js';
 
 const itRef = testIf(it, reference());
 const SECTORS = 65536;
@@ -37,28 +37,6 @@ async function filledSet(dir: string, prefix: string, level: '0' | '1' | '5', n:
   return { specs, name: await setName(dir, specs) };
 }
 
-/** The disk at `index` dies; a blank one with another serial takes its place. */
-async function replace(dir: string, specs: string[], index: number) {
-  const path = join(dir, file(specs[index]!));
-  const lost = await fs.readFile(path);
-  await blank(path, lost.length / 512);
-  return { specs: specs.map((s, i) => (i === index ? `${file(s)}:REPLACED${index}` : s)), lost };
-}
-
-async function extract(dir: string, specs: string[], name: string, out: string): Promise<Buffer> {
-  const r = await runOurs(specs, ['--extract', name, '-o', out], { cwd: dir });
-  expect(r.status, r.stderr).toBe(0);
-  return fs.readFile(join(dir, out));
-}
-
-/** Set names and device paths masked: what is left is the shape the reader sees. */
-const shape = (text: string) =>
-  text
-    .replace(/nvidia_[a-z]+/g, 'nvidia_ID')
-    .replace(/\S+\.img/g, 'DEV')
-    .split('\n')
-    .sort()
-    .join('\n');
 
 describe('nvidia -R SET DEV: the data onto the new disk, then the array idle', () => {
   // RAID5 and RAID1+0: rebuild-nvidia.test.ts.
@@ -67,8 +45,8 @@ describe('nvidia -R SET DEV: the data onto the new disk, then the array idle', (
       const dir = tmp(`ops-nv-rebuild-${level}`);
       const prefix = `nv${level}r`;
       const { specs: before, name } = await filledSet(dir, prefix, level, n);
-      const volume = await extract(dir, before, name, 'before.bin');
-      const { specs, lost } = await replace(dir, before, 1);
+      const volume = await extractVolume(dir, before, name, 'before.bin');
+      const { specs, lost } = await replaceDisk(dir, before, 1);
       const r = await runOurs(specs, ['-R', name, file(specs[1]!)], { cwd: dir });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^nvidia: drive to rebuild: ${prefix}1.img\n\nnvidia: ${prefix}1.img rebuilt \\(`));
@@ -76,7 +54,7 @@ describe('nvidia -R SET DEV: the data onto the new disk, then the array idle', (
       const dataSectors = SECTORS - 2;
       const got = await fs.readFile(join(dir, `${prefix}1.img`));
       expect(got.subarray(0, dataSectors * 512).equals(lost.subarray(0, dataSectors * 512))).toBe(true);
-      expect((await extract(dir, specs, name, 'after.bin')).equals(volume)).toBe(true);
+      expect((await extractVolume(dir, specs, name, 'after.bin')).equals(volume)).toBe(true);
       const s = await runOurs(specs, ['-s', '-c', '-c', '-c'], { cwd: dir });
       expect(s.stdout.split('\n').filter(Boolean).every((l) => l.includes(':ok:'))).toBe(true);
       const check = await runOurs(specs, ['--check-data', name], { cwd: dir });
@@ -89,7 +67,7 @@ describe('nvidia -R SET DEV: the data onto the new disk, then the array idle', (
   itRef('the reference reads a rebuilt RAID1 as it reads the vendor healthy RAID1', async () => {
     const dir = tmp('ops-nv-rebuild-ref');
     const { specs: before, name } = await filledSet(dir, 'nvref', '1', 2, 64);
-    const { specs } = await replace(dir, before, 0);
+    const { specs } = await replaceDisk(dir, before, 0);
     const r = await runOurs(specs, ['-R', name, file(specs[0]!)], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     const vendorDir = tmp('ops-nv-rebuild-ref-vendor');
@@ -97,7 +75,7 @@ describe('nvidia -R SET DEV: the data onto the new disk, then the array idle', (
     for (const args of [['-s'], ['-r']]) {
       const ours = await runReference(specs, args, { cwd: dir });
       const theirs = await runReference(vendor, args, { cwd: vendorDir });
-      expect([ours.status, shape(ours.stdout)], args.join(' ')).toEqual([theirs.status, shape(theirs.stdout)]);
+      expect([ours.status, nvidiaShape(ours.stdout)], args.join(' ')).toEqual([theirs.status, nvidiaShape(theirs.stdout)]);
     }
   }, 120_000);
 
@@ -105,7 +83,7 @@ describe('nvidia -R SET DEV: the data onto the new disk, then the array idle', (
     const dir = tmp('ops-nv-rebuild-0');
     for (const [prefix, level, n] of [['nv0r', '0', 2], ['nv5r', '5', 3]] as const) {
       const { specs: before, name } = await filledSet(dir, prefix, level, n, 64);
-      const { specs } = await replace(dir, before, 1);
+      const { specs } = await replaceDisk(dir, before, 1);
       const hash = await hashFiles(dir);
       const r = await runOurs(specs, ['-R', name, `${prefix}1.img`], { cwd: dir });
       expect(r.status).toBe(1);
@@ -155,13 +133,13 @@ describe('nvidia -S SET -M DEV: a hot spare of the array', () => {
     for (const args of [['-s'], ['-r'], ['-s', '-c', '-c', '-c']]) {
       const ours = await runOurs(specs, args, { cwd: dir });
       const theirs = await runOurs(vendor, args, { cwd: vendorDir });
-      expect(shape(idle(ours.stdout)), args.join(' ')).toEqual(shape(theirs.stdout));
+      expect(nvidiaShape(idle(ours.stdout)), args.join(' ')).toEqual(nvidiaShape(theirs.stdout));
     }
     if (reference()) {
       for (const args of [['-s'], ['-r']]) {
         const ours = await runReference(specs, args, { cwd: dir });
         const theirs = await runReference(vendor, args, { cwd: vendorDir });
-        expect([ours.status, shape(ours.stdout)], args.join(' ')).toEqual([theirs.status, shape(theirs.stdout)]);
+        expect([ours.status, nvidiaShape(ours.stdout)], args.join(' ')).toEqual([theirs.status, nvidiaShape(theirs.stdout)]);
       }
     }
   }, 120_000);
@@ -263,7 +241,7 @@ describe('pdc -R SET DEV: the data onto the new disk, then the member current', 
       const [oursBefore, refBefore] = [await runOurs(before, args, { cwd: dir }), await runReference(before, args, { cwd: dir })];
       const lostPath = join(dir, `${prefix}1.img`);
       const lost = await withoutGeneration(lostPath);
-      const { specs } = await replace(dir, before, 1);
+      const { specs } = await replaceDisk(dir, before, 1);
       const r = await runOurs(specs, ['-R', name, `${prefix}1.img`], { cwd: dir });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^pdc: drive to rebuild: ${prefix}1.img \\(member 1 of RAID set "${name}"\\)\\n\\npdc: ${prefix}1.img rebuilt \\(`));
@@ -353,7 +331,7 @@ describe('pdc -S [SET] -M DEV: a hot spare in no array, as FreeBSD writes one', 
       expect(ref.stderr).toMatch(/^ERROR: pdc: identifying ps2\.img, magic_0: 0x0\/0x[0-9a-f]+, magic_1: 0x0\/0x0, total_disks: 0$/m);
       expect(ref.stdout).toBe(before.stdout);
     }
-    const { specs: degraded } = await replace(dir, specs, 1);
+    const { specs: degraded } = await replaceDisk(dir, specs, 1);
     const r = await runOurs(degraded, ['-R', name, 'ps2.img'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     const check = await runOurs(degraded, ['--check-data', name], { cwd: dir });

@@ -13,7 +13,7 @@ import { isRunError, openRun } from '@dmraid/engine';
 import nvidia, { NV_END_OFFSET, nvChecksum, nvLayout } from '@dmraid/format-nvidia';
 import { reference, runOurs, runReference } from '@dmraid/testkit';
 import { spareFor, volumesOf, wantsSpare } from '../src/monitor/model.js';
-import { imagesOf, tmp } from './helpers.js';
+import { extractVolume, imagesOf, nvidiaShape, replaceDisk, tmp } from './helpers.js';
 
 const SECTORS = 65536;
 const STRIDE = 128;
@@ -83,28 +83,6 @@ async function filledSet(dir: string, prefix: string, level: '5' | '10', n: numb
   return { specs, name };
 }
 
-/** The disk at `index` dies; a blank one with another serial takes its place. */
-async function replace(dir: string, specs: string[], index: number) {
-  const path = join(dir, file(specs[index]!));
-  const lost = await fs.readFile(path);
-  await blank(path, lost.length / 512);
-  return { specs: specs.map((s, i) => (i === index ? `${file(s)}:REPLACED${index}` : s)), lost };
-}
-
-async function extract(dir: string, specs: string[], name: string, out: string): Promise<Buffer> {
-  const r = await runOurs(specs, ['--extract', name, '-o', out], { cwd: dir });
-  expect(r.status, r.stderr).toBe(0);
-  return fs.readFile(join(dir, out));
-}
-
-/** Set names and device paths masked: what is left is the shape the reader sees. */
-const shape = (text: string) =>
-  text
-    .replace(/nvidia_[a-z]+/g, 'nvidia_ID')
-    .replace(/\S+\.img/g, 'DEV')
-    .split('\n')
-    .sort()
-    .join('\n');
 
 // [level, members, the member lost, the vendor's healthy set of that shape]
 const CASES = [
@@ -119,13 +97,13 @@ describe('nvidia -R SET DEV for RAID5 and RAID1+0: the member reconstructed, the
       const dir = tmp(`rebuild-nv-${level}-${lost}`);
       const prefix = `nv${level}l${lost}`;
       const { specs: before, name } = await filledSet(dir, prefix, level, n);
-      const volume = await extract(dir, before, name, 'before.bin');
-      const { specs: degraded, lost: lostBytes } = await replace(dir, before, lost);
+      const volume = await extractVolume(dir, before, name, 'before.bin');
+      const { specs: degraded, lost: lostBytes } = await replaceDisk(dir, before, lost);
       // The lost disk gone altogether: the set is still there, degraded, and reads the same volume.
       const survivors = degraded.filter((_, i) => i !== lost);
       const s0 = await runOurs(survivors, ['-s', '-c', '-c', '-c'], { cwd: dir });
       expect([s0.status, s0.stdout.split('\n')[0]]).toEqual([0, expect.stringMatching(new RegExp(`^${name}:.*:${level === '5' ? 'inconsistent' : 'ok'}:`))]);
-      expect((await extract(dir, survivors, name, 'degraded.bin')).equals(volume)).toBe(true);
+      expect((await extractVolume(dir, survivors, name, 'degraded.bin')).equals(volume)).toBe(true);
       const r = await runOurs(degraded, ['-R', name, file(degraded[lost]!)], { cwd: dir });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^nvidia: drive to rebuild: ${prefix}${lost}.img\n\nnvidia: ${prefix}${lost}.img rebuilt \\(`));
@@ -133,7 +111,7 @@ describe('nvidia -R SET DEV for RAID5 and RAID1+0: the member reconstructed, the
       const dataBytes = Math.floor((SECTORS - NV_END_OFFSET) / STRIDE) * STRIDE * 512;
       const got = await fs.readFile(join(dir, `${prefix}${lost}.img`));
       expect(got.subarray(0, dataBytes).equals(lostBytes.subarray(0, dataBytes))).toBe(true);
-      expect((await extract(dir, degraded, name, 'after.bin')).equals(volume)).toBe(true);
+      expect((await extractVolume(dir, degraded, name, 'after.bin')).equals(volume)).toBe(true);
       const s = await runOurs(degraded, ['-s', '-c', '-c', '-c'], { cwd: dir });
       expect([s.status, s.stderr]).toEqual([0, '']);
       expect(s.stdout.split('\n').filter(Boolean).every((l) => l.includes(':ok:')), s.stdout).toBe(true);
@@ -147,7 +125,7 @@ describe('nvidia -R SET DEV for RAID5 and RAID1+0: the member reconstructed, the
         for (const args of [['-s'], ['-r'], ['-s', '-c', '-c', '-c']]) {
           const ours = await runReference(degraded, args, { cwd: dir });
           const theirs = await runReference(vendor, args, { cwd: vendorDir });
-          expect([ours.status, shape(ours.stdout), ours.stderr], args.join(' ')).toEqual([theirs.status, shape(theirs.stdout), theirs.stderr]);
+          expect([ours.status, nvidiaShape(ours.stdout), ours.stderr], args.join(' ')).toEqual([theirs.status, nvidiaShape(theirs.stdout), theirs.stderr]);
         }
       }
     }, 180_000);
@@ -163,7 +141,7 @@ describe('the monitor and a degraded nvidia RAID5 with a spare: nothing nvidia-s
     const withSpare = [...members, 'nvm3.img:NVMSPARE'];
     const spared = await runOurs(withSpare, ['-f', 'nvidia', '-S', name, '-M', 'nvm3.img', '--yes'], { cwd: dir });
     expect(spared.status, spared.stderr).toBe(0);
-    const volume = await extract(dir, withSpare, name, 'before.bin');
+    const volume = await extractVolume(dir, withSpare, name, 'before.bin');
     const lost = await fs.readFile(join(dir, 'nvm2.img'));
     // The monitor's record of the failure: the handler's `failed`, as daemon.ts calls it.
     const { sets: live, devices } = await readSets(dir, withSpare, true);
@@ -190,7 +168,7 @@ describe('the monitor and a degraded nvidia RAID5 with a spare: nothing nvidia-s
     expect(r.status, r.stderr).toBe(0);
     const dataBytes = Math.floor((SECTORS - NV_END_OFFSET) / STRIDE) * STRIDE * 512;
     expect((await fs.readFile(join(dir, 'nvm3.img'))).subarray(0, dataBytes).equals(lost.subarray(0, dataBytes))).toBe(true);
-    expect((await extract(dir, left, name, 'after.bin')).equals(volume)).toBe(true);
+    expect((await extractVolume(dir, left, name, 'after.bin')).equals(volume)).toBe(true);
     const s = await runOurs(left, ['-s', '-c', '-c', '-c'], { cwd: dir });
     expect([s.status, s.stderr, s.stdout.split('\n').filter(Boolean).every((l) => l.includes(':ok:'))]).toEqual([0, '', true]);
   }, 180_000);

@@ -8,6 +8,7 @@ export * from './format/context.js';
 export * from './format/native-log.js';
 export * from './format/write.js';
 export * from './format/create.js';
+export * from './format/rebuild.js';
 export * from './format/member-image.js';
 export * from './discovery/discover.js';
 export * from './discovery/conflicts.js';

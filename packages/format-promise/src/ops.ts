@@ -18,7 +18,7 @@
  *   generation. FreeBSD's write-only imitation of an AMD BIOS (magic_3, rebuild_lba64: "Rebuild?", values it
  *   calls invented) is not written: neither it nor dmraid reads them.
  */
-import { allDevices, writeAreas, type BlockDevice, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
+import { allDevices, rebuildTarget, writeAreas, type BlockDevice, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
 import { randomInt } from 'node:crypto';
 import {
   PDC_BLOCK_SIZE,
@@ -156,26 +156,12 @@ const isMirror = (pdc: Pdc) => pdc.raid.type === PDC_T_RAID1 || pdc.raid.type ==
  * DEV may be blank or a Promise spare; a member of any array is refused, as an array without redundancy or
  * one that misses more than one member.
  */
-export async function rebuildSet(set: RaidSet, device: BlockDevice | undefined, ctx: WriteContext): Promise<boolean> {
-  const members = allDevices(set);
-  if (members.length === 0) {
-    ctx.error(`failed to find a raid device in RS ${set.name}`);
-    return false;
-  }
+export async function rebuildSet(set: RaidSet, to: BlockDevice | undefined, ctx: WriteContext): Promise<boolean> {
+  const target = rebuildTarget(set, to, ctx, (rd) => isMirror(blockOf(rd)));
+  if (!target) return false;
+  const { members, device } = target;
   const blocks = members.map(blockOf);
   const first = blocks[0]!;
-  if (!isMirror(first)) {
-    ctx.error(`cannot rebuild RAID set "${set.name}": its level (${set.type}) has no redundancy to rebuild a member from`);
-    return false;
-  }
-  if (!device) {
-    ctx.error('no drive to rebuild');
-    return false;
-  }
-  if (members.some((rd) => rd.device.path === device.path)) {
-    ctx.error(`${device.path} is a member of RAID set "${set.name}" already`);
-    return false;
-  }
   const n = Math.min(first.raid.total_disks, PDC_MAXDISKS);
   const present = new Set(blocks.map((b) => b.raid.disk_number));
   const missing = Array.from({ length: n }, (_, i) => i).filter((i) => !present.has(i));

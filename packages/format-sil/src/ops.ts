@@ -8,7 +8,7 @@
  *   array, and the driver takes it for whichever array degrades (g_raid_md_sii_refill).
  * - A deleted array (sii_meta_erase on each disk) has its block zeroed, all four copies.
  */
-import { allDevices, writeAreas, type BlockDevice, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
+import { allDevices, rebuildTarget, writeAreas, type BlockDevice, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
 import { SIL_AREAS, SIL_BLOCK_SIZE, SIL_T_RAID1, SIL_T_RAID10, SIL_T_RAID5, SIL_T_SPARE, isSilMagic, silLayout, type Sil } from './layout.js';
 import { randomBytes } from 'node:crypto';
 import { newerIncarnation } from './failed.js';
@@ -125,27 +125,13 @@ export async function removeSet(set: RaidSet, ctx: WriteContext): Promise<boolea
  * every member present gets the next generation. DEV may be a blank disk or a Medley spare; a member of any
  * set is refused, as a set that has no redundancy or misses more than one member.
  */
-export async function rebuildSet(set: RaidSet, device: BlockDevice | undefined, ctx: WriteContext): Promise<boolean> {
-  const members = allDevices(set);
-  if (members.length === 0) {
-    ctx.error(`failed to find a raid device in RS ${set.name}`);
-    return false;
-  }
+export async function rebuildSet(set: RaidSet, to: BlockDevice | undefined, ctx: WriteContext): Promise<boolean> {
+  const target = rebuildTarget(set, to, ctx, (rd) => width(blockOf(rd)) !== undefined);
+  if (!target) return false;
+  const { members, device } = target;
   const blocks = members.map(blockOf);
   const first = blocks[0]!;
-  const n = width(first);
-  if (n === undefined) {
-    ctx.error(`cannot rebuild RAID set "${set.name}": its level (${set.type}) has no redundancy to rebuild a member from`);
-    return false;
-  }
-  if (!device) {
-    ctx.error('no drive to rebuild');
-    return false;
-  }
-  if (members.some((rd) => rd.device.path === device.path)) {
-    ctx.error(`${device.path} is a member of RAID set "${set.name}" already`);
-    return false;
-  }
+  const n = width(first)!;
   const theirs = await silOn(ctx, device);
   if (theirs && theirs.type !== SIL_T_SPARE) {
     ctx.error(`${device.path} is a member of another sil set; erase it first (dmraid -r -E -f sil ${device.path})`);
