@@ -63,11 +63,13 @@ describe('shell completion from the option table', () => {
     await fs.writeFile(file, script);
     const r = await exec('zsh', ['-n', file]);
     expect(r.stderr).toBe('');
-    for (const row of OPTIONS) {
-      if (row.short) expect(script).toContain(`'*-${row.short}`);
-      if (row.long) expect(script).toContain(`'*--${row.long}`);
-    }
     expect(script.startsWith('#compdef dmraid\n')).toBe(true);
+    // What zsh hands _arguments: one spec a word per option name, none split or run together by a quote.
+    const specs = (await exec('zsh', ['-f', '-c', `_arguments() { print -rl -- "$@" }; source ${file}`])).stdout.split('\n').filter(Boolean);
+    const names = OPTIONS.flatMap((row) => [...(row.short ? [`-${row.short}`] : []), ...(row.long ? [`--${row.long}`] : [])]);
+    expect(specs[0]).toBe('-s');
+    expect(specs.at(-1)).toBe('*:device or set:_files');
+    expect(specs.slice(1, -1).map((s) => /^\*(--?[A-Za-z_-]+?)(?:\+|=-|=|-)?\[[^\]'\\]*\](?::[^:]*:[^:]*|::[^:]*:[^:]*)?$/.exec(s)?.[1])).toEqual(names);
   });
 
   it('--completion bash|zsh prints the script; another shell is refused', async () => {
