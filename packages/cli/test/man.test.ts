@@ -31,7 +31,7 @@ describe('the man page, dmraid.8', () => {
       expect(at > text.indexOf('.SS "Beyond dmraid"'), names).toBe(!row.dmraid);
     }
     for (const section of ['NAME', 'SYNOPSIS', 'DESCRIPTION', 'OPTIONS', 'EXIT STATUS', 'ENVIRONMENT', 'FILES', 'EXAMPLES', 'SEE ALSO']) {
-      expect(text).toContain(`.SH ${section.includes(' ') ? section : section}\n`);
+      expect(text).toContain(`.SH ${section}\n`);
     }
   });
 
@@ -57,6 +57,10 @@ describe('the man page, dmraid.8', () => {
       expect(json.man, pkg).toEqual(['./dist/man/dmraid.8']);
       expect(json.files, pkg).toContain('dist');
       expect(json.scripts.build, pkg).toMatch(/scripts\/man\.mjs dist$/);
+      // What npm would publish (after the build): the page the man field names, and the completion files.
+      const packed = JSON.parse((await exec('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: resolve(import.meta.dirname, '../..', pkg) })).stdout) as [{ files: { path: string }[] }];
+      const paths = packed[0].files.map((f) => f.path);
+      expect(paths, pkg).toEqual(expect.arrayContaining(['dist/man/dmraid.8', 'dist/completion/bash/dmraid', 'dist/completion/zsh/_dmraid']));
     }
-  });
+  }, 60_000);
 });
