@@ -30,7 +30,9 @@ export type Mode =
   // Ours: the event daemon.
   | 'monitor'
   // Ours: a metadata dump or backup put back.
-  | 'restore';
+  | 'restore'
+  // Ours: a shell completion script made from OPTIONS.
+  | 'completion';
 
 export interface Options {
   readonly mode: Mode;
@@ -74,6 +76,8 @@ export interface Options {
   readonly monitor: MonitorOptions;
   /** Ours, --restore DIR: the dump or backup folder to put back. */
   readonly restoreDir: string | undefined;
+  /** Ours, --completion SHELL: the shell whose completion script to print. */
+  readonly completionShell: 'bash' | 'zsh' | undefined;
 }
 
 export interface MonitorOptions {
@@ -124,7 +128,7 @@ function draft(): Draft {
     noPartitions: false, partChar: 'p', rmPartitions: false, createName: undefined, rebuildSet: undefined,
     spareSet: undefined, media: undefined, devices: undefined, exclude: [], include: [], json: false, yes: false, handlerOptions: new Map(),
     engine: { set: undefined, output: undefined, resume: false, writable: false, listen: '127.0.0.1:10809', tables: undefined, overlay: undefined, drawFile: undefined, rows: 8, rescueMaps: [] },
-    monitor: { once: false, program: undefined }, restoreDir: undefined,
+    monitor: { once: false, program: undefined }, restoreDir: undefined, completionShell: undefined,
     action: 0, ourMode: undefined,
   };
 }
@@ -155,6 +159,11 @@ export interface OptionRow {
   readonly endsOptions?: true;
   /** Ours: the synopsis and text of its line under -h's "Beyond dmraid" (an option described in another's line has none). */
   readonly help?: readonly [synopsis: string, text: string];
+  /**
+   * Its entry in the man page (dmraid.8, made from this table at build time): the argument's name and the
+   * text. A row with a help line may leave both to it; every other row needs a text.
+   */
+  readonly man?: { readonly arg?: string; readonly text: string };
 }
 
 /** dmraid's action flags. */
@@ -201,15 +210,17 @@ function select(d: Draft, mode: Mode): void {
 export const OPTIONS: readonly OptionRow[] = [
   {
     short: 'a', long: 'activate', arg: 'required', mode: 'activate',
+    man: { arg: 'yes|no', text: 'Activate (yes) or deactivate (no) the RAID sets named, or every set found, through device-mapper; with -t print the tables instead of loading them.' },
     dmraid: { action: 0, needed: 0, allowed: F.ACTIVATE | F.DEACTIVATE | F.FORMAT | F.NOPARTITIONS | F.PARTCHAR | F.RMPARTITIONS | F.SEPARATOR | F.TEST | COMMON },
     apply: (d, a) => {
       d.activate = optarg('a', a, ['yes', 'no'] as const);
       d.action |= d.activate === 'yes' ? F.ACTIVATE : F.DEACTIVATE;
     },
   },
-  { short: 'b', long: 'block_devices', arg: 'none', mode: 'block', dmraid: { action: F.BLOCK_DEVICES, needed: 0, allowed: F.COLUMN | F.SEPARATOR | COMMON }, apply: () => {} },
+  { short: 'b', long: 'block_devices', arg: 'none', mode: 'block', man: { text: 'List the block devices found, with their sizes and serial numbers.' }, dmraid: { action: F.BLOCK_DEVICES, needed: 0, allowed: F.COLUMN | F.SEPARATOR | COMMON }, apply: () => {} },
   {
     short: 'c', long: 'display_columns', arg: 'optional',
+    man: { arg: '[FIELD[,FIELD...]]', text: 'With -b, -r or -s: print the listing in columns, separated by --separator; -c terse, -cc and -ccc more; with a field list, those fields.' },
     dmraid: { action: F.COLUMN, needed: F.BLOCK_DEVICES | F.RAID_DEVICES | F.RAID_SETS, allowed: F.ACTIVE | F.INACTIVE | F.DUMP | F.FORMAT | F.GROUP | F.SEPARATOR | COMMON },
     apply: (d, a) => {
       d.columns++;
@@ -221,25 +232,30 @@ export const OPTIONS: readonly OptionRow[] = [
   },
   {
     short: 'C', long: 'create', arg: 'required', mode: 'create', endsOptions: true,
+    man: { arg: 'RAID-set', text: 'With -f FORMAT: create the set, as --type LEVEL, [--size SIZE], [--str[ide] SIZE] and --disk "DEVICE,..." describe it (the rest of the line is the request); asks before it writes, keeps a backup.' },
     dmraid: { action: F.CREATE, needed: 0, allowed: COMMON },
     apply: (d, a) => {
       if (a!.startsWith('-')) throw new UsageError('the raid set name is missing');
       d.createName = a;
     },
   },
-  { short: 'd', long: 'debug', arg: 'none', modes: OURS, dmraid: { action: F.DBG, needed: 0, allowed: ALL }, apply: (d) => void d.debug++ },
+  { short: 'd', long: 'debug', arg: 'none',
+    man: { text: 'Print debug messages; repeat for more.' }, modes: OURS, dmraid: { action: F.DBG, needed: 0, allowed: ALL }, apply: (d) => void d.debug++ },
   {
     short: 'D', long: 'dump_metadata', arg: 'none', mode: 'dump',
+    man: { text: 'With -r: write each member\'s metadata into the folder dmraid.FORMAT (files DEVICE.dat, .offset and .size).' },
     dmraid: { action: F.DUMP, needed: F.RAID_DEVICES, allowed: F.COLUMN | F.FORMAT | F.SEPARATOR | COMMON },
     apply: (d) => void (d.dump = true),
   },
   {
     short: 'E', long: 'erase_metadata', arg: 'none', mode: 'erase',
+    man: { text: 'With -r: erase the RAID metadata of the devices, after asking and after dumping it as -D does (the backup --restore puts back).' },
     dmraid: { action: F.DMERASE, needed: F.RAID_DEVICES, allowed: F.COLUMN | F.FORMAT | F.SEPARATOR | COMMON },
     apply: (d) => void (d.dump = d.erase = true),
   },
   {
     short: 'f', long: 'format', arg: 'required', modes: OURS,
+    man: { arg: 'FORMAT[,FORMAT...]', text: 'Use only these format handlers (-l lists them).' },
     dmraid: {
       action: F.FORMAT,
       needed: F.ACTIVATE | F.DEACTIVATE | F.NATIVE_LOG | F.RAID_DEVICES | F.RAID_SETS,
@@ -249,35 +265,47 @@ export const OPTIONS: readonly OptionRow[] = [
   },
   {
     short: 'g', long: 'display_group', arg: 'none',
+    man: { text: 'With -s: show group sets (the containers of isw and ddf1) with their subsets.' },
     dmraid: { action: F.GROUP, needed: F.RAID_SETS, allowed: F.ACTIVE | F.INACTIVE | F.COLUMN | F.FORMAT | F.SEPARATOR | COMMON },
     apply: (d) => void (d.group = true),
   },
   // dmraid prints the help at -h, before it looks at the options after it.
-  { short: 'h', long: 'help', arg: 'none', mode: 'help', dmraid: { action: F.HELP, needed: 0, allowed: ALL }, apply: () => {} },
-  { short: 'i', long: 'ignorelocking', arg: 'none', modes: OURS, dmraid: { action: F.IGNORELOCKING, needed: 0, allowed: ALL }, apply: (d) => void (d.ignoreLocking = true) },
-  { short: 'l', long: 'list_formats', arg: 'none', mode: 'list', dmraid: { action: F.LIST_FORMATS, needed: 0, allowed: COMMON, noArgs: true }, apply: () => {} },
-  { short: 'M', long: 'media', arg: 'required', dmraid: { action: F.MEDIA, needed: 0, allowed: F.REBUILD | COMMON }, apply: (d, a) => void (d.media = a) },
-  { short: 'n', long: 'native_log', arg: 'none', mode: 'native', dmraid: { action: F.NATIVE_LOG, needed: 0, allowed: F.FORMAT | F.SEPARATOR | COMMON }, apply: () => {} },
+  { short: 'h', long: 'help', arg: 'none', mode: 'help',
+    man: { text: 'Print the help and exit.' }, dmraid: { action: F.HELP, needed: 0, allowed: ALL }, apply: () => {} },
+  { short: 'i', long: 'ignorelocking', arg: 'none',
+    man: { text: 'Do not take dmraid\'s lock (/var/lock/dmraid/.lock).' }, modes: OURS, dmraid: { action: F.IGNORELOCKING, needed: 0, allowed: ALL }, apply: (d) => void (d.ignoreLocking = true) },
+  { short: 'l', long: 'list_formats', arg: 'none', mode: 'list',
+    man: { text: 'List the installed format handlers, with the RAID levels each supports.' }, dmraid: { action: F.LIST_FORMATS, needed: 0, allowed: COMMON, noArgs: true }, apply: () => {} },
+  { short: 'M', long: 'media', arg: 'required',
+    man: { arg: 'DEVICE', text: 'With -S: the disk to add as a spare.' }, dmraid: { action: F.MEDIA, needed: 0, allowed: F.REBUILD | COMMON }, apply: (d, a) => void (d.media = a) },
+  { short: 'n', long: 'native_log', arg: 'none', mode: 'native',
+    man: { text: 'Print each device\'s metadata in its vendor\'s own field names.' }, dmraid: { action: F.NATIVE_LOG, needed: 0, allowed: F.FORMAT | F.SEPARATOR | COMMON }, apply: () => {} },
   {
     short: 'p', long: 'no_partitions', arg: 'none',
+    man: { text: 'With -a: do not activate the partitions of the sets.' },
     dmraid: { action: F.NOPARTITIONS, needed: F.ACTIVATE | F.DEACTIVATE, allowed: F.FORMAT | F.SEPARATOR | F.RMPARTITIONS | F.TEST | COMMON },
     apply: (d) => void (d.noPartitions = true),
   },
   {
     short: 'P', long: 'partchar', arg: 'required',
+    man: { arg: 'CHAR', text: 'With -a: the character between a set\'s name and its partition number (default p).' },
     dmraid: { action: F.PARTCHAR, needed: F.ACTIVATE | F.DEACTIVATE, allowed: F.FORMAT | F.SEPARATOR | F.RMPARTITIONS | F.TEST | COMMON },
     apply: (d, a) => void (d.partChar = a!),
   },
   {
     short: 'r', long: 'raid_devices', arg: 'none', mode: 'raid',
+    man: { text: 'List the devices that carry RAID metadata.' },
     dmraid: { action: F.RAID_DEVICES, needed: 0, allowed: F.COLUMN | F.DUMP | F.DMERASE | F.FORMAT | F.SEPARATOR | COMMON },
     apply: () => {},
   },
-  { short: 'R', long: 'rebuild', arg: 'required', mode: 'rebuild', dmraid: { action: F.REBUILD, needed: 0, allowed: COMMON }, apply: (d, a) => void (d.rebuildSet = a) },
+  { short: 'R', long: 'rebuild', arg: 'required', mode: 'rebuild',
+    man: { arg: 'RAID-set [DEVICE]', text: 'Rebuild the set onto DEVICE (a new disk or a spare): writes the rebuild\'s start, copies or reconstructs the data, then marks DEVICE in sync.' }, dmraid: { action: F.REBUILD, needed: 0, allowed: COMMON }, apply: (d, a) => void (d.rebuildSet = a) },
   // dmraid's table refuses operands with -S too, but its check never gets to say so.
-  { short: 'S', long: 'spare', arg: 'optional', mode: 'spare', dmraid: { action: F.SPARE, needed: 0, allowed: COMMON }, apply: (d, a) => void (d.spareSet = a) },
+  { short: 'S', long: 'spare', arg: 'optional', mode: 'spare',
+    man: { arg: '[RAID-set]', text: 'With -M DEVICE: add DEVICE as a spare to the set, or as a global spare without one.' }, dmraid: { action: F.SPARE, needed: 0, allowed: COMMON }, apply: (d, a) => void (d.spareSet = a) },
   {
     short: 's', long: 'sets', arg: 'optional', mode: 'sets',
+    man: { arg: '[active|inactive]', text: 'List the RAID sets found (only the active or inactive ones if asked); -ss adds their subsets and members; with -t the exit status is their health: 0 ok, 1 degraded, 2 unusable, 4 error.' },
     // Ours beside dmraid's: -t, the sets' health as the exit status (dmraid refuses -s -t).
     dmraid: { action: F.RAID_SETS, needed: 0, allowed: F.ACTIVE | F.INACTIVE | F.COLUMN | F.FORMAT | F.GROUP | F.DEL_SETS | F.SEPARATOR | F.TEST | COMMON },
     apply: (d, a) => {
@@ -291,6 +319,7 @@ export const OPTIONS: readonly OptionRow[] = [
   },
   {
     long: 'separator', arg: 'required',
+    man: { arg: 'CHAR', text: 'The separator of -c\'s fields and of -f\'s list (default ,).' },
     dmraid: { action: F.SEPARATOR, needed: F.COLUMN | F.FORMAT, allowed: ALL },
     apply: (d, a) => {
       if ([...a!].length !== 1) throw new UsageError(`invalid separator "${a}"`);
@@ -299,6 +328,7 @@ export const OPTIONS: readonly OptionRow[] = [
   },
   {
     short: 't', long: 'test', arg: 'none',
+    man: { text: 'With -a: print the device-mapper tables (or the sets\' state) instead of loading them; with -s: report the sets\' health as the exit status.' },
     // With -s ours: exit 0 ok, 1 degraded, 2 unusable, 4 error, as `mdadm --detail --test` (docs/deviations.md).
     dmraid: {
       action: F.TEST,
@@ -307,15 +337,19 @@ export const OPTIONS: readonly OptionRow[] = [
     },
     apply: (d) => void (d.test = true),
   },
-  { short: 'v', long: 'verbose', arg: 'none', modes: OURS, dmraid: { action: F.VERBOSE, needed: 0, allowed: ALL }, apply: (d) => void d.verbose++ },
-  { short: 'V', long: 'version', arg: 'none', mode: 'version', dmraid: { action: F.VERSION, needed: 0, allowed: COMMON, noArgs: true }, apply: () => {} },
+  { short: 'v', long: 'verbose', arg: 'none',
+    man: { text: 'Print more messages; repeat for more.' }, modes: OURS, dmraid: { action: F.VERBOSE, needed: 0, allowed: ALL }, apply: (d) => void d.verbose++ },
+  { short: 'V', long: 'version', arg: 'none', mode: 'version',
+    man: { text: 'Print the versions of dmraid, of the CLI and of each installed format handler.' }, dmraid: { action: F.VERSION, needed: 0, allowed: COMMON, noArgs: true }, apply: () => {} },
   {
     short: 'x', long: 'remove', arg: 'none', mode: 'remove',
+    man: { arg: '[RAID-set...]', text: 'Remove the sets\' metadata from their disks (after asking, with a backup).' },
     dmraid: { action: F.DEL_SETS, needed: 0, allowed: F.RAID_SETS | F.INACTIVE | F.COLUMN | F.FORMAT | F.GROUP | F.SEPARATOR | COMMON },
     apply: () => {},
   },
   {
     short: 'Z', long: 'rm_partitions', arg: 'none',
+    man: { text: 'With -ay: remove the kernel\'s partition devices of the member disks, so only the set\'s partitions are seen.' },
     dmraid: { action: F.RMPARTITIONS, needed: F.ACTIVATE, allowed: F.FORMAT | F.NOPARTITIONS | F.SEPARATOR | COMMON },
     apply: (d) => void (d.rmPartitions = true),
   },
@@ -361,15 +395,19 @@ export const OPTIONS: readonly OptionRow[] = [
     },
     help: ['--extract RAID-set {-o|--output} FILE [--resume]', 'copy the set\'s volume into FILE (- for standard output) without the kernel'],
   },
-  { short: 'o', long: 'output', arg: 'required', modes: ['extract', 'infer', 'draw'], apply: (d, a) => void (d.engine.output = a) },
-  { long: 'resume', arg: 'none', modes: ['extract'], apply: (d) => void (d.engine.resume = true) },
+  { short: 'o', long: 'output', arg: 'required', modes: ['extract', 'infer', 'draw'],
+    man: { arg: 'FILE', text: 'Where --extract writes the volume (- for standard output), --infer the best geometry as --tables, and --draw the picture.' }, apply: (d, a) => void (d.engine.output = a) },
+  { long: 'resume', arg: 'none', modes: ['extract'],
+    man: { text: 'With --extract: continue an interrupted copy into the same FILE.' }, apply: (d) => void (d.engine.resume = true) },
   {
     long: 'serve', arg: 'none', mode: 'serve',
     apply: (d) => select(d, 'serve'),
     help: ['--serve [RAID-set...] [--writable] [--listen [HOST:]PORT|SOCKET]', 'serve the sets over NBD (default 127.0.0.1:10809), read-only unless --writable'],
   },
-  { long: 'writable', arg: 'none', modes: ['serve'], apply: (d) => void (d.engine.writable = true) },
-  { long: 'listen', arg: 'required', modes: ['serve'], apply: (d, a) => void (d.engine.listen = a!) },
+  { long: 'writable', arg: 'none', modes: ['serve'],
+    man: { text: 'With --serve: accept writes (onto the members, or into --overlay).' }, apply: (d) => void (d.engine.writable = true) },
+  { long: 'listen', arg: 'required', modes: ['serve'],
+    man: { arg: '[HOST:]PORT|SOCKET', text: 'With --serve: where to listen, a TCP port (0: any free one), HOST:PORT or a unix socket path (default 127.0.0.1:10809).' }, apply: (d, a) => void (d.engine.listen = a!) },
   {
     long: 'overlay', arg: 'required', modes: ['serve', 'extract', 'activate'],
     apply: (d, a) => void (d.engine.overlay = a),
@@ -405,6 +443,7 @@ export const OPTIONS: readonly OptionRow[] = [
   },
   {
     long: 'rows', arg: 'required', modes: ['draw'],
+    man: { arg: 'N', text: 'With --draw: how many chunk rows of each member the picture shows (1-256, default 8).' },
     apply: (d, a) => {
       if (!a || !/^\d+$/.test(a) || Number(a) < 1 || Number(a) > 256) throw new UsageError(`--rows ${a ?? ''}: not a number of rows (1-256)`);
       d.engine.rows = Number(a);
@@ -436,9 +475,11 @@ export const OPTIONS: readonly OptionRow[] = [
     apply: (d) => select(d, 'monitor'),
     help: ['--monitor [RAID-set...] [--once] [--program CMD]', 'watch the activated sets: record failures, reload, rebuild onto spares'],
   },
-  { long: 'once', arg: 'none', modes: ['monitor'], apply: (d) => void (d.monitor.once = true) },
+  { long: 'once', arg: 'none', modes: ['monitor'],
+    man: { text: 'With --monitor: handle what is pending and exit (0, or 1 after an error).' }, apply: (d) => void (d.monitor.once = true) },
   {
     long: 'program', arg: 'required', modes: ['monitor'],
+    man: { arg: 'CMD', text: 'With --monitor: run CMD EVENT SET [DEVICE] for each event, as mdadm --monitor does.' },
     apply: (d, a) => {
       if (!a) throw new UsageError('--program needs a command');
       d.monitor.program = a;
@@ -454,6 +495,16 @@ export const OPTIONS: readonly OptionRow[] = [
     },
     help: ['--restore DIR [DEVICE...]', 'put a dump (-D, -E) or a write\'s backup back on its disks, asking first'],
   },
+  // Ours: the shell completion made from this table (the man page is too, at build time).
+  {
+    long: 'completion', arg: 'required', mode: 'completion', modes: ['completion'],
+    apply: (d, a) => {
+      select(d, 'completion');
+      if (a !== 'bash' && a !== 'zsh') throw new UsageError(`--completion ${a ?? ''}: give bash or zsh`);
+      d.completionShell = a;
+    },
+    help: ['--completion bash|zsh', 'print the shell\'s completion script for dmraid'],
+  },
 ];
 
 /** Ours: a handler option `--<format>-<key>=<value>` (e.g. --isw-match=position); main checks the format. */
@@ -468,6 +519,12 @@ const HANDLER_OPTION: OptionRow = {
 
 /** Our long options, beyond dmraid's (the help must name each). */
 export const OUR_LONG_OPTIONS: readonly string[] = OPTIONS.filter((r) => !r.dmraid && r.long).map((r) => r.long!);
+
+/** The name of a row's argument (`FILE`, `yes|no`): its man entry's, or the word after the option in its help line. */
+export function argumentName(row: OptionRow): string | undefined {
+  if (row.arg === 'none') return undefined;
+  return row.man?.arg ?? row.help?.[0].split(' ')[1];
+}
 
 /** How the help and the messages name an option: `-o/--output`, `--json`. */
 const label = (r: OptionRow) => (r.short && r.long ? `-${r.short}/--${r.long}` : r.long ? `--${r.long}` : `-${r.short}`);

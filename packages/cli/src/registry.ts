@@ -41,4 +41,5 @@ export const COMMANDS: Readonly<Record<Mode, CommandRow>> = {
   // --json: one object per event line (docs/monitor.md), not one document.
   monitor: { load: () => import('./commands/monitor.js'), json: 'monitor' },
   restore: { load: () => import('./commands/restore.js'), json: 'restore' },
+  completion: { load: () => import('./commands/completion.js'), handlers: () => false, checksFormats: false },
 };

@@ -40,6 +40,7 @@ vi.mock('../src/commands/infer.js', stub('infer'));
 vi.mock('../src/commands/draw.js', stub('draw'));
 vi.mock('../src/commands/monitor.js', stub('monitor'));
 vi.mock('../src/commands/restore.js', stub('restore'));
+vi.mock('../src/commands/completion.js', stub('completion'));
 
 /** A command line for each mode, and the module that must run it. */
 const LINES: Record<Mode, [argv: string[], module: string]> = {
@@ -64,6 +65,7 @@ const LINES: Record<Mode, [argv: string[], module: string]> = {
   draw: [['--draw', 'SET', '-o', 'x.svg', '--tables', 't'], 'draw'],
   monitor: [['--monitor', '--once'], 'monitor'],
   restore: [['--restore', 'dmraid.isw'], 'restore'],
+  completion: [['--completion', 'bash'], 'completion'],
 };
 
 const io = () => ({ stdout: () => undefined, stderr: () => undefined, readLine: async () => null, cwd: process.cwd() });
