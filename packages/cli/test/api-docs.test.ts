@@ -49,6 +49,7 @@ describe('docs/api.md', () => {
     await fs.mkdir(examplesDir, { recursive: true });
     for (const [i, code] of blocks.entries()) await fs.writeFile(join(examplesDir, `example-${i + 1}.ts`), code);
     await fs.writeFile(join(examplesDir, 'tsconfig.json'), JSON.stringify({ extends: '../../../../tsconfig.base.json', include: ['*.ts'] }));
+    // tsc reads the whole workspace's types: many seconds on a loaded machine, hence the long timeout.
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
     const r = await promisify(execFile)(process.execPath, [tsc, '-p', examplesDir]).then(
       () => ({ code: 0, out: '' }),
@@ -56,7 +57,7 @@ describe('docs/api.md', () => {
     );
     expect(r.out).toBe('');
     expect(r.code).toBe(0);
-  });
+  }, 240_000);
 
   it('its examples run: load the handlers, open a device, discover the set, read its volume', async () => {
     const set = (await listTestbedSets(testbedDir, 'nvidia')).find((s) => s.config === CONFIG)!;

@@ -8,6 +8,7 @@ import type { FormatHandler } from '../format/handler.js';
 import { nullLog, type Log } from '../format/log.js';
 import type { DeviceInfo, RaidDevice, RaidSet } from '../model/raid.js';
 import { buildSets, diskDevices, discover } from './discover.js';
+import { loadHandlers } from './handlers.js';
 
 export interface DiscoverSetsOptions {
   /**
@@ -15,8 +16,11 @@ export interface DiscoverSetsOptions {
    * and block devices, opened read-only here and closed before the call returns.
    */
   readonly devices: readonly (BlockDevice | string)[];
-  /** The handlers to probe with, in registration order (loadHandlers finds the installed ones). */
-  readonly handlers: readonly FormatHandler[];
+  /**
+   * The handlers to probe with, in registration order. Default: the installed ones (loadHandlers), a
+   * package that cannot be loaded reported to `log` as an error line.
+   */
+  readonly handlers?: readonly FormatHandler[];
   /** Where the messages go, in dmraid's words and order; default nowhere. */
   readonly log?: Log;
   /** Folder the relative paths among `devices` start from (default the process's). */
@@ -70,8 +74,9 @@ export async function discoverSets(options: DiscoverSetsOptions): Promise<Discov
       devices.push(device);
     }
     const log = options.log ?? nullLog;
+    const handlers = options.handlers ?? (await installedHandlers(log));
     const { raidDevices, superseded } = await discover({
-      handlers: options.handlers,
+      handlers,
       devices,
       formats: options.formats,
       paths: options.paths,
@@ -81,9 +86,15 @@ export async function discoverSets(options: DiscoverSetsOptions): Promise<Discov
       concurrency: options.concurrency,
     });
     const disks = diskDevices(raidDevices);
-    const sets = disks.length === 0 ? [] : buildSets(raidDevices, { handlers: options.handlers, log, name: options.name, keepFailed: options.keepFailed });
+    const sets = disks.length === 0 ? [] : buildSets(raidDevices, { handlers, log, name: options.name, keepFailed: options.keepFailed });
     return { raidDevices, disks, superseded: diskDevices(superseded), sets };
   } finally {
     await Promise.all(opened.map((d) => d.close()));
   }
+}
+
+async function installedHandlers(log: Log): Promise<FormatHandler[]> {
+  const { handlers, problems } = await loadHandlers(undefined, { report: (text) => log('error', text) });
+  for (const problem of problems) log('error', problem);
+  return handlers.map((h) => h.handler);
 }
