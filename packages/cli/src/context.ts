@@ -3,9 +3,8 @@
  * discovers devices. Every command module imports this, never main.ts.
  */
 import { createRequire } from 'node:module';
-import type { BlockDevice, FormatHandler, Log, LogLevel, RaidDevice, RaidSet } from '@dmraid/core';
+import type { BlockDevice, FormatHandler, LoadedHandler, Log, LogLevel, RaidDevice, RaidSet } from '@dmraid/core';
 import type { Options } from './options.js';
-import type { LoadedHandler } from './plugins.js';
 
 export interface Io {
   readonly stdout: (text: string) => void;
@@ -97,8 +96,11 @@ export interface CommandContext {
   openDevices(writable: boolean, options?: { operands?: 'instead' | 'also' }): Promise<BlockDevice[] | undefined>;
   /** Every handler probes the devices (-f and handler options applied), only those of `paths` when given. */
   probe(devices: BlockDevice[], paths?: readonly string[]): Promise<Probed>;
-  /** Discovery, grouping and checking on opened devices: RAID devices and the (named) sets. */
-  discover(devices: BlockDevice[], options?: { name?: string; paths?: readonly string[] }): Promise<Discovered>;
+  /**
+   * Discovery, grouping and checking on opened devices (core's discoverSets): RAID devices and the (named)
+   * sets; with keepFailed also the sets that fail their check, for recovery.
+   */
+  discover(devices: BlockDevice[], options?: { name?: string; paths?: readonly string[]; keepFailed?: boolean }): Promise<Discovered>;
 }
 
 /** A command module: what the registry loads for a mode. */

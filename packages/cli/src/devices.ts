@@ -5,9 +5,9 @@
 import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import {
-  buildSets,
   diskDevices,
   discover,
+  discoverSets,
   isIoError,
   openDevice,
   parseDeviceSpec,
@@ -49,10 +49,9 @@ export function deviceAccess(
       return opened && userChoices(o, out, cwd, opened, current);
     },
     probe,
+    // The library's discoverSets: the CLI's sets are the ones a library user gets for the same devices.
     async discover(devices, options = {}) {
-      const probed = await probe(devices, options.paths);
-      const sets = probed.disks.length === 0 ? [] : buildSets(probed.raidDevices, { handlers: [...handlers], log: out.log, name: options.name });
-      return { ...probed, sets };
+      return discoverSets({ handlers, devices, formats: o.formats, paths: options.paths, log: out.log, handlerOptions: o.handlerOptions, current, name: options.name, keepFailed: options.keepFailed });
     },
   };
 }

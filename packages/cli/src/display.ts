@@ -11,11 +11,11 @@ import {
   typeDisplay,
   type BlockDevice,
   type FormatHandler,
+  type LoadedHandler,
   type RaidDevice,
   type RaidSet,
 } from '@dmraid/core';
 import { beyondDmraidHelp, type Options } from './options.js';
-import type { LoadedHandler } from './plugins.js';
 
 export interface ColumnOptions {
   readonly columns: number;

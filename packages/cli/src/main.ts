@@ -2,10 +2,10 @@
  * The dmraid command: parse options, find handlers, run the mode's command from the registry.
  * `run` never throws and never exits; it returns the exit status.
  */
+import { loadHandlers, type LoadedHandler } from '@dmraid/core';
 import { Output, type CommandContext, type Io } from './context.js';
 import { deviceAccess } from './devices.js';
 import { parseOptions, UsageError, type Options } from './options.js';
-import { loadHandlers, type LoadedHandler } from './plugins.js';
 import { COMMANDS } from './registry.js';
 
 export interface RunOptions {

@@ -12,7 +12,7 @@ import { hashFiles, installedHandlers, runOurs } from '@dmraid/testkit';
 import { Output, type CommandContext, type Io } from '../src/context.js';
 import { deviceAccess } from '../src/devices.js';
 import { parseOptions } from '../src/options.js';
-import type { LoadedHandler } from '../src/plugins.js';
+import type { LoadedHandler } from '@dmraid/core';
 import { Monitor } from '../src/monitor/daemon.js';
 import { monitorClaims } from '../src/monitor/claims.js';
 import { spareFor } from '../src/monitor/model.js';

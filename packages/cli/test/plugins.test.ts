@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isHandlerPackageName, loadHandlers } from '../src/plugins.js';
+import { isHandlerPackageName, loadHandlers } from '@dmraid/core';
 import { run } from '../src/main.js';
 import { tmp } from './helpers.js';
 

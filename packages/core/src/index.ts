@@ -12,5 +12,7 @@ export * from './format/rebuild.js';
 export * from './format/member-image.js';
 export * from './discovery/discover.js';
 export * from './discovery/conflicts.js';
+export * from './discovery/discover-sets.js';
+export * from './discovery/handlers.js';
 export * from './schema/schema.js';
 export * from './format/survivors.js';

@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
-import { buildSets, diskDevices, isIoError, overlapping, setsNamed, type BlockDevice } from '@dmraid/core';
+import { isIoError, overlapping, setsNamed, type BlockDevice } from '@dmraid/core';
 import type { DmDevice } from '@dmraid/activation';
 import { isOverlayError, isRescueMapError, isRunError, openOverlay, openRun, overlayFile, parseRescueMap, readableSets, type Overlay, type Run, type RunError, type SectorRange } from '@dmraid/engine';
 import type { CommandContext } from '../context.js';
@@ -157,8 +157,7 @@ async function tablesFromDiscovery(ctx: CommandContext, wanted: readonly string[
   };
   // Recovery wants the sets dmraid drops as inconsistent (a RAID5 with a member missing): the handlers'
   // checks still run (status, messages), but no set is removed for failing one.
-  const { raidDevices: rds } = await ctx.probe(devices);
-  const sets = diskDevices(rds).length === 0 ? [] : buildSets(rds, { handlers: ctx.handlers, log: ctx.out.log, keepFailed: true });
+  const { sets } = await ctx.discover(devices, { keepFailed: true });
   const named = wanted.length === 0 ? { sets, unknown: [] } : setsNamed(sets, wanted);
   // Every name asked for must be there: a mistyped one is an error, not a set left out without a word.
   if (named.sets.length === 0 || named.unknown.length > 0) {

@@ -1,13 +1,16 @@
 /**
- * Finding the installed format handlers. The CLI names no handler package: it reads the package.json files
- * in the node_modules folders on its own resolution path, keeps the packages that declare a dmraid handler
- * manifest, imports them and sorts them by format name (dmraid's registration order is alphabetical).
+ * Finding the installed format handlers. Core names no handler package: the loader reads the package.json
+ * files in the node_modules folders on a resolution path (core's own by default, which is the CLI's and a
+ * library user's when they install core beside the handlers), keeps the packages that declare a dmraid
+ * handler manifest, imports them and sorts them by format name (dmraid's registration order is alphabetical).
+ * It lives here, not in the CLI, so a library user loads the same handlers the `dmraid` command uses.
  */
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { validateFormat, type FormatHandler } from '@dmraid/core';
+import { validateFormat, type FormatHandler } from '../format/handler.js';
 
+/** The handler API version this core loads (a manifest's `dmraid.apiVersion`). */
 export const API_VERSION = 1;
 
 /** Package names a handler may have: @dmraid/format-x, dmraid-format-x, @scope/dmraid-format-x. */
@@ -86,7 +89,7 @@ async function candidates(nodeModules: string): Promise<string[]> {
 
 const here = () => dirname(fileURLToPath(import.meta.url));
 
-export interface LoadOptions {
+export interface LoadHandlersOptions {
   /** Where a failure of a handler's log() is reported (one line, no `ERROR: ` prefix); else it throws. */
   readonly report?: (text: string) => void;
 }
@@ -94,7 +97,7 @@ export interface LoadOptions {
 const messageOf = (e: unknown) => (e as Error)?.message ?? String(e);
 
 /**
- * The handler as the CLI uses it: a throw (or a non-array from read) inside a third-party handler becomes
+ * The handler as the CLI and discovery use it: a throw (or a non-array from read) inside a third-party handler becomes
  * one error line naming its package, and the device or set is skipped as if the handler had found nothing.
  * Optional methods are left alone except that their errors name the package.
  */
@@ -157,12 +160,14 @@ function guarded(h: FormatHandler, packageName: string, report?: (text: string) 
 }
 
 /**
- * Find, import and validate every installed handler. A package that fails (bad manifest, wrong apiVersion,
- * a throw on import, a handler that fails validation) becomes one problem line; the rest keep working.
+ * Find, import and validate every installed handler, looking in the node_modules folders from `start` up to
+ * the root (default: where @dmraid/core itself is installed). A package that fails (bad manifest, wrong
+ * apiVersion, a throw on import, a handler that fails validation) becomes one problem line; the rest keep
+ * working. The handlers come sorted by format name, the order discovery probes in.
  */
-export async function loadHandlers(start = here(), options: LoadOptions = {}): Promise<PluginScan> {
-  // From the CLI's own folder a package name resolves to the package found here; from elsewhere (a
-  // test's folder) the entry file is imported directly.
+export async function loadHandlers(start = here(), options: LoadHandlersOptions = {}): Promise<PluginScan> {
+  // From core's own folder a package name resolves to the package found here; from elsewhere (a test's
+  // folder, a library user's `start`) the entry file is imported directly.
   const byName = start === here();
   const seen = new Set<string>();
   const handlers: LoadedHandler[] = [];
