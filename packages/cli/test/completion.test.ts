@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { bashCompletion, zshCompletion } from '../src/commands/completion.js';
 import { run } from '../src/main.js';
 import { OPTIONS } from '../src/options.js';
-import { loadHandlers } from '../src/plugins.js';
+import { loadHandlers } from '@dmraid/core';
 import { tmp } from './helpers.js';
 
 const exec = promisify(execFile);
