@@ -183,7 +183,8 @@ describe('--monitor on a fake kernel', () => {
     const k = fakeKernel({ [name]: { table: '0 65024 mirror core 2 64 nosync 2 7:0 0 7:1 0 1 handle_errors\n', status: '0 65024 mirror 2 7:0 7:1 507/508 1 AD 1 core\n' } });
     const log = join(dir, 'program.log');
     const program = join(dir, 'program.sh');
-    await fs.writeFile(program, `#!/bin/sh\necho "$1|$2|$3|$DMRAID_EVENT|$DMRAID_FORMAT" >> ${log}\n[ "$1" != reloaded ]\n`, { mode: 0o755 });
+    // The first event's run is the slowest: run side by side, the later events would be logged first.
+    await fs.writeFile(program, `#!/bin/sh\n[ "$1" = failed ] && sleep 0.3\necho "$1|$2|$3|$DMRAID_EVENT|$DMRAID_FORMAT" >> ${log}\n[ "$1" != reloaded ]\n`, { mode: 0o755 });
     const calls: { set: RaidSet; device: BlockDevice }[] = [];
     const { ctx, out, err } = context(dir, ['--monitor', '--once', '--program', program, ...specs.flatMap((s) => ['--devices', join(dir, s)])], await withFailed(calls));
     const report = reporter(ctx.io, { json: false, program });

@@ -39,12 +39,14 @@ export const programEnv = (e: MonitorEvent) => ({
 });
 
 export function reporter(io: Io, options: { json: boolean; program: string | undefined; now?: () => Date }): Reporter {
-  const running = new Set<Promise<void>>();
+  // One program at a time, in the order of the events: a program that appends to a log or pages someone sees
+  // "failed" before "rebuilt" however the machine is loaded.
+  let queue: Promise<void> = Promise.resolve();
   let errors = 0;
-  const runProgram = (e: MonitorEvent) => {
-    const program = options.program!;
-    const args = [e.event, e.set ?? '', ...(e.device !== undefined ? [e.device] : [])];
-    const done = new Promise<void>((resolve) => {
+  const runOne = (e: MonitorEvent) =>
+    new Promise<void>((resolve) => {
+      const program = options.program!;
+      const args = [e.event, e.set ?? '', ...(e.device !== undefined ? [e.device] : [])];
       const child = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...programEnv(e) } });
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -58,8 +60,8 @@ export function reporter(io: Io, options: { json: boolean; program: string | und
         resolve();
       });
     });
-    running.add(done);
-    void done.then(() => running.delete(done));
+  const runProgram = (e: MonitorEvent) => {
+    queue = queue.then(() => runOne(e));
   };
   return {
     get errors() {
@@ -78,7 +80,8 @@ export function reporter(io: Io, options: { json: boolean; program: string | und
       if (options.program !== undefined && e.event !== 'resync-progress') runProgram(e);
     },
     async settled() {
-      while (running.size > 0) await Promise.all([...running]);
+      let seen: Promise<void> | undefined;
+      while (seen !== queue) await (seen = queue);
     },
   };
 }
