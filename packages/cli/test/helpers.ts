@@ -3,6 +3,9 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
+import { discoverSets, isIoError, openDevice, type BlockDevice, type FormatHandler } from '@dmraid/core';
+import { planActivation } from '@dmraid/activation';
+import { isRunError, openRun } from '@dmraid/engine';
 import { blankImage, buildTestbedImages, listTestbedSets, runOurs, specFile, testbedDir, testDir } from '@dmraid/testkit';
 
 /**
@@ -65,3 +68,30 @@ export const nvidiaShape = (text: string) =>
     .split('\n')
     .sort()
     .join('\n');
+
+/**
+ * `bytes` written from the start of set `name`'s volume through the engine, as the kernel would write them: the
+ * members (`file:serial` specs in `dir`) read with `handler` alone.
+ */
+export async function writeVolume(dir: string, specs: readonly string[], handler: FormatHandler, name: string, bytes: Uint8Array): Promise<void> {
+  const devices: BlockDevice[] = [];
+  try {
+    for (const s of specs) {
+      const d = await openDevice(join(dir, specFile(s)), { serial: s.split(':')[1] });
+      if (isIoError(d)) throw new Error(d.message);
+      devices.push(d);
+    }
+    const { sets } = await discoverSets({ devices, handlers: [handler], log: () => undefined });
+    const { plan, problems } = planActivation(sets, { partitions: false });
+    expect(problems).toEqual([]);
+    const run = await openRun({ tables: plan.devices, members: [...new Set(plan.devices.flatMap((d) => d.members))], writable: true, cwd: dir });
+    if (isRunError(run)) throw new Error(JSON.stringify(run));
+    try {
+      expect(await run.engine.get(name)!.write(0, bytes)).toBe(true);
+    } finally {
+      await run.close();
+    }
+  } finally {
+    await Promise.all(devices.map((d) => d.close()));
+  }
+}

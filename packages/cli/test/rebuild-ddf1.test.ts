@@ -7,10 +7,8 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildSets, isIoError, openDevice, readContext, type RaidDevice, type WriteContext, type WritableDevice } from '@dmraid/core';
-import { planActivation } from '@dmraid/activation';
-import { isRunError, openRun } from '@dmraid/engine';
 import { blankImage, dmVm, fillMembers, runDmVm, runOurs, specFile, testIf } from '@dmraid/testkit';
-import { tmp } from './helpers.js';
+import { tmp, writeVolume } from './helpers.js';
 
 const SECTORS = 131072;
 
@@ -121,28 +119,6 @@ describe('-R SET DEV for ddf1: the data onto the new disk, then its tables in sy
   }, 60_000);
 });
 
-/** The set's volume written through the engine, as the kernel's md would: `bytes` from its start. */
-async function writeVolume(dir: string, specs: string[], name: string, bytes: Uint8Array): Promise<void> {
-  const ddf1 = (await import('@dmraid/format-ddf1')).default;
-  const rds: RaidDevice[] = [];
-  for (const s of specs) {
-    const d = await openDevice(join(dir, file(s)), { serial: s.split(':')[1] });
-    if (isIoError(d)) throw new Error(d.message);
-    rds.push(...(await ddf1.read(d, readContext('ddf1', () => undefined))));
-    await d.close();
-  }
-  const sets = buildSets(rds, { handlers: [ddf1], log: () => undefined });
-  const { plan, problems } = planActivation(sets, { partitions: false });
-  expect(problems).toEqual([]);
-  const run = await openRun({ tables: plan.devices, members: [...new Set(plan.devices.flatMap((d) => d.members))], writable: true, cwd: dir });
-  if (isRunError(run)) throw new Error(JSON.stringify(run));
-  try {
-    expect(await run.engine.get(name)!.write(0, bytes)).toBe(true);
-  } finally {
-    await run.close();
-  }
-}
-
 describe('-R SET DEV for a ddf1 RAID6: P and Q rebuilt as well as data', () => {
   for (const [n, gone] of [
     [4, undefined],
@@ -156,7 +132,7 @@ describe('-R SET DEV for a ddf1 RAID6: P and Q rebuilt as well as data', () => {
       const created = await runOurs(specs0, ['-f', 'ddf1', '-C', prefix, '--type', '6', '--disk', specs0.map(file).join(','), '--yes'], { cwd: dir });
       expect(created.status, created.stderr).toBe(0);
       const name = `ddf1_${prefix}`;
-      await writeVolume(dir, specs0, name, randomBytes(16 << 20));
+      await writeVolume(dir, specs0, (await import('@dmraid/format-ddf1')).default, name, randomBytes(16 << 20));
       const volume = await extract(dir, specs0, name, 'before.bin');
       const { specs: replaced, lost } = await replace(dir, specs0, 1);
       // The other missing member's disk is not there at all.

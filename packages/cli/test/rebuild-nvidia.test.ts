@@ -8,12 +8,10 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildSets, isIoError, openDevice, readContext, type RaidDevice, type RaidSet, type WritableDevice, type WriteContext } from '@dmraid/core';
-import { planActivation } from '@dmraid/activation';
-import { isRunError, openRun } from '@dmraid/engine';
 import nvidia, { NV_END_OFFSET, nvChecksum, nvLayout } from '@dmraid/format-nvidia';
 import { reference, runOurs, runReference } from '@dmraid/testkit';
 import { spareFor, volumesOf, wantsSpare } from '../src/monitor/model.js';
-import { extractVolume, imagesOf, nvidiaShape, replaceDisk, tmp } from './helpers.js';
+import { extractVolume, imagesOf, nvidiaShape, replaceDisk, tmp, writeVolume } from './helpers.js';
 
 const SECTORS = 65536;
 const STRIDE = 128;
@@ -53,20 +51,6 @@ async function readSets(dir: string, specs: string[], writable = false): Promise
   return { sets: buildSets(rds, { handlers: [nvidia], log: () => undefined }), devices };
 }
 
-/** The set's volume written through the engine, as the kernel would write it: `bytes` from its start. */
-async function writeVolume(dir: string, specs: string[], name: string, bytes: Uint8Array) {
-  const { sets } = await readSets(dir, specs);
-  const { plan, problems } = planActivation(sets, { partitions: false });
-  expect(problems).toEqual([]);
-  const run = await openRun({ tables: plan.devices, members: [...new Set(plan.devices.flatMap((d) => d.members))], writable: true, cwd: dir });
-  if (isRunError(run)) throw new Error(JSON.stringify(run));
-  try {
-    expect(await run.engine.get(name)!.write(0, bytes)).toBe(true);
-  } finally {
-    await run.close();
-  }
-}
-
 /**
  * `-f nvidia -C` over `n` blank images, 8 MiB of the volume written through the engine, then the array
  * idle: what MediaShield's initialisation leaves (our -C writes raidJobCode 2, initialising, and an
@@ -78,7 +62,7 @@ async function filledSet(dir: string, prefix: string, level: '5' | '10', n: numb
   const created = await runOurs(specs, ['-f', 'nvidia', '-C', prefix, '--type', level, '--disk', specs.map(file).join(' '), '--yes'], { cwd: dir });
   expect(created.status, created.stderr).toBe(0);
   const name = (await runOurs(specs, ['-s', '-c'], { cwd: dir })).stdout.split('\n')[0]!;
-  await writeVolume(dir, specs, name, randomBytes(8 << 20));
+  await writeVolume(dir, specs, nvidia, name, randomBytes(8 << 20));
   await editBlocks(dir, specs, (nv) => void (nv.array.raidJobCode = 0));
   return { specs, name };
 }
