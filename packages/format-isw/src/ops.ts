@@ -8,9 +8,9 @@ import {
   confirmCreate,
   confirmWrite,
   cString,
+  eraseMembers,
   isIoError,
   readContext,
-  writeAreas,
   type BlockDevice,
   type CreateRequest,
   type CreateSummary,
@@ -53,14 +53,6 @@ async function writeMpb(ctx: WriteContext, device: BlockDevice, mpb: Uint8Array,
   if (isIoError(result)) {
     ctx.error(`writing metadata to ${device.path}: ${result.message}`);
     return false;
-  }
-  return true;
-}
-
-async function erase(ctx: WriteContext, rds: readonly RaidDevice[]): Promise<boolean> {
-  for (const rd of rds) {
-    const dev = await ctx.openWritable(rd.device.path);
-    if (!dev || !(await writeAreas(dev, rd.areas, ctx, true))) return false;
   }
   return true;
 }
@@ -166,7 +158,7 @@ export async function removeSet(set: RaidSet, ctx: WriteContext): Promise<boolea
       ctx.error('failed to find all of the RAID sets to be deleted');
       return false;
     }
-    return erase(ctx, disks);
+    return eraseMembers(disks, ctx);
   }
   const gone = named[0]!;
   if (gone < 0) {

@@ -14,7 +14,7 @@
  *
  * Every member's block is decoded from what was read; only the fields named change, chksum recomputed.
  */
-import { allDevices, isIoError, latin1, writeAreas, type BlockDevice, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
+import { allDevices, eraseMembers, isIoError, latin1, writeAreas, type BlockDevice, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
 import { isRedundant } from './failed.js';
 import { NV_ARRAY_FLAG_ERROR, NV_END_OFFSET, NV_ID_STRING, NV_IDLE, NV_LEVEL_1, NV_LEVEL_1_0, NV_LEVEL_5_SYM, NV_SCDB_REBUILD_RAID, nvChecksum, nvChecksumOk, nvLayout, type Nv } from './layout.js';
 
@@ -203,11 +203,7 @@ export async function removeSet(set: RaidSet, ctx: WriteContext): Promise<boolea
     ctx.error(`failed to find a raid device in RS ${set.name}`);
     return false;
   }
-  for (const rd of rds) {
-    const dev = await ctx.openWritable(rd.device.path);
-    if (!dev || !(await writeAreas(dev, rd.areas, ctx, true))) return false;
-  }
-  return true;
+  return eraseMembers(rds, ctx);
 }
 
 /** The rebuilding disk's reason, for the reader's outOfSync. */

@@ -8,7 +8,7 @@
  *   array, and the driver takes it for whichever array degrades (g_raid_md_sii_refill).
  * - A deleted array (sii_meta_erase on each disk) has its block zeroed, all four copies.
  */
-import { allDevices, rebuildTarget, writeAreas, type BlockDevice, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
+import { allDevices, eraseMembers, rebuildTarget, writeAreas, type BlockDevice, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
 import { SIL_AREAS, SIL_BLOCK_SIZE, SIL_T_RAID1, SIL_T_RAID10, SIL_T_RAID5, SIL_T_SPARE, isSilMagic, silLayout, type Sil } from './layout.js';
 import { randomBytes } from 'node:crypto';
 import { newerIncarnation } from './failed.js';
@@ -112,11 +112,7 @@ export async function removeSet(set: RaidSet, ctx: WriteContext): Promise<boolea
     ctx.error(`failed to find a raid device in RS ${set.name}`);
     return false;
   }
-  for (const rd of members) {
-    const dev = await ctx.openWritable(rd.device.path);
-    if (!dev || !(await writeAreas(dev, rd.areas, ctx, true))) return false;
-  }
-  return true;
+  return eraseMembers(members, ctx);
 }
 
 /**

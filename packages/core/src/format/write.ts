@@ -26,3 +26,15 @@ export async function writeAreas(device: WritableDevice, areas: readonly Metadat
  */
 export const writeMetadata = (rd: RaidDevice, device: WritableDevice, ctx: WriteContext, erase: boolean): Promise<boolean> =>
   writeAreas(device, rd.areas, ctx, erase);
+
+/**
+ * Zero every metadata area of each RAID device, each disk opened through the write context (its prompt,
+ * backup and read-back): a set deleted as the BIOSes delete it. False after a reported error.
+ */
+export async function eraseMembers(rds: readonly RaidDevice[], ctx: WriteContext): Promise<boolean> {
+  for (const rd of rds) {
+    const dev = await ctx.openWritable(rd.device.path);
+    if (!dev || !(await writeAreas(dev, rd.areas, ctx, true))) return false;
+  }
+  return true;
+}
