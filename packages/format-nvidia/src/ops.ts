@@ -14,7 +14,7 @@
  *
  * Every member's block is decoded from what was read; only the fields named change, chksum recomputed.
  */
-import { allDevices, eraseMembers, isIoError, latin1, writeAreas, type BlockDevice, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
+import { allDevices, eraseMembers, isIoError, latin1, writeAreasTo, type BlockDevice, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
 import { isRedundant } from './failed.js';
 import { NV_ARRAY_FLAG_ERROR, NV_END_OFFSET, NV_ID_STRING, NV_IDLE, NV_LEVEL_1, NV_LEVEL_1_0, NV_LEVEL_5_SYM, NV_SCDB_REBUILD_RAID, nvChecksum, nvChecksumOk, nvLayout, type Nv } from './layout.js';
 
@@ -48,10 +48,7 @@ const blockArea = (device: BlockDevice, data: Uint8Array) => ({ offsetSectors: d
 
 /** Write each device's new block; stops at the first that fails (the CLI's backup restores). */
 async function writeBlocks(ctx: WriteContext, blocks: readonly (readonly [BlockDevice, Uint8Array])[]): Promise<boolean> {
-  for (const [device, data] of blocks) {
-    const dev = await ctx.openWritable(device.path);
-    if (!dev || !(await writeAreas(dev, [blockArea(device, data)], ctx, false))) return false;
-  }
+  for (const [device, data] of blocks) if (!(await writeAreasTo(ctx, device.path, [blockArea(device, data)]))) return false;
   return true;
 }
 

@@ -18,7 +18,7 @@
  *   generation. FreeBSD's write-only imitation of an AMD BIOS (magic_3, rebuild_lba64: "Rebuild?", values it
  *   calls invented) is not written: neither it nor dmraid reads them.
  */
-import { allDevices, rebuildTarget, writeAreas, type BlockDevice, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
+import { allDevices, rebuildTarget, writeAreasTo, type BlockDevice, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
 import { randomInt } from 'node:crypto';
 import {
   PDC_BLOCK_SIZE,
@@ -65,8 +65,7 @@ export async function removeSet(set: RaidSet, ctx: WriteContext): Promise<boolea
     }
     const kept = disk.blocks.filter((_, k) => k !== meta(rd).index);
     const areas = disk.blocks.map((slot, k) => ({ offsetSectors: slot.offsetSectors, size: slot.data.length, data: kept[k]?.data ?? new Uint8Array(slot.data.length) }));
-    const dev = await ctx.openWritable(rd.device.path);
-    if (!dev || !(await writeAreas(dev, areas, ctx, false))) return false;
+    if (!(await writeAreasTo(ctx, rd.device.path, areas))) return false;
   }
   return true;
 }
@@ -111,10 +110,8 @@ async function pdcOn(ctx: WriteContext, device: BlockDevice): Promise<Pdc | unde
   return undefined;
 }
 
-async function put(ctx: WriteContext, device: { readonly path: string }, offsetSectors: number, data: Uint8Array): Promise<boolean> {
-  const dev = await ctx.openWritable(device.path);
-  return dev !== undefined && writeAreas(dev, [{ offsetSectors, size: PDC_BLOCK_SIZE, data }], ctx, false);
-}
+const put = (ctx: WriteContext, device: { readonly path: string }, offsetSectors: number, data: Uint8Array) =>
+  writeAreasTo(ctx, device.path, [{ offsetSectors, size: PDC_BLOCK_SIZE, data }]);
 
 /** -S [SET] -M DEV: FreeBSD's spare block on DEV, 63 sectors before its end. */
 export async function makeSpare(device: BlockDevice, set: RaidSet | undefined, ctx: WriteContext, id: readonly [number, number] = [randomInt(2 ** 32), randomInt(2 ** 32)]): Promise<boolean> {

@@ -8,7 +8,7 @@
  *   array, and the driver takes it for whichever array degrades (g_raid_md_sii_refill).
  * - A deleted array (sii_meta_erase on each disk) has its block zeroed, all four copies.
  */
-import { allDevices, eraseMembers, rebuildTarget, writeAreas, type BlockDevice, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
+import { allDevices, eraseMembers, rebuildTarget, writeAreasTo, type BlockDevice, type RaidDevice, type RaidSet, type WriteContext } from '@dmraid/core';
 import { SIL_AREAS, SIL_BLOCK_SIZE, SIL_T_RAID1, SIL_T_RAID10, SIL_T_RAID5, SIL_T_SPARE, isSilMagic, silLayout, type Sil } from './layout.js';
 import { randomBytes } from 'node:crypto';
 import { newerIncarnation } from './failed.js';
@@ -29,10 +29,8 @@ const blockOf = (rd: RaidDevice) => silLayout.decodeFrom(rd.areas[0]!.data);
 const areasOn = (sectors: number, data: Uint8Array) =>
   Array.from({ length: SIL_AREAS }, (_, i) => ({ offsetSectors: sectors - 1 - 512 * i, size: SIL_BLOCK_SIZE, data }));
 
-async function put(ctx: WriteContext, device: { readonly path: string; readonly sizeSectors: number }, data: Uint8Array): Promise<boolean> {
-  const dev = await ctx.openWritable(device.path);
-  return dev !== undefined && writeAreas(dev, areasOn(device.sizeSectors, data), ctx, false);
-}
+const put = (ctx: WriteContext, device: { readonly path: string; readonly sizeSectors: number }, data: Uint8Array) =>
+  writeAreasTo(ctx, device.path, areasOn(device.sizeSectors, data));
 
 /** The Medley block on a disk (any valid-looking copy), whoever's it is. */
 async function silOn(ctx: WriteContext, device: BlockDevice): Promise<Sil | undefined> {

@@ -32,9 +32,15 @@ export const writeMetadata = (rd: RaidDevice, device: WritableDevice, ctx: Write
  * backup and read-back): a set deleted as the BIOSes delete it. False after a reported error.
  */
 export async function eraseMembers(rds: readonly RaidDevice[], ctx: WriteContext): Promise<boolean> {
-  for (const rd of rds) {
-    const dev = await ctx.openWritable(rd.device.path);
-    if (!dev || !(await writeAreas(dev, rd.areas, ctx, true))) return false;
-  }
+  for (const rd of rds) if (!(await writeAreasTo(ctx, rd.device.path, rd.areas, true))) return false;
   return true;
+}
+
+/**
+ * writeAreas on the disk at `path`, opened through the write context (its prompt, backup and read-back; a disk
+ * that does not open is reported there). False after a reported error.
+ */
+export async function writeAreasTo(ctx: WriteContext, path: string, areas: readonly MetadataArea[], erase = false): Promise<boolean> {
+  const dev = await ctx.openWritable(path);
+  return dev !== undefined && writeAreas(dev, areas, ctx, erase);
 }
