@@ -158,7 +158,7 @@ const STANDALONE_VITEST = (packageName: string) => `import { defineConfig } from
 
 export default defineConfig({
   test: {
-    name: ${JSON.stringify(packageName)},
+    name: '${packageName}',
     root: import.meta.dirname,
     include: ['test/**/*.test.ts'],
     environment: 'node',
@@ -282,7 +282,9 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
       types: template.types,
       files: template.files,
       engines: template.engines,
-      peerDependencies: { '@dmraid/core': range },
+      // The template's range, as our own handlers have: the handler contract is versioned by apiVersion, so a
+      // handler keeps working across 0.x minors of core (a `^0.1.0` peer would refuse the next one).
+      peerDependencies: { '@dmraid/core': template.peerDependencies['@dmraid/core'] ?? range },
       devDependencies: { '@dmraid/core': range, '@dmraid/testkit': range, ...tools },
       scripts: { build: 'tsup', typecheck: 'tsc -p tsconfig.json', test: 'vitest run', prepack: 'tsup' },
     };

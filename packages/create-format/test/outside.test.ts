@@ -108,7 +108,7 @@ describe('a vendor outside the repository [slow: npm pack, offline installs, a b
     await ok('npm', ['exec', '--yes', '--offline', `--package=${tarball.get('@dmraid/create-format')}`, '--', 'create-format', 'acme_raid', '.', '--scope', '@acme', '--description', 'Acme RAID'], vendor);
     const scaffolded = await fs.readFile(join(vendor, 'package.json'), 'utf8');
     const version = ws.get('@dmraid/core')!.manifest.version;
-    expect(JSON.parse(scaffolded)).toMatchObject({ name: '@acme/dmraid-format-acme_raid', peerDependencies: { '@dmraid/core': `^${version}` } });
+    expect(JSON.parse(scaffolded)).toMatchObject({ name: '@acme/dmraid-format-acme_raid', devDependencies: { '@dmraid/core': `^${version}`, '@dmraid/testkit': `^${version}` } });
 
     // Our packages from the tarballs in place of the registry (--no-save keeps the vendor's package.json as
     // scaffolded); tsup, typescript, vitest and the rest from npm's cache.

@@ -33,12 +33,13 @@ describe('a standalone package (npm init @dmraid/format)', () => {
     );
     const pkg = await readJson(join(dest, 'package.json'));
     const { dmraid, tools } = scaffoldVersions();
+    const template = await readJson(join(templateDir, 'package.json'));
     expect(pkg).toMatchObject({
       name: 'dmraid-format-acme',
       type: 'module',
       keywords: ['dmraid', 'dmraid-format', 'acme'],
       dmraid: { apiVersion: 1, format: 'acme' },
-      peerDependencies: { '@dmraid/core': dmraid },
+      peerDependencies: { '@dmraid/core': template.peerDependencies['@dmraid/core'] },
       devDependencies: { '@dmraid/core': dmraid, '@dmraid/testkit': dmraid, ...tools },
     });
     expect(pkg.private).toBeUndefined();
@@ -58,7 +59,7 @@ describe('a standalone package (npm init @dmraid/format)', () => {
     expect(made.packageName).toBe('@acme/dmraid-format-acme_raid');
     expect((await readJson(join(dest, 'package.json'))).name).toBe('@acme/dmraid-format-acme_raid');
     expect(await fs.readFile(join(dest, 'src', 'handler.ts'), 'utf8')).toContain('description: "Acme RAID"');
-    expect(await fs.readFile(join(dest, 'vitest.config.ts'), 'utf8')).toContain('"@acme/dmraid-format-acme_raid"');
+    expect(await fs.readFile(join(dest, 'vitest.config.ts'), 'utf8')).toContain("name: '@acme/dmraid-format-acme_raid'");
   });
 
   it('refuses a bad name, a bad scope and a folder that is not empty, writing nothing', async () => {
