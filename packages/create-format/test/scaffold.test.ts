@@ -94,6 +94,20 @@ describe('a workspace package (npm run new-format, inside the repository)', () =
   });
 });
 
+describe('examples/dmraid-format-jmicron', () => {
+  it('is such a standalone package: the same configs, dependencies, exports and scripts as create-format writes', async () => {
+    const example = join(repoRoot, 'examples', 'dmraid-format-jmicron');
+    const dest = join(testDir('scaffold-jmicron'), 'pkg');
+    await scaffold({ name: 'jmicron', dest, templateDir });
+    for (const f of ['tsconfig.json', 'tsup.config.ts', 'vitest.config.ts', '.gitignore']) {
+      expect(await fs.readFile(join(example, f), 'utf8'), f).toBe(await fs.readFile(join(dest, f), 'utf8'));
+    }
+    const [ours, made] = [await readJson(join(example, 'package.json')), await readJson(join(dest, 'package.json'))];
+    const { testbed: _own, ...scripts } = ours.scripts as Record<string, string>;
+    expect({ ...ours, scripts }).toMatchObject({ name: made.name, dmraid: made.dmraid, exports: made.exports, files: made.files, engines: made.engines, peerDependencies: made.peerDependencies, devDependencies: made.devDependencies, scripts: made.scripts });
+  });
+});
+
 describe('released in lockstep', () => {
   it('has the version of @dmraid/core and @dmraid/testkit, so ^version in a scaffold names this release of both', async () => {
     const own = await readJson(join(here, '..', 'package.json'));
