@@ -1,8 +1,10 @@
 // The generator on its own: what a standalone package and a workspace package hold, the versions it writes,
 // and what it refuses (before writing anything). The outside test builds, tests and installs what it makes.
+import { execFile } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { testDir } from '@dmraid/testkit';
 import { scaffold, scaffoldVersions, ScaffoldError } from '../src/index.js';
@@ -72,6 +74,41 @@ describe('a standalone package (npm init @dmraid/format)', () => {
     await fs.writeFile(join(base, 'full', 'keep.txt'), 'mine\n');
     await expect(scaffold({ name: 'acme', dest: join(base, 'full'), templateDir })).rejects.toThrow(`${join(base, 'full')} exists and is not an empty folder`);
     expect(await allFiles(base)).toEqual(['full/keep.txt']);
+  });
+});
+
+describe('the create-format command (npm init @dmraid/format)', () => {
+  const bin = join(here, '..', 'bin', 'create-format.js');
+  const run = async (args: readonly string[], cwd: string) => {
+    if (!existsSync(join(here, '..', 'dist', 'index.js'))) throw new Error('packages/create-format/dist is missing: npm run build first');
+    try {
+      const r = await promisify(execFile)(process.execPath, [bin, ...args], { cwd });
+      return { stdout: r.stdout, stderr: r.stderr, status: 0 };
+    } catch (e) {
+      const x = e as { stdout: string; stderr: string; code: number };
+      return { stdout: x.stdout, stderr: x.stderr, status: x.code };
+    }
+  };
+
+  it('writes dmraid-format-<name> into the current folder by default, taking a scope with or without its @', async () => {
+    const cwd = testDir('create-format-bin');
+    const r = await run(['acme', '--scope', 'acme'], cwd);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('created @acme/dmraid-format-acme in dmraid-format-acme\n');
+    expect((await readJson(join(cwd, 'dmraid-format-acme', 'package.json'))).name).toBe('@acme/dmraid-format-acme');
+  });
+
+  it('refuses a bad name with one ERROR line and a bad command line with its usage, writing nothing', async () => {
+    const cwd = testDir('create-format-bin-bad');
+    expect(await run(['Bad-Name'], cwd)).toEqual({
+      stdout: '',
+      stderr: 'ERROR: "Bad-Name" is not a format name: 1-16 lowercase letters, digits or _, starting with a letter\n',
+      status: 1,
+    });
+    const usage = await run(['acme', '--flavour', 'x'], cwd);
+    expect([usage.status, usage.stderr.split('\n')[0]]).toEqual([2, 'ERROR: unknown option --flavour']);
+    expect(usage.stderr).toContain('usage: npm init @dmraid/format <name> [dir]');
+    expect(await fs.readdir(cwd)).toEqual([]);
   });
 });
 
