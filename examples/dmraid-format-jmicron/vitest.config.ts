@@ -1,6 +1,13 @@
-// Standalone: no workspace source conditions, so @dmraid/core and @dmraid/testkit resolve to their built
-// dist/ exactly as they would for a vendor who installed them.
 import { defineConfig } from 'vitest/config';
+
 export default defineConfig({
-  test: { name: 'dmraid-format-jmicron', root: import.meta.dirname, include: ['test/**/*.test.ts'], environment: 'node', testTimeout: 60_000, hookTimeout: 120_000 },
+  test: {
+    name: 'dmraid-format-jmicron',
+    root: import.meta.dirname,
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    // The format tester fuzzes 10,000 images and runs the dmraid CLI in-process: seconds, not milliseconds.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
 });

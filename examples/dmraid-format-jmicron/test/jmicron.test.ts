@@ -3,8 +3,9 @@ import { promises as fs } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { formatTester, installedHandlers, testbedDir } from '@dmraid/testkit';
-import jmicron, { buildJmSet, jmChecksum, jmLayout, memberIndex, testbedSets } from '../src/index.js';
+import { buildTestbedSet, formatTester, installedHandlers, testbedDir } from '@dmraid/testkit';
+import jmicron, { buildJmSet, jmChecksum, jmLayout, memberIndex } from '../src/index.js';
+import { testbedSets } from '../src/testbed.js';
 
 const pkg = JSON.parse(await fs.readFile(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
 /** The installed handlers plus this one, in the CLI's order (by format name), as if installed beside them. */
@@ -13,6 +14,7 @@ const handlers = [...(await installedHandlers()).filter((h) => h.handler.name !=
 );
 
 const seeds = testbedSets()
+  .map(buildTestbedSet)
   .filter((s) => !s.config.includes('degraded'))
   .map((s) => s.members.map((m) => ({ sizeSectors: m.sizeSectors, serial: m.serial, areas: m.areas })));
 

@@ -5,14 +5,14 @@
 import { mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildTestbedImages, COMPARED_COMMANDS, listTestbedSets, runReference, writeExpected, writeTestbedSet } from '@dmraid/testkit';
-import { testbedSets } from '../dist/index.js';
+import { buildTestbedImages, buildTestbedSet, COMPARED_COMMANDS, listTestbedSets, runReference, writeExpected, writeTestbedSet } from '@dmraid/testkit';
+import { testbedSets } from '../dist/testbed.js';
 
 const root = new URL('../testbed/', import.meta.url).pathname;
 const command = process.argv[2];
 
 if (command === 'generate') {
-  for (const set of testbedSets()) {
+  for (const set of testbedSets().map(buildTestbedSet)) {
     await writeTestbedSet(join(root, 'jmicron', set.config), { description: set.description, members: set.members.map((m) => ({ name: m.name, serial: m.serial })) }, set.members);
     console.log(`generated jmicron/${set.config}`);
   }

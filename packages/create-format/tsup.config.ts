@@ -1,0 +1,2 @@
+import { packageConfig } from '../../config/tsup.base.js';
+export default packageConfig();
