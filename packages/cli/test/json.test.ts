@@ -2,7 +2,7 @@
 import { promises as fs, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runOurs } from '@dmraid/testkit';
+import { reference, runOurs, runReference, testIf } from '@dmraid/testkit';
 import { imagesOf, tmp } from './helpers.js';
 import { validate } from './json-schema.js';
 
@@ -103,5 +103,16 @@ describe('--json', () => {
     expect(validate(l), JSON.stringify(validate.errors)).toBe(true);
     expect(l.formats.map((f: any) => ({ name: f.name, package: f.package, version: f.version }))).toEqual(doc.version.handlers);
     for (const h of doc.version.handlers) expect(h.version, h.package).toBe(pkg(h.package.replace('@dmraid/', '')).version);
+  });
+
+  testIf(it, reference())('plain -V is still the reference\'s lines byte for byte, then ours', async () => {
+    const dir = tmp('json-version-ref');
+    const images = await imagesOf(dir, 'hpt45x/raid1-2');
+    const ref = await runReference(images, ['-V'], { cwd: dir });
+    const ours = await runOurs(images, ['-V'], { cwd: dir });
+    expect([ref.status, ref.stderr, ours.status, ours.stderr]).toEqual([0, '', 0, '']);
+    expect(ref.stdout.split('\n').length).toBe(4);
+    expect(ours.stdout.startsWith(ref.stdout)).toBe(true);
+    expect(ours.stdout.slice(ref.stdout.length)).toMatch(/^dmraid \(TypeScript\) cli:\t@dmraid\/cli \S+\n(format handler \w+:\t\S+ \S+\n)+$/);
   });
 });
