@@ -27,5 +27,3 @@ export function manifestProblems(manifest: unknown): string[] {
   // An `if`/`then` failure is reported by its inner errors too; its own line ("must match then") says nothing.
   return [...new Set((validateManifest.errors ?? []).filter((e) => e.keyword !== 'if').map(describe))];
 }
-
-export const isHandlerManifest = (manifest: unknown): manifest is HandlerManifest => manifestProblems(manifest).length === 0;
