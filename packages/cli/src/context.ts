@@ -3,7 +3,7 @@
  * discovers devices. Every command module imports this, never main.ts.
  */
 import { createRequire } from 'node:module';
-import type { BlockDevice, FormatHandler, LoadedHandler, Log, LogLevel, RaidDevice, RaidSet } from '@dmraid/core';
+import { SCHEMA_VERSION, type BlockDevice, type FormatHandler, type LoadedHandler, type Log, type LogLevel, type RaidDevice, type RaidSet } from '@dmraid/core';
 import type { Options } from './options.js';
 
 export interface Io {
@@ -68,10 +68,10 @@ export class Output {
   };
   /** Whether the JSON document was printed (a --json run prints exactly one, failed or not). */
   emitted = false;
-  /** Print the run's one document: its `command`, the mode's fields, the messages. */
+  /** Print the run's one document: its `command` and `schemaVersion`, the mode's fields, the messages. */
   emitJson(doc: Record<string, unknown>) {
     this.emitted = true;
-    this.io.stdout(`${JSON.stringify({ command: this.command, ...doc, messages: this.json }, null, 2)}\n`);
+    this.io.stdout(`${JSON.stringify({ command: this.command, schemaVersion: SCHEMA_VERSION, ...doc, messages: this.json }, null, 2)}\n`);
   }
 }
 

@@ -168,7 +168,7 @@ export function formatLine(h: FormatHandler): string {
   return `${h.name.padEnd(7)} : ${h.description}${h.levels ? ` (${h.levels})` : ''}`;
 }
 
-/** -l and -V with --json: the handlers and their packages. */
+/** -l with --json: the handlers and their packages. */
 export function formatsJson(loaded: readonly LoadedHandler[]) {
   return loaded.map((l) => ({
     name: l.handler.name,
@@ -187,9 +187,12 @@ export function formatError(o: Pick<Options, 'formatText' | 'operands' | 'separa
   return text;
 }
 
+/** The dmraid release whose behaviour and output this one follows (-V). */
+export const DMRAID_RELEASE = '1.0.0.rc16 (2009.09.16)';
+
 export const VERSION_LINES = (dmVersion = 'unknown') => [
-  'dmraid version:\t\t1.0.0.rc16 (2009.09.16) shared ',
-  'dmraid library version:\t1.0.0.rc16 (2009.09.16)',
+  `dmraid version:\t\t${DMRAID_RELEASE} shared `,
+  `dmraid library version:\t${DMRAID_RELEASE}`,
   `device-mapper version:\t${dmVersion}`,
 ];
 

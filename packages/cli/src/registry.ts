@@ -20,7 +20,7 @@ const unlessTables = (o: Options) => o.engine.tables === undefined || o.formats 
 
 export const COMMANDS: Readonly<Record<Mode, CommandRow>> = {
   help: { load: () => import('./commands/help.js'), handlers: () => false },
-  version: { load: () => import('./commands/version.js'), json: 'formats', checksFormats: false },
+  version: { load: () => import('./commands/version.js'), json: 'version', checksFormats: false },
   list: { load: () => import('./commands/list.js'), json: 'formats', checksFormats: false },
   block: { load: () => import('./commands/block.js'), json: 'block_devices' },
   raid: { load: () => import('./commands/raid.js'), json: 'raid_devices' },

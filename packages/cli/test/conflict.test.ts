@@ -12,14 +12,12 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { jsonSchema } from '@dmraid/core';
 import { reference, runOurs, runReference, testIf, type CommandResult } from '@dmraid/testkit';
 import { tmp } from './helpers.js';
+import { schema, validate } from './json-schema.js';
 
 const itRef = testIf(it, reference());
-const validate = new Ajv({ allErrors: true, strict: true }).compile(jsonSchema);
 
 /** A --json document, checked against the published schema. */
 function json(r: CommandResult) {
@@ -219,9 +217,9 @@ describe('conflicting signatures, a disk moved into a new set', () => {
 
 describe('conflicting signatures in the JSON schema', () => {
   it('a superseded RAID device and -s\'s supersededDevices are part of the schema', () => {
-    const rd = jsonSchema.definitions.raidDevice.properties as Record<string, unknown>;
+    const rd = schema.$defs.raidDevice.properties as Record<string, unknown>;
     expect(rd.supersededBy).toMatchObject({ required: ['format', 'reason'] });
-    expect((jsonSchema.definitions.raidDevice.properties.state as { enum: readonly string[] }).enum).toContain('superseded');
-    expect(jsonSchema.properties).toHaveProperty('supersededDevices');
+    expect((schema.$defs.raidDevice.properties.state as { enum: readonly string[] }).enum).toContain('superseded');
+    expect(schema.properties).toHaveProperty('supersededDevices');
   });
 });

@@ -1,14 +1,12 @@
 // `-s --test`: the normal -s output, and the sets' health as the exit status (mdadm --detail --test's 0 ok,
 // 1 degraded but readable, 2 unusable, 4 an error). Each expectation comes from the set's description in its
 // set.json (what is missing or failed, and the level), not from the health function.
-import Ajv from 'ajv';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { jsonSchema } from '@dmraid/core';
 import { buildTestbedImages, listTestbedSets, reference, runOurs, runReference, testbedDir, testIf } from '@dmraid/testkit';
 import { imagesOf, tmp } from './helpers.js';
+import { validate } from './json-schema.js';
 
-const validate = new Ajv({ allErrors: true, strict: true }).compile(jsonSchema);
 
 // 1: a mirror short of a leg (or with a failed, rebuilding or out-of-sync one), a RAID5 short of one member, a
 // RAID10 with every mirror still holding a leg, a set whose metadata is not in sync (nosync, degraded map).

@@ -2,13 +2,11 @@
 // (recorded from mdadm in the VM: sdb.img failed out of a RAID1, sda.img's newer metadata records it failed).
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { jsonSchema } from '@dmraid/core';
 import { runOurs } from '@dmraid/testkit';
 import { imagesOf, tmp } from './helpers.js';
+import { validate } from './json-schema.js';
 
-const validate = new Ajv({ allErrors: true, strict: true }).compile(jsonSchema);
 const base = (p: string) => p.replace(/.*\//, '');
 /** A testbed spec's path, without the serial the testbed gives it. */
 const pathOf = (spec: string) => spec.replace(/:[^/]*$/, '');

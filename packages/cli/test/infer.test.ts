@@ -5,12 +5,11 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { jsonSchema } from '@dmraid/core';
 import { testIf } from '@dmraid/testkit';
 import { run } from '../src/main.js';
 import { ext4Volume, tmp } from './helpers.js';
+import { validate } from './json-schema.js';
 
 const exec = promisify(execFile);
 const mkfs = await exec('sh', ['-c', 'command -v mkfs.ext4']).then(() => true, () => false);
@@ -78,7 +77,6 @@ describe('dmraid --infer', () => {
     const r = await dmraid(dir, ['--infer', '--devices', 'x.img', '--devices', 'y.img', '--json']);
     expect(r.status).toBe(0);
     const doc = JSON.parse(r.stdout) as { command: string; candidates: { type: string; members: string[]; chunkSectors: number; confidence: number; tables: string }[] };
-    const validate = new Ajv({ allErrors: true, strict: true }).compile(jsonSchema);
     expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
     expect(doc.command).toBe('infer');
     const best = doc.candidates[0]!;

@@ -1,12 +1,11 @@
 // --json: every document validates against the published JSON Schema, and says what the text output says.
-import { promises as fs } from 'node:fs';
-import Ajv from 'ajv';
+import { promises as fs, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { jsonSchema } from '@dmraid/core';
-import { runOurs } from '@dmraid/testkit';
+import { reference, runOurs, runReference, testIf } from '@dmraid/testkit';
 import { imagesOf, tmp } from './helpers.js';
+import { validate } from './json-schema.js';
 
-const validate = new Ajv({ allErrors: true, strict: true }).compile(jsonSchema);
 
 describe('--json', () => {
   it('-r, -s, -b and -l print schema-valid documents that agree with the text output', async () => {
@@ -37,7 +36,7 @@ describe('--json', () => {
     expect([r.status, r.stderr]).toEqual([1, '']);
     const doc = JSON.parse(r.stdout);
     expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
-    expect(doc).toEqual({ command: 'raid_devices', messages: [{ level: 'error', text: expect.stringMatching(/cannot open device "no-such.img"/) }] });
+    expect(doc).toEqual({ command: 'raid_devices', schemaVersion: 1, messages: [{ level: 'error', text: expect.stringMatching(/cannot open device "no-such.img"/) }] });
     const images = await imagesOf(dir, 'hpt45x/raid1-2');
     for (const args of [['-n'], ['-ay'], ['-r', '-D'], ['-r', '-E']]) {
       const refused = await runOurs(images, ['--json', ...args], { cwd: dir });
@@ -75,7 +74,45 @@ describe('--json', () => {
   });
 
   it('the schema rejects documents that break it', () => {
-    expect(validate({ command: 'sets', messages: [], sets: [{ name: 'x' }] })).toBe(false);
-    expect(validate({ command: 'nope', messages: [] })).toBe(false);
+    expect(validate({ command: 'sets', schemaVersion: 1, messages: [] })).toBe(true);
+    expect(validate({ command: 'sets', schemaVersion: 1, messages: [], sets: [{ name: 'x' }] })).toBe(false);
+    expect(validate({ command: 'nope', schemaVersion: 1, messages: [] })).toBe(false);
+    // A document without its schemaVersion, or of another version, is not this contract's.
+    expect(validate({ command: 'sets', messages: [] })).toBe(false);
+    expect(validate({ command: 'sets', schemaVersion: 2, messages: [] })).toBe(false);
+  });
+
+  it('-V --json gives the versions of the CLI, core and each loaded handler (what -V prints), not the -l list', async () => {
+    const dir = tmp('json-version');
+    const v = await runOurs([], ['-V', '--json'], { cwd: dir });
+    expect([v.status, v.stderr]).toEqual([0, '']);
+    const doc = JSON.parse(v.stdout);
+    expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+    const pkg = (name: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`../../${name}/package.json`, import.meta.url)), 'utf8')) as { name: string; version: string };
+    expect(doc.command).toBe('version');
+    expect(doc.formats).toBeUndefined();
+    expect(doc.version.cli).toEqual({ package: '@dmraid/cli', version: pkg('cli').version });
+    expect(doc.version.core).toEqual({ package: '@dmraid/core', version: pkg('core').version });
+    expect(doc.version.dmraid).toBe('1.0.0.rc16 (2009.09.16)');
+    // The same handlers, packages and versions as the text's `format handler` lines and as -l --json.
+    const text = (await runOurs([], ['-V'], { cwd: dir })).stdout;
+    const lines = [...text.matchAll(/^format handler (\S+):\t(\S+) (\S+)$/gm)].map((m) => ({ name: m[1], package: m[2], version: m[3] }));
+    expect(lines.length).toBeGreaterThanOrEqual(8);
+    expect(doc.version.handlers).toEqual(lines);
+    const l = JSON.parse((await runOurs([], ['-l', '--json'], { cwd: dir })).stdout);
+    expect(validate(l), JSON.stringify(validate.errors)).toBe(true);
+    expect(l.formats.map((f: any) => ({ name: f.name, package: f.package, version: f.version }))).toEqual(doc.version.handlers);
+    for (const h of doc.version.handlers) expect(h.version, h.package).toBe(pkg(h.package.replace('@dmraid/', '')).version);
+  });
+
+  testIf(it, reference())('plain -V is still the reference\'s lines byte for byte, then ours', async () => {
+    const dir = tmp('json-version-ref');
+    const images = await imagesOf(dir, 'hpt45x/raid1-2');
+    const ref = await runReference(images, ['-V'], { cwd: dir });
+    const ours = await runOurs(images, ['-V'], { cwd: dir });
+    expect([ref.status, ref.stderr, ours.status, ours.stderr]).toEqual([0, '', 0, '']);
+    expect(ref.stdout.split('\n').length).toBe(4);
+    expect(ours.stdout.startsWith(ref.stdout)).toBe(true);
+    expect(ours.stdout.slice(ref.stdout.length)).toMatch(/^dmraid \(TypeScript\) cli:\t@dmraid\/cli \S+\n(format handler \w+:\t\S+ \S+\n)+$/);
   });
 });

@@ -19,6 +19,7 @@ import { spareFor } from '../src/monitor/model.js';
 import { reporter } from '../src/monitor/report.js';
 import type { MonitorSystem } from '../src/monitor/system.js';
 import { tmp } from './helpers.js';
+import { validateMonitorLine } from './json-schema.js';
 
 const SECTORS = 65536;
 
@@ -174,6 +175,9 @@ describe('--monitor on a fake kernel', () => {
     stop.abort();
     expect(await done).toBe(0);
     expect(err.filter((l) => l.startsWith('ERROR'))).toEqual([]);
+    // Every line (progress lines included) follows the published schema's monitorEvent, schemaVersion first.
+    for (const l of out) expect(validateMonitorLine(JSON.parse(l)), `${l} ${JSON.stringify(validateMonitorLine.errors)}`).toBe(true);
+    expect(out.every((l) => l.startsWith('{"schemaVersion":1,'))).toBe(true);
   });
 
   it('--once handles the dead leg pending, puts the spare in, and exits without waiting for the resync; plain lines and --program per event', async () => {

@@ -10,10 +10,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createEngine, isTableError, memorySource } from '@dmraid/engine';
 import { testIf } from '@dmraid/testkit';
-import Ajv from 'ajv';
-import { jsonSchema } from '@dmraid/core';
 import { run } from '../src/main.js';
 import { tmp } from './helpers.js';
+import { validate } from './json-schema.js';
 
 const exec = promisify(execFile);
 const has = (cmd: string) => exec('sh', ['-c', `command -v ${cmd}`]).then(() => true, () => false);
@@ -112,7 +111,6 @@ describe('--rescue-map: ddrescue mapfiles of member images', () => {
     // --check-data sets the rows it cannot read apart (exit 2), the rest checks clean.
     const c = await dmraid(dir, ['--check-data', 'r5', '--tables', 't.txt', '--json', '--rescue-map', 'm1.img=m1.map']);
     expect(c.status).toBe(2);
-    const validate = new Ajv({ allErrors: true, strict: true }).compile(jsonSchema);
     expect(validate(JSON.parse(c.stdout)), JSON.stringify(validate.errors)).toBe(true);
     const cd = (JSON.parse(c.stdout) as { check: { mismatches: number; unreadable: { start: number; length: number }[] } }).check;
     expect(cd.mismatches).toBe(0);
@@ -136,7 +134,6 @@ describe('--rescue-map: ddrescue mapfiles of member images', () => {
     const maps = ['--rescue-map', 'm1.img=m1.map', '--rescue-map', 'm2.img=m2.map', '--rescue-map', 'm0.img=m0.map'];
     const j = await dmraid(dir, ['--extract', 'r5', '-o', 'out.img', '--tables', 't.txt', '--json', ...maps]);
     expect(j.status).toBe(2);
-    const validate = new Ajv({ allErrors: true, strict: true }).compile(jsonSchema);
     expect(validate(JSON.parse(j.stdout)), JSON.stringify(validate.errors)).toBe(true);
     const doc = JSON.parse(j.stdout) as { extract: { lost: unknown; lostByPartition: { partition: number | null; lost: number }[] } };
     expect(doc.extract.lost).toEqual(lost);

@@ -1,21 +1,19 @@
 // --restore DIR puts a dump (-E's, -D's) or a write's backup back byte for byte, found by the manifest or on
 // the devices named; every refusal (another disk, a damaged dump, a claimed device, a "no") writes nothing.
-import Ajv from 'ajv';
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { jsonSchema } from '@dmraid/core';
 import { reference, runOurs, runReference, testIf, type CommandResult } from '@dmraid/testkit';
 import { imagesOf, tmp } from './helpers.js';
+import { validate } from './json-schema.js';
 
 const itRef = testIf(it, reference());
 const exec = promisify(execFile);
 const loops = process.getuid?.() === 0 && (await exec('losetup', ['-f']).then(() => true, () => false));
 const itLoop = testIf(it, { name: 'a loop device', available: loops, reason: 'needs root and a free loop device (losetup -f)' });
-const validate = new Ajv({ allErrors: true, strict: true }).compile(jsonSchema);
 
 const digest = async (path: string) => createHash('sha256').update(await fs.readFile(path)).digest('hex');
 const paths = (specs: readonly string[]) => specs.map((s) => s.split(':')[0]!);

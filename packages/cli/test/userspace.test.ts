@@ -6,12 +6,12 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import Ajv from 'ajv';
-import { jsonSchema, sameStorage } from '@dmraid/core';
+import { sameStorage } from '@dmraid/core';
 import { hashFiles, testIf } from '@dmraid/testkit';
 import { run } from '../src/main.js';
 import { parseOptions } from '../src/options.js';
 import { imagesOf, tmp } from './helpers.js';
+import { validate } from './json-schema.js';
 
 const exec = promisify(execFile);
 const nbdinfo = await exec('sh', ['-c', 'command -v nbdinfo']).then(() => true, () => false);
@@ -584,7 +584,6 @@ describe('--extract, --check-data and --serve over tables', () => {
     await h.close();
     const text = await dmraid(dir, ['--check-data', 'r6', '--tables', 't.txt']);
     expect(text).toEqual({ status: 2, stdout: 'r6: parity mismatch at sectors 512-767 (256 sectors)\nr6: mismatch_cnt 0, Q mismatch_cnt 1 (r6 checked, 2.0 MiB)\n', stderr: '' });
-    const validate = new Ajv({ allErrors: true, strict: true }).compile(jsonSchema);
     const json = await dmraid(dir, ['--json', '--check-data', 'r6', '--tables', 't.txt']);
     expect(json.status).toBe(2);
     const d = JSON.parse(json.stdout);
@@ -629,7 +628,6 @@ describe('--extract, --check-data and --serve over tables', () => {
     const dir = tmp('json');
     await members(dir, 3);
     await fs.writeFile(join(dir, 't.txt'), `r5: 0 ${2 * SECTORS} raid raid5_ls 1 128 3 - m0.img - m1.img - m2.img\n`);
-    const validate = new Ajv({ allErrors: true, strict: true }).compile(jsonSchema);
     const doc = (stdout: string) => {
       const d = JSON.parse(stdout);
       expect(validate(d), JSON.stringify(validate.errors)).toBe(true);
@@ -641,6 +639,7 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect([x.status, x.stderr]).toEqual([0, '']);
     expect(doc(x.stdout)).toEqual({
       command: 'extract',
+      schemaVersion: 1,
       extract: { set: 'r5', output: 'v.img', sectors: 2 * SECTORS, holeSectors: holes, startedAt: 0, complete: true, lost: [] },
       messages: [],
     });
@@ -660,6 +659,7 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect(await run(['--json', '--serve', '--tables', 't.txt', '--listen', 'nbd.sock'], io, { handlers: [], signal: AbortSignal.abort() })).toBe(0);
     expect(doc(stdout)).toEqual({
       command: 'serve',
+      schemaVersion: 1,
       exports: [{ name: 'r5', uri: `nbd+unix:///r5?socket=${join(dir, 'nbd.sock')}`, bytes: 2 * SECTORS * 512, writable: false }],
       messages: [],
     });

@@ -15,4 +15,5 @@ export * from './discovery/conflicts.js';
 export * from './discovery/discover-sets.js';
 export * from './discovery/handlers.js';
 export * from './schema/schema.js';
+export { manifestProblems, type HandlerManifest } from './schema/manifest.js';
 export * from './format/survivors.js';

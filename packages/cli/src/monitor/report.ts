@@ -3,6 +3,7 @@
  * or with --json one JSON object per line; and --program run per event as `mdadm --monitor` does.
  */
 import { spawn } from 'node:child_process';
+import { SCHEMA_VERSION } from '@dmraid/core';
 import type { Io } from '../context.js';
 
 export type MonitorEventName =
@@ -70,7 +71,7 @@ export function reporter(io: Io, options: { json: boolean; program: string | und
     emit(e) {
       if (e.event === 'error') errors++;
       const time = (options.now ?? (() => new Date()))().toISOString();
-      if (options.json) io.stdout(`${JSON.stringify({ time, ...e })}\n`);
+      if (options.json) io.stdout(`${JSON.stringify({ schemaVersion: SCHEMA_VERSION, time, ...e })}\n`);
       else {
         const where = [e.set !== undefined ? `RAID set "${e.set}"` : undefined, e.device].filter(Boolean).join(', ');
         io.stdout(`${e.event}: ${where ? `${where}: ` : ''}${e.message}\n`);

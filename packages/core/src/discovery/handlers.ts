@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { validateFormat, type FormatHandler } from '../format/handler.js';
+import { manifestProblems, type HandlerManifest } from '../schema/manifest.js';
 
 /** The handler API version this core loads (a manifest's `dmraid.apiVersion`). */
 export const API_VERSION = 1;
@@ -29,17 +30,8 @@ export interface PluginScan {
   readonly problems: string[];
 }
 
-interface Manifest {
-  name: string;
-  version?: string;
-  main?: string;
-  exports?: unknown;
-  /** `template: true` marks the format-template package, which is copied, never used. */
-  dmraid?: { apiVersion?: unknown; format?: unknown; template?: unknown };
-}
-
 /** The ESM entry of a package from its `exports` (import/default conditions) or `main`. */
-function entryOf(m: Manifest): string {
+function entryOf(m: HandlerManifest): string {
   let e: unknown = m.exports;
   if (e && typeof e === 'object' && '.' in (e as Record<string, unknown>)) e = (e as Record<string, unknown>)['.'];
   while (e && typeof e === 'object') {
@@ -49,13 +41,18 @@ function entryOf(m: Manifest): string {
   return typeof e === 'string' ? e : (m.main ?? 'index.js');
 }
 
-async function readManifest(dir: string): Promise<Manifest | undefined> {
+/** The package's package.json, parsed, or why it cannot be read. */
+async function readManifest(dir: string): Promise<{ json: unknown } | { error: string } | undefined> {
   try {
-    return JSON.parse(await fs.readFile(join(dir, 'package.json'), 'utf8')) as Manifest;
-  } catch {
-    return undefined;
+    return { json: JSON.parse(await fs.readFile(join(dir, 'package.json'), 'utf8')) as unknown };
+  } catch (e) {
+    // A folder without a package.json (what an uninstall can leave) is no package.
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : { error: messageOf(e) };
   }
 }
+
+/** A package.json that declares a handler (a `dmraid` field); anything else is some other package. */
+const declaresHandler = (json: unknown): json is { dmraid: unknown } => typeof json === 'object' && json !== null && 'dmraid' in json;
 
 async function listDir(dir: string): Promise<string[]> {
   try {
@@ -176,8 +173,20 @@ export async function loadHandlers(start = here(), options: LoadHandlersOptions 
     for (const name of await candidates(nodeModules)) {
       if (seen.has(name)) continue;
       seen.add(name);
-      const manifest = await readManifest(join(nodeModules, name));
-      if (!manifest?.dmraid || manifest.dmraid.template === true) continue;
+      const read = await readManifest(join(nodeModules, name));
+      if (read === undefined) continue;
+      if ('error' in read) {
+        problems.push(`${name}: cannot read package.json: ${read.error}`);
+        continue;
+      }
+      if (!declaresHandler(read.json)) continue;
+      if ((read.json.dmraid as { template?: unknown } | null)?.template === true) continue;
+      const invalid = manifestProblems(read.json);
+      if (invalid.length > 0) {
+        problems.push(`${name}: invalid handler manifest: ${invalid.join('; ')}`);
+        continue;
+      }
+      const manifest = read.json as HandlerManifest;
       if (manifest.dmraid.apiVersion !== API_VERSION) {
         problems.push(`${name}: handler API version ${String(manifest.dmraid.apiVersion)} is not supported (this dmraid supports ${API_VERSION})`);
         continue;
@@ -185,7 +194,7 @@ export async function loadHandlers(start = here(), options: LoadHandlersOptions 
       try {
         const mod = (await import(byName ? name : pathToFileURL(join(nodeModules, name, entryOf(manifest))).href)) as { default?: unknown };
         validateFormat(mod.default);
-        if (typeof manifest.dmraid.format === 'string' && manifest.dmraid.format !== mod.default.name) {
+        if (manifest.dmraid.format !== mod.default.name) {
           throw new Error(`manifest names format "${manifest.dmraid.format}" but the handler is "${mod.default.name}"`);
         }
         handlers.push({ handler: guarded(mod.default, name, options.report), packageName: name, version: manifest.version ?? 'unknown' });

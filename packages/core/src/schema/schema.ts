@@ -1,10 +1,11 @@
 /**
  * JSON output of the model (`--json`) and its JSON Schema. The schema is the contract for scripts; tests
- * validate every JSON document the CLI prints against it.
+ * validate every JSON document the CLI prints against the published file.
  */
-import { countDevs, RAID6_LAYOUTS, setTypeDisplay, statusDisplay, totalSectors, typeDisplay, type Raid6Layout, type RaidDevice, type RaidSet } from '../model/raid.js';
+import { countDevs, setTypeDisplay, statusDisplay, totalSectors, typeDisplay, type Raid6Layout, type RaidDevice, type RaidSet } from '../model/raid.js';
 import type { BlockDevice } from '../device/device.js';
 import { memberState, setHealth, type Health, type MemberState } from '../model/health.js';
+import documentSchema from '../../schema.json' with { type: 'json' };
 
 export interface RaidDeviceJson {
   path: string;
@@ -103,227 +104,18 @@ export function blockDeviceToJson(d: BlockDevice): BlockDeviceJson {
   return { path: d.path, serial: d.serial ?? null, sectors: d.sizeSectors, sectorSize: d.sectorSize };
 }
 
-const typeNames = ['unknown', 'GROUP', 'partition', 'spare', 'linear', 'stripe', 'mirror', 'raid4', 'raid5_ls', 'raid5_rs', 'raid5_la', 'raid5_ra', 'raid6', 'raid10', 'raid30', 'raid40', 'raid50', 'raid60', 'raid01', 'raid03', 'raid04', 'raid05', 'raid06'];
-const statusNames = ['unknown', 'broken', 'inconsistent', 'nosync', 'ok', 'setup'];
+/**
+ * The JSON Schema (draft 2020-12) of the documents `dmraid --json` prints: packages/core/schema.json, the file
+ * published as `@dmraid/core/schema.json`. Its root is a document; `$defs.monitorEvent` is one line of
+ * `--monitor --json`.
+ */
+export const jsonSchema = documentSchema;
 
-export const SCHEMA_ID = 'https://dmraid.invalid/schema/v1.json';
+export const SCHEMA_ID = documentSchema.$id;
 
-/** JSON Schema (draft-07) of the documents `dmraid --json` prints. */
-export const jsonSchema = {
-  $schema: 'http://json-schema.org/draft-07/schema#',
-  $id: SCHEMA_ID,
-  title: 'dmraid JSON output',
-  definitions: {
-    raidDevice: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['path', 'serial', 'format', 'set', 'type', 'status', 'sectors', 'offset', 'deviceSectors', 'state'],
-      properties: {
-        path: { type: 'string', minLength: 1 },
-        serial: { type: ['string', 'null'] },
-        format: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' },
-        set: { type: 'string' },
-        type: { enum: typeNames },
-        status: { enum: statusNames },
-        sectors: { type: 'integer', minimum: 0 },
-        offset: { type: 'integer', minimum: 0 },
-        deviceSectors: { type: 'integer', minimum: 0 },
-        state: { enum: ['active', 'rebuilding', 'failed', 'spare', 'stale', 'superseded'] },
-        stale: { const: true },
-        staleReason: { type: 'string', minLength: 1 },
-        staleOverruled: { type: 'string', minLength: 1 },
-        supersededBy: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['format', 'reason'],
-          properties: { format: { type: 'string', minLength: 1 }, reason: { type: 'string', minLength: 1 } },
-        },
-      },
-    },
-    raidSet: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name', 'type', 'status', 'sizeSectors', 'stride', 'format', 'active', 'devices', 'spares', 'sets', 'health', 'expectedDevices', 'foundDevices'],
-      properties: {
-        name: { type: 'string', minLength: 1 },
-        type: { enum: typeNames },
-        status: { enum: statusNames },
-        sizeSectors: { type: 'integer', minimum: 0 },
-        stride: { type: 'integer', minimum: 0 },
-        format: { type: ['string', 'null'] },
-        active: { type: 'boolean' },
-        devices: { type: 'array', items: { $ref: '#/definitions/raidDevice' } },
-        spares: { type: 'integer', minimum: 0 },
-        sets: { type: 'array', items: { $ref: '#/definitions/raidSet' } },
-        health: { enum: ['ok', 'degraded', 'unusable'] },
-        expectedDevices: { type: 'integer', minimum: 0 },
-        foundDevices: { type: 'integer', minimum: 0 },
-        healthReason: { type: 'string', minLength: 1 },
-        staleDevices: { type: 'array', items: { $ref: '#/definitions/raidDevice' } },
-        raid6Layout: { enum: [...RAID6_LAYOUTS] },
-      },
-    },
-    blockDevice: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['path', 'serial', 'sectors', 'sectorSize'],
-      properties: {
-        path: { type: 'string', minLength: 1 },
-        serial: { type: ['string', 'null'] },
-        sectors: { type: 'integer', minimum: 0 },
-        sectorSize: { type: 'integer', minimum: 1 },
-      },
-    },
-    checkRange: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['device', 'kind', 'start', 'length'],
-      properties: {
-        device: { type: 'string', minLength: 1 },
-        kind: { enum: ['mirror', 'parity'] },
-        start: { type: 'integer', minimum: 0 },
-        length: { type: 'integer', minimum: 1 },
-      },
-    },
-    message: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['level', 'text'],
-      properties: { level: { enum: ['fatal', 'error', 'warning', 'print', 'info', 'notice', 'warn', 'debug'] }, text: { type: 'string' } },
-    },
-  },
-  type: 'object',
-  additionalProperties: false,
-  required: ['command', 'messages'],
-  properties: {
-    command: { enum: ['raid_devices', 'sets', 'block_devices', 'formats', 'extract', 'check_data', 'serve', 'infer', 'restore'] },
-    raidDevices: { type: 'array', items: { $ref: '#/definitions/raidDevice' } },
-    sets: { type: 'array', items: { $ref: '#/definitions/raidSet' } },
-    // -s: the RAID devices of formats that lost their disk to another's metadata (never in a set).
-    supersededDevices: { type: 'array', items: { $ref: '#/definitions/raidDevice' } },
-    blockDevices: { type: 'array', items: { $ref: '#/definitions/blockDevice' } },
-    formats: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name', 'description', 'levels'],
-        properties: { name: { type: 'string' }, description: { type: 'string' }, levels: { type: 'array', items: { type: 'string' } }, package: { type: 'string' }, version: { type: 'string' } },
-      },
-    },
-    // Ours, the userspace engine's commands: what each did (absent when it failed: the messages say why).
-    extract: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['set', 'output', 'sectors', 'holeSectors', 'startedAt', 'complete'],
-      properties: {
-        set: { type: 'string', minLength: 1 },
-        output: { type: 'string', minLength: 1 },
-        sectors: { type: 'integer', minimum: 0 },
-        holeSectors: { type: 'integer', minimum: 0 },
-        startedAt: { type: 'integer', minimum: 0 },
-        complete: { type: 'boolean' },
-        state: { type: 'string' },
-        // Volume sectors no member could give (--rescue-map, read errors), written as zeros.
-        lost: {
-          type: 'array',
-          items: { type: 'object', additionalProperties: false, required: ['start', 'count'], properties: { start: { type: 'integer', minimum: 0 }, count: { type: 'integer', minimum: 1 } } },
-        },
-        // Which partitions (MBR/GPT on the volume) the lost sectors fall in; partition null: outside every one.
-        lostByPartition: {
-          type: 'array',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['partition', 'start', 'sectors', 'lost'],
-            properties: {
-              partition: { type: ['integer', 'null'] },
-              start: { type: 'integer', minimum: 0 },
-              sectors: { type: 'integer', minimum: 0 },
-              lost: { type: 'integer', minimum: 1 },
-            },
-          },
-        },
-      },
-    },
-    check: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['set', 'mismatches', 'checked', 'sectors', 'ranges'],
-      properties: {
-        set: { type: 'string', minLength: 1 },
-        mismatches: { type: 'integer', minimum: 0 },
-        // RAID6: Q's mismatching sectors (P's are `mismatches`).
-        syndromeMismatches: { type: 'integer', minimum: 0 },
-        checked: { type: 'array', items: { type: 'string' } },
-        sectors: { type: 'integer', minimum: 0 },
-        ranges: { type: 'array', items: { $ref: '#/definitions/checkRange' } },
-        // Units not checked: a member sector there could not be read (--rescue-map, read errors).
-        unreadable: { type: 'array', items: { $ref: '#/definitions/checkRange' } },
-      },
-    },
-    exports: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name', 'uri', 'bytes', 'writable'],
-        properties: { name: { type: 'string', minLength: 1 }, uri: { type: 'string', minLength: 1 }, bytes: { type: 'integer', minimum: 0 }, writable: { type: 'boolean' } },
-      },
-    },
-    // Ours, --infer: the geometries found from the members' content, best first.
-    candidates: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['type', 'members', 'chunkSectors', 'dataOffsetSectors', 'sizeSectors', 'confidence', 'score', 'basis', 'tables'],
-        properties: {
-          type: { type: 'string', minLength: 1 },
-          // In layout order; null for the member a RAID5 is inferred without.
-          members: { type: 'array', items: { type: ['string', 'null'] } },
-          chunkSectors: { type: ['integer', 'null'], minimum: 1 },
-          dataOffsetSectors: { type: 'integer', minimum: 0 },
-          sizeSectors: { type: 'integer', minimum: 0 },
-          confidence: { type: 'number', minimum: 0, maximum: 1 },
-          score: { type: 'number' },
-          basis: { enum: ['mirror-equal', 'parity', 'continuity'] },
-          tables: { type: ['string', 'null'] },
-        },
-      },
-    },
-    // Ours, --restore: what was (or would have been) put back, and where the bytes it replaced are kept.
-    restore: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['dir', 'backup', 'devices', 'status'],
-      properties: {
-        dir: { type: 'string', minLength: 1 },
-        backup: { type: ['string', 'null'] },
-        status: { enum: ['restored', 'failed', 'refused'] },
-        devices: {
-          type: 'array',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['format', 'path', 'writes'],
-            properties: {
-              format: { type: 'string' },
-              path: { type: 'string', minLength: 1 },
-              writes: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  additionalProperties: false,
-                  required: ['file', 'offset', 'size'],
-                  properties: { file: { type: 'string' }, offset: { type: 'integer', minimum: 0 }, size: { type: 'integer', minimum: 0 } },
-                },
-              },
-            },
-          },
-        },
-      },
-    },
-    messages: { type: 'array', items: { $ref: '#/definitions/message' } },
-  },
-} as const;
+/**
+ * The `schemaVersion` of every document and monitor line. Additions (a field, a command, an enum value) keep
+ * it: the newest schema of a version accepts every older document of that version. A removal, a rename or a
+ * change of type or meaning bumps it (docs/guide.md "JSON").
+ */
+export const SCHEMA_VERSION: number = documentSchema.properties.schemaVersion.const;
