@@ -52,6 +52,8 @@ if (outputs.length === 0) problems.push('its package.json names no entry point (
 
 if (problems.length) {
   for (const p of problems) console.error(`ERROR: ${manifest.name}: ${p}`);
-  console.error(`ERROR: ${manifest.name}: not packed; build it first (npm run build at the repository root)`);
+  // nx leaves outputs alone when it restores a cache entry that matches them, so a checkout that only touched
+  // the sources' times needs the build without the cache.
+  console.error(`ERROR: ${manifest.name}: build it before packing: npm run build at the repository root (or, when nx finds it in its cache, npx nx run-many -t build --skip-nx-cache)`);
   process.exit(1);
 }
