@@ -6,7 +6,8 @@
 // 2. Handlers do not read or write fields at hand-written offsets (DataView/Buffer accessors with a literal
 //    offset): a binary layout is declared once, in layout.ts, and read through it.
 // 3. Nothing below the CLI prints or exits: output is the CLI's display module's job.
-// 4. Every package.json has the source condition first in its exports, type module and engines node >= 20.
+// 4. Every package.json has the source condition first in its exports, type module and engines covering Node 20
+//    (the published ones: exactly the root's engines, checked by tools/package-meta.mjs --check).
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +52,7 @@ for (const p of packages) {
   const pkg = JSON.parse(readFileSync(file, 'utf8'));
   const where = relative(root, file);
   if (pkg.type !== 'module') problems.push(`${where}: "type" must be "module"`);
-  if (!pkg.engines?.node?.includes('20')) problems.push(`${where}: engines.node must be ">=20"`);
+  if (!pkg.engines?.node?.includes('20')) problems.push(`${where}: engines.node must cover Node 20 (the root package.json: ^20.19.0 || >=22.12.0)`);
   const dot = pkg.exports?.['.'];
   if (dot && typeof dot === 'object' && Object.keys(dot)[0] !== '@dmraid/source') problems.push(`${where}: exports["."] must list the "@dmraid/source" condition first`);
 }

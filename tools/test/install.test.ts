@@ -58,7 +58,8 @@ async function project(label: string, packages: readonly string[]): Promise<stri
   return dir;
 }
 
-const dmraid = (dir: string, args: readonly string[], cwd = dir) => sh(join(dir, 'node_modules', '.bin', 'dmraid'), args, cwd);
+// @dmraid/cli's command is dmraid-cli; `dmraid` is the meta-package's (docs/releasing.md "Who owns the dmraid command").
+const dmraid = (dir: string, args: readonly string[], cwd = dir) => sh(join(dir, 'node_modules', '.bin', 'dmraid-cli'), args, cwd);
 
 async function testbedSet(root: string, format: string, config: string): Promise<TestbedSet> {
   const set = (await listTestbedSets(root, format)).find((s) => s.config === config);
@@ -92,8 +93,8 @@ describe('installing only what you need (npm pack, offline install into an empty
     const meta = JSON.parse(await fs.readFile(join(pkgDir('dmraid'), 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     const tree = JSON.parse(ls.stdout) as { dependencies: Record<string, { version: string; dependencies?: Record<string, unknown> }> };
     for (const [name, pin] of Object.entries(meta.dependencies)) expect(tree.dependencies[name]?.version, name).toBe(pin);
-    // The meta-package's own bin runs the same CLI.
-    const bin = await sh(process.execPath, [join(dir, 'node_modules', 'dmraid', 'bin', 'dmraid.js'), '-l'], dir);
+    // The meta-package's own bin, the project's `dmraid`, runs the same CLI.
+    const bin = await sh(join(dir, 'node_modules', '.bin', 'dmraid'), ['-l'], dir);
     expect(bin).toEqual({ stdout: listing('ddf1', 'hpt37x', 'hpt45x', 'isw', 'nvidia', 'pdc', 'sil', 'via'), stderr: '', status: 0 });
     await discoversLikeTheReference(dir, await testbedSet(testbedDir, 'via', 'raid1-2'));
 

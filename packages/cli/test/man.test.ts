@@ -50,14 +50,20 @@ describe('the man page, dmraid.8', () => {
     expect(text).toContain('dmraid 9.9.9');
   });
 
-  it('is installed through the man field of both packages that have the dmraid bin, made by their build', async () => {
+  // One owner of the `dmraid` command and its page (docs/releasing.md "Who owns the dmraid command"): two
+  // packages linking the same bin or man page make a global install of both fail with EEXIST.
+  it('is installed through the man field of the dmraid meta-package, which owns the dmraid bin; the CLI ships the page without linking it', async () => {
+    const manifest = async (pkg: string) => JSON.parse(await fs.readFile(resolve(import.meta.dirname, '../..', pkg, 'package.json'), 'utf8')) as { bin: Record<string, string>; man?: string[]; files: string[]; scripts: Record<string, string> };
+    const cli = await manifest('cli');
+    expect(cli.bin).toEqual({ 'dmraid-cli': './dist/bin.js' });
+    expect(cli.man).toBeUndefined();
+    expect((await manifest('dmraid')).bin.dmraid).toBeDefined();
+    expect((await manifest('dmraid')).man).toEqual(['./dist/man/dmraid.8']);
     for (const pkg of ['cli', 'dmraid']) {
-      const json = JSON.parse(await fs.readFile(resolve(import.meta.dirname, '../..', pkg, 'package.json'), 'utf8')) as { bin: Record<string, string>; man: string[]; files: string[]; scripts: Record<string, string> };
-      expect(json.bin.dmraid, pkg).toBeDefined();
-      expect(json.man, pkg).toEqual(['./dist/man/dmraid.8']);
+      const json = await manifest(pkg);
       expect(json.files, pkg).toContain('dist');
       expect(json.scripts.build, pkg).toMatch(/scripts\/man\.mjs dist$/);
-      // What npm would publish (after the build): the page the man field names, and the completion files.
+      // What npm would publish (after the build): the page, and the completion files.
       const packed = JSON.parse((await exec('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: resolve(import.meta.dirname, '../..', pkg) })).stdout) as [{ files: { path: string }[] }];
       const paths = packed[0].files.map((f) => f.path);
       expect(paths, pkg).toEqual(expect.arrayContaining(['dist/man/dmraid.8', 'dist/completion/bash/dmraid', 'dist/completion/zsh/_dmraid']));
