@@ -6,6 +6,7 @@
 // and a copy of the root LICENSE. The copies are checked in rather than made by prepack, so a tarball holds
 // the licence however it is packed (`npm pack --ignore-scripts`, `npm publish --ignore-scripts`, other clients)
 // and the package's directory on the forge shows it; the text never changes, and --check catches a drift.
+// The private format template gets the engines alone: every vendor package create-format makes inherits them.
 //
 //   node tools/package-meta.mjs           write the fields and LICENSE files
 //   node tools/package-meta.mjs --check   write nothing; exit 1 naming each package that disagrees
@@ -88,6 +89,15 @@ let written = 0;
 for (const dir of workspaceDirs()) {
   const file = join(dir, 'package.json');
   const manifest = readJson(file);
+  if (manifest.private && manifest.dmraid?.template === true) {
+    if (JSON.stringify(manifest.engines) === JSON.stringify(rootManifest.engines)) continue;
+    if (check) findings.push(`${rel(file)}: "engines" is ${JSON.stringify(manifest.engines)}, the root says ${JSON.stringify(rootManifest.engines)}`);
+    else {
+      writeFileSync(file, `${JSON.stringify({ ...manifest, engines: rootManifest.engines }, null, 2)}\n`);
+      written++;
+    }
+    continue;
+  }
   if (manifest.private) continue;
   const wanted = withShared(manifest, sharedFields(dir));
   const before = `${JSON.stringify(manifest, null, 2)}\n`;

@@ -5,7 +5,9 @@
 // `npm pack --dry-run`.
 //
 // What must exist: every file the manifest points at (exports targets but the workspace-only source condition,
-// main, types, bin, man). Not older than: the newest file under src/, when the package has one.
+// main, types, bin, man). Not older than the newest file under src/ (when the package has one): the built ones,
+// under dist/ — a checked-in entry (create-format's bin/, the meta-package's bin/) has no build to be behind, and
+// a fresh clone gives it and src/ the same moment in any order.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -46,7 +48,7 @@ const newestSource = existsSync(src) ? newest(src) : undefined;
 for (const out of outputs) {
   const path = join(dir, out);
   if (!existsSync(path)) problems.push(`${out} is missing`);
-  else if (newestSource && statSync(path).mtimeMs < newestSource[0]) problems.push(`${out} is older than ${relative(dir, newestSource[1])}`);
+  else if (newestSource && out.startsWith('dist/') && statSync(path).mtimeMs < newestSource[0]) problems.push(`${out} is older than ${relative(dir, newestSource[1])}`);
 }
 if (outputs.length === 0) problems.push('its package.json names no entry point (exports, main, types, bin or man)');
 

@@ -33,7 +33,13 @@ const published = readdirSync(join(repoRoot, 'packages'))
   .map((p) => ({ ...p, manifest: readManifest(p.dir) }));
 
 /** Files a package ships besides dist/, README.md, LICENSE and package.json: the meta-package's bins and units. */
-const EXTRA: Record<string, RegExp> = { dmraid: /^(bin|contrib)\// };
+const EXTRA: Record<string, RegExp> = {
+  dmraid: /^(bin|contrib)\//,
+  // The JSON contract, published as files (@dmraid/core/schema.json).
+  core: /^(manifest\.)?schema\.json$/,
+  // The initializer's command and the template it copies.
+  'create-format': /^(bin|template)\//,
+};
 
 const packDryRun = async (dir: string) => {
   const r = await sh('npm', ['pack', '--dry-run', '--json', dir], repoRoot);

@@ -9,6 +9,9 @@ const from = join(here, '..', 'format-template');
 const to = join(here, 'template');
 await fs.rm(to, { recursive: true, force: true });
 await fs.mkdir(to);
-for (const entry of ['package.json', 'tsconfig.json', 'tsup.config.ts', 'vitest.config.ts', 'src', 'test']) {
+// The template's package.json ships as template-package.json: a nested package.json with "exports" in a tarball
+// is ignored by Node yet read by some bundlers (publint refuses it), and it is data here, not a package.
+await fs.copyFile(join(from, 'package.json'), join(to, 'template-package.json'));
+for (const entry of ['tsconfig.json', 'tsup.config.ts', 'vitest.config.ts', 'src', 'test']) {
   await fs.cp(join(from, entry), join(to, entry), { recursive: true });
 }

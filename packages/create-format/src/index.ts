@@ -142,7 +142,7 @@ const STANDALONE_TSCONFIG = `{
 
 const STANDALONE_TSUP = `import { defineConfig } from 'tsup';
 
-// ESM with .d.ts for Node 20 and later; ./testbed is a second entry (sample sets for tests), kept out of the main one.
+// ESM with .d.ts for Node 20.19 and later (22, 24); ./testbed is a second entry (sample sets for tests), kept out of the main one.
 export default defineConfig({
   entry: ['src/index.ts', 'src/testbed.ts'],
   format: ['esm'],
@@ -219,9 +219,11 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   const dir = resolve(options.dest);
   if (!(await isEmptyOrMissing(dir))) throw new ScaffoldError(`${dir} exists and is not an empty folder`);
   const templateDir = options.templateDir ?? join(packageDir, 'template');
-  if (!existsSync(join(templateDir, 'package.json'))) throw new ScaffoldError(`${templateDir} holds no template (build @dmraid/create-format first)`);
+  // format-template itself (in the workspace) or the copy the build ships, whose manifest is renamed.
+  const manifestFile = ['package.json', 'template-package.json'].find((f) => existsSync(join(templateDir, f)));
+  if (manifestFile === undefined) throw new ScaffoldError(`${templateDir} holds no template (build @dmraid/create-format first)`);
 
-  const template = JSON.parse(await fs.readFile(join(templateDir, 'package.json'), 'utf8')) as TemplateManifest;
+  const template = JSON.parse(await fs.readFile(join(templateDir, manifestFile), 'utf8')) as TemplateManifest;
   const rename = renamer(name);
   const workspace = options.workspaceRoot === undefined ? undefined : resolve(options.workspaceRoot);
   const files: string[] = [];
@@ -236,7 +238,7 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   const upToRoot = workspace === undefined ? '' : relative(dir, workspace).split(sep).join('/') || '.';
   const repoPaths = (text: string) =>
     text.replaceAll('../../config/', `${upToRoot}/config/`).replaceAll('../../vitest.shared.js', `${upToRoot}/vitest.shared.js`).replaceAll('../../tsconfig.base.json', `${upToRoot}/tsconfig.base.json`);
-  const copied = workspace === undefined ? ['src', 'test'] : (await fs.readdir(templateDir)).filter((e) => e !== 'node_modules' && e !== 'dist' && e !== 'package.json');
+  const copied = workspace === undefined ? ['src', 'test'] : (await fs.readdir(templateDir)).filter((e) => e !== 'node_modules' && e !== 'dist' && e !== manifestFile);
   const copy = async (from: string, to: string): Promise<void> => {
     const stat = await fs.stat(join(templateDir, from));
     if (stat.isDirectory()) {

@@ -91,7 +91,7 @@ describe('a vendor outside the repository [slow: npm pack, offline installs, a b
     const forUser = closure([cliPackage], ws);
     for (const name of [...new Set([...forVendor, ...forUser, '@dmraid/create-format'])]) {
       const { dir } = ws.get(name)!;
-      for (const built of name === '@dmraid/create-format' ? ['dist/index.js', 'template/package.json'] : name === 'dmraid' ? [] : ['dist/index.js']) {
+      for (const built of name === '@dmraid/create-format' ? ['dist/index.js', 'template/template-package.json'] : name === 'dmraid' ? [] : ['dist/index.js']) {
         if (!existsSync(join(dir, built))) throw new Error(`${join(dir, built)} is missing: build first (npm run build)`);
       }
     }
