@@ -2,7 +2,7 @@
  * The dmraid command: parse options, find handlers, run the mode's command from the registry.
  * `run` never throws and never exits; it returns the exit status.
  */
-import { loadHandlers, type LoadedHandler } from '@dmraid/core';
+import { loadHandlers, type BundledHandler, type LoadedHandler } from '@dmraid/core';
 import { Output, type CommandContext, type Io } from './context.js';
 import { deviceAccess } from './devices.js';
 import { parseOptions, UsageError, type Options } from './options.js';
@@ -11,6 +11,8 @@ import { COMMANDS } from './registry.js';
 export interface RunOptions {
   /** Handlers to use instead of the installed ones (tests). */
   readonly handlers?: readonly LoadedHandler[];
+  /** Handlers compiled into the caller's bundle (the meta-package's), used for the installed packages they match. */
+  readonly bundled?: readonly BundledHandler[];
   /** sysfs and /dev roots for scanning (tests). */
   readonly sysfs?: string;
   readonly dev?: string;
@@ -50,7 +52,7 @@ async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions):
   const scan = runOptions.handlers
     ? { handlers: [...runOptions.handlers], problems: [] }
     : (command.handlers?.(o) ?? true)
-      ? await loadHandlers(undefined, { report: (text) => out.log('error', text) })
+      ? await loadHandlers(undefined, { report: (text) => out.log('error', text), bundled: runOptions.bundled })
       : { handlers: [], problems: [] };
   for (const p of scan.problems) out.log('error', p);
   const loaded = scan.handlers;

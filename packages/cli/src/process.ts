@@ -14,7 +14,7 @@
 import { createInterface } from 'node:readline';
 import { fromNodeError } from '@dmraid/core';
 import type { Io } from './context.js';
-import { run } from './main.js';
+import { run, type RunOptions } from './main.js';
 
 /** 128 + SIGPIPE: what `$?` shows for a C tool whose reader went away. */
 export const READER_GONE_STATUS = 141;
@@ -104,9 +104,10 @@ function ioOf(stdio: Stdio): Io {
   };
 }
 
-export async function main(argv = process.argv.slice(2)): Promise<void> {
+/** Runs the command line as a process; `options` are the embedder's (the meta-package passes its bundled handlers). */
+export async function main(argv = process.argv.slice(2), options: Omit<RunOptions, 'signal'> = {}): Promise<void> {
   const stdio = new Stdio();
-  const status = await run(argv, ioOf(stdio), { signal: stdio.signal });
+  const status = await run(argv, ioOf(stdio), { ...options, signal: stdio.signal });
   // Let buffered output drain, then leave even if stdin is still open.
   await Promise.all([stdio.settled('stdout'), stdio.settled('stderr')]);
   process.exit(stdio.status(status));

@@ -86,9 +86,23 @@ async function candidates(nodeModules: string): Promise<string[]> {
 
 const here = () => dirname(fileURLToPath(import.meta.url));
 
+/** A handler already in memory (a one-file bundle of the packages the meta-package pins): no import needed. */
+export interface BundledHandler {
+  readonly packageName: string;
+  /** The version the bundle was built from: it stands in for the installed package only at this version. */
+  readonly version: string;
+  readonly handler: unknown;
+}
+
 export interface LoadHandlersOptions {
   /** Where a failure of a handler's log() is reported (one line, no `ERROR: ` prefix); else it throws. */
   readonly report?: (text: string) => void;
+  /**
+   * Handlers compiled into the caller's bundle. The scan still decides what is installed: a bundled handler
+   * is used for a package found with a valid manifest at the same name and version, and nothing else (an
+   * uninstalled package stays absent, another version is imported from disk).
+   */
+  readonly bundled?: readonly BundledHandler[];
 }
 
 const messageOf = (e: unknown) => (e as Error)?.message ?? String(e);
@@ -166,6 +180,7 @@ export async function loadHandlers(start = here(), options: LoadHandlersOptions 
   // From core's own folder a package name resolves to the package found here; from elsewhere (a test's
   // folder, a library user's `start`) the entry file is imported directly.
   const byName = start === here();
+  const bundled = new Map((options.bundled ?? []).map((b) => [b.packageName, b]));
   const seen = new Set<string>();
   const handlers: LoadedHandler[] = [];
   const problems: string[] = [];
@@ -192,7 +207,11 @@ export async function loadHandlers(start = here(), options: LoadHandlersOptions 
         continue;
       }
       try {
-        const mod = (await import(byName ? name : pathToFileURL(join(nodeModules, name, entryOf(manifest))).href)) as { default?: unknown };
+        const inMemory = bundled.get(name);
+        const mod =
+          inMemory !== undefined && inMemory.version === manifest.version
+            ? { default: inMemory.handler }
+            : ((await import(byName ? name : pathToFileURL(join(nodeModules, name, entryOf(manifest))).href)) as { default?: unknown });
         validateFormat(mod.default);
         if (manifest.dmraid.format !== mod.default.name) {
           throw new Error(`manifest names format "${manifest.dmraid.format}" but the handler is "${mod.default.name}"`);
