@@ -8,6 +8,11 @@
 // mount namespace with a matching /sys/block), set up once here; the clock runs inside the namespace, around
 // dmraid alone, so neither losetup nor unshare is counted: the C tool's own cost, as the issue's targets mean it.
 //
+// --breakdown: instead, where the time of a start goes, from timing marks inside one process (a child per
+// round, medians): importing @dmraid/core, @dmraid/cli, the scan of node_modules with the handlers described,
+// importing the eight handler packages one by one (what dmraid-cli does) or the meta-package's one-file
+// bundle; on Node 22 and later with the compile cache on and warm, as the bins run.
+//
 // Options: --runs N (rounds, default 11), --node PATH (the Node that runs ours; default this one), --json.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
@@ -81,6 +86,47 @@ function referenceOn(images, scratch) {
     loops.forEach((l) => spawnSync('losetup', ['-d', l]));
     throw e;
   }
+}
+
+if (args.includes('--breakdown')) {
+  console.log(breakdown());
+  process.exit(0);
+}
+
+/** Median milliseconds of each step inside a fresh process, `runs` processes. */
+function breakdown() {
+  const probe = `
+    const module = (await import('node:module')).default;
+    module.enableCompileCache?.();
+    const t = [performance.now()];
+    const lap = () => { t.push(performance.now()); return t.at(-1) - t.at(-2); };
+    const r = { sinceProcessStart: performance.now() };
+    const core = await import('@dmraid/core'); r.core = lap();
+    await import('@dmraid/cli'); r.cli = lap();
+    const { bundledHandlers } = await import('./dist/handlers.js'); r.bundleList = lap();
+    await core.describeHandlers(undefined, { bundled: bundledHandlers }); r.scanDescribe = lap();
+    if (process.env.HANDLERS === 'packages') {
+      for (const b of bundledHandlers) { await import(b.packageName); r[b.facts.name] = lap(); }
+    } else { await import('./dist/handlers-code.js'); r.bundleCode = lap(); }
+    console.log(JSON.stringify(r));`;
+  const cwd = join(root, 'packages', 'dmraid');
+  const cacheDir = mkdtempSync(join(tmpdir(), 'dmraid-bench-cache-'));
+  const lines = [`Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} · ${machine(node)} · median of ${runs} processes, ms`, ''];
+  try {
+    for (const handlers of ['packages', 'bundle']) {
+      const samples = {};
+      for (let i = 0; i <= runs; i++) {
+        const r = spawnSync(node, ['--input-type=module', '-e', probe], { cwd, encoding: 'utf8', env: { ...env, HANDLERS: handlers, NODE_COMPILE_CACHE: cacheDir } });
+        if (r.status !== 0) throw new Error(r.stderr);
+        if (i === 0) continue; // fills the compile cache where there is one
+        for (const [k, v] of Object.entries(JSON.parse(r.stdout))) (samples[k] ??= []).push(v);
+      }
+      lines.push(`- handlers as ${handlers}: ${Object.entries(samples).map(([k, v]) => `${k} ${median(v).toFixed(1)}`).join(' · ')}`);
+    }
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+  return lines.join('\n');
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'dmraid-bench-startup-'));
