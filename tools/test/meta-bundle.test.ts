@@ -38,6 +38,22 @@ describe('the meta-package bundle of handlers', () => {
     expect(code).not.toMatch(/function defineFormat\b/);
   });
 
+  it('loads node:crypto only when a handler asks for randomness: a pdc spare still gets its random id', async () => {
+    const probe = `await import(${JSON.stringify(join(meta, 'dist', 'handlers-code.js'))}); console.log(process.moduleLoadList.filter((m) => /crypto/.test(m)).length);`;
+    const loaded = await sh(process.execPath, ['--input-type=module', '-e', probe], meta);
+    expect(loaded).toMatchObject({ stdout: '0\n', status: 0 });
+    const dir = tmp('meta-bundle-spare');
+    dirs.push(dir);
+    const set = (await listTestbedSets(testbedDir, 'pdc')).find((s) => s.config === 'raid1-2')!;
+    const devices = [...(await buildTestbedImages(set, dir)), 'spare.img:SPARE1'].flatMap((spec) => ['--devices', spec]);
+    await fs.writeFile(join(dir, 'spare.img'), '');
+    await fs.truncate(join(dir, 'spare.img'), 256 << 20);
+    const name = /name\s+: (\S+)/.exec((await sh(process.execPath, [dmraid, ...devices, '-s'], dir)).stdout)![1]!;
+    const made = await sh(process.execPath, [dmraid, ...devices, '-f', 'pdc', '-S', name, '-M', 'spare.img', '--yes'], dir);
+    expect(made.status, made.stderr).toBe(0);
+    expect((await sh(process.execPath, [dmraid, ...devices, '-r'], dir)).stdout).toContain('spare.img: pdc, "pdc_a", spare, ok, 393216 sectors, data@ 0\n');
+  });
+
   it('prints exactly what dmraid-cli prints: -V, -l (plain and --json), -h, and -r/-s on testbed sets', async () => {
     requireBuilt(join(repoRoot, 'packages', 'cli'), 'dist/bin.js');
     const dir = tmp('meta-bundle');

@@ -11,7 +11,6 @@
  * - any other error on standard error: nothing can say so; the run goes on, its status unchanged.
  * The failed stream takes no more output, and long work (--extract, --serve) stops as on SIGINT.
  */
-import { createInterface } from 'node:readline';
 import { fromNodeError } from '@dmraid/core';
 import type { Io } from './context.js';
 import { run, type RunOptions } from './main.js';
@@ -90,7 +89,8 @@ function ioOf(stdio: Stdio): Io {
     readLine: async () => {
       // A question that could not be shown gets no answer: wait until it is written (or failed), then look.
       if (await stdio.settled('stdout')) return null;
-      lines ??= createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator]();
+      // node:readline is loaded for the first question only: most runs ask none.
+      lines ??= (await import('node:readline')).createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator]();
       const next = await lines.next();
       return next.done ? null : next.value;
     },
