@@ -1,9 +1,15 @@
-// What both benchmarks share: the environment their commands run in.
+// What the benchmarks share: the environment their commands run in, the images, the statistics.
 //
 // NODE_EXTRA_CA_CERTS (set on some machines for a TLS proxy) makes every Node process read and parse that
 // certificate bundle before it runs a line (30-60 ms on the machine of docs/benchmarks.md): not the CLI's
 // cost (it opens no TLS connection) nor one its users pay, so the commands run without it, and each script
 // prints what it would have added.
+import { spawnSync } from 'node:child_process';
+import { openSync, ftruncateSync, closeSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { buildTestbedImages, listTestbedSets, testbedDir } from '@dmraid/testkit';
+
 export const extraCerts = process.env.NODE_EXTRA_CA_CERTS;
 
 /** The environment for a measured command: this one, with `changes`, without NODE_EXTRA_CA_CERTS. */
@@ -11,4 +17,51 @@ export function commandEnv(changes = {}) {
   const env = { ...process.env, ...changes };
   delete env.NODE_EXTRA_CA_CERTS;
   return env;
+}
+
+/** The reference must not find our own `dmraid` (node_modules/.bin) first on PATH. */
+export function cleanPath() {
+  return (process.env.PATH ?? '').split(':').filter((p) => !p.includes('node_modules')).join(':');
+}
+
+export function median(values) {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
+/** N member images: whole testbed sets of every format in turn, then blank images to fill up. */
+export async function makeImages(dir, n) {
+  const sets = (await listTestbedSets(testbedDir)).filter((s) => !/missing|degraded|bad|broken/.test(s.config));
+  const specs = [];
+  let k = 0;
+  // Round-robin over formats so each count has a mix of them.
+  const byFormat = new Map();
+  for (const s of sets) byFormat.set(s.format, [...(byFormat.get(s.format) ?? []), s]);
+  const queues = [...byFormat.values()];
+  for (let round = 0; specs.length < n && queues.some((q) => q.length > round); round++) {
+    for (const q of queues) {
+      const set = q[round];
+      if (!set || specs.length + set.members.length > n) continue;
+      const sub = join(dir, `set${k++}`);
+      for (const spec of await buildTestbedImages(set, sub)) specs.push(join(sub, spec));
+    }
+  }
+  while (specs.length < n) {
+    const file = join(dir, `blank${specs.length}.img`);
+    const fd = openSync(file, 'w');
+    ftruncateSync(fd, 64 << 20);
+    closeSync(fd);
+    specs.push(file);
+  }
+  return specs;
+}
+
+/** The machine, and the version of `node` (the Node that runs ours; default this one). */
+export function machine(node = process.execPath) {
+  const c = cpus();
+  let os = process.platform;
+  try {
+    os = /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? os;
+  } catch {}
+  return `${c.length} × ${c[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${os}, Node ${spawnSync(node, ['-p', 'process.version'], { env: commandEnv(), encoding: 'utf8' }).stdout.trim()}`;
 }

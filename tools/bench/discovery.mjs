@@ -5,12 +5,11 @@
 //
 // Options: --runs N (repetitions per point, the median is reported; default 5), --json.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, openSync, ftruncateSync, closeSync, readFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commandEnv, extraCerts } from './common.mjs';
-import { buildTestbedImages, listTestbedSets, testbedDir } from '@dmraid/testkit';
+import { cleanPath, commandEnv, extraCerts, machine, makeImages, median } from './common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(root, 'packages', 'cli', 'dist', 'bin.js');
@@ -27,16 +26,6 @@ function timeOnce(command, argv, cwd, env = commandEnv({ PATH: cleanPath() })) {
   return { ms, status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** The reference must not find our own `dmraid` (node_modules/.bin) first on PATH. */
-function cleanPath() {
-  return (process.env.PATH ?? '').split(':').filter((p) => !p.includes('node_modules')).join(':');
-}
-
-function median(values) {
-  const v = [...values].sort((a, b) => a - b);
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-}
-
 function timeMedian(command, argv, cwd, env) {
   timeOnce(command, argv, cwd, env); // warm the page cache and the loader
   const samples = [];
@@ -46,33 +35,6 @@ function timeMedian(command, argv, cwd, env) {
     samples.push(last.ms);
   }
   return { ms: median(samples), last };
-}
-
-/** N member images: whole testbed sets of every format in turn, then blank images to fill up. */
-async function makeImages(dir, n) {
-  const sets = (await listTestbedSets(testbedDir)).filter((s) => !/missing|degraded|bad|broken/.test(s.config));
-  const specs = [];
-  let k = 0;
-  // Round-robin over formats so each count has a mix of them.
-  const byFormat = new Map();
-  for (const s of sets) byFormat.set(s.format, [...(byFormat.get(s.format) ?? []), s]);
-  const queues = [...byFormat.values()];
-  for (let round = 0; specs.length < n && queues.some((q) => q.length > round); round++) {
-    for (const q of queues) {
-      const set = q[round];
-      if (!set || specs.length + set.members.length > n) continue;
-      const sub = join(dir, `set${k++}`);
-      for (const spec of await buildTestbedImages(set, sub)) specs.push(join(sub, spec));
-    }
-  }
-  while (specs.length < n) {
-    const file = join(dir, `blank${specs.length}.img`);
-    const fd = openSync(file, 'w');
-    ftruncateSync(fd, 64 << 20);
-    closeSync(fd);
-    specs.push(file);
-  }
-  return specs;
 }
 
 const oursArgs = (specs, mode) => [cli, ...specs.flatMap((s) => ['--devices', s]), mode];
@@ -114,15 +76,6 @@ else console.log(report(results));
 
 function countLines(text) {
   return text.split('\n').filter((l) => l.startsWith('/')).length;
-}
-
-function machine() {
-  const c = cpus();
-  let os = process.platform;
-  try {
-    os = /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? os;
-  } catch {}
-  return `${c.length} × ${c[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${os}, Node ${process.version}`;
 }
 
 function report(r) {

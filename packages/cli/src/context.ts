@@ -3,7 +3,7 @@
  * discovers devices. Every command module imports this, never main.ts.
  */
 import { createRequire } from 'node:module';
-import { SCHEMA_VERSION, type BlockDevice, type FormatHandler, type LoadedHandler, type Log, type LogLevel, type RaidDevice, type RaidSet } from '@dmraid/core';
+import { SCHEMA_VERSION, type BlockDevice, type DescribedHandler, type FormatHandler, type LoadedHandler, type Log, type LogLevel, type RaidDevice, type RaidSet } from '@dmraid/core';
 import type { Options } from './options.js';
 
 export interface Io {
@@ -82,6 +82,8 @@ export interface CommandContext {
   readonly out: Output;
   readonly handlers: readonly FormatHandler[];
   readonly loaded: readonly LoadedHandler[];
+  /** For a command whose registry row says describesHandlers: the installed handlers, described (handlers and loaded are empty). */
+  readonly described?: readonly DescribedHandler[];
   /** The caller's stop signal, beside SIGINT/SIGTERM (RunOptions.signal). */
   readonly signal?: AbortSignal;
   /** RunOptions.progressEveryMs. */

@@ -10,7 +10,9 @@ import {
   statusDisplay,
   typeDisplay,
   type BlockDevice,
+  type DescribedHandler,
   type FormatHandler,
+  type HandlerFacts,
   type LoadedHandler,
   type RaidDevice,
   type RaidSet,
@@ -164,12 +166,12 @@ export function setLines(set: RaidSet, o: SetDisplayOptions, depth = 0): string[
 }
 
 /** `-l`: `%-7s : <description> (<levels>)` per handler. */
-export function formatLine(h: FormatHandler): string {
+export function formatLine(h: HandlerFacts): string {
   return `${h.name.padEnd(7)} : ${h.description}${h.levels ? ` (${h.levels})` : ''}`;
 }
 
 /** -l with --json: the handlers and their packages. */
-export function formatsJson(loaded: readonly LoadedHandler[]) {
+export function formatsJson(loaded: readonly DescribedHandler[]) {
   return loaded.map((l) => ({
     name: l.handler.name,
     description: l.handler.description,

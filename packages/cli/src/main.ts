@@ -2,7 +2,7 @@
  * The dmraid command: parse options, find handlers, run the mode's command from the registry.
  * `run` never throws and never exits; it returns the exit status.
  */
-import { loadHandlers, type LoadedHandler } from '@dmraid/core';
+import { describeHandlers, loadHandlers, type BundledHandler, type DescribedHandler, type LoadedHandler } from '@dmraid/core';
 import { Output, type CommandContext, type Io } from './context.js';
 import { deviceAccess } from './devices.js';
 import { parseOptions, UsageError, type Options } from './options.js';
@@ -11,6 +11,8 @@ import { COMMANDS } from './registry.js';
 export interface RunOptions {
   /** Handlers to use instead of the installed ones (tests). */
   readonly handlers?: readonly LoadedHandler[];
+  /** Handlers compiled into the caller's bundle (the meta-package's), used for the installed packages they match. */
+  readonly bundled?: readonly BundledHandler[];
   /** sysfs and /dev roots for scanning (tests). */
   readonly sysfs?: string;
   readonly dev?: string;
@@ -47,13 +49,18 @@ export async function run(argv: readonly string[], io: Io, runOptions: RunOption
 
 async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions): Promise<number> {
   const command = COMMANDS[o.mode];
+  const wanted = !runOptions.handlers && (command.handlers?.(o) ?? true);
+  // -V and -l show handlers without calling them: described, a bundled handler's code is not even loaded.
+  const describing = wanted && command.describesHandlers === true;
   const scan = runOptions.handlers
     ? { handlers: [...runOptions.handlers], problems: [] }
-    : (command.handlers?.(o) ?? true)
-      ? await loadHandlers(undefined, { report: (text) => out.log('error', text) })
+    : wanted && !describing
+      ? await loadHandlers(undefined, { report: (text) => out.log('error', text), bundled: runOptions.bundled })
       : { handlers: [], problems: [] };
-  for (const p of scan.problems) out.log('error', p);
+  const description = describing ? await describeHandlers(undefined, { bundled: runOptions.bundled }) : undefined;
+  for (const p of description?.problems ?? scan.problems) out.log('error', p);
   const loaded = scan.handlers;
+  const described: readonly DescribedHandler[] | undefined = description?.handlers;
   const handlers = loaded.map((l) => l.handler);
   if (command.checksFormats !== false) {
     for (const format of o.handlerOptions.keys()) {
@@ -73,6 +80,7 @@ async function perform(o: Options, io: Io, out: Output, runOptions: RunOptions):
     out,
     handlers,
     loaded,
+    described,
     signal: runOptions.signal,
     progressEveryMs: runOptions.progressEveryMs,
     sysfs: runOptions.sysfs,

@@ -11,10 +11,9 @@
  * - any other error on standard error: nothing can say so; the run goes on, its status unchanged.
  * The failed stream takes no more output, and long work (--extract, --serve) stops as on SIGINT.
  */
-import { createInterface } from 'node:readline';
 import { fromNodeError } from '@dmraid/core';
 import type { Io } from './context.js';
-import { run } from './main.js';
+import { run, type RunOptions } from './main.js';
 
 /** 128 + SIGPIPE: what `$?` shows for a C tool whose reader went away. */
 export const READER_GONE_STATUS = 141;
@@ -90,7 +89,8 @@ function ioOf(stdio: Stdio): Io {
     readLine: async () => {
       // A question that could not be shown gets no answer: wait until it is written (or failed), then look.
       if (await stdio.settled('stdout')) return null;
-      lines ??= createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator]();
+      // node:readline is loaded for the first question only: most runs ask none.
+      lines ??= (await import('node:readline')).createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator]();
       const next = await lines.next();
       return next.done ? null : next.value;
     },
@@ -104,9 +104,10 @@ function ioOf(stdio: Stdio): Io {
   };
 }
 
-export async function main(argv = process.argv.slice(2)): Promise<void> {
+/** Runs the command line as a process; `options` are the embedder's (the meta-package passes its bundled handlers). */
+export async function main(argv = process.argv.slice(2), options: Omit<RunOptions, 'signal'> = {}): Promise<void> {
   const stdio = new Stdio();
-  const status = await run(argv, ioOf(stdio), { signal: stdio.signal });
+  const status = await run(argv, ioOf(stdio), { ...options, signal: stdio.signal });
   // Let buffered output drain, then leave even if stdin is still open.
   await Promise.all([stdio.settled('stdout'), stdio.settled('stderr')]);
   process.exit(stdio.status(status));

@@ -11,6 +11,11 @@ export interface CommandRow {
   readonly json?: string;
   /** Whether it needs the installed handlers (default: it does); without, none is imported. */
   readonly handlers?: (o: Options) => boolean;
+  /**
+   * It shows the installed handlers without calling one (-V, -l): they are described (core's describeHandlers,
+   * ctx.described), and a bundled handler's code is not loaded.
+   */
+  readonly describesHandlers?: true;
   /** false: -f and --<format>-<key>= are not checked against the handlers before it runs (dmraid's -l, -V). */
   readonly checksFormats?: false;
 }
@@ -20,8 +25,8 @@ const unlessTables = (o: Options) => o.engine.tables === undefined || o.formats 
 
 export const COMMANDS: Readonly<Record<Mode, CommandRow>> = {
   help: { load: () => import('./commands/help.js'), handlers: () => false },
-  version: { load: () => import('./commands/version.js'), json: 'version', checksFormats: false },
-  list: { load: () => import('./commands/list.js'), json: 'formats', checksFormats: false },
+  version: { load: () => import('./commands/version.js'), json: 'version', checksFormats: false, describesHandlers: true },
+  list: { load: () => import('./commands/list.js'), json: 'formats', checksFormats: false, describesHandlers: true },
   block: { load: () => import('./commands/block.js'), json: 'block_devices' },
   raid: { load: () => import('./commands/raid.js'), json: 'raid_devices' },
   dump: { load: () => import('./commands/dump.js') },

@@ -4,8 +4,9 @@ import { formatLine, formatsJson } from '../display.js';
 
 export default async function command(ctx: CommandContext): Promise<number> {
   const { out } = ctx;
+  const described = ctx.described ?? ctx.loaded;
   out.log('info', 'supported metadata formats:');
-  for (const h of ctx.handlers) out.line(formatLine(h));
-  if (ctx.o.json) out.emitJson({ formats: formatsJson(ctx.loaded) });
+  for (const d of described) out.line(formatLine(d.handler));
+  if (ctx.o.json) out.emitJson({ formats: formatsJson(described) });
   return 0;
 }

@@ -8,16 +8,17 @@ const coreVersion = () => (createRequire(import.meta.url)('@dmraid/core/package.
 
 export default async function command(ctx: CommandContext): Promise<number> {
   const { out } = ctx;
+  const described = ctx.described ?? ctx.loaded;
   for (const l of VERSION_LINES()) out.line(l);
   out.line(`dmraid (TypeScript) cli:\t@dmraid/cli ${cliVersion}`);
-  for (const l of ctx.loaded) out.line(`format handler ${l.handler.name}:\t${l.packageName} ${l.version}`);
+  for (const l of described) out.line(`format handler ${l.handler.name}:\t${l.packageName} ${l.version}`);
   if (ctx.o.json) {
     out.emitJson({
       version: {
         dmraid: DMRAID_RELEASE,
         cli: { package: '@dmraid/cli', version: cliVersion },
         core: { package: '@dmraid/core', version: coreVersion() },
-        handlers: ctx.loaded.map((l) => ({ name: l.handler.name, package: l.packageName, version: l.version })),
+        handlers: described.map((l) => ({ name: l.handler.name, package: l.packageName, version: l.version })),
       },
     });
   }

@@ -5,7 +5,7 @@
  * handler manifest, imports them and sorts them by format name (dmraid's registration order is alphabetical).
  * It lives here, not in the CLI, so a library user loads the same handlers the `dmraid` command uses.
  */
-import { promises as fs } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { validateFormat, type FormatHandler } from '../format/handler.js';
@@ -41,10 +41,14 @@ function entryOf(m: HandlerManifest): string {
   return typeof e === 'string' ? e : (m.main ?? 'index.js');
 }
 
+// The scan reads synchronously: it is the first thing every command does, nothing else is waiting, and a
+// few dozen small reads cost a tenth of their promise versions (a thread-pool round trip and, for the
+// node_modules folders that do not exist, a rejected promise each) — measured in docs/benchmarks.md.
+
 /** The package's package.json, parsed, or why it cannot be read. */
-async function readManifest(dir: string): Promise<{ json: unknown } | { error: string } | undefined> {
+function readManifest(dir: string): { json: unknown } | { error: string } | undefined {
   try {
-    return { json: JSON.parse(await fs.readFile(join(dir, 'package.json'), 'utf8')) as unknown };
+    return { json: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as unknown };
   } catch (e) {
     // A folder without a package.json (what an uninstall can leave) is no package.
     return (e as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : { error: messageOf(e) };
@@ -54,9 +58,9 @@ async function readManifest(dir: string): Promise<{ json: unknown } | { error: s
 /** A package.json that declares a handler (a `dmraid` field); anything else is some other package. */
 const declaresHandler = (json: unknown): json is { dmraid: unknown } => typeof json === 'object' && json !== null && 'dmraid' in json;
 
-async function listDir(dir: string): Promise<string[]> {
+function listDir(dir: string): string[] {
   try {
-    return await fs.readdir(dir);
+    return readdirSync(dir);
   } catch {
     return [];
   }
@@ -72,11 +76,11 @@ function resolutionPath(start: string): string[] {
   return dirs;
 }
 
-async function candidates(nodeModules: string): Promise<string[]> {
+function candidates(nodeModules: string): string[] {
   const found: string[] = [];
-  for (const entry of await listDir(nodeModules)) {
+  for (const entry of listDir(nodeModules)) {
     if (entry.startsWith('@')) {
-      for (const sub of await listDir(join(nodeModules, entry))) {
+      for (const sub of listDir(join(nodeModules, entry))) {
         if (isHandlerPackageName(`${entry}/${sub}`)) found.push(`${entry}/${sub}`);
       }
     } else if (isHandlerPackageName(entry)) found.push(entry);
@@ -86,10 +90,44 @@ async function candidates(nodeModules: string): Promise<string[]> {
 
 const here = () => dirname(fileURLToPath(import.meta.url));
 
+/** What `-V` and `-l` show of a handler: they call no method, so a bundled handler is described without its code. */
+export interface HandlerFacts {
+  readonly name: string;
+  readonly description: string;
+  readonly levels: string;
+}
+
+/** An installed handler package as `-V`/`-l` see it (a LoadedHandler is one, with the handler itself). */
+export interface DescribedHandler {
+  readonly handler: HandlerFacts;
+  readonly packageName: string;
+  readonly version: string;
+}
+
+/** A handler compiled into the caller's bundle (the meta-package's one file of the handlers it pins). */
+export interface BundledHandler {
+  readonly packageName: string;
+  /** The version the bundle was built from: it stands in for the installed package only at this version. */
+  readonly version: string;
+  /** Recorded from the validated handler when the bundle was built. */
+  readonly facts: HandlerFacts;
+  /** The handler's default export; its code loads on the first call (describing needs none of it). */
+  readonly load: () => Promise<unknown>;
+}
+
 export interface LoadHandlersOptions {
   /** Where a failure of a handler's log() is reported (one line, no `ERROR: ` prefix); else it throws. */
   readonly report?: (text: string) => void;
+  /**
+   * Handlers compiled into the caller's bundle. The scan still decides what is installed: a bundled handler
+   * is used for a package found with a valid manifest at the same name and version, and nothing else (an
+   * uninstalled package stays absent, another version is imported from disk).
+   */
+  readonly bundled?: readonly BundledHandler[];
 }
+
+/** How the scan turns one usable package into an entry: import it (or take the bundle's), validate, wrap. */
+type Take<T> = (name: string, manifest: HandlerManifest, bundled: BundledHandler | undefined, importEntry: () => Promise<unknown>) => Promise<T>;
 
 const messageOf = (e: unknown) => (e as Error)?.message ?? String(e);
 
@@ -156,6 +194,13 @@ function guarded(h: FormatHandler, packageName: string, report?: (text: string) 
   return wrapped;
 }
 
+/** The handler package's default export, validated, and named as its manifest says. */
+function checkedHandler(manifest: HandlerManifest, handler: unknown): FormatHandler {
+  validateFormat(handler);
+  if (manifest.dmraid.format !== handler.name) throw new Error(`manifest names format "${manifest.dmraid.format}" but the handler is "${handler.name}"`);
+  return handler;
+}
+
 /**
  * Find, import and validate every installed handler, looking in the node_modules folders from `start` up to
  * the root (default: where @dmraid/core itself is installed). A package that fails (bad manifest, wrong
@@ -163,17 +208,45 @@ function guarded(h: FormatHandler, packageName: string, report?: (text: string) 
  * working. The handlers come sorted by format name, the order discovery probes in.
  */
 export async function loadHandlers(start = here(), options: LoadHandlersOptions = {}): Promise<PluginScan> {
+  return scan<LoadedHandler>(start, options, async (name, manifest, bundled, importEntry) => ({
+    handler: guarded(checkedHandler(manifest, bundled ? await bundled.load() : await importEntry()), name, options.report),
+    packageName: name,
+    version: manifest.version ?? 'unknown',
+  }));
+}
+
+/**
+ * The same packages, problems and order as loadHandlers, for commands that show handlers without calling them
+ * (`-V`, `-l`): a bundled handler is described from the facts recorded when it was built, without loading its
+ * code; any other is imported and validated as loadHandlers does, so a broken package reads the same.
+ */
+export async function describeHandlers(start = here(), options: Pick<LoadHandlersOptions, 'bundled'> = {}): Promise<{ handlers: DescribedHandler[]; problems: string[] }> {
+  return scan<DescribedHandler>(start, options, async (name, manifest, bundled, importEntry) => {
+    let facts: HandlerFacts;
+    if (bundled) {
+      if (manifest.dmraid.format !== bundled.facts.name) throw new Error(`manifest names format "${manifest.dmraid.format}" but the handler is "${bundled.facts.name}"`);
+      facts = bundled.facts;
+    } else {
+      const h = checkedHandler(manifest, await importEntry());
+      facts = { name: h.name, description: h.description, levels: h.levels };
+    }
+    return { handler: facts, packageName: name, version: manifest.version ?? 'unknown' };
+  });
+}
+
+async function scan<T extends DescribedHandler>(start: string, options: Pick<LoadHandlersOptions, 'bundled'>, take: Take<T>): Promise<{ handlers: T[]; problems: string[] }> {
   // From core's own folder a package name resolves to the package found here; from elsewhere (a test's
   // folder, a library user's `start`) the entry file is imported directly.
   const byName = start === here();
+  const bundled = new Map((options.bundled ?? []).map((b) => [b.packageName, b]));
   const seen = new Set<string>();
-  const handlers: LoadedHandler[] = [];
+  const handlers: T[] = [];
   const problems: string[] = [];
   for (const nodeModules of resolutionPath(start)) {
-    for (const name of await candidates(nodeModules)) {
+    for (const name of candidates(nodeModules)) {
       if (seen.has(name)) continue;
       seen.add(name);
-      const read = await readManifest(join(nodeModules, name));
+      const read = readManifest(join(nodeModules, name));
       if (read === undefined) continue;
       if ('error' in read) {
         problems.push(`${name}: cannot read package.json: ${read.error}`);
@@ -191,19 +264,17 @@ export async function loadHandlers(start = here(), options: LoadHandlersOptions 
         problems.push(`${name}: handler API version ${String(manifest.dmraid.apiVersion)} is not supported (this dmraid supports ${API_VERSION})`);
         continue;
       }
+      const inBundle = bundled.get(name);
+      const importEntry = async () =>
+        ((await import(byName ? name : pathToFileURL(join(nodeModules, name, entryOf(manifest))).href)) as { default?: unknown }).default;
       try {
-        const mod = (await import(byName ? name : pathToFileURL(join(nodeModules, name, entryOf(manifest))).href)) as { default?: unknown };
-        validateFormat(mod.default);
-        if (manifest.dmraid.format !== mod.default.name) {
-          throw new Error(`manifest names format "${manifest.dmraid.format}" but the handler is "${mod.default.name}"`);
-        }
-        handlers.push({ handler: guarded(mod.default, name, options.report), packageName: name, version: manifest.version ?? 'unknown' });
+        handlers.push(await take(name, manifest, inBundle?.version === manifest.version ? inBundle : undefined, importEntry));
       } catch (e) {
         problems.push(`${name}: cannot load format handler: ${(e as Error)?.message ?? String(e)}`);
       }
     }
   }
-  const byFormat = new Map<string, LoadedHandler>();
+  const byFormat = new Map<string, T>();
   for (const h of handlers) {
     if (byFormat.has(h.handler.name)) {
       problems.push(`${h.packageName}: format "${h.handler.name}" is already provided by ${byFormat.get(h.handler.name)!.packageName}`);
