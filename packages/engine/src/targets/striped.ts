@@ -1,6 +1,7 @@
 /** `striped <#stripes> <chunk> (<dev> <offset>)...`: dm-stripe (RAID0). */
 import { chunkPieces, gatherInto, scatter, type Piece } from '../gather.js';
-import { SECTOR, type Source } from '../source.js';
+import { extentsOf, SECTOR, type Source } from '../source.js';
+import { pushExtents, type Extent } from '../extents.js';
 import { uint, type TargetType } from '../target.js';
 import { skewed } from '../pool.js';
 
@@ -36,6 +37,11 @@ export const striped: TargetType = {
         return r === true ? out : r;
       },
       readInto: (sector, out) => gatherInto(devs, stripePieces(stripes, chunk, sector, out.length / SECTOR), out),
+      extents(sector, count) {
+        const out: Extent[] = [];
+        for (const p of stripePieces(stripes, chunk, sector, count)) pushExtents(out, extentsOf(devs[p.dev]!.source, devs[p.dev]!.offset + p.devSector, p.count));
+        return out;
+      },
       write: (sector, data) => scatter(devs, stripePieces(stripes, chunk, sector, data.length / SECTOR), data),
       status: () => `${stripes} ${chunk} ${devs.map((d) => d.source.name).join(' ')}`,
     };
