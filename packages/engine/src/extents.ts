@@ -11,11 +11,14 @@ export interface Extent {
   readonly zero: boolean;
 }
 
-/** Append a run, merged with the last one when it is of the same kind. */
+/**
+ * Append a run, merged with the last one when it is of the same kind. The runs of `out` are its own (made
+ * here), so a merge grows the last in place: a striped map appends one per chunk.
+ */
 export function pushExtent(out: Extent[], sectors: number, zero: boolean): void {
   if (sectors <= 0) return;
-  const last = out[out.length - 1];
-  if (last && last.zero === zero) out[out.length - 1] = { sectors: last.sectors + sectors, zero };
+  const last = out[out.length - 1] as { sectors: number; zero: boolean } | undefined;
+  if (last && last.zero === zero) last.sectors += sectors;
   else out.push({ sectors, zero });
 }
 
