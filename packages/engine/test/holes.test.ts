@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testIf } from '@dmraid/testkit';
-import { createEngine, extract, fileSource, isIoError, isTableError, memorySource, NbdServer, SECTOR, type Source } from '../src/index.js';
+import { createEngine, extract, fileSource, isIoError, isTableError, memorySource, NbdServer, REPLY_BYTES, SECTOR, type Source } from '../src/index.js';
 import { FileMap, readFileMap, type Extent } from '../src/extents.js';
 import { unreadable } from '../src/rescue.js';
 import { goData, option, RawConnection, request } from './nbd-client.js';
@@ -322,6 +322,41 @@ describe('structured replies on the wire', () => {
       const simple = (await d.read(16))!;
       expect(simple.readUInt32BE(4)).toBe(22);
       d.close();
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('structured clients that queue hundreds of 32 MiB reads and block status requests and never reads a reply holds the reply pool at its limit; the memory comes back when they go', async () => {
+    const bytes = new Uint8Array(64 << 20).fill(7);
+    const e = createEngine([{ name: 'd', table: `0 ${bytes.length / SECTOR} linear m 0` }], (p) => (p === 'm' ? memorySource('m', bytes) : undefined));
+    if (isTableError(e)) throw new Error(e.message);
+    const sock = join(dir, 'flood.sock');
+    const srv = new NbdServer({ exports: [{ name: 'd', source: e.get('d')! }] });
+    await srv.listen(sock);
+    try {
+      // Twenty connections: each alone is held back by its socket, together only the budget holds them.
+      const cs = await Promise.all(Array.from({ length: 20 }, () => open(sock, 'd')));
+      for (const c of cs) {
+        for (let i = 0; i < 50; i++) {
+          c.write(request(0, 2 * i, (i % 2) * (32 << 20), 32 << 20));
+          c.write(statusRequest(2 * i + 1, 0, 64 << 20));
+        }
+      }
+      // Until the server stops taking more (the socket full, the budget spent).
+      let last = -1;
+      for (let same = 0; same < 5; ) {
+        await new Promise((r) => setTimeout(r, 100));
+        const now = srv.stats().heldBytes;
+        same = now === last ? same + 1 : 0;
+        last = now;
+      }
+      expect(srv.stats().poolBytes).toBeLessThanOrEqual(REPLY_BYTES);
+      expect(srv.stats().heldBytes).toBeLessThanOrEqual(REPLY_BYTES);
+      for (const c of cs) c.close();
+      for (let i = 0; i < 100 && srv.stats().connections > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 100 && srv.stats().heldBytes > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(srv.stats()).toMatchObject({ connections: 0, heldBytes: 0 });
     } finally {
       await srv.close();
     }
