@@ -909,9 +909,9 @@ export class NbdServer {
         track(wait ? wait.then(go) : go(), false);
         continue;
       }
-      if (type === CMD.BLOCK_STATUS && modes.allocation) {
-        if (length === 0 || !inRange) {
-          refuse(handle, ERR.EINVAL, length === 0 ? 'block status of no bytes' : 'request past the end of the export');
+      if (type === CMD.BLOCK_STATUS && modes.structured) {
+        if (!modes.allocation || length === 0 || !inRange) {
+          refuse(handle, ERR.EINVAL, !modes.allocation ? 'no meta context was negotiated' : length === 0 ? 'block status of no bytes' : 'request past the end of the export');
           continue;
         }
         // After the writes before it, as a read is: their sectors are data by then.
