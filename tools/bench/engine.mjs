@@ -12,10 +12,14 @@
 //   4. nbdcopy of the volume from a file into `dmraid --serve --writable` (the RAID0) vs into nbdkit's file
 //      plugin serving a file of the same size (writes over a connection; none in the targets yet)
 //   5. peak memory (max RSS) of each of ours                                         (target < 200 MiB)
+//   7. a mostly sparse 2 GiB RAID0 (two sparse 1 GiB member images, 8 MiB of data): nbdcopy from --serve
+//      vs from nbdkit's file plugin serving the flat image (target ≥ 0.8×), and --extract vs
+//      `cp --sparse=always` of the flat image (target: ours ≤ 2× cp's time, a ratio ≥ 0.5×); alone with --only-sparse
 //   6. with --only-rescue, alone: RAID5 extract to /dev/null with a ddrescue mapfile (--rescue-map) marking
 //      64 areas of 4 KiB of one member unrescued (rebuilt from parity) vs the same without  (target ≥ 0.8×)
 // Usage: node tools/bench/engine.mjs [--member-mib 512] [--rounds 7] [--floor] [--keep] [--only-write]
-// [--only-raid6] [--bin PATH]: --only-write measures 4 alone, --only-raid6 the RAID6 reads of 2 alone; --bin runs another build of the CLI (an older commit's
+// [--only-raid6] [--only-sparse] [--bin PATH]: --only-write measures 4 alone, --only-raid6 the RAID6 reads of 2 alone,
+// --only-sparse 7 alone; --bin runs another build of the CLI (an older commit's
 // packages/cli/dist/bin.js, built in a directory of its own). Needs the built CLI (npm run build),
 // nbdcopy (libnbd-bin), nbdkit and /usr/bin/time (package `time`). The member files stay in the page
 // cache (nothing is dropped: other people share the machine), so this measures the engine, not the disk.
@@ -33,6 +37,7 @@ const bin = argv.includes('--bin') ? resolve(argv[argv.indexOf('--bin') + 1]) : 
 const onlyWrite = argv.includes('--only-write');
 const onlyRaid6 = argv.includes('--only-raid6');
 const onlyRescue = argv.includes('--only-rescue');
+const onlySparse = argv.includes('--only-sparse');
 const memberMiB = Number(argv[argv.indexOf('--member-mib') + 1] || 0) || 512;
 const keep = argv.includes('--keep');
 const wantFloor = argv.includes('--floor');
@@ -173,6 +178,106 @@ async function nbdWrite(volumeMiB) {
   ];
 }
 
+/**
+ * The mostly sparse volume: two 1 GiB member images with 32 blocks of 128 KiB of data each (8 MiB in all),
+ * striped; its flat image extracted from it (sparse). Then, in turns, nbdcopy from ours and from nbdkit's
+ * file plugin on the flat image, and --extract vs `cp --sparse=always` of the flat image.
+ */
+async function sparseRows() {
+  const memberBytes = 1024 * MiB;
+  const block = Buffer.alloc(128 * 1024);
+  for (let m = 0; m < 2; m++) {
+    const h = await fs.open(join(dir, `s${m}.img`), 'w');
+    await h.truncate(memberBytes);
+    for (let k = 0; k < 32; k++) {
+      randomFillSync(block);
+      await h.write(block, 0, block.length, Math.floor((k * memberBytes) / 32 / block.length) * block.length + m * 4 * MiB);
+    }
+    await h.close();
+  }
+  const sectors = (2 * memberBytes) / 512;
+  await fs.writeFile(join(dir, 'sparse.txt'), `r0s: 0 ${sectors} striped 2 128 s0.img 0 s1.img 0\n`);
+  const made = await timed(...dmraid(['--extract', 'r0s', '-o', 'sflat.img', '--tables', 'sparse.txt']));
+  if (made.code !== 0) throw new Error('extract of the sparse volume failed');
+  const [ssock, sksock] = [join(dir, 'ours-s.sock'), join(dir, 'nbdkit-s.sock')];
+  const runs = { ours: [], kit: [], ex: [], cp: [], start: [] };
+  // Wall time to the millisecond (/usr/bin/time says hundredths: cp of a sparse image takes a few ms).
+  const fine = async (cmd, args) => {
+    const t = performance.now();
+    const r = await timed(cmd, args);
+    return { ...r, seconds: (performance.now() - t) / 1000 };
+  };
+  const servers = [];
+  try {
+    servers.push(await serve('node', [bin, '--serve', '--tables', 'sparse.txt', '--listen', ssock], (out) => out.includes('serving')));
+    servers.push(await serve('nbdkit', ['-f', '-U', sksock, 'file', join(dir, 'sflat.img')], () => existsSync(sksock), 'SIGTERM'));
+    const [oursUri, kitUri] = [`nbd+unix:///r0s?socket=${ssock}`, `nbd+unix:///?socket=${sksock}`];
+    const copy = async (uri) => {
+      const r = await fine('nbdcopy', [uri, 'null:']);
+      if (r.code !== 0) throw new Error(`nbdcopy from ${uri} failed`);
+      return r;
+    };
+    // One copy each first (our JIT warms up), not counted.
+    await copy(oursUri);
+    await copy(kitUri);
+    for (let round = 0; round < rounds; round++) {
+      const pair = [
+        async () => runs.ours.push(await copy(oursUri)),
+        async () => runs.kit.push(await copy(kitUri)),
+        async () => {
+          await fs.rm(join(dir, 'sx.out'), { force: true });
+          const r = await fine(...dmraid(['--extract', 'r0s', '-o', 'sx.out', '--tables', 'sparse.txt']));
+          if (r.code !== 0) throw new Error('extract of the sparse volume failed');
+          runs.ex.push(r);
+          // The CLI's start alone (-V), beside it: what of the extract is Node and the CLI starting.
+          runs.start.push(await fine(...dmraid(['-V'])));
+        },
+        async () => {
+          await fs.rm(join(dir, 'scp.out'), { force: true });
+          runs.cp.push(await fine('cp', ['--sparse=always', 'sflat.img', 'scp.out']));
+        },
+      ];
+      // Who goes first alternates.
+      const order = round % 2 === 0 ? [0, 1, 2, 3] : [1, 0, 3, 2];
+      for (const i of order) await pair[i]();
+    }
+  } finally {
+    const [o] = await Promise.all(servers.map((x) => x.stop()));
+    for (const r of runs.ours) Object.assign(r, o);
+  }
+  // The engine alone, in this process: extract() of the volume as it is and with its map taken away (every
+  // hole read and found zero, as before the map), in turns.
+  const engine = await import(join(root, 'packages', 'engine', 'dist', 'index.js'));
+  const members = ['s0.img', 's1.img'].map((p) => engine.fileSource(join(dir, p), memberBytes / 512));
+  const e = engine.createEngine([{ name: 'v', table: `0 ${sectors} striped 2 128 s0.img 0 s1.img 0` }], (p) => members[['s0.img', 's1.img'].indexOf(p)]);
+  const inProcess = { map: [], none: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const [k, src] of round % 2 ? [['map', e.get('v')], ['none', { ...e.get('v'), extents: undefined }]] : [['none', { ...e.get('v'), extents: undefined }], ['map', e.get('v')]]) {
+      await fs.rm(join(dir, 'sip.out'), { force: true });
+      const t = performance.now();
+      const r = await engine.extract(src, join(dir, 'sip.out'));
+      if (engine.isIoError(r)) throw new Error(r.message);
+      inProcess[k].push(performance.now() - t);
+    }
+  }
+  members.forEach((x) => x.close());
+  const ms = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(0);
+  console.log(`extract() in this process (no Node start): holes skipped ${ms(inProcess.map)} ms, every hole read ${ms(inProcess.none)} ms (medians)`);
+  const same = await timed('cmp', ['sflat.img', 'sx.out']);
+  if (same.code !== 0) throw new Error('the sparse extract differs from the flat image');
+  const median = (xs) => [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)];
+  const paired = (base, mine) => base.map((b, i) => b.seconds / mine[i].seconds).sort((x, y) => x - y);
+  const mid = (xs) => xs[Math.floor(xs.length / 2)].toFixed(2);
+  console.log(`per-round ratios (sparse): nbdcopy ${paired(runs.kit, runs.ours).map((r) => r.toFixed(2)).join(' ')}; extract vs cp --sparse=always ${paired(runs.cp, runs.ex).map((r) => r.toFixed(2)).join(' ')}`);
+  const [ours, kit, ex, cp, start] = [runs.ours, runs.kit, runs.ex, runs.cp, runs.start].map(median);
+  const beyond = runs.ex.map((x, i) => x.seconds - runs.start[i].seconds).sort((a, b) => a - b);
+  console.log(`sparse extract: median ${(ex.seconds * 1000).toFixed(0)} ms, of which the CLI's start (dmraid -V) ${(start.seconds * 1000).toFixed(0)} ms; beyond the start (per round, median) ${(beyond[Math.floor(beyond.length / 2)] * 1000).toFixed(0)} ms; cp --sparse=always ${(cp.seconds * 1000).toFixed(1)} ms`);
+  return [
+    ['nbdcopy from --serve, mostly sparse 2 GiB RAID0 (8 MiB data)', `${ours.seconds.toFixed(2)} s`, `nbdkit file (flat image): ${kit.seconds.toFixed(2)} s`, mid(paired(runs.kit, runs.ours)), '≥ 0.8', Math.max(...runs.ours.map((x) => x.rssMiB))],
+    ['extract, mostly sparse 2 GiB RAID0 (8 MiB data)', `${ex.seconds.toFixed(3)} s`, `cp --sparse=always of the flat image: ${cp.seconds.toFixed(3)} s`, mid(paired(runs.cp, runs.ex)), '≥ 0.5', Math.max(...runs.ex.map((x) => x.rssMiB))],
+  ];
+}
+
 function printTable(rows) {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`\nMachine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; CLI ${bin}\n`);
@@ -183,6 +288,11 @@ function printTable(rows) {
 
 try {
   console.log(`bench/engine: ${memberMiB} MiB members in ${dir}`);
+  if (onlySparse) {
+    printTable(await sparseRows());
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  }
   const sectors = (memberMiB * MiB) / 512;
   for (let m = 0; m < 4; m++) await makeMember(join(dir, `m${m}.img`), memberMiB, m);
   await fs.writeFile(join(dir, 'r0.txt'), `r0: 0 ${4 * sectors} striped 4 128 m0.img 0 m1.img 0 m2.img 0 m3.img 0\n`);
@@ -335,6 +445,7 @@ try {
     for (const r of runs.kit) Object.assign(r, k);
   }
   const writeRow = await nbdWrite(volumeMiB);
+  const sparse = await sparseRows();
   const peak = (xs) => Math.max(...xs.map((x) => x.rssMiB));
   const [cat, ex, r5, r5d, ours, kit] = [runs.cat, runs.ex, runs.r5, runs.r5d, runs.ours, runs.kit].map(median);
   ex.rssMiB = peak(runs.ex);
@@ -369,6 +480,7 @@ try {
     raid6Row(),
     ['nbdcopy from --serve (RAID0), server warm', `${ours.seconds.toFixed(2)} s (${mbps(volumeMiB, ours.seconds)} MiB/s)`, `nbdkit file: ${kit.seconds.toFixed(2)} s`, ratio(runs.kit, runs.ours), '≥ 1.0', ours.rssMiB],
     writeRow,
+    ...sparse,
   ];
   if (extraCerts !== undefined) {
     const start = async (e) => {

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { claimError, DISK_IN_USE } from './claim.js';
 import { OutputWriter } from './output-writer.js';
 import { readSalvaging, type SectorRange } from './rescue.js';
-import { fromNodeError, isIoError, isZero, SECTOR, type IoError, type Source } from './source.js';
+import { extentsOf, fromNodeError, isIoError, isZero, SECTOR, type IoError, type Source } from './source.js';
 
 export interface ExtractOptions {
   /** Continue from the state file of an earlier, interrupted run (its volume size must match). */
@@ -49,6 +49,8 @@ export interface ExtractResult {
 }
 
 const SYNC_EVERY_MS = 10_000;
+/** Sectors of allocation asked at a time (1 GiB): a striped volume's answer is then a few thousand runs. */
+const MAP_WINDOW = 1 << 21;
 const fdatasync = promisify(fdatasyncCb);
 const open = promisify(openCb);
 
@@ -157,13 +159,44 @@ export async function extract(volume: Source, output: string | number, options: 
       while (order.length > 0 && (order[0]!.seq === undefined || order[0]!.seq < written)) done = order.shift()!.end;
       options.progress?.(done, total);
     };
+    // What the members say is a hole is not read: skipped in a regular file, zeros written elsewhere. A
+    // read stops where the data does, so it reads no hole either.
+    let map: { end: number; zero: boolean }[] = [];
+    let mapAt = 0;
+    let mapEnd = start;
+    /** The run holding `sector` (sectors only move forward: the runs before it are passed once). */
+    const runAt = (sector: number): { end: number; zero: boolean } => {
+      if (sector >= mapEnd) {
+        map = [];
+        mapAt = 0;
+        let at = sector;
+        mapEnd = Math.min(total, sector + MAP_WINDOW);
+        for (const run of extentsOf(volume, sector, mapEnd - sector)) map.push({ end: (at += run.sectors), zero: run.zero });
+      }
+      while (map[mapAt]!.end <= sector) mapAt++;
+      return map[mapAt]!;
+    };
     for (let next = start; next < total; ) {
       if (options.signal?.aborted) break;
-      const n = Math.min(chunk, total - next);
+      const run = runAt(next);
+      if (run.zero && regular) {
+        holes += run.end - next;
+        order.push({ end: run.end, seq: undefined });
+        next = run.end;
+        advance();
+        continue;
+      }
+      const n = Math.min(chunk, run.end - next);
       const slot = await writer.acquire();
       if (isIoError(slot)) return { ...slot, path: name };
       advance();
       const into = slot.buffer.subarray(0, n * SECTOR);
+      if (run.zero) {
+        into.fill(0);
+        order.push({ end: next + n, seq: writer.submit(slot, n * SECTOR, sequential ? -1 : next * SECTOR) });
+        next += n;
+        continue;
+      }
       // A clean chunk is one read; a failing one is narrowed down to its lost sectors, left zero.
       const r = await readSalvaging(volume, next, into);
       if (isIoError(r)) return r;

@@ -1,33 +1,47 @@
 /**
  * An NBD server (the protocol of nbd's doc/proto.md): fixed newstyle handshake; NBD_OPT_EXPORT_NAME, GO,
- * INFO, LIST and ABORT; simple replies; one export per mapped device; read-only unless writable. A request
- * the protocol does not allow gets an error reply, or a clean disconnect when the stream cannot be trusted.
+ * INFO, LIST and ABORT; simple replies, or structured ones (NBD_OPT_STRUCTURED_REPLY) with the
+ * `base:allocation` meta context and NBD_CMD_BLOCK_STATUS from what the members say (extents.ts); one export
+ * per mapped device; read-only unless writable. A request the protocol does not allow gets an error reply,
+ * or a clean disconnect when the stream cannot be trusted.
  */
 import { promises as fs } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { BufferPool, ReplyBudget } from './pool.js';
-import { readSalvaging } from './rescue.js';
-import { flushOf, ioError, isIoError, SECTOR, type IoError, type Source } from './source.js';
+import { readSalvaging, type SectorRange } from './rescue.js';
+import { extentsOf, flushOf, ioError, isIoError, SECTOR, type IoError, type Source } from './source.js';
 
 const NBDMAGIC = 0x4e42444d41474943n;
 const IHAVEOPT = 0x49484156454f5054n;
 const REPLY_MAGIC = 0x3e889045565a9n;
 const REQUEST_MAGIC = 0x25609513;
 const SIMPLE_REPLY_MAGIC = 0x67446698;
+const STRUCTURED_REPLY_MAGIC = 0x668e33ef;
 
 const FLAG_FIXED_NEWSTYLE = 1;
 const FLAG_NO_ZEROES = 2;
 
-const OPT = { EXPORT_NAME: 1, ABORT: 2, LIST: 3, INFO: 6, GO: 7 } as const;
+const OPT = { EXPORT_NAME: 1, ABORT: 2, LIST: 3, INFO: 6, GO: 7, STRUCTURED_REPLY: 8, LIST_META_CONTEXT: 9, SET_META_CONTEXT: 10 } as const;
 const REP = {
-  ACK: 1, SERVER: 2, INFO: 3,
+  ACK: 1, SERVER: 2, INFO: 3, META_CONTEXT: 4,
   ERR_UNSUP: 0x80000001, ERR_POLICY: 0x80000002, ERR_INVALID: 0x80000003, ERR_UNKNOWN: 0x80000006,
 } as const;
 const INFO = { EXPORT: 0, NAME: 1, DESCRIPTION: 2, BLOCK_SIZE: 3 } as const;
 const TFLAG = { HAS_FLAGS: 1, READ_ONLY: 2, SEND_FLUSH: 4, SEND_FUA: 8, CAN_MULTI_CONN: 256 } as const;
-const CMD = { READ: 0, WRITE: 1, DISC: 2, FLUSH: 3, TRIM: 4, CACHE: 5, WRITE_ZEROES: 6 } as const;
+const CMD = { READ: 0, WRITE: 1, DISC: 2, FLUSH: 3, TRIM: 4, CACHE: 5, WRITE_ZEROES: 6, BLOCK_STATUS: 7 } as const;
 const CMD_FLAG_FUA = 1;
+const CMD_FLAG_REQ_ONE = 8;
+const REPLY_FLAG_DONE = 1;
+const REPLY = { NONE: 0, OFFSET_DATA: 1, OFFSET_HOLE: 2, BLOCK_STATUS: 5, ERROR: 0x8001, ERROR_OFFSET: 0x8002 } as const;
+const STATE_HOLE_ZERO = 3;
+/** The one meta context served, and the id it is given. */
+const ALLOCATION = 'base:allocation';
+const ALLOCATION_ID = 1;
+/** Descriptors in one block status reply (12 KiB): a client asks again from where it ends. */
+const MAX_EXTENTS = 1024;
+/** Sectors of allocation one block status request looks at (1 GiB), whatever length the client asks. */
+const STATUS_WINDOW = 1 << 21;
 const ERR = { EPERM: 1, EIO: 5, ENOMEM: 12, EINVAL: 22, ENOSPC: 28, EOVERFLOW: 75, ENOTSUP: 95 } as const;
 
 /** Largest request payload accepted (the protocol's suggested maximum), advertised in NBD_INFO_BLOCK_SIZE. */
@@ -173,6 +187,83 @@ function simpleReply(handle: Buffer, error: number): Buffer {
   return h;
 }
 
+/** A structured reply chunk's header (payload `length` bytes follow). */
+function chunkHeader(handle: Buffer, type: number, length: number, done = false): Buffer {
+  const h = Buffer.alloc(20);
+  h.writeUInt32BE(STRUCTURED_REPLY_MAGIC, 0);
+  h.writeUInt16BE(done ? REPLY_FLAG_DONE : 0, 4);
+  h.writeUInt16BE(type, 6);
+  handle.copy(h, 8);
+  h.writeUInt32BE(length, 16);
+  return h;
+}
+
+/** NBD_REPLY_TYPE_ERROR (the reply's last chunk), or ERROR_OFFSET naming where in the read it happened. */
+function errorChunk(handle: Buffer, error: number, message: string, offset?: number): Buffer {
+  const text = Buffer.from(message, 'utf8');
+  const body = Buffer.alloc(6 + text.length + (offset === undefined ? 0 : 8));
+  body.writeUInt32BE(error, 0);
+  body.writeUInt16BE(text.length, 4);
+  text.copy(body, 6);
+  if (offset !== undefined) body.writeBigUInt64BE(BigInt(offset), 6 + text.length);
+  return Buffer.concat([chunkHeader(handle, offset === undefined ? REPLY.ERROR : REPLY.ERROR_OFFSET, body.length, offset === undefined), body]);
+}
+
+/** Data (OFFSET_DATA: its offset, then the bytes) at byte `offset` of the export. */
+function dataChunk(handle: Buffer, offset: number, bytes: Uint8Array): Uint8Array[] {
+  const h = Buffer.alloc(28);
+  chunkHeader(handle, REPLY.OFFSET_DATA, 8 + bytes.length).copy(h, 0);
+  h.writeBigUInt64BE(BigInt(offset), 20);
+  return [h, bytes];
+}
+
+function holeChunk(handle: Buffer, offset: number, length: number): Buffer {
+  const h = Buffer.alloc(32);
+  chunkHeader(handle, REPLY.OFFSET_HOLE, 12).copy(h, 0);
+  h.writeBigUInt64BE(BigInt(offset), 20);
+  h.writeUInt32BE(length, 28);
+  return h;
+}
+
+/** Allocation of bytes [offset, end) of a sector Source: runs of bytes, a partial sector taking its sector's kind. */
+function byteRuns(source: Source, offset: number, end: number): { pos: number; end: number; zero: boolean }[] {
+  const first = Math.floor(offset / SECTOR);
+  const runs: { pos: number; end: number; zero: boolean }[] = [];
+  let at = first * SECTOR;
+  for (const r of extentsOf(source, first, Math.ceil(end / SECTOR) - first)) {
+    const s = Math.max(at, offset);
+    const e = Math.min(at + r.sectors * SECTOR, end);
+    if (e > s) runs.push({ pos: s, end: e, zero: r.zero });
+    at += r.sectors * SECTOR;
+  }
+  return runs;
+}
+
+/** Whether meta context queries name `base:allocation` (LIST: an empty list or the `base:` namespace too). */
+function queriesAllocation(queries: readonly string[], list: boolean): boolean {
+  if (list && queries.length === 0) return true;
+  return queries.some((q) => q === ALLOCATION || (list && q === 'base:'));
+}
+
+/** NBD_OPT_{LIST,SET}_META_CONTEXT's data: the export name and the queries; undefined when malformed. */
+function parseMetaContext(data: Buffer): { exportName: string; queries: string[] } | undefined {
+  if (data.length < 8) return undefined;
+  const nameLength = data.readUInt32BE(0);
+  if (data.length < 4 + nameLength + 4) return undefined;
+  const exportName = data.subarray(4, 4 + nameLength).toString('utf8');
+  const n = data.readUInt32BE(4 + nameLength);
+  const queries: string[] = [];
+  let at = 8 + nameLength;
+  for (let i = 0; i < n; i++) {
+    if (data.length < at + 4) return undefined;
+    const len = data.readUInt32BE(at);
+    if (data.length < at + 4 + len) return undefined;
+    queries.push(data.subarray(at + 4, at + 4 + len).toString('utf8'));
+    at += 4 + len;
+  }
+  return at === data.length ? { exportName, queries } : undefined;
+}
+
 const errno = (e: IoError) => (e.code === 'EINVAL' ? ERR.EINVAL : e.code === 'EROFS' || e.code === 'EPERM' ? ERR.EPERM : e.code === 'ENOSPC' ? ERR.ENOSPC : ERR.EIO);
 
 /** The buffer size for the next piece of a read of bytes [pos, end): whole sectors, PIECE at most. */
@@ -183,16 +274,42 @@ const pieceSize = (pos: number, end: number) => BufferPool.classOf(Math.min(PIEC
  * sectors): the bytes, and where the next piece starts.
  */
 async function readPiece(source: Source, buffer: Uint8Array, pos: number, end: number): Promise<{ bytes: Uint8Array; next: number } | IoError> {
+  const r = await readPieceSalvaged(source, buffer, pos, end);
+  if (isIoError(r)) return r;
+  // A read over sectors lost to every member answers EIO (a simple reply cannot say which).
+  return r.lost.length > 0 ? ioError(source.name, 'EIO') : r;
+}
+
+/** readPiece, with the sectors lost to every member left zero and named (sectors of the source) instead. */
+async function readPieceSalvaged(source: Source, buffer: Uint8Array, pos: number, end: number): Promise<{ bytes: Uint8Array; next: number; lost: SectorRange[] } | IoError> {
   const first = Math.floor(pos / SECTOR);
   const next = Math.min(end, first * SECTOR + buffer.length);
   const sectors = Math.ceil(next / SECTOR) - first;
-  // A read a member's unreadable sectors fail is narrowed down (rebuilt where the set can); one over sectors
-  // lost to every member answers EIO.
+  // A read a member's unreadable sectors fail is narrowed down (rebuilt where the set can).
   const r = await readSalvaging(source, first, buffer.subarray(0, sectors * SECTOR));
   if (isIoError(r)) return r;
-  if (r.length > 0) return ioError(source.name, 'EIO');
   const skip = pos - first * SECTOR;
-  return { bytes: buffer.subarray(skip, skip + next - pos), next };
+  return { bytes: buffer.subarray(skip, skip + next - pos), next, lost: r };
+}
+
+/**
+ * The chunks of a structured read reply for bytes [pos, pos+bytes.length) just read: OFFSET_DATA for what was
+ * read, ERROR_OFFSET (EIO) where sectors were lost.
+ */
+function pieceChunks(handle: Buffer, source: Source, pos: number, bytes: Uint8Array, lost: readonly SectorRange[]): Uint8Array[] {
+  const end = pos + bytes.length;
+  const out: Uint8Array[] = [];
+  let at = pos;
+  for (const l of lost) {
+    const s = Math.max(at, l.start * SECTOR);
+    const e = Math.min(end, (l.start + l.count) * SECTOR);
+    if (e <= s) continue;
+    if (s > at) out.push(...dataChunk(handle, at, bytes.subarray(at - pos, s - pos)));
+    out.push(errorChunk(handle, ERR.EIO, `${source.name}: ${e - s} bytes lost to every member`, s));
+    at = e;
+  }
+  if (end > at) out.push(...dataChunk(handle, at, bytes.subarray(at - pos)));
+  return out;
 }
 
 async function writeBytes(source: Source, offset: number, data: Uint8Array): Promise<true | IoError> {
@@ -382,6 +499,10 @@ export class NbdServer {
       return;
     }
     const noZeroes = !!(clientFlags & FLAG_NO_ZEROES);
+    let structured = false;
+    // The export base:allocation was set for (SET_META_CONTEXT names one; it holds for that export only).
+    let allocationFor: Export | undefined;
+    const modes = (exp: Export) => ({ structured, allocation: structured && allocationFor === exp });
 
     // Option haggling.
     for (;;) {
@@ -413,7 +534,37 @@ export class NbdServer {
         r.writeUInt16BE(this.transmissionFlags(), 8);
         socket.write(r);
         clearTimeout(timer);
-        return this.transmission(socket, reader, exp);
+        return this.transmission(socket, reader, exp, modes(exp));
+      }
+      if (option === OPT.STRUCTURED_REPLY) {
+        if (length === 0) structured = true;
+        socket.write(optionReply(option, length === 0 ? REP.ACK : REP.ERR_INVALID));
+        continue;
+      }
+      if (option === OPT.LIST_META_CONTEXT || option === OPT.SET_META_CONTEXT) {
+        const set = option === OPT.SET_META_CONTEXT;
+        const query = parseMetaContext(data);
+        // Contexts are used in structured replies only: setting one first needs them.
+        if (!query || (set && !structured)) {
+          socket.write(optionReply(option, REP.ERR_INVALID));
+          continue;
+        }
+        const exp = this.lookup(query.exportName);
+        if (!exp) {
+          socket.write(optionReply(option, REP.ERR_UNKNOWN, Buffer.from('no such export')));
+          continue;
+        }
+        // A SET replaces what an earlier one set.
+        if (set) allocationFor = undefined;
+        if (queriesAllocation(query.queries, !set)) {
+          const d = Buffer.alloc(4 + ALLOCATION.length);
+          d.writeUInt32BE(ALLOCATION_ID, 0);
+          d.write(ALLOCATION, 4, 'utf8');
+          socket.write(optionReply(option, REP.META_CONTEXT, d));
+          if (set) allocationFor = exp;
+        }
+        socket.write(optionReply(option, REP.ACK));
+        continue;
       }
       if (option === OPT.ABORT) {
         socket.end(optionReply(option, REP.ACK));
@@ -465,7 +616,7 @@ export class NbdServer {
         socket.write(optionReply(option, REP.ACK));
         if (option === OPT.GO) {
           clearTimeout(timer);
-          return this.transmission(socket, reader, exp);
+          return this.transmission(socket, reader, exp, modes(exp));
         }
         continue;
       }
@@ -473,7 +624,7 @@ export class NbdServer {
     }
   }
 
-  private async transmission(socket: Socket, reader: Reader, exp: Export): Promise<void> {
+  private async transmission(socket: Socket, reader: Reader, exp: Export, modes: { structured: boolean; allocation: boolean }): Promise<void> {
     const size = exp.source.sizeSectors * SECTOR;
     const holder = this.budget.holder();
     // Gone: its waits for reply bytes end; what its unsent replies hold comes back through their write callbacks.
@@ -554,6 +705,92 @@ export class NbdServer {
       } finally {
         free();
       }
+    };
+    /** An error for a read or a block status request: a structured ERROR chunk once those are in use. */
+    const refuse = (handle: Buffer, error: number, message: string) =>
+      track(takeLine().then((free) => (send([modes.structured ? errorChunk(handle, error, message) : simpleReply(handle, error)]), free())), false);
+    /**
+     * A read as structured chunks: holes (what the members say reads as zeros) as OFFSET_HOLE, unread; the
+     * rest read in pieces, each read while the one before is sent (as `read`), lost sectors as
+     * ERROR_OFFSET; an error ends the reply with an ERROR chunk and the connection stays usable.
+     */
+    const readStructured = async (handle: Buffer, offset: number, length: number) => {
+      const end = offset + length;
+      // Holes are sent as such whether or not the client asked for base:allocation (structured replies allow them).
+      const runs = byteRuns(exp.source, offset, end);
+      let run = 0;
+      let pos = offset;
+      /** The next chunks and whether they are in `b`; undefined when the reply is complete. */
+      const produce = async (b: Uint8Array | undefined): Promise<{ chunks: Uint8Array[]; holds: boolean } | IoError | undefined> => {
+        const r = runs[run];
+        if (!r) return undefined;
+        if (r.zero) {
+          run++;
+          pos = runs[run]?.pos ?? end;
+          return { chunks: [holeChunk(handle, r.pos, r.end - r.pos)], holds: false };
+        }
+        const piece = await readPieceSalvaged(exp.source, b!, pos, r.end);
+        if (isIoError(piece)) return piece;
+        const chunks = pieceChunks(handle, exp.source, pos, piece.bytes, piece.lost);
+        pos = piece.next;
+        if (pos >= r.end) {
+          run++;
+          pos = runs[run]?.pos ?? end;
+        }
+        return { chunks, holds: true };
+      };
+      const dataBytes = runs.reduce((n, r) => (r.zero ? n : Math.max(n, r.end - r.pos)), 0);
+      const grant = dataBytes > 0 ? await this.budget.acquire(holder, pieceSize(runs.find((r) => !r.zero)!.pos, runs.find((r) => !r.zero)!.pos + dataBytes)) : 0;
+      if (dataBytes > 0 && grant === 0) return;
+      const idle = grant > 0 ? [this.pool.take(grant)] : [];
+      const pending: { buffer: Uint8Array; out: Promise<void> }[] = [];
+      // The first piece is read before this reply's turn on the line, as a simple read's.
+      let next = await produce(runs[run]?.zero ? undefined : idle[idle.length - 1]);
+      const free = await takeLine();
+      try {
+        if (grant > 0 && this.budget.tryAcquire(holder, grant)) idle.unshift(this.pool.take(grant));
+        while (next !== undefined && !socket.destroyed) {
+          if (isIoError(next)) {
+            send([errorChunk(handle, errno(next), `${next.path}: ${next.message}`)]);
+            break;
+          }
+          if (next.holds) pending.push({ buffer: idle.pop()!, out: sent(next.chunks) });
+          else send(next.chunks);
+          const r = runs[run];
+          if (!r) {
+            send([chunkHeader(handle, REPLY.NONE, 0, true)]);
+            break;
+          }
+          let b: Uint8Array | undefined;
+          if (!r.zero) {
+            b = idle.pop();
+            if (!b) {
+              const oldest = pending.shift()!;
+              await oldest.out;
+              b = oldest.buffer;
+            }
+            idle.push(b);
+          }
+          next = await produce(b);
+        }
+        if (next === undefined && runs.length === 0) send([chunkHeader(handle, REPLY.NONE, 0, true)]);
+        for (const b of idle) giveBack(b);
+        for (const p of pending) void p.out.then(() => giveBack(p.buffer));
+      } finally {
+        free();
+      }
+    };
+    /** NBD_CMD_BLOCK_STATUS: base:allocation's runs from `offset`, at most MAX_EXTENTS (one with REQ_ONE). */
+    const blockStatus = (handle: Buffer, flags: number, offset: number, length: number) => {
+      const end = Math.min(offset + length, size, (Math.floor(offset / SECTOR) + STATUS_WINDOW) * SECTOR);
+      const runs = byteRuns(exp.source, offset, end).slice(0, flags & CMD_FLAG_REQ_ONE ? 1 : MAX_EXTENTS);
+      const body = Buffer.alloc(4 + 8 * runs.length);
+      body.writeUInt32BE(ALLOCATION_ID, 0);
+      runs.forEach((r, i) => {
+        body.writeUInt32BE(r.end - r.pos, 4 + 8 * i);
+        body.writeUInt32BE(r.zero ? STATE_HOLE_ZERO : 0, 8 + 8 * i);
+      });
+      track(takeLine().then((free) => (send([chunkHeader(handle, REPLY.BLOCK_STATUS, body.length, true), body]), free())), false);
     };
     /**
      * Writes whose payload has been read and is not yet all applied, by the whole sectors they touch: a
@@ -664,11 +901,23 @@ export class NbdServer {
       if (type === CMD.READ) {
         // Over the advertised maximum block size, or past the end: EINVAL, as nbdkit answers.
         if (length > MAX_REQUEST || !inRange) {
-          answer(handle, ERR.EINVAL);
+          refuse(handle, ERR.EINVAL, length > MAX_REQUEST ? 'request over the maximum block size' : 'request past the end of the export');
           continue;
         }
+        const go = modes.structured ? () => readStructured(handle, offset, length) : () => read(handle, offset, length);
         const wait = after(offset, length);
-        track(wait ? wait.then(() => read(handle, offset, length)) : read(handle, offset, length), false);
+        track(wait ? wait.then(go) : go(), false);
+        continue;
+      }
+      if (type === CMD.BLOCK_STATUS && modes.structured) {
+        if (!modes.allocation || length === 0 || !inRange) {
+          refuse(handle, ERR.EINVAL, !modes.allocation ? 'no meta context was negotiated' : length === 0 ? 'block status of no bytes' : 'request past the end of the export');
+          continue;
+        }
+        // After the writes before it, as a read is: their sectors are data by then.
+        const wait = after(offset, length);
+        if (wait) track(wait.then(() => blockStatus(handle, flags, offset, length)), false);
+        else blockStatus(handle, flags, offset, length);
         continue;
       }
       if (type === CMD.FLUSH) {

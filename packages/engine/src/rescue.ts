@@ -5,6 +5,7 @@
  * that the redundant targets rebuild it from the other members and what cannot be rebuilt is reported lost.
  */
 import { ioError, isIoError, readInto, SECTOR, type IoError, type Source } from './source.js';
+import { forceData } from './extents.js';
 
 /** A run of sectors. */
 export interface SectorRange {
@@ -122,6 +123,7 @@ export function unreadable(source: Source, bad: readonly SectorRange[]): Source 
       : {}),
     write: (sector, data) => source.write(sector, data),
     ...(source.flush ? { flush: () => source.flush!() } : {}),
+    ...(source.extents ? { extents: (sector: number, count: number) => forceData(source.extents!(sector, count), sector, bad) } : {}),
   };
 }
 
@@ -177,6 +179,7 @@ export function salvaging(volume: Source): Source {
     },
     write: (sector, data) => volume.write(sector, data),
     ...(volume.flush ? { flush: () => volume.flush!() } : {}),
+    ...(volume.extents ? { extents: (sector: number, count: number) => volume.extents!(sector, count) } : {}),
   };
 }
 

@@ -2,10 +2,11 @@
  * What the engine reads and writes: a run of 512-byte sectors. Member files, member devices and mapped
  * devices (tables) all present this one interface, so tables nest as they do in the kernel.
  */
-import { closeSync, constants, fdatasync as fdatasyncCb, openSync, readSync, readvSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasync as fdatasyncCb, fstatSync, openSync, readSync, readvSync, statSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fromNodeError, ioError, isIoError, type BlockDevice, type IoError, type WritableDevice } from '@dmraid/core';
 import { skewed } from './pool.js';
+import { FileMap, readFileMap, type Extent } from './extents.js';
 
 export const SECTOR = 512;
 
@@ -29,7 +30,16 @@ export interface Source {
    * source without it keeps nothing that a flush could lose, as memory and read-only sources).
    */
   flush?(): Promise<true | IoError>;
+  /**
+   * Allocation of [sector, sector+count): runs covering it exactly, in order, adjacent runs of a kind merged
+   * (optional: a source without it is all data). A run is `zero` only where a read gives zeros.
+   */
+  extents?(sector: number, count: number): readonly Extent[];
 }
+
+/** `extents` for any Source: its own, or all data. */
+export const extentsOf = (source: Source, sector: number, count: number): readonly Extent[] =>
+  source.extents ? source.extents(sector, count) : count > 0 ? [{ sectors: count, zero: false }] : [];
 
 /** `flush` for any Source: its own, or nothing to do for one without (memory, read-only). */
 export const flushOf = async (source: Source): Promise<true | IoError> => (await source.flush?.()) ?? true;
@@ -56,6 +66,15 @@ export function pwriteAll(fd: number, data: Uint8Array, position: number): void 
  */
 export function fileSource(path: string, sizeSectors: number, writable = false): Source & { close(): void } {
   const fd = openSync(path, writable ? constants.O_RDWR | (statSync(path).isBlockDevice() ? constants.O_EXCL : 0) : constants.O_RDONLY);
+  // Learnt at the first question (serving, extracting), not at open: discovery never asks. A block device
+  // is all data (its holes, a thin volume's, are not ours to see).
+  let map: FileMap | undefined;
+  const fileMap = (): FileMap => {
+    if (map) return map;
+    const st = fstatSync(fd);
+    map = st.isFile() ? readFileMap(path, sizeSectors, st.blocks).map : FileMap.dense(sizeSectors);
+    return map;
+  };
   const inRange = (s: number, n: number) => Number.isInteger(s) && Number.isInteger(n) && s >= 0 && n >= 0 && s + n <= sizeSectors;
   const fail = (e: unknown) => fromNodeError(path, e);
   const readIntoFile = async (sector: number, out: Uint8Array): Promise<true | IoError> => {
@@ -105,6 +124,7 @@ export function fileSource(path: string, sizeSectors: number, writable = false):
       if (!inRange(sector, data.length / SECTOR)) return ioError(path, 'EINVAL');
       try {
         pwriteAll(fd, data, sector * SECTOR);
+        map?.markData(sector, data.length / SECTOR);
         return true;
       } catch (e) {
         return fail(e);
@@ -122,6 +142,7 @@ export function fileSource(path: string, sizeSectors: number, writable = false):
           },
         }
       : {}),
+    extents: (sector, count) => fileMap().extents(sector, count),
     close: () => closeSync(fd),
   };
 }
@@ -144,8 +165,8 @@ export function deviceSource(device: BlockDevice, writable = false): Source {
   };
 }
 
-/** A Source held in memory (tests, the naive model). */
-export function memorySource(name: string, bytes: Uint8Array): Source {
+/** A Source held in memory (tests, the naive model); `holes` gives it an allocation map (tests). */
+export function memorySource(name: string, bytes: Uint8Array, holes?: FileMap): Source {
   const sizeSectors = Math.floor(bytes.length / SECTOR);
   const inRange = (s: number, n: number) => Number.isInteger(s) && Number.isInteger(n) && s >= 0 && n >= 0 && s + n <= sizeSectors;
   return {
@@ -160,8 +181,10 @@ export function memorySource(name: string, bytes: Uint8Array): Source {
     write: async (sector, data) => {
       if (!inRange(sector, data.length / SECTOR)) return ioError(name, 'EINVAL');
       bytes.set(data, sector * SECTOR);
+      holes?.markData(sector, data.length / SECTOR);
       return true;
     },
+    ...(holes ? { extents: (sector: number, count: number) => holes.extents(sector, count) } : {}),
   };
 }
 

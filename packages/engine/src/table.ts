@@ -6,6 +6,7 @@
  */
 import { devicePath, splitTableWords, typedArgs, type DeviceRef, type TableTarget } from '@dmraid/core';
 import { flushOf, ioError, isIoError, SECTOR, type IoError, type Source } from './source.js';
+import { pushExtent, pushExtents, type Extent } from './extents.js';
 import type { ConstructContext, Target, TargetType } from './target.js';
 import { uint } from './target.js';
 import { linear } from './targets/linear.js';
@@ -191,6 +192,18 @@ export function createMappedDevice(name: string, table: string | readonly TableT
         into.set(r);
       }
       return true;
+    },
+    extents(sector, count): readonly Extent[] {
+      const out: Extent[] = [];
+      if (!valid(sector, count)) return out;
+      for (let at = sector; at < sector + count; ) {
+        const t = find(at);
+        const n = Math.min(sector + count, t.start + t.target.length) - at;
+        if (t.target.extents) pushExtents(out, t.target.extents(at - t.start, n));
+        else pushExtent(out, n, false);
+        at += n;
+      }
+      return out;
     },
     async flush(): Promise<true | IoError> {
       for (const source of beneath) {

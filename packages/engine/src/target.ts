@@ -2,6 +2,7 @@
  * The target interface, as the kernel's struct target_type: construct from the table line's arguments
  * (an error is a message, as ti->error), map I/O to the devices beneath, destroy. One target per module.
  */
+import type { Extent } from './extents.js';
 import type { IoError, Source } from './source.js';
 
 export interface ConstructContext {
@@ -19,6 +20,8 @@ export interface Target {
   write(sector: number, data: Uint8Array): Promise<true | IoError>;
   /** Read into the caller's buffer (optional; see Source.readInto). */
   readInto?(sector: number, out: Uint8Array): Promise<true | IoError>;
+  /** Allocation of [sector, sector+count), as Source.extents (optional: a target without it is all data). */
+  extents?(sector: number, count: number): readonly Extent[];
   /** What `dmsetup status` would say, in words. */
   status?(): string;
   /** The redundancy a data check verifies: legs that must agree, or parity rows. */

@@ -1,5 +1,5 @@
 /** `linear <dev> <offset>`: the kernel's dm-linear. */
-import { readInto } from '../source.js';
+import { extentsOf, readInto } from '../source.js';
 import { uint, type TargetType } from '../target.js';
 
 export const linear: TargetType = {
@@ -16,6 +16,7 @@ export const linear: TargetType = {
       read: (sector, count) => source.read(offset + sector, count),
       write: (sector, data) => source.write(offset + sector, data),
       readInto: (sector, out) => readInto(source, offset + sector, out),
+      extents: (sector, count) => extentsOf(source, offset + sector, count),
       status: () => `${source.name} ${offset}`,
     };
   },

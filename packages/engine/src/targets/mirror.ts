@@ -6,7 +6,7 @@
  * be the blank target of a rebuild. Writes go to every healthy leg. A leg whose I/O fails is marked
  * failed, reported and skipped after.
  */
-import { isIoError, SECTOR, type IoError, type Source } from '../source.js';
+import { extentsOf, isIoError, SECTOR, type IoError, type Source } from '../source.js';
 import { isMediumError } from '../rescue.js';
 import { uint, type TargetType } from '../target.js';
 
@@ -68,6 +68,11 @@ export const mirror: TargetType = {
           } else ok = true;
         });
         return ok ? true : (last ?? { kind: 'io', path: 'mirror', code: 'EIO', message: 'Input/output error' });
+      },
+      // The leg a read goes to now: the first healthy one in sync, else the first (the resync's source).
+      extents: (sector, count) => {
+        const leg = (inSync ? legs.find((l) => !l.failed) : undefined) ?? legs[0]!;
+        return extentsOf(leg.source, leg.offset + sector, count);
       },
       status: () => `${legCount} ${legs.map((l) => `${l.source.name}${l.failed ? ' (failed)' : ''}`).join(' ')}`,
       check: {

@@ -6,7 +6,8 @@
  */
 import { chunkPieces, gatherInto, type Piece } from '../gather.js';
 import { BufferPool, skewed } from '../pool.js';
-import { isIoError, SECTOR, xorInto, type IoError, type Source } from '../source.js';
+import { extentsOf, isIoError, SECTOR, xorInto, type IoError, type Source } from '../source.js';
+import { parityExtents } from '../extents.js';
 import { readDegrading } from '../rescue.js';
 import { uint, type TargetType } from '../target.js';
 import { raid5Place, type Algorithm } from './raid5-layout.js';
@@ -193,6 +194,8 @@ export const raid: TargetType = {
       read,
       readInto,
       write,
+      extents: (sector, count) =>
+        parityExtents(chunk, dataDisks, disks, sector, count, (d, s, n) => (devs[d]!.source ? extentsOf(devs[d]!.source!, devs[d]!.offset + s, n) : undefined)),
       status: () => `${type} ${disks} ${devs.map((d) => (d.source ? 'A' : 'D')).join('')}`,
       check: {
         kind: 'parity',

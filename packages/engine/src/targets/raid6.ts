@@ -8,7 +8,8 @@ import { chunkPieces, gatherInto, type Piece } from '../gather.js';
 import { gfInv, gfMul, gfPow2, tableKernels } from '../gf256.js';
 import { simdKernels } from '../gf256-simd.js';
 import { BufferPool, skewed } from '../pool.js';
-import { isIoError, readInto as readIntoSource, SECTOR, xorInto, type IoError, type Source } from '../source.js';
+import { parityExtents } from '../extents.js';
+import { extentsOf, isIoError, readInto as readIntoSource, SECTOR, xorInto, type IoError, type Source } from '../source.js';
 import { readDegrading } from '../rescue.js';
 import type { Target } from '../target.js';
 import { raid5Place, type Algorithm } from './raid5-layout.js';
@@ -336,6 +337,8 @@ export function raid6Target({ type, length, chunk, devs, report }: Raid6Spec): T
     },
     readInto,
     write,
+    extents: (sector, count) =>
+        parityExtents(chunk, dataDisks, disks, sector, count, (d, s, n) => (devs[d]!.source ? extentsOf(devs[d]!.source!, devs[d]!.offset + s, n) : undefined)),
     status: () => `${type} ${disks} ${devs.map((d) => (d.source ? 'A' : 'D')).join('')}`,
     check: {
       kind: 'parity',

@@ -1,6 +1,7 @@
 /** `striped <#stripes> <chunk> (<dev> <offset>)...`: dm-stripe (RAID0). */
 import { chunkPieces, gatherInto, scatter, type Piece } from '../gather.js';
-import { SECTOR, type Source } from '../source.js';
+import { extentsOf, SECTOR, type Source } from '../source.js';
+import { pushExtent, type Extent } from '../extents.js';
 import { uint, type TargetType } from '../target.js';
 import { skewed } from '../pool.js';
 
@@ -36,6 +37,38 @@ export const striped: TargetType = {
         return r === true ? out : r;
       },
       readInto: (sector, out) => gatherInto(devs, stripePieces(stripes, chunk, sector, out.length / SECTOR), out),
+      extents(sector, count) {
+        if (count <= 0) return [];
+        // Each member's runs over the rows touched, asked once and walked with a cursor: a member's sectors
+        // come in order as the chunks do.
+        const rowSectors = chunk * stripes;
+        const firstRow = Math.floor(sector / rowSectors);
+        const rows = Math.ceil((sector + count) / rowSectors) - firstRow;
+        const members = devs.map((d) => extentsOf(d.source, d.offset + firstRow * chunk, rows * chunk));
+        // Every member one kind over the rows (dense, or all hole): so is the volume.
+        if (members.every((m) => m.length === 1 && m[0]!.zero === members[0]![0]!.zero)) return [{ sectors: count, zero: members[0]![0]!.zero }];
+        const cursor = members.map(() => ({ i: 0, end: 0 }));
+        for (const [d, c] of cursor.entries()) c.end = members[d]![0]?.sectors ?? 0;
+        const out: Extent[] = [];
+        for (let at = 0; at < count; ) {
+          const s = sector + at;
+          const k = Math.floor(s / chunk);
+          const dev = k % stripes;
+          // The member's sector, relative to the first row asked.
+          let ds = (Math.floor(k / stripes) - firstRow) * chunk + (s - k * chunk);
+          const pieceEnd = ds + Math.min(chunk - (s - k * chunk), count - at);
+          const runs = members[dev]!;
+          const c = cursor[dev]!;
+          while (ds < pieceEnd) {
+            while (c.end <= ds) c.end += runs[++c.i]!.sectors;
+            const n = Math.min(c.end, pieceEnd) - ds;
+            pushExtent(out, n, runs[c.i]!.zero);
+            ds += n;
+            at += n;
+          }
+        }
+        return out;
+      },
       write: (sector, data) => scatter(devs, stripePieces(stripes, chunk, sector, data.length / SECTOR), data),
       status: () => `${stripes} ${chunk} ${devs.map((d) => d.source.name).join(' ')}`,
     };

@@ -6,6 +6,11 @@ export const zero: TargetType = {
   name: 'zero',
   construct(_ctx, length, args) {
     if (args.length !== 0) return 'No arguments required';
-    return { length, read: async (_s, count) => new Uint8Array(count * SECTOR), write: async () => true };
+    return {
+      length,
+      read: async (_s, count) => new Uint8Array(count * SECTOR),
+      write: async () => true,
+      extents: (_s, count) => [{ sectors: count, zero: true }],
+    };
   },
 };
