@@ -178,7 +178,7 @@ export function readFileMap(path: string, sizeSectors: number, blocks: number, c
   if (blocks === 0) return { map: FileMap.fromRanges([]), method: 'st_blocks' };
   // Every sector has a block: dense, without asking (a dense image pays nothing for the map).
   if (blocks >= sizeSectors) return { map: FileMap.dense(sizeSectors), method: 'st_blocks' };
-  const r = spawnSync(command, ['-e', '-b512', path], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(command, ['-e', '-b512', '--', path], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 64 * 1024 * 1024 });
   const ranges = r.status === 0 && typeof r.stdout === 'string' ? parseFilefrag(r.stdout, sizeSectors) : undefined;
   if (ranges) return { map: FileMap.fromRanges(ranges), method: 'filefrag' };
   return { map: FileMap.dense(sizeSectors), method: 'dense' };
