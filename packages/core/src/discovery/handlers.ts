@@ -194,10 +194,15 @@ function guarded(h: FormatHandler, packageName: string, report?: (text: string) 
   return wrapped;
 }
 
+/** A handler (loaded or described from a bundle) must be the format its manifest names. */
+function checkNamed(manifest: HandlerManifest, name: string): void {
+  if (manifest.dmraid.format !== name) throw new Error(`manifest names format "${manifest.dmraid.format}" but the handler is "${name}"`);
+}
+
 /** The handler package's default export, validated, and named as its manifest says. */
 function checkedHandler(manifest: HandlerManifest, handler: unknown): FormatHandler {
   validateFormat(handler);
-  if (manifest.dmraid.format !== handler.name) throw new Error(`manifest names format "${manifest.dmraid.format}" but the handler is "${handler.name}"`);
+  checkNamed(manifest, handler.name);
   return handler;
 }
 
@@ -224,7 +229,7 @@ export async function describeHandlers(start = here(), options: Pick<LoadHandler
   return scan<DescribedHandler>(start, options, async (name, manifest, bundled, importEntry) => {
     let facts: HandlerFacts;
     if (bundled) {
-      if (manifest.dmraid.format !== bundled.facts.name) throw new Error(`manifest names format "${manifest.dmraid.format}" but the handler is "${bundled.facts.name}"`);
+      checkNamed(manifest, bundled.facts.name);
       facts = bundled.facts;
     } else {
       const h = checkedHandler(manifest, await importEntry());
