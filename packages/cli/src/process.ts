@@ -10,7 +10,12 @@
  * - any other error on standard output: one `ERROR:` line on standard error, status 1;
  * - any other error on standard error: nothing can say so; the run goes on, its status unchanged.
  * The failed stream takes no more output, and long work (--extract, --serve) stops as on SIGINT.
+ *
+ * Output is written with write(2) on the descriptor, as C does; Node's process.stdout is made only where that
+ * cannot go on (a non-blocking descriptor whose reader is behind: EAGAIN), because making it loads Node's
+ * stream and socket modules, ~3 ms and 2 MiB of every short command.
  */
+import { writeSync } from 'node:fs';
 import { fromNodeError } from '@dmraid/core';
 import type { Io } from './context.js';
 import { run, type RunOptions } from './main.js';
@@ -23,25 +28,42 @@ const READER_GONE = new Set(['EPIPE', 'ECONNRESET']);
 
 type StreamName = 'stdout' | 'stderr';
 
+const FD: Record<StreamName, number> = { stdout: 1, stderr: 2 };
+
 class Stdio {
   private readonly stopping = new AbortController();
   /** Aborted once an output stream fails. */
   readonly signal = this.stopping.signal;
   /** The error code each failed stream gave. */
   private readonly failed: Partial<Record<StreamName, string>> = {};
+  /** The streams that write through Node's stream (after an EAGAIN): everything after goes there, in order. */
+  private readonly streamed = new Set<StreamName>();
   private readerGone = false;
   private stdoutError = false;
 
-  constructor() {
-    // Without a listener a failed write is an uncaught 'error' event: a stack trace.
-    for (const name of ['stdout', 'stderr'] as const) process[name].on('error', (e) => this.fail(name, e));
-  }
-
   write(name: StreamName, text: string): void {
     if (this.failed[name] !== undefined) return;
-    const stream = process[name];
     // Output strings carry one character per byte (metadata strings are raw bytes, as C prints them).
-    stream.write(Buffer.from(text, 'latin1'));
+    const bytes = Buffer.from(text, 'latin1');
+    if (this.streamed.has(name)) return this.toStream(name, bytes);
+    let done = 0;
+    try {
+      while (done < bytes.length) done += writeSync(FD[name], bytes, done);
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'EAGAIN') this.toStream(name, bytes.subarray(done));
+      else this.fail(name, e);
+    }
+  }
+
+  /** From now on `name` writes through Node's stream, which waits for a non-blocking descriptor's reader. */
+  private toStream(name: StreamName, bytes: Uint8Array): void {
+    const stream = process[name];
+    if (!this.streamed.has(name)) {
+      this.streamed.add(name);
+      // Without a listener a failed write is an uncaught 'error' event: a stack trace.
+      stream.on('error', (e) => this.fail(name, e));
+    }
+    stream.write(bytes);
     // A write that fails at once destroys the stream now but emits 'error' a tick later: the run must not
     // print on (or answer a prompt) meanwhile.
     if (stream.errored) this.fail(name, stream.errored);
@@ -49,10 +71,12 @@ class Stdio {
 
   /** Once `name`'s queued writes have left (a pipe's wait for a slow reader): whether the stream failed. */
   async settled(name: StreamName): Promise<boolean> {
-    const stream = process[name];
-    // Only queued writes are waited for: a write of nothing is no write to /dev/full, which fails it.
-    if (stream.writableLength > 0 && !stream.destroyed) await new Promise<void>((written) => stream.write('', () => written()));
-    if (stream.errored) this.fail(name, stream.errored);
+    if (this.streamed.has(name)) {
+      const stream = process[name];
+      // Only queued writes are waited for: a write of nothing is no write to /dev/full, which fails it.
+      if (stream.writableLength > 0 && !stream.destroyed) await new Promise<void>((written) => stream.write('', () => written()));
+      if (stream.errored) this.fail(name, stream.errored);
+    }
     return this.failed[name] !== undefined;
   }
 
@@ -100,7 +124,10 @@ function ioOf(stdio: Stdio): Io {
       return true;
     },
     cwd: process.cwd(),
-    terminal: !!process.stderr.isTTY,
+    // Asked by the commands that show progress; looking makes process.stderr (see the top of this file).
+    get terminal() {
+      return !!process.stderr.isTTY;
+    },
   };
 }
 

@@ -1,8 +1,8 @@
 // Standard output or standard error closed or full under the built CLI, in real shell pipelines: a reader that
 // went away ends the run quietly with status 141 (as a shell reports a C tool SIGPIPE ended); any other
 // failure of standard output is one ERROR line and status 1; never a stack trace.
-import { spawn } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, existsSync, openSync, promises as fs, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -70,6 +70,47 @@ describe('standard output closed or full', () => {
     const r = await sh(dir, 'dmraid "$@" | head -1', [...devices, '-n']);
     noTrace(r.stderr);
     expect([r.status, r.stderr, r.stdout]).toEqual([141, '', `${all.split('\n')[0]}\n`]);
+  });
+
+  it('a non-blocking pipe whose reader is behind: the whole output, in order, status 0', async () => {
+    // The CLI writes with write(2); a descriptor opened O_NONBLOCK (a FIFO here; Node's own pipes can be so)
+    // answers EAGAIN when full, and the rest must still arrive, after what was written before it.
+    const dir = tmp('pipes');
+    const sets = ['ddf1/raid10-4', 'ddf1/two-vds-disjoint', 'ddf1/mdadm-raid6-4', 'ddf1/raid1e-4'];
+    const devices = (await imagesOf(dir, ...sets)).flatMap((d) => ['--devices', d]);
+    const all = await printed(dir, [...devices, '-n']);
+    expect(all.length).toBeGreaterThan(96 * 1024);
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    // Node's spawn makes a child's descriptors 0-2 blocking (the flag is the open file's, shared): the FIFO goes
+    // in as descriptor 3 and the shell makes it the CLI's standard output.
+    const child = spawn('sh', ['-c', 'exec "$0" "$@" >&3 3>&-', process.execPath, bin, ...devices, '-n'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe', writer] });
+    closeSync(writer);
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('latin1')));
+    const status = new Promise((closed) => child.on('close', closed));
+    const pause = (ms: number) => new Promise((later) => setTimeout(later, ms));
+    await pause(1000); // nothing read meanwhile: the pipe fills and the CLI's writes find it full
+    const chunks: Buffer[] = [];
+    const buf = Buffer.alloc(4096); // a slow reader: a little at a time
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(reader, buf);
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'EAGAIN') throw e;
+        await pause(5);
+        continue;
+      }
+      if (n === 0) break; // the writer closed: the CLI exited
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+    }
+    closeSync(reader);
+    const stdout = Buffer.concat(chunks).toString('latin1');
+    expect([await status, stderr, stdout.length]).toEqual([0, '', all.length]);
+    expect(stdout === all).toBe(true);
   });
 
   it('-n and --json -r > /dev/full: one ERROR line naming the problem, status 1', async () => {
