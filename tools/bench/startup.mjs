@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench:startup`: what a short command costs from exec to exit — `node -e 0` (Node's floor), the
-// `dmraid` command (the meta-package's bin, with its one-file handler bundle), `dmraid-cli` (the CLI alone,
-// which imports each handler package), and the C reference, interleaved round by round so that a busy machine
+// `dmraid` command (the meta-package's bin: one CommonJS file through a compile cache), `dmraid-cli` (the CLI
+// alone, ES modules, which imports each handler package), and the C reference, interleaved round by round so that a busy machine
 // slows every command alike. Peak RSS from /usr/bin/time. Results as a Markdown table (docs/benchmarks.md).
 //
 // The reference sees the images as ../shared/tools/dmraid-ref shows them (loop devices as /dev/sdX in a private
@@ -9,9 +9,9 @@
 // dmraid alone, so neither losetup nor unshare is counted: the C tool's own cost, as the issue's targets mean it.
 //
 // --breakdown: instead, where the time of a start goes, from timing marks inside one process (a child per
-// round, medians): importing @dmraid/core, @dmraid/cli, the scan of node_modules with the handlers described,
-// importing the eight handler packages one by one (what dmraid-cli does) or the meta-package's one-file
-// bundle; on Node 22 and later with the compile cache on and warm, as the bins run.
+// round, medians): for dmraid-cli importing @dmraid/core, @dmraid/cli, the scan of node_modules with the
+// handlers described, the eight handler packages one by one; for dmraid its compile-cache loader, its one file
+// and the handlers' code in it; with the compile caches warm, as the bins run.
 //
 // Options: --runs N (rounds, default 11), --node PATH (the Node that runs ours; default this one), --json.
 import { spawnSync } from 'node:child_process';
@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { cleanPath, commandEnv, extraCerts, machine, makeImages, median } from './common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const dmraid = join(root, 'packages', 'dmraid', 'bin', 'dmraid.js');
+const dmraid = join(root, 'packages', 'dmraid', 'bin', 'dmraid.cjs');
 const dmraidCli = join(root, 'packages', 'cli', 'dist', 'bin.js');
 const reference = join(root, '..', 'shared', 'tools', 'dmraid-ref', 'dmraid-ref');
 const args = process.argv.slice(2);
@@ -95,7 +95,8 @@ if (args.includes('--breakdown')) {
 
 /** Median milliseconds of each step inside a fresh process, `runs` processes. */
 function breakdown() {
-  const probe = `
+  // dmraid-cli: the CLI's ES modules, importing each handler package.
+  const packages = `
     const module = (await import('node:module')).default;
     module.enableCompileCache?.();
     const t = [performance.now()];
@@ -103,25 +104,30 @@ function breakdown() {
     const r = { sinceProcessStart: performance.now() };
     const core = await import('@dmraid/core'); r.core = lap();
     await import('@dmraid/cli'); r.cli = lap();
-    const { bundledHandlers } = await import('./dist/handlers.js'); r.bundleList = lap();
-    await core.describeHandlers(undefined, { bundled: bundledHandlers }); r.scanDescribe = lap();
-    if (process.env.HANDLERS === 'packages') {
-      for (const b of bundledHandlers) { await import(b.packageName); r[b.facts.name] = lap(); }
-    } else { await import('./dist/handlers-code.js'); r.bundleCode = lap(); }
+    await core.describeHandlers(); r.scanDescribe = lap();
+    for (const name of ${JSON.stringify(['ddf1', 'hpt37x', 'hpt45x', 'isw', 'nvidia', 'promise', 'sil', 'via'])}) { await import('@dmraid/format-' + name); r[name] = lap(); }
     console.log(JSON.stringify(r));`;
+  // dmraid: its one CommonJS file through the compile cache, then the handlers' code in it.
+  const bundle = `
+    const t = [performance.now()];
+    const lap = () => { t.push(performance.now()); return t.at(-1) - t.at(-2); };
+    const r = { sinceProcessStart: performance.now() };
+    const { requireCached } = require('./bin/compile-cache.cjs'); r.cacheLoader = lap();
+    const b = requireCached(require('node:path').resolve('dist/dmraid.cjs')); r.bundle = lap();
+    b.bundledHandlers[0].load().then(() => { r.handlerCode = lap(); console.log(JSON.stringify(r)); });`;
   const cwd = join(root, 'packages', 'dmraid');
   const cacheDir = mkdtempSync(join(tmpdir(), 'dmraid-bench-cache-'));
   const lines = [`Date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} · ${machine(node)} · median of ${runs} processes, ms`, ''];
   try {
-    for (const handlers of ['packages', 'bundle']) {
+    for (const [label, argv] of [['dmraid-cli (packages)', ['--input-type=module', '-e', packages]], ['dmraid (one file)', ['-e', bundle]]]) {
       const samples = {};
       for (let i = 0; i <= runs; i++) {
-        const r = spawnSync(node, ['--input-type=module', '-e', probe], { cwd, encoding: 'utf8', env: { ...env, HANDLERS: handlers, NODE_COMPILE_CACHE: cacheDir } });
+        const r = spawnSync(node, argv, { cwd, encoding: 'utf8', env: { ...env, NODE_COMPILE_CACHE: cacheDir, XDG_CACHE_HOME: cacheDir } });
         if (r.status !== 0) throw new Error(r.stderr);
-        if (i === 0) continue; // fills the compile cache where there is one
+        if (i === 0) continue; // fills the compile cache
         for (const [k, v] of Object.entries(JSON.parse(r.stdout))) (samples[k] ??= []).push(v);
       }
-      lines.push(`- handlers as ${handlers}: ${Object.entries(samples).map(([k, v]) => `${k} ${median(v).toFixed(1)}`).join(' · ')}`);
+      lines.push(`- ${label}: ${Object.entries(samples).map(([k, v]) => `${k} ${median(v).toFixed(1)}`).join(' · ')}`);
     }
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });
@@ -130,6 +136,8 @@ function breakdown() {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'dmraid-bench-startup-'));
+// dmraid's compile cache in this run's folder: filled by the warm-up round, as by a user's first command.
+env.XDG_CACHE_HOME = join(dir, 'cache');
 const haveReference = spawnSync('sh', ['-c', 'command -v dmraid'], { env }).status === 0 && existsSync(reference);
 const refs = [];
 const results = { date: new Date().toISOString(), loadavg: loadavg().map((l) => l.toFixed(2)), machine: machine(node), runs, rows: [] };

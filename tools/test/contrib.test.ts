@@ -89,7 +89,7 @@ describe('dmraid-install-units', () => {
     const prefix = scratch('units-prefix');
     const r = await install(['--prefix', prefix]);
     expect(r).toEqual({ stdout: allDests(prefix).map((d) => `installed ${d}\n`).join(''), stderr: '', status: 0 });
-    const ours = `${process.execPath} ${join(pkgDir, 'bin', 'dmraid.js')}`;
+    const ours = `${process.execPath} ${join(pkgDir, 'bin', 'dmraid.cjs')}`;
     expect(await fs.readFile(ruleDest(prefix), 'utf8')).toBe(await fs.readFile(join(contribDir, 'udev', RULE), 'utf8'));
     for (const unit of UNITS) {
       const text = await fs.readFile(unitDest(prefix, unit), 'utf8');

@@ -1,13 +1,16 @@
-// The meta-package's `dmraid` runs the CLI with its pinned handlers bundled in one file: what it prints must be
-// byte for byte what the CLI prints importing each handler package, and the bundle must share @dmraid/core.
+// The meta-package's `dmraid` runs one CommonJS file built from the CLI, core, engine, activation and its pinned
+// handlers: what it prints must be byte for byte what the CLI prints importing each package.
+import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildTestbedImages, listTestbedSets, testbedDir } from '@dmraid/testkit';
 import { repoRoot, requireBuilt, sh, tmp } from './helpers.js';
 
 const meta = join(repoRoot, 'packages', 'dmraid');
-const dmraid = join(meta, 'bin', 'dmraid.js');
+const dmraid = join(meta, 'bin', 'dmraid.cjs');
+const bundle = join(meta, 'dist', 'dmraid.cjs');
 const dmraidCli = join(repoRoot, 'packages', 'cli', 'dist', 'bin.js');
 
 const dirs: string[] = [];
@@ -17,8 +20,8 @@ afterAll(async () => {
 
 describe('the meta-package bundle of handlers', () => {
   it('lists every pinned handler package at its installed version, with the facts of the handler itself', async () => {
-    requireBuilt(meta, 'dist/handlers.js');
-    const { bundledHandlers } = (await import(join(meta, 'dist', 'handlers.js'))) as { bundledHandlers: { packageName: string; version: string; facts: object; load: () => Promise<{ name: string; description: string; levels: string }> }[] };
+    requireBuilt(meta, 'dist/dmraid.cjs');
+    const { bundledHandlers } = createRequire(import.meta.url)(bundle) as { bundledHandlers: { packageName: string; version: string; facts: object; load: () => Promise<{ name: string; description: string; levels: string }> }[] };
     const pins = (JSON.parse(await fs.readFile(join(meta, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies;
     const handlerPins = Object.keys(pins).filter((n) => n.startsWith('@dmraid/format-')).sort();
     expect(bundledHandlers.map((b) => b.packageName)).toEqual(handlerPins);
@@ -30,17 +33,24 @@ describe('the meta-package bundle of handlers', () => {
     }
   });
 
-  it('leaves @dmraid/core out: the bundled code imports it, as third-party handlers do, so there is one copy', async () => {
-    const code = await fs.readFile(join(meta, 'dist', 'handlers-code.js'), 'utf8');
-    const imported = new Set([...code.matchAll(/\bfrom\s*"([^"]+)"/g)].map((m) => m[1]));
-    expect([...imported].filter((m) => !/^(node:)?[a-z_]+$/.test(m))).toEqual(['@dmraid/core']);
-    // core's own definitions would be here if it were inlined.
-    expect(code).not.toMatch(/function defineFormat\b/);
+  it('is one file that requires only Node built-ins, and imports only what the handler scan finds elsewhere', async () => {
+    const code = await fs.readFile(bundle, 'utf8');
+    const required = new Set([...code.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]));
+    expect([...required].filter((m) => !/^node:[a-z_/]+$|^[a-z_]+$/.test(m))).toEqual([]);
+    // The import()s left: a handler package outside the bundle (by name or by file), an ES module; and
+    // node:readline for the first question a command asks.
+    const imports = [...code.matchAll(/\bimport\(/g)].map((m) => code.slice(m.index - 80, m.index + 20));
+    expect(imports.filter((i) => i.includes('import("readline")'))).toHaveLength(1);
+    expect(imports.filter((i) => !i.includes('import("readline")')).map((i) => /importEntry=async/.test(i))).toEqual([true, true]);
+    // Each package's own files are found where it is installed (the CLI's package.json, the engine's worker).
+    expect(code).toContain('__dmraidFileUrl("@dmraid/engine","dist/index.js")');
+    expect(code).not.toMatch(/import\.meta/);
   });
 
   it('loads node:crypto only when a handler asks for randomness: a pdc spare still gets its random id', async () => {
-    const probe = `await import(${JSON.stringify(join(meta, 'dist', 'handlers-code.js'))}); console.log(process.moduleLoadList.filter((m) => /crypto/.test(m)).length);`;
-    const loaded = await sh(process.execPath, ['--input-type=module', '-e', probe], meta);
+    // (Counted from what this process had loaded before: \`node -e\` itself loads some crypto modules.)
+    const probe = `const n = () => process.moduleLoadList.filter((m) => /crypto/.test(m)).length; const before = n(); const b = require(${JSON.stringify(bundle)}); (async () => { for (const h of b.bundledHandlers) await h.load(); console.log(n() - before); })();`;
+    const loaded = await sh(process.execPath, ['-e', probe], meta);
     expect(loaded).toMatchObject({ stdout: '0\n', status: 0 });
     const dir = tmp('meta-bundle-spare');
     dirs.push(dir);
@@ -52,6 +62,43 @@ describe('the meta-package bundle of handlers', () => {
     const made = await sh(process.execPath, [dmraid, ...devices, '-f', 'pdc', '-S', name, '-M', 'spare.img', '--yes'], dir);
     expect(made.status, made.stderr).toBe(0);
     expect((await sh(process.execPath, [dmraid, ...devices, '-r'], dir)).stdout).toContain('spare.img: pdc, "pdc_a", spare, ok, 393216 sectors, data@ 0\n');
+  });
+
+  it('extracts and serves from the bundle as dmraid-cli does; the NBD worker script is found in the engine package', async () => {
+    const dir = tmp('meta-bundle-serve');
+    dirs.push(dir);
+    const set = (await listTestbedSets(testbedDir, 'hpt45x')).find((s) => s.config === 'raid0-2')!;
+    const devices = (await buildTestbedImages(set, dir)).flatMap((spec) => ['--devices', spec]);
+    const name = /name\s+: (\S+)/.exec((await sh(process.execPath, [dmraid, ...devices, '-s'], dir)).stdout)![1]!;
+    for (const [bin, out] of [[dmraid, 'flat.img'], [dmraidCli, 'flat-cli.img']] as const) {
+      const r = await sh(process.execPath, [bin, ...devices, '--extract', name, '-o', out], dir);
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const flat = await fs.readFile(join(dir, 'flat.img'));
+    expect(flat.equals(await fs.readFile(join(dir, 'flat-cli.img')))).toBe(true);
+    if (!(await sh('sh', ['-c', 'command -v nbdcopy'], dir)).stdout) {
+      if (process.env.CI) throw new Error('nbdcopy is missing (apt-get install -y libnbd-bin)');
+      return;
+    }
+    // Read-only serving hands connections to worker processes (one per further core); a worker that cannot
+    // start is an INFO line and the server serves alone, so -v shows whether the worker came up.
+    const server = spawn(process.execPath, [dmraid, ...devices, '--serve', '--listen', 'nbd.sock', '-v'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    server.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    server.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const closed = new Promise((done) => server.on('close', done));
+    try {
+      for (let i = 0; i < 200 && !out.includes('nbd+unix'); i++) await new Promise((later) => setTimeout(later, 50));
+      const uri = /nbd\+unix:\S+/.exec(out)?.[0];
+      expect(uri, out).toBeDefined();
+      const copied = await sh('nbdcopy', [uri!, 'served.img'], dir);
+      expect(copied.status, copied.stderr).toBe(0);
+      expect((await fs.readFile(join(dir, 'served.img'))).equals(flat)).toBe(true);
+    } finally {
+      server.kill('SIGINT');
+      await closed;
+    }
+    expect(out).not.toMatch(/serving from this process only|ERROR|\n\s+at /);
   });
 
   it('prints exactly what dmraid-cli prints: -V, -l (plain and --json), -h, and -r/-s on testbed sets', async () => {
@@ -74,9 +121,10 @@ describe('the meta-package bundle of handlers', () => {
   });
 
   it('is rebuilt by every build (nx does not restore it from a cache made before a handler changed)', async () => {
-    const pkg = JSON.parse(await fs.readFile(join(meta, 'package.json'), 'utf8')) as { scripts: { build: string }; nx?: { targets?: { build?: { cache?: boolean } } } };
-    expect(pkg.scripts.build).toContain('scripts/bundle-handlers.mjs');
+    const pkg = JSON.parse(await fs.readFile(join(meta, 'package.json'), 'utf8')) as { bin: Record<string, string>; scripts: { build: string }; nx?: { targets?: { build?: { cache?: boolean } } } };
+    expect(pkg.scripts.build).toContain('scripts/bundle.mjs');
     expect(pkg.nx?.targets?.build?.cache).toBe(false);
-    expect(existsSync(join(meta, 'scripts', 'bundle-handlers.mjs'))).toBe(true);
+    expect(existsSync(join(meta, 'scripts', 'bundle.mjs'))).toBe(true);
+    expect(pkg.bin.dmraid).toBe('./bin/dmraid.cjs');
   });
 });

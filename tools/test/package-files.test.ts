@@ -246,7 +246,7 @@ describe('one owner of the dmraid command: global installs of dmraid and @dmraid
       temporary.push(prefix);
       for (const name of order) await installGlobal(prefix, name === '@dmraid/cli' ? ['@dmraid/cli@0.1.0', '@dmraid/format-via@0.1.0'] : ['dmraid@0.1.0']);
       const lib = join(prefix, 'lib', 'node_modules');
-      expect(await target(prefix, 'bin/dmraid')).toBe(join(lib, 'dmraid', 'bin', 'dmraid.js'));
+      expect(await target(prefix, 'bin/dmraid')).toBe(join(lib, 'dmraid', 'bin', 'dmraid.cjs'));
       expect(await target(prefix, 'bin/dmraid-cli')).toBe(join(lib, '@dmraid', 'cli', 'dist', 'bin.js'));
       expect(await target(prefix, 'share/man/man8/dmraid.8')).toBe(join(lib, 'dmraid', 'dist', 'man', 'dmraid.8'));
       expect(await formats(join(prefix, 'bin', 'dmraid'))).toEqual(['ddf1', 'hpt37x', 'hpt45x', 'isw', 'nvidia', 'pdc', 'sil', 'via']);

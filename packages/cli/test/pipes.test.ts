@@ -89,7 +89,7 @@ describe('standard output closed or full', () => {
     const child = spawn('sh', ['-c', 'exec "$0" "$@" >&3 3>&-', process.execPath, bin, ...devices, '-n'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe', writer] });
     closeSync(writer);
     let stderr = '';
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('latin1')));
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString('latin1')));
     const status = new Promise((closed) => child.on('close', closed));
     const pause = (ms: number) => new Promise((later) => setTimeout(later, ms));
     await pause(1000); // nothing read meanwhile: the pipe fills and the CLI's writes find it full

@@ -135,5 +135,21 @@ describe('a vendor outside the repository [slow: npm pack, offline installs, a b
     expect(listed.stdout).toMatch(/^acme_raid\s*: Acme RAID \(0,1\)$/m);
     if (cliPackage === '@dmraid/cli') expect(listed.stdout.trim().split('\n')).toHaveLength(1);
     expect((await ok('npx', ['--offline', 'dmraid', '-V'], user)).stdout).toMatch(/^format handler acme_raid:\s+@acme\/dmraid-format-acme_raid 0\.1\.0$/m);
+
+    // And it does the work: the vendor's sample RAID0 (written by its own testbed) found, grouped and mapped
+    // by the installed command (the meta-package runs its one-file build; the vendor's handler is an ES module
+    // from disk, with @dmraid/core as it resolves from there).
+    const write = `import { buildTestbedImages, buildTestbedSet, writeTestbedSet } from '@dmraid/testkit';
+      import { sampleSets } from './dist/testbed.js';
+      const def = buildTestbedSet(sampleSets().find((s) => s.config === 'raid0-2'));
+      await writeTestbedSet('set', { description: def.description, members: def.members }, def.members);
+      console.log((await buildTestbedImages({ ...def, format: 'acme_raid', dir: 'set' }, ${JSON.stringify(user)})).join('\\n'));`;
+    await ok('npm', ['run', 'build'], vendor);
+    const images = (await ok('node', ['--input-type=module', '-e', write], vendor)).stdout.trim().split('\n');
+    const devices = images.flatMap((i) => ['--devices', i]);
+    const found = await ok('npx', ['--offline', 'dmraid', ...devices, '-r'], user);
+    expect(found.stdout).toBe('sda.img: acme_raid, "acme_raid_cacb", stripe, ok, 32640 sectors, data@ 0\nsdb.img: acme_raid, "acme_raid_cacb", stripe, ok, 32640 sectors, data@ 0\n');
+    expect((await ok('npx', ['--offline', 'dmraid', ...devices, '-s', '-c'], user)).stdout).toBe('acme_raid_cacb\n');
+    expect((await ok('npx', ['--offline', 'dmraid', ...devices, '-ay', '-t'], user)).stdout).toMatch(/^acme_raid_cacb: 0 65280 striped 2 128 /);
   }, 600_000);
 });

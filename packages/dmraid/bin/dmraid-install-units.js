@@ -51,7 +51,7 @@ function parseArgs(argv) {
 }
 
 function plan(opts) {
-  const command = opts.dmraid !== undefined ? execWord(opts.dmraid) : `${execWord(process.execPath)} ${execWord(join(pkgDir, 'bin', 'dmraid.js'))}`;
+  const command = opts.dmraid !== undefined ? execWord(opts.dmraid) : `${execWord(process.execPath)} ${execWord(join(pkgDir, 'bin', 'dmraid.cjs'))}`;
   const files = [];
   for (const { from, to } of TARGETS) {
     for (const name of readdirSync(join(contribDir, from)).sort()) {

@@ -1,15 +1,23 @@
 #!/usr/bin/env node
-// Builds the handler packages this meta-package pins into two files the bin hands to the CLI:
-// - dist/handlers-code.js: their code in one module. Importing one file costs about half of importing eight
-//   packages (module resolution, eight reads, eight compiles). @dmraid/core stays external: third-party
-//   handlers import it too, and there must be one copy of it in the process (instanceof IoError and the like).
-// - dist/handlers.js: per package its name, version and the facts -V and -l show (name, description, levels,
-//   taken from the validated handler here), and a load() that imports the code module on first use, so -V
-//   and -l compile none of it.
-// The CLI's loader uses an entry only where its scan of node_modules finds that package at that version.
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+// Builds dist/dmraid.cjs: the `dmraid` command in one CommonJS file — the CLI, @dmraid/core, the engine, the
+// activation package and the handler packages this meta-package pins. Why one CommonJS file (issue #26, numbers in
+// docs/benchmarks.md "Start-up"): on Node 20 an ES module as the main script costs ~7 ms of loader set-up before
+// a line runs, and resolving, reading and compiling some thirty modules costs more; one file loads once, and a
+// compiled copy of it can be cached (bin/compile-cache.cjs). The sources stay ES modules; this is a build output.
+//
+// - Nothing is evaluated before it is needed: what the CLI imports on demand (commands, the engine, the
+//   handlers' code) becomes a function run on first use (esbuild wraps dynamically imported modules).
+// - The handlers are described without their code: per pinned package its name, version and the facts -V and -l
+//   show (taken from the validated handler here). The CLI's loader still scans node_modules and uses a bundled
+//   handler only for a package it finds installed at that version; any other handler package (a third party's,
+//   another version) is imported from disk and brings its own @dmraid/core: the contract between the CLI and a
+//   handler is plain values (no instanceof across it), so a second copy of core works.
+// - `import.meta.url` in a bundled module becomes that module's own file in its installed package, resolved at
+//   run time: what a package reads beside itself (its package.json, engine's worker script) stays where it was.
+// - node:crypto (~3 ms to load) is bound on first call: only writing commands use it.
+import { readFileSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { validateFormat } from '@dmraid/core';
@@ -30,26 +38,67 @@ for (const { name } of handlers) {
   facts.push({ name: handler.name, description: handler.description, levels: handler.levels });
 }
 
-const source = [
-  ...handlers.map(({ name }, i) => `import h${i} from ${JSON.stringify(name)};`),
-  `export { ${handlers.map((_, i) => `h${i}`).join(', ')} };`,
+const entry = [
+  "import { main } from '@dmraid/cli';",
+  "const code = () => import('dmraid:handler-code');",
+  'export const bundledHandlers = [',
+  ...handlers.map(({ name, json }, i) => `  { packageName: ${JSON.stringify(name)}, version: ${JSON.stringify(json.version)}, facts: ${JSON.stringify(facts[i])}, load: async () => (await code()).h${i} },`),
+  '];',
+  '/** Runs the command with these arguments (the bin passes process.argv.slice(2)). */',
+  'export const run = (argv) => main(argv, { bundled: bundledHandlers });',
 ].join('\n');
+const handlerCode = handlers.map(({ name }, i) => `export { default as h${i} } from ${JSON.stringify(name)};`).join('\n');
 
-// Two handlers import node:crypto for the random ids of a new spare; loading it costs about 3 ms, at every start,
-// for what only writing commands use. In the bundle its functions are bound on first call instead (a name the
-// handlers import that is not a plain function here fails the build, as a missing export).
-const { createRequire: requireOf } = await import('node:module');
-const crypto = requireOf(import.meta.url)('node:crypto');
+/** The handlers' code as one module of the bundle, imported on first use. */
+const handlerCodeModule = {
+  name: 'handler-code',
+  setup(b) {
+    b.onResolve({ filter: /^dmraid:handler-code$/ }, () => ({ path: 'handler-code', namespace: 'dmraid' }));
+    b.onLoad({ filter: /.*/, namespace: 'dmraid' }, () => ({ contents: handlerCode, resolveDir: here, loader: 'js' }));
+  },
+};
+
+/** The package a file belongs to, and the file's path inside it. */
+function packageOf(file) {
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      if (name) return { name, path: relative(dir, file) };
+    } catch {
+      // no package.json here: look further up
+    }
+  }
+  throw new Error(`${file}: in no package`);
+}
+
+const metaUrl = {
+  name: 'import-meta-url',
+  setup(b) {
+    b.onLoad({ filter: /\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes('import.meta')) return undefined;
+      const { name, path } = packageOf(args.path);
+      const contents = source.replaceAll('import.meta.url', `__dmraidFileUrl(${JSON.stringify(name)}, ${JSON.stringify(path)})`);
+      // import.meta.dirname, .resolve, ...: each would need its own translation; none is used today.
+      if (contents.includes('import.meta')) throw new Error(`${args.path}: uses import.meta beyond .url, which the bundle does not translate`);
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+// Every function of node:crypto, bound on first call (a name imported from it that is not a plain function here
+// fails the build, as a missing export would).
+const crypto = require('node:crypto');
 const lazyCrypto = {
   name: 'lazy-node-crypto',
   setup(b) {
-    b.onResolve({ filter: /^(node:)?crypto$/ }, () => ({ path: 'lazy-crypto', namespace: 'lazy' }));
+    // Its own require of node:crypto is the real one (resolved by esbuild: a built-in, left to Node).
+    b.onResolve({ filter: /^(node:)?crypto$/ }, (args) => (args.namespace === 'lazy' ? undefined : { path: 'lazy-crypto', namespace: 'lazy' }));
     b.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
       loader: 'js',
       contents: [
-        "import { createRequire } from 'node:module';",
         'let crypto;',
-        "const get = () => (crypto ??= createRequire(import.meta.url)('node:crypto'));",
+        "const get = () => (crypto ??= require('node:crypto'));",
         ...Object.keys(crypto)
           .filter((k) => /^[a-z]/.test(k) && typeof crypto[k] === 'function')
           .map((k) => `export const ${k} = (...a) => get().${k}(...a);`),
@@ -58,31 +107,42 @@ const lazyCrypto = {
   },
 };
 
-mkdirSync(join(here, 'dist'), { recursive: true });
+const out = join(here, 'dist', 'dmraid.cjs');
+mkdirSync(dirname(out), { recursive: true });
+// What earlier builds wrote (the handler bundle before the whole command was one file).
+for (const old of ['handlers.js', 'handlers-code.js', 'lib']) rmSync(join(here, 'dist', old), { recursive: true, force: true });
 await build({
-  stdin: { contents: source, resolveDir: here, sourcefile: 'handlers-entry.js', loader: 'js' },
-  outfile: join(here, 'dist', 'handlers-code.js'),
+  stdin: { contents: entry, resolveDir: here, sourcefile: 'dmraid-entry.js', loader: 'js' },
+  outfile: out,
   bundle: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // Only core is shared; node: built-ins are external on this platform anyway.
-  external: ['@dmraid/core', '@dmraid/core/*'],
-  // The handlers' own exports (layouts, testbed) are not reached from their default export: tree-shaken.
+  // Resolve each package to its built files (dist), never to sources through the workspace's condition.
+  conditions: [],
+  banner: {
+    js: [
+      '// Generated by packages/dmraid/scripts/bundle.mjs: the dmraid command in one file. Sources: the @dmraid packages.',
+      // Where a package is installed, found the way require() looks (node_modules upward from here), without
+      // require.resolve: resolving through package exports loads ~2 ms of Node's ES module resolver.
+      'const __dmraidFileUrl = (pkg, file) => {',
+      "  const { dirname, join } = require('node:path');",
+      '  for (let dir = __dirname; ; dir = dirname(dir)) {',
+      "    const at = join(dir, 'node_modules', pkg);",
+      "    if (require('node:fs').existsSync(join(at, 'package.json'))) return require('node:url').pathToFileURL(join(require('node:fs').realpathSync(at), file)).href;",
+      "    if (dir === dirname(dir)) throw new Error(`${pkg} is not installed beside dmraid`);",
+      '  }',
+      '};',
+    ].join('\n'),
+  },
   treeShaking: true,
   // Whitespace and syntax only: identifiers, and so the names in error messages, stay as written.
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
-  plugins: [lazyCrypto],
+  plugins: [handlerCodeModule, metaUrl, lazyCrypto],
 });
-const list = [
-  '// Generated by scripts/bundle-handlers.mjs: the handlers this package pins, described; their code is in handlers-code.js.',
-  "const code = () => import('./handlers-code.js');",
-  'export const bundledHandlers = [',
-  ...handlers.map(({ name, json }, i) => `  { packageName: ${JSON.stringify(name)}, version: ${JSON.stringify(json.version)}, facts: ${JSON.stringify(facts[i])}, load: async () => (await code()).h${i} },`),
-  '];',
-  '',
-].join('\n');
-writeFileSync(join(here, 'dist', 'handlers.js'), list);
-console.log(`dist/handlers.js: ${handlers.length} handlers (${handlers.map((h) => h.json.dmraid.format).join(' ')})`);
+// compile-cache.cjs reads the file as latin1, which is its text only when every byte is ASCII (esbuild's default
+// output charset: anything else is escaped).
+if (!/^[\x00-\x7f]*$/.test(readFileSync(out, 'latin1'))) throw new Error(`${out}: not plain ASCII`);
+console.log(`dist/dmraid.cjs: the CLI with ${handlers.length} handlers (${handlers.map((h) => h.json.dmraid.format).join(' ')})`);

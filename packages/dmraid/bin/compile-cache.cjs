@@ -1,0 +1,118 @@
+'use strict';
+// Loads a CommonJS file with V8's compiled code for it cached between runs: what start-up costs beyond reading
+// the file is compiling it, and the `dmraid` command is one file of ~550 KB (scripts/bundle.mjs).
+// - Node 22.1 and later: Node's own compile cache (module.enableCompileCache), pointed at our directory.
+// - Node 20, which has none: the same by hand — vm.Script with the cached data, written at exit after the run
+//   compiled what it used, so the next run of the same command starts with it compiled.
+// The cache lives in $XDG_CACHE_HOME/dmraid (default ~/.cache/dmraid), private to the user. This runs as root on
+// disks, and cached code is code: a directory or file that another user could have written is not read (and not
+// written), a file is used only for the very source it was made from (V8 itself checks little more than the
+// source's length), and files are written whole under a temporary name, then renamed. Any failure of the cache
+// only costs the compile: the command runs the same either way.
+const fs = require('node:fs');
+const path = require('node:path');
+const os = require('node:os');
+const Module = require('node:module');
+
+/** The cache directory, made private if missing; undefined when it cannot be or is not ours alone. */
+function cacheDir(create) {
+  try {
+    const base = process.env.XDG_CACHE_HOME && path.isAbsolute(process.env.XDG_CACHE_HOME) ? process.env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
+    const dir = path.join(base, 'dmraid');
+    if (create) {
+      // One level at a time: a recursive mkdir loops forever where mkdir fails with ENOENT (under /proc).
+      for (const d of [base, dir]) {
+        try {
+          fs.mkdirSync(d, { mode: 0o700 });
+        } catch (e) {
+          if (e.code !== 'EEXIST') return undefined;
+        }
+      }
+    }
+    return privateTo(dir, true) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A directory or file owned by this user that nobody else can write. */
+function privateTo(p, isDir) {
+  const st = fs.lstatSync(p);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : st.uid;
+  return (isDir ? st.isDirectory() : st.isFile()) && st.uid === uid && (st.mode & 0o022) === 0;
+}
+
+const MAGIC = Buffer.from('dmraid-v8-cache\n', 'latin1');
+
+/**
+ * A cache file: MAGIC, the length of V8's data (u32 LE), V8's data, then the source it was made from. V8 checks
+ * only that a source has the length it had, so the data is used only when the source copy is this file's bytes
+ * (a comparison: no hash module to load at start-up).
+ */
+function cachedDataFor(cacheFile, source) {
+  try {
+    if (!privateTo(cacheFile, false)) return undefined;
+    const bytes = fs.readFileSync(cacheFile);
+    const head = MAGIC.length + 4;
+    if (bytes.length < head || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+    const end = head + bytes.readUInt32LE(MAGIC.length);
+    return end <= bytes.length && bytes.subarray(end).equals(source) ? bytes.subarray(head, end) : undefined;
+  } catch {
+    return undefined; // no cache yet, or none to trust
+  }
+}
+
+/**
+ * Node 20: the file compiled with cached data where there is good cached data for exactly its source. `cache`
+ * says what happened: `used`; `made` (none was there or V8 refused it: written at exit); `none` (no private
+ * cache directory can be had: nothing read or written).
+ */
+function loadWithCachedData(file) {
+  const vm = require('node:vm');
+  const source = fs.readFileSync(file);
+  // One cache file per file name, size and Node: installations of other versions do not overwrite each other's.
+  const name = `${path.basename(file)}-${source.length}-${process.version}-${process.arch}.v8`;
+  const dir = cacheDir(false) ?? cacheDir(true);
+  const cachedData = dir && cachedDataFor(path.join(dir, name), source);
+  const script = new vm.Script(Module.wrap(source.toString('latin1')), {
+    filename: file,
+    cachedData,
+    // A handler package outside the bundle is an ES module, imported the way the main context imports.
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  const cache = !dir ? 'none' : cachedData === undefined || script.cachedDataRejected ? 'made' : 'used';
+  if (cache === 'made') process.once('exit', () => save(dir, script, name, source));
+  const mod = { exports: {}, filename: file, id: file, loaded: false };
+  script.runInThisContext()(mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
+  mod.loaded = true;
+  return { exports: mod.exports, cache };
+}
+
+/** Writes the cache: whole, under a temporary name, then renamed over the old one. */
+function save(dir, script, name, source) {
+  try {
+    const data = script.createCachedData();
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(data.length);
+    const tmp = path.join(dir, `.${name}.${process.pid}`);
+    fs.rmSync(tmp, { force: true }); // left by a process of this pid that died between write and rename
+    fs.writeFileSync(tmp, Buffer.concat([MAGIC, length, data, source]), { flag: 'wx', mode: 0o600 });
+    fs.renameSync(tmp, path.join(dir, name));
+  } catch {
+    // a cache that cannot be written costs the next run its compile, nothing more
+  }
+}
+
+/** The exports of a CommonJS file that requires only Node's built-ins, through a compile cache. */
+function requireCached(file) {
+  if (typeof Module.enableCompileCache === 'function') {
+    if (!process.env.NODE_COMPILE_CACHE) {
+      const dir = cacheDir(true);
+      if (dir) Module.enableCompileCache(dir);
+    }
+    return require(file);
+  }
+  return loadWithCachedData(file).exports;
+}
+
+module.exports = { requireCached, loadWithCachedData };

@@ -1,0 +1,85 @@
+// The meta-package's compile cache (packages/dmraid/bin/compile-cache.cjs): cached code is code, and the tool
+// runs as root, so what it reads must be this user's own, made from exactly the source it is given for, and a
+// cache that cannot be had must cost nothing but the compile.
+import { chmodSync, chownSync, mkdirSync, promises as fs, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot, sh, tmp } from './helpers.js';
+
+const loader = join(repoRoot, 'packages', 'dmraid', 'bin', 'compile-cache.cjs');
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
+});
+
+/** A fresh folder with a CommonJS module that exports `answer`, and a cache home of its own (not yet made). */
+function fixture(answer: string) {
+  const dir = tmp('compile-cache');
+  dirs.push(dir);
+  const file = join(dir, 'module.cjs');
+  writeFileSync(file, moduleSource(answer));
+  return { dir, file, home: join(dir, 'cache-home') };
+}
+
+// Enough functions that V8's cached data is more than a header; `answer` is what a stale cache would get wrong.
+const moduleSource = (answer: string) =>
+  `'use strict';\n${Array.from({ length: 50 }, (_, i) => `function f${i}(x) { return x * ${i} + 1; }`).join('\n')}\nexports.answer = () => ${JSON.stringify(answer)} + f7(1);\n`;
+
+/** One process: load `file` through the cache; what it exported, and what the cache did. */
+async function load(file: string, home: string) {
+  const probe = `const r = require(${JSON.stringify(loader)}).loadWithCachedData(${JSON.stringify(file)}); console.log(JSON.stringify({ answer: r.exports.answer(), cache: r.cache }));`;
+  const r = await sh(process.execPath, ['-e', probe], repoRoot, { XDG_CACHE_HOME: home });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return JSON.parse(r.stdout) as { answer: string; cache: string };
+}
+
+const cacheFiles = (home: string) => readdirSync(join(home, 'dmraid'));
+
+describe('the compile cache of the dmraid command', () => {
+  it('makes a private cache on the first run and uses it on the next', async () => {
+    const { file, home } = fixture('a');
+    expect(await load(file, home)).toEqual({ answer: 'a8', cache: 'made' });
+    expect(statSync(join(home, 'dmraid')).mode & 0o777).toBe(0o700);
+    const [name] = cacheFiles(home);
+    expect(name).toMatch(/^module\.cjs-\d+-v\d+\.\d+\.\d+-\w+\.v8$/);
+    expect(statSync(join(home, 'dmraid', name!)).mode & 0o777).toBe(0o600);
+    expect(await load(file, home)).toEqual({ answer: 'a8', cache: 'used' });
+  });
+
+  it('never runs the code of another source of the same length (V8 checks only the length)', async () => {
+    const { file, home } = fixture('a');
+    expect((await load(file, home)).cache).toBe('made');
+    writeFileSync(file, moduleSource('b'));
+    expect(await load(file, home)).toEqual({ answer: 'b8', cache: 'made' });
+    expect(await load(file, home)).toEqual({ answer: 'b8', cache: 'used' });
+  });
+
+  it('does not read a cache file that is damaged, or that another user owns or could have written', async () => {
+    const { file, home } = fixture('a');
+    await load(file, home);
+    const cached = join(home, 'dmraid', cacheFiles(home)[0]!);
+    const good = await fs.readFile(cached);
+    await fs.writeFile(cached, good.subarray(0, good.length - 1)); // the source copy cut short
+    expect((await load(file, home)).cache).toBe('made');
+    expect((await fs.readFile(cached)).length).toBe(good.length); // written again whole
+    expect((await load(file, home)).cache).toBe('used');
+    chmodSync(cached, 0o622);
+    expect((await load(file, home)).cache).toBe('made');
+    chownSync(cached, 65534, 65534);
+    chmodSync(cached, 0o600);
+    expect(await load(file, home)).toEqual({ answer: 'a8', cache: 'made' });
+  });
+
+  it('uses no directory that others can write, and gives up quietly where none can be made', async () => {
+    const { file, home } = fixture('a');
+    mkdirSync(join(home, 'dmraid'), { recursive: true });
+    chmodSync(join(home, 'dmraid'), 0o777);
+    expect(await load(file, home)).toEqual({ answer: 'a8', cache: 'none' });
+    expect(cacheFiles(home)).toEqual([]);
+    // Where mkdir fails with ENOENT for ever (procfs): a recursive mkdir would loop; the run must just go on.
+    expect(await load(file, '/proc/no-such-dir')).toEqual({ answer: 'a8', cache: 'none' });
+    expect(await load(file, join(file, 'not-a-dir'))).toEqual({ answer: 'a8', cache: 'none' });
+  });
+});
