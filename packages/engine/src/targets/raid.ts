@@ -6,7 +6,8 @@
  */
 import { chunkPieces, gatherInto, type Piece } from '../gather.js';
 import { BufferPool, skewed } from '../pool.js';
-import { extentsOf, isIoError, SECTOR, xorInto, type IoError, type Source } from '../source.js';
+import { extentsOf, isIoError, readInto as readMember, SECTOR, xorInto, type IoError, type Source } from '../source.js';
+import { parityScan, type ParityScan } from '../parity-scan.js';
 import { parityExtents } from '../extents.js';
 import { readDegrading } from '../rescue.js';
 import { uint, type TargetType } from '../target.js';
@@ -189,6 +190,8 @@ export const raid: TargetType = {
     };
 
     const rowSectors = chunk * dataDisks;
+    /** The data check's buffers and XOR test, made at its first use (reads and writes never need them). */
+    let scan: ParityScan | undefined;
     return {
       length,
       read,
@@ -204,19 +207,17 @@ export const raid: TargetType = {
           const r0 = Math.floor(sector / rowSectors);
           const r1 = Math.floor((sector + count - 1) / rowSectors);
           if (lost !== undefined) return { ranges: [], mismatches: 0 };
-          const rows = await readRows(r0, r1);
-          if (isIoError(rows)) return rows;
-          const sum = new Uint8Array((r1 - r0 + 1) * chunk * SECTOR);
-          for (const r of rows) xorInto(sum, r!);
+          // Every member's rows read once, into the scanner's buffers, and their XOR tested where they lie.
+          scan ??= parityScan();
+          const bufs = scan.buffers(disks, (r1 - r0 + 1) * chunk * SECTOR);
+          const reads = await Promise.all(devs.map((d, k) => readMember(d.source!, d.offset + r0 * chunk, bufs[k]!)));
+          for (const r of reads) if (r !== true) return r;
+          const odd = scan.oddSectors(bufs);
           const ranges: { start: number; length: number }[] = [];
           let mismatches = 0;
           for (let row = r0; row <= r1; row++) {
             let bad = 0;
-            for (let s = 0; s < chunk; s++) {
-              const off = ((row - r0) * chunk + s) * SECTOR;
-              const sec = sum.subarray(off, off + SECTOR);
-              if (!sec.every((x) => x === 0)) bad++;
-            }
+            for (let s = (row - r0) * chunk, end = s + chunk; s < end; s++) bad += odd[s]!;
             if (!bad) continue;
             mismatches += bad;
             const prev = ranges[ranges.length - 1];
