@@ -36,6 +36,13 @@ const VALUED = new Set([
   'journal_dev', 'journal_mode',
 ]);
 
+/**
+ * Bytes of each member the data check reads and scans at a time (whole chunk rows, one row at least): the
+ * members' reads then stay in the CPU's cache for the scan (256 KiB: a 512 MiB check 20 % faster here than
+ * with 2 MiB reads).
+ */
+const CHECK_BATCH = 256 * 1024;
+
 /** Buffers for the peers of a lost member's chunks, reused across reads. */
 const scratchPool = new BufferPool(16 * 1024 * 1024);
 
@@ -207,22 +214,27 @@ export const raid: TargetType = {
           const r0 = Math.floor(sector / rowSectors);
           const r1 = Math.floor((sector + count - 1) / rowSectors);
           if (lost !== undefined) return { ranges: [], mismatches: 0 };
-          // Every member's rows read once, into the scanner's buffers, and their XOR tested where they lie.
+          // Every member's rows read once, into the scanner's buffers, and their XOR tested where they lie; a
+          // batch of rows at a time, so that what a read brings into the CPU's cache is scanned from there.
           scan ??= parityScan();
-          const bufs = scan.buffers(disks, (r1 - r0 + 1) * chunk * SECTOR);
-          const reads = await Promise.all(devs.map((d, k) => readMember(d.source!, d.offset + r0 * chunk, bufs[k]!)));
-          for (const r of reads) if (r !== true) return r;
-          const odd = scan.oddSectors(bufs);
           const ranges: { start: number; length: number }[] = [];
           let mismatches = 0;
-          for (let row = r0; row <= r1; row++) {
-            let bad = 0;
-            for (let s = (row - r0) * chunk, end = s + chunk; s < end; s++) bad += odd[s]!;
-            if (!bad) continue;
-            mismatches += bad;
-            const prev = ranges[ranges.length - 1];
-            if (prev && prev.start + prev.length === row * rowSectors) prev.length += rowSectors;
-            else ranges.push({ start: row * rowSectors, length: rowSectors });
+          const perBatch = Math.max(1, Math.floor(CHECK_BATCH / (chunk * SECTOR)));
+          for (let b0 = r0; b0 <= r1; b0 += perBatch) {
+            const b1 = Math.min(r1, b0 + perBatch - 1);
+            const bufs = scan.buffers(disks, (b1 - b0 + 1) * chunk * SECTOR);
+            const reads = await Promise.all(devs.map((d, k) => readMember(d.source!, d.offset + b0 * chunk, bufs[k]!)));
+            for (const r of reads) if (r !== true) return r;
+            const odd = scan.oddSectors(bufs);
+            for (let row = b0; row <= b1; row++) {
+              let bad = 0;
+              for (let s = (row - b0) * chunk, end = s + chunk; s < end; s++) bad += odd[s]!;
+              if (!bad) continue;
+              mismatches += bad;
+              const prev = ranges[ranges.length - 1];
+              if (prev && prev.start + prev.length === row * rowSectors) prev.length += rowSectors;
+              else ranges.push({ start: row * rowSectors, length: rowSectors });
+            }
           }
           return { ranges, mismatches };
         },
