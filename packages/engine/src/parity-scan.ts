@@ -1,10 +1,11 @@
 /**
  * The RAID4/5 parity check's inner loop: which 512-byte sectors of a row's chunks do not XOR to zero (a
  * row is consistent when its data chunks XOR to its parity chunk, i.e. all its chunks XOR to zero). On
- * WebAssembly SIMD the members' chunks are read straight into the module's memory and the XOR of all of
- * them is tested in one pass, 16 bytes a step, without writing a sum anywhere: the check then costs little
- * more than reading the members (docs/benchmarks.md "check-data"). A plain loop over 32-bit words does the
- * same where WebAssembly SIMD is missing.
+ * WebAssembly SIMD the members' chunks are read straight into the module's memory and the XOR of three of
+ * them is tested in one pass, 16 bytes a step, without writing a sum anywhere (more members: the others
+ * XORed into a scratch buffer first): the check then costs little more than reading the members
+ * (docs/benchmarks.md "check-data"). A plain loop over 32-bit words does the same where WebAssembly SIMD is
+ * missing.
  */
 import { PAGE, SKEW, skewed } from './pool.js';
 import { SECTOR } from './source.js';
