@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { parityModuleBytes, parityScan, plainParityScan, type ParityScan } from '../src/parity-scan.js';
 import { checkData, createEngine, isIoError, isTableError, memorySource, raid5Place, SECTOR } from '../src/index.js';
+import { RAID45_TYPES } from '../src/targets/raid.js';
 
 /** xorshift32: reproducible "random" bytes. */
 function randomBytes(n: number, seed: number): Uint8Array {
@@ -112,17 +113,8 @@ describe('the parity scan', () => {
   });
 });
 
-/** Every RAID4/5 type of the raid target, over 3, 4 and 5 members. */
-const TYPES = ['raid4', 'raid5_n', 'raid5_0', 'raid5_la', 'raid5_ra', 'raid5_ls', 'raid5_rs'] as const;
-const LAYOUT: Record<(typeof TYPES)[number], Parameters<typeof raid5Place>[0]> = {
-  raid4: 'parity-0',
-  raid5_n: 'parity-n',
-  raid5_0: 'parity-0',
-  raid5_la: 'left-asymmetric',
-  raid5_ra: 'right-asymmetric',
-  raid5_ls: 'left-symmetric',
-  raid5_rs: 'right-symmetric',
-};
+/** Every RAID4/5 type of the raid target, with its md layout (which member holds a row's parity). */
+const TYPES = Object.keys(RAID45_TYPES);
 
 describe('check-data of RAID4/5 misses no flipped byte', () => {
   // Row counts that leave the last step of check-data (8192 sectors) partial; a chunk whose rows do not
@@ -147,7 +139,7 @@ describe('check-data of RAID4/5 misses no flipped byte', () => {
         if (isIoError(clean)) throw new Error(clean.message);
         expect(clean).toMatchObject({ mismatches: 0, ranges: [], checked: ['v'], sectors: memberSectors * dataDisks });
         for (const row of [0, Math.floor(rows / 2), rows - 1]) {
-          const { dev, parity } = raid5Place(LAYOUT[type], disks, row, dataDisks - 1);
+          const { dev, parity } = raid5Place(RAID45_TYPES[type]!, disks, row, dataDisks - 1);
           for (const d of [dev, parity]) {
             const chunkAt = row * chunk * SECTOR;
             for (const at of [chunkAt, chunkAt + Math.floor((chunk * SECTOR) / 2) + 7, chunkAt + chunk * SECTOR - 1]) {

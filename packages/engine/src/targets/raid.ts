@@ -19,7 +19,7 @@ import { isRaid6Type, raid6Target } from './raid6.js';
  * dm-raid's raid types (kernel 6.1 dm-raid.c raid_types[]): `raid4` is md's RAID4 with the parity on the
  * FIRST device (ALGORITHM_PARITY_0, as raid5_0) — measured against the kernel in test/kernel.test.ts.
  */
-const TYPES: Record<string, Algorithm> = {
+export const RAID45_TYPES: Readonly<Record<string, Algorithm>> = {
   raid4: 'parity-0',
   raid5_n: 'parity-n',
   raid5_0: 'parity-0',
@@ -50,7 +50,7 @@ export const raid: TargetType = {
   name: 'raid',
   construct(ctx, length, args) {
     const type = args[0] ?? '';
-    const algorithm = TYPES[type];
+    const algorithm = RAID45_TYPES[type];
     const raid6 = isRaid6Type(type);
     if (!algorithm && !raid6) return `Unsupported raid type ${type} (the userspace engine does RAID4, RAID5 and RAID6)`;
     const nParams = uint(args[1]);
