@@ -17,9 +17,15 @@
 //      `cp --sparse=always` of the flat image (target: ours ≤ 2× cp's time, a ratio ≥ 0.5×); alone with --only-sparse
 //   6. with --only-rescue, alone: RAID5 extract to /dev/null with a ddrescue mapfile (--rescue-map) marking
 //      64 areas of 4 KiB of one member unrescued (rebuilt from parity) vs the same without  (target ≥ 0.8×)
+//   8. --check-data of a healthy RAID5 (raid5_ls over m0, m1 and c2 = m0 ^ m1: parity right in every row
+//      whatever the layout) vs --extract of the same set to /dev/null               (target ≥ 0.8×);
+//      alone with --only-check
+// With --baseline-bin PATH (another build of the CLI, e.g. the commit before a change), the rounds also run
+// that build's RAID0 extract, RAID5 reads (healthy, degraded) and check-data, in turns with ours: the
+// dense rows of the two builds compared in one run.
 // Usage: node tools/bench/engine.mjs [--member-mib 512] [--rounds 7] [--floor] [--keep] [--only-write]
-// [--only-raid6] [--only-sparse] [--bin PATH]: --only-write measures 4 alone, --only-raid6 the RAID6 reads of 2 alone,
-// --only-sparse 7 alone; --bin runs another build of the CLI (an older commit's
+// [--only-raid6] [--only-sparse] [--only-check] [--bin PATH] [--baseline-bin PATH]: --only-write measures 4 alone,
+// --only-raid6 the RAID6 reads of 2 alone, --only-sparse 7 alone, --only-check 8 alone; --bin runs another build of the CLI (an older commit's
 // packages/cli/dist/bin.js, built in a directory of its own). Needs the built CLI (npm run build),
 // nbdcopy (libnbd-bin), nbdkit and /usr/bin/time (package `time`). The member files stay in the page
 // cache (nothing is dropped: other people share the machine), so this measures the engine, not the disk.
@@ -38,12 +44,14 @@ const onlyWrite = argv.includes('--only-write');
 const onlyRaid6 = argv.includes('--only-raid6');
 const onlyRescue = argv.includes('--only-rescue');
 const onlySparse = argv.includes('--only-sparse');
+const onlyCheck = argv.includes('--only-check');
+const baseBin = argv.includes('--baseline-bin') ? resolve(argv[argv.indexOf('--baseline-bin') + 1]) : undefined;
 const memberMiB = Number(argv[argv.indexOf('--member-mib') + 1] || 0) || 512;
 const keep = argv.includes('--keep');
 const wantFloor = argv.includes('--floor');
 const rounds = Number(argv[argv.indexOf('--rounds') + 1] || 0) || 7;
 
-for (const [what, path] of [['the built CLI (npm run build)', bin], ['/usr/bin/time', '/usr/bin/time']]) {
+for (const [what, path] of [['the built CLI (npm run build)', bin], ['/usr/bin/time', '/usr/bin/time'], ...(baseBin ? [['the baseline CLI (--baseline-bin)', baseBin]] : [])]) {
   if (!existsSync(path)) {
     console.error(`bench: ${what} is missing (${path})`);
     process.exit(1);
@@ -126,6 +134,57 @@ async function makeMember(path, mib, seed) {
 }
 
 const dmraid = (args) => ['node', [bin, ...args]];
+const baseline = (args) => ['node', [baseBin, ...args]];
+
+/** c2.img = m0.img ^ m1.img: with m0 and m1, a RAID5 whose parity is right in every row, whatever the layout. */
+async function makeParityMember(mib) {
+  const [a, b, c] = [await fs.open(join(dir, 'm0.img')), await fs.open(join(dir, 'm1.img')), await fs.open(join(dir, 'c2.img'), 'w')];
+  const [x, y] = [Buffer.alloc(4 * MiB), Buffer.alloc(4 * MiB)];
+  for (let i = 0; i < mib / 4; i++) {
+    await a.read(x, 0, x.length, i * x.length);
+    await b.read(y, 0, y.length, i * y.length);
+    const [x32, y32] = [new Uint32Array(x.buffer, x.byteOffset, x.length / 4), new Uint32Array(y.buffer, y.byteOffset, y.length / 4)];
+    for (let k = 0; k < x32.length; k++) x32[k] ^= y32[k];
+    await c.write(x, 0, x.length, i * x.length);
+  }
+  await Promise.all([a.close(), b.close(), c.close()]);
+}
+
+/**
+ * Rounds of --check-data of the healthy RAID5 (c5.txt) and --extract of it to /dev/null, in turns (who goes
+ * first alternating); with --baseline-bin that build's check-data too. The check must find the set clean.
+ */
+async function checkRound(runs, round) {
+  const check = async (cmd, into) => {
+    const r = await timed(...cmd(['--check-data', 'c5', '--tables', 'c5.txt']));
+    if (r.code !== 0) throw new Error(`check-data of the healthy RAID5 exited ${r.code}`);
+    into.push(r);
+  };
+  const steps = [
+    async () => {
+      const r = await timed(...dmraid(['--extract', 'c5', '-o', '/dev/null', '--tables', 'c5.txt']));
+      if (r.code !== 0) throw new Error('extract of the healthy RAID5 failed');
+      runs.cx.push(r);
+    },
+    () => check(dmraid, runs.ck),
+    ...(baseBin ? [() => check(baseline, runs.bCk)] : []),
+  ];
+  for (const step of round % 2 ? [...steps].reverse() : steps) await step();
+}
+
+/** The check-data row, and its rounds (with the baseline build's check beside ours). */
+function checkRow(runs) {
+  const median = (xs) => [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)];
+  const rs = runs.cx.map((b, i) => b.seconds / runs.ck[i].seconds).sort((x, y) => x - y);
+  console.log(`per-round ratios: check-data vs extract ${rs.map((r) => r.toFixed(2)).join(' ')}`);
+  if (baseBin) {
+    const bs = runs.bCk.map((b, i) => b.seconds / runs.ck[i].seconds).sort((x, y) => x - y);
+    console.log(`baseline build's check-data: ${median(runs.bCk).seconds.toFixed(2)} s (median), ours ${bs[Math.floor(bs.length / 2)].toFixed(2)}× its speed (rounds ${bs.map((r) => r.toFixed(2)).join(' ')})`);
+  }
+  const [ck, cx] = [median(runs.ck), median(runs.cx)];
+  const rss = Math.max(...runs.ck.map((x) => x.rssMiB));
+  return ['check-data RAID5 3 × ' + memberMiB + ' MiB, healthy', `${ck.seconds.toFixed(2)} s (${((2 * memberMiB) / ck.seconds).toFixed(0)} MiB/s)`, `extract to /dev/null: ${cx.seconds.toFixed(2)} s`, rs[Math.floor(rs.length / 2)].toFixed(2), '≥ 0.8', rss];
+}
 
 /**
  * Writes: nbdcopy of flat.img (the volume's own bytes, so the members keep their data for the reads) into
@@ -297,6 +356,8 @@ try {
   for (let m = 0; m < 4; m++) await makeMember(join(dir, `m${m}.img`), memberMiB, m);
   await fs.writeFile(join(dir, 'r0.txt'), `r0: 0 ${4 * sectors} striped 4 128 m0.img 0 m1.img 0 m2.img 0 m3.img 0\n`);
   await fs.writeFile(join(dir, 'r5.txt'), `r5: 0 ${2 * sectors} raid raid5_ls 4 128 nosync region_size 1024 3 - m0.img - m1.img - m2.img\n`);
+  await fs.writeFile(join(dir, 'c5.txt'), `c5: 0 ${2 * sectors} raid raid5_ls 4 128 nosync region_size 1024 3 - m0.img - m1.img - c2.img\n`);
+  await makeParityMember(memberMiB);
   await fs.writeFile(join(dir, 'r5d.txt'), `r5: 0 ${2 * sectors} raid raid5_ls 4 128 nosync region_size 1024 3 - m0.img - - - m2.img\n`);
   // RAID6 over the four members; lost: members 1 and 2, so that a row loses two data chunks, data and P,
   // data and Q, or P and Q as the layout rotates (the members' bytes are no real P/Q: the work is the same).
@@ -313,9 +374,9 @@ try {
 
   await timed('sync', []);
   // Warm the page cache for both sides alike, then the median of `rounds` runs of each, in turns.
-  await timed('sh', ['-c', 'cat m0.img m1.img m2.img m3.img > /dev/null']);
+  await timed('sh', ['-c', 'cat m0.img m1.img m2.img m3.img c2.img > /dev/null']);
   const median = (xs) => [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)];
-  const runs = { cat: [], dd: [], ex: [], fCat: [], fRw: [], fRw2: [], fCfr: [], fEx: [], r5: [], r5d: [], r6: [], r6d: [], ours: [], kit: [], oursCold: [], kitCold: [] };
+  const runs = { cx: [], ck: [], bCk: [], bEx: [], bR5: [], bR5d: [], cat: [], dd: [], ex: [], fCat: [], fRw: [], fRw2: [], fCfr: [], fEx: [], r5: [], r5d: [], r6: [], r6d: [], ours: [], kit: [], oursCold: [], kitCold: [] };
   const copy = (uri) => timed('nbdcopy', [uri, 'null:']);
   const sock = join(dir, 'ours.sock');
   const ksock = join(dir, 'nbdkit.sock');
@@ -358,6 +419,12 @@ try {
     if (!keep) rmSync(dir, { recursive: true, force: true });
     process.exit(0);
   }
+  if (onlyCheck) {
+    for (let round = 0; round < rounds; round++) await checkRound(runs, round);
+    printTable([checkRow(runs)]);
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  }
   if (onlyRaid6) {
     for (let round = 0; round < rounds; round++) await raid6Rounds();
     printTable([raid6Row()]);
@@ -391,9 +458,22 @@ try {
     const ex = await timed(...dmraid(['--extract', 'r0', '-o', 'r0.out', '--tables', 'r0.txt']));
     if (ex.code !== 0) throw new Error('extract failed');
     runs.ex.push(ex);
+    if (baseBin) {
+      // The baseline build's extract, after ours as cat's comes before it: its own output removed just before.
+      await timed('sync', []);
+      await fs.rm(join(dir, 'r0.out'));
+      const bx = await timed(...baseline(['--extract', 'r0', '-o', 'r0.out', '--tables', 'r0.txt']));
+      if (bx.code !== 0) throw new Error('extract of the baseline build failed');
+      runs.bEx.push(bx);
+    }
     runs.r5.push(await timed(...dmraid(['--extract', 'r5', '-o', '/dev/null', '--tables', 'r5.txt'])));
     runs.r5d.push(await timed(...dmraid(['--extract', 'r5', '-o', '/dev/null', '--tables', 'r5d.txt'])));
+    if (baseBin) {
+      runs.bR5.push(await timed(...baseline(['--extract', 'r5', '-o', '/dev/null', '--tables', 'r5.txt'])));
+      runs.bR5d.push(await timed(...baseline(['--extract', 'r5', '-o', '/dev/null', '--tables', 'r5d.txt'])));
+    }
     await raid6Rounds();
+    await checkRound(runs, round);
   }
   // The C floor: rounds of their own (another writer between cat and ours would change what each finds
   // freed before it), the five writers in turns, each round starting with the next one.
@@ -471,6 +551,11 @@ try {
     const line = (what, xs) => `${what} ${best(xs).toFixed(2)} s (median ${median(xs).seconds.toFixed(2)} s): ${(best(runs.fCat) / best(xs)).toFixed(2)}× of cat`;
     console.log(`C floor (${rounds} rounds of their own): cat ${best(runs.fCat).toFixed(2)} s (median ${median(runs.fCat).seconds.toFixed(2)} s); ${line('C pread/pwrite with holes', runs.fRw)}; ${line('the same in two threads', runs.fRw2)}; ${line('C copy_file_range per chunk, no holes', runs.fCfr)}; ${line('ours --extract', runs.fEx)}`);
   }
+  if (baseBin) {
+    // Each build's own ratio per round, then their medians: the baseline's extract ran right after ours.
+    const r = (base, mine) => ratio(base, mine);
+    console.log(`baseline build (${baseBin}), same rounds: extract ${median(runs.bEx).seconds.toFixed(2)} s vs ours ${ex.seconds.toFixed(2)} s, vs cat ${r(runs.cat, runs.bEx)}× (ours ${r(runs.cat, runs.ex)}×); RAID5 healthy ${median(runs.bR5).seconds.toFixed(2)} s vs ours ${r5.seconds.toFixed(2)} s, degraded ${median(runs.bR5d).seconds.toFixed(2)} s vs ours ${r5d.seconds.toFixed(2)} s, degraded vs healthy ${r(runs.bR5, runs.bR5d)}× (ours ${r(runs.r5, runs.r5d)}×)`);
+  }
   console.log(`serving processes: ${runs.ours[0].processes}`);
   console.log(`nbdcopy, first copy after the server started: ours ${runs.oursCold[0].seconds.toFixed(2)} s, nbdkit ${runs.kitCold[0].seconds.toFixed(2)} s, ratio ${ratio(runs.kitCold, runs.oursCold)}×`);
   const mbps = (mib, s) => (mib / s).toFixed(0);
@@ -481,6 +566,7 @@ try {
     ['nbdcopy from --serve (RAID0), server warm', `${ours.seconds.toFixed(2)} s (${mbps(volumeMiB, ours.seconds)} MiB/s)`, `nbdkit file: ${kit.seconds.toFixed(2)} s`, ratio(runs.kit, runs.ours), '≥ 1.0', ours.rssMiB],
     writeRow,
     ...sparse,
+    checkRow(runs),
   ];
   if (extraCerts !== undefined) {
     const start = async (e) => {

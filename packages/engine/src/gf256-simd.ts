@@ -1,46 +1,13 @@
 /**
  * RAID6's GF(2^8) loops on WebAssembly SIMD, 16 bytes a step: c*x is two 16-entry lookups, one by each
  * nibble of x (`i8x16.swizzle`), XORed (c*x = c*(x & 0x0f) ^ c*(x & 0xf0)), as ISA-L and the kernel's
- * raid6 ssse3/avx2 recovery do with pshufb. The module is about 500 bytes, emitted below by a tiny
- * encoder (no toolchain, no dependency). Its memory holds the nibble tables and four 64 KiB slots; the
+ * raid6 ssse3/avx2 recovery do with pshufb. The module is about 500 bytes, emitted by the tiny encoder
+ * of wasm.ts (no toolchain, no dependency). Its memory holds the nibble tables and four 64 KiB slots; the
  * operands are copied in and the results out, a slot at a time: with the copies, 2.5 times the speed of
  * the 16-bit table loops (docs/benchmarks.md), and the callers' buffers stay ordinary memory.
  */
 import { gfMul, type GfKernels } from './gf256.js';
-
-// --- The encoder: just the opcodes the kernels below use (WebAssembly core spec 1.0 + fixed-width SIMD).
-
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-};
-const vec = (items: readonly number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (s: string): number[] => [...uleb(s.length), ...Buffer.from(s, 'ascii')];
-
-const I32 = 0x7f;
-const V128 = 0x7b;
-const get = (l: number) => [0x20, l];
-const set = (l: number) => [0x21, l];
-const tee = (l: number) => [0x22, l];
-const i32Const = (v: number) => [0x41, ...uleb(v)];
-const i32Add = [0x6a];
-const i32LtU = [0x49];
-const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm];
-/** v128.load/store with alignment hint 0 and a constant offset. */
-const load = (offset = 0) => simd(0x00, 0, ...uleb(offset));
-const store = simd(0x0b, 0, 0);
-const swizzle = simd(0x0e);
-const splat8 = simd(0x0f);
-const and = simd(0x4e);
-const xor = simd(0x51);
-const shrU8 = simd(0x6d);
+import { and, funcBody, get, i32Add, i32Const, i32LtU, I32, load, moduleBytes, set, shrU8, splat8, store, swizzle, tee, V128, wasmApi, xor, type WasmApi } from './wasm.js';
 
 /** Where the kernels find their coefficients: two pairs of nibble tables (c*lo, c*(hi<<4)), 16 bytes each. */
 const TABLES = 0;
@@ -83,8 +50,7 @@ function kernel(body: number[]): number[] {
     0x03, 0x40, ...body, ...get(I), ...i32Const(16), ...i32Add, ...tee(I), ...get(4), ...i32LtU, 0x0d, 0, 0x0b,
     0x0b,
   ];
-  const code = [...vec([[1, I32], [TMP - MASK + 1, V128]]), ...prologue, ...loop, 0x0b];
-  return [...uleb(code.length), ...code];
+  return funcBody([[1, I32], [TMP - MASK + 1, V128]], [...prologue, ...loop]);
 }
 
 /** The kernels, by export name; parameters 0-3 are addresses, 4 the byte count. */
@@ -104,16 +70,7 @@ const KERNELS: Record<string, number[]> = {
 
 /** The module's bytes: one function type, the kernels, a memory of PAGES pages, all exported. */
 export function simdModuleBytes(): Uint8Array {
-  const names = Object.keys(KERNELS);
-  const bytes = [
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), 0]])),
-    ...section(3, vec(names.map(() => [0]))),
-    ...section(5, vec([[0x00, ...uleb(PAGES)]])),
-    ...section(7, vec([[...name('memory'), 0x02, 0], ...names.map((n, i) => [...name(n), 0x00, i])])),
-    ...section(10, vec(names.map((n) => KERNELS[n]!))),
-  ];
-  return Uint8Array.from(bytes);
+  return moduleBytes(5, PAGES, KERNELS);
 }
 
 type Kernel = (a: number, b: number, c: number, d: number, n: number) => void;
@@ -123,14 +80,6 @@ interface Exports {
   readonly solve1: Kernel;
   readonly solve2: Kernel;
 }
-/** The little of the WebAssembly API used here (the project's lib has no DOM types, @types/node declares too little). */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { readonly exports: unknown };
-}
-const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-
 /** c's nibble tables, lo then hi (32 bytes). */
 const nibbles = new Map<number, Uint8Array>();
 function nibbleTables(c: number): Uint8Array {

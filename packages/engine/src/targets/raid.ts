@@ -6,7 +6,8 @@
  */
 import { chunkPieces, gatherInto, type Piece } from '../gather.js';
 import { BufferPool, skewed } from '../pool.js';
-import { extentsOf, isIoError, SECTOR, xorInto, type IoError, type Source } from '../source.js';
+import { extentsOf, isIoError, readInto as readMember, SECTOR, xorInto, type IoError, type Source } from '../source.js';
+import { parityScan, type ParityScan } from '../parity-scan.js';
 import { parityExtents } from '../extents.js';
 import { readDegrading } from '../rescue.js';
 import { uint, type TargetType } from '../target.js';
@@ -18,7 +19,7 @@ import { isRaid6Type, raid6Target } from './raid6.js';
  * dm-raid's raid types (kernel 6.1 dm-raid.c raid_types[]): `raid4` is md's RAID4 with the parity on the
  * FIRST device (ALGORITHM_PARITY_0, as raid5_0) — measured against the kernel in test/kernel.test.ts.
  */
-const TYPES: Record<string, Algorithm> = {
+export const RAID45_TYPES: Readonly<Record<string, Algorithm>> = {
   raid4: 'parity-0',
   raid5_n: 'parity-n',
   raid5_0: 'parity-0',
@@ -35,6 +36,13 @@ const VALUED = new Set([
   'journal_dev', 'journal_mode',
 ]);
 
+/**
+ * Bytes of each member the data check reads and scans at a time (whole chunk rows, one row at least): the
+ * members' reads then stay in the CPU's cache for the scan (256 KiB: a 512 MiB check 20 % faster here than
+ * with 2 MiB reads).
+ */
+const CHECK_BATCH = 256 * 1024;
+
 /** Buffers for the peers of a lost member's chunks, reused across reads. */
 const scratchPool = new BufferPool(16 * 1024 * 1024);
 
@@ -42,7 +50,7 @@ export const raid: TargetType = {
   name: 'raid',
   construct(ctx, length, args) {
     const type = args[0] ?? '';
-    const algorithm = TYPES[type];
+    const algorithm = RAID45_TYPES[type];
     const raid6 = isRaid6Type(type);
     if (!algorithm && !raid6) return `Unsupported raid type ${type} (the userspace engine does RAID4, RAID5 and RAID6)`;
     const nParams = uint(args[1]);
@@ -189,6 +197,8 @@ export const raid: TargetType = {
     };
 
     const rowSectors = chunk * dataDisks;
+    /** The data check's buffers and XOR test, made at its first use (reads and writes never need them). */
+    let scan: ParityScan | undefined;
     return {
       length,
       read,
@@ -204,24 +214,27 @@ export const raid: TargetType = {
           const r0 = Math.floor(sector / rowSectors);
           const r1 = Math.floor((sector + count - 1) / rowSectors);
           if (lost !== undefined) return { ranges: [], mismatches: 0 };
-          const rows = await readRows(r0, r1);
-          if (isIoError(rows)) return rows;
-          const sum = new Uint8Array((r1 - r0 + 1) * chunk * SECTOR);
-          for (const r of rows) xorInto(sum, r!);
+          // Every member's rows read once, into the scanner's buffers, and their XOR tested where they lie; a
+          // batch of rows at a time, so that what a read brings into the CPU's cache is scanned from there.
+          scan ??= parityScan();
           const ranges: { start: number; length: number }[] = [];
           let mismatches = 0;
-          for (let row = r0; row <= r1; row++) {
-            let bad = 0;
-            for (let s = 0; s < chunk; s++) {
-              const off = ((row - r0) * chunk + s) * SECTOR;
-              const sec = sum.subarray(off, off + SECTOR);
-              if (!sec.every((x) => x === 0)) bad++;
+          const perBatch = Math.max(1, Math.floor(CHECK_BATCH / (chunk * SECTOR)));
+          for (let b0 = r0; b0 <= r1; b0 += perBatch) {
+            const b1 = Math.min(r1, b0 + perBatch - 1);
+            const bufs = scan.buffers(disks, (b1 - b0 + 1) * chunk * SECTOR);
+            const reads = await Promise.all(devs.map((d, k) => readMember(d.source!, d.offset + b0 * chunk, bufs[k]!)));
+            for (const r of reads) if (r !== true) return r;
+            const odd = scan.oddSectors(bufs);
+            for (let row = b0; row <= b1; row++) {
+              let bad = 0;
+              for (let s = (row - b0) * chunk, end = s + chunk; s < end; s++) bad += odd[s]!;
+              if (!bad) continue;
+              mismatches += bad;
+              const prev = ranges[ranges.length - 1];
+              if (prev && prev.start + prev.length === row * rowSectors) prev.length += rowSectors;
+              else ranges.push({ start: row * rowSectors, length: rowSectors });
             }
-            if (!bad) continue;
-            mismatches += bad;
-            const prev = ranges[ranges.length - 1];
-            if (prev && prev.start + prev.length === row * rowSectors) prev.length += rowSectors;
-            else ranges.push({ start: row * rowSectors, length: rowSectors });
           }
           return { ranges, mismatches };
         },
