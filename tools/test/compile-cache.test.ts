@@ -1,6 +1,7 @@
 // The meta-package's compile cache (packages/dmraid/bin/compile-cache.cjs): cached code is code, and the tool
 // runs as root, so what it reads must be this user's own, made from exactly the source it is given for, and a
 // cache that cannot be had must cost nothing but the compile.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, promises as fs, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -48,12 +49,19 @@ describe('the compile cache of the dmraid command', () => {
     expect(await load(file, home)).toEqual({ answer: 'a8', cache: 'used' });
   });
 
-  it('never runs the code of another source of the same length (V8 checks only the length)', async () => {
+  it('never runs the code of another source of the same length (V8 checks only the length), mtime set back or not', async () => {
     const { file, home } = fixture('a');
     expect((await load(file, home)).cache).toBe('made');
     writeFileSync(file, moduleSource('b'));
     expect(await load(file, home)).toEqual({ answer: 'b8', cache: 'made' });
     expect(await load(file, home)).toEqual({ answer: 'b8', cache: 'used' });
+    // The times set back to the nanosecond (`touch -r`, as `cp -p` or a tarball would): the change time moves.
+    const before = statSync(file, { bigint: true }).mtimeNs;
+    execFileSync('touch', ['-r', file, `${file}.times`]);
+    writeFileSync(file, moduleSource('c'));
+    execFileSync('touch', ['-r', `${file}.times`, file]);
+    expect(statSync(file, { bigint: true }).mtimeNs).toBe(before);
+    expect(await load(file, home)).toEqual({ answer: 'c8', cache: 'made' });
   });
 
   it('does not read a cache file that is damaged, or that another user owns or could have written', async () => {
@@ -61,7 +69,7 @@ describe('the compile cache of the dmraid command', () => {
     await load(file, home);
     const cached = join(home, 'dmraid', cacheFiles(home)[0]!);
     const good = await fs.readFile(cached);
-    await fs.writeFile(cached, good.subarray(0, good.length - 1)); // the source copy cut short
+    await fs.writeFile(cached, good.subarray(0, good.length - 1)); // V8's data cut short (its header has the length)
     expect((await load(file, home)).cache).toBe('made');
     expect((await fs.readFile(cached)).length).toBe(good.length); // written again whole
     expect((await load(file, home)).cache).toBe('used');

@@ -6,8 +6,8 @@
 //   compiled what it used, so the next run of the same command starts with it compiled.
 // The cache lives in $XDG_CACHE_HOME/dmraid (default ~/.cache/dmraid), private to the user. This runs as root on
 // disks, and cached code is code: a directory or file that another user could have written is not read (and not
-// written), a file is used only for the very source it was made from (V8 itself checks little more than the
-// source's length), and files are written whole under a temporary name, then renamed. Any failure of the cache
+// written), a file is used only for the very file and content it was made from (by device, inode, size, mtime
+// and ctime: V8 itself checks only the source's length), and files are written whole, then renamed. Any failure of the cache
 // only costs the compile: the command runs the same either way.
 const fs = require('node:fs');
 const path = require('node:path');
@@ -45,43 +45,52 @@ function privateTo(p, isDir) {
 const MAGIC = Buffer.from('dmraid-v8-cache\n', 'latin1');
 
 /**
- * A cache file: MAGIC, the length of V8's data (u32 LE), V8's data, then the source it was made from. V8 checks
- * only that a source has the length it had, so the data is used only when the source copy is this file's bytes
- * (a comparison: no hash module to load at start-up).
+ * Which file, at which content: device, inode, size, and the modification and change times in nanoseconds. A
+ * write changes mtime and ctime, and nothing sets ctime back, so this names the bytes without reading them
+ * again (V8 itself checks only the length of the source).
  */
-function cachedDataFor(cacheFile, source) {
+const identity = (st) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}\n`;
+
+/** A cache file: MAGIC, the identity of the source it was made from, V8's data. */
+function cachedDataFor(cacheFile, id) {
   try {
     if (!privateTo(cacheFile, false)) return undefined;
     const bytes = fs.readFileSync(cacheFile);
-    const head = MAGIC.length + 4;
-    if (bytes.length < head || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
-    const end = head + bytes.readUInt32LE(MAGIC.length);
-    return end <= bytes.length && bytes.subarray(end).equals(source) ? bytes.subarray(head, end) : undefined;
+    const head = Buffer.concat([MAGIC, Buffer.from(id, 'latin1')]);
+    return bytes.length > head.length && bytes.subarray(0, head.length).equals(head) ? bytes.subarray(head.length) : undefined;
   } catch {
     return undefined; // no cache yet, or none to trust
   }
 }
 
 /**
- * Node 20: the file compiled with cached data where there is good cached data for exactly its source. `cache`
+ * Node 20: the file compiled with cached data where there is good cached data for exactly its content. `cache`
  * says what happened: `used`; `made` (none was there or V8 refused it: written at exit); `none` (no private
  * cache directory can be had: nothing read or written).
  */
 function loadWithCachedData(file) {
   const vm = require('node:vm');
-  const source = fs.readFileSync(file);
+  const fd = fs.openSync(file, 'r');
+  let source;
+  let id;
+  try {
+    id = identity(fs.fstatSync(fd, { bigint: true }));
+    source = fs.readFileSync(fd, 'latin1');
+  } finally {
+    fs.closeSync(fd);
+  }
   // One cache file per file name, size and Node: installations of other versions do not overwrite each other's.
   const name = `${path.basename(file)}-${source.length}-${process.version}-${process.arch}.v8`;
   const dir = cacheDir(false) ?? cacheDir(true);
-  const cachedData = dir && cachedDataFor(path.join(dir, name), source);
-  const script = new vm.Script(Module.wrap(source.toString('latin1')), {
+  const cachedData = dir && cachedDataFor(path.join(dir, name), id);
+  const script = new vm.Script(Module.wrap(source), {
     filename: file,
     cachedData,
     // A handler package outside the bundle is an ES module, imported the way the main context imports.
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const cache = !dir ? 'none' : cachedData === undefined || script.cachedDataRejected ? 'made' : 'used';
-  if (cache === 'made') process.once('exit', () => save(dir, script, name, source));
+  if (cache === 'made') process.once('exit', () => save(dir, script, name, id));
   const mod = { exports: {}, filename: file, id: file, loaded: false };
   script.runInThisContext()(mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
   mod.loaded = true;
@@ -89,14 +98,12 @@ function loadWithCachedData(file) {
 }
 
 /** Writes the cache: whole, under a temporary name, then renamed over the old one. */
-function save(dir, script, name, source) {
+function save(dir, script, name, id) {
   try {
     const data = script.createCachedData();
-    const length = Buffer.alloc(4);
-    length.writeUInt32LE(data.length);
     const tmp = path.join(dir, `.${name}.${process.pid}`);
     fs.rmSync(tmp, { force: true }); // left by a process of this pid that died between write and rename
-    fs.writeFileSync(tmp, Buffer.concat([MAGIC, length, data, source]), { flag: 'wx', mode: 0o600 });
+    fs.writeFileSync(tmp, Buffer.concat([MAGIC, Buffer.from(id, 'latin1'), data]), { flag: 'wx', mode: 0o600 });
     fs.renameSync(tmp, path.join(dir, name));
   } catch {
     // a cache that cannot be written costs the next run its compile, nothing more
