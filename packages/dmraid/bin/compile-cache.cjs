@@ -83,16 +83,16 @@ function loadWithCachedData(file) {
   const name = `${path.basename(file)}-${source.length}-${process.version}-${process.arch}.v8`;
   const dir = cacheDir(false) ?? cacheDir(true);
   const cachedData = dir && cachedDataFor(path.join(dir, name), id);
-  const script = new vm.Script(Module.wrap(source), {
-    filename: file,
-    cachedData,
-    // A handler package outside the bundle is an ES module, imported the way the main context imports.
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
+  // Node's wrapper of a CommonJS file, with one more parameter: the file's way to import an ES module (a
+  // handler package outside the bundle). import() inside code compiled by vm.Script needs
+  // --experimental-vm-modules or prints an ExperimentalWarning on Node 20; here, in a module Node compiled, it
+  // needs neither. The file names it `__dmraidImportHook` (scripts/bundle.mjs).
+  const wrapped = `(function (exports, require, module, __filename, __dirname, __dmraidImportHook) { ${source}\n});`;
+  const script = new vm.Script(wrapped, { filename: file, cachedData });
   const cache = !dir ? 'none' : cachedData === undefined || script.cachedDataRejected ? 'made' : 'used';
   if (cache === 'made') process.once('exit', () => save(dir, script, name, id));
   const mod = { exports: {}, filename: file, id: file, loaded: false };
-  script.runInThisContext()(mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
+  script.runInThisContext()(mod.exports, Module.createRequire(file), mod, file, path.dirname(file), (specifier) => import(specifier));
   mod.loaded = true;
   return { exports: mod.exports, cache };
 }

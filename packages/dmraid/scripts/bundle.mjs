@@ -13,10 +13,11 @@
 //   another version) is imported from disk and brings its own @dmraid/core: the contract between the CLI and a
 //   handler is plain values (no instanceof across it), so a second copy of core works.
 // - `import.meta.url` in a bundled module becomes that module's own file in its installed package, resolved at
-//   run time: what a package reads beside itself (its package.json, engine's worker script) stays where it was.
+//   run time: what a package reads beside itself (its package.json, engine's worker script) stays where it was
+//   (packageFiles below, with what else a bundled file needs changed).
 // - node:crypto (~3 ms to load) is bound on first call: only writing commands use it.
 import { readFileSync, mkdirSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -71,14 +72,26 @@ function packageOf(file) {
   throw new Error(`${file}: in no package`);
 }
 
-const metaUrl = {
-  name: 'import-meta-url',
+/**
+ * What a bundled package's file needs changed to run from here:
+ * - `import.meta.url` (CommonJS has none): that file's own URL in its installed package, found at run time;
+ * - `import()` of a built-in: a require of it (no ES module loader for readline's first question);
+ * - `import()` of anything else (a handler package outside the bundle: an ES module from disk): a call of
+ *   `__dmraidImport`, which the loader provides. On Node 20 the file is compiled by vm.Script for its cached
+ *   data, where import() would need an experimental flag or print an ExperimentalWarning; compile-cache.cjs
+ *   does the import() in a module of its own instead.
+ */
+const packageFiles = {
+  name: 'package-files',
   setup(b) {
     b.onLoad({ filter: /\.js$/ }, (args) => {
       const source = readFileSync(args.path, 'utf8');
-      if (!source.includes('import.meta')) return undefined;
+      if (!source.includes('import.meta') && !/\bimport\(/.test(source)) return undefined;
       const { name, path } = packageOf(args.path);
-      const contents = source.replaceAll('import.meta.url', `__dmraidFileUrl(${JSON.stringify(name)}, ${JSON.stringify(path)})`);
+      const contents = source
+        .replaceAll('import.meta.url', `__dmraidFileUrl(${JSON.stringify(name)}, ${JSON.stringify(path)})`)
+        .replace(/\bimport\((['"])([^'"]+)\1\)/g, (all, _q, spec) => (isBuiltin(spec) ? `Promise.resolve(require(${JSON.stringify(spec)}))` : all))
+        .replace(/\bimport\((?!\s*['"])/g, '__dmraidImport(');
       // import.meta.dirname, .resolve, ...: each would need its own translation; none is used today.
       if (contents.includes('import.meta')) throw new Error(`${args.path}: uses import.meta beyond .url, which the bundle does not translate`);
       return { contents, loader: 'js' };
@@ -133,6 +146,8 @@ await build({
       "    if (dir === dirname(dir)) throw new Error(`${pkg} is not installed beside dmraid`);",
       '  }',
       '};',
+      // The loader's import() where it gives one (Node 20: see compile-cache.cjs), else this file's own.
+      "const __dmraidImport = typeof __dmraidImportHook === 'function' ? __dmraidImportHook : (specifier) => import(specifier);",
     ].join('\n'),
   },
   treeShaking: true,
@@ -140,7 +155,7 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
-  plugins: [handlerCodeModule, metaUrl, lazyCrypto],
+  plugins: [handlerCodeModule, packageFiles, lazyCrypto],
 });
 // compile-cache.cjs reads the file as latin1, which is its text only when every byte is ASCII (esbuild's default
 // output charset: anything else is escaped).
