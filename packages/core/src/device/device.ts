@@ -125,7 +125,7 @@ export async function parseDeviceSpec(spec: string, cwd?: string): Promise<{ pat
  * A read that takes longer than this came from the disk, not the page cache (which answers in microseconds):
  * the device's reads go through the thread pool from then on.
  */
-export const SLOW_READ_MS = 2;
+export const SLOW_READ_MS = 4;
 
 const readAsync = promisify(read);
 const writeAsync = promisify(write);
