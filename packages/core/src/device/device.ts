@@ -2,7 +2,7 @@
  * Device access: image files and Linux block devices behind one interface. Reads never throw: an I/O
  * problem comes back as an IoError value naming the device. Writes exist only on an explicitly writable open.
  */
-import { close, constants, fstat, fsync, openSync, promises as fs, read, readFileSync, readSync, statSync, write, type BigIntStats } from 'node:fs';
+import { close, closeSync, constants, fstat, fsync, openSync, promises as fs, read, readSync, statSync, write, type BigIntStats } from 'node:fs';
 import { promisify } from 'node:util';
 import { basename, dirname, resolve } from 'node:path';
 import type { DeviceInfo } from '../model/raid.js';
@@ -260,24 +260,42 @@ async function readText(path: string): Promise<string | undefined> {
 }
 
 /**
- * A sysfs or udev attribute, read synchronously: the kernel makes it from memory (udev's database is on a
- * tmpfs), so a thread-pool round trip per file would cost more than the read.
+ * A sysfs or udev attribute's bytes, read synchronously: the kernel makes them from memory (udev's database is
+ * on a tmpfs), so a thread-pool round trip would cost more than the read. A read that comes back short is the
+ * end (sysfs answers an attribute in one read): one read where readFileSync makes two.
  */
-function readAttribute(path: string): string | undefined {
+function attributeBytes(path: string): Uint8Array | undefined {
+  let fd: number;
   try {
-    return readFileSync(path, 'utf8').trim();
+    fd = openSync(path, constants.O_RDONLY);
   } catch {
     return undefined;
   }
+  try {
+    const chunks: Uint8Array[] = [];
+    for (;;) {
+      const chunk = new Uint8Array(4096);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      chunks.push(chunk.subarray(0, n));
+      if (n < chunk.length) break;
+    }
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readAttribute(path: string): string | undefined {
+  const bytes = attributeBytes(path);
+  return bytes && Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8').trim();
 }
 
 /** A disk's unit serial number page as sysfs exposes it (device/vpd_pg80, the kernel's copy); undefined when there is none. */
 function vpdSerial(sysDir: string): string | undefined {
-  try {
-    return parseVpdSerial(readFileSync(`${sysDir}/device/vpd_pg80`));
-  } catch {
-    return undefined;
-  }
+  const page = attributeBytes(`${sysDir}/device/vpd_pg80`);
+  return page && parseVpdSerial(page);
 }
 
 /**
