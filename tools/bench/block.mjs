@@ -8,9 +8,10 @@
 //
 // The clock runs inside the namespace around the command alone (neither unshare nor the mounts are counted);
 // every command runs once per round, rounds interleaved, medians reported, of the wall clock and of the command's
-// CPU time (user + system, bash's `time`: steadier than the wall clock on a busy machine). Discovery is `-r` minus `-V` of the
-// same setup (start-up is startup.mjs's business); the per-disk cost is the slope of discovery from the smallest
-// to the largest count. Every loop device attached is detached at the end, also on failure.
+// CPU time (user + system, bash's `time`: steadier than the wall clock on a busy machine). Discovery is `-r`
+// minus `-V` of the same setup (start-up is startup.mjs's business); the per-disk cost is the slope of discovery
+// from the smallest count to the second largest, and between the two largest. Every loop device attached is
+// detached at the end, also on failure.
 //
 // Options: --runs N (rounds, default 15), --counts 1,8,26,52 (sda ... sdz, sdaa ...), --cli PATH (ours; repeat to
 // compare builds, e.g. a copy of the previous build), --node PATH, --json.
@@ -48,7 +49,7 @@ const script = `
     IFS=: read -r name maj min sectors serial <<<"$n"
     mknod /dev/$name b $maj $min
     mkdir /sys/block/$name && echo $sectors >/sys/block/$name/size && echo 0 >/sys/block/$name/removable
-    [ -n "$serial" ] && echo "E:ID_SERIAL_SHORT=$serial" >/run/udev/data/b$maj:$min
+    if [ -n "$serial" ]; then echo "E:ID_SERIAL_SHORT=$serial" >/run/udev/data/b$maj:$min; fi
   done
   mknod /dev/null c 1 3; mknod /dev/zero c 1 5; mknod /dev/urandom c 1 9
   set +e
@@ -59,6 +60,7 @@ const script = `
 /** The images as loop devices named sda, sdb, ...: run(argv) times one command inside the namespace. */
 function disksOf(images) {
   const loops = [];
+  attached.push(loops); // detached at the end, or on an interruption while attaching
   const sh = (cmd, a) => spawnSync(cmd, a, { encoding: 'utf8' }).stdout.trim();
   try {
     const serials = {};
@@ -99,12 +101,19 @@ const haveReference = spawnSync('sh', ['-c', 'command -v dmraid'], { env }).stat
 if (!existsSync(shim) && existsSync(reference)) spawnSync(reference, ['/dev/null', '--', '-V']); // builds the shim
 const dir = mkdtempSync(join(tmpdir(), 'dmraid-bench-block-'));
 const attached = [];
+// Interrupted (^C reaches the command running, then us): detach and clean up all the same.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    attached.forEach(detach);
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
 const results = { date: new Date().toISOString(), loadavg: loadavg().map((l) => l.toFixed(2)), machine: machine(node), runs, clis, rows: [] };
 try {
   const setups = [];
   for (const n of counts) {
     const disks = disksOf(await makeImages(join(dir, `n${n}`), n));
-    attached.push(disks.loops);
     setups.push({ n, disks });
   }
   const tools = [
