@@ -2,7 +2,8 @@
  * Device access: image files and Linux block devices behind one interface. Reads never throw: an I/O
  * problem comes back as an IoError value naming the device. Writes exist only on an explicitly writable open.
  */
-import { constants, fstat, promises as fs, readSync, type BigIntStats } from 'node:fs';
+import { close, closeSync, constants, fstat, fsync, openSync, promises as fs, read, readSync, statSync, write, type BigIntStats } from 'node:fs';
+import { promisify } from 'node:util';
 import { basename, dirname, resolve } from 'node:path';
 import type { DeviceInfo } from '../model/raid.js';
 
@@ -120,15 +121,34 @@ export async function parseDeviceSpec(spec: string, cwd?: string): Promise<{ pat
   return serial === undefined ? { path } : { path, serial: serial.replace(/\s+/g, '') };
 }
 
+/**
+ * A read that takes longer than this came from the disk, not the page cache (which answers in microseconds):
+ * the device's reads go through the thread pool from then on.
+ */
+export const SLOW_READ_MS = 4;
+
+const readAsync = promisify(read);
+const writeAsync = promisify(write);
+const fsyncAsync = promisify(fsync);
+const closeAsync = promisify(close);
+
 class FileDevice implements WritableDevice {
+  /**
+   * Whether reads are synchronous. Image files: always (the page cache costs microseconds, a thread-pool round
+   * trip tens: discovery of 1,000 images makes 25,000 small reads). Block devices: until one read is slow, so
+   * that discovery pays for disk latency at most once per device while slow disks are read in parallel.
+   */
+  private synchronous = true;
+
   constructor(
     readonly path: string,
     readonly serial: string | undefined,
     readonly sizeSectors: number,
     readonly sectorSize: number,
     readonly isBlockDevice: boolean,
-    private readonly handle: fs.FileHandle,
+    private readonly fd: number,
     private readonly sizeBytes: number,
+    private readonly slowReadMs: number,
   ) {}
 
   async read(byteOffset: number, length: number): Promise<Uint8Array | IoError> {
@@ -137,11 +157,12 @@ class FileDevice implements WritableDevice {
     let done = 0;
     try {
       while (done < length) {
-        // Image files: a synchronous read of the page cache costs a few microseconds, an asynchronous one
-        // tens (a thread-pool round trip): discovery of 1,000 images makes 25,000 small reads.
-        const bytesRead = this.isBlockDevice
-          ? (await this.handle.read(buf, done, length - done, byteOffset + done)).bytesRead
-          : readSync(this.handle.fd, buf, done, length - done, byteOffset + done);
+        let bytesRead: number;
+        if (this.synchronous) {
+          const t0 = this.isBlockDevice ? performance.now() : 0;
+          bytesRead = readSync(this.fd, buf, done, length - done, byteOffset + done);
+          if (this.isBlockDevice && performance.now() - t0 >= this.slowReadMs) this.synchronous = false;
+        } else bytesRead = (await readAsync(this.fd, buf, done, length - done, byteOffset + done)).bytesRead;
         if (bytesRead === 0) return ioError(this.path, 'EINVAL');
         done += bytesRead;
       }
@@ -156,7 +177,7 @@ class FileDevice implements WritableDevice {
     try {
       let done = 0;
       while (done < data.length) {
-        const { bytesWritten } = await this.handle.write(data, done, data.length - done, byteOffset + done);
+        const { bytesWritten } = await writeAsync(this.fd, data, done, data.length - done, byteOffset + done);
         done += bytesWritten;
       }
       return true;
@@ -167,7 +188,7 @@ class FileDevice implements WritableDevice {
 
   async sync(): Promise<true | IoError> {
     try {
-      await this.handle.sync();
+      await fsyncAsync(this.fd);
       return true;
     } catch (e) {
       return fromNodeError(this.path, e);
@@ -175,7 +196,7 @@ class FileDevice implements WritableDevice {
   }
 
   async close(): Promise<void> {
-    await this.handle.close().catch(() => undefined);
+    await closeAsync(this.fd).catch(() => undefined);
   }
 }
 
@@ -186,6 +207,8 @@ export interface OpenOptions {
   readonly sysfs?: string;
   /** Folder a relative path is relative to (default: the process's); the device keeps the path as given. */
   readonly cwd?: string;
+  /** SLOW_READ_MS unless given (tests). */
+  readonly slowReadMs?: number;
 }
 
 /**
@@ -193,32 +216,34 @@ export interface OpenOptions {
  * device's size and serial come from sysfs/udev.
  */
 export async function openDevice(path: string, options: OpenOptions = {}): Promise<WritableDevice | IoError> {
+  // Synchronous: a stat, an open and a few sysfs attributes cost microseconds each, a thread-pool round trip
+  // tens, and a caller opening device after device would wait for each (dmraid opens as it scans, too).
   const where = options.cwd ? resolve(options.cwd, path) : path;
   let st;
   try {
-    st = await fs.stat(where);
+    st = statSync(where);
   } catch (e) {
     return fromNodeError(path, e);
   }
   if (st.isDirectory()) return ioError(path, 'EISDIR');
   if (!st.isFile() && !st.isBlockDevice()) return ioError(path, 'EINVAL', 'not a block device or image file');
-  let handle: fs.FileHandle;
+  let fd: number;
   try {
-    handle = await fs.open(where, options.writable ? constants.O_RDWR : constants.O_RDONLY);
+    fd = openSync(where, options.writable ? constants.O_RDWR : constants.O_RDONLY);
   } catch (e) {
     return fromNodeError(path, e);
   }
   if (st.isFile()) {
     const sizeSectors = Math.floor(st.size / SECTOR);
-    return new FileDevice(path, options.serial, sizeSectors, SECTOR, false, handle, sizeSectors * SECTOR);
+    return new FileDevice(path, options.serial, sizeSectors, SECTOR, false, fd, sizeSectors * SECTOR, Infinity);
   }
-  const info = await blockDeviceInfo(st.rdev, options.sysfs ?? '/sys');
+  const info = blockDeviceInfo(st.rdev, options.sysfs ?? '/sys');
   if (!info) {
-    await handle.close();
+    await closeAsync(fd).catch(() => undefined);
     return ioError(path, 'ENXIO', 'cannot read the device size from sysfs');
   }
-  const serial = options.serial ?? (await blockDeviceSerial(st.rdev, info.sysDir));
-  return new FileDevice(path, serial, info.sizeSectors, info.sectorSize, true, handle, info.sizeSectors * SECTOR);
+  const serial = options.serial ?? blockDeviceSerial(st.rdev, info.sysDir);
+  return new FileDevice(path, serial, info.sizeSectors, info.sectorSize, true, fd, info.sizeSectors * SECTOR, options.slowReadMs ?? SLOW_READ_MS);
 }
 
 const major = (rdev: number) => Math.floor(rdev / 256) & 0xfff;
@@ -234,13 +259,43 @@ async function readText(path: string): Promise<string | undefined> {
   }
 }
 
-/** A disk's unit serial number page as sysfs exposes it (device/vpd_pg80); undefined when there is none. */
-async function vpdSerial(sysDir: string): Promise<string | undefined> {
+/**
+ * A sysfs or udev attribute's bytes, read synchronously: the kernel makes them from memory (udev's database is
+ * on a tmpfs), so a thread-pool round trip would cost more than the read. A read that comes back short is the
+ * end (sysfs answers an attribute in one read): one read where readFileSync makes two.
+ */
+function attributeBytes(path: string): Uint8Array | undefined {
+  let fd: number;
   try {
-    return parseVpdSerial(await fs.readFile(`${sysDir}/device/vpd_pg80`));
+    fd = openSync(path, constants.O_RDONLY);
   } catch {
     return undefined;
   }
+  try {
+    const chunks: Uint8Array[] = [];
+    for (;;) {
+      const chunk = new Uint8Array(4096);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      chunks.push(chunk.subarray(0, n));
+      if (n < chunk.length) break;
+    }
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readAttribute(path: string): string | undefined {
+  const bytes = attributeBytes(path);
+  return bytes && Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8').trim();
+}
+
+/** A disk's unit serial number page as sysfs exposes it (device/vpd_pg80, the kernel's copy); undefined when there is none. */
+function vpdSerial(sysDir: string): string | undefined {
+  const page = attributeBytes(`${sysDir}/device/vpd_pg80`);
+  return page && parseVpdSerial(page);
 }
 
 /**
@@ -254,19 +309,19 @@ export function parseVpdSerial(page: Uint8Array): string | undefined {
 
 const latin1Of = (bytes: Uint8Array) => Array.from(bytes, (b) => String.fromCharCode(b)).join('');
 
-async function blockDeviceInfo(rdev: number, sysfs: string) {
+function blockDeviceInfo(rdev: number, sysfs: string) {
   const sysDir = `${sysfs}/dev/block/${deviceNumberText(rdev)}`;
-  const size = await readText(`${sysDir}/size`);
+  const size = readAttribute(`${sysDir}/size`);
   if (size === undefined || !/^\d+$/.test(size)) return undefined;
-  const logical = Number((await readText(`${sysDir}/queue/logical_block_size`)) ?? SECTOR);
+  const logical = Number(readAttribute(`${sysDir}/queue/logical_block_size`) ?? SECTOR);
   return { sysDir, sizeSectors: Number(size), sectorSize: logical || SECTOR };
 }
 
 /** The drive serial: udev's ID_SERIAL_SHORT, else the device's own sysfs serial, whitespace removed. */
-async function blockDeviceSerial(rdev: number, sysDir: string): Promise<string | undefined> {
-  const udev = await readText(`/run/udev/data/b${deviceNumberText(rdev)}`);
+function blockDeviceSerial(rdev: number, sysDir: string): string | undefined {
+  const udev = readAttribute(`/run/udev/data/b${deviceNumberText(rdev)}`);
   const fromUdev = udev?.split('\n').find((l) => l.startsWith('E:ID_SERIAL_SHORT='));
-  const raw = fromUdev?.slice('E:ID_SERIAL_SHORT='.length) ?? (await readText(`${sysDir}/device/serial`)) ?? (await vpdSerial(sysDir));
+  const raw = fromUdev?.slice('E:ID_SERIAL_SHORT='.length) ?? readAttribute(`${sysDir}/device/serial`) ?? vpdSerial(sysDir);
   const serial = raw?.replace(/\s+/g, '');
   return serial ? serial : undefined;
 }
@@ -431,7 +486,7 @@ export async function scanBlockDevices(sysfs = '/sys', dev = '/dev'): Promise<Sc
     const nvme = /^nvme\d+n\d+$/.test(name);
     if (!dmraidStyle && !nvme) continue;
     const path = `${dev}/${basename(name)}`;
-    if ((await readText(`${sysfs}/block/${name}/removable`)) === '1') {
+    if (readAttribute(`${sysfs}/block/${name}/removable`) === '1') {
       notices.push(`skipping removable device ${path}`);
       continue;
     }

@@ -1,0 +1,183 @@
+#!/usr/bin/env node
+// `npm run bench:block`: the cost of discovery (`dmraid -r`) on block devices, ours against the C reference,
+// as the number of disks grows. Both scan /sys/block themselves (no --devices): the member images are attached
+// to loop devices and shown, to both tools alike, as whole disks /dev/sda, /dev/sdb, ... inside a private mount
+// namespace (a tmpfs over /sys/block with each disk's size and removable flag, the real /sys beneath for
+// everything else; a tmpfs /dev with the disk nodes; a tmpfs /run with udev's record of each disk's serial, which
+// the reference gets from its ATA serial shim). The machine's own disks are out of sight of both.
+//
+// The clock runs inside the namespace around the command alone (neither unshare nor the mounts are counted);
+// every command runs once per round, rounds interleaved, medians reported, of the wall clock and of the command's
+// CPU time (user + system, bash's `time`: steadier than the wall clock on a busy machine). Discovery is `-r`
+// minus `-V` of the same setup (start-up is startup.mjs's business); the per-disk cost is the slope of discovery
+// from the smallest count to the second largest, and between the two largest. Every loop device attached is
+// detached at the end, also on failure.
+//
+// Options: --runs N (rounds, default 15), --counts 1,8,26,52 (sda ... sdz, sdaa ...), --cli PATH (ours; repeat to
+// compare builds, e.g. a copy of the previous build), --node PATH, --json.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir, loadavg } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cleanPath, commandEnv, machine, makeImages, median } from './common.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const args = process.argv.slice(2);
+const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const every = (name) => args.flatMap((a, i) => (a === name && args[i + 1] ? [args[i + 1]] : []));
+const runs = Number(option('--runs')) || 15;
+const counts = (option('--counts') ?? '1,8,26,52').split(',').map(Number);
+const node = option('--node') ?? process.execPath;
+const clis = every('--cli').length > 0 ? every('--cli') : [join(root, 'packages', 'cli', 'dist', 'bin.js')];
+const asJson = args.includes('--json');
+const env = commandEnv({ PATH: cleanPath() });
+const home = process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/root', '.cache');
+const shim = join(home, 'dmraid-ref', 'ataserial.so'); // built by dmraid-ref's first run
+const reference = join(root, '..', 'shared', 'tools', 'dmraid-ref', 'dmraid-ref');
+if (counts.some((n) => !(n >= 1 && n <= 702))) throw new Error('--counts: each between 1 and 702');
+const letters = 'abcdefghijklmnopqrstuvwxyz';
+/** The i-th disk's name as the kernel gives it: sda ... sdz, sdaa ... sdzz. */
+const diskName = (i) => `sd${i < 26 ? letters[i] : letters[Math.floor(i / 26) - 1] + letters[i % 26]}`;
+
+const script = `
+  set -e
+  mount -t tmpfs none /sys/block
+  mount -t tmpfs none /dev
+  mount -t tmpfs none /run && mkdir -p /run/udev/data /run/lock
+  for n in $NODES; do
+    IFS=: read -r name maj min sectors serial <<<"$n"
+    mknod /dev/$name b $maj $min
+    mkdir /sys/block/$name && echo $sectors >/sys/block/$name/size && echo 0 >/sys/block/$name/removable
+    if [ -n "$serial" ]; then echo "E:ID_SERIAL_SHORT=$serial" >/run/udev/data/b$maj:$min; fi
+  done
+  mknod /dev/null c 1 3; mknod /dev/zero c 1 5; mknod /dev/urandom c 1 9
+  set +e
+  TIMEFORMAT='%3U %3S'
+  s=$EPOCHREALTIME; { time "$@" >/run/out 2>/run/err; } 2>/run/cpu; e=$EPOCHREALTIME
+  echo "$s $e $(cat /run/cpu)"; cat /run/out`;
+
+/** The images as loop devices named sda, sdb, ...: run(argv) times one command inside the namespace. */
+function disksOf(images) {
+  const loops = [];
+  attached.push(loops); // detached at the end, or on an interruption while attaching
+  const sh = (cmd, a) => spawnSync(cmd, a, { encoding: 'utf8' }).stdout.trim();
+  try {
+    const serials = {};
+    const nodes = images.map((spec, i) => {
+      const [image, serial = ''] = spec.split(':');
+      const loop = sh('losetup', ['-f', '--show', '-r', image]);
+      if (!loop) throw new Error(`losetup ${image} failed`);
+      loops.push(loop);
+      const [maj, min] = sh('stat', ['-c', '%t %T', loop]).split(' ').map((h) => parseInt(h, 16));
+      if (serial) serials[`DMRAID_REF_SERIAL_${maj}_${min}`] = serial;
+      return `${diskName(i)}:${maj}:${min}:${Number(sh('blockdev', ['--getsize64', loop])) / 512}:${serial}`;
+    });
+    return {
+      loops,
+      run(argv) {
+        const r = spawnSync('unshare', ['-m', 'bash', '-c', script, 'bench', ...argv], {
+          encoding: 'latin1',
+          maxBuffer: 64 << 20,
+          env: { ...env, ...serials, NODES: nodes.join(' ') },
+        });
+        const [head, ...out] = r.stdout.split('\n');
+        const [s, e, user, sys] = (head ?? '').split(' ').map(Number);
+        if (!(e > s) || !(user + sys >= 0)) throw new Error(`run failed: ${argv.join(' ')}: ${r.stderr}`);
+        return { ms: (e - s) * 1000, cpuMs: (user + sys) * 1000, stdout: out.join('\n') };
+      },
+    };
+  } catch (e) {
+    detach(loops);
+    throw e;
+  }
+}
+
+function detach(loops) {
+  for (const l of loops.splice(0)) spawnSync('losetup', ['-d', l]);
+}
+
+const haveReference = spawnSync('sh', ['-c', 'command -v dmraid'], { env }).status === 0 && existsSync(shim);
+if (!existsSync(shim) && existsSync(reference)) spawnSync(reference, ['/dev/null', '--', '-V']); // builds the shim
+const dir = mkdtempSync(join(tmpdir(), 'dmraid-bench-block-'));
+const attached = [];
+// Interrupted (^C reaches the command running, then us): detach and clean up all the same.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    attached.forEach(detach);
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
+const results = { date: new Date().toISOString(), loadavg: loadavg().map((l) => l.toFixed(2)), machine: machine(node), runs, clis, rows: [] };
+try {
+  const setups = [];
+  for (const n of counts) {
+    const disks = disksOf(await makeImages(join(dir, `n${n}`), n));
+    setups.push({ n, disks });
+  }
+  const tools = [
+    ...clis.map((cli, i) => ({ name: clis.length > 1 ? `ours#${i + 1}` : 'ours', argv: (mode) => [node, cli, mode] })),
+    ...(haveReference ? [{ name: 'reference', argv: (mode) => ['env', `LD_PRELOAD=${shim}`, 'dmraid', mode] }] : []),
+  ];
+  const cells = setups.flatMap(({ n, disks }) => tools.flatMap((t) => ['-r', '-V'].map((mode) => ({ n, tool: t.name, mode, go: () => disks.run(t.argv(mode)), ms: [], cpuMs: [], out: '' }))));
+  for (const c of cells) c.out = c.go().stdout; // warms the page cache and shows what each tool found
+  for (let round = 0; round < runs; round++) {
+    for (const c of cells) {
+      const r = c.go();
+      c.ms.push(r.ms);
+      c.cpuMs.push(r.cpuMs);
+    }
+  }
+  for (const { n } of setups) {
+    const row = { disks: n };
+    for (const t of tools) {
+      const cell = (mode) => cells.find((c) => c.n === n && c.tool === t.name && c.mode === mode);
+      row[t.name] = { rMs: median(cell('-r').ms), vMs: median(cell('-V').ms), rCpuMs: median(cell('-r').cpuMs), vCpuMs: median(cell('-V').cpuMs), raidDevices: cell('-r').out.split('\n').filter((l) => l.startsWith('/dev/')).length, output: cell('-r').out };
+    }
+    results.rows.push(row);
+  }
+  results.tools = tools.map((t) => t.name);
+} finally {
+  attached.forEach(detach);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+if (asJson) console.log(JSON.stringify(results, (k, v) => (k === 'output' ? undefined : v), 2));
+else console.log(report(results));
+
+function report(r) {
+  const f = (v, d = 1) => (v === undefined ? '–' : v.toFixed(d));
+  const lines = [
+    `Date: ${r.date.slice(0, 16).replace('T', ' ')} UTC · load average ${r.loadavg.join(' ')} · ${r.machine} · median of ${r.runs} interleaved rounds, ms (wall clock; CPU = user + system time of the command)`,
+    '',
+    `| disks | ${r.tools.map((t) => `${t} \`-r\` | ${t} \`-V\` | ${t} discovery | ${t} discovery CPU`).join(' | ')} | RAID devices (${r.tools.join('/')}) |`,
+    `|---:|${r.tools.map(() => '---:|---:|---:|---:|').join('')}---|`,
+  ];
+  for (const row of r.rows) {
+    lines.push(`| ${row.disks} | ${r.tools.map((t) => `${f(row[t].rMs)} | ${f(row[t].vMs)} | ${f(row[t].rMs - row[t].vMs)} | ${f(row[t].rCpuMs - row[t].vCpuMs)}`).join(' | ')} | ${r.tools.map((t) => row[t].raidDevices).join('/')} |`);
+  }
+  // From the fewest disks up, the slope also pays for compiling each format's code the first time it runs (one
+  // disk shows one format); between the two largest counts, where every format is already in, a disk alone.
+  const spans = r.rows.length > 2 ? [[r.rows[0], r.rows.at(-2)], [r.rows.at(-2), r.rows.at(-1)]] : [[r.rows[0], r.rows.at(-1)]];
+  for (const [first, last] of spans) {
+    if (!(last.disks > first.disks)) continue;
+    const slope = (t, cpu) => {
+      const d = (row) => (cpu ? row[t].rCpuMs - row[t].vCpuMs : row[t].rMs - row[t].vMs);
+      return (d(last) - d(first)) / (last.disks - first.disks);
+    };
+    for (const cpu of [false, true]) {
+      lines.push('', `Cost of each extra disk (discovery${cpu ? ', CPU' : ', wall clock'}, ${first.disks} → ${last.disks} disks): ${r.tools.map((t) => `${t} ${f(slope(t, cpu), 2)} ms`).join(', ')}`);
+      if (r.tools.includes('reference')) {
+        for (const t of r.tools.filter((x) => x !== 'reference')) lines.push(`- ${t}/reference: ${f(slope(t, cpu) / slope('reference', cpu), 2)}`);
+      }
+    }
+  }
+  if (r.tools.includes('reference')) {
+    // Beyond sdz the reference lists disks in the order sysfs gives them (sdz before sdaa here), ours by name.
+    const sorted = (text) => text.split('\n').sort().join('\n');
+    const same = r.rows.every((row) => r.tools.every((t) => t === 'reference' || sorted(row[t].output) === sorted(row.reference.output)));
+    lines.push('', same ? "Output of `-r`: the same lines as the reference's at every count." : "Output of `-r`: ours differs from the reference's (see --json counts).");
+  }
+  return lines.join('\n');
+}
