@@ -66,6 +66,10 @@ async function openDevices(
   operands: 'instead' | 'also' | undefined,
 ): Promise<BlockDevice[] | undefined> {
   const opened: WritableDevice[] = [];
+  // A block device is read synchronously until a read is slow (core device.ts): a command waits for its disks
+  // anyway, but the monitor, which runs for good and answers signals and its socket, reads through the thread
+  // pool from the first read, so a hung disk stalls no more than its own probe.
+  const reads = o.mode === 'monitor' ? { slowReadMs: 0 } : {};
   const fail = async (path: string, message: string) => {
     out.log('error', `cannot open device "${path}": ${message}`);
     await Promise.all(opened.map((d) => d.close()));
@@ -74,7 +78,7 @@ async function openDevices(
   if (o.devices) {
     for (const spec of o.devices) {
       const { path, serial } = await parseDeviceSpec(spec, cwd);
-      const d = await openDevice(path, { serial, writable, sysfs: roots.sysfs, cwd });
+      const d = await openDevice(path, { serial, writable, sysfs: roots.sysfs, cwd, ...reads });
       if (isIoError(d)) return fail(path, d.message);
       opened.push(d);
     }
@@ -83,7 +87,7 @@ async function openDevices(
   // -b lists its device arguments in reverse order, as dmraid does.
   if (operands === 'instead' && o.operands.length > 0) {
     for (const path of [...o.operands].reverse()) {
-      const d = await openDevice(path, { sysfs: roots.sysfs, cwd });
+      const d = await openDevice(path, { sysfs: roots.sysfs, cwd, ...reads });
       if (isIoError(d)) return fail(path, d.message);
       opened.push(d);
     }
@@ -92,7 +96,7 @@ async function openDevices(
   const scan = await scanBlockDevices(roots.sysfs, roots.dev);
   for (const n of scan.notices) out.log('notice', n);
   for (const entry of scan.devices) {
-    const d = await openDevice(entry.path, { writable, sysfs: roots.sysfs });
+    const d = await openDevice(entry.path, { writable, sysfs: roots.sysfs, ...reads });
     if (isIoError(d)) {
       out.log('notice', `skipping ${entry.path}: ${d.message}`);
       continue;
@@ -108,7 +112,7 @@ async function openDevices(
   if (operands === 'also') {
     for (const path of o.operands) {
       if (opened.some((d) => d.path === path)) continue;
-      const d = await openDevice(path, { writable, sysfs: roots.sysfs, cwd });
+      const d = await openDevice(path, { writable, sysfs: roots.sysfs, cwd, ...reads });
       if (isIoError(d)) return fail(path, d.message);
       opened.push(d);
     }

@@ -149,7 +149,9 @@ class FileDevice implements WritableDevice {
     private readonly fd: number,
     private readonly sizeBytes: number,
     private readonly slowReadMs: number,
-  ) {}
+  ) {
+    if (isBlockDevice && slowReadMs <= 0) this.synchronous = false;
+  }
 
   async read(byteOffset: number, length: number): Promise<Uint8Array | IoError> {
     if (byteOffset < 0 || byteOffset + length > this.sizeBytes) return ioError(this.path, 'EINVAL');
@@ -207,7 +209,7 @@ export interface OpenOptions {
   readonly sysfs?: string;
   /** Folder a relative path is relative to (default: the process's); the device keeps the path as given. */
   readonly cwd?: string;
-  /** SLOW_READ_MS unless given (tests). */
+  /** SLOW_READ_MS unless given; 0: a block device's every read goes through the thread pool (the monitor). */
   readonly slowReadMs?: number;
 }
 
