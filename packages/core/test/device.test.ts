@@ -3,7 +3,7 @@ import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fromNodeError, sameStorage } from '../src/index.js';
+import { fromNodeError, parseDeviceSpec, sameStorage } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'core-device-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,5 +32,16 @@ describe('fromNodeError', () => {
     const odd = Object.assign(new Error("EXDEV: cross-device link not permitted, rename 'a' -> 'b'"), { code: 'EXDEV' });
     expect(fromNodeError('a', odd)).toEqual({ kind: 'io', path: 'a', code: 'EXDEV', message: 'Cross-device link not permitted' });
     expect(fromNodeError('b', new Error('no code'))).toMatchObject({ code: 'EIO', message: 'Input/output error' });
+  });
+});
+
+describe('parseDeviceSpec', () => {
+  it('splits PATH:SERIAL unless a file of that whole name exists; a backslash quotes the next character', async () => {
+    await fs.writeFile(join(dir, 'disk:1.img'), '');
+    expect(await parseDeviceSpec('disk:1.img', dir)).toEqual({ path: 'disk:1.img' });
+    expect(await parseDeviceSpec('disk:2.img', dir)).toEqual({ path: 'disk', serial: '2.img' });
+    expect(await parseDeviceSpec('sda.img:WD 123 ', dir)).toEqual({ path: 'sda.img', serial: 'WD123' });
+    expect(await parseDeviceSpec('a\\:b.img:S1', dir)).toEqual({ path: 'a:b.img', serial: 'S1' });
+    expect(await parseDeviceSpec('plain.img', dir)).toEqual({ path: 'plain.img' });
   });
 });
