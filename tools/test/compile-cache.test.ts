@@ -25,11 +25,11 @@ function fixture(answer: string) {
 
 // Enough functions that V8's cached data is more than a header; `answer` is what a stale cache would get wrong.
 const moduleSource = (answer: string) =>
-  `'use strict';\n${Array.from({ length: 50 }, (_, i) => `function f${i}(x) { return x * ${i} + 1; }`).join('\n')}\nexports.answer = () => ${JSON.stringify(answer)} + f7(1);\n`;
+  `'use strict';\n${Array.from({ length: 50 }, (_, i) => `function f${i}(x) { return x * ${i} + 1; }`).join('\n')}\nexports.answer = () => ${JSON.stringify(answer)} + f7(1);\nexports.spin = (ms) => { const t = Date.now(); while (Date.now() - t < ms); };\n`;
 
 /** One process: load `file` through the cache; what it exported, and what the cache did. */
-async function load(file: string, home: string) {
-  const probe = `const r = require(${JSON.stringify(loader)}).loadWithCachedData(${JSON.stringify(file)}); console.log(JSON.stringify({ answer: r.exports.answer(), cache: r.cache }));`;
+async function load(file: string, home: string, spinMs = 0) {
+  const probe = `const r = require(${JSON.stringify(loader)}).loadWithCachedData(${JSON.stringify(file)}); r.exports.spin(${spinMs}); console.log(JSON.stringify({ answer: r.exports.answer(), cache: r.cache }));`;
   const r = await sh(process.execPath, ['-e', probe], repoRoot, { XDG_CACHE_HOME: home });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
@@ -46,6 +46,20 @@ describe('the compile cache of the dmraid command', () => {
     const [name] = cacheFiles(home);
     expect(name).toMatch(/^module\.cjs-\d+-v\d+\.\d+\.\d+-\w+\.v8$/);
     expect(statSync(join(home, 'dmraid', name!)).mode & 0o777).toBe(0o600);
+    expect(await load(file, home)).toEqual({ answer: 'a8', cache: 'used' });
+  });
+
+  it('writes the cache again after a run that took clearly more CPU than the one that made it, not after a smaller one', async () => {
+    const { file, home } = fixture('a');
+    expect((await load(file, home, 300)).cache).toBe('made');
+    const cached = join(home, 'dmraid', cacheFiles(home)[0]!);
+    const cpuOf = async () => Number(/\n\d+:\d+:\d+:\d+:\d+\n(\d+)\n/.exec((await fs.readFile(cached)).toString('latin1'))![1]);
+    const first = await cpuOf();
+    expect(first).toBeGreaterThan(250_000);
+    expect(await load(file, home)).toEqual({ answer: 'a8', cache: 'used' });
+    expect(await cpuOf()).toBe(first);
+    expect(await load(file, home, 1000)).toEqual({ answer: 'a8', cache: 'used' });
+    expect(await cpuOf()).toBeGreaterThan(1.5 * first);
     expect(await load(file, home)).toEqual({ answer: 'a8', cache: 'used' });
   });
 

@@ -51,17 +51,30 @@ const MAGIC = Buffer.from('dmraid-v8-cache\n', 'latin1');
  */
 const identity = (st) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}\n`;
 
-/** A cache file: MAGIC, the identity of the source it was made from, V8's data. */
+/**
+ * A cache file: MAGIC, the identity of the source it was made from, the CPU time (microseconds) of the run that
+ * made it, V8's data. That data holds what that run had compiled, so a bigger command later (-s after -V: the
+ * handlers' code, discovery) compiles the rest every time; a run that took clearly more CPU than the one that
+ * made the cache writes it again, with what both compiled (a few times at most: each rewrite raises the bar).
+ */
 function cachedDataFor(cacheFile, id) {
   try {
     if (!privateTo(cacheFile, false)) return undefined;
     const bytes = fs.readFileSync(cacheFile);
     const head = Buffer.concat([MAGIC, Buffer.from(id, 'latin1')]);
-    return bytes.length > head.length && bytes.subarray(0, head.length).equals(head) ? bytes.subarray(head.length) : undefined;
+    if (bytes.length <= head.length || !bytes.subarray(0, head.length).equals(head)) return undefined;
+    const line = bytes.indexOf(10, head.length);
+    const cpu = Number(bytes.toString('latin1', head.length, line));
+    return line > 0 && Number.isSafeInteger(cpu) ? { data: bytes.subarray(line + 1), cpu } : undefined;
   } catch {
     return undefined; // no cache yet, or none to trust
   }
 }
+
+const cpuSoFar = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
 
 /**
  * Node 20: the file compiled with cached data where there is good cached data for exactly its content. `cache`
@@ -82,15 +95,20 @@ function loadWithCachedData(file) {
   // One cache file per file name, size and Node: installations of other versions do not overwrite each other's.
   const name = `${path.basename(file)}-${source.length}-${process.version}-${process.arch}.v8`;
   const dir = cacheDir(false) ?? cacheDir(true);
-  const cachedData = dir && cachedDataFor(path.join(dir, name), id);
+  const cached = dir && cachedDataFor(path.join(dir, name), id);
   // Node's wrapper of a CommonJS file, with one more parameter: the file's way to import an ES module (a
   // handler package outside the bundle). import() inside code compiled by vm.Script needs
   // --experimental-vm-modules or prints an ExperimentalWarning on Node 20; here, in a module Node compiled, it
   // needs neither. The file names it `__dmraidImportHook` (scripts/bundle.mjs).
   const wrapped = `(function (exports, require, module, __filename, __dirname, __dmraidImportHook) { ${source}\n});`;
-  const script = new vm.Script(wrapped, { filename: file, cachedData });
-  const cache = !dir ? 'none' : cachedData === undefined || script.cachedDataRejected ? 'made' : 'used';
-  if (cache === 'made') process.once('exit', () => save(dir, script, name, id));
+  const script = new vm.Script(wrapped, { filename: file, cachedData: cached?.data });
+  const cache = !dir ? 'none' : !cached || script.cachedDataRejected ? 'made' : 'used';
+  if (cache !== 'none') {
+    process.once('exit', () => {
+      const cpu = cpuSoFar();
+      if (cache === 'made' || cpu > 1.5 * cached.cpu) save(dir, script, name, id, cpu);
+    });
+  }
   const mod = { exports: {}, filename: file, id: file, loaded: false };
   script.runInThisContext()(mod.exports, Module.createRequire(file), mod, file, path.dirname(file), (specifier) => import(specifier));
   mod.loaded = true;
@@ -98,12 +116,12 @@ function loadWithCachedData(file) {
 }
 
 /** Writes the cache: whole, under a temporary name, then renamed over the old one. */
-function save(dir, script, name, id) {
+function save(dir, script, name, id, cpu) {
   try {
     const data = script.createCachedData();
     const tmp = path.join(dir, `.${name}.${process.pid}`);
     fs.rmSync(tmp, { force: true }); // left by a process of this pid that died between write and rename
-    fs.writeFileSync(tmp, Buffer.concat([MAGIC, Buffer.from(id, 'latin1'), data]), { flag: 'wx', mode: 0o600 });
+    fs.writeFileSync(tmp, Buffer.concat([MAGIC, Buffer.from(`${id}${Math.round(cpu)}\n`, 'latin1'), data]), { flag: 'wx', mode: 0o600 });
     fs.renameSync(tmp, path.join(dir, name));
   } catch {
     // a cache that cannot be written costs the next run its compile, nothing more
