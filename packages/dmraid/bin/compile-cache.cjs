@@ -52,10 +52,11 @@ const MAGIC = Buffer.from('dmraid-v8-cache\n', 'latin1');
 const identity = (st) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}\n`;
 
 /**
- * A cache file: MAGIC, the identity of the source it was made from, the CPU time (microseconds) of the run that
- * made it, V8's data. That data holds what that run had compiled, so a bigger command later (-s after -V: the
- * handlers' code, discovery) compiles the rest every time; a run that took clearly more CPU than the one that
- * made the cache writes it again, with what both compiled (a few times at most: each rewrite raises the bar).
+ * A cache file: MAGIC, the identity of the source it was made from, how much of the file the run that made it
+ * had run, V8's data. That data holds what that run had compiled, so a bigger command later (-s after -V: the
+ * handlers' code, discovery) would compile the rest every time: a run that ran more of the file writes the cache
+ * again, with what both compiled. "How much": the file's `modulesRun()`, the number of its on-demand modules
+ * started (scripts/bundle.mjs), which only grows; a file without it is cached as its first run left it.
  */
 function cachedDataFor(cacheFile, id) {
   try {
@@ -64,17 +65,12 @@ function cachedDataFor(cacheFile, id) {
     const head = Buffer.concat([MAGIC, Buffer.from(id, 'latin1')]);
     if (bytes.length <= head.length || !bytes.subarray(0, head.length).equals(head)) return undefined;
     const line = bytes.indexOf(10, head.length);
-    const cpu = Number(bytes.toString('latin1', head.length, line));
-    return line > 0 && Number.isSafeInteger(cpu) ? { data: bytes.subarray(line + 1), cpu } : undefined;
+    const reach = Number(bytes.toString('latin1', head.length, line));
+    return line > 0 && Number.isSafeInteger(reach) ? { data: bytes.subarray(line + 1), reach } : undefined;
   } catch {
     return undefined; // no cache yet, or none to trust
   }
 }
-
-const cpuSoFar = () => {
-  const { user, system } = process.cpuUsage();
-  return user + system;
-};
 
 /**
  * Node 20: the file compiled with cached data where there is good cached data for exactly its content. `cache`
@@ -103,25 +99,25 @@ function loadWithCachedData(file) {
   const wrapped = `(function (exports, require, module, __filename, __dirname, __dmraidImportHook) { ${source}\n});`;
   const script = new vm.Script(wrapped, { filename: file, cachedData: cached?.data });
   const cache = !dir ? 'none' : !cached || script.cachedDataRejected ? 'made' : 'used';
+  const mod = { exports: {}, filename: file, id: file, loaded: false };
   if (cache !== 'none') {
     process.once('exit', () => {
-      const cpu = cpuSoFar();
-      if (cache === 'made' || cpu > 1.5 * cached.cpu) save(dir, script, name, id, cpu);
+      const reach = typeof mod.exports.modulesRun === 'function' ? mod.exports.modulesRun() : 0;
+      if (cache === 'made' || reach > cached.reach) save(dir, script, name, id, reach);
     });
   }
-  const mod = { exports: {}, filename: file, id: file, loaded: false };
   script.runInThisContext()(mod.exports, Module.createRequire(file), mod, file, path.dirname(file), (specifier) => import(specifier));
   mod.loaded = true;
   return { exports: mod.exports, cache };
 }
 
 /** Writes the cache: whole, under a temporary name, then renamed over the old one. */
-function save(dir, script, name, id, cpu) {
+function save(dir, script, name, id, reach) {
   try {
     const data = script.createCachedData();
     const tmp = path.join(dir, `.${name}.${process.pid}`);
     fs.rmSync(tmp, { force: true }); // left by a process of this pid that died between write and rename
-    fs.writeFileSync(tmp, Buffer.concat([MAGIC, Buffer.from(`${id}${Math.round(cpu)}\n`, 'latin1'), data]), { flag: 'wx', mode: 0o600 });
+    fs.writeFileSync(tmp, Buffer.concat([MAGIC, Buffer.from(`${id}${reach}\n`, 'latin1'), data]), { flag: 'wx', mode: 0o600 });
     fs.renameSync(tmp, path.join(dir, name));
   } catch {
     // a cache that cannot be written costs the next run its compile, nothing more

@@ -16,7 +16,7 @@
 //   run time: what a package reads beside itself (its package.json, engine's worker script) stays where it was
 //   (packageFiles below, with what else a bundled file needs changed).
 // - node:crypto (~3 ms to load) is bound on first call: only writing commands use it.
-import { readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { readFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,9 @@ const entry = [
   'export const bundledHandlers = [',
   ...handlers.map(({ name, json }, i) => `  { packageName: ${JSON.stringify(name)}, version: ${JSON.stringify(json.version)}, facts: ${JSON.stringify(facts[i])}, load: async () => (await code()).h${i} },`),
   '];',
+  // For the compile cache (bin/compile-cache.cjs): how many of this file's on-demand modules this run has
+  // started, counted by the esbuild helper that starts them (see the end of this script).
+  'export const modulesRun = () => __dmraidModulesRun;',
   '/** Runs the command with these arguments (the bin passes process.argv.slice(2)). */',
   'export const run = (argv) => main(argv, { bundled: bundledHandlers });',
 ].join('\n');
@@ -146,6 +149,7 @@ await build({
       "    if (dir === dirname(dir)) throw new Error(`${pkg} is not installed beside dmraid`);",
       '  }',
       '};',
+      'var __dmraidModulesRun = 0;',
       // The loader's import() where it gives one (Node 20: see compile-cache.cjs), else this file's own.
       "const __dmraidImport = typeof __dmraidImportHook === 'function' ? __dmraidImportHook : (specifier) => import(specifier);",
     ].join('\n'),
@@ -157,6 +161,13 @@ await build({
   logLevel: 'warning',
   plugins: [handlerCodeModule, packageFiles, lazyCrypto],
 });
+// esbuild's helper that starts an on-demand module the first time it is imported: counted (modulesRun above).
+{
+  const code = readFileSync(out, 'latin1');
+  const helper = 'var __esm=(fn,res)=>function(){return fn&&(res=(0,fn[__getOwnPropNames(fn)[0]])(fn=0)),res};';
+  if (code.split(helper).length !== 2) throw new Error(`${out}: esbuild's __esm helper is not the one this script counts with (esbuild changed?)`);
+  writeFileSync(out, code.replace(helper, helper.replace('fn&&(res=', 'fn&&(__dmraidModulesRun++,res=')), 'latin1');
+}
 // compile-cache.cjs reads the file as latin1, which is its text only when every byte is ASCII (esbuild's default
 // output charset: anything else is escaped).
 if (!/^[\x00-\x7f]*$/.test(readFileSync(out, 'latin1'))) throw new Error(`${out}: not plain ASCII`);
