@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createEngine, isTableError, memorySource } from '@dmraid/engine';
-import { testIf } from '@dmraid/testkit';
+import { seededBytes, testIf, xorshift32 } from '@dmraid/testkit';
 import { run } from '../src/main.js';
 import { tmp } from './helpers.js';
 import { validate } from './json-schema.js';
@@ -28,14 +28,8 @@ const check = (n: number) => Math.imul(n + 1, 0x9e3779b1) >>> 0;
 /** A RAID5 (raid5_ls, 3 members) whose volume carries a GPT (two partitions) over numbered random sectors. */
 async function raid5(dir: string): Promise<{ volume: Buffer; members: Buffer[] }> {
   const sectors = 2 * MEMBER;
-  const volume = Buffer.alloc(sectors * SECTOR);
-  let x = 0x1234567;
-  for (let i = 0; i < volume.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    volume[i] = x & 0xff;
-  }
+  const random = seededBytes(sectors * SECTOR, xorshift32(0x1234567));
+  const volume = Buffer.from(random.buffer, random.byteOffset, random.length);
   for (let n = 0; n < sectors; n++) {
     volume.writeUInt32LE(n, n * SECTOR);
     volume.writeUInt32LE(check(n), n * SECTOR + 4);

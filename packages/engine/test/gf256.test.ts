@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { SLOT, simdKernels, simdModuleBytes } from '../src/gf256-simd.js';
 import { tableKernels, type GfKernels } from '../src/gf256.js';
+import { seededBytes, xorshift32 } from '@dmraid/testkit';
 
 /** Carry-less multiply mod 0x11d, bit by bit: shares nothing with the tables under test. */
 function slowMul(a: number, b: number): number {
@@ -16,22 +17,12 @@ function slowMul(a: number, b: number): number {
 
 /** xorshift32: reproducible "random" numbers. */
 function random(seed: number) {
-  let x = seed >>> 0 || 1;
-  const next = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
+  const next = xorshift32(seed);
   return {
     byte: () => next() & 0xff,
     nonZero: () => 1 + (next() % 255),
     below: (n: number) => next() % n,
-    bytes(n: number) {
-      const b = new Uint8Array(n);
-      for (let i = 0; i < n; i++) b[i] = next() & 0xff;
-      return b;
-    },
+    bytes: (n: number) => seededBytes(n, next),
   };
 }
 

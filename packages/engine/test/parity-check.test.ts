@@ -9,19 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { parityModuleBytes, parityScan, plainParityScan, type ParityScan } from '../src/parity-scan.js';
 import { checkData, createEngine, isIoError, isTableError, memorySource, raid5Place, SECTOR } from '../src/index.js';
 import { RAID45_TYPES } from '../src/targets/raid.js';
+import { seededBytes, xorshift32 } from '@dmraid/testkit';
 
 /** xorshift32: reproducible "random" bytes. */
-function randomBytes(n: number, seed: number): Uint8Array {
-  let x = seed >>> 0 || 1;
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
+const randomBytes = (n: number, seed: number): Uint8Array => seededBytes(n, xorshift32(seed));
 
 /** `count` random members of `bytes`, the last the XOR of the others (so all of them XOR to zero). */
 function consistent(count: number, bytes: number, seed: number): Uint8Array[] {

@@ -5,6 +5,7 @@
  * The kernel's own bytes are compared in raid6-vm.test.ts.
  */
 import { describe, expect, it } from 'vitest';
+import { seededBytes, xorshift32 } from '@dmraid/testkit';
 import {
   checkData,
   createEngine,
@@ -30,19 +31,10 @@ const same = (a: Uint8Array | { kind: string }, b: Uint8Array) => a instanceof U
 
 const TYPES = Object.keys(RAID6_TYPES) as Raid6Type[];
 
-/** A small deterministic generator (xorshift32): reproducible "random" data. */
+/** Reproducible "random" data: successive calls continue one xorshift32 sequence. */
 function random(seed: number) {
-  let x = seed >>> 0 || 1;
-  return (n: number) => {
-    const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      b[i] = x & 0xff;
-    }
-    return b;
-  };
+  const next = xorshift32(seed);
+  return (n: number) => seededBytes(n, next);
 }
 
 const pairs = (n: number) => Array.from({ length: n }, (_, a) => Array.from({ length: n - a - 1 }, (_, k) => [a, a + k + 1] as const)).flat();

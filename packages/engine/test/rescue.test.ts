@@ -9,20 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkData, createEngine, extract, isIoError, isTableError, memorySource, parseRescueMap, readSalvaging, salvaging, SECTOR, unreadable, type SectorRange, type Source } from '../src/index.js';
+import { seededBytes, xorshift32 } from '@dmraid/testkit';
 
 const u32 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset, b.length).getUint32(at, true);
 const check = (n: number) => Math.imul(n + 1, 0x9e3779b1) >>> 0;
 
 /** A volume of `sectors` random sectors, each stamped with its number and a check word of it. */
 function stampedVolume(sectors: number, seed: number): Uint8Array {
-  const v = new Uint8Array(sectors * SECTOR);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < v.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    v[i] = x & 0xff;
-  }
+  const v = seededBytes(sectors * SECTOR, xorshift32(seed));
   const dv = new DataView(v.buffer);
   for (let n = 0; n < sectors; n++) {
     dv.setUint32(n * SECTOR, n, true);

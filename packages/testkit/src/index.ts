@@ -10,3 +10,4 @@ export * from './model.js';
 export * from './failed.js';
 export * from './create.js';
 export * from './images.js';
+export * from './random.js';
