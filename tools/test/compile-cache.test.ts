@@ -2,7 +2,7 @@
 // runs as root, so what it reads must be this user's own, made from exactly the source it is given for, and a
 // cache that cannot be had must cost nothing but the compile.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, promises as fs, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, promises as fs, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot, sh, tmp } from './helpers.js';
@@ -28,9 +28,9 @@ const moduleSource = (answer: string) =>
   `'use strict';\n${Array.from({ length: 50 }, (_, i) => `function f${i}(x) { return x * ${i} + 1; }`).join('\n')}\nexports.answer = () => ${JSON.stringify(answer)} + f7(1);\nexports.modulesRun = () => Number(process.env.REACH ?? 0);\n`;
 
 /** One process: load `file` through the cache; what it exported, and what the cache did. */
-async function load(file: string, home: string, reach = 0) {
+async function load(file: string, home: string, reach = 0, env: NodeJS.ProcessEnv = {}) {
   const probe = `const r = require(${JSON.stringify(loader)}).loadWithCachedData(${JSON.stringify(file)}); console.log(JSON.stringify({ answer: r.exports.answer(), cache: r.cache }));`;
-  const r = await sh(process.execPath, ['-e', probe], repoRoot, { XDG_CACHE_HOME: home, REACH: String(reach) });
+  const r = await sh(process.execPath, ['-e', probe], repoRoot, { XDG_CACHE_HOME: home, REACH: String(reach), ...env });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   return JSON.parse(r.stdout) as { answer: string; cache: string };
@@ -102,5 +102,9 @@ describe('the compile cache of the dmraid command', () => {
     // Where mkdir fails with ENOENT for ever (procfs): a recursive mkdir would loop; the run must just go on.
     expect(await load(file, '/proc/no-such-dir')).toEqual({ answer: 'a8', cache: 'none' });
     expect(await load(file, join(file, 'not-a-dir'))).toEqual({ answer: 'a8', cache: 'none' });
+    // Node's switch for its own compile cache turns this one off too: nothing read, nothing made.
+    const other = join(home, 'other');
+    expect(await load(file, other, 0, { NODE_DISABLE_COMPILE_CACHE: '1' })).toEqual({ answer: 'a8', cache: 'none' });
+    expect(existsSync(other)).toBe(false);
   });
 });

@@ -108,6 +108,9 @@ How often \\fB\\-\\-monitor\\fR rescans the disks (default 30).
 .TP
 .B DMRAID_MONITOR_PROGRESS_SECONDS
 How often \\fB\\-\\-monitor\\fR reads a running resync's progress (default 5).
+.TP
+.B XDG_CACHE_HOME
+Where the \\fBdmraid\\fR command keeps its compiled code (default \\fI~/.cache\\fR; see FILES).
 .SH FILES
 .TP
 .I /var/lock/dmraid/.lock
@@ -116,6 +119,11 @@ One run at a time activates or writes (\\fB\\-i\\fR skips it).
 .I dmraid.FORMAT/
 In the current folder: \\fB\\-D\\fR's and \\fB\\-E\\fR's dumps (\\fIDEVICE\\fR.dat, .offset, .size), and the
 \\fIbackup\\-TIME/\\fR folders that every metadata write keeps; \\fB\\-\\-restore\\fR puts them back.
+.TP
+.I $XDG_CACHE_HOME/dmraid/
+The \\fBdmraid\\fR command's compiled code, kept between runs for a faster start: private to the user (a
+folder or file another user could write is not used), safe to delete. Nothing is written where no such folder
+can be made.
 .SH EXAMPLES
 .TP
 .B dmraid \\-\\-devices m0.img,m1.img \\-s \\-c \\-c \\-c

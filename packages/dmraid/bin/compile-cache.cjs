@@ -16,6 +16,8 @@ const Module = require('node:module');
 
 /** The cache directory, made private if missing; undefined when it cannot be or is not ours alone. */
 function cacheDir(create) {
+  // Node's own switch for its compile cache turns this one off too.
+  if (process.env.NODE_DISABLE_COMPILE_CACHE) return undefined;
   try {
     const base = process.env.XDG_CACHE_HOME && path.isAbsolute(process.env.XDG_CACHE_HOME) ? process.env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
     const dir = path.join(base, 'dmraid');
