@@ -32,27 +32,14 @@ export interface ParityScan {
 /** The plain loop: per sector, the OR of the XOR of every buffer's words (bytes where one is not word-aligned). */
 function oddSectorsInto(bufs: readonly Uint8Array[], odd: Uint8Array): void {
   const n = bufs[0]!.length;
-  const sectors = n / SECTOR;
-  if (bufs.every((b) => b.byteOffset % 4 === 0 && b.length === n)) {
-    const w = bufs.map((b) => new Uint32Array(b.buffer, b.byteOffset, n >>> 2));
-    const first = w[0]!;
-    const per = SECTOR >>> 2;
-    for (let s = 0; s < sectors; s++) {
-      let acc = 0;
-      for (let i = s * per, end = i + per; i < end; i++) {
-        let x = first[i]!;
-        for (let d = 1; d < w.length; d++) x ^= w[d]![i]!;
-        acc |= x;
-      }
-      odd[s] = acc === 0 ? 0 : 1;
-    }
-    return;
-  }
-  for (let s = 0; s < sectors; s++) {
+  const words = bufs.every((b) => b.byteOffset % 4 === 0);
+  const views: readonly ArrayLike<number>[] = words ? bufs.map((b) => new Uint32Array(b.buffer, b.byteOffset, n >>> 2)) : bufs;
+  const per = words ? SECTOR >>> 2 : SECTOR;
+  for (let s = 0; s < n / SECTOR; s++) {
     let acc = 0;
-    for (let i = s * SECTOR, end = i + SECTOR; i < end; i++) {
-      let x = bufs[0]![i]!;
-      for (let d = 1; d < bufs.length; d++) x ^= bufs[d]![i]!;
+    for (let i = s * per, end = i + per; i < end; i++) {
+      let x = views[0]![i]!;
+      for (let d = 1; d < views.length; d++) x ^= views[d]![i]!;
       acc |= x;
     }
     odd[s] = acc === 0 ? 0 : 1;
