@@ -7,28 +7,26 @@
 // The cache lives in $XDG_CACHE_HOME/dmraid (default ~/.cache/dmraid), private to the user. This runs as root on
 // disks, and cached code is code: a directory or file that another user could have written is not read (and not
 // written), a file is used only for the very file and content it was made from (by device, inode, size, mtime
-// and ctime: V8 itself checks only the source's length), and files are written whole, then renamed. Any failure of the cache
-// only costs the compile: the command runs the same either way.
+// and ctime: V8 itself checks only the source's length), and files are written whole, then renamed. Any failure
+// of the cache only costs the compile: the command runs the same either way.
 const fs = require('node:fs');
 const path = require('node:path');
 const os = require('node:os');
 const Module = require('node:module');
 
 /** The cache directory, made private if missing; undefined when it cannot be or is not ours alone. */
-function cacheDir(create) {
+function cacheDir() {
   // Node's own switch for its compile cache turns this one off too.
   if (process.env.NODE_DISABLE_COMPILE_CACHE) return undefined;
   try {
     const base = process.env.XDG_CACHE_HOME && path.isAbsolute(process.env.XDG_CACHE_HOME) ? process.env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
     const dir = path.join(base, 'dmraid');
-    if (create) {
-      // One level at a time: a recursive mkdir loops forever where mkdir fails with ENOENT (under /proc).
-      for (const d of [base, dir]) {
-        try {
-          fs.mkdirSync(d, { mode: 0o700 });
-        } catch (e) {
-          if (e.code !== 'EEXIST') return undefined;
-        }
+    // One level at a time: a recursive mkdir loops forever where mkdir fails with ENOENT (under /proc).
+    for (const d of [base, dir]) {
+      try {
+        fs.mkdirSync(d, { mode: 0o700 });
+      } catch (e) {
+        if (e.code !== 'EEXIST') return undefined;
       }
     }
     return privateTo(dir, true) ? dir : undefined;
@@ -92,7 +90,7 @@ function loadWithCachedData(file) {
   }
   // One cache file per file name, size and Node: installations of other versions do not overwrite each other's.
   const name = `${path.basename(file)}-${source.length}-${process.version}-${process.arch}.v8`;
-  const dir = cacheDir(false) ?? cacheDir(true);
+  const dir = cacheDir();
   const cached = dir && cachedDataFor(path.join(dir, name), id);
   // Node's wrapper of a CommonJS file, with one more parameter: the file's way to import an ES module (a
   // handler package outside the bundle). import() inside code compiled by vm.Script needs
@@ -130,7 +128,7 @@ function save(dir, script, name, id, reach) {
 function requireCached(file) {
   if (typeof Module.enableCompileCache === 'function') {
     if (!process.env.NODE_COMPILE_CACHE) {
-      const dir = cacheDir(true);
+      const dir = cacheDir();
       if (dir) Module.enableCompileCache(dir);
     }
     return require(file);

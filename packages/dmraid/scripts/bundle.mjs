@@ -126,7 +126,7 @@ const lazyCrypto = {
 const out = join(here, 'dist', 'dmraid.cjs');
 mkdirSync(dirname(out), { recursive: true });
 // What earlier builds wrote (the handler bundle before the whole command was one file).
-for (const old of ['handlers.js', 'handlers-code.js', 'lib']) rmSync(join(here, 'dist', old), { recursive: true, force: true });
+for (const old of ['handlers.js', 'handlers-code.js']) rmSync(join(here, 'dist', old), { recursive: true, force: true });
 await build({
   stdin: { contents: entry, resolveDir: here, sourcefile: 'dmraid-entry.js', loader: 'js' },
   outfile: out,
@@ -161,14 +161,12 @@ await build({
   logLevel: 'warning',
   plugins: [handlerCodeModule, packageFiles, lazyCrypto],
 });
-// esbuild's helper that starts an on-demand module the first time it is imported: counted (modulesRun above).
-{
-  const code = readFileSync(out, 'latin1');
-  const helper = 'var __esm=(fn,res)=>function(){return fn&&(res=(0,fn[__getOwnPropNames(fn)[0]])(fn=0)),res};';
-  if (code.split(helper).length !== 2) throw new Error(`${out}: esbuild's __esm helper is not the one this script counts with (esbuild changed?)`);
-  writeFileSync(out, code.replace(helper, helper.replace('fn&&(res=', 'fn&&(__dmraidModulesRun++,res=')), 'latin1');
-}
+const code = readFileSync(out, 'latin1');
 // compile-cache.cjs reads the file as latin1, which is its text only when every byte is ASCII (esbuild's default
 // output charset: anything else is escaped).
-if (!/^[\x00-\x7f]*$/.test(readFileSync(out, 'latin1'))) throw new Error(`${out}: not plain ASCII`);
+if (!/^[\x00-\x7f]*$/.test(code)) throw new Error(`${out}: not plain ASCII`);
+// esbuild's helper that starts an on-demand module the first time it is imported: counted (modulesRun above).
+const helper = 'var __esm=(fn,res)=>function(){return fn&&(res=(0,fn[__getOwnPropNames(fn)[0]])(fn=0)),res};';
+if (code.split(helper).length !== 2) throw new Error(`${out}: esbuild's __esm helper is not the one this script counts with (esbuild changed?)`);
+writeFileSync(out, code.replace(helper, helper.replace('fn&&(res=', 'fn&&(__dmraidModulesRun++,res=')), 'latin1');
 console.log(`dist/dmraid.cjs: the CLI with ${handlers.length} handlers (${handlers.map((h) => h.json.dmraid.format).join(' ')})`);
