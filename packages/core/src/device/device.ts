@@ -254,13 +254,6 @@ const minor = (rdev: number) => (rdev & 0xff) | ((Math.floor(rdev / 4096) >>> 0)
 /** A device number (stat's rdev) as the kernel writes it in sysfs and tables: `major:minor`. */
 export const deviceNumberText = (rdev: number) => `${major(rdev)}:${minor(rdev)}`;
 
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return (await fs.readFile(path, 'utf8')).trim();
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * A sysfs or udev attribute's bytes, read synchronously: the kernel makes them from memory (udev's database is
@@ -357,10 +350,10 @@ async function blockStack(rdev: number, sysfs: string): Promise<{ blocks: BlockN
   const visit = async (dir: string, withDisk: boolean): Promise<void> => {
     if (seen.has(dir)) return;
     seen.add(dir);
-    const disk = (await readText(`${dir}/partition`)) !== undefined ? dirname(dir) : undefined;
+    const disk = readAttribute(`${dir}/partition`) !== undefined ? dirname(dir) : undefined;
     if (withDisk) blocks.push(disk ? { block: dir, disk } : { block: dir });
     for (const d of disk ? [dir, disk] : [dir]) {
-      const backing = await readText(`${d}/loop/backing_file`);
+      const backing = readAttribute(`${d}/loop/backing_file`);
       const st = backing ? await fs.stat(backing, { bigint: true }).catch(() => undefined) : undefined;
       if (st?.isFile()) files.push(st);
       const slaves = await fs.readdir(`${d}/slaves`).catch(() => [] as string[]);
@@ -450,9 +443,9 @@ export async function writersOf(path: string, proc = '/proc'): Promise<Holder[]>
       const fds = await fs.readdir(`${proc}/${pid}/fd`).catch(() => [] as string[]);
       for (const fd of fds) {
         if ((await fs.readlink(`${proc}/${pid}/fd/${fd}`).catch(() => undefined)) !== target) continue;
-        const flags = parseInt(/^flags:\s*([0-7]+)/m.exec((await readText(`${proc}/${pid}/fdinfo/${fd}`)) ?? '')?.[1] ?? '0', 8);
+        const flags = parseInt(/^flags:\s*([0-7]+)/m.exec(readAttribute(`${proc}/${pid}/fdinfo/${fd}`) ?? '')?.[1] ?? '0', 8);
         if ((flags & (constants.O_WRONLY | constants.O_RDWR)) === 0) continue;
-        found.push({ pid: Number(pid), command: ((await readText(`${proc}/${pid}/comm`)) ?? '').trim() });
+        found.push({ pid: Number(pid), command: (readAttribute(`${proc}/${pid}/comm`) ?? '').trim() });
         return;
       }
     }),
