@@ -5,9 +5,11 @@
  * large write(2) makes the page cache allocate large folios, which costs more than the copy on a machine
  * short of free contiguous memory (4 MiB writes took 2-3 times as long as 128 KiB ones here).
  *
- * A thread takes tens of milliseconds to start (a V8 isolate and Node's bootstrap). Until it says it is
- * ready, the caller writes each chunk itself as it submits it; the first submit after that hands the thread
- * the sequence number to go on from, so the chunks still reach the file, and the count, in order.
+ * A thread takes tens of milliseconds of CPU to start (a V8 isolate and Node's bootstrap), which a short
+ * output never wins back: the caller writes each chunk itself, and starts the thread only once it has
+ * written `threadAfter` bytes. Until the thread says it is ready the caller goes on writing; the first submit
+ * after that hands the thread the sequence number to go on from, so the chunks still reach the file, and
+ * the count, in order.
  */
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -15,6 +17,11 @@ import { PAGE, SKEW } from './pool.js';
 import { fromNodeError, type IoError } from './source.js';
 
 const SLICE = 128 * 1024;
+/**
+ * Bytes the caller writes before it starts the thread: an output shorter than this (a mostly sparse volume's
+ * data, a small set) is written without one; a longer one loses a few milliseconds of overlap at its start.
+ */
+export const THREAD_AFTER = 16 * 1024 * 1024;
 
 /**
  * Write `length` bytes of `buffer` from `offset` to `fd` at `position` (-1: at its current offset) in
@@ -95,17 +102,22 @@ export class OutputWriter {
   private readonly data: SharedArrayBuffer;
   /** Bytes from one slot's start to the next's: whole pages, so every slot starts SKEW bytes past one. */
   private readonly stride: number;
-  private readonly thread: Worker;
-  private readonly exited: Promise<void>;
+  private readonly workerData: object;
+  private thread: Worker | undefined;
+  private exited: Promise<void> = Promise.resolve();
   private readonly fd: number;
   private error: IoError | undefined;
   private submitted = 0;
   private ended = false;
   private handed = false;
   private here = 0;
+  private hereBytes = 0;
 
-  /** Write to `fd` (left open) from `slots` buffers of `slotBytes` each. */
-  constructor(fd: number, private readonly slotBytes: number, private readonly slots = 4) {
+  /**
+   * Write to `fd` (left open) from `slots` buffers of `slotBytes` each; the thread starts once the caller
+   * has written `threadAfter` bytes (0: at once).
+   */
+  constructor(fd: number, private readonly slotBytes: number, private readonly slots = 4, private readonly threadAfter = THREAD_AFTER) {
     const control = new SharedArrayBuffer(4 * (slots + CONTROL_WORDS));
     const meta = new SharedArrayBuffer(16 * slots);
     this.stride = Math.ceil(slotBytes / PAGE) * PAGE;
@@ -113,24 +125,35 @@ export class OutputWriter {
     this.state = new Int32Array(control, 0, slots);
     this.counters = new Int32Array(control, slots * 4, CONTROL_WORDS);
     this.where = new Float64Array(meta);
-    this.thread = new Worker(THREAD, { eval: true, workerData: { fd, slots, stride: this.stride, skew: SKEW, slice: SLICE, control, meta, data: this.data } });
+    this.workerData = { fd, slots, stride: this.stride, skew: SKEW, slice: SLICE, control, meta, data: this.data };
     this.fd = fd;
-    this.thread.on('message', (m: { code: string; message: string }) => {
-      this.error ??= fromNodeError(`fd ${fd}`, m);
+    if (threadAfter <= 0) this.startThread();
+  }
+
+  private startThread(): void {
+    const thread = new Worker(THREAD, { eval: true, workerData: this.workerData });
+    this.thread = thread;
+    thread.on('message', (m: { code: string; message: string }) => {
+      this.error ??= fromNodeError(`fd ${this.fd}`, m);
     });
     // A thread that dies otherwise (out of memory...) fails the copy instead of leaving acquire() waiting.
-    this.thread.on('error', (e) => {
-      this.error ??= { kind: 'io', path: `fd ${fd}`, code: 'EIO', message: `writing thread failed: ${e.message}` };
+    thread.on('error', (e) => {
+      this.error ??= { kind: 'io', path: `fd ${this.fd}`, code: 'EIO', message: `writing thread failed: ${e.message}` };
     });
     this.exited = new Promise((resolve) =>
-      this.thread.once('exit', () => {
+      thread.once('exit', () => {
         if (!this.ended) {
           Atomics.store(this.counters, FAILED, 1);
-          for (let i = 0; i < slots; i++) Atomics.notify(this.state, i);
+          for (let i = 0; i < this.slots; i++) Atomics.notify(this.state, i);
         }
         resolve();
       }),
     );
+  }
+
+  /** Whether a thread was started at all (an output shorter than `threadAfter` bytes needs none). */
+  get threadCreated(): boolean {
+    return this.thread !== undefined;
   }
 
   /** Chunks the caller wrote itself while the thread was starting. */
@@ -177,8 +200,8 @@ export class OutputWriter {
     if (!this.ended) {
       this.ended = true;
       if (!this.handed) {
-        // Everything was written here: the thread need not finish starting only to be told to end.
-        await this.thread.terminate();
+        // Everything was written here: the thread (if started) need not finish starting only to be told to end.
+        await this.thread?.terminate();
         await this.exited;
         return Atomics.load(this.counters, FAILED) ? this.failure() : true;
       }
@@ -213,6 +236,8 @@ export class OutputWriter {
     }
     Atomics.add(this.counters, WRITTEN, 1);
     this.here++;
+    this.hereBytes += length;
+    if (!this.thread && !this.ended && this.hereBytes >= this.threadAfter) this.startThread();
   }
 
   private async free(index: number): Promise<void> {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testIf } from '@dmraid/testkit';
+import { testIf, xorshift32 } from '@dmraid/testkit';
 import { createEngine, extract, fileSource, isIoError, isTableError, memorySource, NbdServer, REPLY_BYTES, SECTOR, type Source } from '../src/index.js';
 import { FileMap, readFileMap, type Extent } from '../src/extents.js';
 import { unreadable } from '../src/rescue.js';
@@ -155,6 +155,48 @@ describe('allocation through the targets', () => {
     // A member's unreadable sectors are data, even in a hole.
     const bad = unreadable(ms[0]!.source, [{ start: 10, count: 2 }]);
     expect(triples(bad.extents!(0, 100))).toEqual([[0, 10, true], [10, 2, false], [12, 88, true]]);
+  });
+});
+
+describe('striped allocation, property', () => {
+  it('any window of a RAID0 of 1-4 members with random maps: each sector as its member says (whole rows of one kind taken in one step)', () => {
+    const next = xorshift32(0x5eed26);
+    const pick = (n: number) => next() % n;
+    for (let trial = 0; trial < 300; trial++) {
+      const stripes = 1 + pick(4);
+      const chunk = [1, 8, 128][pick(3)]!;
+      const memberSectors = chunk * (1 + pick(40));
+      // Each member: a few data ranges, long or short, some across chunk and row boundaries; or none; or all.
+      const maps = Array.from({ length: stripes }, () => {
+        const kind = pick(6);
+        if (kind === 0) return FileMap.fromRanges([]);
+        if (kind === 1) return FileMap.dense(memberSectors);
+        return FileMap.fromRanges(Array.from({ length: pick(5) }, () => {
+          const start = pick(memberSectors);
+          return { start, end: Math.min(memberSectors, start + 1 + pick(3 * chunk)) };
+        }));
+      });
+      const names = maps.map((_, i) => `m${i}`);
+      const sources = new Map(maps.map((m, i) => [names[i]!, memorySource(names[i]!, new Uint8Array(memberSectors * SECTOR), m)]));
+      const total = stripes * memberSectors;
+      const e = createEngine([{ name: 'v', table: `0 ${total} striped ${stripes} ${chunk} ${names.map((n) => `${n} 0`).join(' ')}` }], (p) => sources.get(p));
+      if (isTableError(e)) throw new Error(e.message);
+      const sector = pick(total);
+      const count = pick(total - sector + 1);
+      const runs = e.get('v')!.extents!(sector, count);
+      expect(runs.reduce((n, r) => n + r.sectors, 0), `trial ${trial}`).toBe(count);
+      let at = sector;
+      for (const [i, r] of runs.entries()) {
+        // Runs are merged: no two neighbours of one kind.
+        if (i > 0) expect(runs[i - 1]!.zero, `trial ${trial}: runs ${i - 1} and ${i} merged`).not.toBe(r.zero);
+        for (let s = at; s < at + r.sectors; s++) {
+          const k = Math.floor(s / chunk);
+          const memberSector = Math.floor(k / stripes) * chunk + (s % chunk);
+          expect(r.zero, `trial ${trial}: sector ${s} (${stripes} x ${chunk})`).toBe(maps[k % stripes]!.extents(memberSector, 1)[0]!.zero);
+        }
+        at += r.sectors;
+      }
+    }
   });
 });
 

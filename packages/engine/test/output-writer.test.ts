@@ -1,5 +1,5 @@
 /**
- * OutputWriter on its own: the caller writes while the thread starts, the thread takes over at the right
+ * OutputWriter on its own: no thread for a short output, the caller writes while the thread starts, the thread takes over at the right
  * chunk, the count of written chunks only ever covers chunks that are on disk, and a failing write is an
  * error on either side of the hand-over.
  */
@@ -43,7 +43,7 @@ describe('OutputWriter', () => {
   it('writes in the caller until the thread runs, then in the thread from the next chunk on, in order', async () => {
     const path = join(dir, 'a.out');
     const handle = await fs.open(path, 'w');
-    const writer = new OutputWriter(handle.fd, SLOT, 3);
+    const writer = new OutputWriter(handle.fd, SLOT, 3, 0);
     // A thread needs milliseconds to start: these first chunks are submitted long before.
     await submit(writer, path, 0, 4);
     expect(writer.writtenBeforeThread).toBe(4);
@@ -63,7 +63,7 @@ describe('OutputWriter', () => {
   it('finishing before the thread has started ends it (no chunk lost, no hang)', async () => {
     const path = join(dir, 'b.out');
     const handle = await fs.open(path, 'w');
-    const writer = new OutputWriter(handle.fd, SLOT, 2);
+    const writer = new OutputWriter(handle.fd, SLOT, 2, 0);
     await submit(writer, path, 0, 3);
     expect(await writer.finish()).toBe(true);
     await handle.close();
@@ -71,10 +71,34 @@ describe('OutputWriter', () => {
     expect((await fs.readFile(path)).length).toBe(3 * SLOT);
   });
 
+  it('starts no thread for an output shorter than threadAfter; starts it once the caller has written that much', async () => {
+    const path = join(dir, 'lazy.out');
+    const handle = await fs.open(path, 'w');
+    const short = new OutputWriter(handle.fd, SLOT, 2, 3 * SLOT);
+    await submit(short, path, 0, 2);
+    expect(await short.finish()).toBe(true);
+    expect([short.threadCreated, short.written()]).toEqual([false, 2]);
+
+    const long = new OutputWriter(handle.fd, SLOT, 2, 3 * SLOT);
+    await submit(long, path, 0, 2);
+    expect(long.threadCreated).toBe(false);
+    await submit(long, path, 2, 3);
+    expect(long.threadCreated).toBe(true);
+    await until(() => long.threadStarted());
+    await submit(long, path, 3, 12);
+    expect(await long.finish()).toBe(true);
+    await handle.close();
+    // The caller wrote the three before the thread was started; the thread, ready by then, the rest.
+    expect(long.writtenBeforeThread).toBe(3);
+    const bytes = await fs.readFile(path);
+    expect(bytes.length).toBe(12 * SLOT);
+    for (let n = 0; n < 12; n++) expect(bytes.subarray(n * SLOT, (n + 1) * SLOT).every((b) => b === (n % 250) + 1), `chunk ${n}`).toBe(true);
+  });
+
   for (const side of ['caller', 'thread'] as const) {
     it(`a write that fails in the ${side} is an error from finish and from any acquire after it`, async () => {
       const handle = await fs.open('/dev/full', 'w');
-      const writer = new OutputWriter(handle.fd, SLOT, 2);
+      const writer = new OutputWriter(handle.fd, SLOT, 2, side === 'thread' ? 0 : undefined);
       if (side === 'thread') await until(() => writer.threadStarted());
       const slot = await writer.acquire();
       if (isIoError(slot)) throw new Error(slot.message);
@@ -95,7 +119,7 @@ describe('OutputWriter', () => {
     for (const bytes of [SLOT, 1001 * 512]) {
       const path = join(dir, `c-${bytes}.out`);
       const handle = await fs.open(path, 'w');
-      const writer = new OutputWriter(handle.fd, bytes, 4);
+      const writer = new OutputWriter(handle.fd, bytes, 4, 0);
       for (let n = 0; n < 4; n++) {
         const slot = await writer.acquire();
         if (isIoError(slot)) throw new Error(slot.message);

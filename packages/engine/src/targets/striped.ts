@@ -52,6 +52,26 @@ export const striped: TargetType = {
         const out: Extent[] = [];
         for (let at = 0; at < count; ) {
           const s = sector + at;
+          // At a row's start, rows over which every member stays in one run of one kind are that kind in the
+          // volume: one step for them all (a mostly sparse volume is walked by its runs, not by its chunks).
+          if (s % rowSectors === 0) {
+            const ds = (s / rowSectors - firstRow) * chunk;
+            let until = Infinity;
+            let zero: boolean | undefined;
+            for (const [d, c] of cursor.entries()) {
+              const runs = members[d]!;
+              while (c.end <= ds) c.end += runs[++c.i]!.sectors;
+              if (zero === undefined) zero = runs[c.i]!.zero;
+              else if (zero !== runs[c.i]!.zero) until = 0;
+              until = Math.min(until, c.end);
+            }
+            const n = Math.min(Math.floor((until - ds) / chunk) * rowSectors, count - at);
+            if (n > 0) {
+              pushExtent(out, n, zero!);
+              at += n;
+              continue;
+            }
+          }
           const k = Math.floor(s / chunk);
           const dev = k % stripes;
           // The member's sector, relative to the first row asked.
