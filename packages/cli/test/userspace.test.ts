@@ -1,6 +1,6 @@
 // Ours: --extract, --serve and --check-data run the sets' tables in the userspace engine (@dmraid/engine).
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, promises as fs, rmSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, openSync, promises as fs, readFileSync, rmSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,8 @@ import { validate } from './json-schema.js';
 const exec = promisify(execFile);
 const nbdinfo = await exec('sh', ['-c', 'command -v nbdinfo']).then(() => true, () => false);
 const itNbd = testIf(it, { name: 'nbdinfo', available: nbdinfo, reason: 'apt-get install -y libnbd-bin' });
+const filefrag = await exec('sh', ['-c', 'command -v filefrag']).then((x) => x.stdout.trim(), () => '');
+const itFilefrag = testIf(it, { name: 'nbdinfo and filefrag', available: nbdinfo && filefrag !== '', reason: 'apt-get install -y libnbd-bin e2fsprogs' });
 const loops = process.getuid?.() === 0 && (await exec('losetup', ['-f']).then(() => true, () => false));
 const itLoop = testIf(it, { name: 'a loop device', available: loops, reason: 'needs root and a free loop device (losetup -f)' });
 const itRoot = testIf(it, { name: 'root', available: process.getuid?.() === 0, reason: 'needs root to make device nodes (mknod)' });
@@ -867,6 +869,51 @@ describe('--extract, --check-data and --serve over tables', () => {
     expect(await done).toBe(0);
     expect(existsSync(sock)).toBe(false);
     expect(await servingProcesses()).toBe(0);
+  });
+
+  itFilefrag('--serve learns the sparse members\' maps before it prints the address, each serving process once; a client\'s copy runs no filefrag', async () => {
+    const dir = tmp('serve-maps');
+    // Two sparse 4 MiB members with a little data in each, and a filefrag that logs who ran it (its parent).
+    const sectors = 8192;
+    for (const m of [0, 1]) {
+      const fd = openSync(join(dir, `m${m}.img`), 'w');
+      writeSync(fd, Buffer.alloc(64 * 1024, m + 1), 0, 64 * 1024, (m + 1) * 1024 * 1024);
+      ftruncateSync(fd, sectors * 512);
+      closeSync(fd);
+    }
+    await fs.writeFile(join(dir, 't.txt'), `r0: 0 ${2 * sectors} striped 2 128 m0.img 0 m1.img 0\n`);
+    const log = join(dir, 'filefrag.log');
+    await fs.mkdir(join(dir, 'bin'));
+    await fs.writeFile(join(dir, 'bin', 'filefrag'), `#!/bin/sh\necho "$PPID $(basename "$4")" >> '${log}'\nexec '${filefrag}' "$@"\n`, { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = `${join(dir, 'bin')}:${path}`;
+    onTestFinished(() => void (process.env.PATH = path));
+    const sock = join(dir, 'nbd.sock');
+    let stdout = '';
+    let atServing: string | undefined;
+    const done = run(['--serve', '--tables', 't.txt', '--listen', sock], {
+      stdout: (t) => {
+        stdout += t;
+        atServing ??= existsSync(log) ? readFileSync(log, 'utf8') : '';
+      },
+      stderr: (t) => (stdout += t),
+      readLine: async () => null,
+      cwd: dir,
+    }, { handlers: [] });
+    const deadline = Date.now() + 10_000;
+    while (atServing === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const processes = Math.min(availableParallelism(), 4);
+    const lines = (atServing ?? '').trim().split('\n').filter(Boolean);
+    // Both members, in every serving process (this one and each worker), before the address was printed.
+    expect(lines.length).toBe(2 * processes);
+    expect(new Set(lines).size).toBe(2 * processes);
+    expect(new Set(lines.map((l) => l.split(' ')[0])).size).toBe(processes);
+    await exec('nbdcopy', [`nbd+unix:///r0?socket=${sock}`, join(dir, 'copy.img')]);
+    const map = await exec('nbdinfo', ['--map', `nbd+unix:///r0?socket=${sock}`]);
+    expect(map.stdout).toContain('hole,zero');
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(lines);
+    process.emit('SIGINT');
+    expect(await done).toBe(0);
   });
 });
 

@@ -50,6 +50,7 @@ process.on('message', (m: ToWorker, handle?: Socket) => {
     exports: spec.exports.map((name) => ({ name, source: engine.get(name)! })),
     onEvent: (message) => say({ kind: 'event', message }),
   });
+  server.learnAllocation();
   say({ kind: 'ready' });
 });
 // The parent is gone: nothing will hand over sockets or say stop.

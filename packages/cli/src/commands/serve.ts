@@ -34,14 +34,19 @@ export default async function command(ctx: CommandContext): Promise<number> {
   // which orders them; an overlay is read in this one too).
   const extra = Math.min(availableParallelism(), MAX_SERVING_PROCESSES) - 1;
   const spec = run.workerSpec(run.exports);
-  const workers = !ctx.o.engine.writable && !overlay && spec && extra > 0 ? await NbdWorkers.start(spec, extra, onEvent) : undefined;
-  if (typeof workers === 'string') ctx.out.log('info', `serving from this process only: ${workers}`);
+  const starting = !ctx.o.engine.writable && !overlay && spec && extra > 0 ? NbdWorkers.start(spec, extra, onEvent) : undefined;
+  let workers: NbdWorkers | string | undefined;
   const server = new NbdServer({
     exports: run.exports.map((name) => ({ name, source: source(name) })),
     writable: ctx.o.engine.writable,
     onEvent,
-    handOff: workers instanceof NbdWorkers ? (socket) => workers.handOff(socket) : undefined,
+    handOff: (socket) => workers instanceof NbdWorkers && workers.handOff(socket),
   });
+  // While the serving processes start, and before the address is printed: a client that connects at once
+  // finds the members' maps learnt (each serving process learns its own before it says it is ready).
+  server.learnAllocation();
+  workers = await starting;
+  if (typeof workers === 'string') ctx.out.log('info', `serving from this process only: ${workers}`);
   const unix = isUnixSocketPath(ctx.o.engine.listen);
   const where = unix ? resolve(ctx.io.cwd, ctx.o.engine.listen) : ctx.o.engine.listen;
   let listening = false;
