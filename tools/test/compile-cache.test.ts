@@ -44,7 +44,7 @@ describe('the compile cache of the dmraid command', () => {
     expect(await load(file, home)).toEqual({ answer: 'a8', cache: 'made' });
     expect(statSync(join(home, 'dmraid')).mode & 0o777).toBe(0o700);
     const [name] = cacheFiles(home);
-    expect(name).toMatch(/^module\.cjs-\d+-v\d+\.\d+\.\d+-\w+\.v8$/);
+    expect(name).toMatch(/^module\.cjs-[0-9a-f]{8}-v\d+\.\d+\.\d+-\w+\.v8$/);
     expect(statSync(join(home, 'dmraid', name!)).mode & 0o777).toBe(0o600);
     expect(await load(file, home)).toEqual({ answer: 'a8', cache: 'used' });
   });
@@ -75,6 +75,22 @@ describe('the compile cache of the dmraid command', () => {
     execFileSync('touch', ['-r', `${file}.times`, file]);
     expect(statSync(file, { bigint: true }).mtimeNs).toBe(before);
     expect(await load(file, home)).toEqual({ answer: 'c8', cache: 'made' });
+  });
+
+  it('keeps one cache file per installed file: a rebuild of another size replaces it; a copy elsewhere has its own', async () => {
+    const { dir, file, home } = fixture('a');
+    expect((await load(file, home)).cache).toBe('made');
+    const [first] = cacheFiles(home);
+    writeFileSync(file, moduleSource('a longer answer'));
+    expect(await load(file, home)).toEqual({ answer: 'a longer answer8', cache: 'made' });
+    expect(cacheFiles(home)).toEqual([first]);
+    const copy = join(dir, 'elsewhere', 'module.cjs');
+    mkdirSync(join(dir, 'elsewhere'));
+    writeFileSync(copy, moduleSource('c'));
+    expect(await load(copy, home)).toEqual({ answer: 'c8', cache: 'made' });
+    expect(cacheFiles(home)).toHaveLength(2);
+    expect(await load(file, home)).toEqual({ answer: 'a longer answer8', cache: 'used' });
+    expect(await load(copy, home)).toEqual({ answer: 'c8', cache: 'used' });
   });
 
   it('does not read a cache file that is damaged, or that another user owns or could have written', async () => {

@@ -44,6 +44,13 @@ function privateTo(p, isDir) {
 
 const MAGIC = Buffer.from('dmraid-v8-cache\n', 'latin1');
 
+/** A short name for a path: 32-bit FNV-1a of its UTF-16 code units, in hex (node:crypto costs a start 1-2 ms). */
+function pathKey(p) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
 /**
  * Which file, at which content: device, inode, size, and the modification and change times in nanoseconds. A
  * write changes mtime and ctime, and nothing sets ctime back, so this names the bytes without reading them
@@ -88,8 +95,9 @@ function loadWithCachedData(file) {
   } finally {
     fs.closeSync(fd);
   }
-  // One cache file per file name, size and Node: installations of other versions do not overwrite each other's.
-  const name = `${path.basename(file)}-${source.length}-${process.version}-${process.arch}.v8`;
+  // One cache file per installed file (by its path) and Node: an upgrade in place replaces its cache instead of
+  // leaving the old one behind, and installations in other places do not overwrite each other's.
+  const name = `${path.basename(file)}-${pathKey(path.resolve(file))}-${process.version}-${process.arch}.v8`;
   const dir = cacheDir();
   const cached = dir && cachedDataFor(path.join(dir, name), id);
   // Node's wrapper of a CommonJS file, with one more parameter: the file's way to import an ES module (a
