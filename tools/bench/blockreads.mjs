@@ -30,22 +30,32 @@ const traced = `strace -f -qq -e trace=openat,pread64,read,lseek,fadvise64,close
 
 /** Per /dev/sdX: opens, reads (pread64 and read), bytes, and the reads in order as [offset, length]. */
 function parse(trace) {
-  const fds = new Map(); // "pid fd" -> { disk, pos }
+  // By descriptor alone: a process's threads share them (ours reads ahead on the thread pool), and neither tool
+  // starts another process that opens a disk.
+  const fds = new Map(); // fd -> { disk, pos }
   const disks = new Map();
   const of = (d) => disks.get(d) ?? disks.set(d, { opens: 0, closes: 0, reads: 0, bytes: 0, order: [], seeks: 0, fadvise: 0 }).get(d);
-  for (const line of trace.split('\n')) {
+  const pending = new Map(); // thread -> the start of its call that another thread's line interrupted
+  for (let line of trace.split('\n')) {
+    const unfinished = /^(\d+)\s+(.*) <unfinished \.\.\.>$/.exec(line);
+    if (unfinished) {
+      pending.set(unfinished[1], unfinished[2]);
+      continue;
+    }
+    const resumed = /^(\d+)\s+<\.\.\. \w+ resumed>(.*)$/.exec(line);
+    if (resumed) line = `${resumed[1]} ${pending.get(resumed[1]) ?? ''}${resumed[2]}`;
     const m = /^(\d+)\s+(\w+)\((.*)\)\s+=\s+(-?\d+)/.exec(line);
     if (!m) continue;
-    const [, pid, call, a, ret] = m;
+    const [, , call, a, ret] = m;
     const rv = Number(ret);
     const fd = Number(a.split(',')[0]);
-    const key = `${pid} ${fd}`;
+    const key = fd;
     if (call === 'openat') {
       const path = /"([^"]*)"/.exec(a)?.[1];
       if (rv >= 0 && path && /^\/dev\/sd/.test(path)) {
-        fds.set(`${pid} ${rv}`, { disk: basename(path), pos: 0 });
+        fds.set(rv, { disk: basename(path), pos: 0 });
         of(basename(path)).opens++;
-      } else fds.delete(`${pid} ${rv}`);
+      } else fds.delete(rv);
       continue;
     }
     const f = fds.get(key);
@@ -117,7 +127,7 @@ else {
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const t of out.tools) console.log(`| ${t.name} | ${f(t.opens)} | ${f(t.closes)} | ${f(t.reads)} | ${f(t.bytes / 1024)} | ${f(t.seeks)} | ${f(t.fadvise)} | ${f(t.kernelRequests)} | ${f(t.kernelKiB)} |`);
   for (const t of out.tools.filter((x) => x.offsets)) {
-    console.log(`\n${t.name} on ${showOffsets} (sector from the end: length):`);
+    console.log(`\n${t.name} on ${showOffsets} (byte offset+length, in order):`);
     console.log(t.offsets.map(([o, n]) => `${o}+${n}`).join(' '));
   }
 }

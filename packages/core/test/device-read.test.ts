@@ -75,8 +75,8 @@ describe('reading a block device', () => {
     const { bytes, loop } = await loopOf('tail.img', size);
     /** The kernel's count of the loop device's reads and sectors read (/sys/block/loopN/stat fields 1 and 3). */
     const kernel = () => realFs.readFileSync(`/sys/block/${basename(loop)}/stat`, 'utf8').trim().split(/\s+/).map(Number).filter((_, i) => i === 0 || i === 2);
-    // Where discovery reads at the end: isw's fallback N-2115, pdc's search N-63 ... N-991, the last sector.
-    const tail = [2115, 991, 735, 300, 63, 2, 1].map((fromEnd) => [size - fromEnd * 512, fromEnd === 300 ? 8192 : 512] as const);
+    // Where discovery reads near the end: pdc's search N-991 ... N-63, sil's and others' blocks, the last sector.
+    const tail = [991, 735, 300, 63, 2, 1].map((fromEnd) => [size - fromEnd * 512, fromEnd === 300 ? 8192 : 512] as const);
     const kernelReads: number[][] = [];
     for (const slowReadMs of [undefined, 0]) {
       const before = kernel();

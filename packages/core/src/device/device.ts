@@ -129,13 +129,15 @@ export async function parseDeviceSpec(spec: string, cwd?: string): Promise<{ pat
 export const SLOW_READ_MS = 4;
 
 /**
- * How much of a block device's end is read when it is opened: the farthest from the end that discovery reads is
- * isw's fallback probe at N-2115 (formats.md §8), pdc's search and sil's copies lie within it. The kernel drops a
- * block device's page cache on its last close, so each run reads every disk cold: 20-30 small reads a disk, one
- * cold request after another (~90 µs each through the loop driver); one read of the region instead, on the
- * thread pool while the other disks are opened and probed, fills the cache that the handlers' reads then hit.
+ * How much of a block device's end is read when it is opened: the kernel drops a block device's page cache on its
+ * last close, so each run reads every disk cold, 20-30 small reads a disk, one cold request after another (~90 µs
+ * each through the loop driver). One read of the end instead, on the thread pool while the other disks are opened
+ * and probed, fills the cache that the handlers' reads then hit. 528 KiB take in pdc's search (N-63 ... N-991)
+ * and every read nearer the end (tools/bench/blockreads.mjs); the two farther out (N-1537, isw's fallback probe at
+ * N-2115, formats.md §8) stay cold reads of their own: a window that takes them in too (1,060 KiB) cost the same
+ * wall clock and 0.4-0.6 ms more CPU a disk (docs/benchmarks.md).
  */
-export const READ_AHEAD_BYTES = 2120 * SECTOR;
+export const READ_AHEAD_BYTES = 1056 * SECTOR;
 
 const readAsync = promisify(read);
 
