@@ -135,7 +135,7 @@ export const SLOW_READ_MS = 4;
  * and probed, fills the cache that the handlers' reads then hit. 528 KiB take in pdc's search (N-63 ... N-991)
  * and every read nearer the end (tools/bench/blockreads.mjs); the two farther out (N-1537, isw's fallback probe at
  * N-2115, formats.md §8) stay cold reads of their own: a window that takes them in too (1,060 KiB) cost the same
- * wall clock and 0.4-0.6 ms more CPU a disk (docs/benchmarks.md).
+ * wall clock and 0.4-1.0 ms more CPU a disk (docs/benchmarks.md).
  */
 export const READ_AHEAD_BYTES = 1056 * SECTOR;
 
