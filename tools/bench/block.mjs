@@ -2,9 +2,7 @@
 // `npm run bench:block`: the cost of discovery (`dmraid -r`) on block devices, ours against the C reference,
 // as the number of disks grows. Both scan /sys/block themselves (no --devices): the member images are attached
 // to loop devices and shown, to both tools alike, as whole disks /dev/sda, /dev/sdb, ... inside a private mount
-// namespace (a tmpfs over /sys/block with each disk's size and removable flag, the real /sys beneath for
-// everything else; a tmpfs /dev with the disk nodes; a tmpfs /run with udev's record of each disk's serial, which
-// the reference gets from its ATA serial shim). The machine's own disks are out of sight of both.
+// namespace (common.mjs loopDisks). The machine's own disks are out of sight of both.
 //
 // The clock runs inside the namespace around the command alone (neither unshare nor the mounts are counted);
 // every command runs once per round, rounds interleaved, medians reported, of the wall clock and of the command's
@@ -13,14 +11,15 @@
 // from the smallest count to the second largest, and between the two largest. Every loop device attached is
 // detached at the end, also on failure.
 //
-// Options: --runs N (rounds, default 15), --counts 1,8,26,52 (sda ... sdz, sdaa ...), --cli PATH (ours; repeat to
-// compare builds, e.g. a copy of the previous build), --node PATH, --json.
+// Options: --runs N (rounds, default 15), --counts 1,8,26,52 (sda ... sdz, sdaa ...), --cli PATH (ours, default
+// the installed command packages/dmraid/bin/dmraid.cjs; repeat to compare builds, e.g. a copy of the previous
+// build), --node PATH, --json.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanPath, commandEnv, machine, makeImages, median } from './common.mjs';
+import { cleanPath, commandEnv, loopDisks, machine, makeImages, median } from './common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
@@ -29,72 +28,32 @@ const every = (name) => args.flatMap((a, i) => (a === name && args[i + 1] ? [arg
 const runs = Number(option('--runs')) || 15;
 const counts = (option('--counts') ?? '1,8,26,52').split(',').map(Number);
 const node = option('--node') ?? process.execPath;
-const clis = every('--cli').length > 0 ? every('--cli') : [join(root, 'packages', 'cli', 'dist', 'bin.js')];
+const clis = every('--cli').length > 0 ? every('--cli') : [join(root, 'packages', 'dmraid', 'bin', 'dmraid.cjs')];
 const asJson = args.includes('--json');
 const env = commandEnv({ PATH: cleanPath() });
 const home = process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/root', '.cache');
 const shim = join(home, 'dmraid-ref', 'ataserial.so'); // built by dmraid-ref's first run
 const reference = join(root, '..', 'shared', 'tools', 'dmraid-ref', 'dmraid-ref');
 if (counts.some((n) => !(n >= 1 && n <= 702))) throw new Error('--counts: each between 1 and 702');
-const letters = 'abcdefghijklmnopqrstuvwxyz';
-/** The i-th disk's name as the kernel gives it: sda ... sdz, sdaa ... sdzz. */
-const diskName = (i) => `sd${i < 26 ? letters[i] : letters[Math.floor(i / 26) - 1] + letters[i % 26]}`;
 
-const script = `
-  set -e
-  mount -t tmpfs none /sys/block
-  mount -t tmpfs none /dev
-  mount -t tmpfs none /run && mkdir -p /run/udev/data /run/lock
-  for n in $NODES; do
-    IFS=: read -r name maj min sectors serial <<<"$n"
-    mknod /dev/$name b $maj $min
-    mkdir /sys/block/$name && echo $sectors >/sys/block/$name/size && echo 0 >/sys/block/$name/removable
-    if [ -n "$serial" ]; then echo "E:ID_SERIAL_SHORT=$serial" >/run/udev/data/b$maj:$min; fi
-  done
-  mknod /dev/null c 1 3; mknod /dev/zero c 1 5; mknod /dev/urandom c 1 9
-  set +e
+const timed = `
   TIMEFORMAT='%3U %3S'
   s=$EPOCHREALTIME; { time "$@" >/run/out 2>/run/err; } 2>/run/cpu; e=$EPOCHREALTIME
   echo "$s $e $(cat /run/cpu)"; cat /run/out`;
 
 /** The images as loop devices named sda, sdb, ...: run(argv) times one command inside the namespace. */
 function disksOf(images) {
-  const loops = [];
-  attached.push(loops); // detached at the end, or on an interruption while attaching
-  const sh = (cmd, a) => spawnSync(cmd, a, { encoding: 'utf8' }).stdout.trim();
-  try {
-    const serials = {};
-    const nodes = images.map((spec, i) => {
-      const [image, serial = ''] = spec.split(':');
-      const loop = sh('losetup', ['-f', '--show', '-r', image]);
-      if (!loop) throw new Error(`losetup ${image} failed`);
-      loops.push(loop);
-      const [maj, min] = sh('stat', ['-c', '%t %T', loop]).split(' ').map((h) => parseInt(h, 16));
-      if (serial) serials[`DMRAID_REF_SERIAL_${maj}_${min}`] = serial;
-      return `${diskName(i)}:${maj}:${min}:${Number(sh('blockdev', ['--getsize64', loop])) / 512}:${serial}`;
-    });
-    return {
-      loops,
-      run(argv) {
-        const r = spawnSync('unshare', ['-m', 'bash', '-c', script, 'bench', ...argv], {
-          encoding: 'latin1',
-          maxBuffer: 64 << 20,
-          env: { ...env, ...serials, NODES: nodes.join(' ') },
-        });
-        const [head, ...out] = r.stdout.split('\n');
-        const [s, e, user, sys] = (head ?? '').split(' ').map(Number);
-        if (!(e > s) || !(user + sys >= 0)) throw new Error(`run failed: ${argv.join(' ')}: ${r.stderr}`);
-        return { ms: (e - s) * 1000, cpuMs: (user + sys) * 1000, stdout: out.join('\n') };
-      },
-    };
-  } catch (e) {
-    detach(loops);
-    throw e;
-  }
-}
-
-function detach(loops) {
-  for (const l of loops.splice(0)) spawnSync('losetup', ['-d', l]);
+  const disks = loopDisks(images, env);
+  attached.push(disks);
+  return {
+    run(argv) {
+      const r = disks.run(timed, argv);
+      const [head, ...out] = r.stdout.split('\n');
+      const [s, e, user, sys] = (head ?? '').split(' ').map(Number);
+      if (!(e > s) || !(user + sys >= 0)) throw new Error(`run failed: ${argv.join(' ')}: ${r.stderr}`);
+      return { ms: (e - s) * 1000, cpuMs: (user + sys) * 1000, stdout: out.join('\n') };
+    },
+  };
 }
 
 const haveReference = spawnSync('sh', ['-c', 'command -v dmraid'], { env }).status === 0 && existsSync(shim);
@@ -104,7 +63,7 @@ const attached = [];
 // Interrupted (^C reaches the command running, then us): detach and clean up all the same.
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
-    attached.forEach(detach);
+    attached.forEach((d) => d.detach());
     rmSync(dir, { recursive: true, force: true });
     process.exit(130);
   });
@@ -139,7 +98,7 @@ try {
   }
   results.tools = tools.map((t) => t.name);
 } finally {
-  attached.forEach(detach);
+  attached.forEach((d) => d.detach());
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -65,3 +65,65 @@ export function machine(node = process.execPath) {
   } catch {}
   return `${c.length} × ${c[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${os}, Node ${spawnSync(node, ['-p', 'process.version'], { env: commandEnv(), encoding: 'utf8' }).stdout.trim()}`;
 }
+
+const letters = 'abcdefghijklmnopqrstuvwxyz';
+/** The i-th disk's name as the kernel gives it: sda ... sdz, sdaa ... sdzz. */
+export const diskName = (i) => `sd${i < 26 ? letters[i] : letters[Math.floor(i / 26) - 1] + letters[i % 26]}`;
+
+// Shows the loop devices as whole disks /dev/sda, ... to both tools alike: a tmpfs over /sys/block with each
+// disk's size and removable flag (the real /sys beneath for everything else: ours reads /sys/dev/block), a tmpfs
+// /dev with the disk nodes, a tmpfs /run with udev's record of each disk's serial (the reference gets it from its
+// ATA serial shim). The machine's own disks are out of sight.
+const namespaceSetup = `
+  set -e
+  mount -t tmpfs none /sys/block
+  mount -t tmpfs none /dev
+  mount -t tmpfs none /run && mkdir -p /run/udev/data /run/lock
+  for n in $NODES; do
+    IFS=: read -r name maj min sectors serial <<<"$n"
+    mknod /dev/$name b $maj $min
+    mkdir /sys/block/$name && echo $sectors >/sys/block/$name/size && echo 0 >/sys/block/$name/removable
+    if [ -n "$serial" ]; then echo "E:ID_SERIAL_SHORT=$serial" >/run/udev/data/b$maj:$min; fi
+  done
+  mknod /dev/null c 1 3; mknod /dev/zero c 1 5; mknod /dev/urandom c 1 9
+  set +e`;
+
+/**
+ * Images (`PATH[:SERIAL]`) attached read-only to loop devices, shown as disks sda, sdb, ... in a private mount
+ * namespace: run(script, argv) runs the bash `script` there after the setup (neither unshare nor the mounts are
+ * in what the script times), with `argv` as "$@" and the reference's serial shim variables in its environment.
+ * detach() detaches every loop device (also called here when attaching fails).
+ */
+export function loopDisks(images, env = commandEnv()) {
+  const loops = [];
+  const sh = (cmd, a) => spawnSync(cmd, a, { encoding: 'utf8' }).stdout.trim();
+  const detach = () => {
+    for (const l of loops.splice(0)) spawnSync('losetup', ['-d', l]);
+  };
+  try {
+    const serials = {};
+    const nodes = images.map((spec, i) => {
+      const [image, serial = ''] = spec.split(':');
+      const loop = sh('losetup', ['-f', '--show', '-r', image]);
+      if (!loop) throw new Error(`losetup ${image} failed`);
+      loops.push(loop);
+      const [maj, min] = sh('stat', ['-c', '%t %T', loop]).split(' ').map((h) => parseInt(h, 16));
+      // isw matches disks by serial: the shim answers ATA IDENTIFY with the one the testbed recorded.
+      if (serial) serials[`DMRAID_REF_SERIAL_${maj}_${min}`] = serial;
+      return `${diskName(i)}:${maj}:${min}:${Number(sh('blockdev', ['--getsize64', loop])) / 512}:${serial}`;
+    });
+    return {
+      loops,
+      run: (script, argv, more = {}) =>
+        spawnSync('unshare', ['-m', 'bash', '-c', `${namespaceSetup}\n${script}`, 'bench', ...argv], {
+          encoding: 'latin1',
+          maxBuffer: 64 << 20,
+          env: { ...env, ...serials, ...more, NODES: nodes.join(' ') },
+        }),
+      detach,
+    };
+  } catch (e) {
+    detach();
+    throw e;
+  }
+}

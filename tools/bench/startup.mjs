@@ -5,8 +5,9 @@
 // slows every command alike. Peak RSS from /usr/bin/time. Results as a Markdown table (docs/benchmarks.md).
 //
 // The reference sees the images as ../shared/tools/dmraid-ref shows them (loop devices as /dev/sdX in a private
-// mount namespace with a matching /sys/block), set up once here; the clock runs inside the namespace, around
-// dmraid alone, so neither losetup nor unshare is counted: the C tool's own cost, as the issue's targets mean it.
+// mount namespace with a matching /sys/block: common.mjs loopDisks, as block.mjs's), set up once here; the clock
+// runs inside the namespace, around dmraid alone, so neither losetup nor unshare is counted: the C tool's own
+// cost, as the issue's targets mean it.
 //
 // --breakdown: instead, where the time of a start goes, from timing marks inside one process (a child per
 // round, medians): for dmraid-cli importing @dmraid/core, @dmraid/cli, the scan of node_modules with the
@@ -19,7 +20,7 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanPath, commandEnv, extraCerts, machine, makeImages, median } from './common.mjs';
+import { cleanPath, commandEnv, extraCerts, loopDisks, machine, makeImages, median } from './common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dmraid = join(root, 'packages', 'dmraid', 'bin', 'dmraid.cjs');
@@ -48,44 +49,19 @@ function once(argv, cwd) {
 function referenceOn(images, scratch) {
   const home = process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/root', '.cache');
   const shim = join(home, 'dmraid-ref', 'ataserial.so'); // built by dmraid-ref's first run
-  const loops = [];
-  const sh = (cmd, a) => spawnSync(cmd, a, { encoding: 'utf8' }).stdout.trim();
-  try {
-    const serials = {};
-    const nodes = images.map((spec, i) => {
-      const [image, serial] = spec.split(':');
-      const loop = sh('losetup', ['-f', '--show', image]);
-      if (!loop) throw new Error(`losetup ${image} failed`);
-      loops.push(loop);
-      const [maj, min] = sh('stat', ['-c', '%t %T', loop]).split(' ').map((h) => parseInt(h, 16));
-      // isw matches disks by serial: the shim answers ATA IDENTIFY with the one the testbed recorded.
-      if (serial) serials[`DMRAID_REF_SERIAL_${maj}_${min}`] = serial;
-      return `sd${'abcdefghijklmnopqrstuvwxyz'[i]}:${maj}:${min}:${Number(sh('blockdev', ['--getsize64', loop])) / 512}`;
-    });
-    const rss = join(scratch, `rss-${images.length}`);
-    const script = `
-      mount -t tmpfs none /sys && mkdir -p /sys/block && mount -t tmpfs none /dev
-      for n in $NODES; do
-        IFS=: read -r name maj min sectors <<<"$n"
-        mknod /dev/$name b $maj $min
-        mkdir /sys/block/$name && echo $sectors >/sys/block/$name/size && echo 0 >/sys/block/$name/removable
-      done
-      mknod /dev/null c 1 3
-      s=$EPOCHREALTIME; LD_PRELOAD=$SHIM /usr/bin/time -f %M -o "$RSS" dmraid "$@" >/dev/null 2>&1; e=$EPOCHREALTIME
-      echo "$s $e $(cat "$RSS")"`;
-    return {
-      run(dmraidArgs) {
-        const r = spawnSync('unshare', ['-m', 'bash', '-c', script, 'ref', ...dmraidArgs], { encoding: 'utf8', env: { ...env, ...serials, NODES: nodes.join(' '), SHIM: shim, RSS: rss } });
-        const [s, e, kib] = r.stdout.trim().split(' ').map(Number);
-        if (!(e > s)) throw new Error(`reference run failed: ${r.stderr}`);
-        return { ms: (e - s) * 1000, rssKiB: kib };
-      },
-      detach: () => loops.forEach((l) => spawnSync('losetup', ['-d', l])),
-    };
-  } catch (e) {
-    loops.forEach((l) => spawnSync('losetup', ['-d', l]));
-    throw e;
-  }
+  const disks = loopDisks(images, env);
+  const rss = join(scratch, `rss-${images.length}`);
+  const script = `s=$EPOCHREALTIME; LD_PRELOAD=$SHIM /usr/bin/time -f %M -o "$RSS" dmraid "$@" >/dev/null 2>&1; e=$EPOCHREALTIME
+    echo "$s $e $(cat "$RSS")"`;
+  return {
+    run(dmraidArgs) {
+      const r = disks.run(script, dmraidArgs, { SHIM: shim, RSS: rss });
+      const [s, e, kib] = r.stdout.trim().split(' ').map(Number);
+      if (!(e > s)) throw new Error(`reference run failed: ${r.stderr}`);
+      return { ms: (e - s) * 1000, rssKiB: kib };
+    },
+    detach: disks.detach,
+  };
 }
 
 if (args.includes('--breakdown')) {

@@ -6,10 +6,10 @@ import { randomFillSync } from 'node:crypto';
 import * as realFs from 'node:fs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { bufferLog, defineFormat, discoverRaidDevices, isIoError, openDevice, type FormatHandler } from '../src/index.js';
+import { bufferLog, defineFormat, discoverRaidDevices, isIoError, openDevice, READ_AHEAD_BYTES, type FormatHandler } from '../src/index.js';
 
 // Counts the synchronous and thread-pool reads, and fails them with EIO on demand.
 const io = vi.hoisted(() => ({ sync: 0, async: 0, fail: false }));
@@ -43,9 +43,9 @@ const dir = mkdtempSync(join(tmpdir(), 'core-device-read-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeEach(() => Object.assign(io, { sync: 0, async: 0, fail: false }));
 
-/** A 1 MiB image of random bytes attached read-only to a loop device: its bytes and the loop's path. */
-async function loopOf(name: string): Promise<{ bytes: Uint8Array; loop: string }> {
-  const bytes = randomFillSync(new Uint8Array(1 << 20));
+/** An image of random bytes (1 MiB unless given) attached read-only to a loop device: its bytes and the loop's path. */
+async function loopOf(name: string, size = 1 << 20): Promise<{ bytes: Uint8Array; loop: string }> {
+  const bytes = randomFillSync(new Uint8Array(size));
   const image = join(dir, name);
   writeFileSync(image, bytes);
   const loop = (await exec('losetup', ['-f', '--show', '-r', image])).stdout.trim();
@@ -67,7 +67,34 @@ describe('reading a block device', () => {
     expect([d.isBlockDevice, d.sizeSectors]).toEqual([true, 2048]);
     for (const [at, n] of pieces) expect(await d.read(at, n)).toEqual(bytes.slice(at, at + n));
     expect(io.sync).toBe(pieces.length);
-    expect(io.async).toBe(0);
+    expect(io.async).toBe(1); // the read-ahead of the device's end
+  });
+
+  itLoop("a block device's end is read once, when it is opened: the kernel reads nothing more for the reads there", async () => {
+    const size = 8 << 20;
+    const { bytes, loop } = await loopOf('tail.img', size);
+    /** The kernel's count of the loop device's reads and sectors read (/sys/block/loopN/stat fields 1 and 3). */
+    const kernel = () => realFs.readFileSync(`/sys/block/${basename(loop)}/stat`, 'utf8').trim().split(/\s+/).map(Number).filter((_, i) => i === 0 || i === 2);
+    // Where discovery reads near the end: pdc's search N-991 ... N-63, sil's and others' blocks, the last sector.
+    const tail = [991, 735, 300, 63, 2, 1].map((fromEnd) => [size - fromEnd * 512, fromEnd === 300 ? 8192 : 512] as const);
+    const kernelReads: number[][] = [];
+    for (const slowReadMs of [undefined, 0]) {
+      const before = kernel();
+      const d = await openDevice(loop, { slowReadMs });
+      if (isIoError(d)) throw new Error(d.message);
+      const [first, ...rest] = tail;
+      expect(await d.read(first![0], first![1])).toEqual(bytes.slice(first![0], first![0] + first![1]));
+      const afterFirst = kernel();
+      for (const [at, n] of rest) expect(await d.read(at, n)).toEqual(bytes.slice(at, at + n));
+      const after = kernel();
+      await d.close(); // the last close: the kernel drops the device's page cache, the next round reads cold
+      kernelReads.push([afterFirst[0]! - before[0]!, afterFirst[1]! - before[1]!, after[0]! - afterFirst[0]!]);
+    }
+    // Opened for a command: the region in one or two requests by the time the first read returns, nothing after.
+    // The monitor (slowReadMs 0) reads no ahead: each cold page its own request, as before.
+    const [command, monitor] = kernelReads;
+    expect([command![0]! <= 2, command![1]! >= READ_AHEAD_BYTES / 512, command![2]]).toEqual([true, true, 0]);
+    expect(monitor![2]).toBeGreaterThanOrEqual(4);
   });
 
   itLoop('after a slow read, the device is read through the thread pool, with the same bytes', async () => {

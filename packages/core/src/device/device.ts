@@ -128,7 +128,39 @@ export async function parseDeviceSpec(spec: string, cwd?: string): Promise<{ pat
  */
 export const SLOW_READ_MS = 4;
 
+/**
+ * How much of a block device's end is read when it is opened: the kernel drops a block device's page cache on its
+ * last close, so each run reads every disk cold, 20-30 small reads a disk, one cold request after another (~90 µs
+ * each through the loop driver). One read of the end instead, on the thread pool while the other disks are opened
+ * and probed, fills the cache that the handlers' reads then hit. 528 KiB take in pdc's search (N-63 ... N-991)
+ * and every read nearer the end (tools/bench/blockreads.mjs); the two farther out (N-1537, isw's fallback probe at
+ * N-2115, formats.md §8) stay cold reads of their own: a window that takes them in too (1,060 KiB) cost the same
+ * wall clock and 0.4-1.0 ms more CPU a disk (docs/benchmarks.md).
+ */
+export const READ_AHEAD_BYTES = 1056 * SECTOR;
+
 const readAsync = promisify(read);
+
+/**
+ * The read-ahead lanes: as many reads at once as the thread pool has threads (libuv's default 4), each lane with
+ * one buffer that its reads overwrite (the data is wanted in the page cache, not here): 52 disks cost 4 buffers.
+ */
+const lanes = Array.from({ length: 4 }, () => ({ queue: Promise.resolve() as Promise<unknown>, buffer: undefined as Uint8Array | undefined }));
+let nextLane = 0;
+
+/** Read the last READ_AHEAD_BYTES of `fd` (4 KiB aligned, at most the whole device) into the page cache. */
+function readAhead(fd: number, sizeBytes: number): Promise<unknown> {
+  const lane = lanes[nextLane++ % lanes.length]!;
+  const start = Math.max(0, Math.floor((sizeBytes - READ_AHEAD_BYTES) / 4096) * 4096);
+  const length = sizeBytes - start;
+  // Errors are the handlers' to meet and report on their own reads.
+  lane.queue = lane.queue.then(() => {
+    if (!lane.buffer || lane.buffer.length < length) lane.buffer = new Uint8Array(READ_AHEAD_BYTES + 4096);
+    return readAsync(fd, lane.buffer, 0, length, start).catch(() => undefined);
+  });
+  return lane.queue;
+}
+
 const writeAsync = promisify(write);
 const fsyncAsync = promisify(fsync);
 const closeAsync = promisify(close);
@@ -140,6 +172,8 @@ class FileDevice implements WritableDevice {
    * that discovery pays for disk latency at most once per device while slow disks are read in parallel.
    */
   private synchronous = true;
+  /** The read-ahead of a block device's end while it runs: reads wait for it, close too (it uses the descriptor). */
+  private ahead: Promise<unknown> | undefined;
 
   constructor(
     readonly path: string,
@@ -152,10 +186,18 @@ class FileDevice implements WritableDevice {
     private readonly slowReadMs: number,
   ) {
     if (isBlockDevice && slowReadMs <= 0) this.synchronous = false;
+    // Not for the monitor's reads (slowReadMs 0): a hung disk would hold up the other disks of its lane.
+    if (isBlockDevice && slowReadMs > 0) {
+      const ahead = readAhead(fd, sizeBytes).finally(() => {
+        if (this.ahead === ahead) this.ahead = undefined;
+      });
+      this.ahead = ahead;
+    }
   }
 
   async read(byteOffset: number, length: number): Promise<Uint8Array | IoError> {
     if (byteOffset < 0 || byteOffset + length > this.sizeBytes) return ioError(this.path, 'EINVAL');
+    if (this.ahead) await this.ahead;
     const buf = new Uint8Array(length);
     let done = 0;
     try {
@@ -199,6 +241,7 @@ class FileDevice implements WritableDevice {
   }
 
   async close(): Promise<void> {
+    if (this.ahead) await this.ahead;
     await closeAsync(this.fd).catch(() => undefined);
   }
 }
