@@ -7,7 +7,7 @@
  * (docs/benchmarks.md "check-data"). A plain loop over 32-bit words does the same where WebAssembly SIMD is
  * missing.
  */
-import { PAGE, SKEW, skewed } from './pool.js';
+import { DATA_IN_PAGE, PAGE, skewed } from './pool.js';
 import { SECTOR } from './source.js';
 import {
   anyTrue, funcBody, get, i32Add, i32Const, i32LtU, I32, load, moduleBytes, or, set, store, store8, tee, V128, wasmApi, xor, zero128,
@@ -139,13 +139,14 @@ function simdScan(wasm: WasmApi): ParityScan {
     simd: true,
     buffers(count, bytes) {
       if (bufs.length === count && bufs[0]!.length === bytes && bufs[0]!.buffer === memory.buffer) return bufs;
-      // Each buffer SKEW bytes past a page (pool.ts: the kernel's copy into it is faster there).
-      const stride = roundUp(bytes + SKEW, PAGE);
+      // Each buffer DATA_IN_PAGE bytes past a page of the memory, which starts on one (pool.ts: the kernel's
+      // copy into it is fast there, and a third of that speed 8-24 bytes past a page).
+      const stride = roundUp(bytes + DATA_IN_PAGE, PAGE);
       flagsAt = 0;
-      sumAt = roundUp(bytes / SECTOR, PAGE) + SKEW;
-      const first = sumAt - SKEW + stride;
+      sumAt = roundUp(bytes / SECTOR, PAGE) + DATA_IN_PAGE;
+      const first = sumAt - DATA_IN_PAGE + stride;
       reserve(first + count * stride);
-      bufs = Array.from({ length: count }, (_, k) => new Uint8Array(memory.buffer, first + k * stride + SKEW, bytes));
+      bufs = Array.from({ length: count }, (_, k) => new Uint8Array(memory.buffer, first + k * stride + DATA_IN_PAGE, bytes));
       return bufs;
     },
     oddSectors(given) {

@@ -1,11 +1,14 @@
 /**
- * Where data buffers start: 16 bytes past a page boundary. The kernel copies between the page cache and a
- * process with `rep movsb`; on this project's machines (AMD EPYC) that copy runs at two thirds of its
- * speed when the process's buffer starts on a page boundary as the page-cache page does (pread of 1 MiB
- * into a page-aligned buffer: 70 ms per 512 MiB, 16 bytes further: 45 ms; pwrite of 128 KiB from it: 62
- * against 49 ms). V8 puts large buffers on page boundaries, so data buffers start SKEW bytes into theirs.
+ * Where data buffers start. The kernel copies between the page cache and a process with `rep movsb`; on this
+ * project's machines (AMD EPYC) that copy into a buffer whose first byte lies 8 to 24 bytes past a page
+ * boundary runs at a third to two thirds of its speed (pread of 1 MiB, 128 MiB cached, 2026-12-07: 20-25 ms at
+ * 0, 32, 48 ... 2048 bytes past a page, 68-74 ms at 8, 16 and 24; 2026-11-25 on another of these hosts: 71-75 ms
+ * at 16 and 24, 45-50 ms from 32 on). Node's large buffers come from malloc, 16 bytes past a page (glibc's
+ * mmapped chunks): their data starts SKEW bytes in, DATA_IN_PAGE past the page.
  */
 export const SKEW = 16;
+/** Where in a page a buffer's data starts, as an address: for memory that starts on a page (WebAssembly's). */
+export const DATA_IN_PAGE = 32;
 export const PAGE = 4096;
 
 /** A fresh buffer of `bytes` starting SKEW bytes past its allocation's start. */
