@@ -8,7 +8,7 @@ import { createEngine, memberLookup } from './engine.js';
 import { NbdServer } from './nbd.js';
 import type { FromWorker, ToWorker } from './nbd-workers.js';
 import { unreadable } from './rescue.js';
-import { fileSource } from './source.js';
+import { fileSource, learnAllocation } from './source.js';
 import { isTableError } from './table.js';
 
 const say = (m: FromWorker) => process.send?.(m);
@@ -38,6 +38,8 @@ process.on('message', (m: ToWorker, handle?: Socket) => {
     for (const member of spec.members) {
       const f = fileSource(resolve(spec.cwd, member.path), member.sizeSectors);
       opened.push(f);
+      // Before this process says it is ready: the first client waits for no filefrag.
+      learnAllocation(f);
       members.add(member.path, member.unreadable ? unreadable(f, member.unreadable) : f);
     }
   } catch (e) {
@@ -50,7 +52,6 @@ process.on('message', (m: ToWorker, handle?: Socket) => {
     exports: spec.exports.map((name) => ({ name, source: engine.get(name)! })),
     onEvent: (message) => say({ kind: 'event', message }),
   });
-  server.learnAllocation();
   say({ kind: 'ready' });
 });
 // The parent is gone: nothing will hand over sockets or say stop.

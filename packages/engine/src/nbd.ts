@@ -373,14 +373,6 @@ export class NbdServer {
     });
   }
 
-  /**
-   * Learn every export's allocation now (an image file's map is one filefrag run, kept for the process's
-   * life), so the first client's first read or block status does not wait for it.
-   */
-  learnAllocation(): void {
-    for (const e of this.options.exports) e.source.extents?.(0, e.source.sizeSectors);
-  }
-
   /** Run the protocol on a connected socket (one accepted here, or handed over by another process). */
   serve(socket: Socket): void {
     socket.on('error', () => undefined);

@@ -37,6 +37,12 @@ export interface Source {
   extents?(sector: number, count: number): readonly Extent[];
 }
 
+/**
+ * Learn a member's allocation now: an image file's map is one filefrag run, made at the first question and
+ * kept for the source's life; asking for one sector makes it without building any volume's runs.
+ */
+export const learnAllocation = (source: Source): void => void source.extents?.(0, 1);
+
 /** `extents` for any Source: its own, or all data. */
 export const extentsOf = (source: Source, sector: number, count: number): readonly Extent[] =>
   source.extents ? source.extents(sector, count) : count > 0 ? [{ sectors: count, zero: false }] : [];

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fromNodeError } from '@dmraid/core';
-import { isUnixSocketPath, NbdServer, NbdWorkers, SECTOR } from '@dmraid/engine';
+import { isUnixSocketPath, learnAllocation, NbdServer, NbdWorkers, SECTOR } from '@dmraid/engine';
 import type { CommandContext } from '../context.js';
 import { openSetsRun, openVolumeOverlay, stopSignal } from './engine-run.js';
 
@@ -43,8 +43,9 @@ export default async function command(ctx: CommandContext): Promise<number> {
     handOff: (socket) => workers instanceof NbdWorkers && workers.handOff(socket),
   });
   // While the serving processes start, and before the address is printed: a client that connects at once
-  // finds the members' maps learnt (each serving process learns its own before it says it is ready).
-  server.learnAllocation();
+  // finds the members' maps learnt (each serving process learns its own before it says it is ready). An
+  // overlay is read as all data: no map to learn.
+  for (const source of overlay ? [] : run.members.map((path) => run.member(path))) if (source) learnAllocation(source);
   workers = await starting;
   if (typeof workers === 'string') ctx.out.log('info', `serving from this process only: ${workers}`);
   const unix = isUnixSocketPath(ctx.o.engine.listen);
