@@ -155,7 +155,7 @@ function readAhead(fd: number, sizeBytes: number): Promise<unknown> {
   const length = sizeBytes - start;
   // Errors are the handlers' to meet and report on their own reads.
   lane.queue = lane.queue.then(() => {
-    if (!lane.buffer || lane.buffer.length < length) lane.buffer = new Uint8Array(READ_AHEAD_BYTES + 4096);
+    lane.buffer ??= new Uint8Array(READ_AHEAD_BYTES + 4096);
     return readAsync(fd, lane.buffer, 0, length, start).catch(() => undefined);
   });
   return lane.queue;
@@ -185,9 +185,10 @@ class FileDevice implements WritableDevice {
     private readonly sizeBytes: number,
     private readonly slowReadMs: number,
   ) {
+    // The monitor's reads (slowReadMs 0) go through the thread pool from the first, and read no ahead: a hung
+    // disk would hold up the other disks of its lane.
     if (isBlockDevice && slowReadMs <= 0) this.synchronous = false;
-    // Not for the monitor's reads (slowReadMs 0): a hung disk would hold up the other disks of its lane.
-    if (isBlockDevice && slowReadMs > 0) {
+    else if (isBlockDevice) {
       const ahead = readAhead(fd, sizeBytes).finally(() => {
         if (this.ahead === ahead) this.ahead = undefined;
       });
@@ -296,7 +297,6 @@ const major = (rdev: number) => Math.floor(rdev / 256) & 0xfff;
 const minor = (rdev: number) => (rdev & 0xff) | ((Math.floor(rdev / 4096) >>> 0) & ~0xff);
 /** A device number (stat's rdev) as the kernel writes it in sysfs and tables: `major:minor`. */
 export const deviceNumberText = (rdev: number) => `${major(rdev)}:${minor(rdev)}`;
-
 
 /**
  * A sysfs or udev attribute's bytes, read synchronously: the kernel makes them from memory (udev's database is
