@@ -49,7 +49,6 @@ function parse(trace) {
     const [, , call, a, ret] = m;
     const rv = Number(ret);
     const fd = Number(a.split(',')[0]);
-    const key = fd;
     if (call === 'openat') {
       const path = /"([^"]*)"/.exec(a)?.[1];
       if (rv >= 0 && path && /^\/dev\/sd/.test(path)) {
@@ -58,12 +57,12 @@ function parse(trace) {
       } else fds.delete(rv);
       continue;
     }
-    const f = fds.get(key);
+    const f = fds.get(fd);
     if (!f) continue;
     const s = of(f.disk);
     if (call === 'close') {
       s.closes++;
-      fds.delete(key);
+      fds.delete(fd);
     } else if (call === 'lseek') {
       s.seeks++;
       if (rv >= 0) f.pos = rv;

@@ -52,7 +52,7 @@ const memberMiB = Number(argv[argv.indexOf('--member-mib') + 1] || 0) || 512;
 const keep = argv.includes('--keep');
 const wantFloor = argv.includes('--floor');
 const rounds = Number(argv[argv.indexOf('--rounds') + 1] || 0) || 7;
-/** The sparse copies: copies a sample sums, and copies each server makes before the samples. */
+/** The sparse copies: copies a sample averages, and copies each server makes before the samples. */
 const BATCH = 8;
 const WARM = 10;
 
@@ -282,7 +282,7 @@ async function sparseRows() {
       return r;
     };
     // A copy here takes 20-40 ms, of which nbdcopy's own start is ~5: one copy is a noisy sample, so each
-    // sample is a batch of BATCH copies (their summed time, as one copy's). The first copy after each server's
+    // sample is a batch of BATCH copies (their mean time, as one copy's). The first copy after each server's
     // start is shown on its own (cold: our JIT compiles the serving code, each serving process maps the
     // members); then WARM copies each, not counted, before the rounds.
     const batch = async (uri) => {
