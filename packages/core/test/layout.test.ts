@@ -226,4 +226,37 @@ describe('field types', () => {
       { numRuns: 300 },
     );
   });
+
+  it('a decoded value owns its bytes: nested structures keep the bytes as read after the buffer changes', () => {
+    const entry = struct({ id: u8.at(0) }, { size: 4, name: 'entry' });
+    const outer = struct({ magic: u32le.at(0), log: array(entry, 3).at(4) }, { size: 16, name: 'outer' });
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), (b, later) => {
+        const buf = new Uint8Array(b);
+        const value = outer.decodeFrom(buf);
+        buf.set(later);
+        // The undeclared bytes of every entry (1-3) come from the copy made at decode, not from the buffer now.
+        expect(outer.encodeToBytes(value)).toEqual(b);
+        expect(entry.encodeToBytes(value.log[2]!)).toEqual(b.subarray(12, 16));
+        // An entry edited and put back changes its own field only.
+        value.log[1]!.id = (b[8]! + 1) & 0xff;
+        const edited = outer.encodeToBytes(value);
+        expect(edited[8]).toBe((b[8]! + 1) & 0xff);
+        expect([...edited.subarray(0, 8), ...edited.subarray(9)]).toEqual([...b.subarray(0, 8), ...b.subarray(9)]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('pick decodes only the fields named, with the values decodeFrom gives them', () => {
+    const layout = struct({ magic: u32be.at(0), count: u16.at(4), name: bytes(4).at(8) }, { size: 12, name: 'picked' });
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 12, maxLength: 16 }), endians, (b, endian) => {
+        const picked = layout.pick(b, ['magic', 'count'], { endian });
+        const whole = layout.decodeFrom(b, 0, { endian });
+        expect(picked).toEqual({ magic: whole.magic, count: whole.count });
+      }),
+    );
+    expect(() => layout.pick(new Uint8Array(11), ['magic'])).toThrow(RangeError);
+  });
 });

@@ -93,6 +93,20 @@ describe('blockReader: the read path of a one-block format', () => {
     expect(messages).toEqual(['error: toy: checksum error on /dev/sdx', 'error: toy: setting up RAID device /dev/sdx']);
   });
 
+  it('with identifiedBy, isOurs sees only those fields and a foreign block is never decoded whole', async () => {
+    const seen: object[] = [];
+    let whole = 0;
+    const layout = { ...toyLayout, decodeFrom: (buf: Uint8Array) => (whole++, toyLayout.decodeFrom(buf)) };
+    const r = reader({ layout, identifiedBy: ['magic'], isOurs: (t) => (seen.push({ ...t }), t.magic === MAGIC) });
+    expect(await read(r, disk(64, 61, block({ magic: MAGIC + 1 })))).toEqual({ rds: [], messages: [] });
+    expect([seen, whole]).toEqual([[{ magic: MAGIC + 1 }], 0]);
+    // Its own block is then decoded whole: the checksum and the member see every field.
+    const { rds, messages } = await read(r, disk(64, 61, block({ id: 5 })));
+    expect(messages).toEqual([]);
+    expect([rds[0]!.meta, whole]).toEqual([toyLayout.decodeFrom(block({ id: 5 })), 1]);
+    expect((await read(r, disk(64, 61, block({ sum: 1 })))).messages).toEqual(['error: toy: bad checksum on /dev/sdx']);
+  });
+
   it('checks the magic before the checksum: a foreign block with a bad sum is silent', async () => {
     expect((await read(reader(), disk(64, 61, block({ magic: 0, sum: 1 })))).messages).toEqual([]);
   });

@@ -2,20 +2,17 @@
  * DDF's CRC-32: the zlib/IEEE one (reflected polynomial 0xEDB88320, initial value and final xor 0xFFFFFFFF),
  * computed over a table with its own crc field set to 0xFFFFFFFF (SNIA DDF 1.2 §5.2; dmraid's ddf1_crc.c).
  */
-const TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
+/** node:zlib's crc32, loaded with the first table checked (a run on disks without DDF metadata loads no zlib). */
+let zlibCrc32: ((data: Uint8Array, value?: number) => number) | undefined;
 
+/**
+ * The CRC of `data` with the register starting at `crc`. Native: in JavaScript the loop over every byte of a
+ * DDF set's tables was enough for V8 to start its optimising compiler, whose first use in a process costs
+ * ~4 MiB of memory (and loading zlib 1.3); zlib's crc32 continues a finished CRC, the register inverted.
+ */
 export function crc32(data: Uint8Array, crc = 0xffffffff): number {
-  let c = crc >>> 0;
-  for (let i = 0; i < data.length; i++) c = TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  zlibCrc32 ??= process.getBuiltinModule('node:zlib').crc32;
+  return zlibCrc32(data, (crc ^ 0xffffffff) >>> 0);
 }
 
 /**

@@ -82,6 +82,7 @@ export const hpt37x = defineFormat<Hpt37x>({
   read: blockReader({
     layout: hpt37xLayout,
     at: { sector: HPT37X_CONFIG_SECTOR },
+    identifiedBy: ['magic', 'disk_number'],
     isOurs: (hpt) => (hpt.magic === HPT37X_MAGIC_OK || hpt.magic === HPT37X_MAGIC_BAD) && hpt.disk_number < HPT37X_MAX_DISKS,
     member: ({ meta: hpt }, device) => {
       const type = raidType(hpt);

@@ -64,6 +64,7 @@ export const hpt45x = defineFormat<Hpt45x>({
   read: blockReader({
     layout: hpt45xLayout,
     at: { fromEnd: HPT45X_END_OFFSET },
+    identifiedBy: ['magic', 'disk_number'],
     isOurs: (hpt) => (hpt.magic === HPT45X_MAGIC_OK || hpt.magic === HPT45X_MAGIC_BAD) && hpt.disk_number < 8,
     member: ({ meta: hpt, sector }) => {
       const type = raidType(hpt);

@@ -51,11 +51,14 @@ export const recordFailed = (set: RaidSet, device: BlockDevice, ctx: WriteContex
  * no data of the array, so a spare without the bit (one added later) stays usable.
  */
 export function staleMembers<M>(rds: readonly RaidDevice<M>[]): StaleMember<M>[] {
+  // Each block decoded once: every member is compared with every other.
+  const blocks = new Map(rds.map((rd) => [rd, block(rd)] as const));
+  const blockOf = (rd: RaidDevice<M>) => blocks.get(rd)!;
   const out: StaleMember<M>[] = [];
   for (const rd of rds) {
-    const own = block(rd);
+    const own = blockOf(rd);
     if (rd.type === 'spare' || !isRedundant(own) || recordsFailure(own)) continue;
-    const judge = rds.find((other) => other.device.path !== rd.device.path && sameArray(block(other), own) && recordsFailure(block(other)));
+    const judge = rds.find((other) => other.device.path !== rd.device.path && sameArray(blockOf(other), own) && recordsFailure(blockOf(other)));
     if (judge) out.push({ rd, reason: `the metadata on ${judge.device.path} records the array degraded (array.flags 0x2) and its own does not` });
   }
   return out;

@@ -185,6 +185,7 @@ export const nvidia = defineFormat<Nv>({
     blockReader({
       layout: nvLayout,
       at: { fromEnd: NV_END_OFFSET },
+      identifiedBy: ['vendor'],
       isOurs: (nv) => latin1(nv.vendor.subarray(0, NV_ID_STRING.length)) === NV_ID_STRING,
       checksum: { valid: nvChecksumOk, message: 'bad checksum' },
       member: ({ meta: nv, sector }) => ({

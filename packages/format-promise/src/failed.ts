@@ -80,18 +80,21 @@ export function recordFailed(set: RaidSet, device: BlockDevice, ctx: WriteContex
  * own older block, which says it is fine.
  */
 export function staleMembers<M>(rds: readonly RaidDevice<M>[]): StaleMember<M>[] {
+  // Each block decoded once: every member is compared with every other.
+  const blocks = new Map(rds.map((rd) => [rd, block(rd)] as const));
+  const blockOf = (rd: RaidDevice<M>) => blocks.get(rd)!;
   const out: StaleMember<M>[] = [];
   for (const rd of rds) {
-    const own = block(rd);
+    const own = blockOf(rd);
     const judge = rds.find((other) => {
       if (other.device.path === rd.device.path) return false;
-      const theirs = block(other);
+      const theirs = blockOf(other);
       if (theirs.raid.magic_1 !== own.raid.magic_1 || !newerGeneration(theirs.raid.unknown_4, own.raid.unknown_4)) return false;
       const slot = slotOf(theirs, own.raid.magic_0);
       return slot >= 0 && (theirs.raid.disk[slot]!.unknown_0 & PDC_F_DOWN) !== 0;
     });
     if (judge) {
-      const gen = block(judge).raid.unknown_4;
+      const gen = blockOf(judge).raid.unknown_4;
       out.push({ rd, reason: `${judge.device.path} records it failed (generation ${gen}, its own ${own.raid.unknown_4})` });
     }
   }

@@ -70,19 +70,22 @@ export const recordFailed = (set: RaidSet, device: BlockDevice, ctx: WriteContex
 
 /** Members of an array whose generation is older than another member's: a failed disk that came back. */
 export function staleMembers<M>(rds: readonly RaidDevice<M>[]): StaleMember<M>[] {
+  // Each block decoded once: every member is compared with every other.
+  const blocks = new Map(rds.map((rd) => [rd, block(rd)] as const));
+  const blockOf = (rd: RaidDevice<M>) => blocks.get(rd)!;
   const out: StaleMember<M>[] = [];
   for (const rd of rds) {
-    const own = block(rd);
+    const own = blockOf(rd);
     let newest: RaidDevice<M> | undefined;
     for (const other of rds) {
-      const theirs = block(other);
+      const theirs = blockOf(other);
       if (other.device.path === rd.device.path || !sameArray(theirs, own) || !newerIncarnation(theirs.incarnation_no, own.incarnation_no)) continue;
-      if (!newest || newerIncarnation(theirs.incarnation_no, block(newest).incarnation_no)) newest = other;
+      if (!newest || newerIncarnation(theirs.incarnation_no, blockOf(newest).incarnation_no)) newest = other;
     }
     if (newest) {
       out.push({
         rd,
-        reason: `its metadata (generation ${own.incarnation_no}) is older than the metadata on ${newest.device.path} (generation ${block(newest).incarnation_no})`,
+        reason: `its metadata (generation ${own.incarnation_no}) is older than the metadata on ${newest.device.path} (generation ${blockOf(newest).incarnation_no})`,
       });
     }
   }

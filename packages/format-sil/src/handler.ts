@@ -163,8 +163,9 @@ async function readSil(device: BlockDevice, ctx: ReadContext): Promise<RaidDevic
     const area = i + 1;
     const data = await ctx.read(device, areaSector(n, i) * 512, SIL_BLOCK_SIZE);
     if (!data) return [];
+    // Most disks are not ours: the magic first, the block whole only when it is there.
+    if (!isSilMagic(silLayout.pick(data, ['magic', 'disk_number']))) continue;
     const sil = silLayout.decodeFrom(data);
-    if (!isSilMagic(sil)) continue;
     if (sil.major_ver !== 2) {
       ctx.log('warn', `${NAME}: major version ${sil.major_ver} in area ${area}; format handler tested on version 2 only`);
     }

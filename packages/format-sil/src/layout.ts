@@ -83,7 +83,7 @@ export function silChecksum1(block: Uint8Array): number {
   return -sum & 0xffff;
 }
 
-export const isSilMagic = (sil: Sil) => (sil.magic & SIL_MAGIC_MASK) === SIL_MAGIC && sil.disk_number < 8;
+export const isSilMagic = (sil: Pick<Sil, 'magic' | 'disk_number'>) => (sil.magic & SIL_MAGIC_MASK) === SIL_MAGIC && sil.disk_number < 8;
 
 /** Array size: array_sectors_high:array_sectors_low. */
 export const arraySectors = (sil: Sil) => join64(sil.array_sectors_high, sil.array_sectors_low);

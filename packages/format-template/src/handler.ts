@@ -51,6 +51,7 @@ const meta = (rd: RaidDevice) => rd.meta as TemplateMetadata;
 const readBlock = blockReader({
   layout: templateLayout,
   at: { fromEnd: TEMPLATE_END_OFFSET },
+  identifiedBy: ['signature'],
   isOurs: (m) => equalBytes(m.signature, TEMPLATE_SIGNATURE),
   // failsSetup: the error is followed by dmraid's "setting up RAID device" line.
   checksum: { valid: (m, raw) => templateChecksum(raw) === m.checksum, message: 'checksum error', failsSetup: true },

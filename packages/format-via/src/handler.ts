@@ -130,6 +130,7 @@ export const via = defineFormat<Via>({
   read: blockReader({
     layout: viaLayout,
     at: { fromEnd: VIA_END_OFFSET },
+    identifiedBy: ['signature'],
     isOurs: (v) => v.signature === VIA_SIGNATURE,
     checksum: { valid: (v, raw) => viaChecksum(raw) === v.checksum, message: 'invalid checksum' },
     member: ({ meta: v, sector }, _device, ctx) => {

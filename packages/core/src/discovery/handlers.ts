@@ -46,9 +46,15 @@ function entryOf(m: HandlerManifest): string {
 // node_modules folders that do not exist, a rejected promise each) — measured in docs/benchmarks.md.
 
 /** The package's package.json, parsed, or why it cannot be read. */
+/**
+ * `dir/name` for a folder path.join has made and names readdir gave (no `.`, `..` or empty part): the scan joins
+ * one per entry of every node_modules up the path, and path.join normalises each again, character by character.
+ */
+const child = (dir: string, name: string) => (dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`);
+
 function readManifest(dir: string): { json: unknown } | { error: string } | undefined {
   try {
-    return { json: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as unknown };
+    return { json: JSON.parse(readFileSync(child(dir, 'package.json'), 'utf8')) as unknown };
   } catch (e) {
     // A folder without a package.json (what an uninstall can leave) is no package.
     return (e as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : { error: messageOf(e) };
@@ -70,7 +76,7 @@ function listDir(dir: string): string[] {
 function resolutionPath(start: string): string[] {
   const dirs: string[] = [];
   for (let dir = start; ; dir = dirname(dir)) {
-    if (!dir.endsWith('/node_modules')) dirs.push(join(dir, 'node_modules'));
+    if (!dir.endsWith('/node_modules')) dirs.push(child(dir, 'node_modules'));
     if (dirname(dir) === dir) break;
   }
   return dirs;
@@ -80,7 +86,7 @@ function candidates(nodeModules: string): string[] {
   const found: string[] = [];
   for (const entry of listDir(nodeModules)) {
     if (entry.startsWith('@')) {
-      for (const sub of listDir(join(nodeModules, entry))) {
+      for (const sub of listDir(child(nodeModules, entry))) {
         if (isHandlerPackageName(`${entry}/${sub}`)) found.push(`${entry}/${sub}`);
       }
     } else if (isHandlerPackageName(entry)) found.push(entry);
@@ -251,7 +257,7 @@ async function scan<T extends DescribedHandler>(start: string, options: Pick<Loa
     for (const name of candidates(nodeModules)) {
       if (seen.has(name)) continue;
       seen.add(name);
-      const read = readManifest(join(nodeModules, name));
+      const read = readManifest(child(nodeModules, name));
       if (read === undefined) continue;
       if ('error' in read) {
         problems.push(`${name}: cannot read package.json: ${read.error}`);

@@ -30,7 +30,10 @@ export interface ReadContext {
   setupFailed(device: BlockDevice): void;
 }
 
-export function readContext(format: string, log: Log, options: ReadonlyMap<string, string> = new Map()): ReadContext {
+/** No handler options: one map for every handler and device that has none. */
+const NO_OPTIONS: ReadonlyMap<string, string> = new Map();
+
+export function readContext(format: string, log: Log, options: ReadonlyMap<string, string> = NO_OPTIONS): ReadContext {
   const error = (text: string) => log('error', `${format}: ${text}`);
   return {
     format,

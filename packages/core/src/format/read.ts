@@ -13,6 +13,8 @@ import type { ReadContext } from './context.js';
 export interface BlockLayout<M> {
   readonly size: number;
   decodeFrom(buf: Uint8Array): M;
+  /** Some fields only (a core `struct` has it): the look at a block that `identifiedBy` asks for. */
+  pick?<K extends keyof M & string>(buf: Uint8Array, names: readonly K[]): Pick<M, K>;
 }
 
 /**
@@ -40,11 +42,16 @@ export interface FoundBlock<M> {
   readonly sector: number;
 }
 
-export interface MetadataBlock<M> {
+export interface MetadataBlock<M, K extends keyof M & string = keyof M & string> {
   readonly layout: BlockLayout<M>;
   readonly at: BlockPlace;
+  /**
+   * The fields isOurs looks at (the magic): with them, a block is decoded whole only once they say it is this
+   * format's. Every disk is probed by every handler, and most blocks are not theirs.
+   */
+  readonly identifiedBy?: readonly K[];
   /** Whether the block is this format's (magic, signature). A block that is not says nothing. */
-  isOurs(meta: M, raw: Uint8Array): boolean;
+  isOurs(meta: Pick<M, K>, raw: Uint8Array): boolean;
   readonly checksum?: BlockChecksum<M>;
 }
 
@@ -60,7 +67,7 @@ export interface MemberFacts {
   readonly position?: number;
 }
 
-export interface BlockReader<M> extends MetadataBlock<M> {
+export interface BlockReader<M, K extends keyof M & string = keyof M & string> extends MetadataBlock<M, K> {
   /** dmraid's setup_rd: the member's facts. It may log (via's version notice) but not fail. */
   member(found: FoundBlock<M>, device: BlockDevice, ctx: ReadContext): MemberFacts;
 }
@@ -81,12 +88,18 @@ export function failSetup(ctx: ReadContext, device: BlockDevice, text: string): 
  * Read and identify the block: undefined when it cannot be read (the read error is printed), is not this
  * format's (silently) or fails its checksum (reported).
  */
-export async function readMetadataBlock<M>(device: BlockDevice, ctx: ReadContext, block: MetadataBlock<M>): Promise<FoundBlock<M> | undefined> {
+export async function readMetadataBlock<M, K extends keyof M & string>(
+  device: BlockDevice,
+  ctx: ReadContext,
+  block: MetadataBlock<M, K>,
+): Promise<FoundBlock<M> | undefined> {
   const sector = sectorOf(block.at, device);
-  const raw = await ctx.read(device, sector * 512, block.layout.size);
+  const { layout, identifiedBy } = block;
+  const raw = await ctx.read(device, sector * 512, layout.size);
   if (!raw) return undefined;
-  const meta = block.layout.decodeFrom(raw);
-  if (!block.isOurs(meta, raw)) return undefined;
+  if (identifiedBy && layout.pick && !block.isOurs(layout.pick(raw, identifiedBy), raw)) return undefined;
+  const meta = layout.decodeFrom(raw);
+  if (!(identifiedBy && layout.pick) && !block.isOurs(meta, raw)) return undefined;
   const { checksum } = block;
   if (checksum && !checksum.valid(meta, raw)) {
     const text = `${checksum.message} on ${device.path}`;
@@ -101,7 +114,7 @@ export async function readMetadataBlock<M>(device: BlockDevice, ctx: ReadContext
  * A handler's `read` for a one-block format: the block found and identified, the member described, one
  * RaidDevice whose metadata area is the block as read.
  */
-export function blockReader<M>(reader: BlockReader<M>): (device: BlockDevice, ctx: ReadContext) => Promise<RaidDevice<M>[]> {
+export function blockReader<M, K extends keyof M & string>(reader: BlockReader<M, K>): (device: BlockDevice, ctx: ReadContext) => Promise<RaidDevice<M>[]> {
   return async (device, ctx) => {
     const found = await readMetadataBlock(device, ctx, reader);
     if (!found) return [];

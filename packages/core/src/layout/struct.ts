@@ -18,6 +18,11 @@ export interface FieldType<T> {
   readonly kind: string;
   readonly size: number;
   decode(view: DataView, offset: number, endian: Endian): T;
+  /**
+   * Decode from bytes that are already a private copy (a structure inside one being decoded): a structure
+   * keeps a view of them instead of a copy of its own. Types with nothing to copy have none.
+   */
+  readonly decodeInCopy?: (view: DataView, offset: number, endian: Endian) => T;
   encode(view: DataView, offset: number, value: T, endian: Endian): void;
   /** Place this type at a byte offset inside a struct. */
   at(offset: number): Placed<T>;
@@ -33,12 +38,14 @@ function fieldType<T>(
   size: number,
   decode: (view: DataView, offset: number, endian: Endian) => T,
   encode: (view: DataView, offset: number, value: T, endian: Endian) => void,
+  decodeInCopy?: (view: DataView, offset: number, endian: Endian) => T,
 ): FieldType<T> {
   const type: FieldType<T> = {
     kind,
     size,
     decode,
     encode,
+    ...(decodeInCopy ? { decodeInCopy } : {}),
     at: (offset: number) => ({ type, offset }),
   };
   return type;
@@ -66,29 +73,19 @@ function integer(kind: string, bytes: 1 | 2 | 4, signed: boolean, fixed?: Endian
       checkRange(kind, bits, x);
       set(v, o, x, e);
     };
-  switch (bytes) {
-    case 1:
-      return fieldType(
-        kind,
-        1,
-        (v, o) => (signed ? v.getInt8(o) : v.getUint8(o)),
-        checked((v, o, x) => v.setUint8(o, x & 0xff)),
-      );
-    case 2:
-      return fieldType(
-        kind,
-        2,
-        (v, o, e) => (signed ? v.getInt16(o, little(fixed, e)) : v.getUint16(o, little(fixed, e))),
-        checked((v, o, x, e) => v.setUint16(o, x & 0xffff, little(fixed, e))),
-      );
-    case 4:
-      return fieldType(
-        kind,
-        4,
-        (v, o, e) => (signed ? v.getInt32(o, little(fixed, e)) : v.getUint32(o, little(fixed, e))),
-        checked((v, o, x, e) => v.setUint32(o, x >>> 0, little(fixed, e))),
-      );
+  if (bytes === 1) {
+    return fieldType(kind, 1, signed ? (v, o) => v.getInt8(o) : (v, o) => v.getUint8(o), checked((v, o, x) => v.setUint8(o, x & 0xff)));
   }
+  // The decoder chosen here, once, not per field read: a disk's probe decodes thousands of fields.
+  const le = fixed === 'le';
+  let decode: (v: DataView, o: number, e: Endian) => number;
+  if (bytes === 2 && signed) decode = fixed ? (v, o) => v.getInt16(o, le) : (v, o, e) => v.getInt16(o, e === 'le');
+  else if (bytes === 2) decode = fixed ? (v, o) => v.getUint16(o, le) : (v, o, e) => v.getUint16(o, e === 'le');
+  else if (signed) decode = fixed ? (v, o) => v.getInt32(o, le) : (v, o, e) => v.getInt32(o, e === 'le');
+  else decode = fixed ? (v, o) => v.getUint32(o, le) : (v, o, e) => v.getUint32(o, e === 'le');
+  return bytes === 2
+    ? fieldType(kind, 2, decode, checked((v, o, x, e) => v.setUint16(o, x & 0xffff, little(fixed, e))))
+    : fieldType(kind, 4, decode, checked((v, o, x, e) => v.setUint32(o, x >>> 0, little(fixed, e))));
 }
 
 /** A 64-bit field decodes to a bigint (unsigned), so every value up to 2^64 - 1 is exact. */
@@ -151,14 +148,22 @@ export function bytes(length: number): FieldType<Uint8Array> {
 
 /** A fixed-length array of one element type, laid out back to back. */
 export function array<T>(element: FieldType<T>, count: number): FieldType<T[]> {
+  const each =
+    (decode: (v: DataView, o: number, e: Endian) => T) =>
+    (v: DataView, o: number, e: Endian): T[] => {
+      const out = new Array<T>(count);
+      for (let i = 0; i < count; i++) out[i] = decode(v, o + i * element.size, e);
+      return out;
+    };
   return fieldType(
     `${element.kind}[${count}]`,
     element.size * count,
-    (v, o, e) => Array.from({ length: count }, (_, i) => element.decode(v, o + i * element.size, e)),
+    each(element.decode),
     (v, o, x, e) => {
       if (x.length !== count) throw new RangeError(`${element.kind}[${count}] field given ${x.length} elements`);
       x.forEach((item, i) => element.encode(v, o + i * element.size, item, e));
     },
+    element.decodeInCopy && each(element.decodeInCopy),
   );
 }
 
@@ -181,6 +186,11 @@ export interface Struct<F extends Fields> extends FieldType<Decoded<F>> {
   readonly placed: F;
   /** Decode `size` bytes at `offset` of `buf`. Throws RangeError when the buffer is too short. */
   decodeFrom(buf: Uint8Array, offset?: number, options?: CodecOptions): Decoded<F>;
+  /**
+   * Only the named fields of the structure at the start of `buf`: what a probe looks at (the magic) before it
+   * decodes a block whole. Throws RangeError when the buffer is too short for the structure.
+   */
+  pick<K extends keyof F & string>(buf: Uint8Array, names: readonly K[], options?: CodecOptions): Pick<Decoded<F>, K>;
   /** Encode a value into a new buffer of `size` bytes (undeclared bytes from the value's source, else zero). */
   encodeToBytes(value: Decoded<F>, options?: CodecOptions): Uint8Array;
   /** A value with every field zero (or empty), for writers that build metadata from scratch. */
@@ -221,18 +231,28 @@ export function struct<F extends Fields>(placed: F, options: StructOptions): Str
     previous = f.name;
   }
   const entries = Object.entries(placed);
+  // The same, as arrays walked by index: decode runs for every field of every block a probe reads.
+  const names = entries.map(([name]) => name);
+  const types = entries.map(([, p]) => p.type);
+  const offsets = entries.map(([, p]) => p.offset);
 
-  const decode = (view: DataView, offset: number, endian: Endian): Decoded<F> => {
+  const inRange = (view: DataView, offset: number) => {
     if (offset < 0 || offset + size > view.byteLength) {
       throw new RangeError(`${label}: need ${size} bytes at ${offset}, have ${view.byteLength}`);
     }
+  };
+  // A structure inside this one decodes from the same copy: its bytes are copied once, with the outermost.
+  const decoders = types.map((t) => t.decodeInCopy ?? t.decode);
+  const decodeInCopy = (view: DataView, offset: number, endian: Endian): Decoded<F> => {
+    inRange(view, offset);
     const value = {} as Record<string, unknown>;
-    for (const [name, p] of entries) value[name] = p.type.decode(view, offset + p.offset, endian);
-    Object.defineProperty(value, RAW, {
-      value: new Uint8Array(view.buffer.slice(view.byteOffset + offset, view.byteOffset + offset + size)),
-      enumerable: false,
-    });
+    for (let i = 0; i < names.length; i++) value[names[i]!] = decoders[i]!(view, offset + offsets[i]!, endian);
+    Object.defineProperty(value, RAW, { value: new Uint8Array(view.buffer, view.byteOffset + offset, size), enumerable: false });
     return value as Decoded<F>;
+  };
+  const decode = (view: DataView, offset: number, endian: Endian): Decoded<F> => {
+    inRange(view, offset);
+    return decodeInCopy(new DataView(view.buffer.slice(view.byteOffset + offset, view.byteOffset + offset + size)), 0, endian);
   };
 
   const encode = (view: DataView, offset: number, value: Decoded<F>, endian: Endian): void => {
@@ -249,10 +269,18 @@ export function struct<F extends Fields>(placed: F, options: StructOptions): Str
     fields,
     placed,
     decode,
+    decodeInCopy,
     encode,
     at: (offset: number) => ({ type: self, offset }),
     decodeFrom(buf, offset = 0, opts = {}) {
       return decode(viewOf(buf), offset, opts.endian ?? 'le');
+    },
+    pick(buf, wanted, opts = {}) {
+      const view = viewOf(buf);
+      inRange(view, 0);
+      const value = {} as Record<string, unknown>;
+      for (const name of wanted) value[name] = placed[name]!.type.decode(view, placed[name]!.offset, opts.endian ?? 'le');
+      return value as Pick<Decoded<F>, (typeof wanted)[number]>;
     },
     encodeToBytes(value, opts = {}) {
       const out = new Uint8Array(size);
