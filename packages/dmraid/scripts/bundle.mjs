@@ -152,7 +152,8 @@ await build({
       "    if (require('node:fs').existsSync(at + '/package.json')) __dmraidPackageDirs.set(pkg, (found = require('node:fs').realpathSync(at)));",
       "    else if (dir === dirname(dir)) throw new Error(`${pkg} is not installed beside dmraid`);",
       '  }',
-      "  return require('node:url').pathToFileURL(join(found, file)).href;",
+      // `file` is a path inside the package as the build wrote it (dist/index.js): nothing to normalise.
+      "  return require('node:url').pathToFileURL(`${found}/${file}`).href;",
       '};',
       'var __dmraidModulesRun = 0;',
       // The loader's import() where it gives one (Node 20: see compile-cache.cjs), else this file's own.

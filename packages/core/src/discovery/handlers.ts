@@ -75,9 +75,9 @@ function listDir(dir: string): string[] {
 /** node_modules folders from `start` up to the root, nearest first. */
 function resolutionPath(start: string): string[] {
   const dirs: string[] = [];
-  for (let dir = start; ; dir = dirname(dir)) {
+  for (let dir = start, up = dirname(dir); ; dir = up, up = dirname(dir)) {
     if (!dir.endsWith('/node_modules')) dirs.push(child(dir, 'node_modules'));
-    if (dirname(dir) === dir) break;
+    if (up === dir) break;
   }
   return dirs;
 }
