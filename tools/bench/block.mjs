@@ -19,12 +19,10 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanPath, commandEnv, loopDisks, machine, makeImages, median } from './common.mjs';
+import { cleanPath, commandEnv, commandLine, loopDisks, machine, makeImages, median } from './common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const args = process.argv.slice(2);
-const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-const every = (name) => args.flatMap((a, i) => (a === name && args[i + 1] ? [args[i + 1]] : []));
+const { args, option, every } = commandLine();
 const runs = Number(option('--runs')) || 15;
 const counts = (option('--counts') ?? '1,8,26,52').split(',').map(Number);
 const node = option('--node') ?? process.execPath;

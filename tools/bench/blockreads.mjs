@@ -12,12 +12,10 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanPath, commandEnv, loopDisks, makeImages } from './common.mjs';
+import { cleanPath, commandEnv, commandLine, loopDisks, makeImages } from './common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const args = process.argv.slice(2);
-const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-const every = (name) => args.flatMap((a, i) => (a === name && args[i + 1] ? [args[i + 1]] : []));
+const { args, option, every } = commandLine();
 const count = Number(option('--count')) || 8;
 const node = option('--node') ?? process.execPath;
 const clis = every('--cli').length > 0 ? every('--cli') : [join(root, 'packages', 'dmraid', 'bin', 'dmraid.cjs')];

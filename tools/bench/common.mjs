@@ -24,6 +24,15 @@ export function cleanPath() {
   return (process.env.PATH ?? '').split(':').filter((p) => !p.includes('node_modules')).join(':');
 }
 
+/** The command line's options: option('--runs') the value after it, every('--cli') the values after each. */
+export function commandLine(args = process.argv.slice(2)) {
+  return {
+    args,
+    option: (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined),
+    every: (name) => args.flatMap((a, i) => (a === name && args[i + 1] ? [args[i + 1]] : [])),
+  };
+}
+
 export function median(values) {
   const v = [...values].sort((a, b) => a - b);
   return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;

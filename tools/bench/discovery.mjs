@@ -9,13 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanPath, commandEnv, extraCerts, machine, makeImages, median } from './common.mjs';
+import { cleanPath, commandEnv, commandLine, extraCerts, machine, makeImages, median } from './common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(root, 'packages', 'cli', 'dist', 'bin.js');
 const reference = join(root, '..', 'shared', 'tools', 'dmraid-ref', 'dmraid-ref');
-const args = process.argv.slice(2);
-const runs = Number(args[args.indexOf('--runs') + 1]) || 5;
+const { args, option } = commandLine();
+const runs = Number(option('--runs')) || 5;
 const asJson = args.includes('--json');
 
 function timeOnce(command, argv, cwd, env = commandEnv({ PATH: cleanPath() })) {

@@ -36,22 +36,22 @@ import { existsSync, mkdtempSync, promises as fs, readdirSync, readFileSync, rmS
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commandEnv, extraCerts } from './common.mjs';
+import { commandEnv, commandLine, extraCerts } from './common.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const argv = process.argv.slice(2);
+const { args: argv, option } = commandLine();
 // The command as installed (the meta-package's one-file bundle), as users run it.
-const bin = argv.includes('--bin') ? resolve(argv[argv.indexOf('--bin') + 1]) : join(root, 'packages', 'dmraid', 'bin', 'dmraid.cjs');
+const bin = option('--bin') ? resolve(option('--bin')) : join(root, 'packages', 'dmraid', 'bin', 'dmraid.cjs');
 const onlyWrite = argv.includes('--only-write');
 const onlyRaid6 = argv.includes('--only-raid6');
 const onlyRescue = argv.includes('--only-rescue');
 const onlySparse = argv.includes('--only-sparse');
 const onlyCheck = argv.includes('--only-check');
-const baseBin = argv.includes('--baseline-bin') ? resolve(argv[argv.indexOf('--baseline-bin') + 1]) : undefined;
-const memberMiB = Number(argv[argv.indexOf('--member-mib') + 1] || 0) || 512;
+const baseBin = option('--baseline-bin') ? resolve(option('--baseline-bin')) : undefined;
+const memberMiB = Number(option('--member-mib')) || 512;
 const keep = argv.includes('--keep');
 const wantFloor = argv.includes('--floor');
-const rounds = Number(argv[argv.indexOf('--rounds') + 1] || 0) || 7;
+const rounds = Number(option('--rounds')) || 7;
 /** The sparse copies: copies a sample averages, and copies each server makes before the samples. */
 const BATCH = 8;
 const WARM = 10;

@@ -20,14 +20,13 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanPath, commandEnv, extraCerts, loopDisks, machine, makeImages, median } from './common.mjs';
+import { cleanPath, commandEnv, commandLine, extraCerts, loopDisks, machine, makeImages, median } from './common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dmraid = join(root, 'packages', 'dmraid', 'bin', 'dmraid.cjs');
 const dmraidCli = join(root, 'packages', 'cli', 'dist', 'bin.js');
 const reference = join(root, '..', 'shared', 'tools', 'dmraid-ref', 'dmraid-ref');
-const args = process.argv.slice(2);
-const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const { args, option } = commandLine();
 const runs = Number(option('--runs')) || 11;
 const node = option('--node') ?? process.execPath;
 const asJson = args.includes('--json');
