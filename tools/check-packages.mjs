@@ -7,24 +7,15 @@
 //
 //   node tools/check-packages.mjs [DIR...]    default: every publishable workspace package
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { publishableDirs } from './workspace.mjs';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 
-function publishable() {
-  const dirs = [];
-  for (const name of readdirSync(join(root, 'packages')).sort()) {
-    const dir = join(root, 'packages', name);
-    if (!existsSync(join(dir, 'package.json'))) continue;
-    if (!JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).private) dirs.push(dir);
-  }
-  return dirs;
-}
-
-const dirs = process.argv.length > 2 ? process.argv.slice(2).map((d) => resolve(d)) : publishable();
+const dirs = process.argv.length > 2 ? process.argv.slice(2).map((d) => resolve(d)) : publishableDirs(root);
 let failed = 0;
 for (const dir of dirs) {
   const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));

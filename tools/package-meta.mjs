@@ -11,9 +11,10 @@
 //   node tools/package-meta.mjs           write the fields and LICENSE files
 //   node tools/package-meta.mjs --check   write nothing; exit 1 naming each package that disagrees
 //   --root DIR                            another checkout (the tests use a temporary copy)
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { workspaceDirs } from './workspace.mjs';
 
 const args = process.argv.slice(2);
 const check = args.includes('--check');
@@ -35,18 +36,6 @@ function webUrl(repository) {
   const m = /^(?:git\+)?(https:\/\/[^/]+\/[^/]+\/[^/]+?)(?:\.git)?\/?$/.exec(url ?? '');
   if (!m) throw new Error(`the root package.json's repository.url "${url}" is not a git+https://host/owner/name.git address`);
   return m[1];
-}
-
-/** Workspace package folders from the root's "workspaces" globs (only the `dir/*` and plain `dir` forms we use). */
-function workspaceDirs() {
-  const dirs = [];
-  for (const pattern of rootManifest.workspaces ?? []) {
-    if (pattern.endsWith('/*')) {
-      const parent = join(root, pattern.slice(0, -2));
-      for (const name of readdirSync(parent).sort()) if (existsSync(join(parent, name, 'package.json'))) dirs.push(join(parent, name));
-    } else if (existsSync(join(root, pattern, 'package.json'))) dirs.push(join(root, pattern));
-  }
-  return dirs;
 }
 
 /** The shared fields as this package should have them. */
@@ -86,7 +75,7 @@ function withShared(manifest, fields) {
 const rel = (p) => relative(root, p) || '.';
 const findings = [];
 let written = 0;
-for (const dir of workspaceDirs()) {
+for (const dir of workspaceDirs(root)) {
   const file = join(dir, 'package.json');
   const manifest = readJson(file);
   if (manifest.private && manifest.dmraid?.template === true) {
