@@ -8,7 +8,7 @@ let zlibCrc32: ((data: Uint8Array, value?: number) => number) | undefined;
 /**
  * The CRC of `data` with the register starting at `crc`. Native: in JavaScript the loop over every byte of a
  * DDF set's tables was enough for V8 to start its optimising compiler, whose first use in a process costs
- * ~4 MiB of memory (and loading zlib 1.3); zlib's crc32 continues a finished CRC, the register inverted.
+ * ~4 MiB of memory (loading zlib costs 1.3). zlib's crc32 continues a finished CRC: the register inverted.
  */
 export function crc32(data: Uint8Array, crc = 0xffffffff): number {
   zlibCrc32 ??= process.getBuiltinModule('node:zlib').crc32;

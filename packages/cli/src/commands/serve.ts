@@ -45,7 +45,12 @@ export default async function command(ctx: CommandContext): Promise<number> {
   // While the serving processes start, and before the address is printed: a client that connects at once
   // finds the members' maps learnt (each serving process learns its own before it says it is ready). An
   // overlay is read as all data: no map to learn.
-  for (const source of overlay ? [] : run.members.map((path) => run.member(path))) if (source) learnAllocation(source);
+  if (!overlay) {
+    for (const path of run.members) {
+      const source = run.member(path);
+      if (source) learnAllocation(source);
+    }
+  }
   workers = await starting;
   if (typeof workers === 'string') ctx.out.log('info', `serving from this process only: ${workers}`);
   const unix = isUnixSocketPath(ctx.o.engine.listen);

@@ -45,13 +45,13 @@ function entryOf(m: HandlerManifest): string {
 // few dozen small reads cost a tenth of their promise versions (a thread-pool round trip and, for the
 // node_modules folders that do not exist, a rejected promise each) — measured in docs/benchmarks.md.
 
-/** The package's package.json, parsed, or why it cannot be read. */
 /**
  * `dir/name` for a folder path.join has made and names readdir gave (no `.`, `..` or empty part): the scan joins
  * one per entry of every node_modules up the path, and path.join normalises each again, character by character.
  */
 const child = (dir: string, name: string) => (dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`);
 
+/** The package's package.json, parsed, or why it cannot be read. */
 function readManifest(dir: string): { json: unknown } | { error: string } | undefined {
   try {
     return { json: JSON.parse(readFileSync(child(dir, 'package.json'), 'utf8')) as unknown };

@@ -97,9 +97,11 @@ export async function readMetadataBlock<M, K extends keyof M & string>(
   const { layout, identifiedBy } = block;
   const raw = await ctx.read(device, sector * 512, layout.size);
   if (!raw) return undefined;
-  if (identifiedBy && layout.pick && !block.isOurs(layout.pick(raw, identifiedBy), raw)) return undefined;
+  // The identifying fields alone when the block names them and the layout can pick; else the whole block.
+  const head = identifiedBy && layout.pick ? layout.pick(raw, identifiedBy) : undefined;
+  if (head && !block.isOurs(head, raw)) return undefined;
   const meta = layout.decodeFrom(raw);
-  if (!(identifiedBy && layout.pick) && !block.isOurs(meta, raw)) return undefined;
+  if (!head && !block.isOurs(meta, raw)) return undefined;
   const { checksum } = block;
   if (checksum && !checksum.valid(meta, raw)) {
     const text = `${checksum.message} on ${device.path}`;

@@ -243,16 +243,20 @@ export function struct<F extends Fields>(placed: F, options: StructOptions): Str
   };
   // A structure inside this one decodes from the same copy: its bytes are copied once, with the outermost.
   const decoders = types.map((t) => t.decodeInCopy ?? t.decode);
-  const decodeInCopy = (view: DataView, offset: number, endian: Endian): Decoded<F> => {
-    inRange(view, offset);
+  // The fields and RAW of bytes already checked to hold the structure.
+  const fill = (view: DataView, offset: number, endian: Endian): Decoded<F> => {
     const value = {} as Record<string, unknown>;
     for (let i = 0; i < names.length; i++) value[names[i]!] = decoders[i]!(view, offset + offsets[i]!, endian);
     Object.defineProperty(value, RAW, { value: new Uint8Array(view.buffer, view.byteOffset + offset, size), enumerable: false });
     return value as Decoded<F>;
   };
+  const decodeInCopy = (view: DataView, offset: number, endian: Endian): Decoded<F> => {
+    inRange(view, offset);
+    return fill(view, offset, endian);
+  };
   const decode = (view: DataView, offset: number, endian: Endian): Decoded<F> => {
     inRange(view, offset);
-    return decodeInCopy(new DataView(view.buffer.slice(view.byteOffset + offset, view.byteOffset + offset + size)), 0, endian);
+    return fill(new DataView(view.buffer.slice(view.byteOffset + offset, view.byteOffset + offset + size)), 0, endian);
   };
 
   const encode = (view: DataView, offset: number, value: Decoded<F>, endian: Endian): void => {
@@ -278,8 +282,9 @@ export function struct<F extends Fields>(placed: F, options: StructOptions): Str
     pick(buf, wanted, opts = {}) {
       const view = viewOf(buf);
       inRange(view, 0);
+      const endian = opts.endian ?? 'le';
       const value = {} as Record<string, unknown>;
-      for (const name of wanted) value[name] = placed[name]!.type.decode(view, placed[name]!.offset, opts.endian ?? 'le');
+      for (const name of wanted) value[name] = placed[name]!.type.decode(view, placed[name]!.offset, endian);
       return value as Pick<Decoded<F>, (typeof wanted)[number]>;
     },
     encodeToBytes(value, opts = {}) {
